@@ -1,0 +1,200 @@
+"""Application factory: one Flask app serves the portal, the back office and the platform console."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import Flask, g, render_template
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.settings import Settings, load_settings
+
+
+def create_app(settings: Settings | None = None, **overrides) -> Flask:
+    settings = settings or load_settings()
+    app = Flask(__name__, static_folder="../static", template_folder="../templates",
+                instance_path=str(settings.instance_dir))
+    settings.instance_dir.mkdir(parents=True, exist_ok=True)
+    app.config.update(
+        SETTINGS=settings,
+        ENV_NAME=settings.env,
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
+        MIGRATION_DATABASE_URL=settings.migration_database_url,
+        REDIS_URL=settings.redis_url,
+        PLATFORM_DOMAIN=settings.platform_domain,
+        MAIL_URL=settings.mail_url,
+        OUTBOX_DIR=settings.outbox_dir,
+        FILES_DIR=settings.files_dir,
+        HTTPS=settings.https,
+        SESSION_HOURS=settings.session_hours,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_hours),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.https,
+        SESSION_COOKIE_DOMAIN=None,  # host-only: a tenant's cookie never reaches another host
+        SESSION_COOKIE_NAME="__Host-session" if settings.https else "session",
+        REMEMBER_COOKIE_DURATION=timedelta(seconds=0),
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=settings.https,
+        RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
+        RATELIMIT_KEY_PREFIX="rl",
+        RATE_LIMIT_LOGIN=settings.rate_limit_login,
+        RATE_LIMIT_LOGIN_ACCOUNT=settings.rate_limit_login_account,
+        BABEL_DEFAULT_LOCALE="en",
+        BABEL_TRANSLATION_DIRECTORIES="../translations",
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+    )
+    app.config.update(overrides)
+    if settings.env == "production" or app.config.get("BEHIND_PROXY"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    if settings.env == "test":
+        from domain.identity.passwords import configure_for_tests
+        configure_for_tests()
+
+    _init_logging(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+    _init_request_transaction(app)
+    _register_errors(app)
+    _register_commands(app)
+    return app
+
+
+def _engine_options(url: str) -> dict:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"check_same_thread": False, "timeout": 30}}
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+
+
+def _init_logging(app: Flask) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+def _init_extensions(app: Flask) -> None:
+    import domain.models  # noqa: F401  (every mapper known before the first query)
+    from app.auth import Principal  # noqa: F401  (registers the user loader)
+    from app.extensions import babel, csrf, limiter, login_manager, migrate
+    from app.i18n import init_i18n, select_locale, select_timezone
+    from app.security import init_security
+    from app.tenancy import init_tenancy
+    from domain.audit.recorder import install_audit_recorder
+    from domain.db import TenantSession, db, install_sqlite_pragmas
+    from tenants.guard import install_tenant_guard
+
+    db.init_app(app)
+    install_tenant_guard(TenantSession)
+    install_audit_recorder(TenantSession)
+    install_sqlite_pragmas()
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.session_protection = None  # the server-side session row is the protection
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    limiter.init_app(app)
+    init_tenancy(app)  # before anything else that reads g.tenant
+    init_security(app)
+    init_i18n(app)
+
+    from domain.storage import FileStorage
+    app.extensions["file_storage"] = FileStorage(app.config["FILES_DIR"])
+
+    @app.context_processor
+    def _tenant_context():
+        return {"tenant": g.get("tenant"), "platform_domain": app.config["PLATFORM_DOMAIN"]}
+
+
+def _register_blueprints(app: Flask) -> None:
+    from backoffice.views import bp as backoffice_bp
+    from portal.views import bp as portal_bp
+    from tenants.branding import bp as branding_bp
+    from tenants.console import bp as console_bp
+    from app.health import bp as health_bp
+
+    app.register_blueprint(portal_bp)
+    app.register_blueprint(backoffice_bp, url_prefix="/backoffice")
+    app.register_blueprint(console_bp, url_prefix="/console")
+    app.register_blueprint(branding_bp)
+    app.register_blueprint(health_bp)
+
+
+def _init_request_transaction(app: Flask) -> None:
+    """A request is one transaction: commit on success, roll back otherwise; then mail and jobs."""
+    from app.jobs import flush_pending_jobs
+    from app.mail import flush_pending_mail
+    from domain.db import db
+
+    @app.after_request
+    def _commit(response):
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+    @app.teardown_request
+    def _finish(exc):
+        if exc is not None:
+            db.session.rollback()
+            g.pop("pending_mail", None)
+            g.pop("pending_jobs", None)
+            return
+        flush_pending_mail()
+        flush_pending_jobs()
+
+
+def _register_errors(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFError
+
+    def _page(code: int, title: str, message: str):
+        return render_template("errors/error.html", code=code, title=title, message=message), code
+
+    from flask_babel import gettext as _
+
+    @app.errorhandler(400)
+    def _bad_request(e):
+        return _page(400, _("Bad request"), _("The request could not be understood."))
+
+    @app.errorhandler(CSRFError)
+    def _csrf(e):
+        return _page(400, _("Form expired"), _("The form has expired or was not sent from this site. "
+                                              "Please go back, reload the page and try again."))
+
+    @app.errorhandler(401)
+    def _unauthorised(e):
+        return _page(401, _("Please sign in"), _("You need to sign in to do this."))
+
+    @app.errorhandler(403)
+    def _forbidden(e):
+        return _page(403, _("Not allowed"), _("Your role does not give access to this page."))
+
+    @app.errorhandler(404)
+    def _not_found(e):
+        return _page(404, _("Page not found"), _("There is nothing here. Check the address or go back."))
+
+    @app.errorhandler(405)
+    def _method(e):
+        return _page(405, _("Not allowed"), _("This page cannot be used this way."))
+
+    @app.errorhandler(413)
+    def _too_large(e):
+        return _page(413, _("File too large"), _("The file you sent is too large."))
+
+    @app.errorhandler(429)
+    def _too_many(e):
+        return _page(429, _("Too many attempts"), _("Too many attempts. Please wait a minute and try again."))
+
+    @app.errorhandler(500)
+    def _server_error(e):
+        return _page(500, _("Something went wrong"), _("An error occurred on our side. Nothing was saved. "
+                                                      "Please try again later."))
+
+
+def _register_commands(app: Flask) -> None:
+    from demo.cli import demo_cli
+    from tenants.cli import tenants_cli
+
+    app.cli.add_command(tenants_cli)
+    app.cli.add_command(demo_cli)

@@ -1,0 +1,147 @@
+"""Sign-in, sign-out and password views, added to the portal and back-office blueprints."""
+from __future__ import annotations
+
+import logging
+
+from flask import current_app, flash, g, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.auth import public_view, sign_in, sign_out
+from app.auth_forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, NewPasswordForm
+from app.extensions import limiter
+from app.mail import compose, send_after_commit
+from app.ratelimit import account_key
+from domain.db import utcnow
+from domain.identity import services as identity
+
+log = logging.getLogger("auth")
+
+PASSWORD_PROBLEM_MESSAGES = {
+    "too_short": lambda: _("Use at least 10 characters."),
+    "spaces_around": lambda: _("Do not start or end the password with a space."),
+    "too_common": lambda: _("This password is too common. Choose another one."),
+}
+
+
+def _login_limit() -> str:
+    return current_app.config["RATE_LIMIT_LOGIN"]
+
+
+def _account_limit() -> str:
+    return current_app.config["RATE_LIMIT_LOGIN_ACCOUNT"]
+
+
+def _named(func, name: str):
+    # Flask-Limiter keys its limits by the function's name: each blueprint's view needs its own.
+    func.__name__ = name
+    func.__qualname__ = name
+    return func
+
+
+def register_auth_views(bp, *, kind: str, home_endpoint: str, template_dir: str, protect) -> None:
+    """Add login, logout, forgot, reset and change-password views for one kind of user."""
+    prefix = bp.name
+
+    @public_view
+    def login():
+        if current_user.is_authenticated and current_user.kind == kind:
+            return redirect(url_for(home_endpoint))
+        form = LoginForm()
+        error = None
+        if form.validate_on_submit():
+            try:
+                user = identity.authenticate(user_kind=kind, email=form.email.data,
+                                             password=form.password.data, now=utcnow())
+            except identity.InvalidCredentials:
+                error = _("The e-mail address or the password is not right.")
+                log.info("login refused kind=%s tenant=%s", kind, g.tenant.id)
+            else:
+                sign_in(kind, user)
+                log.info("login kind=%s tenant=%s user=%s", kind, g.tenant.id, user.id)
+                from app.auth import safe_next
+                return redirect(safe_next(url_for(home_endpoint)))
+        return render_template(f"{template_dir}/login.html", form=form, error=error)
+
+    _named(login, f"{prefix}_login")
+    limited_login = limiter.limit(_login_limit, methods=["POST"])(
+        limiter.limit(_account_limit, key_func=account_key, methods=["POST"])(login)
+    )
+    limited_login.required_permissions = ()
+    bp.add_url_rule("/login", "login", limited_login, methods=["GET", "POST"])
+
+    @public_view
+    def logout():
+        sign_out()
+        flash(_("You are signed out."), "info")
+        return redirect(url_for(f"{prefix}.login"))
+
+    bp.add_url_rule("/logout", "logout", logout, methods=["POST"])
+
+    @public_view
+    def forgot_password():
+        form = ForgotPasswordForm()
+        if form.validate_on_submit():
+            found = identity.start_password_reset(user_kind=kind, email=form.email.data, now=utcnow())
+            if found is not None:
+                user, token = found
+                link = url_for(f"{prefix}.reset_password", token=token, _external=True)
+                send_after_commit(compose(
+                    tenant=g.tenant, to=user.email, subject=_("Reset your password"),
+                    template="password_reset", locale=user.locale, link=link,
+                ))
+            # Same answer whether or not the address is known.
+            flash(_("If this address belongs to an account, we have sent it a link to choose a new password. "
+                    "The link works once, for 30 minutes."), "info")
+            return redirect(url_for(f"{prefix}.login"))
+        return render_template(f"{template_dir}/forgot_password.html", form=form)
+
+    _named(forgot_password, f"{prefix}_forgot_password")
+    limited_forgot = limiter.limit(_login_limit, methods=["POST"])(
+        limiter.limit(_account_limit, key_func=account_key, methods=["POST"])(forgot_password)
+    )
+    limited_forgot.required_permissions = ()
+    bp.add_url_rule("/password/forgot", "forgot_password", limited_forgot, methods=["GET", "POST"])
+
+    @public_view
+    def reset_password(token: str):
+        now = utcnow()
+        if not identity.reset_token_is_valid(user_kind=kind, token=token, now=now):
+            return render_template(f"{template_dir}/reset_invalid.html"), 404
+        form = NewPasswordForm()
+        if form.validate_on_submit():
+            try:
+                identity.complete_password_reset(user_kind=kind, token=token, new_password=form.password.data, now=now)
+            except identity.WeakPassword as exc:
+                form.password.errors.extend(PASSWORD_PROBLEM_MESSAGES[p]() for p in exc.problems)
+            except identity.InvalidResetToken:
+                return render_template(f"{template_dir}/reset_invalid.html"), 404
+            else:
+                flash(_("Your password has been changed. You can sign in with it now."), "success")
+                return redirect(url_for(f"{prefix}.login"))
+        return render_template(f"{template_dir}/reset_password.html", form=form, token=token)
+
+    _named(reset_password, f"{prefix}_reset_password")
+    bp.add_url_rule("/password/reset/<token>", "reset_password",
+                    limiter.limit(_login_limit, methods=["POST"])(reset_password), methods=["GET", "POST"])
+
+    @protect
+    def change_password():
+        form = ChangePasswordForm()
+        if form.validate_on_submit():
+            try:
+                identity.change_password(user_kind=kind, user=current_user.user,
+                                         current_password=form.current_password.data,
+                                         new_password=form.password.data, now=utcnow())
+            except identity.InvalidCredentials:
+                form.current_password.errors.append(_("The current password is not right."))
+            except identity.WeakPassword as exc:
+                form.password.errors.extend(PASSWORD_PROBLEM_MESSAGES[p]() for p in exc.problems)
+            else:
+                user = current_user.user
+                sign_in(kind, user)  # every other session has ended; this browser gets a fresh one
+                flash(_("Your password has been changed. Other devices have been signed out."), "success")
+                return redirect(url_for(home_endpoint))
+        return render_template(f"{template_dir}/change_password.html", form=form)
+
+    bp.add_url_rule("/password/change", "change_password", change_password, methods=["GET", "POST"])

@@ -1,0 +1,75 @@
+"""Locale and time-zone selection and the formatting filters templates use."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from babel.numbers import format_currency, format_decimal
+from flask import g, request, session
+from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+LOCALES = ("en", "fr", "de", "es")
+LOCALE_NAMES = {"en": "English", "fr": "Français", "de": "Deutsch", "es": "Español"}
+ACTIVITY_NAMES = {"water": _l("Water"), "gas": _l("Gas"), "electricity": _l("Electricity"),
+                  "heating": _l("Urban heating")}
+STATUS_NAMES = {"active": _l("active"), "closed": _l("closed"), "suspended": _l("suspended"),
+                "ended": _l("ended"), "pending": _l("pending")}
+PAYMENT_METHOD_NAMES = {"transfer": _l("bank transfer"), "card": _l("card"), "direct_debit": _l("direct debit")}
+
+
+def select_locale() -> str:
+    """The user's choice, then the tenant's default, then the browser's preference."""
+    user = getattr(current_user, "user", None) if current_user else None
+    if user is not None and getattr(user, "locale", None) in LOCALES:
+        return user.locale
+    chosen = session.get("locale")
+    if chosen in LOCALES:
+        return chosen
+    tenant = g.get("tenant")
+    if tenant is not None and tenant.default_locale in LOCALES:
+        return tenant.default_locale
+    return request.accept_languages.best_match(LOCALES) or "en"
+
+
+def select_timezone() -> str:
+    tenant = g.get("tenant")
+    return tenant.timezone if tenant is not None else "UTC"
+
+
+def money(amount: Decimal | None, currency: str | None = None) -> str:
+    if amount is None:
+        return ""
+    if currency is None:
+        tenant = g.get("tenant")
+        currency = tenant.currency if tenant is not None else "EUR"
+    return format_currency(amount, currency, locale=str(get_locale()))
+
+
+def quantity(value: Decimal | None, unit: str = "") -> str:
+    if value is None:
+        return ""
+    text = format_decimal(value, format="#,##0.###", locale=str(get_locale()))
+    return f"{text}\u00a0{unit}" if unit else text
+
+
+def _date(value: date | None, fmt: str = "medium") -> str:
+    return format_date(value, fmt) if value else ""
+
+
+def _datetime(value: datetime | None, fmt: str = "medium") -> str:
+    return format_datetime(value, fmt) if value else ""
+
+
+def init_i18n(app) -> None:
+    app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["quantity"] = quantity
+    app.jinja_env.filters["date"] = _date
+    app.jinja_env.filters["datetime"] = _datetime
+
+    @app.context_processor
+    def _i18n_context():
+        return {"current_locale": str(get_locale()), "locales": LOCALES, "locale_names": LOCALE_NAMES,
+                "activity_names": ACTIVITY_NAMES, "status_names": STATUS_NAMES,
+                "payment_method_names": PAYMENT_METHOD_NAMES}

@@ -1,0 +1,102 @@
+"""One code path for background jobs, on RQ workers or in-process when there is no Redis.
+
+A job is a plain function in `domain/<area>/jobs.py` taking keyword arguments of plain
+values, registered by name in `worker.JOBS` with its queue. `run_job` re-enters the
+job's tenant, sets the actor, runs the function in one transaction and cleans the
+session up; RQ workers and the in-process runner both call it. During a request, jobs
+are collected and dispatched only after the request's transaction commits.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from flask import current_app, g, has_request_context
+
+from domain.audit.actor import Actor, acting_as
+from domain.db import db
+from tenants.context import platform_scope, tenant_scope
+
+log = logging.getLogger("jobs")
+QUEUES = ("billing", "mail", "default")
+
+
+class UnknownJob(LookupError):
+    pass
+
+
+def _registry() -> dict[str, tuple[str, str]]:
+    from worker import JOBS
+    return JOBS
+
+
+def _resolve(name: str):
+    try:
+        path, _queue = _registry()[name]
+    except KeyError as exc:
+        raise UnknownJob(name) from exc
+    module_name, _, func_name = path.partition(":")
+    return getattr(importlib.import_module(module_name), func_name)
+
+
+def run_job(name: str, tenant_id: int | None, actor: dict | None = None, kwargs: dict | None = None) -> Any:
+    """Run one job in its tenant; commit on success, roll back on error. Used by RQ and in-process."""
+    func = _resolve(name)
+    who = Actor(**actor) if actor else Actor("system", None, f"job:{name}")
+    scope = tenant_scope(tenant_id) if tenant_id is not None else platform_scope(f"job:{name}")
+    try:
+        with scope, acting_as(who):
+            result = func(**(kwargs or {}))
+            db.session.commit()
+            log.info("job done name=%s tenant=%s", name, tenant_id)
+            return result
+    except Exception:
+        db.session.rollback()
+        log.exception("job failed name=%s tenant=%s", name, tenant_id)
+        raise
+    finally:
+        db.session.remove()
+
+
+def _queue(app, queue_name: str):
+    from redis import Redis
+    from rq import Queue
+    from rq.serializers import JSONSerializer
+
+    conn = app.extensions.get("redis_conn")
+    if conn is None:
+        conn = Redis.from_url(app.config["REDIS_URL"])
+        app.extensions["redis_conn"] = conn
+    return Queue(queue_name, connection=conn, serializer=JSONSerializer)
+
+
+def enqueue_now(name: str, *, tenant_id: int | None, actor: dict | None = None, job_id: str | None = None,
+                **kwargs) -> str | None:
+    """Send a job to its RQ queue, or run it in-process when no REDIS_URL is set."""
+    app = current_app._get_current_object()
+    _path, queue_name = _registry()[name]
+    if app.config.get("REDIS_URL"):
+        queue = _queue(app, queue_name)
+        job = queue.enqueue(
+            "app.jobs.run_job", args=(name, tenant_id, actor, kwargs),
+            job_id=job_id, description=f"{name} tenant={tenant_id}",
+        )
+        return job.id
+    # In-process: the same run_job. It commits and removes the scoped session, so callers
+    # dispatch only once their own work is committed (after the request, or in a command).
+    run_job(name, tenant_id, actor, kwargs)
+    return None
+
+
+def enqueue_after_commit(name: str, *, tenant_id: int | None, **kwargs) -> None:
+    """Collect a job during a request; it is dispatched once the request has committed."""
+    if not has_request_context():
+        enqueue_now(name, tenant_id=tenant_id, **kwargs)
+        return
+    g.setdefault("pending_jobs", []).append((name, tenant_id, kwargs))
+
+
+def flush_pending_jobs() -> None:
+    for name, tenant_id, kwargs in g.pop("pending_jobs", []):
+        enqueue_now(name, tenant_id=tenant_id, **kwargs)

@@ -1,0 +1,46 @@
+"""Mail written during a request is sent only after the request's transaction commits."""
+from __future__ import annotations
+
+import logging
+
+from flask import current_app, g, has_request_context, render_template
+from flask_babel import force_locale
+
+from domain.communications.outbound import OutgoingMail, transport_for
+
+log = logging.getLogger("mail")
+
+
+def _transport():
+    app = current_app
+    transport = app.extensions.get("mail_transport")
+    if transport is None:
+        transport = transport_for(app.config.get("MAIL_URL"), app.config["OUTBOX_DIR"])
+        app.extensions["mail_transport"] = transport
+    return transport
+
+
+def compose(*, tenant, to: str, subject: str, template: str, locale: str | None, **context) -> OutgoingMail:
+    """Render a mail with the tenant's branding in the recipient's language."""
+    with force_locale(locale or tenant.default_locale):
+        text = render_template(f"mail/{template}.txt", tenant=tenant, **context)
+        html = render_template(f"mail/{template}.html", tenant=tenant, **context)
+    sender = tenant.support_email or f"no-reply@{tenant.slug}.{current_app.config['PLATFORM_DOMAIN']}"
+    return OutgoingMail(to=to, subject=subject, text=text, html=html, sender_name=tenant.name,
+                        sender_address=sender, tenant_id=tenant.id)
+
+
+def send_after_commit(mail: OutgoingMail) -> None:
+    if has_request_context():
+        g.setdefault("pending_mail", []).append(mail)
+    else:
+        _transport().send(mail)
+
+
+def flush_pending_mail() -> None:
+    for mail in g.pop("pending_mail", []):
+        try:
+            _transport().send(mail)
+            log.info("mail sent tenant=%s subject=%r", mail.tenant_id, mail.subject)
+        except Exception:  # a failed mail must not turn a committed request into an error page
+            log.exception("mail failed tenant=%s", mail.tenant_id)

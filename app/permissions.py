@@ -1,0 +1,31 @@
+"""Back-office permissions and which staff roles hold them."""
+from __future__ import annotations
+
+PERMISSIONS = {
+    "home.view": "see the back-office home",
+    "customers.view": "search customers and open their file",
+    "customers.edit": "change customer data",
+    "readings.validate": "validate meter readings",
+    "billing.run": "start, simulate, issue and cancel billing runs",
+    "collections.manage": "payments, dunning, payment plans",
+    "requests.handle": "handle complaints and service requests",
+    "tasks.work": "work the task queues",
+    "audit.view": "see the audit history",
+    "admin.configure": "configure the utility, staff and imports",
+}
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "agent": frozenset({"home.view", "customers.view", "customers.edit", "readings.validate",
+                        "requests.handle", "tasks.work"}),
+    "billing": frozenset({"home.view", "customers.view", "readings.validate", "billing.run", "tasks.work"}),
+    "collections": frozenset({"home.view", "customers.view", "collections.manage", "tasks.work"}),
+    "supervisor": frozenset({"home.view", "customers.view", "customers.edit", "readings.validate",
+                             "requests.handle", "tasks.work", "audit.view", "collections.manage"}),
+    "tenant_admin": frozenset(PERMISSIONS),
+}
+
+
+def has_permission(roles, permission: str) -> bool:
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+    return any(permission in ROLE_PERMISSIONS.get(role, ()) for role in roles)

@@ -1,0 +1,1 @@
+"""Back office: what a utility's staff and tenant administrators use."""

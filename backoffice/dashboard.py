@@ -1,0 +1,22 @@
+"""Figures for the back-office home page."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from domain.contracts.models import Contract, CustomerAccount
+from domain.db import db
+from domain.readings.models import MeterReading
+from domain.requests.models import ServiceRequest
+from domain.tasks.services import open_tasks_by_group
+
+
+def home_figures() -> dict:
+    count = lambda stmt: db.session.scalar(stmt) or 0  # noqa: E731
+    return {
+        "accounts": count(select(func.count(CustomerAccount.id)).where(CustomerAccount.status == "active")),
+        "contracts": count(select(func.count(Contract.id)).where(Contract.status == "active")),
+        "pending_readings": count(select(func.count(MeterReading.id)).where(MeterReading.status == "pending")),
+        "open_requests": count(select(func.count(ServiceRequest.id))
+                               .where(ServiceRequest.status.in_(("open", "in_progress", "waiting_customer")))),
+        "queues": open_tasks_by_group(),
+    }

@@ -1,0 +1,39 @@
+"""Back-office pages: staff sign-in, home, customer search and the customer file."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from app.auth import staff_permission
+from app.auth_views import register_auth_views
+from backoffice.dashboard import home_figures
+from domain.audit import services as audit
+from domain.contracts import services as accounts
+
+bp = Blueprint("backoffice", __name__)
+
+register_auth_views(bp, kind="staff", home_endpoint="backoffice.home", template_dir="backoffice",
+                    protect=staff_permission("home.view"))
+
+
+@bp.get("/")
+@staff_permission("home.view")
+def home():
+    return render_template("backoffice/home.html", figures=home_figures())
+
+
+@bp.get("/customers")
+@staff_permission("customers.view")
+def customers():
+    query = request.args.get("q", "")[:100]
+    results = accounts.search_accounts(query=query)
+    return render_template("backoffice/customers.html", query=query, results=results)
+
+
+@bp.get("/customers/<account_number>")
+@staff_permission("customers.view")
+def customer(account_number: str):
+    found = accounts.account_by_number(account_number=account_number)
+    if found is None:
+        abort(404)
+    balance = accounts.balances(account_ids=[found.id])[found.id]
+    history = audit.history_of(entity_type="CustomerAccount", entity_id=found.id, limit=20)
+    return render_template("backoffice/customer.html", account=found, balance=balance, history=history)

@@ -1,0 +1,1 @@
+"""Business areas of the utility platform, one package each (see ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""Ledger, payments and their allocation, collections."""

@@ -1,0 +1,80 @@
+"""Ledger entries per account, payments and their allocation to bills."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, Date, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from domain.db import Money, TenantScoped, UTCDateTime, public_id_column, tenant_ref, tenant_table_args
+
+
+class LedgerEntry(TenantScoped):
+    """A debit (bill) or credit (payment, credit note) on an account; the balance is their sum."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = tenant_table_args(
+        CheckConstraint("direction in ('debit', 'credit')", name="direction"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        UniqueConstraint("tenant_id", "bill_id", "direction"),
+        UniqueConstraint("tenant_id", "payment_id", "direction"),
+        Index(None, "tenant_id", "account_id", "booked_on"),
+        parents={"account_id": "customer_accounts", "bill_id": "bills", "payment_id": "payments"},
+    )
+
+    account_id: Mapped[int] = tenant_ref()
+    booked_on: Mapped[date] = mapped_column(Date, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    direction: Mapped[str] = mapped_column(String(8), nullable=False)
+    amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    description: Mapped[str] = mapped_column(String(255), nullable=False)
+    bill_id: Mapped[int | None] = tenant_ref(nullable=True)
+    payment_id: Mapped[int | None] = tenant_ref(nullable=True)
+
+
+class Payment(TenantScoped):
+    __tablename__ = "payments"
+    __table_args__ = tenant_table_args(
+        UniqueConstraint("tenant_id", "public_id"),
+        UniqueConstraint("tenant_id", "provider", "provider_reference"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("method in ('card', 'direct_debit', 'transfer', 'cash', 'cheque')", name="method"),
+        CheckConstraint("status in ('pending', 'succeeded', 'failed', 'cancelled', 'refunded')", name="status"),
+        parents={"account_id": "customer_accounts"},
+    )
+
+    public_id: Mapped[str] = public_id_column()
+    account_id: Mapped[int] = tenant_ref()
+    amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    method: Mapped[str] = mapped_column(String(16), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    provider: Mapped[str] = mapped_column(String(16), nullable=False)  # stripe, sandbox, bank
+    provider_reference: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    allocations: Mapped[list[PaymentAllocation]] = relationship(
+        back_populates="payment", foreign_keys="PaymentAllocation.payment_id",
+        primaryjoin="Payment.id == PaymentAllocation.payment_id",
+    )
+
+
+class PaymentAllocation(TenantScoped):
+    __tablename__ = "payment_allocations"
+    __table_args__ = tenant_table_args(
+        UniqueConstraint("tenant_id", "payment_id", "bill_id"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        parents={"payment_id": "payments", "bill_id": "bills"},
+    )
+
+    payment_id: Mapped[int] = tenant_ref()
+    bill_id: Mapped[int] = tenant_ref()
+    amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
+
+    payment: Mapped[Payment] = relationship(
+        back_populates="allocations", foreign_keys=[payment_id],
+        primaryjoin="Payment.id == PaymentAllocation.payment_id",
+    )

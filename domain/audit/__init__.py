@@ -1,0 +1,1 @@
+"""Trace and history of changes to every business object."""

@@ -1,0 +1,1 @@
+"""Billing engine, bills and lines, numbering, billing runs and bill documents."""

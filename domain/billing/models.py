@@ -1,0 +1,94 @@
+"""Bills and bill lines. A bill gets its number only when issued."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, Date, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from domain.contracts.models import Contract, CustomerAccount
+from domain.db import (
+    Money,
+    Quantity,
+    Ratio,
+    TenantScoped,
+    UnitRate,
+    UTCDateTime,
+    public_id_column,
+    tenant_ref,
+    tenant_table_args,
+)
+
+BILL_KINDS = ("periodic", "final", "corrective", "credit_note", "instalment", "true_up")
+BILL_STATUSES = ("draft", "issued", "cancelled")
+
+
+class Bill(TenantScoped):
+    __tablename__ = "bills"
+    __table_args__ = tenant_table_args(
+        UniqueConstraint("tenant_id", "number"),
+        UniqueConstraint("tenant_id", "public_id"),
+        CheckConstraint(
+            "kind in ('periodic', 'final', 'corrective', 'credit_note', 'instalment', 'true_up')", name="kind",
+        ),
+        CheckConstraint("status in ('draft', 'issued', 'cancelled')", name="status"),
+        CheckConstraint("status = 'draft' or number is not null", name="issued_has_number"),
+        CheckConstraint("period_end > period_start", name="period"),
+        Index(None, "tenant_id", "account_id", "issued_at"),
+        Index(None, "tenant_id", "contract_id", "period_start"),
+        parents={"account_id": "customer_accounts", "contract_id": "contracts", "corrects_bill_id": "bills"},
+    )
+
+    public_id: Mapped[str] = public_id_column()
+    number: Mapped[str | None] = mapped_column(String(24))
+    account_id: Mapped[int] = tenant_ref()
+    contract_id: Mapped[int | None] = tenant_ref(nullable=True)
+    corrects_bill_id: Mapped[int | None] = tenant_ref(nullable=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, default="periodic")
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="draft")
+    period_start: Mapped[date] = mapped_column(Date, nullable=False)
+    period_end: Mapped[date] = mapped_column(Date, nullable=False)
+    issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    due_date: Mapped[date | None] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    total_excl_tax: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal("0"))
+    total_tax: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal("0"))
+    total_incl_tax: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal("0"))
+    document_path: Mapped[str | None] = mapped_column(String(255))
+
+    account: Mapped[CustomerAccount] = relationship(
+        foreign_keys=[account_id], primaryjoin="CustomerAccount.id == Bill.account_id",
+    )
+    contract: Mapped[Contract | None] = relationship(
+        foreign_keys=[contract_id], primaryjoin="Contract.id == Bill.contract_id",
+    )
+    lines: Mapped[list[BillLine]] = relationship(
+        back_populates="bill", foreign_keys="BillLine.bill_id",
+        primaryjoin="Bill.id == BillLine.bill_id", order_by="BillLine.position",
+    )
+
+
+class BillLine(TenantScoped):
+    __tablename__ = "bill_lines"
+    __table_args__ = tenant_table_args(
+        UniqueConstraint("tenant_id", "bill_id", "position"),
+        parents={"bill_id": "bills"},
+    )
+    __audited__ = False  # a line is part of its bill; the bill's events cover it
+
+    bill_id: Mapped[int] = tenant_ref()
+    position: Mapped[int] = mapped_column(nullable=False)
+    component: Mapped[str] = mapped_column(String(24), nullable=False)
+    description: Mapped[str] = mapped_column(String(255), nullable=False)
+    period_start: Mapped[date | None] = mapped_column(Date)
+    period_end: Mapped[date | None] = mapped_column(Date)
+    quantity: Mapped[Decimal] = mapped_column(Quantity, nullable=False)
+    unit: Mapped[str] = mapped_column(String(8), nullable=False)
+    unit_price: Mapped[Decimal] = mapped_column(UnitRate, nullable=False)
+    amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    tax_rate: Mapped[Decimal] = mapped_column(Ratio, nullable=False)
+
+    bill: Mapped[Bill] = relationship(
+        back_populates="lines", foreign_keys=[bill_id], primaryjoin="Bill.id == BillLine.bill_id",
+    )

@@ -1,0 +1,1 @@
+"""Mail templates per locale, transactional mail, campaigns, consent and the outbound transport."""

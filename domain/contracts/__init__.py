@@ -1,0 +1,1 @@
+"""Customer accounts (the billing unit) and contracts."""

@@ -1,0 +1,157 @@
+"""Customer and staff users of a tenant, platform operators, and server-side sign-in sessions."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from domain.db import BigId, PlatformModel, TenantScoped, UTCDateTime, tenant_ref, tenant_table_args, utcnow
+
+STAFF_ROLES = ("agent", "billing", "collections", "supervisor", "tenant_admin")
+
+
+class CustomerUser(TenantScoped):
+    """Online access of an end customer; may hold several accounts (see CustomerAccess)."""
+
+    __tablename__ = "customer_users"
+    __table_args__ = tenant_table_args(
+        UniqueConstraint("tenant_id", "email"),
+        parents={"party_id": "parties"},
+    )
+    __audit_exclude__ = ("password_hash",)
+
+    email: Mapped[str] = mapped_column(String(254), nullable=False)  # stored lower-cased
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    party_id: Mapped[int] = tenant_ref()
+    locale: Mapped[str | None] = mapped_column(String(8))
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    is_active: Mapped[bool] = mapped_column(nullable=False, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    accesses: Mapped[list[CustomerAccess]] = relationship(
+        back_populates="user", foreign_keys="CustomerAccess.customer_user_id",
+        primaryjoin="CustomerUser.id == CustomerAccess.customer_user_id",
+    )
+
+
+class CustomerAccess(TenantScoped):
+    """Which customer accounts an online user may see (home, holiday home, several activities)."""
+
+    __tablename__ = "customer_accesses"
+    __table_args__ = tenant_table_args(
+        UniqueConstraint("tenant_id", "customer_user_id", "account_id"),
+        parents={"customer_user_id": "customer_users", "account_id": "customer_accounts"},
+    )
+
+    customer_user_id: Mapped[int] = tenant_ref()
+    account_id: Mapped[int] = tenant_ref()
+
+    user: Mapped[CustomerUser] = relationship(
+        back_populates="accesses", foreign_keys=[customer_user_id],
+        primaryjoin="CustomerUser.id == CustomerAccess.customer_user_id",
+    )
+
+
+class StaffUser(TenantScoped):
+    __tablename__ = "staff_users"
+    __table_args__ = tenant_table_args(UniqueConstraint("tenant_id", "email"))
+    __audit_exclude__ = ("password_hash",)
+
+    email: Mapped[str] = mapped_column(String(254), nullable=False)
+    full_name: Mapped[str] = mapped_column(String(120), nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    locale: Mapped[str | None] = mapped_column(String(8))
+    is_active: Mapped[bool] = mapped_column(nullable=False, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    role_grants: Mapped[list[StaffRoleGrant]] = relationship(
+        back_populates="user", foreign_keys="StaffRoleGrant.staff_user_id",
+        primaryjoin="StaffUser.id == StaffRoleGrant.staff_user_id", cascade="all, delete-orphan",
+    )
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(g.role for g in self.role_grants)
+
+
+class StaffRoleGrant(TenantScoped):
+    __tablename__ = "staff_role_grants"
+    __table_args__ = tenant_table_args(
+        UniqueConstraint("tenant_id", "staff_user_id", "role"),
+        CheckConstraint("role in ('agent', 'billing', 'collections', 'supervisor', 'tenant_admin')", name="role"),
+        parents={"staff_user_id": "staff_users"},
+    )
+
+    staff_user_id: Mapped[int] = tenant_ref()
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+
+    user: Mapped[StaffUser] = relationship(
+        back_populates="role_grants", foreign_keys=[staff_user_id],
+        primaryjoin="StaffUser.id == StaffRoleGrant.staff_user_id",
+    )
+
+
+class LoginSession(TenantScoped):
+    """A signed-in browser session; the cookie holds a random token, the table its hash.
+
+    Deleting the row ends the session server-side: a replayed cookie finds nothing.
+    """
+
+    __tablename__ = "login_sessions"
+    __table_args__ = tenant_table_args(
+        UniqueConstraint("tenant_id", "token_hash"),
+        CheckConstraint("user_kind in ('customer', 'staff')", name="user_kind"),
+    )
+    __audited__ = False
+
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    user_kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    user_id: Mapped[int] = mapped_column(BigId, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    ip_address: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+
+
+class PlatformOperator(PlatformModel):
+    __tablename__ = "platform_operators"
+    __table_args__ = (UniqueConstraint("email"),)
+
+    email: Mapped[str] = mapped_column(String(254), nullable=False)
+    full_name: Mapped[str] = mapped_column(String(120), nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    is_active: Mapped[bool] = mapped_column(nullable=False, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class OperatorSession(PlatformModel):
+    __tablename__ = "operator_sessions"
+    __table_args__ = (UniqueConstraint("token_hash"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    operator_id: Mapped[int] = mapped_column(BigId, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class PasswordResetToken(TenantScoped):
+    """Single-use, short-lived password reset link (stored hashed)."""
+
+    __tablename__ = "password_reset_tokens"
+    __table_args__ = tenant_table_args(
+        UniqueConstraint("tenant_id", "token_hash"),
+        CheckConstraint("user_kind in ('customer', 'staff')", name="user_kind"),
+    )
+    __audited__ = False
+
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    user_kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    user_id: Mapped[int] = mapped_column(BigId, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

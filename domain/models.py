@@ -1,0 +1,22 @@
+"""Imports every model so the metadata (Alembic, mappers) knows the whole schema."""
+from domain.accounting.models import LedgerEntry, Payment, PaymentAllocation  # noqa: F401
+from domain.audit.models import AuditEvent  # noqa: F401
+from domain.billing.models import Bill, BillLine  # noqa: F401
+from domain.contracts.models import Contract, CustomerAccount  # noqa: F401
+from domain.identity.models import (  # noqa: F401
+    CustomerAccess,
+    CustomerUser,
+    LoginSession,
+    OperatorSession,
+    PasswordResetToken,
+    PlatformOperator,
+    StaffRoleGrant,
+    StaffUser,
+)
+from domain.offers.models import Offer, TariffVersion, UnitPrice  # noqa: F401
+from domain.parties.models import ContactPoint, Party, PartyRole  # noqa: F401
+from domain.readings.models import MeterReading  # noqa: F401
+from domain.requests.models import RequestMessage, ServiceRequest  # noqa: F401
+from domain.sites.models import DeliveryPoint, Meter, MeterInstallation, Premise, Register  # noqa: F401
+from domain.tasks.models import Task, WorkGroup  # noqa: F401
+from tenants.models import Tenant  # noqa: F401

@@ -1,0 +1,1 @@
+"""Offers per activity and their tariff versions."""

@@ -1,0 +1,88 @@
+"""Offers (regulated or market) per activity; tariff versions with effective dates and prices."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, Date, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from domain.db import Quantity, Ratio, TenantScoped, UnitRate, tenant_ref, tenant_table_args
+
+COMPONENTS = ("energy", "water", "sewerage", "levy", "network", "subscribed_power")
+
+
+class Offer(TenantScoped):
+    __tablename__ = "offers"
+    __table_args__ = tenant_table_args(
+        UniqueConstraint("tenant_id", "code"),
+        CheckConstraint("activity in ('water', 'gas', 'electricity', 'heating')", name="activity"),
+        CheckConstraint("kind in ('regulated', 'market')", name="kind"),
+    )
+
+    code: Mapped[str] = mapped_column(String(40), nullable=False)
+    name: Mapped[str] = mapped_column(String(120), nullable=False)
+    activity: Mapped[str] = mapped_column(String(16), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, default="market")
+    is_active: Mapped[bool] = mapped_column(nullable=False, default=True)
+
+    versions: Mapped[list[TariffVersion]] = relationship(
+        back_populates="offer", foreign_keys="TariffVersion.offer_id",
+        primaryjoin="Offer.id == TariffVersion.offer_id", order_by="TariffVersion.effective_from",
+    )
+
+    def version_on(self, day: date) -> TariffVersion | None:
+        for version in reversed(self.versions):
+            if version.effective_from <= day and (version.effective_to is None or day < version.effective_to):
+                return version
+        return None
+
+
+class TariffVersion(TenantScoped):
+    """Prices of an offer in force over `[effective_from, effective_to)`."""
+
+    __tablename__ = "tariff_versions"
+    __table_args__ = tenant_table_args(
+        UniqueConstraint("tenant_id", "offer_id", "effective_from"),
+        CheckConstraint("effective_to is null or effective_to > effective_from", name="period"),
+        parents={"offer_id": "offers"},
+    )
+
+    offer_id: Mapped[int] = tenant_ref()
+    effective_from: Mapped[date] = mapped_column(Date, nullable=False)
+    effective_to: Mapped[date | None] = mapped_column(Date)
+    standing_charge_per_day: Mapped[Decimal] = mapped_column(UnitRate, nullable=False, default=Decimal("0"))
+    standing_charge_tax_rate: Mapped[Decimal] = mapped_column(Ratio, nullable=False, default=Decimal("0"))
+    prices_include_tax: Mapped[bool] = mapped_column(nullable=False, default=False)
+
+    offer: Mapped[Offer] = relationship(
+        back_populates="versions", foreign_keys=[offer_id], primaryjoin="Offer.id == TariffVersion.offer_id",
+    )
+    prices: Mapped[list[UnitPrice]] = relationship(
+        back_populates="version", foreign_keys="UnitPrice.tariff_version_id",
+        primaryjoin="TariffVersion.id == UnitPrice.tariff_version_id", order_by="UnitPrice.id",
+    )
+
+
+class UnitPrice(TenantScoped):
+    """A unit price of one component: flat, a tier (block) of consumption, or one register's."""
+
+    __tablename__ = "unit_prices"
+    __table_args__ = tenant_table_args(
+        CheckConstraint("tier_to is null or tier_from is null or tier_to > tier_from", name="tier"),
+        Index(None, "tenant_id", "tariff_version_id", "component"),
+        parents={"tariff_version_id": "tariff_versions"},
+    )
+
+    tariff_version_id: Mapped[int] = tenant_ref()
+    component: Mapped[str] = mapped_column(String(24), nullable=False, default="energy")
+    register_code: Mapped[str | None] = mapped_column(String(16))  # None: every register
+    tier_from: Mapped[Decimal | None] = mapped_column(Quantity)  # per year, prorated to the period
+    tier_to: Mapped[Decimal | None] = mapped_column(Quantity)
+    price: Mapped[Decimal] = mapped_column(UnitRate, nullable=False)
+    tax_rate: Mapped[Decimal] = mapped_column(Ratio, nullable=False, default=Decimal("0"))
+
+    version: Mapped[TariffVersion] = relationship(
+        back_populates="prices", foreign_keys=[tariff_version_id],
+        primaryjoin="TariffVersion.id == UnitPrice.tariff_version_id",
+    )

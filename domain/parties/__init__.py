@@ -1,0 +1,1 @@
+"""Stakeholders: persons and organisations, their contact points and roles."""

@@ -1,0 +1,1 @@
+"""Meter readings, their validation and estimation."""

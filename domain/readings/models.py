@@ -1,0 +1,43 @@
+"""Meter readings per register, with their source and validation status."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, Date, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from domain.db import BigId, Quantity, TenantScoped, UTCDateTime, tenant_ref, tenant_table_args
+from domain.sites.models import Register
+
+READING_SOURCES = ("customer", "agent", "smart_meter", "estimated", "regularisation")
+READING_STATUSES = ("pending", "valid", "rejected")
+
+
+class MeterReading(TenantScoped):
+    __tablename__ = "meter_readings"
+    __table_args__ = tenant_table_args(
+        CheckConstraint(
+            "source in ('customer', 'agent', 'smart_meter', 'estimated', 'regularisation')", name="source",
+        ),
+        CheckConstraint("status in ('pending', 'valid', 'rejected')", name="status"),
+        CheckConstraint("value >= 0", name="value_positive"),
+        Index(None, "tenant_id", "register_id", "read_on"),
+        Index(None, "tenant_id", "status", "received_at"),
+        parents={"register_id": "registers"},
+    )
+
+    register_id: Mapped[int] = tenant_ref()
+    read_on: Mapped[date] = mapped_column(Date, nullable=False)
+    value: Mapped[Decimal] = mapped_column(Quantity, nullable=False)
+    source: Mapped[str] = mapped_column(String(16), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    submitted_by_user_id: Mapped[int | None] = mapped_column(BigId)
+    rollover_confirmed: Mapped[bool] = mapped_column(nullable=False, default=False)
+    rejection_reason: Mapped[str | None] = mapped_column(String(255))
+    photo_path: Mapped[str | None] = mapped_column(String(255))
+
+    register: Mapped[Register] = relationship(
+        foreign_keys=[register_id], primaryjoin="Register.id == MeterReading.register_id",
+    )

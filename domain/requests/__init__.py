@@ -1,0 +1,1 @@
+"""Complaints and service requests, their messages and SLAs."""

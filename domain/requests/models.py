@@ -1,0 +1,63 @@
+"""Service requests and complaints about an account or a point of delivery, with messages."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from domain.db import BigId, TenantScoped, UTCDateTime, tenant_ref, tenant_table_args
+
+REQUEST_KINDS = ("complaint", "move_in", "move_out", "offer_change", "meter_problem", "intervention", "other")
+REQUEST_STATUSES = ("open", "in_progress", "waiting_customer", "resolved", "closed")
+
+
+class ServiceRequest(TenantScoped):
+    __tablename__ = "service_requests"
+    __table_args__ = tenant_table_args(
+        UniqueConstraint("tenant_id", "reference"),
+        CheckConstraint(
+            "kind in ('complaint', 'move_in', 'move_out', 'offer_change', 'meter_problem', 'intervention', 'other')",
+            name="kind",
+        ),
+        CheckConstraint(
+            "status in ('open', 'in_progress', 'waiting_customer', 'resolved', 'closed')", name="status",
+        ),
+        Index(None, "tenant_id", "status", "due_at"),
+        parents={"account_id": "customer_accounts", "delivery_point_id": "delivery_points"},
+    )
+
+    reference: Mapped[str] = mapped_column(String(20), nullable=False)
+    account_id: Mapped[int] = tenant_ref()
+    delivery_point_id: Mapped[int | None] = tenant_ref(nullable=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="open")
+    subject: Mapped[str] = mapped_column(String(200), nullable=False)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    messages: Mapped[list[RequestMessage]] = relationship(
+        back_populates="request", foreign_keys="RequestMessage.request_id",
+        primaryjoin="ServiceRequest.id == RequestMessage.request_id", order_by="RequestMessage.sent_at",
+    )
+
+
+class RequestMessage(TenantScoped):
+    __tablename__ = "request_messages"
+    __table_args__ = tenant_table_args(
+        CheckConstraint("author_kind in ('customer', 'staff', 'system')", name="author_kind"),
+        parents={"request_id": "service_requests"},
+    )
+
+    request_id: Mapped[int] = tenant_ref()
+    author_kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    author_id: Mapped[int | None] = mapped_column(BigId)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    internal: Mapped[bool] = mapped_column(nullable=False, default=False)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+    request: Mapped[ServiceRequest] = relationship(
+        back_populates="messages", foreign_keys=[request_id],
+        primaryjoin="ServiceRequest.id == RequestMessage.request_id",
+    )

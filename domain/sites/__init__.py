@@ -1,0 +1,1 @@
+"""Premises, points of delivery, meters and their registers."""

@@ -1,0 +1,46 @@
+"""File storage under a per-tenant prefix; files are served only through authorising views."""
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class ForeignFile(PermissionError):
+    """A key outside the current tenant's prefix was asked for."""
+
+
+class FileStorage:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    @staticmethod
+    def prefix(tenant_id: int) -> str:
+        return f"tenants/{int(tenant_id)}/"
+
+    def save(self, *, tenant_id: int, category: str, filename: str, data: bytes) -> str:
+        safe_name = _SAFE.sub("_", filename)[-80:] or "file"
+        key = f"{self.prefix(tenant_id)}{_SAFE.sub('_', category)}/{uuid.uuid4().hex}-{safe_name}"
+        path = self._path(tenant_id, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        return key
+
+    def read(self, *, tenant_id: int, key: str) -> bytes:
+        return self._path(tenant_id, key).read_bytes()
+
+    def exists(self, *, tenant_id: int, key: str) -> bool:
+        try:
+            return self._path(tenant_id, key).is_file()
+        except ForeignFile:
+            return False
+
+    def _path(self, tenant_id: int, key: str) -> Path:
+        if not key.startswith(self.prefix(tenant_id)) or ".." in key.split("/"):
+            raise ForeignFile(key)
+        path = (self.root / key).resolve()
+        if not str(path).startswith(str(self.root.resolve()) + "/"):
+            raise ForeignFile(key)
+        return path

@@ -1,0 +1,1 @@
+"""Customer portal: what a utility's end customers use."""

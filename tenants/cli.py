@@ -1,0 +1,93 @@
+"""`flask tenants ...`: onboard, list and suspend utilities; create platform operators."""
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from domain.db import db, utcnow
+from domain.identity import services as identity
+from tenants import services
+from tenants.context import platform_scope
+from tenants.models import ACTIVITIES
+
+
+@click.group("tenants", help="Manage the utilities served by this platform.")
+def tenants_cli():
+    pass
+
+
+@tenants_cli.command("create")
+@click.option("--slug", required=True, help="Host name label: <slug>.<PLATFORM_DOMAIN>")
+@click.option("--name", required=True)
+@click.option("--activity", "activities", multiple=True, required=True, type=click.Choice(ACTIVITIES))
+@click.option("--locale", "default_locale", default="en", show_default=True)
+@click.option("--currency", default="EUR", show_default=True)
+@click.option("--timezone", default="Europe/Paris", show_default=True)
+@click.option("--custom-domain", default=None)
+@click.option("--admin-email", required=True)
+@click.option("--admin-name", default="Administrator", show_default=True)
+@click.option("--admin-password", prompt=True, hide_input=True, confirmation_prompt=True)
+@with_appcontext
+def create(slug, name, activities, default_locale, currency, timezone, custom_domain, admin_email, admin_name,
+           admin_password):
+    """Onboard a new utility with its first administrator."""
+    try:
+        tenant = services.create_tenant(
+            slug=slug, name=name, activities=list(activities), default_locale=default_locale, currency=currency,
+            timezone=timezone, admin_email=admin_email, admin_name=admin_name, admin_password=admin_password,
+            custom_domain=custom_domain, now=utcnow(),
+        )
+    except services.TenantError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"created tenant {tenant.slug} (id {tenant.id}); administrator {admin_email}")
+
+
+@tenants_cli.command("list")
+@with_appcontext
+def list_():
+    """List tenants with their status and size."""
+    rows = services.list_tenants_with_usage()
+    click.echo(f"{'slug':<20} {'status':<10} {'accounts':>9} {'staff':>6}  name")
+    for usage in rows:
+        t = usage.tenant
+        click.echo(f"{t.slug:<20} {t.status:<10} {usage.accounts:>9} {usage.staff:>6}  {t.name}")
+
+
+@tenants_cli.command("suspend")
+@click.argument("slug")
+@with_appcontext
+def suspend(slug):
+    """Suspend a tenant: its hosts answer with a 'service suspended' page."""
+    try:
+        services.set_tenant_status(slug=slug, status="suspended", now=utcnow())
+    except services.TenantError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"suspended {slug}")
+
+
+@tenants_cli.command("resume")
+@click.argument("slug")
+@with_appcontext
+def resume(slug):
+    """Reactivate a suspended tenant."""
+    try:
+        services.set_tenant_status(slug=slug, status="active", now=utcnow())
+    except services.TenantError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"resumed {slug}")
+
+
+@tenants_cli.command("create-operator")
+@click.option("--email", required=True)
+@click.option("--name", "full_name", default="Platform operator")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@with_appcontext
+def create_operator(email, full_name, password):
+    """Create a platform operator who signs in to the console on the platform host."""
+    with platform_scope("create operator"):
+        try:
+            identity.create_operator(email=email, full_name=full_name, password=password)
+        except identity.WeakPassword as exc:
+            raise click.ClickException(f"password: {exc}") from exc
+        db.session.commit()
+    click.echo(f"created operator {email}")

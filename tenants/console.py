@@ -1,0 +1,60 @@
+"""Platform console, on the platform's own host: operators sign in, list and suspend tenants."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+
+from app.auth import operator_required, safe_next, sign_in, sign_out
+from app.auth_forms import LoginForm
+from app.extensions import limiter
+from domain.db import utcnow
+from domain.identity import services as identity
+from tenants import services as tenants
+from tenants.context import platform_scope
+
+bp = Blueprint("console", __name__)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATE_LIMIT_LOGIN"], methods=["POST"])
+def login():
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        with platform_scope("operator sign-in"):
+            try:
+                operator = identity.authenticate_operator(email=form.email.data, password=form.password.data,
+                                                          now=utcnow())
+            except identity.InvalidCredentials:
+                error = _("The e-mail address or the password is not right.")
+            else:
+                sign_in("operator", operator)
+                return redirect(safe_next(url_for("console.home")))
+    return render_template("console/login.html", form=form, error=error)
+
+
+@bp.post("/logout")
+def logout():
+    with platform_scope("operator sign-out"):
+        sign_out()
+    return redirect(url_for("console.login"))
+
+
+@bp.get("/")
+@operator_required
+def home():
+    return render_template("console/home.html", usages=tenants.list_tenants_with_usage(), form=FlaskForm())
+
+
+@bp.post("/tenants/<slug>/status/<status>")
+@operator_required
+def set_status(slug: str, status: str):
+    if status not in ("active", "suspended") or not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        tenants.set_tenant_status(slug=slug, status=status, now=utcnow())
+    except tenants.TenantError:
+        abort(404)
+    flash(_("%(slug)s is now %(status)s.", slug=slug, status=status), "success")
+    return redirect(url_for("console.home"))

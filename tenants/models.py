@@ -1,0 +1,43 @@
+"""The tenant: one utility served by the platform."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, CheckConstraint, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain.db import PlatformModel, UTCDateTime, utcnow
+
+ACTIVITIES = ("water", "gas", "electricity", "heating")
+TENANT_STATUSES = ("active", "suspended")
+
+
+class Tenant(PlatformModel):
+    __tablename__ = "tenants"
+    __table_args__ = (
+        CheckConstraint("status in ('active', 'suspended')", name="status"),
+        CheckConstraint("slug <> ''", name="slug_not_empty"),
+    )
+
+    slug: Mapped[str] = mapped_column(String(40), unique=True, nullable=False)
+    name: Mapped[str] = mapped_column(String(120), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="active", server_default="active")
+    activities: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    default_locale: Mapped[str] = mapped_column(String(8), nullable=False, default="en", server_default="en")
+    currency: Mapped[str] = mapped_column(String(3), nullable=False, default="EUR", server_default="EUR")
+    timezone: Mapped[str] = mapped_column(String(64), nullable=False, default="Europe/Paris",
+                                          server_default="Europe/Paris")
+    custom_domain: Mapped[str | None] = mapped_column(String(253), unique=True)
+    primary_colour: Mapped[str] = mapped_column(String(7), nullable=False, default="#0b5cad", server_default="#0b5cad")
+    accent_colour: Mapped[str] = mapped_column(String(7), nullable=False, default="#f2a900", server_default="#f2a900")
+    logo_path: Mapped[str | None] = mapped_column(String(255))
+    support_email: Mapped[str | None] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+    def __repr__(self) -> str:
+        return f"<Tenant {self.slug}>"

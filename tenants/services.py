@@ -1,0 +1,124 @@
+"""Onboarding, listing and suspending tenants (platform operations)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel import Locale, UnknownLocaleError
+from babel.numbers import get_currency_name
+from sqlalchemy import func, select
+
+from domain.contracts.models import CustomerAccount
+from domain.db import db
+from domain.identity.models import StaffRoleGrant, StaffUser
+from domain.identity.passwords import hash_password, password_problems
+from domain.identity.services import normalise_email
+from domain.tasks.models import WorkGroup
+from tenants.context import platform_scope, tenant_scope
+from tenants.models import ACTIVITIES, Tenant
+from tenants.resolution import is_valid_slug
+
+DEFAULT_WORK_GROUPS = (
+    ("front_office", "Front office"),
+    ("billing", "Billing"),
+    ("collections", "Collections"),
+    ("metering", "Metering"),
+)
+
+
+class TenantError(ValueError):
+    """Invalid onboarding data; the message says which field and why."""
+
+
+@dataclass(frozen=True)
+class TenantUsage:
+    tenant: Tenant
+    accounts: int
+    staff: int
+
+
+def _validate(*, slug, name, activities, default_locale, currency, timezone, admin_email, admin_password):
+    if not is_valid_slug(slug):
+        raise TenantError("slug: use 1-40 lower-case letters, digits or hyphens (not www, console, api, admin)")
+    if not name.strip():
+        raise TenantError("name: required")
+    unknown = [a for a in activities if a not in ACTIVITIES]
+    if not activities or unknown:
+        raise TenantError(f"activities: choose among {', '.join(ACTIVITIES)}")
+    try:
+        Locale.parse(default_locale)
+    except (UnknownLocaleError, ValueError) as exc:
+        raise TenantError(f"default locale: unknown locale {default_locale!r}") from exc
+    if not re.fullmatch(r"[A-Z]{3}", currency) or get_currency_name(currency, locale="en") == currency:
+        raise TenantError(f"currency: unknown ISO 4217 code {currency!r}")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise TenantError(f"time zone: unknown zone {timezone!r}") from exc
+    if "@" not in admin_email:
+        raise TenantError("administrator e-mail: not an e-mail address")
+    problems = password_problems(admin_password)
+    if problems:
+        raise TenantError(f"administrator password: {', '.join(problems)}")
+
+
+def create_tenant(*, slug: str, name: str, activities: list[str], default_locale: str, currency: str,
+                  timezone: str, admin_email: str, admin_name: str, admin_password: str,
+                  custom_domain: str | None = None, primary_colour: str | None = None,
+                  now: datetime) -> Tenant:
+    """Create a tenant, its default work groups and its first administrator. Commits."""
+    slug = slug.strip().lower()
+    currency = currency.strip().upper()
+    _validate(slug=slug, name=name, activities=activities, default_locale=default_locale, currency=currency,
+              timezone=timezone, admin_email=admin_email, admin_password=admin_password)
+    with platform_scope("create tenant"):
+        if db.session.scalar(select(Tenant).where(Tenant.slug == slug)) is not None:
+            raise TenantError(f"slug: {slug!r} is taken")
+        if custom_domain and db.session.scalar(select(Tenant).where(Tenant.custom_domain == custom_domain)):
+            raise TenantError(f"custom domain: {custom_domain!r} is taken")
+        tenant = Tenant(slug=slug, name=name.strip(), activities=list(activities), default_locale=default_locale,
+                        currency=currency, timezone=timezone, custom_domain=custom_domain or None,
+                        created_at=now)
+        if primary_colour:
+            tenant.primary_colour = primary_colour
+        db.session.add(tenant)
+        db.session.commit()
+    with tenant_scope(tenant.id):
+        for code, label in DEFAULT_WORK_GROUPS:
+            db.session.add(WorkGroup(code=code, name=label))
+        admin = StaffUser(email=normalise_email(admin_email), full_name=admin_name,
+                          password_hash=hash_password(admin_password), created_at=now)
+        admin.role_grants.append(StaffRoleGrant(role="tenant_admin"))
+        db.session.add(admin)
+        db.session.commit()
+    return tenant
+
+
+def list_tenants_with_usage() -> list[TenantUsage]:
+    """Every tenant with its size, counted inside each tenant (row-level security stays on)."""
+    with platform_scope("list tenants"):
+        tenants = list(db.session.scalars(select(Tenant).order_by(Tenant.slug)))
+        db.session.commit()
+    out = []
+    for tenant in tenants:
+        with tenant_scope(tenant.id):
+            accounts = db.session.scalar(select(func.count(CustomerAccount.id))) or 0
+            staff = db.session.scalar(select(func.count(StaffUser.id))) or 0
+            db.session.commit()
+        out.append(TenantUsage(tenant, accounts, staff))
+    return out
+
+
+def set_tenant_status(*, slug: str, status: str, now: datetime) -> Tenant:
+    if status not in ("active", "suspended"):
+        raise TenantError("status: active or suspended")
+    with platform_scope(f"set tenant status {status}"):
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+        if tenant is None:
+            raise TenantError(f"no tenant {slug!r}")
+        tenant.status = status
+        tenant.suspended_at = now if status == "suspended" else None
+        db.session.commit()
+    return tenant

@@ -1,0 +1,50 @@
+"""RQ worker: `python worker.py [queue ...]` runs jobs from the billing, mail and default queues.
+
+Jobs are registered here by name with their queue. The worker builds the app once,
+configures the mappers before forking, runs every job inside the app context, and gives
+each forked work horse fresh database connections (an engine is never shared across a
+fork). JSON serializer; the built-in scheduler runs in the worker.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+# name -> ("module:function", queue)
+JOBS: dict[str, tuple[str, str]] = {
+    "identity.purge_expired_sessions": ("domain.identity.jobs:purge_expired_sessions", "default"),
+}
+
+
+def main(argv: list[str]) -> int:
+    from redis import Redis
+    from rq import Queue, Worker
+    from rq.serializers import JSONSerializer
+    from sqlalchemy.orm import configure_mappers
+
+    from app import create_app
+    from app.jobs import QUEUES
+    from domain.db import db
+
+    app = create_app()
+    redis_url = app.config.get("REDIS_URL")
+    if not redis_url:
+        print("REDIS_URL is not set: without Redis, jobs run in-process and no worker is needed.", file=sys.stderr)
+        return 2
+    configure_mappers()
+    with app.app_context():
+        engine = db.engine
+        # Forked work horses must not reuse the parent's pooled connections.
+        os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+        engine.dispose()
+        conn = Redis.from_url(redis_url)
+        names = argv or list(QUEUES)
+        queues = [Queue(n, connection=conn, serializer=JSONSerializer) for n in names]
+        worker = Worker(queues, connection=conn, serializer=JSONSerializer)
+        burst = os.environ.get("WORKER_BURST") == "1"
+        worker.work(with_scheduler=True, burst=burst)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
