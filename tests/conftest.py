@@ -1,0 +1,152 @@
+"""Test set-up: one migrated database per run (PostgreSQL as the app role, or SQLite), emptied after each test.
+
+Which database: TEST_DATABASE_URL (the application role's URL) and
+TEST_MIGRATION_DATABASE_URL (the owner's) when set, as in CI on PostgreSQL; otherwise a
+fresh SQLite file. REDIS_URL, when set, puts jobs and rate limits on real Redis.
+"""
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, exc as sa_exc, text
+
+from app import create_app
+from app.settings import load_settings
+
+warnings.filterwarnings("ignore", category=sa_exc.SAWarning, message=".*Decimal objects natively.*")
+
+TEST_PASSWORD = "correct-horse-battery"
+
+
+def _database_urls(tmp_root: Path) -> tuple[str, str]:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url, os.environ.get("TEST_MIGRATION_DATABASE_URL") or url
+    path = tmp_root / "test.db"
+    return f"sqlite:///{path}", f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    root = tmp_path_factory.mktemp("instance")
+    db_url, owner_url = _database_urls(root)
+    environ = {
+        "APP_ENV": "test",
+        "SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "DATABASE_URL": db_url,
+        "MIGRATION_DATABASE_URL": owner_url,
+        "INSTANCE_DIR": str(root),
+        "PLATFORM_DOMAIN": "localhost",
+        "RATE_LIMIT_LOGIN": "30 per minute",
+        "RATE_LIMIT_LOGIN_ACCOUNT": "5 per minute",
+    }
+    if os.environ.get("REDIS_URL"):
+        environ["REDIS_URL"] = os.environ["REDIS_URL"]
+    if os.environ.get("APP_DB_ROLE"):
+        environ["APP_DB_ROLE"] = os.environ["APP_DB_ROLE"]
+    application = create_app(load_settings(environ), SERVER_NAME=None)
+    with application.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+    yield application
+
+
+@pytest.fixture(scope="session")
+def owner_engine(app):
+    engine = create_engine(app.config["MIGRATION_DATABASE_URL"])
+    yield engine
+    engine.dispose()
+
+
+def _tables(app) -> list[str]:
+    from domain.db import Base
+
+    return [t.name for t in reversed(Base.metadata.sorted_tables)]
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request, app, owner_engine):
+    yield
+    from app.extensions import limiter
+    from domain.db import db
+
+    with app.app_context():
+        db.session.remove()
+    tables = _tables(app)
+    with owner_engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))
+    with app.app_context():
+        limiter.reset()
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context for service and integration tests."""
+    with app.app_context():
+        yield app
+        from domain.db import db
+
+        db.session.rollback()
+        db.session.remove()
+
+
+@pytest.fixture
+def make_tenant(app):
+    """Create a tenant with its administrator; returns the Tenant."""
+    from domain.db import utcnow
+    from tenants.services import create_tenant
+
+    def _make(slug: str, activities=("electricity", "gas"), **kwargs):
+        with app.app_context():
+            return create_tenant(
+                slug=slug, name=kwargs.pop("name", slug.title() + " Utility"), activities=list(activities),
+                default_locale=kwargs.pop("default_locale", "en"), currency=kwargs.pop("currency", "EUR"),
+                timezone=kwargs.pop("timezone", "Europe/Paris"), admin_email=f"admin@{slug}.test",
+                admin_name="Admin", admin_password=TEST_PASSWORD, now=utcnow(), **kwargs,
+            )
+
+    return _make
+
+
+@pytest.fixture
+def two_tenants(app, make_tenant):
+    """Tenants A and B, each with one customer (account, point of delivery, meter) and staff of every role."""
+    from tests.factories import populate_tenant
+
+    a = make_tenant("alpha")
+    b = make_tenant("bravo")
+    with app.app_context():
+        data_a = populate_tenant(a)
+        data_b = populate_tenant(b)
+    return data_a, data_b
+
+
+def host(tenant_or_slug) -> str:
+    slug = tenant_or_slug if isinstance(tenant_or_slug, str) else tenant_or_slug.slug
+    return f"{slug}.localhost"
+
+
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client, path: str, host_name: str) -> str:
+    page = client.get(path, headers={"Host": host_name})
+    match = _CSRF.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {path}"
+    return match.group(1) or match.group(2)
+
+
+def login(client, host_name: str, email: str, password: str = TEST_PASSWORD, area: str = ""):
+    path = f"{area}/login"
+    token = csrf_token(client, path, host_name)
+    return client.post(path, data={"email": email, "password": password, "csrf_token": token},
+                       headers={"Host": host_name})
