@@ -88,13 +88,13 @@ def _init_extensions(app: Flask) -> None:
     install_tenant_guard(TenantSession)
     install_audit_recorder(TenantSession)
     install_sqlite_pragmas()
+    init_tenancy(app)  # first: CSRF, rate limits and sign-in all need the tenant
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.session_protection = None  # the server-side session row is the protection
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     limiter.init_app(app)
-    init_tenancy(app)  # before anything else that reads g.tenant
     init_security(app)
     init_i18n(app)
 
@@ -103,7 +103,13 @@ def _init_extensions(app: Flask) -> None:
 
     @app.context_processor
     def _tenant_context():
-        return {"tenant": g.get("tenant"), "platform_domain": app.config["PLATFORM_DOMAIN"]}
+        from flask_login import current_user
+
+        staff_permissions = frozenset()
+        if current_user and current_user.is_authenticated and current_user.kind == "staff":
+            staff_permissions = current_user.permissions
+        return {"tenant": g.get("tenant"), "platform_domain": app.config["PLATFORM_DOMAIN"],
+                "staff_permissions": staff_permissions}
 
 
 def _register_blueprints(app: Flask) -> None:

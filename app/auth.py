@@ -14,7 +14,7 @@ from flask import abort, current_app, g, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
 from app.extensions import login_manager
-from app.permissions import has_permission
+from app.permissions import PERMISSIONS, has_permission
 from domain.audit.actor import Actor, set_actor
 from domain.db import utcnow
 from domain.identity import services as identity
@@ -41,6 +41,10 @@ class Principal:
     @property
     def roles(self) -> frozenset[str]:
         return getattr(self.user, "roles", frozenset())
+
+    @property
+    def permissions(self) -> frozenset[str]:
+        return frozenset(p for p in PERMISSIONS if has_permission(self.roles, p))
 
     @property
     def display_name(self) -> str:

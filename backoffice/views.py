@@ -35,5 +35,14 @@ def customer(account_number: str):
     if found is None:
         abort(404)
     balance = accounts.balances(account_ids=[found.id])[found.id]
-    history = audit.history_of(entity_type="CustomerAccount", entity_id=found.id, limit=20)
-    return render_template("backoffice/customer.html", account=found, balance=balance, history=history)
+    return render_template("backoffice/customer.html", account=found, balance=balance)
+
+
+@bp.get("/customers/<account_number>/history")
+@staff_permission("customers.view", "audit.view")
+def customer_history(account_number: str):
+    found = accounts.account_by_number(account_number=account_number)
+    if found is None:
+        abort(404)
+    events = audit.history_of_account(account=found, limit=200)
+    return render_template("backoffice/customer_history.html", account=found, events=events)

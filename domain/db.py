@@ -85,6 +85,18 @@ class Base(DeclarativeBase):
 class TenantSession(FlaskSession):
     """Session class the tenant guard and the audit recorder listen on."""
 
+    def get(self, entity, ident, **kwargs):
+        # `get` may answer from the identity map without a query, so the guard's filter
+        # never runs: check the tenant of what it found.
+        found = super().get(entity, ident, **kwargs)
+        if isinstance(found, TenantScoped):
+            from tenants.context import current_tenant_id
+
+            tenant_id = current_tenant_id()
+            if tenant_id is not None and found.tenant_id != tenant_id:
+                return None
+        return found
+
 
 db = SQLAlchemy(metadata=Base.metadata, session_options={"class_": TenantSession, "expire_on_commit": False})
 

@@ -56,6 +56,13 @@ def app(tmp_path_factory):
     yield application
 
 
+@pytest.fixture(autouse=True)
+def _push_request_context():
+    """Replace pytest-flask's: a request context held open for the whole test would make every
+    test-client request share one app context (and `g`), which real requests never do."""
+    yield
+
+
 @pytest.fixture(scope="session")
 def owner_engine(app):
     engine = create_engine(app.config["MIGRATION_DATABASE_URL"])
@@ -138,15 +145,60 @@ def host(tenant_or_slug) -> str:
 _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 
 
-def csrf_token(client, path: str, host_name: str) -> str:
-    page = client.get(path, headers={"Host": host_name})
-    match = _CSRF.search(page.get_data(as_text=True))
-    assert match, f"no CSRF token on {path}"
-    return match.group(1) or match.group(2)
+class Browser:
+    """The test client pinned to one host, reading CSRF tokens from forms like a browser would."""
+
+    def __init__(self, client, host_name: str):
+        self.client = client
+        self.host = host_name
+        self.base_url = f"http://{host_name}"
+
+    def get(self, path: str, **kwargs):
+        return self.client.get(path, base_url=self.base_url, **kwargs)
+
+    def post(self, path: str, data: dict | None = None, **kwargs):
+        return self.client.post(path, base_url=self.base_url, data=data or {}, **kwargs)
+
+    def csrf(self, path: str) -> str:
+        page = self.get(path)
+        match = _CSRF.search(page.get_data(as_text=True))
+        assert match, f"no CSRF token on {path} ({page.status_code})"
+        return match.group(1) or match.group(2)
+
+    def submit(self, form_path: str, data: dict, action: str | None = None, **kwargs):
+        """GET the form page for its token, then POST the data (to `action` or the same path)."""
+        token = self.csrf(form_path)
+        return self.post(action or form_path, data={**data, "csrf_token": token}, **kwargs)
+
+    def login(self, email: str, password: str = TEST_PASSWORD, area: str = ""):
+        return self.submit(f"{area}/login", {"email": email, "password": password})
+
+    def cookie(self, name: str = "session"):
+        found = self.client.get_cookie(name, domain=self.host)
+        return found.value if found else None
 
 
-def login(client, host_name: str, email: str, password: str = TEST_PASSWORD, area: str = ""):
-    path = f"{area}/login"
-    token = csrf_token(client, path, host_name)
-    return client.post(path, data={"email": email, "password": password, "csrf_token": token},
-                       headers={"Host": host_name})
+@pytest.fixture
+def browser(client):
+    """browser("alpha") -> a Browser on alpha.localhost sharing the client's cookie jar."""
+    return lambda slug_or_host: Browser(client, slug_or_host if "." in slug_or_host else host(slug_or_host))
+
+
+@pytest.fixture
+def outbox(app):
+    """The mails written to the outbox folder, parsed."""
+    import email
+    from email import policy
+
+    folder = Path(app.config["OUTBOX_DIR"])
+
+    def _read():
+        if not folder.exists():
+            return []
+        paths = sorted(folder.rglob("*.eml"), key=lambda p: p.stat().st_mtime)
+        return [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in paths]
+
+    yield _read
+    if folder.exists():
+        for path in folder.rglob("*.eml"):
+            path.unlink()

@@ -1,7 +1,7 @@
 """Reading the audit trail."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from domain.audit.models import AuditEvent
 from domain.db import db
@@ -13,4 +13,14 @@ def history_of(*, entity_type: str, entity_id: int, limit: int = 50) -> list[Aud
         .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id)
         .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
         .limit(limit)
+    ))
+
+
+def history_of_account(*, account, limit: int = 200) -> list[AuditEvent]:
+    """Changes to an account, its holder and its contracts, newest first."""
+    subjects = [("CustomerAccount", account.id), ("Party", account.holder_party_id)]
+    subjects += [("Contract", c.id) for c in account.contracts]
+    condition = or_(*(and_(AuditEvent.entity_type == t, AuditEvent.entity_id == i) for t, i in subjects))
+    return list(db.session.scalars(
+        select(AuditEvent).where(condition).order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(limit)
     ))

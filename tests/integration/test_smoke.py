@@ -1,11 +1,9 @@
-from tests.conftest import host, login
-
-
-def test_customer_signs_in_and_sees_account(app, client, two_tenants):
+def test_customer_signs_in_and_sees_account(two_tenants, browser):
     a, _b = two_tenants
+    portal = browser(a.slug)
 
-    response = login(client, host(a.slug), a.customer_email)
-    home = client.get("/", headers={"Host": host(a.slug)})
+    response = portal.login(a.customer_email)
+    home = portal.get("/")
 
     assert response.status_code == 302
     assert home.status_code == 200

@@ -1,0 +1,267 @@
+"""Every route, tried from tenant A with tenant B's objects, answers like a missing object.
+
+The route list comes from the app's URL map: a new route without a case here fails
+`test_every_route_has_an_isolation_case`.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import re
+
+import pytest
+
+from domain.db import db, utcnow
+from domain.identity import services as identity
+from tenants.context import tenant_scope
+from tests.conftest import TEST_PASSWORD
+
+MISSING = "ZZ-DOES-NOT-EXIST"
+
+
+def _reset_token_of(app, tenant_id: int, email: str, kind: str) -> str:
+    with app.app_context(), tenant_scope(tenant_id):
+        _user, token = identity.start_password_reset(user_kind=kind, email=email, now=utcnow())
+        db.session.commit()
+        return token
+
+
+_TOKEN = re.compile(r'name="csrf_token" value="[^"]+"')
+
+
+def _same_as_missing(browser_a, path_foreign: str, path_missing: str, foreign_ref: str):
+    """The foreign object's page is the missing object's page, word for word."""
+    foreign = browser_a.get(path_foreign)
+    missing = browser_a.get(path_missing)
+    assert foreign.status_code == missing.status_code == 404
+    normalise = lambda r: _TOKEN.sub("", r.get_data(as_text=True))  # noqa: E731
+    assert normalise(foreign).replace(foreign_ref, MISSING) == normalise(missing)
+    return foreign
+
+
+# Each case: (app, browser factory, tenant A data, tenant B data) -> asserts.
+
+def case_portal_account(app, browser, a, b):
+    portal = browser(a.slug)
+    portal.login(a.customer_email)
+    _same_as_missing(portal, f"/accounts/{b.account_number}", f"/accounts/{MISSING}", b.account_number)
+    assert portal.get(f"/accounts/{a.account_number}").status_code == 200
+
+
+def case_portal_home(app, browser, a, b):
+    portal = browser(a.slug)
+    portal.login(a.customer_email)
+    text = portal.get("/").get_data(as_text=True)
+    assert a.account_number in text and b.delivery_point_identifier not in text
+    # A's session cookie replayed on B's host signs nobody in there.
+    other = browser(b.slug)
+    other.client.set_cookie("session", portal.cookie(), domain=other.host)
+    assert other.get("/").status_code == 302
+
+
+def case_portal_login(app, browser, a, b):
+    response = browser(b.slug).login(a.customer_email)
+    assert response.status_code == 200
+    assert "not right" in response.get_data(as_text=True)
+
+
+def case_backoffice_login(app, browser, a, b):
+    response = browser(b.slug).login(a.staff_emails["tenant_admin"].replace("bravo", "alpha"), area="/backoffice")
+    assert response.status_code == 200
+    assert "not right" in response.get_data(as_text=True)
+
+
+def _forgot(app, browser, a, b, area, kind, email):
+    from pathlib import Path
+    outbox = Path(app.config["OUTBOX_DIR"])
+    before = set(outbox.rglob("*.eml")) if outbox.exists() else set()
+    response = browser(a.slug).submit(f"{area}/password/forgot", {"email": email})
+    after = set(outbox.rglob("*.eml")) if outbox.exists() else set()
+    assert response.status_code == 302
+    assert after == before  # B's address is unknown on A's host: no mail
+
+
+def case_portal_forgot_password(app, browser, a, b):
+    _forgot(app, browser, a, b, "", "customer", b.customer_email)
+
+
+def case_backoffice_forgot_password(app, browser, a, b):
+    _forgot(app, browser, a, b, "/backoffice", "staff", b.staff_emails["agent"])
+
+
+def case_portal_reset_password(app, browser, a, b):
+    token = _reset_token_of(app, b.tenant_id, b.customer_email, "customer")
+    _same_as_missing(browser(a.slug), f"/password/reset/{token}", f"/password/reset/{MISSING}", token)
+    assert browser(b.slug).get(f"/password/reset/{token}").status_code == 200
+
+
+def case_backoffice_reset_password(app, browser, a, b):
+    token = _reset_token_of(app, b.tenant_id, b.staff_emails["agent"], "staff")
+    _same_as_missing(browser(a.slug), f"/backoffice/password/reset/{token}",
+                     f"/backoffice/password/reset/{MISSING}", token)
+
+
+def _session_of_a_elsewhere(browser, a, b, area, email):
+    home = browser(a.slug)
+    home.login(email, area=area)
+    away = browser(b.slug)
+    away.client.set_cookie("session", home.cookie(), domain=away.host)
+    return home, away
+
+
+def case_portal_change_password(app, browser, a, b):
+    _home, away = _session_of_a_elsewhere(browser, a, b, "", a.customer_email)
+    assert away.get("/password/change").status_code == 302
+
+
+def case_backoffice_change_password(app, browser, a, b):
+    _home, away = _session_of_a_elsewhere(browser, a, b, "/backoffice", a.staff_emails["tenant_admin"])
+    assert away.get("/backoffice/password/change").status_code == 302
+
+
+def case_portal_logout(app, browser, a, b):
+    home, away = _session_of_a_elsewhere(browser, a, b, "", a.customer_email)
+    away.submit("/login", {}, action="/logout")
+    assert home.get("/").status_code == 200  # A's session on A's host is untouched
+
+
+def case_backoffice_logout(app, browser, a, b):
+    home, away = _session_of_a_elsewhere(browser, a, b, "/backoffice", a.staff_emails["tenant_admin"])
+    away.submit("/backoffice/login", {}, action="/backoffice/logout")
+    assert home.get("/backoffice/").status_code == 200
+
+
+def case_portal_language(app, browser, a, b):
+    from domain.identity.models import CustomerUser
+    from sqlalchemy import select
+
+    _home, away = _session_of_a_elsewhere(browser, a, b, "", a.customer_email)
+    away.submit("/login", {"locale": "de", "next": "/"}, action="/language")
+    with app.app_context(), tenant_scope(a.tenant_id):
+        user = db.session.scalar(select(CustomerUser).where(CustomerUser.email == a.customer_email))
+        assert user.locale != "de"
+
+
+def case_backoffice_home(app, browser, a, b):
+    office = browser(a.slug)
+    office.login(a.staff_emails["tenant_admin"], area="/backoffice")
+    page = office.get("/backoffice/")
+    assert page.status_code == 200
+    assert b.account_number not in page.get_data(as_text=True)
+
+
+def case_backoffice_customers(app, browser, a, b):
+    office = browser(a.slug)
+    office.login(a.staff_emails["tenant_admin"], area="/backoffice")
+    text = office.get(f"/backoffice/customers?q={b.delivery_point_identifier}").get_data(as_text=True)
+    assert b.account_number not in text
+    assert "0 customers found" in text
+
+
+def case_backoffice_customer(app, browser, a, b):
+    office = browser(a.slug)
+    office.login(a.staff_emails["tenant_admin"], area="/backoffice")
+    _same_as_missing(office, f"/backoffice/customers/{b.account_number}", f"/backoffice/customers/{MISSING}",
+                     b.account_number)
+
+
+def case_backoffice_customer_history(app, browser, a, b):
+    office = browser(a.slug)
+    office.login(a.staff_emails["tenant_admin"], area="/backoffice")
+    _same_as_missing(office, f"/backoffice/customers/{b.account_number}/history",
+                     f"/backoffice/customers/{MISSING}/history", b.account_number)
+
+
+def _console_not_on_tenant_host(browser, a, method, path):
+    tenant_host = browser(a.slug)
+    response = tenant_host.get(path) if method == "GET" else tenant_host.post(path)
+    assert response.status_code == 404
+
+
+def case_console_login(app, browser, a, b):
+    _console_not_on_tenant_host(browser, a, "GET", "/console/login")
+
+
+def case_console_logout(app, browser, a, b):
+    _console_not_on_tenant_host(browser, a, "POST", "/console/logout")
+
+
+def case_console_home(app, browser, a, b):
+    _console_not_on_tenant_host(browser, a, "GET", "/console/")
+
+
+def case_console_set_status(app, browser, a, b):
+    _console_not_on_tenant_host(browser, a, "POST", f"/console/tenants/{b.slug}/status/suspended")
+
+
+def case_branding_brand_css(app, browser, a, b):
+    css_a = browser(a.slug).get("/brand.css").get_data(as_text=True)
+    css_b = browser(b.slug).get("/brand.css").get_data(as_text=True)
+    assert "#aa0000" in css_a and "#00aa00" not in css_a
+    assert "#00aa00" in css_b
+
+
+def case_branding_logo(app, browser, a, b):
+    logo_a = browser(a.slug).get("/brand/logo").get_data(as_text=True)
+    assert ">AU<" in logo_a and ">BU<" not in logo_a  # "Alpha Utility" initials, not "Bravo Utility"
+
+
+def case_static(app, browser, a, b):
+    assert browser(a.slug).get("/static/css/app.css").status_code == 200
+
+
+def case_health_healthz(app, browser, a, b):
+    assert browser(a.slug).get("/healthz").status_code == 200
+    assert browser("unknown").get("/healthz").status_code == 200
+
+
+CASES = {name[len("case_"):]: func for name, func in globals().items() if name.startswith("case_")}
+
+
+def _endpoint_key(endpoint: str) -> str:
+    return endpoint.replace(".", "_")
+
+
+def test_every_route_has_an_isolation_case(app):
+    endpoints = {_endpoint_key(rule.endpoint) for rule in app.url_map.iter_rules()}
+
+    missing = endpoints - set(CASES)
+
+    assert not missing, f"routes without a tenant-isolation case: {sorted(missing)}"
+
+
+@pytest.fixture
+def world(app, two_tenants):
+    from sqlalchemy import select
+
+    from tenants.context import platform_scope
+    from tenants.models import Tenant
+
+    a, b = two_tenants
+    with app.app_context(), platform_scope("test colours"):
+        for slug, colour in ((a.slug, "#aa0000"), (b.slug, "#00aa00")):
+            db.session.scalar(select(Tenant).where(Tenant.slug == slug)).primary_colour = colour
+        db.session.commit()
+    return a, b
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_route_with_other_tenants_objects(app, browser, world, case):
+    a, b = world
+
+    CASES[case](app, browser, a, b)
+
+
+def test_unknown_host_is_not_found(browser):
+    assert browser("nowhere").get("/").status_code == 404
+    assert browser("evil.example.com").get("/").status_code == 404
+
+
+def test_password_links_expire(app, browser, two_tenants):
+    a, _b = two_tenants
+    token = _reset_token_of(app, a.tenant_id, a.customer_email, "customer")
+    with app.app_context(), tenant_scope(a.tenant_id):
+        assert identity.reset_token_is_valid(user_kind="customer", token=token, now=utcnow())
+        assert not identity.reset_token_is_valid(user_kind="customer", token=token,
+                                                 now=utcnow() + timedelta(minutes=31))
+    assert TEST_PASSWORD
