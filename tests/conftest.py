@@ -86,11 +86,9 @@ def _clean_database(request, app, owner_engine):
         db.session.remove()
     tables = _tables(app)
     with owner_engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(text(f"DELETE FROM {table}"))
+        # DELETE in child-to-parent order beats TRUNCATE on tables this small.
+        for table in tables:
+            conn.execute(text(f"DELETE FROM {table}"))
     with app.app_context():
         limiter.reset()
 
@@ -198,7 +196,11 @@ def outbox(app):
         paths = sorted(folder.rglob("*.eml"), key=lambda p: p.stat().st_mtime)
         return [email.message_from_bytes(p.read_bytes(), policy=policy.default) for p in paths]
 
+    def _clear():
+        if folder.exists():
+            for path in folder.rglob("*.eml"):
+                path.unlink()
+
+    _clear()
     yield _read
-    if folder.exists():
-        for path in folder.rglob("*.eml"):
-            path.unlink()
+    _clear()
