@@ -8,7 +8,8 @@ from alembic import context
 from flask import current_app
 from sqlalchemy import create_engine, pool
 
-from domain.db import Base, UTCDateTime
+from domain.db import Base
+from migrations.env_helpers import render_item
 
 config = context.config
 if config.config_file_name is not None:
@@ -22,13 +23,6 @@ target_metadata = Base.metadata
 
 def _url() -> str:
     return current_app.config["MIGRATION_DATABASE_URL"]
-
-
-def render_item(type_, obj, autogen_context):
-    """Render our column types as plain SQLAlchemy types so migrations do not import app code."""
-    if type_ == "type" and isinstance(obj, UTCDateTime):
-        return "sa.DateTime(timezone=True)"
-    return False
 
 
 def _options(connection=None) -> dict:
