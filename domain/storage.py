@@ -21,7 +21,7 @@ class FileStorage:
         return f"tenants/{int(tenant_id)}/"
 
     def save(self, *, tenant_id: int, category: str, filename: str, data: bytes) -> str:
-        safe_name = _SAFE.sub("_", filename)[-80:] or "file"
+        safe_name = _SAFE.sub("_", filename).replace("..", "_").lstrip("._")[-80:] or "file"
         key = f"{self.prefix(tenant_id)}{_SAFE.sub('_', category)}/{uuid.uuid4().hex}-{safe_name}"
         path = self._path(tenant_id, key)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -179,7 +179,7 @@ class Browser:
 @pytest.fixture
 def browser(client):
     """browser("alpha") -> a Browser on alpha.localhost sharing the client's cookie jar."""
-    return lambda slug_or_host: Browser(client, slug_or_host if "." in slug_or_host else host(slug_or_host))
+    return lambda name: Browser(client, name if "." in name or name == "localhost" else host(name))
 
 
 @pytest.fixture

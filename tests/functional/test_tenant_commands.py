@@ -1,0 +1,87 @@
+"""`flask tenants create | list | suspend | resume | create-operator`."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from domain.db import db
+from domain.identity.models import StaffUser
+from tenants.context import tenant_scope
+from tenants.models import Tenant
+
+
+def _run(app, *args, input=None):
+    return app.test_cli_runner().invoke(args=list(args), input=input)
+
+
+def test_create_tenant_with_its_first_administrator(app, browser):
+    result = _run(app, "tenants", "create", "--slug", "riverside", "--name", "Riverside Water",
+                  "--activity", "water", "--locale", "fr", "--currency", "EUR", "--timezone", "Europe/Paris",
+                  "--admin-email", "boss@riverside.example.com", "--admin-password", "first-admin-pass")
+
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == "riverside"))
+        with tenant_scope(tenant.id):
+            admin = db.session.scalar(select(StaffUser))
+            assert admin.roles == {"tenant_admin"}
+    assert tenant.activities == ["water"] and tenant.default_locale == "fr"
+    login = browser("riverside").login("boss@riverside.example.com", "first-admin-pass", area="/backoffice")
+    assert login.status_code == 302
+
+
+def test_create_refuses_bad_input_and_changes_nothing(app):
+    cases = [
+        ("--slug", "Bad Slug!"),
+        ("--currency", "XXQ"),
+        ("--timezone", "Mars/Olympus"),
+        ("--admin-password", "short"),
+    ]
+    base = {"--slug": "okslug", "--name": "Ok", "--currency": "EUR", "--timezone": "Europe/Paris",
+            "--admin-email": "a@ok.example.com", "--admin-password": "long-enough-pass"}
+    for option, value in cases:
+        args = {**base, option: value}
+        flat = [item for pair in args.items() for item in pair]
+
+        result = _run(app, "tenants", "create", "--activity", "gas", *flat)
+
+        assert result.exit_code != 0, option
+        assert "Error" in result.output
+    with app.app_context():
+        assert db.session.scalars(select(Tenant)).all() == []
+
+
+def test_duplicate_slug_is_refused(app, make_tenant):
+    make_tenant("taken")
+
+    result = _run(app, "tenants", "create", "--slug", "taken", "--name", "Again", "--activity", "gas",
+                  "--admin-email", "x@y.example.com", "--admin-password", "long-enough-pass")
+
+    assert result.exit_code != 0 and "taken" in result.output
+
+
+def test_list_suspend_and_resume(app, make_tenant, browser):
+    make_tenant("one")
+
+    listed = _run(app, "tenants", "list")
+    suspended = _run(app, "tenants", "suspend", "one")
+    page = browser("one").get("/login")
+    resumed = _run(app, "tenants", "resume", "one")
+
+    assert "one" in listed.output and "active" in listed.output
+    assert suspended.exit_code == 0 and page.status_code == 503
+    assert resumed.exit_code == 0 and browser("one").get("/login").status_code == 200
+
+
+def test_suspend_unknown_tenant_is_an_error(app):
+    result = _run(app, "tenants", "suspend", "ghost")
+
+    assert result.exit_code != 0 and "ghost" in result.output
+
+
+def test_create_operator(app, browser):
+    result = _run(app, "tenants", "create-operator", "--email", "ops@platform.example.com",
+                  "--password", "operator-password")
+
+    assert result.exit_code == 0, result.output
+    assert browser("localhost").login("ops@platform.example.com", "operator-password",
+                                      area="/console").status_code == 302
