@@ -26,7 +26,7 @@ install: $(STAMP_RUN)
 install-dev: $(STAMP_DEV)
 
 translations: $(STAMP_RUN)
-	$(BIN)/pybabel compile -q -d translations
+	$(BIN)/pybabel compile -d translations
 
 migrate: install translations
 	$(BIN)/flask db upgrade
