@@ -32,7 +32,7 @@ migrate: install translations
 	$(BIN)/flask db upgrade
 
 seed: migrate
-	$(BIN)/flask demo seed --if-empty
+	$(BIN)/flask demo seed --if-empty --port $(PORT)
 
 run: seed
 	@echo ""

@@ -68,7 +68,8 @@ class _Created:
     readings: int = 0
 
 
-def seed_demo(*, customers: int = 300, months: int = 24, if_empty: bool = False, echo: Echo = print) -> None:
+def seed_demo(*, customers: int = 300, months: int = 24, if_empty: bool = False, echo: Echo = print,
+              host: str = DEV_HOST) -> None:
     """Create the demo utilities unless they exist, then print the demo logins."""
     if customers < 1 or months < 1:
         raise click.UsageError("--customers and --months must be at least 1")
@@ -79,7 +80,7 @@ def seed_demo(*, customers: int = 300, months: int = 24, if_empty: bool = False,
         else:
             echo(f"The demo utilities already exist ({', '.join(existing)}): nothing was created. "
                  "Seed an empty database to start again.")
-        _echo_logins(echo)
+        _echo_logins(echo, host)
         return
     # "Today" is fixed once here and passed down, so every date of the run agrees.
     today = date.today()
@@ -94,7 +95,7 @@ def seed_demo(*, customers: int = 300, months: int = 24, if_empty: bool = False,
             echo(f"{utility.name}: {len(created.accounts)} accounts, {created.readings} meter readings.")
         _ensure_operator()
     echo(f"Demo data created in {time.perf_counter() - started:.1f} s.")
-    _echo_logins(echo)
+    _echo_logins(echo, host)
 
 
 def _existing_demo_tenants() -> list[str]:
@@ -380,11 +381,11 @@ def _ensure_operator() -> None:
         db.session.commit()
 
 
-def _echo_logins(echo: Echo) -> None:
+def _echo_logins(echo: Echo, host: str) -> None:
     echo("")
     echo(f"Demo logins (password for every one: {DEMO_PASSWORD})")
     for utility in DEMO_UTILITIES:
-        base = f"http://{utility.slug}.{DEV_HOST}"
+        base = f"http://{utility.slug}.{host}"
         echo("")
         echo(f"{utility.name}")
         echo(f"  customer portal  {base}/")
@@ -399,5 +400,5 @@ def _echo_logins(echo: Echo) -> None:
         for role in STAFF_ROLES:
             echo(f"    {utility.staff_email(role):<36} {role}")
     echo("")
-    echo(f"Platform console   http://{DEV_HOST}/console/")
+    echo(f"Platform console   http://{host}/console/")
     echo(f"    {OPERATOR_EMAIL:<36} operator")

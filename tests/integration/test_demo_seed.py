@@ -1,0 +1,203 @@
+"""`flask demo seed`: two isolated demo utilities with customers, contracts, readings and known logins."""
+from __future__ import annotations
+
+from itertools import groupby
+
+import pytest
+from sqlalchemy import func, select
+
+from demo.catalogue import DEMO_PASSWORD
+from demo.seed import seed_demo
+from domain.contracts.models import Contract, CustomerAccount
+from domain.contracts.services import accounts_of_customer
+from domain.db import db
+from domain.identity.models import CustomerUser, PlatformOperator, StaffUser
+from domain.identity.passwords import verify_password
+from domain.offers.models import Offer, TariffVersion
+from domain.readings.models import MeterReading
+from domain.sites.models import Meter, Register
+from tenants.context import platform_scope, tenant_scope
+from tenants.models import Tenant
+
+CUSTOMERS = 5
+MONTHS = 3
+
+
+def _quiet(*args, **kwargs):
+    pass
+
+
+def _tenants() -> dict[str, Tenant]:
+    with platform_scope("test: demo tenants"):
+        tenants = {t.slug: t for t in db.session.scalars(select(Tenant))}
+        db.session.commit()
+    return tenants
+
+
+def _count(tenant: Tenant, column) -> int:
+    with tenant_scope(tenant.id):
+        count = db.session.scalar(select(func.count(column)))
+        db.session.commit()
+    return count
+
+
+def _snapshot() -> dict:
+    """How many rows of each kind each tenant has, plus platform rows."""
+    counts = {}
+    for slug, tenant in _tenants().items():
+        for column in (CustomerAccount.id, Contract.id, MeterReading.id, StaffUser.id, CustomerUser.id):
+            counts[slug, column.class_.__name__] = _count(tenant, column)
+    with platform_scope("test: operators"):
+        counts["operators"] = db.session.scalar(select(func.count(PlatformOperator.id)))
+        db.session.commit()
+    return counts
+
+
+@pytest.fixture
+def seeded(ctx):
+    seed_demo(customers=CUSTOMERS, months=MONTHS, if_empty=False, echo=_quiet)
+    return _tenants()
+
+
+def test_creates_a_water_and_a_multi_energy_utility(seeded):
+    aquaville, lumen = seeded["aquaville"], seeded["lumen"]
+
+    assert set(seeded) == {"aquaville", "lumen"}
+    assert aquaville.activities == ["water"]
+    assert lumen.activities == ["electricity", "gas", "heating"]
+    assert (aquaville.default_locale, lumen.default_locale) == ("fr", "en")
+    assert aquaville.primary_colour != lumen.primary_colour
+    assert aquaville.accent_colour != lumen.accent_colour
+
+
+def test_each_utility_has_its_accounts_with_contracts_and_monthly_readings(seeded):
+    for tenant in seeded.values():
+        with tenant_scope(tenant.id):
+            accounts = list(db.session.scalars(select(CustomerAccount)))
+            readings_per_register = dict(db.session.execute(
+                select(Register.id, func.count(MeterReading.id))
+                .outerjoin(MeterReading, MeterReading.register_id == Register.id)
+                .group_by(Register.id)
+            ).all())
+            db.session.commit()
+
+        assert len(accounts) == CUSTOMERS
+        assert all(account.contracts for account in accounts)
+        assert set(readings_per_register.values()) == {MONTHS + 1}
+
+
+def test_every_offer_has_two_tariff_versions_joined_at_the_price_change(seeded):
+    for tenant in seeded.values():
+        with tenant_scope(tenant.id):
+            offers = list(db.session.scalars(select(Offer)))
+
+            for offer in offers:
+                first, second = offer.versions
+                assert first.effective_to == second.effective_from
+                assert second.effective_to is None
+                assert first.prices and len(first.prices) == len(second.prices)
+            assert {o.kind for o in offers} == {"regulated", "market"}
+            db.session.commit()
+
+
+def test_readings_rise_except_when_a_meter_wraps_past_its_digits(seeded):
+    for tenant in seeded.values():
+        with tenant_scope(tenant.id):
+            rows = db.session.execute(
+                select(MeterReading.register_id, MeterReading.value, MeterReading.rollover_confirmed, Meter.digits)
+                .join(Register, Register.id == MeterReading.register_id)
+                .join(Meter, Meter.id == Register.meter_id)
+                .order_by(MeterReading.register_id, MeterReading.read_on)
+            ).all()
+            db.session.commit()
+        wraps = 0
+
+        for _register, readings in groupby(rows, key=lambda r: r.register_id):
+            readings = list(readings)
+            maximum = 10 ** readings[0].digits
+            assert all(0 <= r.value < maximum for r in readings)
+            for previous, current in zip(readings, readings[1:], strict=False):
+                if current.value < previous.value:
+                    wraps += 1
+                    assert current.rollover_confirmed
+                    assert current.value + maximum - previous.value < maximum / 10  # a month's use, not a drop
+                else:
+                    assert not current.rollover_confirmed
+
+        assert wraps >= 1, f"no meter of {tenant.slug} rolls over"
+
+
+def test_the_demo_customer_with_two_homes_sees_both_accounts(seeded):
+    with tenant_scope(seeded["lumen"].id):
+        user = db.session.scalar(select(CustomerUser).where(CustomerUser.email == "customer@lumen.example.com"))
+        accounts = accounts_of_customer(customer_user_id=user.id)
+        db.session.commit()
+
+    assert [a.account_number for a in accounts] == ["LU00001001", "LU00001002"]
+    assert {a.holder_party_id for a in accounts} == {user.party_id}
+    assert verify_password(user.password_hash, DEMO_PASSWORD)
+
+
+def test_staff_of_every_role_and_a_platform_operator_can_sign_in(seeded):
+    with tenant_scope(seeded["aquaville"].id):
+        staff = {u.email: u.roles for u in db.session.scalars(select(StaffUser))}
+        db.session.commit()
+    with platform_scope("test: operators"):
+        operator = db.session.scalar(select(PlatformOperator))
+        db.session.commit()
+
+    assert staff == {
+        "admin@aquaville.example.com": {"tenant_admin"},
+        "agent@aquaville.example.com": {"agent"},
+        "billing@aquaville.example.com": {"billing"},
+        "collections@aquaville.example.com": {"collections"},
+        "supervisor@aquaville.example.com": {"supervisor"},
+    }
+    assert operator.email == "operator@platform.example.com"
+    assert verify_password(operator.password_hash, DEMO_PASSWORD)
+
+
+def test_a_utility_sees_none_of_the_other_utilitys_rows(seeded):
+    aquaville = seeded["aquaville"]
+
+    with tenant_scope(aquaville.id):
+        accounts = db.session.scalar(select(func.count(CustomerAccount.id)))
+        activities = set(db.session.scalars(select(Offer.activity)))
+        reading_tenants = set(db.session.scalars(select(MeterReading.tenant_id).distinct()))
+        versions_tenants = set(db.session.scalars(select(TariffVersion.tenant_id).distinct()))
+        db.session.commit()
+
+    assert accounts == CUSTOMERS
+    assert activities == {"water"}
+    assert reading_tenants == versions_tenants == {aquaville.id}
+
+
+def test_seeding_again_with_if_empty_creates_nothing(seeded):
+    before = _snapshot()
+    lines = []
+
+    seed_demo(customers=CUSTOMERS, months=MONTHS, if_empty=True, echo=lines.append)
+
+    assert _snapshot() == before
+    assert "Demo data already present: nothing to do." in lines
+    assert any("customer@lumen.example.com" in line for line in lines)
+
+
+def test_seeding_again_without_if_empty_refuses_to_duplicate(seeded):
+    before = _snapshot()
+    lines = []
+
+    seed_demo(customers=CUSTOMERS, months=MONTHS, if_empty=False, echo=lines.append)
+
+    assert _snapshot() == before
+    assert any("already exist" in line for line in lines)
+
+
+def test_cli_seeds_and_prints_the_demo_logins(app):
+    result = app.test_cli_runner().invoke(args=["demo", "seed", "--customers", "3", "--months", "2"])
+
+    assert result.exit_code == 0, result.output
+    for text in ("http://aquaville.localhost:5000/", "http://lumen.localhost:5000/backoffice/",
+                 "http://localhost:5000/console/", "customer@lumen.example.com", "admin@aquaville.example.com",
+                 "operator@platform.example.com", DEMO_PASSWORD):
+        assert text in result.output
