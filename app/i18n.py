@@ -16,6 +16,11 @@ ACTIVITY_NAMES = {"water": _l("Water"), "gas": _l("Gas"), "electricity": _l("Ele
                   "heating": _l("Urban heating")}
 STATUS_NAMES = {"active": _l("active"), "closed": _l("closed"), "suspended": _l("suspended"),
                 "ended": _l("ended"), "pending": _l("pending")}
+ENTITY_NAMES = {"CustomerAccount": _l("Account"), "Party": _l("Customer details"), "Contract": _l("Contract"),
+                "ContactPoint": _l("Contact details"), "CustomerUser": _l("Online access"),
+                "MeterReading": _l("Meter reading"), "Bill": _l("Bill"), "Payment": _l("Payment"),
+                "ServiceRequest": _l("Request"), "StaffUser": _l("Staff member")}
+ACTION_NAMES = {"insert": _l("created"), "update": _l("changed"), "delete": _l("deleted")}
 PAYMENT_METHOD_NAMES = {"transfer": _l("bank transfer"), "card": _l("card"), "direct_debit": _l("direct debit")}
 
 
@@ -72,4 +77,5 @@ def init_i18n(app) -> None:
     def _i18n_context():
         return {"current_locale": str(get_locale()), "locales": LOCALES, "locale_names": LOCALE_NAMES,
                 "activity_names": ACTIVITY_NAMES, "status_names": STATUS_NAMES,
-                "payment_method_names": PAYMENT_METHOD_NAMES}
+                "payment_method_names": PAYMENT_METHOD_NAMES, "entity_names": ENTITY_NAMES,
+                "action_names": ACTION_NAMES}

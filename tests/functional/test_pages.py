@@ -72,7 +72,7 @@ def test_back_office_home_search_and_customer_file(two_tenants, browser):
     assert "1 customer found" in found and a.account_number in found
     assert a.account_number in by_name or "0 customers found" in by_name
     assert a.delivery_point_identifier in file and "alpha.customer@example.test" in file
-    assert "CustomerAccount" in history and "insert" in history
+    assert "Account · created" in history
 
 
 def test_console_lists_tenants_with_usage_and_suspends_one(app, two_tenants, browser):
