@@ -52,7 +52,7 @@ worker: install
 # Refresh the message catalogues after changing user-visible strings.
 messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations
+	$(BIN)/pybabel update --no-fuzzy-matching -i translations/messages.pot -d translations
 
 clean:
 	rm -rf $(VENV) instance

@@ -5,9 +5,10 @@ import logging
 
 from flask import current_app, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app.auth import public_view, sign_in, sign_out
+from app.auth import public_view, safe_next, sign_in, sign_out
 from app.auth_forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, NewPasswordForm
 from app.extensions import limiter
 from app.mail import compose, send_after_commit
@@ -32,11 +33,15 @@ def _account_limit() -> str:
     return current_app.config["RATE_LIMIT_LOGIN_ACCOUNT"]
 
 
-def _named(func, name: str):
+def _throttled(view, name: str, *, per_account: bool = True):
+    """Rate-limit a sign-in style view per client IP and, optionally, per account (POSTs only)."""
     # Flask-Limiter keys its limits by the function's name: each blueprint's view needs its own.
-    func.__name__ = name
-    func.__qualname__ = name
-    return func
+    view.__name__ = view.__qualname__ = name
+    if per_account:
+        view = limiter.limit(_account_limit, key_func=account_key, methods=["POST"])(view)
+    view = limiter.limit(_login_limit, methods=["POST"])(view)
+    view.required_permissions = ()
+    return view
 
 
 def register_auth_views(bp, *, kind: str, home_endpoint: str, template_dir: str, protect) -> None:
@@ -59,16 +64,10 @@ def register_auth_views(bp, *, kind: str, home_endpoint: str, template_dir: str,
             else:
                 sign_in(kind, user)
                 log.info("login kind=%s tenant=%s user=%s", kind, g.tenant.id, user.id)
-                from app.auth import safe_next
                 return redirect(safe_next(url_for(home_endpoint)))
         return render_template(f"{template_dir}/login.html", form=form, error=error)
 
-    _named(login, f"{prefix}_login")
-    limited_login = limiter.limit(_login_limit, methods=["POST"])(
-        limiter.limit(_account_limit, key_func=account_key, methods=["POST"])(login)
-    )
-    limited_login.required_permissions = ()
-    bp.add_url_rule("/login", "login", limited_login, methods=["GET", "POST"])
+    bp.add_url_rule("/login", "login", _throttled(login, f"{prefix}_login"), methods=["GET", "POST"])
 
     @public_view
     def logout():
@@ -87,7 +86,7 @@ def register_auth_views(bp, *, kind: str, home_endpoint: str, template_dir: str,
                 user, token = found
                 link = url_for(f"{prefix}.reset_password", token=token, _external=True)
                 send_after_commit(compose(
-                    tenant=g.tenant, to=user.email, subject=_("Reset your password"),
+                    tenant=g.tenant, to=user.email, subject=_l("Reset your password"),
                     template="password_reset", locale=user.locale, link=link,
                 ))
             # Same answer whether or not the address is known.
@@ -96,12 +95,8 @@ def register_auth_views(bp, *, kind: str, home_endpoint: str, template_dir: str,
             return redirect(url_for(f"{prefix}.login"))
         return render_template(f"{template_dir}/forgot_password.html", form=form)
 
-    _named(forgot_password, f"{prefix}_forgot_password")
-    limited_forgot = limiter.limit(_login_limit, methods=["POST"])(
-        limiter.limit(_account_limit, key_func=account_key, methods=["POST"])(forgot_password)
-    )
-    limited_forgot.required_permissions = ()
-    bp.add_url_rule("/password/forgot", "forgot_password", limited_forgot, methods=["GET", "POST"])
+    bp.add_url_rule("/password/forgot", "forgot_password",
+                    _throttled(forgot_password, f"{prefix}_forgot_password"), methods=["GET", "POST"])
 
     @public_view
     def reset_password(token: str):
@@ -121,9 +116,9 @@ def register_auth_views(bp, *, kind: str, home_endpoint: str, template_dir: str,
                 return redirect(url_for(f"{prefix}.login"))
         return render_template(f"{template_dir}/reset_password.html", form=form, token=token)
 
-    _named(reset_password, f"{prefix}_reset_password")
     bp.add_url_rule("/password/reset/<token>", "reset_password",
-                    limiter.limit(_login_limit, methods=["POST"])(reset_password), methods=["GET", "POST"])
+                    _throttled(reset_password, f"{prefix}_reset_password", per_account=False),
+                    methods=["GET", "POST"])
 
     @protect
     def change_password():

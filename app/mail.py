@@ -20,9 +20,10 @@ def _transport():
     return transport
 
 
-def compose(*, tenant, to: str, subject: str, template: str, locale: str | None, **context) -> OutgoingMail:
-    """Render a mail with the tenant's branding in the recipient's language."""
+def compose(*, tenant, to: str, subject, template: str, locale: str | None, **context) -> OutgoingMail:
+    """Render a mail with the tenant's branding in the recipient's language (pass `subject` lazily)."""
     with force_locale(locale or tenant.default_locale):
+        subject = str(subject)
         text = render_template(f"mail/{template}.txt", tenant=tenant, **context)
         html = render_template(f"mail/{template}.html", tenant=tenant, **context)
     sender = tenant.support_email or f"no-reply@{tenant.slug}.{current_app.config['PLATFORM_DOMAIN']}"

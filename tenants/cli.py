@@ -53,16 +53,20 @@ def list_():
         click.echo(f"{t.slug:<20} {t.status:<10} {usage.accounts:>9} {usage.staff:>6}  {t.name}")
 
 
+def _set_status(slug: str, status: str, done: str) -> None:
+    try:
+        services.set_tenant_status(slug=slug, status=status, now=utcnow())
+    except services.TenantError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{done} {slug}")
+
+
 @tenants_cli.command("suspend")
 @click.argument("slug")
 @with_appcontext
 def suspend(slug):
     """Suspend a tenant: its hosts answer with a 'service suspended' page."""
-    try:
-        services.set_tenant_status(slug=slug, status="suspended", now=utcnow())
-    except services.TenantError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"suspended {slug}")
+    _set_status(slug, "suspended", "suspended")
 
 
 @tenants_cli.command("resume")
@@ -70,11 +74,7 @@ def suspend(slug):
 @with_appcontext
 def resume(slug):
     """Reactivate a suspended tenant."""
-    try:
-        services.set_tenant_status(slug=slug, status="active", now=utcnow())
-    except services.TenantError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"resumed {slug}")
+    _set_status(slug, "active", "resumed")
 
 
 @tenants_cli.command("create-operator")

@@ -56,5 +56,7 @@ def set_status(slug: str, status: str):
         tenants.set_tenant_status(slug=slug, status=status, now=utcnow())
     except tenants.TenantError:
         abort(404)
-    flash(_("%(slug)s is now %(status)s.", slug=slug, status=status), "success")
+    from app.i18n import STATUS_NAMES
+
+    flash(_("%(slug)s is now %(status)s.", slug=slug, status=STATUS_NAMES[status]), "success")
     return redirect(url_for("console.home"))

@@ -155,7 +155,7 @@ def test_tenant_default_language_then_browser_then_user_choice(app, two_tenants,
     portal.submit("/login", {"locale": "de", "next": "/login"}, action="/language")
     chosen = portal.get("/login").get_data(as_text=True)
 
-    assert '<html lang="fr">' in default
+    assert '<html lang="fr">' in default and "Connectez-vous à votre compte" in default
     assert '<html lang="de">' in chosen
 
 
