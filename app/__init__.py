@@ -99,8 +99,8 @@ def _init_extensions(app: Flask) -> None:
     init_security(app)
     init_i18n(app)
 
-    from domain.storage import FileStorage
-    app.extensions["file_storage"] = FileStorage(app.config["FILES_DIR"])
+    from domain.storage import configure_storage
+    app.extensions["file_storage"] = configure_storage(app.config["FILES_DIR"])
 
     @app.context_processor
     def _tenant_context():

@@ -44,3 +44,19 @@ class FileStorage:
         if not str(path).startswith(str(self.root.resolve()) + "/"):
             raise ForeignFile(key)
         return path
+
+
+_storage: FileStorage | None = None
+
+
+def configure_storage(root: Path) -> FileStorage:
+    """Set the process-wide storage (the app factory calls this; jobs then use `storage()`)."""
+    global _storage
+    _storage = FileStorage(root)
+    return _storage
+
+
+def storage() -> FileStorage:
+    if _storage is None:
+        raise RuntimeError("file storage is not configured: create the app first")
+    return _storage
