@@ -1,7 +1,8 @@
 """Imports every model so the metadata (Alembic, mappers) knows the whole schema."""
 from domain.accounting.models import LedgerEntry, Payment, PaymentAllocation  # noqa: F401
 from domain.audit.models import AuditEvent  # noqa: F401
-from domain.billing.models import Bill, BillLine  # noqa: F401
+from domain.billing.models import Bill, BillLine, BillNumberSequence  # noqa: F401
+from domain.billing.run_models import BillingException, BillingRun, BillingRunChunk  # noqa: F401
 from domain.contracts.models import Contract, CustomerAccount  # noqa: F401
 from domain.identity.models import (  # noqa: F401
     CustomerAccess,

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import JSON, CheckConstraint, String
+from sqlalchemy import JSON, CheckConstraint, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.db import PlatformModel, UTCDateTime, utcnow
@@ -32,6 +33,16 @@ class Tenant(PlatformModel):
     accent_colour: Mapped[str] = mapped_column(String(7), nullable=False, default="#f2a900", server_default="#f2a900")
     logo_path: Mapped[str | None] = mapped_column(String(255))
     support_email: Mapped[str | None] = mapped_column(String(254))
+    # Billing settings.
+    back_billing_months: Mapped[int | None] = mapped_column(Integer)  # e.g. 12 (GB), 14 (FR); None: no limit
+    payment_terms_days: Mapped[int] = mapped_column(Integer, nullable=False, default=14, server_default="14")
+    gas_calorific_value: Mapped[Decimal | None] = mapped_column(Numeric(8, 4))  # MJ/m3
+    iban: Mapped[str | None] = mapped_column(String(34))
+    bic: Mapped[str | None] = mapped_column(String(11))
+    legal_name: Mapped[str | None] = mapped_column(String(200))
+    postal_address: Mapped[str | None] = mapped_column(String(300))
+    dispute_contact: Mapped[str | None] = mapped_column(String(500))
+    ombudsman: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

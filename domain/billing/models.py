@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, Index, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from domain.contracts.models import Contract, CustomerAccount
@@ -37,7 +37,12 @@ class Bill(TenantScoped):
         CheckConstraint("period_end > period_start", name="period"),
         Index(None, "tenant_id", "account_id", "issued_at"),
         Index(None, "tenant_id", "contract_id", "period_start"),
-        parents={"account_id": "customer_accounts", "contract_id": "contracts", "corrects_bill_id": "bills"},
+        Index(None, "tenant_id", "billing_run_id"),
+        # One live bill per contract, period and kind: a re-run after a crash cannot bill twice.
+        Index("uq_bills_live_contract_period_kind", "tenant_id", "contract_id", "period_start", "kind",
+              unique=True, postgresql_where=text("status <> 'cancelled'"), sqlite_where=text("status <> 'cancelled'")),
+        parents={"account_id": "customer_accounts", "contract_id": "contracts", "corrects_bill_id": "bills",
+                 "billing_run_id": "billing_runs"},
     )
 
     public_id: Mapped[str] = public_id_column()
@@ -56,6 +61,9 @@ class Bill(TenantScoped):
     total_tax: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal("0"))
     total_incl_tax: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal("0"))
     document_path: Mapped[str | None] = mapped_column(String(255))
+    billing_run_id: Mapped[int | None] = tenant_ref(nullable=True)
+    estimated: Mapped[bool] = mapped_column(nullable=False, default=False, server_default=false())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     account: Mapped[CustomerAccount] = relationship(
         foreign_keys=[account_id], primaryjoin="CustomerAccount.id == Bill.account_id",
@@ -92,3 +100,14 @@ class BillLine(TenantScoped):
     bill: Mapped[Bill] = relationship(
         back_populates="lines", foreign_keys=[bill_id], primaryjoin="Bill.id == BillLine.bill_id",
     )
+
+
+class BillNumberSequence(TenantScoped):
+    """The next bill number per tenant and year; numbers are taken only when bills are issued."""
+
+    __tablename__ = "bill_number_sequences"
+    __table_args__ = tenant_table_args(UniqueConstraint("tenant_id", "year"))
+    __audited__ = False
+
+    year: Mapped[int] = mapped_column(nullable=False)
+    next_value: Mapped[int] = mapped_column(nullable=False, default=1)

@@ -67,6 +67,7 @@ class Contract(TenantScoped):
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="active")
     billing_frequency: Mapped[str] = mapped_column(String(16), nullable=False, default="monthly")
     estimated_annual_consumption: Mapped[Decimal | None] = mapped_column(Quantity)
+    billed_until: Mapped[date | None] = mapped_column(Date)  # end (exclusive) of the latest issued period
 
     account: Mapped[CustomerAccount] = relationship(
         back_populates="contracts", foreign_keys=[account_id], primaryjoin="CustomerAccount.id == Contract.account_id",
