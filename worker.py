@@ -13,6 +13,10 @@ import sys
 # name -> ("module:function", queue)
 JOBS: dict[str, tuple[str, str]] = {
     "identity.purge_expired_sessions": ("domain.identity.jobs:purge_expired_sessions", "default"),
+    "billing.plan_run": ("domain.billing.jobs:plan_run", "billing"),
+    "billing.bill_chunk": ("domain.billing.jobs:bill_chunk", "billing"),
+    "billing.issue_run": ("domain.billing.jobs:issue_run", "billing"),
+    "billing.issue_chunk": ("domain.billing.jobs:issue_chunk", "billing"),
 }
 
 

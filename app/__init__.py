@@ -99,6 +99,10 @@ def _init_extensions(app: Flask) -> None:
     init_security(app)
     init_i18n(app)
 
+    from app.jobs import enqueue_now
+    from domain.jobs import set_dispatcher
+    set_dispatcher(enqueue_now)
+
     from domain.storage import configure_storage
     app.extensions["file_storage"] = configure_storage(app.config["FILES_DIR"])
 
@@ -114,6 +118,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from backoffice.billing_views import bp as billing_bp
     from backoffice.views import bp as backoffice_bp
     from portal.views import bp as portal_bp
     from tenants.branding import bp as branding_bp
@@ -122,6 +127,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(portal_bp)
     app.register_blueprint(backoffice_bp, url_prefix="/backoffice")
+    app.register_blueprint(billing_bp, url_prefix="/backoffice/billing")
     app.register_blueprint(console_bp, url_prefix="/console")
     app.register_blueprint(branding_bp)
     app.register_blueprint(health_bp)
@@ -200,8 +206,10 @@ def _register_errors(app: Flask) -> None:
 
 
 def _register_commands(app: Flask) -> None:
+    from backoffice.billing_cli import billing_cli
     from demo.cli import demo_cli
     from tenants.cli import tenants_cli
 
     app.cli.add_command(tenants_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(billing_cli)

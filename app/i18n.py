@@ -20,6 +20,13 @@ ENTITY_NAMES = {"CustomerAccount": _l("Account"), "Party": _l("Customer details"
                 "ContactPoint": _l("Contact details"), "CustomerUser": _l("Online access"),
                 "MeterReading": _l("Meter reading"), "Bill": _l("Bill"), "Payment": _l("Payment"),
                 "ServiceRequest": _l("Request"), "StaffUser": _l("Staff member")}
+RUN_STATUS_NAMES = {"pending": _l("waiting"), "running": _l("running"), "simulated": _l("simulated"),
+                    "issuing": _l("issuing"), "completed": _l("completed"), "cancelled": _l("cancelled"),
+                    "failed": _l("failed")}
+EXCEPTION_NAMES = {"no_tariff": _l("No tariff in force"), "missing_meter": _l("No meter"),
+                   "negative_consumption": _l("Negative consumption"),
+                   "implausible_consumption": _l("Implausible consumption"),
+                   "missing_readings": _l("No reading to bill from"), "error": _l("Error")}
 ACTION_NAMES = {"insert": _l("created"), "update": _l("changed"), "delete": _l("deleted")}
 PAYMENT_METHOD_NAMES = {"transfer": _l("bank transfer"), "card": _l("card"), "direct_debit": _l("direct debit")}
 
@@ -78,4 +85,5 @@ def init_i18n(app) -> None:
         return {"current_locale": str(get_locale()), "locales": LOCALES, "locale_names": LOCALE_NAMES,
                 "activity_names": ACTIVITY_NAMES, "status_names": STATUS_NAMES,
                 "payment_method_names": PAYMENT_METHOD_NAMES, "entity_names": ENTITY_NAMES,
-                "action_names": ACTION_NAMES}
+                "action_names": ACTION_NAMES, "run_status_names": RUN_STATUS_NAMES,
+                "exception_names": EXCEPTION_NAMES}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 from typing import Any
 
 from flask import current_app, g, has_request_context
@@ -20,6 +21,7 @@ from tenants.context import platform_scope, tenant_scope
 
 log = logging.getLogger("jobs")
 QUEUES = ("billing", "mail", "default")
+_local = threading.local()  # in-process runner: jobs waiting while another job runs
 
 
 class UnknownJob(LookupError):
@@ -85,7 +87,17 @@ def enqueue_now(name: str, *, tenant_id: int | None, actor: dict | None = None, 
         return job.id
     # In-process: the same run_job. It commits and removes the scoped session, so callers
     # dispatch only once their own work is committed (after the request, or in a command).
-    run_job(name, tenant_id, actor, kwargs)
+    # A job dispatched by a running job waits until that one has finished, as on RQ.
+    pending = getattr(_local, "pending", None)
+    if pending is not None:
+        pending.append((name, tenant_id, actor, kwargs))
+        return None
+    _local.pending = [(name, tenant_id, actor, kwargs)]
+    try:
+        while _local.pending:
+            run_job(*_local.pending.pop(0))
+    finally:
+        _local.pending = None
     return None
 
 

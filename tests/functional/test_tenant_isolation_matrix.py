@@ -172,6 +172,67 @@ def case_backoffice_customer_history(app, browser, a, b):
                      f"/backoffice/customers/{MISSING}/history", b.account_number)
 
 
+def _run_of(app, tenant_id: int) -> str:
+    from datetime import date
+
+    from domain.billing.run_models import BillingRun
+
+    with app.app_context(), tenant_scope(tenant_id):
+        run = BillingRun(billing_date=date(2026, 11, 1), mode="simulate", created_by="test", created_at=utcnow(),
+                         status="simulated")
+        db.session.add(run)
+        db.session.commit()
+        return run.public_id
+
+
+def _billing_office(browser, a):
+    office = browser(a.slug)
+    office.login(a.staff_emails["billing"], area="/backoffice")
+    return office
+
+
+def case_billing_run_list(app, browser, a, b):
+    b_run = _run_of(app, b.tenant_id)
+    page = _billing_office(browser, a).get("/backoffice/billing/runs")
+    assert page.status_code == 200 and b_run not in page.get_data(as_text=True)
+
+
+def case_billing_run_detail(app, browser, a, b):
+    b_run = _run_of(app, b.tenant_id)
+    _same_as_missing(_billing_office(browser, a), f"/backoffice/billing/runs/{b_run}",
+                     f"/backoffice/billing/runs/{MISSING}", b_run)
+
+
+def case_billing_run_progress(app, browser, a, b):
+    b_run = _run_of(app, b.tenant_id)
+    office = _billing_office(browser, a)
+    assert office.get(f"/backoffice/billing/runs/{b_run}/progress.json").status_code == 404
+
+
+def _run_action_refused(app, browser, a, b, action):
+    from domain.billing.run_models import BillingRun
+    from sqlalchemy import select
+
+    b_run = _run_of(app, b.tenant_id)
+    office = _billing_office(browser, a)
+    response = office.submit("/backoffice/billing/runs", {}, action=f"/backoffice/billing/runs/{b_run}/{action}")
+    assert response.status_code == 404
+    with app.app_context(), tenant_scope(b.tenant_id):
+        assert db.session.scalar(select(BillingRun.status).where(BillingRun.public_id == b_run)) == "simulated"
+
+
+def case_billing_run_issue(app, browser, a, b):
+    _run_action_refused(app, browser, a, b, "issue")
+
+
+def case_billing_run_cancel(app, browser, a, b):
+    _run_action_refused(app, browser, a, b, "cancel")
+
+
+def case_billing_run_resume(app, browser, a, b):
+    _run_action_refused(app, browser, a, b, "resume")
+
+
 def _console_not_on_tenant_host(browser, a, method, path):
     tenant_host = browser(a.slug)
     response = tenant_host.get(path) if method == "GET" else tenant_host.post(path)

@@ -1,0 +1,75 @@
+"""`flask billing run`: start a billing run from the command line and follow it with a progress bar."""
+from __future__ import annotations
+
+import time
+from datetime import date
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from domain.billing import runs
+from domain.db import db, utcnow
+from tenants.context import platform_scope, tenant_scope
+from tenants.models import Tenant
+
+
+@click.group("billing", help="Billing runs.")
+def billing_cli():
+    pass
+
+
+def _bar(percent: int, width: int = 40) -> str:
+    filled = int(width * percent / 100)
+    return "[" + "#" * filled + "-" * (width - filled) + f"] {percent:3d}%"
+
+
+@billing_cli.command("run")
+@click.option("--tenant", "slug", required=True, help="The utility's slug.")
+@click.option("--date", "billing_date", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Billing date, YYYY-MM-DD.")
+@click.option("--activity", type=click.Choice(runs.ACTIVITIES), default=None)
+@click.option("--cycle", default=None, help="Only accounts of this billing cycle.")
+@click.option("--simulate", is_flag=True, help="Draft bills only; issue later from the back office.")
+@click.option("--chunk-size", default=1000, show_default=True)
+@click.option("--timeout", default=3600, show_default=True, help="Seconds to wait for the workers.")
+@with_appcontext
+def run(slug: str, billing_date, activity, cycle, simulate: bool, chunk_size: int, timeout: int):
+    """Start a billing run and show its progress until it ends."""
+    with platform_scope("billing cli: find tenant"):
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+        db.session.commit()
+    if tenant is None:
+        raise click.ClickException(f"no tenant {slug!r}")
+    day: date = billing_date.date()
+    with tenant_scope(tenant.id):
+        try:
+            billing_run = runs.create_run(billing_date=day, mode="simulate" if simulate else "issue",
+                                          scope_activity=activity, scope_cycle=cycle, created_by="cli",
+                                          now=utcnow(), chunk_size=chunk_size)
+        except runs.RunError as exc:
+            raise click.ClickException(str(exc)) from exc
+        db.session.commit()
+        run_id = billing_run.id
+        click.echo(f"billing run {billing_run.public_id} for {tenant.slug} on {day}")
+        started = time.monotonic()
+        runs.start(billing_run)
+        while True:
+            current = db.session.get(runs.BillingRun, run_id)
+            db.session.refresh(current)
+            progress = runs.progress(current, now=utcnow())
+            rate = f"{progress.rate_per_second:,.0f}/s" if progress.rate_per_second else "-"
+            click.echo(f"\r{_bar(progress.percent)} {progress.processed}/{progress.total} {rate}   ", nl=False)
+            db.session.commit()
+            if not current.is_active:
+                break
+            if time.monotonic() - started > timeout:
+                click.echo("")
+                raise click.ClickException("timed out waiting for the workers (is `python worker.py` running?)")
+            time.sleep(0.5)
+        click.echo("")
+        click.echo(f"status {current.status}: {progress.billed} bills, {progress.exceptions} exceptions, "
+                   f"total {progress.total_incl_tax} {tenant.currency} incl. tax, "
+                   f"{time.monotonic() - started:.1f} s")
+        if current.status == "failed":
+            raise click.ClickException(current.error or "the run failed")

@@ -1,0 +1,28 @@
+// Live progress of a billing run: polls the run's progress.json while it is active.
+(function () {
+  "use strict";
+  var card = document.querySelector(".run-progress");
+  if (!card || card.dataset.active !== "true") { return; }
+  document.documentElement.classList.add("js");
+  var url = card.dataset.progressUrl;
+  var bar = document.getElementById("run-bar");
+  function set(name, value) {
+    var el = card.querySelector('[data-field="' + name + '"]');
+    if (el) { el.textContent = value === null || value === undefined ? "—" : value; }
+  }
+  function poll() {
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (!data) { return; }
+        bar.value = data.percent;
+        bar.textContent = data.percent + "%";
+        ["percent", "processed", "total", "billed", "exceptions", "rate", "seconds_left"].forEach(function (k) {
+          set(k, data[k]);
+        });
+        if (data.active) { window.setTimeout(poll, 1000); } else { window.location.reload(); }
+      })
+      .catch(function () { window.setTimeout(poll, 3000); });
+  }
+  window.setTimeout(poll, 1000);
+})();
