@@ -17,6 +17,7 @@ JOBS: dict[str, tuple[str, str]] = {
     "billing.bill_chunk": ("domain.billing.jobs:bill_chunk", "billing"),
     "billing.issue_run": ("domain.billing.jobs:issue_run", "billing"),
     "billing.issue_chunk": ("domain.billing.jobs:issue_chunk", "billing"),
+    "billing.render_bill_document": ("domain.billing.document_jobs:render_bill_document", "billing"),
 }
 
 

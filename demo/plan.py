@@ -257,8 +257,9 @@ class _Planner:
             shares = PEAK_SHARES if peak_offpeak else shares
             power = Decimal(3 if estimate < 1500 else 6 if estimate < 4000 else 9 if estimate < 7000 else 12)
         elif activity == "gas":
-            correction = Decimal(f"{rng.uniform(11.05, 11.40):.3f}")  # kWh per m3
-            actual /= float(correction)
+            # Volume correction (temperature, pressure) near 1; kWh = m3 x correction x calorific value / 3.6.
+            correction = Decimal(f"{rng.uniform(0.980, 1.030):.5f}")
+            actual /= float(correction) * float(GAS_CALORIFIC_VALUE) / 3.6
         elif activity == "heating":
             power = Decimal(max(5, round(float(estimate) / 1100)))
         # Old electromechanical meters are the ones that wrap; smart meters and pending checks are exclusive.
@@ -279,6 +280,9 @@ class _Planner:
             meter_model=_model(activity, is_smart), installed_on=opened_on - timedelta(days=rng.randint(0, 1500)),
             contract_start=opened_on, series=series, subscribed_power=power, gas_correction_factor=correction,
         )
+
+
+GAS_CALORIFIC_VALUE = Decimal("38.9")  # MJ/m3, a typical natural gas
 
 
 def _identifier(activity: str, number: int) -> str:

@@ -22,6 +22,7 @@ from demo.catalogue import (
     OfferSpec,
 )
 from demo.plan import (
+    GAS_CALORIFIC_VALUE,
     METER_UNITS,
     AccountPlan,
     PartyPlan,
@@ -142,6 +143,15 @@ def _finish_branding(tenant_id: int, utility: DemoUtility) -> None:
         tenant = db.session.get(Tenant, tenant_id)
         tenant.accent_colour = utility.accent_colour
         tenant.support_email = f"support@{utility.slug}.example.com"
+        # Billing settings: French-style back-billing limit, bank details for the transfer QR code.
+        tenant.back_billing_months = 14
+        tenant.payment_terms_days = 15
+        tenant.gas_calorific_value = GAS_CALORIFIC_VALUE
+        tenant.legal_name = f"{utility.name} SA"
+        tenant.postal_address = "10 place de la République, 69002 Lyon"
+        tenant.iban = "FR7630006000011234567890189"
+        tenant.bic = "AGRIFRPP"
+        tenant.dispute_contact = f"support@{utility.slug}.example.com"
         db.session.commit()
 
 

@@ -424,6 +424,7 @@ def populate_tenant(tenant) -> TenantData:
         version = TariffVersionFactory()
         UnitPriceFactory(version=version)
         ContractFactory(account=account, delivery_point=dp, offer_id=version.offer_id)
+        MeterReadingFactory(register=register, read_on=date(2024, 1, 1), value=Decimal("1000.000"), source="agent")
         MeterReadingFactory(register=register)
         bill = BillFactory(account=account)
         BillLineFactory(bill=bill)

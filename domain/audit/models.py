@@ -21,7 +21,7 @@ class AuditEvent(TenantScoped):
     actor_kind: Mapped[str] = mapped_column(String(16), nullable=False)
     actor_id: Mapped[int | None] = mapped_column(BigId)
     actor_label: Mapped[str] = mapped_column(String(255), nullable=False)
-    action: Mapped[str] = mapped_column(String(16), nullable=False)  # insert, update, delete, or a business verb
+    action: Mapped[str] = mapped_column(String(40), nullable=False)  # insert, update, delete, or a business verb
     entity_type: Mapped[str] = mapped_column(String(64), nullable=False)
     entity_id: Mapped[int | None] = mapped_column(BigId)
     changes: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)

@@ -31,7 +31,7 @@ def issue_drafts(*, tenant_id: int, bill_ids: list[int], issued_at: datetime, is
         select(_bills.c.id, _bills.c.account_id, _bills.c.contract_id, _bills.c.kind, _bills.c.period_end,
                _bills.c.total_incl_tax, _bills.c.currency)
         .where(_bills.c.tenant_id == tenant_id, _bills.c.id.in_(bill_ids), _bills.c.status == "draft")
-        .order_by(_bills.c.id)
+        .order_by(_bills.c.id).execution_options(tenant_filtered=True)
     ).all()
     if not rows:
         return 0
@@ -40,7 +40,8 @@ def issue_drafts(*, tenant_id: int, bill_ids: list[int], issued_at: datetime, is
     db.session.execute(
         update(_bills).where(_bills.c.tenant_id == tenant_id, _bills.c.id == bindparam("b_id"),
                              _bills.c.status == "draft")
-        .values(number=bindparam("b_number"), status="issued", issued_at=issued_at, due_date=due),
+        .values(number=bindparam("b_number"), status="issued", issued_at=issued_at, due_date=due)
+        .execution_options(tenant_filtered=True),
         [{"b_id": r.id, "b_number": n} for r, n in zip(rows, numbers, strict=True)],
     )
     entries = []
@@ -61,7 +62,7 @@ def issue_drafts(*, tenant_id: int, bill_ids: list[int], issued_at: datetime, is
     if billed:
         db.session.execute(
             update(_contracts).where(_contracts.c.tenant_id == tenant_id, _contracts.c.id == bindparam("c_id"))
-            .values(billed_until=bindparam("c_until")),
+            .values(billed_until=bindparam("c_until")).execution_options(tenant_filtered=True),
             billed,
         )
     return len(rows)

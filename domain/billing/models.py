@@ -96,6 +96,10 @@ class BillLine(TenantScoped):
     unit_price: Mapped[Decimal] = mapped_column(UnitRate, nullable=False)
     amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
     tax_rate: Mapped[Decimal] = mapped_column(Ratio, nullable=False)
+    # Kept so a later regularisation can credit this line exactly (see engine.PriorCharge).
+    register_code: Mapped[str | None] = mapped_column(String(16))
+    unit_price_includes_tax: Mapped[bool] = mapped_column(nullable=False, default=False, server_default=false())
+    amount_incl_tax: Mapped[Decimal | None] = mapped_column(Money)
 
     bill: Mapped[Bill] = relationship(
         back_populates="lines", foreign_keys=[bill_id], primaryjoin="Bill.id == BillLine.bill_id",

@@ -34,6 +34,7 @@ def reserve_bill_numbers(*, tenant_id: int, year: int, count: int) -> list[str]:
     where = (_table.c.tenant_id == tenant_id) & (_table.c.year == year)
     next_value = session.execute(
         update(_table).where(where).values(next_value=_table.c.next_value + count).returning(_table.c.next_value)
+        .execution_options(tenant_filtered=True)
     ).scalar_one()
     first = next_value - count
     return [format_bill_number(year, value) for value in range(first, next_value)]
@@ -41,5 +42,5 @@ def reserve_bill_numbers(*, tenant_id: int, year: int, count: int) -> list[str]:
 
 def peek_next_number(*, tenant_id: int, year: int) -> str:
     value = db.session.scalar(select(_table.c.next_value).where(
-        (_table.c.tenant_id == tenant_id) & (_table.c.year == year)))
+        (_table.c.tenant_id == tenant_id) & (_table.c.year == year)).execution_options(tenant_filtered=True))
     return format_bill_number(year, value or 1)

@@ -62,7 +62,7 @@ def upgrade():
     sa.Column('actor_kind', sa.String(length=16), nullable=False),
     sa.Column('actor_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('actor_label', sa.String(length=255), nullable=False),
-    sa.Column('action', sa.String(length=16), nullable=False),
+    sa.Column('action', sa.String(length=40), nullable=False),
     sa.Column('entity_type', sa.String(length=64), nullable=False),
     sa.Column('entity_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('changes', sa.JSON(), nullable=False),

@@ -104,6 +104,11 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_billing_exceptions_tenant_id_contract_id'), ['tenant_id', 'contract_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_billing_exceptions_tenant_id_task_id'), ['tenant_id', 'task_id'], unique=False)
 
+    with op.batch_alter_table('bill_lines', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('register_code', sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column('unit_price_includes_tax', sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(sa.Column('amount_incl_tax', sa.Numeric(precision=14, scale=2), nullable=True))
+
     with op.batch_alter_table('bills', schema=None) as batch_op:
         batch_op.add_column(sa.Column('billing_run_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True))
         batch_op.add_column(sa.Column('estimated', sa.Boolean(), server_default=sa.false(), nullable=False))
@@ -152,6 +157,11 @@ def downgrade():
 
     with op.batch_alter_table('contracts', schema=None) as batch_op:
         batch_op.drop_column('billed_until')
+
+    with op.batch_alter_table('bill_lines', schema=None) as batch_op:
+        batch_op.drop_column('amount_incl_tax')
+        batch_op.drop_column('unit_price_includes_tax')
+        batch_op.drop_column('register_code')
 
     with op.batch_alter_table('bills', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_bills_tenant_id_billing_run_id_billing_runs'), type_='foreignkey')

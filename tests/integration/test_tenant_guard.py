@@ -118,3 +118,40 @@ def test_platform_scope_reads_across_tenants_on_sqlite_only(ctx, two_tenants):
 
     # On PostgreSQL row-level security still hides tenant rows when no tenant is set.
     assert count == (0 if db.engine.dialect.name == "postgresql" else 2)
+
+
+def test_core_wrapper_around_an_orm_subquery_cannot_escape_the_filter(ctx, two_tenants):
+    from tenants.guard import UnguardedTenantQuery
+
+    a, _ = two_tenants
+    ids = select(CustomerAccount.id).subquery()
+    with tenant_scope(a.tenant_id):
+        with pytest.raises(UnguardedTenantQuery):
+            db.session.scalar(select(func.count()).select_from(ids))
+        with pytest.raises(UnguardedTenantQuery):
+            db.session.scalar(select(func.count()).select_from(CustomerAccount.__table__))
+        filtered = db.session.scalar(
+            select(func.count()).select_from(CustomerAccount.__table__)
+            .where(CustomerAccount.__table__.c.tenant_id == a.tenant_id),
+            execution_options={"tenant_filtered": True})
+
+    assert filtered == 1
+
+
+def test_subqueries_under_an_orm_entity_are_filtered_too(ctx, two_tenants):
+    from domain.contracts.models import Contract
+
+    a, _ = two_tenants
+    with tenant_scope(a.tenant_id):
+        via_in = db.session.scalar(select(func.count(Contract.id)).where(
+            Contract.account_id.in_(select(CustomerAccount.id))))
+        via_join_on_platform_entity = db.session.scalars(
+            select(Tenant.slug).where(Tenant.id.in_(select(CustomerAccount.tenant_id)))).all()
+
+    assert via_in == 1
+    assert via_join_on_platform_entity == ["alpha"]
+
+
+def test_core_statement_on_tenant_tables_without_tenant_raises(ctx, two_tenants):
+    with pytest.raises(NoTenantContext):
+        db.session.scalar(select(func.count()).select_from(CustomerAccount.__table__))

@@ -1,0 +1,180 @@
+"""Bills one chunk of a billing run: load inputs in a few queries, compute in memory, write in bulk.
+
+The engine is the same one that computes a single corrective bill; this module only
+feeds it and stores its results (draft bills and lines, exceptions with their tasks,
+estimated readings). Work that does not depend on the contract, such as preparing a
+tariff version, is done once per chunk.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import insert, select
+
+from domain.billing.chunk_inputs import (
+    contract_input,
+    due_contracts,
+    estimated_bills_by_contract,
+    history_window,
+    meters_by_delivery_point,
+    readings_by_register,
+    tariffs_by_offer,
+)
+from domain.billing.engine import PriorCharge, compute_bill, prepare_tariff, regularisation_start
+from domain.billing.models import Bill, BillLine
+from domain.billing.run_models import BillingException
+from domain.db import db, new_uuid
+from domain.readings.models import MeterReading
+from domain.tasks.models import Task, WorkGroup
+
+_bills, _lines = Bill.__table__, BillLine.__table__
+CONSUMPTION_COMPONENTS = {"energy", "water", "sewerage", "levy", "network"}
+
+
+@dataclass
+class ChunkOutcome:
+    processed: int = 0
+    bill_ids: list[int] = field(default_factory=list)
+    exceptions: int = 0
+    total_excl_tax: Decimal = Decimal("0")
+    total_tax: Decimal = Decimal("0")
+    total_incl_tax: Decimal = Decimal("0")
+
+
+def _prior_charges(tenant_id: int, estimated_bills: list, since) -> tuple[PriorCharge, ...]:
+    bill_ids = [b.id for b in estimated_bills if b.period_start >= since]
+    if not bill_ids:
+        return ()
+    rows = db.session.execute(
+        select(_lines).where(_lines.c.tenant_id == tenant_id, _lines.c.bill_id.in_(bill_ids),
+                             _lines.c.component.in_(CONSUMPTION_COMPONENTS))
+        .order_by(_lines.c.bill_id, _lines.c.position)
+        .execution_options(tenant_filtered=True)
+    ).all()
+    return tuple(PriorCharge(
+        component=r.component, description=r.description, period_start=r.period_start, period_end=r.period_end,
+        quantity=r.quantity, unit=r.unit, unit_price=r.unit_price, amount=r.amount, tax_rate=r.tax_rate,
+        unit_price_includes_tax=r.unit_price_includes_tax, amount_incl_tax=r.amount_incl_tax,
+        register_code=r.register_code) for r in rows)
+
+
+def bill_contract_range(*, run, tenant, first_contract_id: int, last_contract_id: int, now: datetime) -> ChunkOutcome:
+    """Draft bills for the due contracts of `[first_contract_id, last_contract_id]`; returns what was done."""
+    tenant_id = run.tenant_id
+    looked_at, due = due_contracts(run=run, first_contract_id=first_contract_id, last_contract_id=last_contract_id)
+    outcome = ChunkOutcome(processed=looked_at)
+    if not due:
+        return outcome
+
+    meters = meters_by_delivery_point(tenant_id, sorted({d.delivery_point_id for d in due}))
+    register_ids = sorted({rid for entries in meters.values() for _m, regs in entries for rid in regs.values()})
+    since = history_window(min(d.period_start for d in due))
+    readings = readings_by_register(tenant_id, register_ids, since, max(d.period_end for d in due))
+    tariffs = {offer: tuple(prepare_tariff(t) for t in versions)
+               for offer, versions in tariffs_by_offer(tenant_id, sorted({d.offer_id for d in due})).items()}
+    estimated = estimated_bills_by_contract(tenant_id, [d.contract_id for d in due])
+
+    bills, lines_by_contract, problems, estimated_readings = [], {}, [], []
+    for item in due:
+        contract = contract_input(item, meters=meters.get(item.delivery_point_id, []), readings=readings,
+                                  tariffs=tariffs.get(item.offer_id, ()),
+                                  gas_calorific_value=tenant.gas_calorific_value)
+        prior = ()
+        if estimated.get(item.contract_id):
+            start = regularisation_start(contract=contract, period_start=item.period_start,
+                                         period_end=item.period_end)
+            if start is not None:
+                prior = _prior_charges(tenant_id, estimated[item.contract_id], start)
+        result = compute_bill(contract=contract, period_start=item.period_start, period_end=item.period_end,
+                              kind=item.kind, prior_charges=prior, bill_date=run.billing_date,
+                              back_billing_limit_months=tenant.back_billing_months)
+        if not result.ok:
+            problems.extend((item, p) for p in result.problems)
+            continue
+        bills.append({
+            "tenant_id": tenant_id, "public_id": new_uuid(), "account_id": item.account_id,
+            "contract_id": item.contract_id, "kind": item.kind, "status": "draft",
+            "period_start": item.period_start, "period_end": item.period_end, "currency": tenant.currency,
+            "total_excl_tax": result.total_excl_tax, "total_tax": result.total_tax,
+            "total_incl_tax": result.total_incl_tax, "billing_run_id": run.id, "estimated": result.estimated,
+        })
+        lines_by_contract[item.contract_id] = result.lines
+        outcome.total_excl_tax += result.total_excl_tax
+        outcome.total_tax += result.total_tax
+        outcome.total_incl_tax += result.total_incl_tax
+        if run.mode == "issue" and result.estimated_readings:
+            estimated_readings.append((item, contract, result.estimated_readings))
+
+    if bills:
+        inserted = db.session.execute(
+            insert(_bills).returning(_bills.c.id, _bills.c.contract_id, sort_by_parameter_order=True), bills,
+        ).all()
+        line_rows = []
+        for bill_id, contract_id in inserted:
+            for position, line in enumerate(lines_by_contract[contract_id], start=1):
+                line_rows.append({
+                    "tenant_id": tenant_id, "bill_id": bill_id, "position": position, "component": line.component,
+                    "description": line.description, "period_start": line.period_start,
+                    "period_end": line.period_end, "quantity": line.quantity, "unit": line.unit,
+                    "unit_price": line.unit_price, "amount": line.amount, "tax_rate": line.tax_rate,
+                    "register_code": line.register_code, "unit_price_includes_tax": line.unit_price_includes_tax,
+                    "amount_incl_tax": line.amount_incl_tax,
+                })
+            outcome.bill_ids.append(bill_id)
+        if line_rows:
+            db.session.execute(insert(_lines), line_rows)
+    if estimated_readings:
+        _store_estimated_readings(tenant_id, meters, estimated_readings, now)
+    if problems:
+        outcome.exceptions = _record_problems(run, problems, now)
+    return outcome
+
+
+def _store_estimated_readings(tenant_id: int, meters: dict, items: list, now: datetime) -> None:
+    rows = []
+    for due, _contract, readings in items:
+        registers = {}
+        for meter, regs in meters.get(due.delivery_point_id, []):
+            for code, register_id in regs.items():
+                registers[(meter.serial, code)] = register_id
+                registers.setdefault((None, code), register_id)
+        for reading in readings:
+            register_id = registers.get((reading.meter_serial, reading.register_code))
+            if register_id is None:
+                continue
+            rows.append({"tenant_id": tenant_id, "register_id": register_id, "read_on": reading.read_on,
+                         "value": reading.value, "source": "estimated", "status": "valid", "received_at": now})
+    if rows:
+        db.session.execute(insert(MeterReading.__table__), rows)
+
+
+def _record_problems(run, problems: list, now: datetime) -> int:
+    """One exception per contract and problem, each with a task in the billing work queue."""
+    group_id = db.session.scalar(select(WorkGroup.id).where(WorkGroup.code == "billing"))
+    seen = set()
+    count = 0
+    by_contract = defaultdict(list)
+    for due, problem in problems:
+        if (due.contract_id, problem.code) in seen:
+            continue
+        seen.add((due.contract_id, problem.code))
+        by_contract[due.contract_id].append((due, problem))
+    for contract_id, items in by_contract.items():
+        for due, problem in items:
+            task_id = None
+            if group_id is not None:
+                task = Task(work_group_id=group_id, kind="billing_exception", subject_type="Contract",
+                            subject_id=contract_id, created_at=now,
+                            title=f"Billing run {run.billing_date}: {problem.code} on contract {due.contract_number}",
+                            details=problem.message)
+                db.session.add(task)
+                db.session.flush()
+                task_id = task.id
+            db.session.add(BillingException(run_id=run.id, contract_id=contract_id, code=problem.code,
+                                            message=problem.message, task_id=task_id, created_at=now))
+            count += 1
+    db.session.flush()
+    return count

@@ -1,0 +1,498 @@
+"""What a bill document shows, as plain values in the customer's language, and its loading from the database."""
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+
+from domain.billing.models import Bill
+from domain.db import db
+from domain.i18n import country_name, normalise_locale, translations, unit_symbol
+from domain.readings.models import MeterReading
+from domain.storage import storage
+from tenants.context import require_tenant_id
+from tenants.models import Tenant
+
+log = logging.getLogger(__name__)
+
+CENT = Decimal("0.01")
+DEFAULT_COLOUR = "#0b5cad"
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+# Bills about consumption; credit notes and instalment notices show no meter readings.
+CONSUMPTION_KINDS = ("periodic", "final", "corrective", "true_up")
+# Units that measure consumption (their line quantities add up to what the meter counted).
+CONSUMPTION_UNITS = ("kwh", "mwh", "m3")
+_LOGO_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif")
+
+
+class BillNotFound(LookupError):
+    """No bill with this id in the current tenant (a foreign bill answers exactly like a missing one)."""
+
+
+class BillNotIssued(ValueError):
+    """A draft bill has no number and no document yet."""
+
+
+@dataclass(frozen=True)
+class TenantInfo:
+    name: str
+    primary_colour: str = DEFAULT_COLOUR
+    logo: bytes | None = None
+    address_lines: tuple[str, ...] = ()
+    support_email: str | None = None
+    support_phone: str | None = None
+    website: str | None = None
+    iban: str | None = None
+    bic: str | None = None
+
+
+@dataclass(frozen=True)
+class DocumentLine:
+    description: str  # translated
+    quantity: Decimal
+    unit: str  # as the reader should see it, translated ("kWh", "m³", "days")
+    unit_price: Decimal
+    amount: Decimal  # excluding tax
+    tax_rate: Decimal  # ratio: 0.2 for 20 %
+    period_start: date | None = None
+    period_end: date | None = None  # exclusive
+
+
+@dataclass(frozen=True)
+class TaxTotal:
+    rate: Decimal
+    base: Decimal
+    tax: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.base + self.tax
+
+
+@dataclass(frozen=True)
+class RegisterReadings:
+    """The meter indexes at the start and end of the period for one register."""
+
+    register: str  # translated; empty for a single-register meter
+    meter_serial: str | None
+    start_date: date | None
+    start_value: Decimal | None
+    start_estimated: bool
+    end_date: date | None
+    end_value: Decimal | None
+    end_estimated: bool
+    quantity: Decimal | None
+
+
+@dataclass(frozen=True)
+class PodConsumption:
+    identifier: str
+    activity: str  # translated
+    unit: str  # display unit
+    quantity: Decimal | None
+    estimated: bool
+    readings: tuple[RegisterReadings, ...] = ()
+    supply_address: str = ""
+
+
+@dataclass(frozen=True)
+class YearComparison:
+    identifier: str
+    unit: str
+    this_year: Decimal
+    last_year: Decimal | None  # None: not known
+
+
+@dataclass(frozen=True)
+class BillDocument:
+    tenant: TenantInfo
+    customer_name: str
+    customer_address: tuple[str, ...]
+    account_number: str
+    bill_number: str
+    kind: str  # periodic, final, corrective, credit_note, instalment, true_up
+    issue_date: date
+    due_date: date | None
+    period_start: date
+    period_end: date  # exclusive: the last day billed is period_end - 1 day
+    currency: str
+    locale: str
+    lines: tuple[DocumentLine, ...]
+    tax_totals: tuple[TaxTotal, ...]
+    total_excl_tax: Decimal
+    total_tax: Decimal
+    total_incl_tax: Decimal
+    consumption: tuple[PodConsumption, ...] = ()
+    tariff_name: str | None = None
+    contract_number: str | None = None
+    contract_end_date: date | None = None  # None: open-ended
+    delivery_points: tuple[str, ...] = ()
+    dispute_text: str = ""
+    comparisons: tuple[YearComparison, ...] = ()  # only when based on actual readings
+    payment_method: str = "transfer"  # transfer, card, direct_debit
+    corrects_bill_number: str | None = None
+
+    @property
+    def period_last_day(self) -> date:
+        return self.period_end - timedelta(days=1)
+
+    @property
+    def is_credit(self) -> bool:
+        return self.kind == "credit_note" or self.total_incl_tax < 0
+
+    @property
+    def based_on_actual_readings(self) -> bool:
+        return bool(self.consumption) and not any(pod.estimated for pod in self.consumption)
+
+
+# --- pure helpers (no database) ---------------------------------------------------------------
+
+
+def line_description(key: str, _: Callable[[str], str]) -> str:
+    """The translated text of a line's description key; a description that is no known key is shown as is."""
+    labels = {
+        "standing_charge": _("Standing charge"),
+        "energy": _("Energy consumption"),
+        "energy_peak": _("Energy consumption, peak hours"),
+        "energy_offpeak": _("Energy consumption, off-peak hours"),
+        "water": _("Water supply"),
+        "sewerage": _("Sewerage"),
+        "levy": _("Levy"),
+        "network": _("Network access"),
+        "subscribed_power": _("Subscribed power"),
+        "regularisation_credit": _("Regularisation credit"),
+        "instalment": _("Instalment"),
+    }
+    return labels.get((key or "").strip(), key or "")
+
+
+def activity_label(activity: str, _: Callable[[str], str]) -> str:
+    labels = {"water": _("Water"), "gas": _("Gas"), "electricity": _("Electricity"), "heating": _("Urban heating")}
+    return labels.get(activity, activity)
+
+
+def register_label(code: str, label: str, _: Callable[[str], str]) -> str:
+    labels = {"PEAK": _("Peak hours"), "OFFPEAK": _("Off-peak hours")}
+    return labels.get((code or "").upper(), label or code or "")
+
+
+def display_unit(unit: str, quantity: Decimal, locale: str) -> str:
+    """"m3" -> "m³"; day and month counts in the reader's language, singular or plural."""
+    ngettext = translations(locale).ngettext
+    count = int(abs(quantity)) if quantity == quantity.to_integral_value() else 2
+    key = (unit or "").strip().lower()
+    if key in ("day", "days"):
+        return ngettext("day", "days", count)
+    if key in ("month", "months"):
+        return ngettext("month", "months", count)
+    return unit_symbol(unit)
+
+
+def tax_totals(lines) -> tuple[TaxTotal, ...]:
+    """Tax per rate on the sum of the lines at that rate, rounded half-up to the cent."""
+    bases: dict[Decimal, Decimal] = {}
+    for line in lines:
+        rate = Decimal(line.tax_rate).normalize()
+        bases[rate] = bases.get(rate, Decimal("0")) + Decimal(line.amount)
+    return tuple(
+        TaxTotal(rate=rate, base=base.quantize(CENT, ROUND_HALF_UP),
+                 tax=(base * rate).quantize(CENT, ROUND_HALF_UP))
+        for rate, base in sorted(bases.items())
+    )
+
+
+def dispute_text(*, locale: str, complaint_contact: str | None, ombudsman_text: str | None,
+                 water_only: bool) -> str:
+    _ = translations(locale).gettext
+    if complaint_contact:
+        first = _("To dispute this bill, contact our customer service first: %(contact)s.") % {
+            "contact": complaint_contact}
+    else:
+        first = _("To dispute this bill, contact our customer service first.")
+    if ombudsman_text:
+        second = ombudsman_text.strip()
+    elif water_only:
+        second = _("If our answer does not satisfy you, or if you have none within two months, you can refer "
+                   "the dispute free of charge to the water services ombudsman.")
+    else:
+        second = _("If our answer does not satisfy you, or if you have none within two months, you can refer "
+                   "the dispute free of charge to the national energy ombudsman.")
+    return f"{first} {second}"
+
+
+def meter_advance(start: Decimal, end: Decimal, *, digits: int, multiplier: Decimal) -> Decimal:
+    """Consumption between two indexes, across a rollover of a meter with `digits` digits."""
+    advance = end - start
+    if advance < 0:
+        advance += Decimal(10) ** digits
+    return (advance * multiplier).quantize(Decimal("0.001"), ROUND_HALF_UP)
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+def build_bill_document(*, bill_id: int) -> BillDocument:
+    """Load an issued bill of the current tenant and everything its document shows."""
+
+    tenant_id = require_tenant_id()
+    bill = db.session.scalar(select(Bill).where(Bill.id == bill_id))
+    if bill is None:
+        raise BillNotFound(f"bill {bill_id} not found")
+    if bill.status == "draft" or not bill.number or bill.issued_at is None:
+        raise BillNotIssued(f"bill {bill_id} is a draft")
+    tenant = db.session.get(Tenant, tenant_id)
+
+    account = bill.account
+    holder = account.holder
+    locale = normalise_locale(account.locale or tenant.default_locale)
+    _ = translations(locale).gettext
+
+    contracts = _contracts_of(bill)
+    pods = [c.delivery_point for c in contracts]
+    home_country = pods[0].premise.country if pods else None
+
+    lines = tuple(
+        DocumentLine(
+            description=line_description(line.description, _),
+            quantity=line.quantity,
+            unit=display_unit(line.unit, line.quantity, locale),
+            unit_price=line.unit_price,
+            amount=line.amount,
+            tax_rate=line.tax_rate,
+            period_start=line.period_start,
+            period_end=line.period_end,
+        )
+        for line in bill.lines
+    )
+
+    consumption: tuple[PodConsumption, ...] = ()
+    comparisons: tuple[YearComparison, ...] = ()
+    if bill.kind in CONSUMPTION_KINDS and pods:
+        billed = _billed_quantity(bill.lines) if len(pods) == 1 else None
+        consumption = tuple(_pod_consumption(pod, bill, billed, locale, _) for pod in pods)
+        if all(not pod.estimated for pod in consumption):
+            comparisons = tuple(
+                YearComparison(identifier=item.identifier, unit=item.unit, this_year=item.quantity,
+                               last_year=_last_year_quantity(dp, bill))
+                for item, dp in zip(consumption, pods, strict=True) if item.quantity is not None
+            )
+
+    offers = list(dict.fromkeys(c.offer.name for c in contracts))
+    end_dates = [c.end_date for c in contracts]
+    contract_end = None if not end_dates or None in end_dates else max(end_dates)
+    corrects = None
+    if bill.corrects_bill_id is not None:
+        corrects = db.session.scalar(select(Bill.number).where(Bill.id == bill.corrects_bill_id))
+
+    tenant_info = _tenant_info(tenant)
+    complaint_contact = (_attr(tenant, "complaints_address", "complaint_address", "complaints_url",
+                               "complaint_url") or tenant_info.support_email or tenant_info.support_phone)
+    return BillDocument(
+        tenant=tenant_info,
+        customer_name=holder.display_name or account.account_number,
+        customer_address=_customer_address(holder, pods, home_country, locale),
+        account_number=account.account_number,
+        bill_number=bill.number,
+        kind=bill.kind,
+        issue_date=_local_date(bill.issued_at, tenant.timezone),
+        due_date=bill.due_date,
+        period_start=bill.period_start,
+        period_end=bill.period_end,
+        currency=bill.currency,
+        locale=locale,
+        lines=lines,
+        tax_totals=tax_totals(bill.lines),
+        total_excl_tax=bill.total_excl_tax,
+        total_tax=bill.total_tax,
+        total_incl_tax=bill.total_incl_tax,
+        consumption=consumption,
+        tariff_name=", ".join(offers) or None,
+        contract_number=", ".join(c.contract_number for c in contracts) or None,
+        contract_end_date=contract_end,
+        delivery_points=tuple(pod.identifier for pod in pods),
+        dispute_text=dispute_text(
+            locale=locale, complaint_contact=complaint_contact,
+            ombudsman_text=_attr(tenant, "ombudsman_text"),
+            water_only=bool(pods) and all(pod.activity == "water" for pod in pods),
+        ),
+        comparisons=comparisons,
+        payment_method=account.payment_method,
+        corrects_bill_number=corrects,
+    )
+
+
+def _attr(obj, *names: str) -> str | None:
+    """The first non-empty of optional attributes (columns a later migration may add)."""
+    for name in names:
+        value = getattr(obj, name, None)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def _tenant_info(tenant) -> TenantInfo:
+    colour = tenant.primary_colour if tenant.primary_colour and _COLOUR.match(tenant.primary_colour) else None
+    address = _attr(tenant, "postal_address", "address")
+    if address:
+        address_lines = tuple(part.strip() for part in re.split(r"[\n;]", address) if part.strip())
+    else:
+        street = [_attr(tenant, "address_line1"), _attr(tenant, "address_line2"),
+                  " ".join(p for p in (_attr(tenant, "postcode"), _attr(tenant, "city")) if p)]
+        address_lines = tuple(p for p in street if p)
+    return TenantInfo(
+        name=tenant.name,
+        primary_colour=colour or DEFAULT_COLOUR,
+        logo=_tenant_logo(tenant),
+        address_lines=address_lines,
+        support_email=_attr(tenant, "support_email"),
+        support_phone=_attr(tenant, "support_phone", "phone"),
+        website=_attr(tenant, "website", "website_url"),
+        iban=_attr(tenant, "iban"),
+        bic=_attr(tenant, "bic"),
+    )
+
+
+def _tenant_logo(tenant) -> bytes | None:
+    """The logo as an image reportlab can draw (SVG logos are left out: the document draws the initials)."""
+    path = tenant.logo_path
+    if not path or not path.lower().endswith(_LOGO_SUFFIXES):
+        return None
+    try:
+        files = storage()
+        if not files.exists(tenant_id=tenant.id, key=path):
+            return None
+        return files.read(tenant_id=tenant.id, key=path)
+    except (OSError, RuntimeError) as exc:
+        log.warning("bill document: logo unreadable tenant=%s error=%s", tenant.id, exc)
+        return None
+
+
+def _local_date(moment, timezone: str) -> date:
+    try:
+        return moment.astimezone(ZoneInfo(timezone)).date()
+    except (ZoneInfoNotFoundError, ValueError):
+        return moment.date()
+
+
+def _contracts_of(bill) -> list:
+    if bill.contract is not None:
+        return [bill.contract]
+    return [
+        c for c in bill.account.contracts
+        if c.start_date < bill.period_end and (c.end_date is None or c.end_date > bill.period_start)
+    ]
+
+
+def _customer_address(holder, pods, home_country: str | None, locale: str) -> tuple[str, ...]:
+    name = holder.display_name
+    postal = holder.primary("postal")
+    if postal is not None and (postal.address_line1 or postal.city):
+        lines = [postal.address_line1, postal.address_line2,
+                 " ".join(p for p in (postal.postcode, postal.city) if p)]
+        country = postal.country
+    elif pods:
+        premise = pods[0].premise
+        lines = [premise.address_line1, premise.address_line2, f"{premise.postcode} {premise.city}"]
+        country = premise.country
+    else:
+        lines, country = [], None
+    if country and home_country and country.upper() != home_country.upper():
+        lines.append(country_name(country, locale).upper())
+    return tuple(p for p in [name, *lines] if p)
+
+
+def _billed_quantity(lines) -> Decimal | None:
+    quantities = [line.quantity for line in lines if (line.unit or "").lower() in CONSUMPTION_UNITS]
+    return sum(quantities, Decimal("0")) if quantities else None
+
+
+def _valid_reading(register_id: int, *, on_or_before: date, after: date | None = None):
+
+    query = select(MeterReading).where(
+        MeterReading.register_id == register_id, MeterReading.status == "valid",
+        MeterReading.read_on <= on_or_before,
+    )
+    if after is not None:
+        query = query.where(MeterReading.read_on > after)
+    query = query.order_by(MeterReading.read_on.desc(), MeterReading.received_at.desc(), MeterReading.id.desc())
+    return db.session.scalars(query.limit(1)).first()
+
+
+def _pod_consumption(pod, bill, billed: Decimal | None, locale: str, _) -> PodConsumption:
+    meter = pod.meter_on(bill.period_end - timedelta(days=1))
+    registers = list(meter.registers) if meter is not None else []
+    readings = []
+    for register in registers:
+        start = _valid_reading(register.id, on_or_before=bill.period_start)
+        end = _valid_reading(register.id, on_or_before=bill.period_end, after=bill.period_start)
+        quantity = None
+        if start is not None and end is not None:
+            quantity = meter_advance(start.value, end.value, digits=meter.digits, multiplier=meter.multiplier)
+        readings.append(RegisterReadings(
+            register=register_label(register.code, register.label, _) if len(registers) > 1 else "",
+            meter_serial=meter.serial_number,
+            start_date=start.read_on if start else None,
+            start_value=start.value if start else None,
+            start_estimated=bool(start and start.source == "estimated"),
+            end_date=end.read_on if end else None,
+            end_value=end.value if end else None,
+            end_estimated=bool(end and end.source == "estimated"),
+            quantity=quantity,
+        ))
+    measured = [r.quantity for r in readings]
+    if billed is not None:
+        quantity = billed
+    elif measured and None not in measured:
+        quantity = sum(measured, Decimal("0"))
+    else:
+        quantity = None
+    estimated = not readings or any(r.end_value is None or r.end_estimated for r in readings)
+    premise = pod.premise
+    return PodConsumption(
+        identifier=pod.identifier,
+        activity=activity_label(pod.activity, _),
+        unit=display_unit(pod.unit, Decimal(2), locale),
+        quantity=quantity,
+        estimated=estimated,
+        readings=tuple(readings),
+        supply_address=premise.one_line if premise is not None else "",
+    )
+
+
+def _last_year_quantity(pod, bill) -> Decimal | None:
+    """Consumption over the same period a year earlier, from the readings nearest its ends, scaled to its length."""
+
+    start, end = _year_earlier(bill.period_start), _year_earlier(bill.period_end)
+    days = (end - start).days
+    tolerance = timedelta(days=max(7, days // 4))
+    meter = pod.meter_on(bill.period_end - timedelta(days=1))
+    if meter is None or not meter.registers or days <= 0:
+        return None
+    total = Decimal("0")
+    for register in meter.registers:
+        found = list(db.session.scalars(
+            select(MeterReading).where(
+                MeterReading.register_id == register.id, MeterReading.status == "valid",
+                MeterReading.read_on >= start - tolerance, MeterReading.read_on <= end + tolerance,
+            ).order_by(MeterReading.read_on)
+        ))
+        first = min(found, key=lambda r: abs((r.read_on - start).days), default=None)
+        latest = min(found, key=lambda r: abs((r.read_on - end).days), default=None)
+        if first is None or latest is None or latest.read_on <= first.read_on:
+            return None
+        advance = meter_advance(first.value, latest.value, digits=meter.digits, multiplier=meter.multiplier)
+        total += advance * days / (latest.read_on - first.read_on).days
+    return total.quantize(Decimal("0.001"), ROUND_HALF_UP)
+
+
+def _year_earlier(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)

@@ -1,0 +1,231 @@
+"""compute_bill: one contract's bill for a period, from plain inputs to priced lines and totals, without I/O.
+
+Order of work: tariff segments of the period; the consumption window (the period, or from the latest actual
+reading when regularising); consumption per register (estimating missing indexes); checks; then lines:
+standing charge and subscribed power per tariff segment of the period, consumption per tariff segment of the
+window (split pro rata by days, see below), credits of estimated bills, back-billing limit; then taxes.
+
+Consumption across a tariff change (or the back-billing cutoff) is apportioned by days: each segment gets
+consumption x its days / the window's days, rounded half-up to three places, the last segment the remainder,
+so the parts always sum to the measured consumption. Readings at the change date are not required.
+
+Problems a billing run must record and go past (no tariff, no meter, no readings, implausible consumption...)
+come back in `BillResult.problems` with no lines; only invalid calls (end <= start, unknown kind) raise.
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from .consumption import meters_covering, measure, reading_book, register_history, to_billed
+from .estimation import annual_rate, history_rate, weighted_days
+from .model import ACTIVITIES, BillingProblem, BillResult, ContractIn, PriorCharge, RegisterConsumption
+from .money import ZERO_MONEY, ZERO_QUANTITY, split_pro_rata
+from .periods import segments_in_force, split_segments_at
+from .pricing import (
+    consumption_lines,
+    prepared,
+    standing_charge_line,
+    subscribed_power_lines,
+    unpriced_registers,
+)
+from .regularisation import back_billing_cutoff, back_billing_lines, credit_lines, find_regularisation_start
+from .taxes import summarise
+
+COMPUTED_KINDS = ("periodic", "final", "corrective")
+DEFAULT_PLAUSIBILITY_FACTOR = Decimal(10)
+
+
+def _failed(kind: str, start: date, end: date, problems: list[BillingProblem], consumption=()) -> BillResult:
+    return BillResult(kind, start, end, (), (), ZERO_MONEY, ZERO_MONEY, ZERO_MONEY, tuple(consumption),
+                      problems=tuple(problems))
+
+
+def _tariff_faults(faults, problems: list[BillingProblem]) -> None:
+    for fault, start, end in faults:
+        if fault == "gap":
+            problems.append(BillingProblem("no_tariff", f"no tariff in force from {start} to {end}"))
+        else:
+            problems.append(BillingProblem("overlapping_tariffs", f"two tariffs in force from {start} to {end}"))
+
+
+def _check_plausibility(contract: ContractIn, book: dict, window_start: date, window_end: date, measurement,
+                        share: int, factor: Decimal, problems: list[BillingProblem]) -> None:
+    """Actual consumption above `factor` x expected (history before the window, else the annual estimate) is
+    reported; a lower end index read as a rollover that would be implausible is reported as a negative one."""
+    for code in measurement.registers:
+        if measurement.estimated[code]:
+            continue  # an estimate follows the expectation by construction
+        rate = None
+        # History needs two actual readings up to the window's start besides the one ending it: not with two.
+        if len(contract.readings) > 2:
+            rate = history_rate(activity=contract.activity, history=register_history(contract.meters, book, code),
+                                before=window_start)
+        if rate is None:
+            if contract.estimated_annual_consumption is None:
+                continue
+            rate = annual_rate(estimated_annual_consumption=contract.estimated_annual_consumption, share=share)
+        expected = rate * weighted_days(contract.activity, window_start, window_end)
+        quantity = measurement.quantities[code]
+        if quantity > factor * expected and expected > 0:
+            if code in measurement.wrapped:
+                problems.append(BillingProblem(
+                    "negative_consumption",
+                    f"register {code}: the index went down; read as a rollover, {quantity} would be implausible",
+                ))
+            else:
+                problems.append(BillingProblem(
+                    "implausible_consumption",
+                    f"register {code}: {quantity} is more than {factor} times the expected {expected:.3f}",
+                ))
+
+
+def compute_bill(*, contract: ContractIn, period_start: date, period_end: date, kind: str = "periodic",
+                 prior_charges: tuple[PriorCharge, ...] = (), bill_date: date | None = None,
+                 back_billing_limit_months: int | None = None,
+                 plausibility_factor: Decimal | None = DEFAULT_PLAUSIBILITY_FACTOR,
+                 regularise: bool = True) -> BillResult:
+    """The bill of `contract` for `[period_start, period_end)`.
+
+    kind: "periodic"; "final" (move-out: the period must end on the contract's end date, with the final
+    reading); "corrective" (the same computation again, prices in force at the time: the caller credits the
+    original with `credit_note`). `prior_charges`: consumption lines of the estimated bills since the latest
+    actual reading, credited when the bill regularises (see `regularisation_start`); ignored otherwise, and
+    `regularised_from` says which happened. `back_billing_limit_months` (None: no limit) needs `bill_date`.
+    `plausibility_factor` None turns the plausibility check off (a consumption confirmed by staff).
+    """
+    if period_end <= period_start:
+        raise ValueError(f"a billing period must end after it starts ({period_start} to {period_end})")
+    if kind not in COMPUTED_KINDS:
+        raise ValueError(f"compute_bill computes {', '.join(COMPUTED_KINDS)} bills, not {kind!r}")
+    if kind == "final" and contract.end_date != period_end:
+        raise ValueError("a final bill ends on the contract's end date")
+    if back_billing_limit_months is not None and bill_date is None:
+        raise ValueError("a back-billing limit needs the bill date")
+    activity = contract.activity
+    if activity not in ACTIVITIES:
+        raise ValueError(f"unknown activity {activity!r}")
+
+    if period_start < contract.start_date or (contract.end_date is not None and period_end > contract.end_date):
+        return _failed(kind, period_start, period_end, [BillingProblem(
+            "period_outside_contract", f"the contract runs from {contract.start_date} to {contract.end_date}",
+        )])
+    problems: list[BillingProblem] = []
+    tariffs = prepared(contract.tariffs)
+    charge_segments, faults = segments_in_force(tariffs, period_start, period_end)
+    if faults:
+        _tariff_faults(faults, problems)
+    meters = contract.meters
+    book = reading_book(meters, contract.readings)
+
+    window_start = period_start
+    regularised_from = None
+    if regularise:
+        regularised_from = find_regularisation_start(meters, book, period_start, period_end, contract.start_date)
+        if regularised_from is not None:
+            window_start = regularised_from
+            if not prior_charges:
+                problems.append(BillingProblem(
+                    "missing_prior_charges",
+                    f"the bill regularises consumption since {regularised_from}: the estimated bills' lines are needed",
+                ))
+    covering, problem = meters_covering(meters, window_start, period_end)
+    if problem is not None:
+        problems.append(problem)
+    if problems:
+        return _failed(kind, period_start, period_end, problems)
+
+    measurement = measure(activity, covering, meters, book, window_start, period_end,
+                          contract.estimated_annual_consumption)
+    if measurement.problems:
+        return _failed(kind, period_start, period_end, measurement.problems)
+    if not measurement.registers:
+        return _failed(kind, period_start, period_end, [BillingProblem(
+            "missing_meter", f"meter {covering[0].serial} has no register to read",
+        )])
+    unit = covering[0].unit
+    for meter in covering:
+        if meter.unit != unit:
+            problems.append(BillingProblem("meter_unit_mismatch", f"meters in {unit} and {meter.unit} in the period"))
+    billed_unit = unit
+    if activity == "gas":
+        billed_unit = "kWh"
+        if contract.gas_calorific_value is None:
+            problems.append(BillingProblem("missing_conversion_factor", "gas needs a calorific value to bill kWh"))
+            return _failed(kind, period_start, period_end, problems)
+    consumption = []
+    billed: dict[str, Decimal] = {}
+    gas = activity == "gas"
+    for code in measurement.registers:
+        quantity = measurement.quantities[code]
+        billed[code] = billed_quantity = to_billed(
+            activity=activity, quantity=quantity, correction_factor=contract.gas_correction_factor,
+            calorific_value=contract.gas_calorific_value,
+        ) if gas else quantity
+        consumption.append(RegisterConsumption(code, window_start, period_end, quantity, unit, billed_quantity,
+                                               billed_unit, measurement.estimated[code]))
+    if plausibility_factor is not None:
+        _check_plausibility(contract, book, window_start, period_end, measurement, len(covering[0].registers),
+                            plausibility_factor, problems)
+
+    if window_start == period_start:
+        consumption_segments = charge_segments
+    else:
+        consumption_segments, faults = segments_in_force(tariffs, window_start, period_end)
+        if faults:
+            _tariff_faults(faults, problems)
+    cutoff = None
+    if back_billing_limit_months is not None:
+        cutoff = min(back_billing_cutoff(bill_date=bill_date, limit_months=back_billing_limit_months), period_end)
+        if cutoff <= window_start:
+            cutoff = None  # nothing old enough to be limited
+        else:
+            consumption_segments = split_segments_at(consumption_segments, cutoff)
+    for _, _, tariff in consumption_segments:
+        for component, code in unpriced_registers(tariff, measurement.registers):
+            problems.append(BillingProblem(
+                "unpriced_register", f"tariff {tariff.name} prices {component} by register but not register {code}",
+            ))
+    power = contract.subscribed_power
+    if power is None:
+        for _, _, tariff in charge_segments:
+            if tariff.subscribed_power:
+                problems.append(BillingProblem("missing_subscribed_power", f"tariff {tariff.name} prices a "
+                                                                           "subscribed power"))
+                break
+    if problems:
+        return _failed(kind, period_start, period_end, problems, consumption)
+
+    lines = []
+    power_unit = "kW·year" if activity == "heating" else "kVA·year"
+    for seg_start, seg_end, tariff in charge_segments:
+        if tariff.standing_charge_per_day:
+            lines.append(standing_charge_line(tariff, seg_start, seg_end))
+        if tariff.subscribed_power:
+            lines.extend(subscribed_power_lines(tariff, seg_start, seg_end, power, power_unit))
+    registers = measurement.registers
+    first_consumption_line = len(lines)
+    if len(consumption_segments) == 1:
+        seg_start, seg_end, tariff = consumption_segments[0]
+        total = sum((billed[code] for code in registers), ZERO_QUANTITY) if len(registers) > 1 else billed[registers[0]]
+        consumption_lines(tariff, seg_start, seg_end, billed, total, billed_unit, lines)
+    else:
+        days = [(seg_end - seg_start).days for seg_start, seg_end, _ in consumption_segments]
+        shares = {code: split_pro_rata(billed[code], days) for code in registers}
+        for index, (seg_start, seg_end, tariff) in enumerate(consumption_segments):
+            quantities = {code: shares[code][index] for code in registers}
+            total = sum(quantities.values(), ZERO_QUANTITY)
+            consumption_lines(tariff, seg_start, seg_end, quantities, total, billed_unit, lines)
+    if regularised_from is not None:
+        lines.extend(credit_lines(prior_charges, window_start=regularised_from, window_end=period_start,
+                                  cutoff=cutoff))
+    if cutoff is not None:
+        lines.extend(back_billing_lines(lines[first_consumption_line:], window_start=window_start, cutoff=cutoff))
+
+    lines_out, tax_totals, total_excl, total_tax, total_incl = summarise(lines)
+    estimated = False
+    for code in registers:
+        if measurement.estimated[code]:
+            estimated = True
+    return BillResult(kind, period_start, period_end, lines_out, tax_totals, total_excl, total_tax, total_incl,
+                      tuple(consumption), estimated, tuple(measurement.estimated_readings), regularised_from)

@@ -1,0 +1,193 @@
+"""Billing runs end to end on the database: simulate, issue, cancel, resume, exceptions, idempotence."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from domain.accounting.models import LedgerEntry
+from domain.billing import runs
+from domain.billing.jobs import bill_chunk
+from domain.billing.models import Bill, BillLine
+from domain.billing.run_models import BillingException, BillingRun, BillingRunChunk
+from domain.contracts.models import Contract
+from domain.db import db, utcnow
+from domain.offers.models import TariffVersion
+from domain.tasks.models import Task
+from tenants.context import tenant_scope
+
+BILLING_DATE = date(2024, 3, 1)  # the factories' contracts start on 2024-01-01, monthly
+
+
+@pytest.fixture(autouse=True)
+def _jobs_in_process(app, monkeypatch):
+    """These tests follow a run job by job in this process; test_jobs.py runs a real RQ worker."""
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
+
+
+def _start(app, tenant_id: int, mode: str = "simulate", billing_date: date = BILLING_DATE) -> int:
+    with app.app_context(), tenant_scope(tenant_id):
+        run = runs.create_run(billing_date=billing_date, mode=mode, scope_activity=None, scope_cycle=None,
+                              created_by="test", now=utcnow())
+        db.session.commit()
+        runs.start(run)  # no Redis in this test: the jobs run in-process, right here
+        return run.id
+
+
+def _count(app, tenant_id: int, model, *where) -> int:
+    with app.app_context(), tenant_scope(tenant_id):
+        return db.session.scalar(select(func.count(model.id)).where(*where))
+
+
+def _run(app, tenant_id: int, run_id: int) -> BillingRun:
+    with app.app_context(), tenant_scope(tenant_id):
+        return db.session.get(BillingRun, run_id)
+
+
+def test_simulation_writes_draft_bills_and_issues_nothing(app, two_tenants):
+    a, b = two_tenants
+
+    run_id = _start(app, a.tenant_id)
+
+    run = _run(app, a.tenant_id, run_id)
+    assert run.status == "simulated" and run.total_contracts == 1
+    with app.app_context(), tenant_scope(a.tenant_id):
+        bill = db.session.scalar(select(Bill).where(Bill.billing_run_id == run_id))
+        lines = db.session.scalars(select(BillLine).where(BillLine.bill_id == bill.id)).all()
+        assert bill.status == "draft" and bill.number is None
+        assert (bill.period_start, bill.period_end) == (date(2024, 1, 1), date(2024, 2, 1))
+        assert bill.estimated  # no reading at the period's ends: estimated from the annual consumption
+        assert sum(line.amount for line in lines) == bill.total_excl_tax
+        assert bill.total_excl_tax + bill.total_tax == bill.total_incl_tax
+        standing = next(line for line in lines if line.component == "standing_charge")
+        assert standing.quantity == Decimal("31.000") and standing.amount == Decimal("13.95")  # 31 x 0.45
+    assert _count(app, a.tenant_id, LedgerEntry, LedgerEntry.bill_id.isnot(None)) == 1  # only the factory's bill
+    assert _count(app, b.tenant_id, Bill) == 1  # the other tenant is untouched
+
+
+def test_issuing_a_simulated_run_numbers_bills_and_posts_the_ledger(app, two_tenants):
+    a, _ = two_tenants
+    run_id = _start(app, a.tenant_id)
+
+    with app.app_context(), tenant_scope(a.tenant_id):
+        run = db.session.get(BillingRun, run_id)
+        runs.request_issue(run)
+        db.session.commit()
+        runs.dispatch_issue(run)
+
+    with app.app_context(), tenant_scope(a.tenant_id):
+        run = db.session.get(BillingRun, run_id)
+        bill = db.session.scalar(select(Bill).where(Bill.billing_run_id == run_id))
+        entry = db.session.scalar(select(LedgerEntry).where(LedgerEntry.bill_id == bill.id))
+        contract = db.session.get(Contract, bill.contract_id)
+        assert run.status == "completed"
+        assert bill.status == "issued" and bill.number == "2024-0000001"
+        assert bill.due_date == date(2024, 3, 15)  # 14 days of payment terms
+        assert entry.direction == "debit" and entry.amount == bill.total_incl_tax
+        assert contract.billed_until == date(2024, 2, 1)
+
+
+def test_issue_mode_bills_each_due_period_once(app, two_tenants):
+    a, _ = two_tenants
+
+    first = _start(app, a.tenant_id, mode="issue")
+    second = _start(app, a.tenant_id, mode="issue")
+
+    assert _run(app, a.tenant_id, first).status == "completed"
+    assert _run(app, a.tenant_id, second).status == "completed"
+    with app.app_context(), tenant_scope(a.tenant_id):
+        periods = db.session.execute(select(Bill.period_start, Bill.number).where(
+            Bill.billing_run_id.in_((first, second))).order_by(Bill.period_start)).all()
+    # The second run bills the next month: the first month is billed already.
+    assert periods == [(date(2024, 1, 1), "2024-0000001"), (date(2024, 2, 1), "2024-0000002")]
+
+
+def test_a_chunk_run_twice_bills_nothing_twice(app, two_tenants):
+    a, _ = two_tenants
+    run_id = _start(app, a.tenant_id)
+
+    with app.app_context(), tenant_scope(a.tenant_id):
+        again = bill_chunk(run_id=run_id, chunk_number=1)
+        db.session.commit()
+
+    assert again == {"skipped": True}
+    assert _count(app, a.tenant_id, Bill, Bill.billing_run_id == run_id) == 1
+
+
+def test_cancel_deletes_the_drafts(app, two_tenants):
+    a, _ = two_tenants
+    run_id = _start(app, a.tenant_id)
+
+    with app.app_context(), tenant_scope(a.tenant_id):
+        runs.cancel(db.session.get(BillingRun, run_id), now=utcnow())
+        db.session.commit()
+
+    assert _run(app, a.tenant_id, run_id).status == "cancelled"
+    assert _count(app, a.tenant_id, Bill, Bill.billing_run_id == run_id) == 0
+
+
+def test_a_contract_without_tariff_becomes_an_exception_with_a_task(app, two_tenants):
+    a, _ = two_tenants
+    with app.app_context(), tenant_scope(a.tenant_id):
+        version = db.session.scalar(select(TariffVersion))
+        version.effective_from = date(2024, 1, 15)  # nothing in force from Jan 1 to Jan 15
+        db.session.commit()
+
+    run_id = _start(app, a.tenant_id)
+
+    run = _run(app, a.tenant_id, run_id)
+    assert run.status == "simulated"
+    with app.app_context(), tenant_scope(a.tenant_id):
+        exception = db.session.scalar(select(BillingException).where(BillingException.run_id == run_id))
+        task = db.session.get(Task, exception.task_id)
+        progress = runs.progress(run, now=utcnow())
+    assert exception.code == "no_tariff"
+    assert task.kind == "billing_exception" and "no_tariff" in task.title
+    assert progress.exceptions == 1 and progress.billed == 0 and progress.processed == 1
+
+
+def test_only_one_active_run_at_a_time(app, two_tenants):
+    a, _ = two_tenants
+    with app.app_context(), tenant_scope(a.tenant_id):
+        runs.create_run(billing_date=BILLING_DATE, mode="simulate", scope_activity=None, scope_cycle=None,
+                        created_by="test", now=utcnow())
+        with pytest.raises(runs.RunError) as refused:
+            runs.create_run(billing_date=BILLING_DATE, mode="simulate", scope_activity=None, scope_cycle=None,
+                            created_by="test", now=utcnow())
+        db.session.rollback()
+    assert refused.value.code == "busy"
+
+
+def test_failed_chunk_fails_the_run_and_resume_finishes_it(app, two_tenants, monkeypatch):
+    import domain.billing.jobs as jobs
+
+    a, _ = two_tenants
+    real = jobs.bill_contract_range
+
+    def broken(**kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(jobs, "bill_contract_range", broken)
+    run_id = _start(app, a.tenant_id)
+    failed = _run(app, a.tenant_id, run_id)
+    monkeypatch.setattr(jobs, "bill_contract_range", real)
+    with app.app_context(), tenant_scope(a.tenant_id):
+        run = db.session.get(BillingRun, run_id)
+        job = runs.prepare_resume(run)
+        db.session.commit()
+        runs.dispatch_resume(run, job)
+
+    assert failed.status == "failed" and "database went away" in failed.error
+    assert _run(app, a.tenant_id, run_id).status == "simulated"
+    assert _count(app, a.tenant_id, BillingRunChunk, BillingRunChunk.status == "done") == 1
+
+
+def test_cli_runs_and_prints_the_outcome(app, two_tenants):
+    a, _ = two_tenants
+
+    result = app.test_cli_runner().invoke(args=["billing", "run", "--tenant", a.slug, "--date", "2024-03-01"])
+
+    assert result.exit_code == 0, result.output
+    assert "100%" in result.output and "status completed: 1 bills, 0 exceptions" in result.output
