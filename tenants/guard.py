@@ -11,18 +11,31 @@ Three listeners on the session class:
 """
 from __future__ import annotations
 
-from sqlalchemy import event, inspect, text
+from sqlalchemy import Table, event, inspect, text
 from sqlalchemy.orm import with_loader_criteria
+from sqlalchemy.sql import visitors
 
 from domain.db import TenantScoped
 from tenants.context import NoTenantContext, TenantMismatch, current_tenant_id, platform_reason
 
 _DB_TENANT_KEY = "db_tenant_id"
+# A Core statement whose author filtered tenant_id by hand says so with this execution option.
+TENANT_FILTERED = "tenant_filtered"
 
 
-def _touches_tenant_data(state) -> bool:
-    for mapper in state.all_mappers:
-        if issubclass(mapper.class_, TenantScoped):
+class UnguardedTenantQuery(RuntimeError):
+    """A statement reads tenant tables in a way the guard cannot filter (no ORM entity at its top)."""
+
+
+def _tenant_tables() -> frozenset[str]:
+    return frozenset(m.local_table.name for m in TenantScoped.registry.mappers
+                     if issubclass(m.class_, TenantScoped) and m.local_table is not None)
+
+
+def _reads_tenant_tables(statement) -> bool:
+    names = _tenant_tables()
+    for element in visitors.iterate(statement):
+        if isinstance(element, Table) and element.name in names:
             return True
     return False
 
@@ -55,7 +68,8 @@ def _on_after_transaction_end(session, transaction) -> None:
 def _on_do_orm_execute(state) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
         return
-    if not _touches_tenant_data(state):
+    mappers = state.all_mappers
+    if not any(issubclass(m.class_, TenantScoped) for m in mappers) and not _reads_tenant_tables(state.statement):
         return
     tenant_id = current_tenant_id()
     if tenant_id is None:
@@ -63,6 +77,13 @@ def _on_do_orm_execute(state) -> None:
             return
         raise NoTenantContext("query on tenant data with no tenant set")
     _sync_db_tenant(state.session)
+    if not mappers:
+        # Core statement (or a Core wrapper around ORM subqueries): the ORM criteria cannot reach it.
+        if not state.execution_options.get(TENANT_FILTERED):
+            raise UnguardedTenantQuery(
+                "a Core statement on tenant tables must filter tenant_id itself and say so with "
+                f"execution_options({TENANT_FILTERED}=True), or select an ORM entity")
+        return
     state.statement = state.statement.options(
         with_loader_criteria(
             TenantScoped,
