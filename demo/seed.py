@@ -31,6 +31,7 @@ from demo.plan import (
     earliest_contract_start,
     plan_customers,
 )
+from demo.billing_history import bill_history
 from demo.readings import add_months, history_dates, meter_readings, month_start
 from domain.audit.actor import Actor, acting_as
 from domain.contracts.models import Contract, CustomerAccount
@@ -67,6 +68,8 @@ class _Created:
     accounts: dict[str, CustomerAccount] = field(default_factory=dict)
     users_by_account: dict[str, CustomerUser] = field(default_factory=dict)
     readings: int = 0
+    bills: int = 0
+    billing_exceptions: int = 0
 
 
 def seed_demo(*, customers: int = 300, months: int = 24, if_empty: bool = False, echo: Echo = print,
@@ -93,7 +96,8 @@ def seed_demo(*, customers: int = 300, months: int = 24, if_empty: bool = False,
             accounts = max(customers, utility.known_account_count)
             created = _seed_utility(utility, accounts=accounts, months=months, today=today, now=now,
                                     password_hash=password_hash)
-            echo(f"{utility.name}: {len(created.accounts)} accounts, {created.readings} meter readings.")
+            echo(f"{utility.name}: {len(created.accounts)} accounts, {created.readings} meter readings, "
+                 f"{created.bills} bills issued ({created.billing_exceptions} billing exceptions).")
         _ensure_operator()
     echo(f"Demo data created in {time.perf_counter() - started:.1f} s.")
     _echo_logins(echo, host)
@@ -134,6 +138,7 @@ def _seed_utility(utility: DemoUtility, *, accounts: int, months: int, today: da
                          rng=random.Random(f"demo:{utility.slug}:requests"))
         _create_reading_checks(now=now)
         db.session.commit()
+    created.bills, created.billing_exceptions = bill_history(tenant_id=tenant.id, dates=dates)
     return created
 
 

@@ -45,7 +45,8 @@ class ChunkOutcome:
 
 
 def _prior_charges(tenant_id: int, estimated_bills: list, since) -> tuple[PriorCharge, ...]:
-    bill_ids = [b.id for b in estimated_bills if b.period_start >= since]
+    # Bills overlapping the regularised window; the engine credits the overlapping days only.
+    bill_ids = [b.id for b in estimated_bills if b.period_end > since]
     if not bill_ids:
         return ()
     rows = db.session.execute(
@@ -99,7 +100,10 @@ def bill_contract_range(*, run, tenant, first_contract_id: int, last_contract_id
             "contract_id": item.contract_id, "kind": item.kind, "status": "draft",
             "period_start": item.period_start, "period_end": item.period_end, "currency": tenant.currency,
             "total_excl_tax": result.total_excl_tax, "total_tax": result.total_tax,
-            "total_incl_tax": result.total_incl_tax, "billing_run_id": run.id, "estimated": result.estimated,
+            "total_incl_tax": result.total_incl_tax, "billing_run_id": run.id,
+            # Estimated when any index it bills is an estimate, stored earlier or made now: a later actual
+            # reading then regularises it.
+            "estimated": result.estimated or any(c.estimated for c in result.consumption),
         })
         lines_by_contract[item.contract_id] = result.lines
         outcome.total_excl_tax += result.total_excl_tax

@@ -136,6 +136,8 @@ def _quick_init(cls):
     created for every bill of a run, and this halves their cost. Same parameters and defaults; instances stay
     immutable (assignment still raises FrozenInstanceError). Only for classes without __slots__.
     """
+    if any(item.default_factory is not MISSING for item in fields(cls)):
+        raise TypeError(f"{cls.__name__}: _quick_init does not handle default factories")
     names = [item.name for item in fields(cls)]
     namespace = {f"_default_{item.name}": item.default for item in fields(cls) if item.default is not MISSING}
     parameters = ", ".join(f"{name}=_default_{name}" if f"_default_{name}" in namespace else name for name in names)

@@ -181,3 +181,21 @@ def test_a_period_entirely_older_than_the_back_billing_limit_charges_no_consumpt
     cap = result.lines[-1]
     assert (cap.description, cap.period_end, cap.amount) == ("back_billing_limit", date(2022, 4, 1), D("-25.00"))
     assert result.total_excl_tax == D("3.10")
+
+
+def test_a_regularisation_at_tax_included_prices_keeps_the_total_the_sum_of_tax_included_amounts():
+    readings = (reading(date(2023, 1, 1), "1000"), reading(JAN, "5000", estimated=True), reading(APR, "3000"))
+    subject = contract(start=date(2023, 1, 1), readings=readings,
+                       tariffs=(tariff(price("energy", "0.30"), include_tax=True),))
+    prior = PriorCharge("energy", "energy", date(2023, 1, 1), JAN, D("1000"), "kWh", D("0.30"), D("250.00"),
+                        D("0.20"), True, D("300.00"))
+
+    result = compute_bill(contract=subject, period_start=JAN, period_end=APR, prior_charges=(prior,), bill_date=APR,
+                          back_billing_limit_months=12)
+
+    # charged 394.737 x 0.30 = 118.42 and 1605.263 x 0.30 = 481.58 incl. tax; credited 300.00 x 90/365 = 73.97 and
+    # the remaining 226.03; the old part nets 118.42 - 73.97 = 44.45 incl. tax, taken off by the limit line
+    assert [line.amount_incl_tax for line in result.lines] == [
+        D("118.42"), D("481.58"), D("-73.97"), D("-226.03"), D("-44.45")]
+    # 481.58 - 226.03 = 255.55 incl. tax; tax 255.55 x 0.2/1.2 = 42.591... -> 42.59
+    assert (result.total_incl_tax, result.total_tax, result.total_excl_tax) == (D("255.55"), D("42.59"), D("212.96"))
