@@ -74,11 +74,11 @@ def _queue(app, queue_name: str):
 
 
 def enqueue_now(name: str, *, tenant_id: int | None, actor: dict | None = None, job_id: str | None = None,
-                **kwargs) -> str | None:
-    """Send a job to its RQ queue, or run it in-process when no REDIS_URL is set."""
+                inline: bool = False, **kwargs) -> str | None:
+    """Send a job to its RQ queue, or run it in-process when no REDIS_URL is set (or `inline` is asked)."""
     app = current_app._get_current_object()
     _path, queue_name = _registry()[name]
-    if app.config.get("REDIS_URL"):
+    if app.config.get("REDIS_URL") and not inline:
         queue = _queue(app, queue_name)
         job = queue.enqueue(
             "app.jobs.run_job", args=(name, tenant_id, actor, kwargs),

@@ -9,6 +9,7 @@ from domain.billing import runs
 from domain.billing.run_models import BillingRun
 from domain.contracts.models import Contract
 from domain.db import db, utcnow
+from domain.jobs import inline_jobs
 from tenants.context import tenant_scope
 
 
@@ -30,7 +31,8 @@ def bill_history(*, tenant_id: int, dates: list[date]) -> tuple[int, int]:
                                   created_by="demo seed", now=utcnow(), chunk_size=500)
             db.session.commit()
             run_id = run.id
-            runs.start(run)  # in-process: the run is finished when this returns
+            with inline_jobs():
+                runs.start(run)  # in this process: the run is finished when this returns
             finished = db.session.get(BillingRun, run_id)
             progress = runs.progress(finished, now=utcnow())
             bills += progress.billed

@@ -23,10 +23,4 @@ def seed(customers: int, months: int, if_empty: bool, port: int):
     from demo.seed import seed_demo
 
     host = f"{current_app.config['PLATFORM_DOMAIN']}:{port}"
-    # The demo's billing history runs in this process even when workers exist: the seed waits for it.
-    redis_url = current_app.config.get("REDIS_URL")
-    current_app.config["REDIS_URL"] = None
-    try:
-        seed_demo(customers=customers, months=months, if_empty=if_empty, echo=click.echo, host=host)
-    finally:
-        current_app.config["REDIS_URL"] = redis_url
+    seed_demo(customers=customers, months=months, if_empty=if_empty, echo=click.echo, host=host)

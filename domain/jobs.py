@@ -6,10 +6,24 @@ that job has finished and committed, on RQ and in-process alike.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 Dispatcher = Callable[..., "str | None"]
 _dispatcher: Dispatcher | None = None
+_inline: ContextVar[bool] = ContextVar("inline_jobs", default=False)
+
+
+@contextmanager
+def inline_jobs() -> Iterator[None]:
+    """Run the jobs dispatched inside this block in this process, even when workers exist (the demo seed
+    waits for its billing runs)."""
+    token = _inline.set(True)
+    try:
+        yield
+    finally:
+        _inline.reset(token)
 
 
 def set_dispatcher(dispatcher: Dispatcher) -> None:
@@ -20,4 +34,4 @@ def set_dispatcher(dispatcher: Dispatcher) -> None:
 def dispatch(name: str, *, tenant_id: int | None, job_id: str | None = None, **kwargs) -> str | None:
     if _dispatcher is None:
         raise RuntimeError("no job dispatcher configured: create the app first")
-    return _dispatcher(name, tenant_id=tenant_id, job_id=job_id, **kwargs)
+    return _dispatcher(name, tenant_id=tenant_id, job_id=job_id, inline=_inline.get(), **kwargs)
