@@ -1,11 +1,12 @@
 """Back-office pages: staff sign-in, home, customer search and the customer file."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, make_response, render_template, request
 from app.auth import staff_permission
 from app.auth_views import register_auth_views
 from backoffice.dashboard import home_figures
 from domain.audit import services as audit
+from domain.billing import bills
 from domain.contracts import services as accounts
 
 bp = Blueprint("backoffice", __name__)
@@ -35,7 +36,20 @@ def customer(account_number: str):
     if found is None:
         abort(404)
     balance = accounts.balances(account_ids=[found.id])[found.id]
-    return render_template("backoffice/customer.html", account=found, balance=balance)
+    return render_template("backoffice/customer.html", account=found, balance=balance,
+                           bills=bills.bills_of_account(account_id=found.id))
+
+
+@bp.get("/bills/<number>.pdf")
+@staff_permission("customers.view")
+def bill_pdf(number: str):
+    bill = bills.issued_bill(number=number)
+    if bill is None:
+        abort(404)
+    response = make_response(bills.document_of(bill))
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'inline; filename="{bill.number}.pdf"'
+    return response
 
 
 @bp.get("/customers/<account_number>/history")

@@ -116,9 +116,15 @@ def progress(run: BillingRun, *, now: datetime) -> RunProgress:
     )
 
 
-def exceptions_of(run: BillingRun, limit: int = 200) -> list[BillingException]:
-    return list(db.session.scalars(select(BillingException).where(BillingException.run_id == run.id)
-                                   .order_by(BillingException.id).limit(limit)))
+def exceptions_of(run: BillingRun, limit: int = 200) -> list[tuple[BillingException, str]]:
+    """The run's exceptions with the public number of their contract."""
+    from domain.contracts.models import Contract
+
+    rows = db.session.execute(
+        select(BillingException, Contract.contract_number)
+        .join(Contract, Contract.id == BillingException.contract_id)
+        .where(BillingException.run_id == run.id).order_by(BillingException.id).limit(limit))
+    return [(exception, number) for exception, number in rows]
 
 
 def request_issue(run: BillingRun) -> None:

@@ -165,6 +165,15 @@ def case_backoffice_customer(app, browser, a, b):
                      b.account_number)
 
 
+def case_backoffice_bill_pdf(app, browser, a, b):
+    office = browser(a.slug)
+    office.login(a.staff_emails["agent"], area="/backoffice")
+    _same_as_missing(office, f"/backoffice/bills/{b.bill_number}.pdf", f"/backoffice/bills/{MISSING}.pdf",
+                     b.bill_number)
+    own = office.get(f"/backoffice/bills/{a.bill_number}.pdf")
+    assert own.status_code == 200 and own.data.startswith(b"%PDF")
+
+
 def case_backoffice_customer_history(app, browser, a, b):
     office = browser(a.slug)
     office.login(a.staff_emails["tenant_admin"], area="/backoffice")
