@@ -48,6 +48,13 @@ def select_locale() -> str:
     return request.accept_languages.best_match(LOCALES) or "en"
 
 
+def tenant_zone():
+    """The current tenant's time zone (for "today" at the edge)."""
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(select_timezone())
+
+
 def select_timezone() -> str:
     tenant = g.get("tenant")
     return tenant.timezone if tenant is not None else "UTC"

@@ -1,12 +1,16 @@
 """Back-office pages: staff sign-in, home, customer search and the customer file."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, make_response, render_template, request
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
 from app.auth import staff_permission
+from app.i18n import tenant_zone
 from app.auth_views import register_auth_views
 from backoffice.dashboard import home_figures
 from domain.audit import services as audit
-from domain.billing import bills
+from domain.billing import bills, corrections
+from domain.db import db, utcnow
 from domain.contracts import services as accounts
 
 bp = Blueprint("backoffice", __name__)
@@ -37,7 +41,27 @@ def customer(account_number: str):
         abort(404)
     balance = accounts.balances(account_ids=[found.id])[found.id]
     return render_template("backoffice/customer.html", account=found, balance=balance,
-                           bills=bills.bills_of_account(account_id=found.id))
+                           bills=bills.bills_of_account(account_id=found.id), form=FlaskForm())
+
+
+@bp.post("/bills/<number>/correct")
+@staff_permission("billing.run")
+def bill_correct(number: str):
+    bill = bills.issued_bill(number=number)
+    if bill is None or not FlaskForm().validate_on_submit():
+        abort(404 if bill is None else 400)
+    account_number = bill.account.account_number
+    now = utcnow()
+    try:
+        credit, corrective = corrections.cancel_and_rebill(number=number, issued_at=now,
+                                                           issue_date=now.astimezone(tenant_zone()).date())
+    except corrections.CorrectionRefused as exc:
+        flash(_("This bill cannot be cancelled and re-billed: %(reason)s", reason=str(exc)), "error")
+    else:
+        db.session.commit()
+        flash(_("Bill %(number)s is cancelled by credit note %(credit)s and replaced by bill %(corrective)s.",
+                number=number, credit=credit.number, corrective=corrective.number), "success")
+    return redirect(url_for("backoffice.customer", account_number=account_number))
 
 
 @bp.get("/bills/<number>.pdf")

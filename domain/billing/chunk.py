@@ -24,13 +24,14 @@ from domain.billing.chunk_inputs import (
     tariffs_by_offer,
 )
 from domain.billing.engine import PriorCharge, compute_bill, prepare_tariff, regularisation_start
-from domain.billing.models import Bill, BillLine
+from domain.billing.drafts import draft_row, insert_drafts
+from domain.billing.models import BillLine
 from domain.billing.run_models import BillingException
-from domain.db import db, new_uuid
+from domain.db import db
 from domain.readings.models import MeterReading
 from domain.tasks.models import Task, WorkGroup
 
-_bills, _lines = Bill.__table__, BillLine.__table__
+_lines = BillLine.__table__
 CONSUMPTION_COMPONENTS = {"energy", "water", "sewerage", "levy", "network"}
 
 
@@ -78,7 +79,7 @@ def bill_contract_range(*, run, tenant, first_contract_id: int, last_contract_id
                for offer, versions in tariffs_by_offer(tenant_id, sorted({d.offer_id for d in due})).items()}
     estimated = estimated_bills_by_contract(tenant_id, [d.contract_id for d in due])
 
-    bills, lines_by_contract, problems, estimated_readings = [], {}, [], []
+    drafts, problems, estimated_readings = [], [], []
     for item in due:
         contract = contract_input(item, meters=meters.get(item.delivery_point_id, []), readings=readings,
                                   tariffs=tariffs.get(item.offer_id, ()),
@@ -95,41 +96,16 @@ def bill_contract_range(*, run, tenant, first_contract_id: int, last_contract_id
         if not result.ok:
             problems.extend((item, p) for p in result.problems)
             continue
-        bills.append({
-            "tenant_id": tenant_id, "public_id": new_uuid(), "account_id": item.account_id,
-            "contract_id": item.contract_id, "kind": item.kind, "status": "draft",
-            "period_start": item.period_start, "period_end": item.period_end, "currency": tenant.currency,
-            "total_excl_tax": result.total_excl_tax, "total_tax": result.total_tax,
-            "total_incl_tax": result.total_incl_tax, "billing_run_id": run.id,
-            # Estimated when any index it bills is an estimate, stored earlier or made now: a later actual
-            # reading then regularises it.
-            "estimated": result.estimated or any(c.estimated for c in result.consumption),
-        })
-        lines_by_contract[item.contract_id] = result.lines
+        drafts.append((draft_row(tenant_id=tenant_id, account_id=item.account_id, contract_id=item.contract_id,
+                                 kind=item.kind, period_start=item.period_start, period_end=item.period_end,
+                                 currency=tenant.currency, result=result, billing_run_id=run.id), result.lines))
         outcome.total_excl_tax += result.total_excl_tax
         outcome.total_tax += result.total_tax
         outcome.total_incl_tax += result.total_incl_tax
         if run.mode == "issue" and result.estimated_readings:
             estimated_readings.append((item, contract, result.estimated_readings))
 
-    if bills:
-        inserted = db.session.execute(
-            insert(_bills).returning(_bills.c.id, _bills.c.contract_id, sort_by_parameter_order=True), bills,
-        ).all()
-        line_rows = []
-        for bill_id, contract_id in inserted:
-            for position, line in enumerate(lines_by_contract[contract_id], start=1):
-                line_rows.append({
-                    "tenant_id": tenant_id, "bill_id": bill_id, "position": position, "component": line.component,
-                    "description": line.description, "period_start": line.period_start,
-                    "period_end": line.period_end, "quantity": line.quantity, "unit": line.unit,
-                    "unit_price": line.unit_price, "amount": line.amount, "tax_rate": line.tax_rate,
-                    "register_code": line.register_code, "unit_price_includes_tax": line.unit_price_includes_tax,
-                    "amount_incl_tax": line.amount_incl_tax,
-                })
-            outcome.bill_ids.append(bill_id)
-        if line_rows:
-            db.session.execute(insert(_lines), line_rows)
+    outcome.bill_ids = insert_drafts(db.session, tenant_id=tenant_id, drafts=drafts)
     if estimated_readings:
         _store_estimated_readings(tenant_id, meters, estimated_readings, now)
     if problems:

@@ -38,18 +38,35 @@ class DueContract:
     row: object  # the contract row, for building the engine input
 
 
-def due_contracts(*, run, first_contract_id: int, last_contract_id: int) -> tuple[int, list[DueContract]]:
-    """(contracts looked at, those whose billing period has ended by the run's billing date)."""
+def _contract_rows(tenant_id: int):
     c, dp = Contract.__table__, DeliveryPoint.__table__
-    stmt = (
+    return (
         select(c.c.id, c.c.contract_number, c.c.account_id, c.c.delivery_point_id, c.c.offer_id, c.c.start_date,
                c.c.end_date, c.c.billed_until, c.c.billing_frequency, c.c.estimated_annual_consumption,
                dp.c.activity, dp.c.subscribed_power, dp.c.gas_correction_factor)
         .join(dp, and_(dp.c.tenant_id == c.c.tenant_id, dp.c.id == c.c.delivery_point_id))
-        .where(c.c.tenant_id == run.tenant_id, c.c.id.between(first_contract_id, last_contract_id),
-               c.c.start_date < run.billing_date)
-        .order_by(c.c.id)
+        .where(c.c.tenant_id == tenant_id)
         .execution_options(tenant_filtered=True)
+    )
+
+
+def contract_for_period(*, tenant_id: int, contract_id: int, kind: str, period_start: date,
+                        period_end: date) -> DueContract | None:
+    """One contract as a billing run would see it, for a given period (corrective bills)."""
+    row = db.session.execute(_contract_rows(tenant_id).where(Contract.__table__.c.id == contract_id)).first()
+    if row is None:
+        return None
+    return DueContract(row.id, row.contract_number, row.account_id, row.delivery_point_id, row.offer_id,
+                       row.activity, kind, period_start, period_end, row)
+
+
+def due_contracts(*, run, first_contract_id: int, last_contract_id: int) -> tuple[int, list[DueContract]]:
+    """(contracts looked at, those whose billing period has ended by the run's billing date)."""
+    c, dp = Contract.__table__, DeliveryPoint.__table__
+    stmt = (
+        _contract_rows(run.tenant_id)
+        .where(c.c.id.between(first_contract_id, last_contract_id), c.c.start_date < run.billing_date)
+        .order_by(c.c.id)
     )
     if run.scope_activity:
         stmt = stmt.where(dp.c.activity == run.scope_activity)

@@ -174,6 +174,19 @@ def case_backoffice_bill_pdf(app, browser, a, b):
     assert own.status_code == 200 and own.data.startswith(b"%PDF")
 
 
+def case_backoffice_bill_correct(app, browser, a, b):
+    from domain.billing.models import Bill
+    from sqlalchemy import select
+
+    office = browser(a.slug)
+    office.login(a.staff_emails["billing"], area="/backoffice")
+    response = office.submit(f"/backoffice/customers/{a.account_number}", {},
+                             action=f"/backoffice/bills/{b.bill_number}/correct")
+    assert response.status_code == 404
+    with app.app_context(), tenant_scope(b.tenant_id):
+        assert db.session.scalar(select(Bill.status).where(Bill.number == b.bill_number)) == "issued"
+
+
 def case_backoffice_customer_history(app, browser, a, b):
     office = browser(a.slug)
     office.login(a.staff_emails["tenant_admin"], area="/backoffice")

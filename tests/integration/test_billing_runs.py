@@ -1,7 +1,7 @@
 """Billing runs end to end on the database: simulate, issue, cancel, resume, exceptions, idempotence."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, UTC
 from decimal import Decimal
 
 import pytest
@@ -191,3 +191,43 @@ def test_cli_runs_and_prints_the_outcome(app, two_tenants):
 
     assert result.exit_code == 0, result.output
     assert "100%" in result.output and "status completed: 1 bills, 0 exceptions" in result.output
+
+
+def test_cancel_and_rebill_credits_the_original_and_bills_again_at_the_same_prices(app, two_tenants):
+    from datetime import datetime
+
+    from domain.billing.corrections import cancel_and_rebill
+
+    a, _ = two_tenants
+    run_id = _start(app, a.tenant_id, mode="issue")
+    with app.app_context(), tenant_scope(a.tenant_id):
+        original = db.session.scalar(select(Bill).where(Bill.billing_run_id == run_id))
+        number, total = original.number, original.total_incl_tax
+
+        credit, corrective = cancel_and_rebill(number=number, issued_at=datetime(2024, 3, 5, tzinfo=UTC),
+                                               issue_date=date(2024, 3, 5))
+        db.session.commit()
+
+        original = db.session.scalar(select(Bill).where(Bill.number == number))
+        ledger = dict(db.session.execute(select(LedgerEntry.bill_id, LedgerEntry.direction).where(
+            LedgerEntry.bill_id.in_((credit.id, corrective.id)))).all())
+        credit_lines = db.session.scalars(select(BillLine).where(BillLine.bill_id == credit.id)).all()
+
+    assert original.status == "cancelled" and original.number == number  # keeps its number
+    assert credit.kind == "credit_note" and credit.total_incl_tax == -total and credit.number == "2024-0000002"
+    assert corrective.kind == "corrective" and corrective.number == "2024-0000003"
+    assert corrective.total_incl_tax == total  # unchanged data: re-billing gives the same amount
+    assert sum(line.amount for line in credit_lines) == credit.total_excl_tax
+    assert ledger == {credit.id: "credit", corrective.id: "debit"}
+
+
+def test_a_draft_or_credit_note_cannot_be_cancelled_and_rebilled(app, two_tenants):
+    import pytest
+
+    from domain.billing.corrections import CorrectionRefused, cancel_and_rebill
+
+    a, _ = two_tenants
+    with app.app_context(), tenant_scope(a.tenant_id):
+        with pytest.raises(CorrectionRefused) as missing:
+            cancel_and_rebill(number="nope", issued_at=utcnow(), issue_date=date(2024, 3, 5))
+    assert missing.value.code == "not_found"

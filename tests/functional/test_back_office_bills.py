@@ -1,0 +1,42 @@
+"""Staff see an account's bills with their PDF, and billing staff cancel and re-bill one."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from domain.billing.models import Bill
+from domain.db import db
+from tenants.context import tenant_scope
+from tests.integration.test_billing_runs import _jobs_in_process, _start  # noqa: F401  (fixture reused)
+
+
+def test_billing_staff_cancel_and_rebill_a_bill_from_the_customer_file(app, two_tenants, browser):
+    a, _ = two_tenants
+    run_id = _start(app, a.tenant_id, mode="issue")
+    with app.app_context(), tenant_scope(a.tenant_id):
+        number = db.session.scalar(select(Bill.number).where(Bill.billing_run_id == run_id))
+    office = browser(a.slug)
+    office.login(a.staff_emails["billing"], area="/backoffice")
+    path = f"/backoffice/customers/{a.account_number}"
+
+    before = office.get(path).get_data(as_text=True)
+    response = office.submit(path, {}, action=f"/backoffice/bills/{number}/correct", follow_redirects=True)
+    after = response.get_data(as_text=True)
+
+    assert number in before and "Cancel and re-bill" in before
+    assert f"Bill {number} is cancelled by credit note" in after
+    assert "credit note" in after and "corrective bill" in after
+
+
+def test_agents_see_bills_but_cannot_rebill(app, two_tenants, browser):
+    a, _ = two_tenants
+    office = browser(a.slug)
+    office.login(a.staff_emails["agent"], area="/backoffice")
+
+    page = office.get(f"/backoffice/customers/{a.account_number}").get_data(as_text=True)
+    refused = office.submit(f"/backoffice/customers/{a.account_number}", {},
+                            action=f"/backoffice/bills/{a.bill_number}/correct")
+    pdf = office.get(f"/backoffice/bills/{a.bill_number}.pdf")
+
+    assert a.bill_number in page and "Cancel and re-bill" not in page
+    assert refused.status_code == 403
+    assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
