@@ -25,6 +25,7 @@ from domain.billing.chunk_inputs import (
 )
 from domain.billing.engine import PriorCharge, compute_bill, prepare_tariff, regularisation_start
 from domain.billing.drafts import draft_row, insert_drafts
+from domain.billing.issuing import issue_new
 from domain.billing.models import BillLine
 from domain.billing.run_models import BillingException
 from domain.db import db
@@ -43,6 +44,7 @@ class ChunkOutcome:
     total_excl_tax: Decimal = Decimal("0")
     total_tax: Decimal = Decimal("0")
     total_incl_tax: Decimal = Decimal("0")
+    issued: bool = False
 
 
 def _prior_charges(tenant_id: int, estimated_bills: list, since) -> tuple[PriorCharge, ...]:
@@ -105,7 +107,12 @@ def bill_contract_range(*, run, tenant, first_contract_id: int, last_contract_id
         if run.mode == "issue" and result.estimated_readings:
             estimated_readings.append((item, contract, result.estimated_readings))
 
-    outcome.bill_ids = insert_drafts(db.session, tenant_id=tenant_id, drafts=drafts)
+    if run.mode == "issue":
+        outcome.bill_ids = issue_new(tenant_id=tenant_id, drafts=drafts, issued_at=now, issue_date=run.billing_date,
+                                     payment_terms_days=tenant.payment_terms_days)
+        outcome.issued = True
+    else:
+        outcome.bill_ids = insert_drafts(db.session, tenant_id=tenant_id, drafts=drafts)
     if estimated_readings:
         _store_estimated_readings(tenant_id, meters, estimated_readings, now)
     if problems:

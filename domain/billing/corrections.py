@@ -20,10 +20,10 @@ from domain.billing.chunk_inputs import (
     readings_by_register,
     tariffs_by_offer,
 )
-from domain.billing.drafts import draft_row, insert_drafts
+from domain.billing.drafts import draft_row
 from domain.billing.engine import BillLine as EngineLine
 from domain.billing.engine import compute_bill, credit_note_lines, prepare_tariff, regularisation_start
-from domain.billing.issuing import issue_drafts
+from domain.billing.issuing import issue_new
 from domain.billing.models import Bill, BillLine
 from domain.db import db
 from tenants.models import Tenant
@@ -102,9 +102,9 @@ def cancel_and_rebill(*, number: str, issued_at: datetime, issue_date: date) -> 
     corrective = draft_row(tenant_id=tenant_id, account_id=original.account_id, contract_id=original.contract_id,
                            kind="corrective", period_start=item.period_start, period_end=item.period_end,
                            currency=tenant.currency, result=result, corrects_bill_id=original.id)
-    credit_id, corrective_id = insert_drafts(db.session, tenant_id=tenant_id, drafts=[
-        (credit, credit_note_lines(_engine_lines(original.id))), (corrective, result.lines)])
-    issue_drafts(tenant_id=tenant_id, bill_ids=[credit_id, corrective_id], issued_at=issued_at,
-                 issue_date=issue_date, payment_terms_days=tenant.payment_terms_days)
+    credit_lines = credit_note_lines(_engine_lines(original.id))
+    credit_id, corrective_id = issue_new(
+        tenant_id=tenant_id, drafts=[(credit, credit_lines), (corrective, result.lines)],
+        issued_at=issued_at, issue_date=issue_date, payment_terms_days=tenant.payment_terms_days)
     db.session.expire_all()
     return db.session.get(Bill, credit_id), db.session.get(Bill, corrective_id)

@@ -107,10 +107,7 @@ def bill_chunk(*, run_id: int, chunk_number: int) -> dict:
     try:
         outcome = bill_contract_range(run=run, tenant=tenant, first_contract_id=chunk.first_contract_id,
                                       last_contract_id=chunk.last_contract_id, now=utcnow())
-        if run.mode == "issue":
-            issue_drafts(tenant_id=run.tenant_id, bill_ids=outcome.bill_ids, issued_at=utcnow(),
-                         issue_date=run.billing_date, payment_terms_days=tenant.payment_terms_days)
-            chunk.issued = True
+        chunk.issued = outcome.issued
         chunk.processed = outcome.processed
         chunk.billed = len(outcome.bill_ids)
         chunk.exceptions = outcome.exceptions
