@@ -37,6 +37,11 @@ def main(argv: list[str]) -> int:
         print("REDIS_URL is not set: without Redis, jobs run in-process and no worker is needed.", file=sys.stderr)
         return 2
     configure_mappers()
+    # Import every job's module before forking, so each work horse starts warm instead of re-importing.
+    import importlib
+
+    for path, _queue in JOBS.values():
+        importlib.import_module(path.partition(":")[0])
     with app.app_context():
         engine = db.engine
         # Forked work horses must not reuse the parent's pooled connections.

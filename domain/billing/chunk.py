@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from sqlalchemy import insert, select
 
+from domain.bulk import among
 from domain.billing.chunk_inputs import (
     contract_input,
     due_contracts,
@@ -53,7 +54,7 @@ def _prior_charges(tenant_id: int, estimated_bills: list, since) -> tuple[PriorC
     if not bill_ids:
         return ()
     rows = db.session.execute(
-        select(_lines).where(_lines.c.tenant_id == tenant_id, _lines.c.bill_id.in_(bill_ids),
+        select(_lines).where(_lines.c.tenant_id == tenant_id, among(_lines.c.bill_id, bill_ids, db.session),
                              _lines.c.component.in_(CONSUMPTION_COMPONENTS))
         .order_by(_lines.c.bill_id, _lines.c.position)
         .execution_options(tenant_filtered=True)

@@ -15,6 +15,7 @@ from domain.billing.engine.model import ContractIn, MeterIn, ReadingIn, TariffIn
 from domain.billing.engine.periods import add_months
 from domain.billing.models import Bill
 from domain.contracts.models import Contract, CustomerAccount
+from domain.bulk import among
 from domain.db import db
 from domain.offers.models import Offer, TariffVersion, UnitPrice
 from domain.readings.models import MeterReading
@@ -101,7 +102,7 @@ def meters_by_delivery_point(tenant_id: int, delivery_point_ids: list[int]) -> d
                mi.c.installed_on, mi.c.removed_on, r.c.id.label("register_id"), r.c.code)
         .join(m, and_(m.c.tenant_id == mi.c.tenant_id, m.c.id == mi.c.meter_id))
         .join(r, and_(r.c.tenant_id == m.c.tenant_id, r.c.meter_id == m.c.id))
-        .where(mi.c.tenant_id == tenant_id, mi.c.delivery_point_id.in_(delivery_point_ids))
+        .where(mi.c.tenant_id == tenant_id, among(mi.c.delivery_point_id, delivery_point_ids, db.session))
         .order_by(mi.c.delivery_point_id, mi.c.installed_on, r.c.id)
         .execution_options(tenant_filtered=True)
     ).all()
@@ -127,7 +128,7 @@ def readings_by_register(tenant_id: int, register_ids: list[int], since: date, u
     mr = MeterReading.__table__
     rows = db.session.execute(
         select(mr.c.register_id, mr.c.read_on, mr.c.value, mr.c.source)
-        .where(mr.c.tenant_id == tenant_id, mr.c.register_id.in_(register_ids), mr.c.status == "valid",
+        .where(mr.c.tenant_id == tenant_id, among(mr.c.register_id, register_ids, db.session), mr.c.status == "valid",
                mr.c.read_on >= since, mr.c.read_on <= until)
         .order_by(mr.c.register_id, mr.c.read_on, mr.c.id)
         .execution_options(tenant_filtered=True)
@@ -145,12 +146,13 @@ def tariffs_by_offer(tenant_id: int, offer_ids: list[int]) -> dict[int, tuple[Ta
     versions = db.session.execute(
         select(tv, of.c.name.label("offer_name"))
         .join(of, and_(of.c.tenant_id == tv.c.tenant_id, of.c.id == tv.c.offer_id))
-        .where(tv.c.tenant_id == tenant_id, tv.c.offer_id.in_(offer_ids))
+        .where(tv.c.tenant_id == tenant_id, among(tv.c.offer_id, offer_ids, db.session))
         .order_by(tv.c.offer_id, tv.c.effective_from)
         .execution_options(tenant_filtered=True)
     ).all()
     prices = db.session.execute(
-        select(up).where(up.c.tenant_id == tenant_id, up.c.tariff_version_id.in_([v.id for v in versions]))
+        select(up).where(up.c.tenant_id == tenant_id,
+                         among(up.c.tariff_version_id, [v.id for v in versions], db.session))
         .order_by(up.c.id)
         .execution_options(tenant_filtered=True)
     ).all()
@@ -175,7 +177,7 @@ def estimated_bills_by_contract(tenant_id: int, contract_ids: list[int]) -> dict
     b = Bill.__table__
     rows = db.session.execute(
         select(b.c.id, b.c.contract_id, b.c.period_start, b.c.period_end)
-        .where(b.c.tenant_id == tenant_id, b.c.contract_id.in_(contract_ids), b.c.status == "issued",
+        .where(b.c.tenant_id == tenant_id, among(b.c.contract_id, contract_ids, db.session), b.c.status == "issued",
                b.c.estimated.is_(True), b.c.kind.in_(("periodic", "final", "corrective")))
         .order_by(b.c.contract_id, b.c.period_start)
         .execution_options(tenant_filtered=True)

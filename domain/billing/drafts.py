@@ -1,9 +1,8 @@
 """Writes computed bills as drafts in bulk: one statement for the bills, one for all their lines."""
 from __future__ import annotations
 
-from sqlalchemy import insert
-
 from domain.billing.models import Bill, BillLine
+from domain.bulk import insert_rows
 from domain.db import new_uuid
 
 _bills, _lines = Bill.__table__, BillLine.__table__
@@ -28,9 +27,7 @@ def insert_drafts(session, *, tenant_id: int, drafts: list[tuple[dict, tuple]]) 
     """Insert (bill row, engine lines) pairs; returns the new bill ids in the same order."""
     if not drafts:
         return []
-    inserted = session.execute(
-        insert(_bills).returning(_bills.c.id, sort_by_parameter_order=True), [row for row, _lines in drafts],
-    ).scalars().all()
+    inserted = insert_rows(session, _bills, [row for row, _lines in drafts], return_ids=True)
     line_rows = []
     for bill_id, (_row, lines) in zip(inserted, drafts, strict=True):
         for position, line in enumerate(lines, start=1):
@@ -41,6 +38,5 @@ def insert_drafts(session, *, tenant_id: int, drafts: list[tuple[dict, tuple]]) 
                 "tax_rate": line.tax_rate, "register_code": line.register_code,
                 "unit_price_includes_tax": line.unit_price_includes_tax, "amount_incl_tax": line.amount_incl_tax,
             })
-    if line_rows:
-        session.execute(insert(_lines), line_rows)
+    insert_rows(session, _lines, line_rows)
     return list(inserted)

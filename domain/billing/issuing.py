@@ -16,6 +16,7 @@ from domain.billing.drafts import insert_drafts
 from domain.billing.models import Bill
 from domain.billing.numbering import reserve_bill_numbers
 from domain.contracts.models import Contract
+from domain.bulk import among, insert_rows
 from domain.db import db
 
 _bills = Bill.__table__
@@ -47,7 +48,8 @@ def _advance_billed_until(tenant_id: int, bill_ids: list[int]) -> None:
         return
     latest = (
         select(_bills.c.contract_id, _bills.c.period_end)
-        .where(_bills.c.tenant_id == tenant_id, _bills.c.id.in_(bill_ids), _bills.c.kind.in_(("periodic", "final")))
+        .where(_bills.c.tenant_id == tenant_id, among(_bills.c.id, bill_ids, db.session),
+               _bills.c.kind.in_(("periodic", "final")))
         .subquery()
     )
     db.session.execute(
@@ -71,9 +73,8 @@ def issue_new(*, tenant_id: int, drafts: list[tuple[dict, tuple]], issued_at: da
     ids = insert_drafts(db.session, tenant_id=tenant_id, drafts=drafts)
     for (row, _lines), bill_id in zip(drafts, ids, strict=True):
         row["id"] = bill_id
-    entries = _ledger_rows(tenant_id, [row for row, _lines in drafts], issued_at, issue_date)
-    if entries:
-        db.session.execute(insert(_ledger), entries)
+    insert_rows(db.session, _ledger, _ledger_rows(tenant_id, [row for row, _lines in drafts], issued_at,
+                                                  issue_date))
     _advance_billed_until(tenant_id, ids)
     return ids
 
@@ -85,7 +86,7 @@ def issue_drafts(*, tenant_id: int, bill_ids: list[int], issued_at: datetime, is
         return 0
     rows = db.session.execute(
         select(_bills.c.id, _bills.c.account_id, _bills.c.kind, _bills.c.total_incl_tax, _bills.c.currency)
-        .where(_bills.c.tenant_id == tenant_id, _bills.c.id.in_(bill_ids), _bills.c.status == "draft")
+        .where(_bills.c.tenant_id == tenant_id, among(_bills.c.id, bill_ids, db.session), _bills.c.status == "draft")
         .order_by(_bills.c.id),
         execution_options=_FILTERED,
     ).mappings().all()
