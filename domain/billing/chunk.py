@@ -48,7 +48,7 @@ class ChunkOutcome:
     issued: bool = False
 
 
-def _prior_charges(tenant_id: int, estimated_bills: list, since) -> tuple[PriorCharge, ...]:
+def prior_charges_since(tenant_id: int, estimated_bills: list, since) -> tuple[PriorCharge, ...]:
     # Bills overlapping the regularised window; the engine credits the overlapping days only.
     bill_ids = [b.id for b in estimated_bills if b.period_end > since]
     if not bill_ids:
@@ -92,7 +92,7 @@ def bill_contract_range(*, run, tenant, first_contract_id: int, last_contract_id
             start = regularisation_start(contract=contract, period_start=item.period_start,
                                          period_end=item.period_end)
             if start is not None:
-                prior = _prior_charges(tenant_id, estimated[item.contract_id], start)
+                prior = prior_charges_since(tenant_id, estimated[item.contract_id], start)
         result = compute_bill(contract=contract, period_start=item.period_start, period_end=item.period_end,
                               kind=item.kind, prior_charges=prior, bill_date=run.billing_date,
                               back_billing_limit_months=tenant.back_billing_months)

@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
-from domain.billing.chunk import _prior_charges
+from domain.billing.chunk import prior_charges_since
 from domain.billing.chunk_inputs import (
     contract_for_period,
     contract_input,
@@ -87,7 +87,7 @@ def cancel_and_rebill(*, number: str, issued_at: datetime, issue_date: date) -> 
     if estimated:
         start = regularisation_start(contract=contract, period_start=item.period_start, period_end=item.period_end)
         if start is not None:
-            prior = _prior_charges(tenant_id, estimated, start)
+            prior = prior_charges_since(tenant_id, estimated, start)
     result = compute_bill(contract=contract, period_start=item.period_start, period_end=item.period_end,
                           kind=kind, prior_charges=prior, bill_date=issue_date,
                           back_billing_limit_months=tenant.back_billing_months)
