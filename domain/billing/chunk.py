@@ -49,6 +49,7 @@ class ChunkOutcome:
 
 
 def prior_charges_since(tenant_id: int, estimated_bills: list, since) -> tuple[PriorCharge, ...]:
+    """The consumption lines of estimated bills a regularisation from `since` must credit."""
     # Bills overlapping the regularised window; the engine credits the overlapping days only.
     bill_ids = [b.id for b in estimated_bills if b.period_end > since]
     if not bill_ids:
