@@ -7,7 +7,6 @@ tariff version, is done once per chunk.
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -143,27 +142,18 @@ def _store_estimated_readings(tenant_id: int, meters: dict, items: list, now: da
 def _record_problems(run, problems: list, now: datetime) -> int:
     """One exception per contract and problem, each with a task in the billing work queue."""
     group_id = db.session.scalar(select(WorkGroup.id).where(WorkGroup.code == "billing"))
-    seen = set()
-    count = 0
-    by_contract = defaultdict(list)
-    for due, problem in problems:
-        if (due.contract_id, problem.code) in seen:
-            continue
-        seen.add((due.contract_id, problem.code))
-        by_contract[due.contract_id].append((due, problem))
-    for contract_id, items in by_contract.items():
-        for due, problem in items:
-            task_id = None
-            if group_id is not None:
-                task = Task(work_group_id=group_id, kind="billing_exception", subject_type="Contract",
-                            subject_id=contract_id, created_at=now,
-                            title=f"Billing run {run.billing_date}: {problem.code} on contract {due.contract_number}",
-                            details=problem.message)
-                db.session.add(task)
-                db.session.flush()
-                task_id = task.id
-            db.session.add(BillingException(run_id=run.id, contract_id=contract_id, code=problem.code,
-                                            message=problem.message, task_id=task_id, created_at=now))
-            count += 1
+    unique = list({(due.contract_id, problem.code): (due, problem) for due, problem in problems}.values())
+    tasks = [
+        Task(work_group_id=group_id, kind="billing_exception", subject_type="Contract", subject_id=due.contract_id,
+             created_at=now, details=problem.message,
+             title=f"Billing run {run.billing_date}: {problem.code} on contract {due.contract_number}")
+        for due, problem in unique
+    ] if group_id is not None else [None] * len(unique)
+    db.session.add_all(t for t in tasks if t is not None)
+    db.session.flush()  # one flush for every task: their ids go on the exceptions
+    db.session.add_all(
+        BillingException(run_id=run.id, contract_id=due.contract_id, code=problem.code, message=problem.message,
+                         task_id=task.id if task is not None else None, created_at=now)
+        for (due, problem), task in zip(unique, tasks, strict=True))
     db.session.flush()
-    return count
+    return len(unique)

@@ -14,7 +14,6 @@ import pytest
 from domain.db import db, utcnow
 from domain.identity import services as identity
 from tenants.context import tenant_scope
-from tests.conftest import TEST_PASSWORD
 
 MISSING = "ZZ-DOES-NOT-EXIST"
 
@@ -347,4 +346,3 @@ def test_password_links_expire(app, browser, two_tenants):
         assert identity.reset_token_is_valid(user_kind="customer", token=token, now=utcnow())
         assert not identity.reset_token_is_valid(user_kind="customer", token=token,
                                                  now=utcnow() + timedelta(minutes=31))
-    assert TEST_PASSWORD
