@@ -2,11 +2,13 @@
 from domain.accounting.models import LedgerEntry, Payment, PaymentAllocation  # noqa: F401
 from domain.audit.models import AuditEvent  # noqa: F401
 from domain.billing.models import Bill, BillLine, BillNumberSequence  # noqa: F401
+from domain.billing.plan_models import DownPaymentInstalment, DownPaymentPlan  # noqa: F401
 from domain.billing.run_models import BillingException, BillingRun, BillingRunChunk  # noqa: F401
 from domain.contracts.models import Contract, CustomerAccount  # noqa: F401
 from domain.identity.models import (  # noqa: F401
     CustomerAccess,
     CustomerUser,
+    EmailVerification,
     LoginSession,
     OperatorSession,
     PasswordResetToken,
@@ -16,8 +18,9 @@ from domain.identity.models import (  # noqa: F401
 )
 from domain.offers.models import Offer, TariffVersion, UnitPrice  # noqa: F401
 from domain.parties.models import ContactPoint, Party, PartyRole  # noqa: F401
+from domain.payments.models import DirectDebitMandate, PaymentEvent  # noqa: F401
 from domain.readings.models import MeterReading  # noqa: F401
-from domain.requests.models import RequestMessage, ServiceRequest  # noqa: F401
+from domain.requests.models import RequestAttachment, RequestMessage, ServiceRequest  # noqa: F401
 from domain.sites.models import DeliveryPoint, Meter, MeterInstallation, Premise, Register  # noqa: F401
 from domain.tasks.models import Task, WorkGroup  # noqa: F401
 from tenants.models import Tenant  # noqa: F401

@@ -43,6 +43,13 @@ class Tenant(PlatformModel):
     postal_address: Mapped[str | None] = mapped_column(String(300))
     dispute_contact: Mapped[str | None] = mapped_column(String(500))
     ombudsman: Mapped[str | None] = mapped_column(String(500))
+    # Card payments: the tenant's own Stripe account; without keys the portal uses the sandbox provider.
+    stripe_secret_key: Mapped[str | None] = mapped_column(String(255))
+    stripe_webhook_secret: Mapped[str | None] = mapped_column(String(255))
+    # Days within which the utility promises an answer to a complaint or a request.
+    request_answer_days: Mapped[int] = mapped_column(Integer, nullable=False, default=10, server_default="10")
+    # Days before the end of a billing period during which customers are invited to read their meter.
+    reading_window_days: Mapped[int] = mapped_column(Integer, nullable=False, default=7, server_default="7")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -10,14 +10,16 @@ from factory.alchemy import SQLAlchemyModelFactory
 
 from domain.accounting.models import LedgerEntry, Payment, PaymentAllocation
 from domain.billing.models import Bill, BillLine
+from domain.billing.plan_models import DownPaymentInstalment, DownPaymentPlan
 from domain.contracts.models import Contract, CustomerAccount
 from domain.db import db
-from domain.identity.models import CustomerAccess, CustomerUser, StaffRoleGrant, StaffUser
+from domain.identity.models import CustomerAccess, CustomerUser, EmailVerification, StaffRoleGrant, StaffUser
 from domain.identity.passwords import hash_password
 from domain.offers.models import Offer, TariffVersion, UnitPrice
 from domain.parties.models import ContactPoint, Party, PartyRole
+from domain.payments.models import DirectDebitMandate, PaymentEvent
 from domain.readings.models import MeterReading
-from domain.requests.models import RequestMessage, ServiceRequest
+from domain.requests.models import RequestAttachment, RequestMessage, ServiceRequest
 from domain.sites.models import DeliveryPoint, Meter, MeterInstallation, Premise, Register
 from domain.tasks.models import Task, WorkGroup
 from tenants.context import tenant_scope
@@ -395,6 +397,99 @@ class CustomerAccessFactory(Base):
         account = factory.SubFactory(CustomerAccountFactory)
 
 
+class EmailVerificationFactory(Base):
+    class Meta:
+        model = EmailVerification
+
+    token_hash = factory.Sequence(lambda n: f"{n:064d}")
+    purpose = "activation"
+    email = factory.Sequence(lambda n: f"new{n}@example.test")
+    party_id = factory.LazyAttribute(lambda o: o.party.id)
+    created_at = NOW
+    expires_at = NOW + timedelta(hours=24)
+
+    class Params:
+        party = factory.SubFactory(PartyFactory)
+
+
+class PaymentEventFactory(Base):
+    class Meta:
+        model = PaymentEvent
+
+    provider = "sandbox"
+    event_id = factory.Sequence(lambda n: f"evt_{n}")
+    event_type = "checkout.session.completed"
+    payment_id = factory.LazyAttribute(lambda o: o.payment.id)
+    received_at = NOW
+    outcome = "applied"
+
+    class Params:
+        payment = factory.SubFactory(PaymentFactory)
+
+
+class DirectDebitMandateFactory(Base):
+    class Meta:
+        model = DirectDebitMandate
+
+    account_id = factory.LazyAttribute(lambda o: o.account.id)
+    reference = factory.Sequence(lambda n: f"MDT-{n:08d}")
+    iban = "FR7630006000011234567890189"
+    holder_name = "Alice Martin"
+    signed_at = NOW
+
+    class Params:
+        account = factory.SubFactory(CustomerAccountFactory)
+
+
+class DownPaymentPlanFactory(Base):
+    class Meta:
+        model = DownPaymentPlan
+
+    contract_id = factory.LazyAttribute(lambda o: o.contract.id)
+    account_id = factory.LazyAttribute(lambda o: o.contract.account_id)
+    start_on = date(2026, 1, 1)
+    true_up_on = date(2027, 1, 1)
+    instalment_count = 11
+    instalment_amount = Decimal("60.00")
+    estimated_consumption = Decimal("3500.000")
+    estimated_amount = Decimal("660.00")
+    currency = "EUR"
+    created_at = NOW
+    created_by = "customer"
+
+    class Params:
+        contract = factory.SubFactory(ContractFactory)
+
+
+class DownPaymentInstalmentFactory(Base):
+    class Meta:
+        model = DownPaymentInstalment
+
+    plan_id = factory.LazyAttribute(lambda o: o.plan.id)
+    sequence = factory.Sequence(lambda n: n + 1)
+    due_on = date(2026, 2, 5)
+    amount = Decimal("60.00")
+
+    class Params:
+        plan = factory.SubFactory(DownPaymentPlanFactory)
+
+
+class RequestAttachmentFactory(Base):
+    class Meta:
+        model = RequestAttachment
+
+    request_id = factory.LazyAttribute(lambda o: o.request.id)
+    filename = "meter.jpg"
+    content_type = "image/jpeg"
+    size_bytes = 1024
+    storage_key = factory.Sequence(lambda n: f"requests/{n}/meter.jpg")
+    uploaded_by_kind = "customer"
+    uploaded_at = NOW
+
+    class Params:
+        request = factory.SubFactory(ServiceRequestFactory)
+
+
 @dataclass
 class TenantData:
     """What `populate_tenant` made, by public reference."""
@@ -423,7 +518,7 @@ def populate_tenant(tenant) -> TenantData:
         MeterInstallationFactory(meter=meter, delivery_point=dp)
         version = TariffVersionFactory()
         UnitPriceFactory(version=version)
-        ContractFactory(account=account, delivery_point=dp, offer_id=version.offer_id)
+        contract = ContractFactory(account=account, delivery_point=dp, offer_id=version.offer_id)
         MeterReadingFactory(register=register, read_on=date(2024, 1, 1), value=Decimal("1000.000"), source="agent")
         MeterReadingFactory(register=register)
         bill = BillFactory(account=account)
@@ -433,6 +528,11 @@ def populate_tenant(tenant) -> TenantData:
         PaymentAllocationFactory(payment=payment, bill=bill)
         request = ServiceRequestFactory(account=account)
         RequestMessageFactory(request=request)
+        RequestAttachmentFactory(request=request)
+        PaymentEventFactory(payment=payment)
+        DirectDebitMandateFactory(account=account)
+        DownPaymentInstalmentFactory(plan=DownPaymentPlanFactory(contract=contract))
+        EmailVerificationFactory(party=party)
         TaskFactory()
         user = CustomerUserFactory(party=party, email=f"customer@{tenant.slug}.test")
         CustomerAccessFactory(user=user, account=account)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Date, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from domain.db import Money, TenantScoped, UTCDateTime, public_id_column, tenant_ref, tenant_table_args
+from domain.db import BigId, Money, TenantScoped, UTCDateTime, public_id_column, tenant_ref, tenant_table_args
 
 
 class LedgerEntry(TenantScoped):
@@ -55,6 +55,10 @@ class Payment(TenantScoped):
     provider_reference: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failure_reason: Mapped[str | None] = mapped_column(String(255))
+    receipt_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Who asked for it online (portal user), if anyone.
+    customer_user_id: Mapped[int | None] = mapped_column(BigId)
 
     allocations: Mapped[list[PaymentAllocation]] = relationship(
         back_populates="payment", foreign_keys="PaymentAllocation.payment_id",

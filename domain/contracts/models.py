@@ -30,6 +30,8 @@ class CustomerAccount(TenantScoped):
     billing_cycle: Mapped[str] = mapped_column(String(16), nullable=False, default="A")
     payment_method: Mapped[str] = mapped_column(String(16), nullable=False, default="transfer")
     paperless: Mapped[bool] = mapped_column(nullable=False, default=False)
+    # Printed on bills: with the customer number, it proves the customer holds a bill (portal activation).
+    activation_code: Mapped[str | None] = mapped_column(String(16))
     locale: Mapped[str | None] = mapped_column(String(8))
     opened_on: Mapped[date] = mapped_column(Date, nullable=False)
     closed_on: Mapped[date | None] = mapped_column(Date)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from domain.db import BigId, PlatformModel, TenantScoped, UTCDateTime, tenant_ref, tenant_table_args, utcnow
@@ -30,6 +30,10 @@ class CustomerUser(TenantScoped):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Marketing consent is separate from service messages (bills, replies, payment receipts).
+    marketing_consent: Mapped[bool] = mapped_column(nullable=False, default=False, server_default=false())
+    marketing_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closure_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     accesses: Mapped[list[CustomerAccess]] = relationship(
         back_populates="user", foreign_keys="CustomerAccess.customer_user_id",
@@ -152,6 +156,32 @@ class PasswordResetToken(TenantScoped):
     token_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     user_kind: Mapped[str] = mapped_column(String(16), nullable=False)
     user_id: Mapped[int] = mapped_column(BigId, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class EmailVerification(TenantScoped):
+    """A single-use link sent to prove an e-mail address (stored hashed).
+
+    purpose "activation": a customer activating online access for the party's accounts (no user yet);
+    "link_account": a signed-in customer adding another account; "email_change": a new address of a user.
+    """
+
+    __tablename__ = "email_verifications"
+    __table_args__ = tenant_table_args(
+        UniqueConstraint("tenant_id", "token_hash"),
+        CheckConstraint("purpose in ('activation', 'link_account', 'email_change')", name="purpose"),
+        parents={"party_id": "parties", "account_id": "customer_accounts", "customer_user_id": "customer_users"},
+    )
+    __audited__ = False
+
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    purpose: Mapped[str] = mapped_column(String(16), nullable=False)
+    email: Mapped[str] = mapped_column(String(254), nullable=False)
+    party_id: Mapped[int | None] = tenant_ref(nullable=True)
+    account_id: Mapped[int | None] = tenant_ref(nullable=True)
+    customer_user_id: Mapped[int | None] = tenant_ref(nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

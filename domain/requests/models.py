@@ -1,12 +1,12 @@
 """Service requests and complaints about an account or a point of delivery, with messages."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from domain.db import BigId, TenantScoped, UTCDateTime, tenant_ref, tenant_table_args
+from domain.db import BigId, TenantScoped, UTCDateTime, public_id_column, tenant_ref, tenant_table_args
 
 REQUEST_KINDS = ("complaint", "move_in", "move_out", "offer_change", "meter_problem", "intervention", "other")
 REQUEST_STATUSES = ("open", "in_progress", "waiting_customer", "resolved", "closed")
@@ -24,7 +24,8 @@ class ServiceRequest(TenantScoped):
             "status in ('open', 'in_progress', 'waiting_customer', 'resolved', 'closed')", name="status",
         ),
         Index(None, "tenant_id", "status", "due_at"),
-        parents={"account_id": "customer_accounts", "delivery_point_id": "delivery_points"},
+        parents={"account_id": "customer_accounts", "delivery_point_id": "delivery_points",
+                 "contract_id": "contracts", "final_reading_id": "meter_readings"},
     )
 
     reference: Mapped[str] = mapped_column(String(20), nullable=False)
@@ -36,6 +37,14 @@ class ServiceRequest(TenantScoped):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    description: Mapped[str | None] = mapped_column(Text)
+    # Move in / move out: the date it takes effect; move out also records the final reading.
+    effective_on: Mapped[date | None] = mapped_column(Date)
+    contract_id: Mapped[int | None] = tenant_ref(nullable=True)
+    final_reading_id: Mapped[int | None] = tenant_ref(nullable=True)
+    opened_by_user_id: Mapped[int | None] = mapped_column(BigId)
+    # When the customer last looked at it: newer staff messages are shown as "reply to read".
+    customer_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     messages: Mapped[list[RequestMessage]] = relationship(
         back_populates="request", foreign_keys="RequestMessage.request_id",
@@ -61,3 +70,24 @@ class RequestMessage(TenantScoped):
         back_populates="messages", foreign_keys=[request_id],
         primaryjoin="ServiceRequest.id == RequestMessage.request_id",
     )
+
+
+class RequestAttachment(TenantScoped):
+    """A file attached to a request (by the customer or staff), stored under the tenant's prefix."""
+
+    __tablename__ = "request_attachments"
+    __table_args__ = tenant_table_args(
+        UniqueConstraint("tenant_id", "public_id"),
+        CheckConstraint("size_bytes > 0", name="size_positive"),
+        parents={"request_id": "service_requests", "message_id": "request_messages"},
+    )
+
+    public_id: Mapped[str] = public_id_column()
+    request_id: Mapped[int] = tenant_ref()
+    message_id: Mapped[int | None] = tenant_ref(nullable=True)
+    filename: Mapped[str] = mapped_column(String(200), nullable=False)
+    content_type: Mapped[str] = mapped_column(String(100), nullable=False)
+    size_bytes: Mapped[int] = mapped_column(nullable=False)
+    storage_key: Mapped[str] = mapped_column(String(255), nullable=False)
+    uploaded_by_kind: Mapped[str] = mapped_column(String(16), nullable=False)  # customer, staff
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import re
+
 
 import pytest
 
@@ -15,27 +15,7 @@ from domain.db import db, utcnow
 from domain.identity import services as identity
 from tenants.context import tenant_scope
 
-MISSING = "ZZ-DOES-NOT-EXIST"
-
-
-def _reset_token_of(app, tenant_id: int, email: str, kind: str) -> str:
-    with app.app_context(), tenant_scope(tenant_id):
-        _user, token = identity.start_password_reset(user_kind=kind, email=email, now=utcnow())
-        db.session.commit()
-        return token
-
-
-_TOKEN = re.compile(r'name="csrf_token" value="[^"]+"')
-
-
-def _same_as_missing(browser_a, path_foreign: str, path_missing: str, foreign_ref: str):
-    """The foreign object's page is the missing object's page, word for word."""
-    foreign = browser_a.get(path_foreign)
-    missing = browser_a.get(path_missing)
-    assert foreign.status_code == missing.status_code == 404
-    normalise = lambda r: _TOKEN.sub("", r.get_data(as_text=True))  # noqa: E731
-    assert normalise(foreign).replace(foreign_ref, MISSING) == normalise(missing)
-    return foreign
+from tests.isolation import MISSING, _TOKEN, _reset_token_of, _same_as_missing  # noqa: F401
 
 
 # Each case: (app, browser factory, tenant A data, tenant B data) -> asserts.
@@ -297,7 +277,26 @@ def case_health_healthz(app, browser, a, b):
     assert browser("unknown").get("/healthz").status_code == 200
 
 
-CASES = {name[len("case_"):]: func for name, func in globals().items() if name.startswith("case_")}
+def _collect_cases() -> dict:
+    """The cases above, plus those of every module in `isolation_cases/` (one module per area)."""
+    import importlib
+    import pkgutil
+
+    from tests.functional import isolation_cases
+
+    namespaces = [globals()]
+    for module in pkgutil.iter_modules(isolation_cases.__path__):
+        namespaces.append(vars(importlib.import_module(f"{isolation_cases.__name__}.{module.name}")))
+    cases = {}
+    for namespace in namespaces:
+        for name, func in namespace.items():
+            if name.startswith("case_"):
+                assert name[len("case_"):] not in cases, f"two isolation cases named {name}"
+                cases[name[len("case_"):]] = func
+    return cases
+
+
+CASES = _collect_cases()
 
 
 def _endpoint_key(endpoint: str) -> str:
