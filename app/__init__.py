@@ -106,6 +106,9 @@ def _init_extensions(app: Flask) -> None:
     from domain.storage import configure_storage
     app.extensions["file_storage"] = configure_storage(app.config["FILES_DIR"])
 
+    # Navigation shows an area's entry only once its routes exist.
+    app.jinja_env.globals["has_endpoint"] = lambda endpoint: endpoint in app.view_functions
+
     @app.context_processor
     def _tenant_context():
         from flask_login import current_user
@@ -120,7 +123,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from backoffice.billing_views import bp as billing_bp
     from backoffice.views import bp as backoffice_bp
-    from portal.views import bp as portal_bp
+    from portal.routes import bp as portal_bp
     from tenants.branding import bp as branding_bp
     from tenants.console import bp as console_bp
     from app.health import bp as health_bp

@@ -1,7 +1,7 @@
 """Portal pages: sign-in, home with the customer's accounts and points of delivery, account detail."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import abort, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from app.auth import customer_required
@@ -9,7 +9,7 @@ from app.auth_views import register_auth_views
 from app.i18n import LOCALES
 from domain.contracts import services as accounts
 
-bp = Blueprint("portal", __name__)
+from portal.blueprint import bp
 
 register_auth_views(bp, kind="customer", home_endpoint="portal.home", template_dir="portal",
                     protect=customer_required)

@@ -1,0 +1,1 @@
+"""Bills: list, detail with lines and payment status, PDF."""

@@ -1,0 +1,1 @@
+"""Profile: contact details, language, paperless billing, marketing consent, data export, closing the access."""

@@ -1,0 +1,1 @@
+"""Meter self-reading per meter and register, and the reading history."""

@@ -1,0 +1,1 @@
+"""Complaints and requests: open, follow, exchange messages, attachments, move in and out."""
