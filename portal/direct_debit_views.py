@@ -1,0 +1,1 @@
+"""Direct debit: the customer gives an IBAN and accepts a SEPA mandate; budget billing with its schedule."""
