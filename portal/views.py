@@ -1,26 +1,50 @@
-"""Portal pages: sign-in, home with the customer's accounts and points of delivery, account detail."""
+"""Portal pages: sign-in, the home page (what is due, latest bill and readings, what needs action), account detail."""
 from __future__ import annotations
 
-from flask import abort, redirect, render_template, request, session, url_for
+from datetime import datetime
+
+from flask import abort, g, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.auth import customer_required
 from app.auth_views import register_auth_views
-from app.i18n import LOCALES
+from app.i18n import LOCALES, tenant_zone
+from domain.contracts import overview
 from domain.contracts import services as accounts
+from domain.db import utcnow
 
 from portal.blueprint import bp
 
 register_auth_views(bp, kind="customer", home_endpoint="portal.home", template_dir="portal",
                     protect=customer_required)
 
+READING_SOURCE_NAMES = {"customer": _l("yours"), "agent": _l("by an agent"), "smart_meter": _l("smart meter"),
+                        "estimated": _l("estimated"), "regularisation": _l("regularisation")}
+
+
+def _unread_replies(customer_user_id: int):
+    try:
+        from domain.requests.services import unread_replies
+    except ImportError:  # the requests journey has not landed: nothing can be unread
+        return []
+    return unread_replies(customer_user_id=customer_user_id)
+
+
+def _today():
+    """Today in the tenant's time zone (the edge computes "now"; tests replace this)."""
+    return datetime.now(tenant_zone()).date()
+
 
 @bp.get("/")
 @customer_required
 def home():
-    customer_accounts = accounts.accounts_of_customer(customer_user_id=current_user.user.id)
-    balances = accounts.balances(account_ids=[a.id for a in customer_accounts])
-    return render_template("portal/home.html", accounts=customer_accounts, balances=balances)
+    user_id = current_user.user.id
+    today = _today()
+    summaries = overview.home_summaries(customer_user_id=user_id, today=today, now=utcnow())
+    actions = overview.actions_needed(summaries, tenant=g.tenant, today=today, unread=_unread_replies(user_id))
+    return render_template("portal/home.html", summaries=summaries, actions=actions, today=today,
+                           source_names=READING_SOURCE_NAMES)
 
 
 @bp.get("/accounts/<account_number>")

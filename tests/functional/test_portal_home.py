@@ -1,0 +1,248 @@
+"""Journey 2, Home: balance and what is due when, the latest bill, the latest reading per meter, and what needs
+the customer's action; tenant isolation; a number of queries that does not grow with the customer's history."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, UTC
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import event
+
+from domain.db import db, utcnow
+from tenants.context import tenant_scope
+from tests import factories as f
+
+TODAY = date(2026, 11, 20)
+
+
+@pytest.fixture
+def today(monkeypatch):
+    """The home page's "today" (in the tenant's zone) pinned to TODAY."""
+    import portal.views
+
+    monkeypatch.setattr(portal.views, "_today", lambda: TODAY)
+    return TODAY
+
+
+def _customer(app, tenant, *, billed_until=date(2026, 11, 1), email="home@example.test"):
+    """A customer with one account, one electricity contract (meter with one register) and no history."""
+    with app.app_context(), tenant_scope(tenant.id):
+        party = f.PartyFactory(first_name="Hélène", last_name="Garnier")
+        account = f.CustomerAccountFactory(holder=party, account_number="C-HOME-1")
+        dp = f.DeliveryPointFactory(identifier="PDL-HOME-0001")
+        meter = f.MeterFactory(serial_number="MTR-HOME-1")
+        register = f.RegisterFactory(meter=meter)
+        f.MeterInstallationFactory(meter=meter, delivery_point=dp)
+        f.ContractFactory(account=account, delivery_point=dp, billing_frequency="monthly",
+                          start_date=date(2025, 1, 1), billed_until=billed_until)
+        user = f.CustomerUserFactory(party=party, email=email)
+        f.CustomerAccessFactory(user=user, account=account)
+        db.session.commit()
+        return {"account_id": account.id, "register_id": register.id, "email": email}
+
+
+def _bill(account_id, *, number, issued, due, total, paid=Decimal("0")):
+    bill = f.BillFactory(account_id=account_id, number=number, issued_at=datetime(*issued, 8, 0, tzinfo=UTC),
+                         period_start=date(*issued) - timedelta(days=30), period_end=date(*issued),
+                         due_date=due, total_incl_tax=total)
+    f.LedgerEntryFactory(account_id=account_id, bill_id=bill.id, direction="debit", amount=total)
+    if paid:
+        payment = f.PaymentFactory(account_id=account_id, amount=paid, status="succeeded",
+                                   created_at=datetime(*issued, 9, 0, tzinfo=UTC))
+        f.PaymentAllocationFactory(payment_id=payment.id, bill_id=bill.id, amount=paid)
+        f.LedgerEntryFactory(account_id=account_id, payment_id=payment.id, direction="credit", amount=paid)
+    return bill
+
+
+def _page(browser, slug, email) -> str:
+    portal = browser(slug)
+    portal.login(email)
+    response = portal.get("/")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_home_shows_balance_next_due_latest_bill_and_latest_reading(app, make_tenant, browser, today):
+    tenant = make_tenant("homeco")
+    c = _customer(app, tenant)
+    with app.app_context(), tenant_scope(tenant.id):
+        _bill(c["account_id"], number="F2026-000101", issued=(2026, 10, 1), due=date(2026, 10, 15),
+              total=Decimal("80.00"), paid=Decimal("80.00"))
+        _bill(c["account_id"], number="F2026-000202", issued=(2026, 11, 2), due=date(2026, 11, 30),
+              total=Decimal("73.41"))
+        f.MeterReadingFactory(register_id=c["register_id"], read_on=date(2026, 9, 30), value=Decimal("4100.000"),
+                              source="agent")
+        f.MeterReadingFactory(register_id=c["register_id"], read_on=date(2026, 10, 31), value=Decimal("4321.000"),
+                              source="smart_meter")
+        f.MeterReadingFactory(register_id=c["register_id"], read_on=date(2026, 11, 5), value=Decimal("9999.000"),
+                              source="customer", status="rejected")
+        db.session.commit()
+
+    text = _page(browser, tenant.slug, c["email"])
+
+    assert "Hello Hélène Garnier" in text
+    assert "€73.41" in text and "to pay" in text  # balance: 80 + 73.41 debits - 80 paid
+    assert "Next payment: €73.41 by Nov 30, 2026" in text
+    assert "Bill F2026-000202 of Nov 2, 2026" in text and "Due by Nov 30, 2026" in text
+    assert "F2026-000101" not in text
+    assert "4,321\u00a0kWh" in text and "Oct 31, 2026" in text and "smart meter" in text
+    assert "9,999" not in text and "4,100" not in text  # a rejected reading is not the latest; older ones neither
+
+
+def test_overdue_amount_is_shown_with_the_date_it_was_due(app, make_tenant, browser, today):
+    tenant = make_tenant("homeco")
+    c = _customer(app, tenant)
+    with app.app_context(), tenant_scope(tenant.id):
+        _bill(c["account_id"], number="F2026-000301", issued=(2026, 9, 1), due=date(2026, 9, 15),
+              total=Decimal("50.00"), paid=Decimal("20.00"))
+        _bill(c["account_id"], number="F2026-000302", issued=(2026, 10, 1), due=date(2026, 10, 15),
+              total=Decimal("40.00"))
+        db.session.commit()
+
+    text = _page(browser, tenant.slug, c["email"])
+
+    assert "€70.00 overdue since Sep 15, 2026" in text
+
+
+def test_account_in_credit_has_nothing_due(app, make_tenant, browser, today):
+    tenant = make_tenant("homeco")
+    c = _customer(app, tenant)
+    with app.app_context(), tenant_scope(tenant.id):
+        f.LedgerEntryFactory(account_id=c["account_id"], direction="credit", amount=Decimal("12.50"))
+        db.session.commit()
+
+    text = _page(browser, tenant.slug, c["email"])
+
+    assert "€12.50" in text and "in credit" in text
+    assert "Next payment" not in text and "overdue" not in text
+    assert "No bill yet." in text and "No reading yet." in text
+
+
+def test_failed_payment_needs_action_until_a_payment_goes_through(app, make_tenant, browser, today):
+    tenant = make_tenant("homeco")
+    c = _customer(app, tenant, billed_until=date(2027, 1, 1))  # no reading window now
+    with app.app_context(), tenant_scope(tenant.id):
+        f.PaymentFactory(account_id=c["account_id"], amount=Decimal("73.41"), status="failed",
+                         failure_reason="Card declined", created_at=utcnow() - timedelta(days=2))
+        f.PaymentFactory(account_id=c["account_id"], amount=Decimal("11.11"), status="failed",
+                         created_at=utcnow() - timedelta(days=45))
+        db.session.commit()
+
+    text = _page(browser, tenant.slug, c["email"])
+
+    assert "Needs your attention" in text
+    assert "A payment did not go through" in text and "€73.41" in text and "Card declined" in text
+    assert "€11.11" not in text  # failed more than 30 days ago
+
+    with app.app_context(), tenant_scope(tenant.id):
+        f.PaymentFactory(account_id=c["account_id"], amount=Decimal("73.41"), status="succeeded",
+                         created_at=utcnow() - timedelta(days=1))
+        db.session.commit()
+    text = browser(tenant.slug).get("/").get_data(as_text=True)
+
+    assert "A payment did not go through" not in text and "Needs your attention" not in text
+
+
+def test_reading_window_needs_action_until_the_meter_is_read(app, make_tenant, browser, today, monkeypatch):
+    # Monthly contract billed until 1 Nov: the period [1 Nov, 1 Dec) has its 7-day window 24-30 Nov.
+    tenant = make_tenant("homeco")
+    c = _customer(app, tenant, billed_until=date(2026, 11, 1))
+    with app.app_context(), tenant_scope(tenant.id):
+        f.MeterReadingFactory(register_id=c["register_id"], read_on=date(2026, 10, 31), value=Decimal("4321.000"))
+        db.session.commit()
+    import portal.views
+
+    text = _page(browser, tenant.slug, c["email"])
+    assert "Time to read your meter" not in text  # 20 Nov: the window has not opened
+
+    monkeypatch.setattr(portal.views, "_today", lambda: date(2026, 11, 25))
+    text = browser(tenant.slug).get("/").get_data(as_text=True)
+    assert "Time to read your meter" in text
+    assert "PDL-HOME-0001" in text and "by Nov 30, 2026" in text
+
+    with app.app_context(), tenant_scope(tenant.id):
+        f.MeterReadingFactory(register_id=c["register_id"], read_on=date(2026, 11, 25), value=Decimal("4400.000"))
+        db.session.commit()
+    text = browser(tenant.slug).get("/").get_data(as_text=True)
+    assert "Time to read your meter" not in text  # read within the window
+
+
+def test_unread_staff_reply_needs_action(app, make_tenant, browser, today, monkeypatch):
+    from types import SimpleNamespace
+
+    import portal.views
+
+    tenant = make_tenant("homeco")
+    c = _customer(app, tenant, billed_until=date(2027, 1, 1))
+    seen = {}
+
+    def unread(*, customer_user_id):
+        seen["user"] = customer_user_id
+        return [SimpleNamespace(reference="R0000042", subject="Bill too high")]
+
+    monkeypatch.setattr(portal.views, "_unread_replies", lambda user_id: unread(customer_user_id=user_id))
+
+    text = _page(browser, tenant.slug, c["email"])
+
+    assert "New reply to your request" in text and "R0000042" in text and "Bill too high" in text
+    assert seen["user"] is not None
+
+
+def test_another_tenants_bills_payments_and_readings_never_appear(app, two_tenants, browser, today):
+    a, b = two_tenants
+    with app.app_context(), tenant_scope(b.tenant_id):
+        from domain.contracts.models import CustomerAccount
+        from sqlalchemy import select
+
+        b_account = db.session.scalar(select(CustomerAccount))
+        _bill(b_account.id, number="F2026-BRAVO9", issued=(2026, 11, 10), due=date(2026, 11, 25),
+              total=Decimal("987.65"))
+        f.PaymentFactory(account_id=b_account.id, amount=Decimal("555.55"), status="failed",
+                         created_at=utcnow() - timedelta(days=1))
+        db.session.commit()
+
+    text = _page(browser, a.slug, a.customer_email)
+
+    assert a.account_number in text and a.bill_number in text
+    for foreign in (b.account_number, b.bill_number, "F2026-BRAVO9", "987.65", "555.55",
+                    b.delivery_point_identifier):
+        assert foreign not in text
+
+
+def test_home_query_count_does_not_grow_with_bills_and_readings(app, make_tenant, browser, today):
+    tenant = make_tenant("homeco")
+    c = _customer(app, tenant)
+    portal = browser(tenant.slug)
+    portal.login(c["email"])
+
+    def add_history(first, months):
+        with app.app_context(), tenant_scope(tenant.id):
+            for k in range(first, first + months):
+                day = date(2024, 1, 1) + timedelta(days=31 * k)
+                _bill(c["account_id"], number=f"F-{day.isoformat()}", issued=(day.year, day.month, day.day),
+                      due=day + timedelta(days=14), total=Decimal("30.00"), paid=Decimal("30.00"))
+                f.MeterReadingFactory(register_id=c["register_id"], read_on=day, value=Decimal(1000 + k))
+            db.session.commit()
+
+    def queries_for_home():
+        statements = []
+
+        def count(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            assert portal.get("/").status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return len(statements)
+
+    add_history(0, 1)
+    small = queries_for_home()
+    add_history(1, 24)
+    large = queries_for_home()
+
+    assert large == small
+    assert small <= 20
