@@ -44,7 +44,7 @@ from billing_setup import (  # noqa: E402
     owner_connect,
     recreate_database,
 )
-from proc_rss import RssSampler  # noqa: E402
+from proc_rss import RssSampler, own_cpu_seconds, parent_pid, system_cpu_seconds, tree_cpu_seconds  # noqa: E402
 
 TARGETS = {"bills_per_second": 16_700, "ratio_to_floor": 1.5, "rss_mb": 150}
 
@@ -156,8 +156,35 @@ def job_timings(redis_conn, tenant_id: int, run_id: int, chunks: int) -> list[fl
     return out
 
 
+class CpuProbe:
+    """CPU used between two readings by the workers (with their work horses), by PostgreSQL (postmaster, its
+    backends and background processes), and by the whole host."""
+
+    def __init__(self, worker_pids: list[int], postmaster_pid: int | None):
+        self.worker_pids, self.postmaster_pid = worker_pids, postmaster_pid
+        self.start: tuple | None = None
+        self.used: dict[str, float] = {}
+
+    def _read(self) -> tuple:
+        busy, total = system_cpu_seconds()
+        workers = sum(tree_cpu_seconds(pid) for pid in self.worker_pids)
+        parents = sum(own_cpu_seconds(pid) for pid in self.worker_pids)
+        pg = tree_cpu_seconds(self.postmaster_pid) if self.postmaster_pid else 0.0
+        return workers, parents, pg, busy, total
+
+    def begin(self) -> None:
+        self.start = self._read()
+
+    def end(self) -> None:
+        if self.start is None:
+            return
+        workers, parents, pg, busy, total = (b - a for a, b in zip(self.start, self._read(), strict=True))
+        self.used = {"workers": workers, "worker parents": parents, "postgresql": pg, "host busy": busy,
+                     "host total": total}
+
+
 def run_billing(app, *, tenant_id: int, billing_date: date, chunk_size: int, procs, sampler: RssSampler,
-                timeout: float) -> dict:
+                timeout: float, cpu: CpuProbe | None = None) -> dict:
     """Create and start the run in the app, poll until it is over; returns what happened."""
     from sqlalchemy import select
 
@@ -174,6 +201,8 @@ def run_billing(app, *, tenant_id: int, billing_date: date, chunk_size: int, pro
         sampler.start()
         dispatched_at = datetime.now(UTC)
         t0 = time.perf_counter()
+        if cpu is not None:
+            cpu.begin()
         runs.start(run)
         status, observed = "pending", None
         next_report = t0 + 5
@@ -183,6 +212,8 @@ def run_billing(app, *, tenant_id: int, billing_date: date, chunk_size: int, pro
             db.session.commit()
             if status in ("completed", "failed", "cancelled", "simulated"):
                 observed = time.perf_counter() - t0
+                if cpu is not None:
+                    cpu.end()
                 break
             now = time.perf_counter()
             if now - t0 > timeout:
@@ -315,8 +346,10 @@ def main(argv: list[str] | None = None) -> int:
         sampler = RssSampler([p.pid for p in procs], interval=0.2)
         backends = BackendSampler(args.db, APP_ROLE)
         backends.start()
+        backend_pid = owner.execute("SELECT pg_backend_pid()").fetchone()[0]
+        cpu = CpuProbe([p.pid for p in procs], parent_pid(backend_pid))
         result = run_billing(app, tenant_id=tenant_id, billing_date=cal.billing_date, chunk_size=args.chunk_size,
-                             procs=procs, sampler=sampler, timeout=args.timeout)
+                             procs=procs, sampler=sampler, timeout=args.timeout, cpu=cpu)
         backends.stop()
         load_after = os.getloadavg()[0]
         durations = job_timings(redis_conn, tenant_id, result["run_id"], result["progress"].chunks_total)
@@ -335,6 +368,14 @@ def main(argv: list[str] | None = None) -> int:
             _say(f"application backends over {backends.samples} samples (0.2 s; {seen / backends.samples:.2f} busy "
                  "on average): " + ", ".join(f"{label} {count / seen:.0%}" for label, count in
                                              backends.counts.most_common()))
+
+        if cpu.used:
+            used = cpu.used
+            other = used["host busy"] - used["workers"] - used["postgresql"]
+            _say(f"CPU during the run: workers and work horses {used['workers']:.2f} s (of which the worker "
+                 f"processes themselves {used['worker parents']:.2f} s), PostgreSQL "
+                 f"{used['postgresql']:.2f} s, other (bench, Redis, RQ...) {other:.2f} s; host busy "
+                 f"{used['host busy'] / used['host total']:.0%} of {used['host total']:.2f} CPU-s")
 
         counts = collect_counts(owner, tenant_id=tenant_id, run_id=result["run_id"])
         floor_args = dict(dbname=args.db, tenant_id=tenant_id, billing_date=cal.billing_date,

@@ -88,3 +88,47 @@ class RssSampler(threading.Thread):
 
     def peak_mb(self, pid: int) -> float:
         return max(self.peak_worker[pid], self.peak_children[pid]) / 1024
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat_fields(pid: int) -> list[bytes] | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    return stat[stat.rindex(b")") + 2:].split()  # fields from the 3rd (state) on
+
+
+def parent_pid(pid: int) -> int | None:
+    fields = _stat_fields(pid)
+    return int(fields[1]) if fields else None
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU (user + system) of a process, of its reaped children, and of its live children so far: the
+    difference of two readings is the CPU the process tree used in between, children born and gone included."""
+    fields = _stat_fields(pid)
+    if fields is None:
+        return 0.0
+    ticks = sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+    for kid in children(pid):
+        kid_fields = _stat_fields(kid)
+        if kid_fields is not None:
+            ticks += int(kid_fields[11]) + int(kid_fields[12])
+    return ticks / _TICK
+
+
+def own_cpu_seconds(pid: int) -> float:
+    fields = _stat_fields(pid)
+    return (int(fields[11]) + int(fields[12])) / _TICK if fields else 0.0
+
+
+def system_cpu_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the host since boot, all CPUs, from /proc/stat."""
+    with open("/proc/stat") as fh:
+        values = [int(x) for x in fh.readline().split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values[:8]) - idle) / _TICK, sum(values[:8]) / _TICK

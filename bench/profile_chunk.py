@@ -61,23 +61,39 @@ _TABLE = re.compile(r"\b(FROM|INTO|UPDATE)\s+(\w+)", re.IGNORECASE)
 
 
 class SqlCounter:
-    """Statements sent to PostgreSQL (executemany counted once, with its parameter sets) and their time."""
+    """Statements sent to PostgreSQL and their time, counted at the driver (psycopg's cursor), so hand-written
+    statements on the raw connection count as well as SQLAlchemy's; executemany counted once."""
 
-    def __init__(self, engine):
-        from sqlalchemy import event
+    def __init__(self, engine=None):
+        import psycopg
 
-        self.engine = engine
         self.count = 0
         self.param_sets = 0
         self.seconds = 0.0
         self.kinds: Counter = Counter()
         self.by_statement: Counter = Counter()
-        self._t0 = 0.0
-        self._event = event
         self.enabled = False
         self.log: list[tuple] = []
-        event.listen(engine, "before_cursor_execute", self._before)
-        event.listen(engine, "after_cursor_execute", self._after)
+        counter = self
+        cursor_class = psycopg.Cursor
+        original_execute, original_many = cursor_class.execute, cursor_class.executemany
+
+        def execute(cursor, query, params=None, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return original_execute(cursor, query, params, **kwargs)
+            finally:
+                counter._record(cursor, query, 1, "execute", time.perf_counter() - t0)
+
+        def executemany(cursor, query, params_seq, **kwargs):
+            params_seq = list(params_seq)
+            t0 = time.perf_counter()
+            try:
+                return original_many(cursor, query, params_seq, **kwargs)
+            finally:
+                counter._record(cursor, query, len(params_seq), "executemany", time.perf_counter() - t0)
+
+        cursor_class.execute, cursor_class.executemany = execute, executemany
 
     def reset(self) -> None:
         self.count = self.param_sets = 0
@@ -86,25 +102,41 @@ class SqlCounter:
         self.by_statement.clear()
         self.log = []
 
-    def _before(self, conn, cursor, statement, parameters, context, executemany):
-        self._t0 = time.perf_counter()
-
-    def _after(self, conn, cursor, statement, parameters, context, executemany):
+    def _record(self, cursor, query, sets: int, call: str, elapsed: float) -> None:
         if not self.enabled:
             return
-        elapsed = time.perf_counter() - self._t0
+        statement = query if isinstance(query, str) else str(getattr(query, "as_string", lambda _c: query)(None))
         self.count += 1
         self.seconds += elapsed
-        self.param_sets += len(parameters) if executemany and parameters else 1
+        self.param_sets += sets
         words = statement.split()
         kind = words[0].upper() if words else "?"
         found = _TABLE.search(statement)
         label = f"{kind} {found.group(2)}" if found else kind
         self.kinds[kind] += 1
         self.by_statement[label] += elapsed
-        sets = len(parameters) if executemany and parameters else 1
         rows = cursor.rowcount if cursor.rowcount is not None else -1
-        self.log.append((label, "executemany" if executemany else "execute", sets, rows, elapsed))
+        self.log.append((label, call, sets, rows, elapsed))
+
+
+def _forked_chunks(chunk, chunks: int) -> int:
+    """Each chunk in its own forked child, as RQ runs a job in a fresh work horse."""
+    from domain.db import db
+
+    for number in range(1, chunks + 1):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                db.engine.dispose(close=False)  # the parent's pooled connections stay the parent's
+                before = os.times()
+                chunk(number)
+                after = os.times()
+                print(f"  work horse CPU: {after.user - before.user + after.system - before.system:.3f} s "
+                      f"(user {after.user - before.user:.3f}, system {after.system - before.system:.3f})")
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,11 +148,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis-db", type=int, default=10)
     parser.add_argument("--billing-date", type=date.fromisoformat, default=date.today().replace(day=1))
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--fork", action="store_true",
+                        help="run every chunk in a forked child of a process that has not billed yet, as an RQ work "
+                             "horse does (cold SQLAlchemy and psycopg caches); prints its time only")
+    parser.add_argument("--gc-off", action="store_true", help="experiment: Python's cyclic GC disabled")
     parser.add_argument("--dump", help="write the cProfile stats of the last chunk to this file (for snakeviz, ...)")
     args = parser.parse_args(argv)
     if args.accounts < 3 * args.chunk_size:
         parser.error("--accounts must be at least 3 x --chunk-size (warm-up, timed and profiled chunks)")
     print(f"load average before: {os.getloadavg()}")
+    if args.gc_off:
+        import gc
+
+        gc.disable()
 
     from redis import Redis
 
@@ -166,8 +206,10 @@ def main(argv: list[str] | None = None) -> int:
                 return elapsed
 
             chunks = -(-args.accounts // args.chunk_size)
+            if args.fork:
+                return _forked_chunks(chunk, chunks)
             chunk(1)
-            counter = SqlCounter(db.engine)
+            counter = SqlCounter()
             for number in range(2, chunks):
                 counter.reset()
                 counter.enabled = True

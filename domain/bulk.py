@@ -1,26 +1,118 @@
-"""Bulk writes in one statement per table, whatever the number of rows.
+"""Bulk reads and writes in one statement per table, whatever the number of rows.
 
 On PostgreSQL rows go in as one `INSERT ... SELECT FROM unnest(<one array per column>)`:
-a single short statement with one parameter per column, which psycopg can cache, and
-which works under row-level security (COPY does not). Ids come from the table's
-sequence, reserved for the whole batch in one statement. Elsewhere (SQLite) it falls
-back to a multi-row INSERT.
+a single short statement with one parameter per column, which works under row-level
+security (COPY does not). Each array travels as the text form of a PostgreSQL array
+(`{1,2,NULL}`), built here with `str.join`: psycopg's own dumping (text or binary) walks
+every element through a dumper and cost more than PostgreSQL's insert itself. Ids come
+from the table's sequence, reserved for the whole batch in one statement. Elsewhere
+(SQLite) it falls back to a multi-row INSERT.
+
+`fetch` runs a hand-written SELECT on the session's own connection and transaction (so
+the tenant's row-level security setting applies) and returns plain tuples: no statement
+compilation and no Row objects in the hot loops of a billing chunk. Statements given to
+it must filter `tenant_id` themselves, like any Core statement on tenant tables.
 """
 from __future__ import annotations
 
-from sqlalchemy import Table, insert, text
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Table, insert
+
+_PLAIN = (int, Decimal, date, float)  # str() of these is already valid array-element text
 
 
 def _is_postgresql(session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+def is_postgresql(session) -> bool:
+    return _is_postgresql(session)
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _element(value) -> str:
+    if value is None:
+        return "NULL"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, str):
+        return _quoted(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: pass an aware datetime (UTC)")
+        return _quoted(value.isoformat())
+    return str(value)
+
+
+def array_literal(values: Sequence) -> str:
+    """The text form of a one-dimensional PostgreSQL array of `values` (None is NULL)."""
+    kinds = {type(v) for v in values}
+    has_null = type(None) in kinds
+    kinds.discard(type(None))
+    if kinds and all(issubclass(k, _PLAIN) and not issubclass(k, (bool, datetime)) for k in kinds):
+        if has_null:
+            return "{" + ",".join(["NULL" if v is None else str(v) for v in values]) + "}"
+        return "{" + ",".join(map(str, values)) + "}"
+    if kinds == {str}:
+        if has_null:
+            return "{" + ",".join(["NULL" if v is None else _quoted(v) for v in values]) + "}"
+        return "{" + ",".join(map(_quoted, values)) + "}"
+    return "{" + ",".join(map(_element, values)) + "}"
+
+
+def driver_connection(session):
+    """The psycopg connection of the session's current transaction (begun, with the tenant set, if needed)."""
+    return session.connection().connection.driver_connection
+
+
+def fetch(session, sql: str, params: Sequence = ()) -> list[tuple]:
+    """Rows of a hand-written PostgreSQL SELECT (`%s` placeholders) as plain tuples."""
+    with driver_connection(session).cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def execute(session, sql: str, params: Sequence = ()) -> int:
+    """Run a hand-written PostgreSQL statement (`%s` placeholders); returns its row count."""
+    with driver_connection(session).cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
 def reserve_ids(session, table: Table, count: int) -> list[int] | None:
     """`count` new ids of `table` on PostgreSQL (None elsewhere: the database assigns them on insert)."""
     if not _is_postgresql(session) or count == 0:
         return None
-    return list(session.execute(
-        text(f"SELECT nextval('{table.name}_id_seq') FROM generate_series(1, :n)"), {"n": count}).scalars())
+    return [row[0] for row in fetch(session, f"SELECT nextval('{table.name}_id_seq') FROM generate_series(1, %s)",
+                                    (count,))]
+
+
+def _array_types(session, table: Table, names: Iterable[str]) -> list[str]:
+    dialect = session.get_bind().dialect
+    return [f"{table.c[name].type.compile(dialect=dialect)}[]" for name in names]
+
+
+def insert_columns(session, table: Table, columns: dict[str, Sequence], *, constants: dict | None = None) -> None:
+    """Insert rows given column by column (every sequence as long as the others) on PostgreSQL; `constants`
+    are columns with one value for every row, sent once."""
+    names = list(columns)
+    if not names or not len(columns[names[0]]):
+        return
+    constants = constants or {}
+    fixed = ", ".join(f"CAST(%s AS {sql_type[:-2]})" for sql_type in _array_types(session, table, constants))
+    casts = ", ".join(f"CAST(%s AS {sql_type})" for sql_type in _array_types(session, table, names))
+    select_list = f"{fixed}, u.*" if constants else "u.*"
+    execute(session, f"INSERT INTO {table.name} ({', '.join([*constants, *names])}) "
+                     f"SELECT {select_list} FROM unnest({casts}) AS u",
+            [*(constants.values()), *(array_literal(columns[name]) for name in names)])
 
 
 def insert_rows(session, table: Table, rows: list[dict], *, return_ids: bool = False) -> list[int]:
@@ -36,24 +128,23 @@ def insert_rows(session, table: Table, rows: list[dict], *, return_ids: bool = F
     if return_ids and any(row.get("id") is None for row in rows):
         for row, new_id in zip(rows, reserve_ids(session, table, len(rows)), strict=True):
             row["id"] = new_id
-    dialect = session.get_bind().dialect
-    columns = [c for c in table.columns if any(c.name in row for row in rows)]
-    arrays = [[row.get(c.name) for row in rows] for c in columns]
-    casts = ", ".join(f"CAST(%s AS {c.type.compile(dialect=dialect)}[])" for c in columns)
-    names = ", ".join(c.name for c in columns)
-    # Straight to psycopg in binary format, on the session's own connection and transaction: dumping
-    # arrays as text quotes every element, which cost more than the insert itself.
-    driver = session.connection().connection.driver_connection
-    with driver.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({casts})", arrays, binary=True)
+    names = [c.name for c in table.columns if any(c.name in row for row in rows)]
+    insert_columns(session, table, {name: [row.get(name) for row in rows] for name in names})
     return [row["id"] for row in rows] if return_ids else []
 
 
 def among(column, ids: list, session):
     """`column IN ids` as one array parameter on PostgreSQL (a short, cacheable statement), IN (...) elsewhere."""
     if _is_postgresql(session):
-        from sqlalchemy import any_, bindparam
+        from sqlalchemy import String, any_, bindparam, cast
         from sqlalchemy.dialects.postgresql import ARRAY
 
-        return column == any_(bindparam(None, list(ids), type_=ARRAY(column.type)))
+        # The text form of the array: psycopg would otherwise dump the list element by element.
+        return column == any_(cast(bindparam(None, id_array(ids), type_=String), ARRAY(column.type)))
     return column.in_(ids)
+
+
+def id_array(ids: Iterable[int]) -> str:
+    """A list of ids as one text array parameter, for `= ANY(CAST(%s AS bigint[]))` in hand-written SQL."""
+    return "{" + ",".join(map(str, ids)) + "}"
+

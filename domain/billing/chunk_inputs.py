@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 
 from sqlalchemy import and_, select
 
@@ -15,7 +16,7 @@ from domain.billing.engine.model import ContractIn, MeterIn, ReadingIn, TariffIn
 from domain.billing.engine.periods import add_months
 from domain.billing.models import Bill
 from domain.contracts.models import Contract, CustomerAccount
-from domain.bulk import among
+from domain.bulk import among, fetch, id_array, is_postgresql
 from domain.db import db
 from domain.offers.models import Offer, TariffVersion, UnitPrice
 from domain.readings.models import MeterReading
@@ -25,7 +26,7 @@ FREQUENCY_MONTHS = {"monthly": 1, "bimonthly": 2, "quarterly": 3, "biannual": 6,
 HISTORY_DAYS = 400  # a year and a bit of readings, for estimation with a seasonal profile
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DueContract:
     contract_id: int
     contract_number: str
@@ -36,19 +37,39 @@ class DueContract:
     kind: str  # periodic or final
     period_start: date
     period_end: date
-    row: object  # the contract row, for building the engine input
+    start_date: date
+    end_date: date | None
+    estimated_annual_consumption: Decimal | None
+    subscribed_power: Decimal | None
+    gas_correction_factor: Decimal | None
+
+
+# Columns of a contract row, in this order, for both the Core statement and the PostgreSQL one.
+_CONTRACT_COLUMNS = ("id", "contract_number", "account_id", "delivery_point_id", "offer_id", "start_date",
+                     "end_date", "billed_until", "billing_frequency", "estimated_annual_consumption")
+_DP_COLUMNS = ("activity", "subscribed_power", "gas_correction_factor")
+_PG_CONTRACTS = (
+    "SELECT " + ", ".join([f"c.{name}" for name in _CONTRACT_COLUMNS] + [f"dp.{name}" for name in _DP_COLUMNS])
+    + " FROM contracts c JOIN delivery_points dp ON dp.tenant_id = c.tenant_id AND dp.id = c.delivery_point_id"
+    " {join} WHERE c.tenant_id = %s AND {where} ORDER BY c.id"
+)
 
 
 def _contract_rows(tenant_id: int):
     c, dp = Contract.__table__, DeliveryPoint.__table__
     return (
-        select(c.c.id, c.c.contract_number, c.c.account_id, c.c.delivery_point_id, c.c.offer_id, c.c.start_date,
-               c.c.end_date, c.c.billed_until, c.c.billing_frequency, c.c.estimated_annual_consumption,
-               dp.c.activity, dp.c.subscribed_power, dp.c.gas_correction_factor)
+        select(*[c.c[name] for name in _CONTRACT_COLUMNS], *[dp.c[name] for name in _DP_COLUMNS])
         .join(dp, and_(dp.c.tenant_id == c.c.tenant_id, dp.c.id == c.c.delivery_point_id))
         .where(c.c.tenant_id == tenant_id)
         .execution_options(tenant_filtered=True)
     )
+
+
+def _due(row, kind: str, start: date, end: date) -> DueContract:
+    (contract_id, number, account_id, dp_id, offer_id, start_date, end_date, _billed_until, _frequency, eac,
+     activity, power, correction) = row
+    return DueContract(contract_id, number, account_id, dp_id, offer_id, activity, kind, start, end, start_date,
+                       end_date, eac, power, correction)
 
 
 def contract_for_period(*, tenant_id: int, contract_id: int, kind: str, period_start: date,
@@ -57,12 +78,21 @@ def contract_for_period(*, tenant_id: int, contract_id: int, kind: str, period_s
     row = db.session.execute(_contract_rows(tenant_id).where(Contract.__table__.c.id == contract_id)).first()
     if row is None:
         return None
-    return DueContract(row.id, row.contract_number, row.account_id, row.delivery_point_id, row.offer_id,
-                       row.activity, kind, period_start, period_end, row)
+    return _due(row, kind, period_start, period_end)
 
 
-def due_contracts(*, run, first_contract_id: int, last_contract_id: int) -> tuple[int, list[DueContract]]:
-    """(contracts looked at, those whose billing period has ended by the run's billing date)."""
+def _scoped_contract_rows(run, first_contract_id: int, last_contract_id: int) -> list:
+    if is_postgresql(db.session):
+        join, where = "", ["c.id BETWEEN %s AND %s", "c.start_date < %s"]
+        params: list = [run.tenant_id, first_contract_id, last_contract_id, run.billing_date]
+        if run.scope_activity:
+            where.append("dp.activity = %s")
+            params.append(run.scope_activity)
+        if run.scope_cycle:
+            join = "JOIN customer_accounts a ON a.tenant_id = c.tenant_id AND a.id = c.account_id"
+            where.append("a.billing_cycle = %s")
+            params.append(run.scope_cycle)
+        return fetch(db.session, _PG_CONTRACTS.format(join=join, where=" AND ".join(where)), params)
     c, dp = Contract.__table__, DeliveryPoint.__table__
     stmt = (
         _contract_rows(run.tenant_id)
@@ -75,68 +105,108 @@ def due_contracts(*, run, first_contract_id: int, last_contract_id: int) -> tupl
         a = CustomerAccount.__table__
         stmt = stmt.join(a, and_(a.c.tenant_id == c.c.tenant_id, a.c.id == c.c.account_id)).where(
             a.c.billing_cycle == run.scope_cycle)
-    rows = db.session.execute(stmt).all()
+    return db.session.execute(stmt).all()
+
+
+def due_contracts(*, run, first_contract_id: int, last_contract_id: int) -> tuple[int, list[DueContract]]:
+    """(contracts looked at, those whose billing period has ended by the run's billing date)."""
+    rows = _scoped_contract_rows(run, first_contract_id, last_contract_id)
+    billing_date = run.billing_date
+    periods: dict[tuple, date] = {}  # (start, months) -> end: thousands of contracts share a few periods
     due = []
     for row in rows:
-        start = row.billed_until or row.start_date
-        if row.end_date is not None and start >= row.end_date:
+        end_date, billed_until, frequency = row[6], row[7], row[8]
+        start = billed_until or row[5]
+        if end_date is not None and start >= end_date:
             continue  # ended and fully billed
-        end = add_months(start, FREQUENCY_MONTHS.get(row.billing_frequency, 1))
+        months = FREQUENCY_MONTHS.get(frequency, 1)
+        end = periods.get((start, months))
+        if end is None:
+            end = periods[(start, months)] = add_months(start, months)
         kind = "periodic"
-        if row.end_date is not None and row.end_date <= end:
-            end, kind = row.end_date, "final"
-        if end > run.billing_date:
+        if end_date is not None and end_date <= end:
+            end, kind = end_date, "final"
+        if end > billing_date:
             continue  # its period has not ended yet
-        due.append(DueContract(row.id, row.contract_number, row.account_id, row.delivery_point_id, row.offer_id,
-                               row.activity, kind, start, end, row))
+        due.append(_due(row, kind, start, end))
     return len(rows), due
+
+
+_PG_METERS = (
+    "SELECT mi.delivery_point_id, m.id, m.serial_number, m.digits, m.multiplier, m.unit, mi.installed_on,"
+    " mi.removed_on, r.id, r.code"
+    " FROM meter_installations mi"
+    " JOIN meters m ON m.tenant_id = mi.tenant_id AND m.id = mi.meter_id"
+    " JOIN registers r ON r.tenant_id = m.tenant_id AND r.meter_id = m.id"
+    " WHERE mi.tenant_id = %s AND mi.delivery_point_id = ANY(CAST(%s AS bigint[]))"
+    " ORDER BY mi.delivery_point_id, mi.installed_on, r.id"
+)
 
 
 def meters_by_delivery_point(tenant_id: int, delivery_point_ids: list[int]) -> dict[int, list[tuple]]:
     """delivery point id -> [(MeterIn, {register code: register id})]."""
     if not delivery_point_ids:
         return {}
-    mi, m, r = MeterInstallation.__table__, Meter.__table__, Register.__table__
-    rows = db.session.execute(
-        select(mi.c.delivery_point_id, m.c.id, m.c.serial_number, m.c.digits, m.c.multiplier, m.c.unit,
-               mi.c.installed_on, mi.c.removed_on, r.c.id.label("register_id"), r.c.code)
-        .join(m, and_(m.c.tenant_id == mi.c.tenant_id, m.c.id == mi.c.meter_id))
-        .join(r, and_(r.c.tenant_id == m.c.tenant_id, r.c.meter_id == m.c.id))
-        .where(mi.c.tenant_id == tenant_id, among(mi.c.delivery_point_id, delivery_point_ids, db.session))
-        .order_by(mi.c.delivery_point_id, mi.c.installed_on, r.c.id)
-        .execution_options(tenant_filtered=True)
-    ).all()
-    grouped: dict[tuple, dict] = {}
-    for row in rows:
-        key = (row.delivery_point_id, row.id, row.installed_on)
-        entry = grouped.setdefault(key, {"row": row, "registers": {}})
-        entry["registers"][row.code] = row.register_id
+    if is_postgresql(db.session):
+        rows = fetch(db.session, _PG_METERS, (tenant_id, id_array(delivery_point_ids)))
+    else:
+        mi, m, r = MeterInstallation.__table__, Meter.__table__, Register.__table__
+        rows = db.session.execute(
+            select(mi.c.delivery_point_id, m.c.id, m.c.serial_number, m.c.digits, m.c.multiplier, m.c.unit,
+                   mi.c.installed_on, mi.c.removed_on, r.c.id.label("register_id"), r.c.code)
+            .join(m, and_(m.c.tenant_id == mi.c.tenant_id, m.c.id == mi.c.meter_id))
+            .join(r, and_(r.c.tenant_id == m.c.tenant_id, r.c.meter_id == m.c.id))
+            .where(mi.c.tenant_id == tenant_id, among(mi.c.delivery_point_id, delivery_point_ids, db.session))
+            .order_by(mi.c.delivery_point_id, mi.c.installed_on, r.c.id)
+            .execution_options(tenant_filtered=True)
+        ).all()
+    grouped: dict[tuple, tuple] = {}
+    for dp_id, meter_id, serial, digits, multiplier, unit, installed_on, removed_on, register_id, code in rows:
+        key = (dp_id, meter_id, installed_on)
+        entry = grouped.get(key)
+        if entry is None:
+            entry = grouped[key] = ((serial, digits, multiplier, unit, installed_on, removed_on), {})
+        entry[1][code] = register_id
     out: dict[int, list[tuple]] = defaultdict(list)
-    for (dp_id, _meter_id, _on), entry in grouped.items():
-        row = entry["row"]
-        meter = MeterIn(serial=row.serial_number, digits=row.digits, multiplier=row.multiplier, unit=row.unit,
-                        installed_on=row.installed_on, removed_on=row.removed_on,
-                        registers=tuple(entry["registers"]))
-        out[dp_id].append((meter, entry["registers"]))
+    for (dp_id, _meter_id, _on), ((serial, digits, multiplier, unit, installed_on, removed_on), registers) in (
+            grouped.items()):
+        meter = MeterIn(serial, digits, multiplier, unit, installed_on, removed_on, tuple(registers))
+        out[dp_id].append((meter, registers))
     return out
 
 
 def readings_by_register(tenant_id: int, register_ids: list[int], since: date, until: date) -> dict[int, list]:
-    """register id -> valid readings over [since, until], oldest first."""
+    """register id -> valid readings over [since, until], oldest first: (read_on, value, estimated) tuples."""
     if not register_ids:
         return {}
-    mr = MeterReading.__table__
-    rows = db.session.execute(
-        select(mr.c.register_id, mr.c.read_on, mr.c.value, mr.c.source)
-        .where(mr.c.tenant_id == tenant_id, among(mr.c.register_id, register_ids, db.session), mr.c.status == "valid",
-               mr.c.read_on >= since, mr.c.read_on <= until)
-        .order_by(mr.c.register_id, mr.c.read_on, mr.c.id)
-        .execution_options(tenant_filtered=True)
-    ).all()
-    out: dict[int, list] = defaultdict(list)
-    for row in rows:
-        out[row.register_id].append(row)
+    if is_postgresql(db.session):
+        rows = fetch(db.session, _PG_READINGS, (tenant_id, id_array(register_ids), since, until))
+    else:
+        mr = MeterReading.__table__
+        rows = db.session.execute(
+            select(mr.c.register_id, mr.c.read_on, mr.c.value, mr.c.source == "estimated")
+            .where(mr.c.tenant_id == tenant_id, among(mr.c.register_id, register_ids, db.session),
+                   mr.c.status == "valid", mr.c.read_on >= since, mr.c.read_on <= until)
+            .order_by(mr.c.register_id, mr.c.read_on, mr.c.id)
+            .execution_options(tenant_filtered=True)
+        ).all()
+    out: dict[int, list] = {}
+    current = None
+    found: list = []
+    for register_id, read_on, value, estimated in rows:
+        if register_id != current:
+            current = register_id
+            found = out[register_id] = []
+        found.append((read_on, value, bool(estimated)))
     return out
+
+
+_PG_READINGS = (
+    "SELECT register_id, read_on, value, source = 'estimated' FROM meter_readings"
+    " WHERE tenant_id = %s AND register_id = ANY(CAST(%s AS bigint[])) AND status = 'valid'"
+    " AND read_on >= %s AND read_on <= %s"
+    " ORDER BY register_id, read_on, id"
+)
 
 
 def tariffs_by_offer(tenant_id: int, offer_ids: list[int]) -> dict[int, tuple[TariffIn, ...]]:
@@ -194,18 +264,17 @@ def history_window(period_start: date) -> date:
 
 def contract_input(due: DueContract, *, meters: list[tuple], readings: dict[int, list], tariffs: tuple,
                    gas_calorific_value) -> ContractIn:
-    """The engine's view of one contract, from rows already loaded."""
-    row = due.row
+    """The engine's view of one contract, from rows already loaded (see `readings_by_register`)."""
     meter_ins, reading_ins = [], []
     for meter, registers in meters:
         meter_ins.append(meter)
+        serial = meter.serial
         for code, register_id in registers.items():
-            for r in readings.get(register_id, ()):
-                reading_ins.append(ReadingIn(register_code=code, read_on=r.read_on, value=r.value,
-                                             estimated=r.source == "estimated", meter_serial=meter.serial))
+            found = readings.get(register_id)
+            if found:
+                reading_ins.extend([ReadingIn(code, read_on, value, estimated, serial)
+                                    for read_on, value, estimated in found])
     return ContractIn(
-        activity=row.activity, start_date=row.start_date, end_date=row.end_date, meters=tuple(meter_ins),
-        readings=tuple(reading_ins), tariffs=tariffs,
-        estimated_annual_consumption=row.estimated_annual_consumption, subscribed_power=row.subscribed_power,
-        gas_correction_factor=row.gas_correction_factor, gas_calorific_value=gas_calorific_value,
+        due.activity, due.start_date, due.end_date, tuple(meter_ins), tuple(reading_ins), tariffs,
+        due.estimated_annual_consumption, due.subscribed_power, due.gas_correction_factor, gas_calorific_value,
     )

@@ -1,11 +1,14 @@
-"""Writes computed bills as drafts in bulk: one statement for the bills, one for all their lines."""
+"""Writes computed bills in bulk: one statement for the bills, one for all their lines."""
 from __future__ import annotations
 
 from domain.billing.models import Bill, BillLine
-from domain.bulk import insert_rows
+from domain.bulk import insert_columns, insert_rows, is_postgresql, reserve_ids
 from domain.db import new_uuid
 
 _bills, _lines = Bill.__table__, BillLine.__table__
+# Columns of the bill lines as `_line_tuples` lays them out (tenant_id apart: one value for the statement).
+_LINE_COLUMNS = ("bill_id", "position", "component", "description", "period_start", "period_end", "quantity", "unit",
+                 "unit_price", "amount", "tax_rate", "register_code", "unit_price_includes_tax", "amount_incl_tax")
 
 
 def draft_row(*, tenant_id: int, account_id: int, contract_id: int | None, kind: str, period_start, period_end,
@@ -23,20 +26,43 @@ def draft_row(*, tenant_id: int, account_id: int, contract_id: int | None, kind:
     }
 
 
+def _line_tuples(bill_ids: list[int], drafts: list[tuple[dict, tuple]]) -> list[tuple]:
+    return [
+        (bill_id, position, line.component, line.description, line.period_start, line.period_end, line.quantity,
+         line.unit, line.unit_price, line.amount, line.tax_rate, line.register_code, line.unit_price_includes_tax,
+         line.amount_incl_tax)
+        for bill_id, (_row, lines) in zip(bill_ids, drafts, strict=True)
+        for position, line in enumerate(lines, start=1)
+    ]
+
+
+def assign_bill_ids(session, drafts: list[tuple[dict, tuple]]) -> list[int] | None:
+    """Reserve an id for every draft row without one (PostgreSQL; None elsewhere: ids come on insert)."""
+    if not is_postgresql(session):
+        return None
+    rows = [row for row, _lines in drafts if row.get("id") is None]
+    if rows:
+        for row, new_id in zip(rows, reserve_ids(session, _bills, len(rows)), strict=True):
+            row["id"] = new_id
+    return [row["id"] for row, _lines in drafts]
+
+
 def insert_drafts(session, *, tenant_id: int, drafts: list[tuple[dict, tuple]]) -> list[int]:
     """Insert (bill row, engine lines) pairs; returns the new bill ids in the same order."""
     if not drafts:
         return []
-    inserted = insert_rows(session, _bills, [row for row, _lines in drafts], return_ids=True)
-    line_rows = []
-    for bill_id, (_row, lines) in zip(inserted, drafts, strict=True):
-        for position, line in enumerate(lines, start=1):
-            line_rows.append({
-                "tenant_id": tenant_id, "bill_id": bill_id, "position": position, "component": line.component,
-                "description": line.description, "period_start": line.period_start, "period_end": line.period_end,
-                "quantity": line.quantity, "unit": line.unit, "unit_price": line.unit_price, "amount": line.amount,
-                "tax_rate": line.tax_rate, "register_code": line.register_code,
-                "unit_price_includes_tax": line.unit_price_includes_tax, "amount_incl_tax": line.amount_incl_tax,
-            })
-    insert_rows(session, _lines, line_rows)
-    return list(inserted)
+    if not is_postgresql(session):
+        inserted = insert_rows(session, _bills, [row for row, _lines in drafts], return_ids=True)
+        lines = _line_tuples(inserted, drafts)
+        insert_rows(session, _lines, [{"tenant_id": tenant_id, **dict(zip(_LINE_COLUMNS, line, strict=True))}
+                                      for line in lines])
+        return list(inserted)
+    ids = assign_bill_ids(session, drafts)
+    rows = [row for row, _lines in drafts]
+    names = [c.name for c in _bills.columns if any(c.name in row for row in rows)]
+    insert_columns(session, _bills, {name: [row.get(name) for row in rows] for name in names})
+    lines = _line_tuples(ids, drafts)
+    if lines:
+        insert_columns(session, _lines, dict(zip(_LINE_COLUMNS, zip(*lines, strict=True), strict=True)),
+                       constants={"tenant_id": tenant_id})
+    return ids

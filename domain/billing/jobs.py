@@ -7,7 +7,9 @@ nothing. Jobs commit their own work before dispatching follow-up jobs.
 """
 from __future__ import annotations
 
+import gc
 import logging
+from contextlib import contextmanager
 from datetime import datetime
 
 from sqlalchemy import and_, exists, func, select, update
@@ -25,6 +27,24 @@ from tenants.context import require_tenant_id
 from tenants.models import Tenant
 
 log = logging.getLogger("billing")
+
+
+@contextmanager
+def _without_cyclic_gc():
+    """Python's cyclic garbage collector paused while a chunk runs.
+
+    A chunk allocates a few hundred thousand short-lived objects (rows, readings, lines),
+    which set off collections, and a full collection walks every object of the process
+    (the app, SQLAlchemy, the engine: 50-100 ms each time in a worker). The chunk's own
+    garbage is freed by reference counting anyway; any cycle waits for the next collection.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _run(run_id: int) -> BillingRun | None:
@@ -105,8 +125,9 @@ def bill_chunk(*, run_id: int, chunk_number: int) -> dict:
         return {"skipped": True}
     tenant = db.session.get(Tenant, run.tenant_id)
     try:
-        outcome = bill_contract_range(run=run, tenant=tenant, first_contract_id=chunk.first_contract_id,
-                                      last_contract_id=chunk.last_contract_id, now=utcnow())
+        with _without_cyclic_gc():
+            outcome = bill_contract_range(run=run, tenant=tenant, first_contract_id=chunk.first_contract_id,
+                                          last_contract_id=chunk.last_contract_id, now=utcnow())
         chunk.issued = outcome.issued
         chunk.processed = outcome.processed
         chunk.billed = len(outcome.bill_ids)

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from domain.billing.models import BillNumberSequence
+from domain.bulk import fetch
 from domain.db import db
 
 _table = BillNumberSequence.__table__
@@ -20,12 +21,23 @@ def format_bill_number(year: int, value: int) -> str:
     return f"{year}-{value:07d}"
 
 
+_PG_RESERVE = (
+    "INSERT INTO bill_number_sequences AS s (tenant_id, year, next_value) VALUES (%s, %s, %s)"
+    " ON CONFLICT (tenant_id, year) DO UPDATE SET next_value = s.next_value + %s"
+    " RETURNING s.next_value"
+)
+
+
 def reserve_bill_numbers(*, tenant_id: int, year: int, count: int) -> list[str]:
     """The next `count` numbers of the tenant's `year`, in order."""
     if count <= 0:
         return []
     session = db.session
     dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        # One statement: create the counter on the year's first bill, else move it on (the row stays locked).
+        next_value = fetch(session, _PG_RESERVE, (tenant_id, year, count + 1, count))[0][0]
+        return [format_bill_number(year, value) for value in range(next_value - count, next_value)]
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     session.execute(
         insert(_table).values(tenant_id=tenant_id, year=year, next_value=1)
