@@ -7,6 +7,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Date, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from domain.billing.models import without_tenant_key
 from domain.db import BigId, Money, TenantScoped, UTCDateTime, public_id_column, tenant_ref, tenant_table_args
 
 
@@ -14,14 +15,16 @@ class LedgerEntry(TenantScoped):
     """A debit (bill) or credit (payment, credit note) on an account; the balance is their sum."""
 
     __tablename__ = "ledger_entries"
-    __table_args__ = tenant_table_args(
+    __table_args__ = without_tenant_key(tenant_table_args(
         CheckConstraint("direction in ('debit', 'credit')", name="direction"),
         CheckConstraint("amount > 0", name="amount_positive"),
         UniqueConstraint("tenant_id", "bill_id", "direction"),
         UniqueConstraint("tenant_id", "payment_id", "direction"),
         Index(None, "tenant_id", "account_id", "booked_on"),
         parents={"account_id": "customer_accounts", "bill_id": "bills", "payment_id": "payments"},
-    )
+    ))
+    # No foreign key to tenants: (tenant_id, account_id) -> customer_accounts proves the tenant (migration 0005).
+    tenant_id: Mapped[int] = mapped_column(BigId, nullable=False)
 
     account_id: Mapped[int] = tenant_ref()
     booked_on: Mapped[date] = mapped_column(Date, nullable=False)
