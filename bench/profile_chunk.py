@@ -26,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from proc_rss import own_cpu_seconds  # noqa: E402
 from billing_setup import (  # noqa: E402
     Calendar,
     create_bench_tenant,
@@ -131,11 +132,17 @@ def _forked_chunks(chunk, chunks: int) -> int:
                 before = os.times()
                 chunk(number)
                 after = os.times()
+                with db.engine.connect() as conn:  # the job's connection, back in the pool: its backend's CPU
+                    backend = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+                backend_cpu = own_cpu_seconds(backend)
                 print(f"  work horse CPU: {after.user - before.user + after.system - before.system:.3f} s "
-                      f"(user {after.user - before.user:.3f}, system {after.system - before.system:.3f})")
+                      f"(user {after.user - before.user:.3f}, system {after.system - before.system:.3f}); "
+                      f"its PostgreSQL backend: {backend_cpu:.3f} s")
             finally:
                 os._exit(0)
-        os.waitpid(pid, 0)
+        _pid, _status, usage = os.wait4(pid, 0)
+        print(f"  whole child process (fork to exit) CPU: {usage.ru_utime + usage.ru_stime:.3f} s "
+              f"({usage.ru_minflt} minor page faults)")
     return 0
 
 

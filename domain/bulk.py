@@ -101,18 +101,41 @@ def _array_types(session, table: Table, names: Iterable[str]) -> list[str]:
 
 
 def insert_columns(session, table: Table, columns: dict[str, Sequence], *, constants: dict | None = None) -> None:
-    """Insert rows given column by column (every sequence as long as the others) on PostgreSQL; `constants`
-    are columns with one value for every row, sent once."""
+    """Insert rows given column by column (every sequence as long as the others) on PostgreSQL.
+
+    A column with one value for every row (`constants`, or found so: the tenant, the run, the issue
+    date...) goes as one scalar parameter instead of an array PostgreSQL would parse element by element.
+    """
     names = list(columns)
-    if not names or not len(columns[names[0]]):
+    if not names:
         return
-    constants = constants or {}
-    fixed = ", ".join(f"CAST(%s AS {sql_type[:-2]})" for sql_type in _array_types(session, table, constants))
-    casts = ", ".join(f"CAST(%s AS {sql_type})" for sql_type in _array_types(session, table, names))
-    select_list = f"{fixed}, u.*" if constants else "u.*"
-    execute(session, f"INSERT INTO {table.name} ({', '.join([*constants, *names])}) "
-                     f"SELECT {select_list} FROM unnest({casts}) AS u",
-            [*(constants.values()), *(array_literal(columns[name]) for name in names)])
+    count = len(columns[names[0]])
+    if not count:
+        return
+    constants = dict(constants or {})
+    arrays = {}
+    for name in names:
+        values = columns[name]
+        first = values[0]
+        if count > 1 and (values.count(first) == count if first is not None else values.count(None) == count):
+            constants[name] = first
+        else:
+            arrays[name] = values
+    if not arrays:  # every column constant: still one row per item
+        name = names[0]
+        arrays[name] = columns[name]
+        del constants[name]
+    fixed = [f"CAST(%s AS {sql_type[:-2]})" for sql_type in _array_types(session, table, constants)]
+    casts = ", ".join(f"CAST(%s AS {sql_type})" for sql_type in _array_types(session, table, arrays))
+    execute(session, f"INSERT INTO {table.name} ({', '.join([*constants, *arrays])}) "
+                     f"SELECT {', '.join([*fixed, 'u.*'])} FROM unnest({casts}) AS u",
+            [*(_scalar(value) for value in constants.values()), *(array_literal(v) for v in arrays.values())])
+
+
+def _scalar(value):
+    if isinstance(value, datetime) and value.tzinfo is None:
+        raise ValueError("naive datetime refused: pass an aware datetime (UTC)")
+    return value
 
 
 def insert_rows(session, table: Table, rows: list[dict], *, return_ids: bool = False) -> list[int]:
