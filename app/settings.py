@@ -46,6 +46,8 @@ class Settings:
     session_hours: int
     app_db_role: str
     extra: dict = field(default_factory=dict)
+    # Stripe's API host; the tests point the real `stripe` library at a local fake.
+    stripe_api_base: str = "https://api.stripe.com"
 
     @property
     def is_production(self) -> bool:
@@ -102,4 +104,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         rate_limit_login_account=env.get("RATE_LIMIT_LOGIN_ACCOUNT") or "5 per minute",
         session_hours=_int("SESSION_HOURS", env.get("SESSION_HOURS"), 12),
         app_db_role=env.get("APP_DB_ROLE") or "utility_app",
+        stripe_api_base=(env.get("STRIPE_API_BASE") or "https://api.stripe.com").rstrip("/"),
     )

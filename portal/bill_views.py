@@ -1,1 +1,108 @@
 """Bills: list, detail with lines and payment status, PDF."""
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+from babel.numbers import format_percent
+from flask import abort, make_response, render_template, request
+from flask_babel import get_locale, gettext
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app.auth import customer_required
+from app.i18n import tenant_zone
+from domain.billing import bills as bill_service
+from domain.billing.document_data import display_unit, line_description, tax_totals
+from domain.contracts import services as accounts
+from domain.db import db, utcnow
+from domain.i18n import format_unit_price
+from domain.payments import services as payments
+from portal.blueprint import bp
+
+log = logging.getLogger("portal.bills")
+
+BILL_PAYMENT_STATUS_NAMES = {
+    "due": _l("Due"), "paid": _l("Paid"), "partly_paid": _l("Partly paid"), "overdue": _l("Overdue"),
+    "cancelled": _l("Cancelled"), "credit_note": _l("Credit note"),
+}
+PAYMENT_STATUS_NAMES = {
+    "pending": _l("Being confirmed"), "succeeded": _l("Paid"), "failed": _l("Failed"),
+    "cancelled": _l("Cancelled"), "refunded": _l("Refunded"),
+}
+
+
+def tenant_today() -> date:
+    """Today in the utility's time zone (due dates are dates there)."""
+    return utcnow().astimezone(tenant_zone()).date()
+
+
+def _percent(rate, locale: str) -> str:
+    return format_percent(rate, format="#,##0.##%", locale=locale)
+
+
+def _names() -> dict:
+    return {"bill_payment_status_names": BILL_PAYMENT_STATUS_NAMES, "payment_status_names": PAYMENT_STATUS_NAMES,
+            "one_day": timedelta(days=1)}
+
+
+@bp.get("/bills")
+@customer_required
+def bills():
+    user_id = current_user.user.id
+    customer_accounts = accounts.accounts_of_customer(customer_user_id=user_id)
+    chosen = None
+    wanted = request.args.get("account")
+    if wanted:
+        chosen = next((a for a in customer_accounts if a.account_number == wanted), None)
+        if chosen is None:
+            abort(404)
+    account_id = chosen.id if chosen else None
+    shown_accounts = [chosen] if chosen else customer_accounts
+    views = bill_service.bills_of_customer(customer_user_id=user_id, today=tenant_today(), account_id=account_id)
+    recent = payments.payments_of_customer(customer_user_id=user_id, account_id=account_id)
+    return render_template(
+        "portal/bills/list.html", accounts=customer_accounts, chosen=chosen, shown_accounts=shown_accounts,
+        balances=accounts.balances(account_ids=[a.id for a in shown_accounts]), views=views,
+        payments=recent, payment_bills=payments.bill_numbers_of(recent),
+        account_numbers={a.id: a.account_number for a in customer_accounts}, **_names())
+
+
+@bp.get("/bills/<number>")
+@customer_required
+def bill(number: str):
+    view = bill_service.bill_of_customer(customer_user_id=current_user.user.id, number=number,
+                                         today=tenant_today())
+    if view is None:
+        abort(404)
+    locale = str(get_locale())
+    currency = view.bill.currency
+    lines = [(line, line_description(line.description, gettext), display_unit(line.unit, line.quantity, locale),
+              format_unit_price(line.unit_price, currency, locale), _percent(line.tax_rate, locale))
+             for line in view.bill.lines]
+    taxes = [(tax, _percent(tax.rate, locale)) for tax in tax_totals(view.bill.lines)]
+    return render_template(
+        "portal/bills/detail.html", view=view, bill=view.bill, lines=lines, taxes=taxes,
+        allocations=bill_service.allocations_of_bill(bill_id=view.bill.id), **_names())
+
+
+@bp.get("/bills/<number>.pdf")
+@customer_required
+def bill_pdf(number: str):
+    view = bill_service.bill_of_customer(customer_user_id=current_user.user.id, number=number,
+                                         today=tenant_today())
+    if view is None:
+        abort(404)
+    try:
+        data = bill_service.document_of(view.bill)
+    except Exception:  # the document cannot be rendered now: say so, never a 500
+        log.exception("bill document not available tenant=%s bill=%s", view.bill.tenant_id, view.bill.number)
+        db.session.rollback()
+        page = render_template("portal/bills/preparing.html", number=number)
+        response = make_response(page, 503)
+        response.headers["Retry-After"] = "60"
+        return response
+    response = make_response(data)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'inline; filename="{view.bill.number}.pdf"'
+    return response

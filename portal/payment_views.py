@@ -1,1 +1,203 @@
-"""Paying by card (provider checkout, webhook, sandbox), direct debit mandates and budget billing."""
+"""Paying by card: choose bills or the whole balance, the provider's checkout (Stripe or sandbox), the
+return page that only shows the status, and the signed webhook that alone fulfils a payment."""
+from __future__ import annotations
+
+import logging
+
+from flask import abort, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from app.auth import customer_required
+from app.extensions import csrf
+from app.mail import compose, send_after_commit
+from app.security import CSP
+from domain.billing import bills as bill_service
+from domain.contracts import services as accounts
+from domain.db import utcnow
+from domain.payments import services as payments
+from domain.payments import webhooks
+from domain.payments.providers import (
+    BadSignature,
+    CheckoutLine,
+    CheckoutRequest,
+    ProviderError,
+    SandboxProvider,
+    StripeProvider,
+    encode_event,
+    minor_units,
+    sandbox_event,
+    sandbox_secret,
+    sign_payload,
+)
+from portal.bill_views import PAYMENT_STATUS_NAMES, tenant_today
+from portal.blueprint import bp
+
+log = logging.getLogger("portal.payments")
+
+STRIPE_CHECKOUT_ORIGIN = "https://checkout.stripe.com"
+REFUSALS = {
+    "nothing_selected": _l("Choose at least one bill to pay, or pay the whole balance."),
+    "unknown_bill": _l("One of the bills chosen is not yours or has nothing left to pay. Nothing was charged."),
+    "mixed_accounts": _l("Choose bills of one account at a time."),
+    "unknown_account": _l("This account is not one of yours."),
+    "nothing_due": _l("There is nothing to pay on this account."),
+}
+
+
+def _uses_stripe(tenant) -> bool:
+    return bool(tenant.stripe_secret_key)
+
+
+def _stripe_api_base() -> str:
+    return current_app.config.get("STRIPE_API_BASE") or current_app.config["SETTINGS"].stripe_api_base
+
+
+def _provider(tenant, payment_public_id: str | None = None):
+    """The tenant's provider: Stripe with its own keys, else the sandbox (test mode)."""
+    if _uses_stripe(tenant):
+        return StripeProvider(secret_key=tenant.stripe_secret_key, webhook_secret=tenant.stripe_webhook_secret,
+                              api_base=_stripe_api_base())
+    checkout_url = url_for("portal.sandbox_checkout", public_id=payment_public_id, _external=True) \
+        if payment_public_id else ""
+    return SandboxProvider(webhook_secret=sandbox_secret(app_secret=current_app.config["SECRET_KEY"],
+                                                         tenant_id=tenant.id), checkout_url=checkout_url)
+
+
+def _pay_page(*, error: str | None = None, status: int = 200, selected: set[str] | None = None,
+              only_account: str | None = None):
+    user_id = current_user.user.id
+    customer_accounts = accounts.accounts_of_customer(customer_user_id=user_id)
+    if only_account:
+        customer_accounts = [a for a in customer_accounts if a.account_number == only_account] or customer_accounts
+    open_views = bill_service.open_bills(account_ids=[a.id for a in customer_accounts], today=tenant_today())
+    by_account: dict[int, list] = {}
+    for view in open_views:
+        by_account.setdefault(view.bill.account_id, []).append(view)
+    page = render_template(
+        "portal/payments/pay.html", accounts=customer_accounts, by_account=by_account,
+        balances=accounts.balances(account_ids=[a.id for a in customer_accounts]),
+        selected=selected or set(), error=error, form=FlaskForm(), test_mode=not _uses_stripe(g.tenant))
+    response = current_app.make_response((page, status))
+    if _uses_stripe(g.tenant):
+        # The form's POST is answered by a redirect to Stripe's hosted page: allow that form target.
+        response.headers["Content-Security-Policy"] = CSP.replace(
+            "form-action 'self'", f"form-action 'self' {STRIPE_CHECKOUT_ORIGIN}")
+    return response
+
+
+@bp.get("/pay")
+@customer_required
+def pay():
+    return _pay_page(selected=set(request.args.getlist("bill")), only_account=request.args.get("account"))
+
+
+@bp.post("/pay")
+@customer_required
+def pay_submit():
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        abort(400)
+    tenant = g.tenant
+    user = current_user.user
+    mode = request.form.get("mode")
+    bill_numbers = request.form.getlist("bill") if mode == "bills" else []
+    account_number = request.form.get("account") if mode == "balance" else None
+    try:
+        plan = payments.plan_payment(customer_user_id=user.id, currency=tenant.currency, today=tenant_today(),
+                                     bill_numbers=bill_numbers, account_number=account_number)
+    except payments.PaymentRefused as refused:
+        log.info("payment refused tenant=%s user=%s code=%s", tenant.id, user.id, refused.code)
+        return _pay_page(error=str(REFUSALS[refused.code]), status=400,
+                         selected={n for n in bill_numbers if n})
+    provider = _provider(tenant)
+    payment = payments.start_payment(plan=plan, provider=provider.name, customer_user_id=user.id, now=utcnow())
+    if provider.name == "sandbox":
+        provider = _provider(tenant, payment.public_id)
+    lines = [CheckoutLine(label=_("Bill %(number)s", number=bill.number), amount=amount)
+             for bill, amount in plan.allocations]
+    if plan.unallocated > 0:
+        lines.append(CheckoutLine(label=_("Account %(number)s balance", number=plan.account.account_number),
+                                  amount=plan.unallocated))
+    status_url = url_for("portal.payment", public_id=payment.public_id, _external=True)
+    checkout_request = CheckoutRequest(
+        tenant_id=tenant.id, payment_public_id=payment.public_id, currency=plan.currency, lines=tuple(lines),
+        success_url=status_url + "?return=success", cancel_url=status_url + "?return=cancel",
+        customer_email=user.email, locale=(user.locale or None))
+    try:
+        checkout = provider.create_checkout(checkout_request)
+    except ProviderError:
+        log.exception("checkout failed tenant=%s payment=%s", tenant.id, payment.public_id)
+        # 502: the request rolls back, so the pending payment is not kept.
+        return _pay_page(error=_("The payment service cannot be reached just now. Nothing was charged: "
+                                 "please try again in a few minutes."), status=502)
+    payments.attach_checkout(payment=payment, reference=checkout.reference)
+    return redirect(checkout.url, code=303)
+
+
+def _owned_payment_or_404(public_id: str):
+    payment = payments.payment_of_customer(customer_user_id=current_user.user.id, public_id=public_id)
+    if payment is None:
+        abort(404)
+    return payment
+
+
+@bp.get("/payments/<public_id>")
+@customer_required
+def payment(public_id: str):
+    """Where the checkout sends the customer back: it shows the status, it never fulfils."""
+    found = _owned_payment_or_404(public_id)
+    numbers = payments.bill_numbers_of([found]).get(found.id, [])
+    return render_template("portal/payments/status.html", payment=found, bill_numbers=numbers,
+                           returned=request.args.get("return"), payment_status_names=PAYMENT_STATUS_NAMES)
+
+
+@bp.route("/payments/<public_id>/sandbox", methods=["GET", "POST"])
+@customer_required
+def sandbox_checkout(public_id: str):
+    """The sandbox's checkout page (test mode, no real money): its buttons send the events Stripe would."""
+    found = _owned_payment_or_404(public_id)
+    if found.provider != "sandbox":
+        abort(404)
+    if found.status != "pending":
+        return redirect(url_for("portal.payment", public_id=public_id))
+    form = FlaskForm()
+    if request.method == "GET":
+        return render_template("portal/payments/sandbox.html", payment=found, form=form)
+    outcome = request.form.get("outcome")
+    if not form.validate_on_submit() or outcome not in ("paid", "declined", "abandoned"):
+        abort(400)
+    event = sandbox_event(outcome=outcome, tenant_id=g.tenant.id, payment_public_id=found.public_id,
+                          session_id=found.provider_reference or "", currency=found.currency,
+                          amount=minor_units(found.amount, found.currency))
+    payload = encode_event(event)
+    provider = _provider(g.tenant)
+    _receive(provider, payload, sign_payload(payload, provider.webhook_secret))
+    target = "cancel" if outcome == "abandoned" else "success"
+    return redirect(url_for("portal.payment", public_id=public_id, **{"return": target}))
+
+
+def _receive(provider, payload: bytes, signature: str | None) -> webhooks.WebhookResult:
+    """The one fulfilment path, for Stripe's webhook and the sandbox's buttons alike."""
+    result = webhooks.receive(provider=provider, payload=payload, signature_header=signature,
+                              tenant_id=g.tenant.id, now=utcnow(), today=tenant_today())
+    if result.receipt is not None:
+        receipt = result.receipt
+        send_after_commit(compose(tenant=g.tenant, to=receipt.to, subject=_l("Your payment receipt"),
+                                  template="payment_receipt", locale=receipt.locale, receipt=receipt))
+    return result
+
+
+@bp.post("/payments/webhook")
+@csrf.exempt
+def payment_webhook():
+    """Stripe (or the sandbox) tells us what happened: signed with the tenant's webhook secret."""
+    provider = _provider(g.tenant)
+    try:
+        result = _receive(provider, request.get_data(), request.headers.get("Stripe-Signature"))
+    except BadSignature as exc:
+        log.warning("webhook refused tenant=%s provider=%s reason=%s", g.tenant.id, provider.name, exc)
+        return jsonify(error="invalid signature"), 400
+    return jsonify(received=True, outcome=result.outcome), 200

@@ -1,0 +1,116 @@
+"""The one place payments are fulfilled: a provider's signed event, processed once, through the status machine.
+
+Stripe's webhooks and the sandbox's buttons both arrive here. An event is recorded in
+`payment_events` under a unique (tenant, provider, event id): a replayed event finds its row and
+changes nothing. The payment's row is locked while its event is applied, so concurrent deliveries
+queue up; events out of order (an expiry after a success, a success twice) are refused by the
+status machine and recorded as ignored.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from domain.accounting.models import Payment
+from domain.db import db
+from domain.payments import services
+from domain.payments.models import PaymentEvent
+from domain.payments.providers import BadSignature, ProviderEvent, minor_units
+from domain.payments.receipts import Receipt, claim_receipt
+
+log = logging.getLogger("payments.webhooks")
+
+SUCCEEDED = frozenset({"checkout.session.completed", "checkout.session.async_payment_succeeded"})
+FAILED = frozenset({"checkout.session.async_payment_failed", "payment_intent.payment_failed"})
+CANCELLED = frozenset({"checkout.session.expired"})
+HANDLED = SUCCEEDED | FAILED | CANCELLED
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    outcome: str  # applied, ignored, unknown_payment, amount_mismatch, duplicate
+    payment: Payment | None = None
+    receipt: Receipt | None = None
+
+
+def receive(*, provider, payload: bytes, signature_header: str | None, tenant_id: int, now: datetime,
+            today: date) -> WebhookResult:
+    """Verify the event with the provider's secret (BadSignature otherwise: nothing is written), then apply it."""
+    event = provider.parse_event(payload, signature_header)
+    if not event.id:
+        raise BadSignature("event without id")
+    return apply_event(event=event, provider_name=provider.name, tenant_id=tenant_id, now=now, today=today)
+
+
+def _find_payment(event: ProviderEvent, provider_name: str, tenant_id: int) -> Payment | None:
+    # The metadata names the tenant: an event about another tenant's payment is unknown here.
+    if event.tenant_id != str(tenant_id) or not event.payment_public_id:
+        return None
+    return db.session.scalar(
+        select(Payment).where(Payment.public_id == event.payment_public_id, Payment.provider == provider_name)
+        .with_for_update())
+
+
+def _already_seen(provider_name: str, event_id: str) -> bool:
+    return db.session.scalar(select(PaymentEvent.id).where(
+        PaymentEvent.provider == provider_name, PaymentEvent.event_id == event_id)) is not None
+
+
+def _record(event: ProviderEvent, provider_name: str, payment: Payment | None, now: datetime,
+            outcome: str) -> PaymentEvent | None:
+    """Insert the event's row; None if another delivery of the same event got there first."""
+    row = PaymentEvent(provider=provider_name, event_id=event.id[:255], event_type=event.type[:64],
+                       payment_id=payment.id if payment else None, received_at=now, outcome=outcome,
+                       created_at_provider=datetime.fromtimestamp(event.created, UTC) if event.created else None)
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        return None
+    return row
+
+
+def _decide(event: ProviderEvent, payment: Payment | None) -> str:
+    """What this event does to this payment: an outcome, or the status it moves the payment to."""
+    if payment is None:
+        return "unknown_payment"
+    if event.type not in HANDLED:
+        return "ignored"
+    if event.session_id and payment.provider_reference and event.session_id != payment.provider_reference:
+        return "ignored"  # an event about another checkout session than the one we opened
+    if event.type in SUCCEEDED:
+        if event.type == "checkout.session.completed" and not event.paid:
+            return "ignored"  # a delayed payment method: its async_payment_succeeded will follow
+        if event.amount != minor_units(payment.amount, payment.currency) or (
+                event.currency or "").upper() != payment.currency.upper():
+            return "amount_mismatch"
+        return "succeeded" if services.can_move(payment.status, "succeeded") else "ignored"
+    target = "failed" if event.type in FAILED else "cancelled"
+    return target if services.can_move(payment.status, target) else "ignored"
+
+
+def apply_event(*, event: ProviderEvent, provider_name: str, tenant_id: int, now: datetime,
+                today: date) -> WebhookResult:
+    if _already_seen(provider_name, event.id):
+        return WebhookResult("duplicate")
+    payment = _find_payment(event, provider_name, tenant_id)
+    decision = _decide(event, payment)
+    outcome = "applied" if decision in ("succeeded", "failed", "cancelled") else decision
+    if _record(event, provider_name, payment, now, outcome) is None:
+        return WebhookResult("duplicate", payment)
+    receipt = None
+    if decision == "succeeded":
+        services.mark_succeeded(payment=payment, now=now, today=today)
+        receipt = claim_receipt(payment=payment, now=now)
+    elif decision == "failed":
+        services.mark_ended(payment=payment, status="failed", reason=event.failure_reason or "Payment declined")
+    elif decision == "cancelled":
+        services.mark_ended(payment=payment, status="cancelled", reason="Checkout expired or abandoned")
+    level = logging.WARNING if outcome in ("amount_mismatch", "unknown_payment") else logging.INFO
+    log.log(level, "webhook event tenant=%s provider=%s event=%s type=%s payment=%s outcome=%s", tenant_id,
+            provider_name, event.id, event.type, payment.public_id if payment else None, outcome)
+    return WebhookResult(outcome, payment, receipt)

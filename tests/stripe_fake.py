@@ -1,0 +1,153 @@
+"""A local HTTP server answering like Stripe's API for the calls the app makes, and Stripe-style webhook signing.
+
+The real `stripe` library talks to it (its API base pointed here). It records every request (path,
+form parameters decoded from Stripe's bracket notation, headers) so tests can check what was sent;
+it answers POST /v1/checkout/sessions and GET /v1/checkout/sessions/<id> with Stripe-shaped objects,
+refuses a request without a Bearer key with Stripe's 401 error body, and can be told to fail.
+"""
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl
+
+from domain.payments.providers import encode_event, sign_payload
+
+_KEY = re.compile(r"([^\[\]]+)|\[([^\[\]]*)\]")
+
+
+def decode_form(body: str) -> dict:
+    """`line_items[0][price_data][currency]=eur` -> {"line_items": [{"price_data": {"currency": "eur"}}]}."""
+    root: dict = {}
+    for key, value in parse_qsl(body, keep_blank_values=True):
+        parts = [m.group(1) if m.group(1) is not None else m.group(2) for m in _KEY.finditer(key)]
+        node = root
+        for part, following in zip(parts, parts[1:] + [None], strict=True):
+            if following is None:
+                node[part] = value
+            else:
+                node = node.setdefault(part, {})
+    return _lists(root)
+
+
+def _lists(node):
+    if isinstance(node, dict):
+        if node and all(k.isdigit() for k in node):
+            return [_lists(node[k]) for k in sorted(node, key=int)]
+        return {k: _lists(v) for k, v in node.items()}
+    return node
+
+
+class StripeFake:
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.sessions: dict[str, dict] = {}
+        self.fail_next: int | None = None  # an HTTP status to answer the next requests with...
+        self.fail_times = 1  # ...this many times (the library retries)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> StripeFake:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _send(self, status: int, body: dict):
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Request-Id", "req_" + secrets.token_hex(6))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _common(self, params: dict) -> bool:
+                fake.requests.append({"method": self.command, "path": self.path, "params": params,
+                                      "headers": dict(self.headers)})
+                if not (self.headers.get("Authorization") or "").startswith("Bearer sk_"):
+                    self._send(401, {"error": {"type": "invalid_request_error",
+                                               "message": "Invalid API Key provided"}})
+                    return False
+                if fake.fail_next:
+                    status = fake.fail_next
+                    fake.fail_times -= 1
+                    if fake.fail_times <= 0:
+                        fake.fail_next = None
+                    self._send(status, {"error": {"type": "api_error", "message": "Stripe is down (fake)"}})
+                    return False
+                return True
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                params = decode_form(self.rfile.read(length).decode())
+                if not self._common(params):
+                    return
+                if self.path != "/v1/checkout/sessions":
+                    self._send(404, {"error": {"type": "invalid_request_error", "message": "Unrecognized URL"}})
+                    return
+                fake_id = "cs_test_" + secrets.token_hex(12)
+                amount = sum(int(item["price_data"]["unit_amount"]) * int(item.get("quantity", 1))
+                             for item in params.get("line_items", []))
+                session = {
+                    "id": fake_id, "object": "checkout.session", "mode": params.get("mode"),
+                    "url": f"https://checkout.stripe.com/c/pay/{fake_id}", "status": "open",
+                    "payment_status": "unpaid", "amount_total": amount,
+                    "currency": params["line_items"][0]["price_data"]["currency"],
+                    "client_reference_id": params.get("client_reference_id"),
+                    "metadata": params.get("metadata", {}), "success_url": params.get("success_url"),
+                    "cancel_url": params.get("cancel_url"), "created": int(time.time()),
+                    "expires_at": int(time.time()) + 86400, "livemode": False,
+                }
+                fake.sessions[fake_id] = session
+                self._send(200, session)
+
+            def do_GET(self):
+                if not self._common({}):
+                    return
+                match = re.fullmatch(r"/v1/checkout/sessions/([\w]+)", self.path)
+                if not match or match.group(1) not in fake.sessions:
+                    self._send(404, {"error": {"type": "invalid_request_error", "message": "No such session"}})
+                    return
+                self._send(200, fake.sessions[match.group(1)])
+
+        return Handler
+
+    def checkout_requests(self) -> list[dict]:
+        return [r for r in self.requests if r["method"] == "POST" and r["path"] == "/v1/checkout/sessions"]
+
+    def event_for(self, session_id: str, event_type: str, **overrides) -> dict:
+        """The event Stripe sends about one of the sessions created here (completed: paid)."""
+        session = dict(self.sessions[session_id])
+        if event_type == "checkout.session.completed":
+            session.update(status="complete", payment_status="paid")
+        elif event_type == "checkout.session.expired":
+            session.update(status="expired")
+        session.update(overrides)
+        return {"id": "evt_" + secrets.token_hex(12), "object": "event", "created": int(time.time()),
+                "type": event_type, "livemode": False, "data": {"object": session}}
+
+
+def signed(event: dict, secret: str, *, timestamp: int | None = None) -> tuple[bytes, dict]:
+    """The body and headers of a webhook delivery, signed the way Stripe signs (`t=...,v1=...`)."""
+    payload = encode_event(event)
+    return payload, {"Stripe-Signature": sign_payload(payload, secret, timestamp=timestamp),
+                     "Content-Type": "application/json"}
