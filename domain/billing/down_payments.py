@@ -1,0 +1,414 @@
+"""Down-payment plans (budget billing): propose, create and cancel a plan; bill its instalments; true it up.
+
+A plan covers the consumption of its contract over `[start_on, true_up_on)`: from the end of the latest
+bill to twelve months after the first instalment. Instalments (10 to 12, monthly) spread the estimated
+amount of that period, priced by the engine at the tariff in force; at `true_up_on` a true-up bill charges
+the actual consumption of the period (the engine's periodic computation) minus the instalments billed, and
+a new plan follows for the next year.
+
+While a plan is active the contract's `billed_until` is its `true_up_on`: the period belongs to the plan,
+so the periodic billing run, which bills from `billed_until`, leaves the contract alone until the true-up.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from domain.billing.chunk import prior_charges_since
+from domain.billing.chunk_inputs import (
+    contract_for_period,
+    contract_input,
+    estimated_bills_by_contract,
+    history_window,
+    meters_by_delivery_point,
+    readings_by_register,
+    tariffs_by_offer,
+)
+from domain.billing.drafts import draft_row
+from domain.billing.engine import BillLine as EngineLine
+from domain.billing.engine import Instalment, compute_bill, instalment_schedule, regularisation_start, true_up
+from domain.billing.engine.model import ReadingIn
+from domain.billing.engine.periods import add_months
+from domain.billing.issuing import issue_new
+from domain.billing.models import Bill
+from domain.billing.plan_models import DownPaymentInstalment, DownPaymentPlan
+from domain.contracts.models import Contract
+from domain.db import db
+from domain.readings.models import MeterReading
+from tenants.models import Tenant
+
+log = logging.getLogger("billing.down_payments")
+
+INSTALMENT_COUNTS = (10, 11, 12)
+ZERO = Decimal("0.00")
+ONE = Decimal("1.000")
+
+
+class PlanRefused(ValueError):
+    """No plan can be proposed, created or cancelled; `code` says why (nothing was stored)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class PlanProposal:
+    """A schedule the customer can accept: the period, the estimate it spreads and the instalments."""
+
+    contract_id: int
+    account_id: int
+    start_on: date
+    true_up_on: date
+    estimated_consumption: Decimal  # over the plan's period, in `unit`
+    unit: str
+    estimated_amount: Decimal  # incl. tax, over the plan's period
+    currency: str
+    instalments: tuple[Instalment, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.instalments)
+
+    @property
+    def instalment_amount(self) -> Decimal:
+        return self.instalments[0].amount
+
+
+# --- reading plans --------------------------------------------------------------------------------------------------
+
+def active_plan(*, contract_id: int) -> DownPaymentPlan | None:
+    return db.session.scalar(select(DownPaymentPlan).where(
+        DownPaymentPlan.contract_id == contract_id, DownPaymentPlan.status == "active"))
+
+
+def plans_of_account(*, account_id: int) -> list[DownPaymentPlan]:
+    """The account's plans, active first, then newest first."""
+    plans = db.session.scalars(select(DownPaymentPlan).where(DownPaymentPlan.account_id == account_id)
+                               .order_by(DownPaymentPlan.start_on.desc(), DownPaymentPlan.id.desc()))
+    return sorted(plans, key=lambda plan: plan.status != "active")
+
+
+def plan_by_public_id(*, public_id: str) -> DownPaymentPlan | None:
+    return db.session.scalar(select(DownPaymentPlan).where(DownPaymentPlan.public_id == public_id))
+
+
+def bills_of_plan(plan: DownPaymentPlan) -> dict[int, Bill]:
+    """bill id -> bill, for the plan's billed instalments and its true-up bill."""
+    ids = [i.bill_id for i in plan.instalments if i.bill_id is not None]
+    if plan.true_up_bill_id is not None:
+        ids.append(plan.true_up_bill_id)
+    if not ids:
+        return {}
+    return {bill.id: bill for bill in db.session.scalars(select(Bill).where(Bill.id.in_(ids)))}
+
+
+# --- the engine's view of a contract ---------------------------------------------------------------------------------
+
+def _engine_contract(tenant: Tenant, contract: Contract, *, period_start: date, period_end: date, kind: str,
+                     tariff_on: date | None = None):
+    """(due item, engine ContractIn, {(serial, code): register id}) for the contract over a period.
+
+    With `tariff_on`, the tariff version in force that day prices the whole period (an estimate of the future).
+    """
+    item = contract_for_period(tenant_id=tenant.id, contract_id=contract.id, kind=kind, period_start=period_start,
+                               period_end=period_end)
+    meters = meters_by_delivery_point(tenant.id, [item.delivery_point_id]).get(item.delivery_point_id, [])
+    register_ids = [rid for _m, regs in meters for rid in regs.values()]
+    readings = readings_by_register(tenant.id, register_ids, history_window(period_start), period_end)
+    versions = tariffs_by_offer(tenant.id, [item.offer_id]).get(item.offer_id, ())
+    if tariff_on is not None:
+        in_force = [v for v in versions if v.effective_from <= tariff_on
+                    and (v.effective_to is None or tariff_on < v.effective_to)]
+        if not in_force:
+            raise PlanRefused("no_tariff", f"no tariff in force on {tariff_on}")
+        versions = (replace(in_force[-1], effective_from=min(period_start, in_force[-1].effective_from),
+                            effective_to=None),)
+    engine_contract = contract_input(item, meters=meters, readings=readings, tariffs=tuple(versions),
+                                     gas_calorific_value=tenant.gas_calorific_value)
+    registers = {(meter.serial, code): rid for meter, regs in meters for code, rid in regs.items()}
+    return item, engine_contract, registers
+
+
+def _with_zero_start(engine_contract, start_on: date):
+    """A contract without any reading yet (its estimate only): index 0 on the plan's first day, so the engine
+    can extend it with the annual estimate."""
+    if engine_contract.readings:
+        return engine_contract
+    start = tuple(ReadingIn(code, start_on, Decimal("0.000"), True, meter.serial)
+                  for meter in engine_contract.meters
+                  if meter.installed_on <= start_on and (meter.removed_on is None or start_on < meter.removed_on)
+                  for code in meter.registers)
+    return replace(engine_contract, readings=start)
+
+
+def _problems(result) -> str:
+    return "; ".join(problem.message for problem in result.problems)
+
+
+# --- proposing and creating -----------------------------------------------------------------------------------------
+
+def plan_dates(*, contract: Contract, as_of: date) -> tuple[date, date, date]:
+    """(start_on, first_due, true_up_on) of a plan asked for on `as_of`: from the end of the latest bill, the
+    first instalment on the first of next month, the true-up twelve months after it."""
+    start_on = contract.billed_until or contract.start_date
+    first_due = add_months(as_of.replace(day=1), 1)
+    return start_on, first_due, add_months(first_due, 12)
+
+
+def _estimate(tenant: Tenant, contract: Contract, *, start_on: date, true_up_on: date, tariff_on: date):
+    """The engine's bill of the plan's period from estimated indexes, at the tariff in force on `tariff_on`."""
+    _item, engine_contract, _registers = _engine_contract(tenant, contract, period_start=start_on,
+                                                          period_end=true_up_on, kind="periodic",
+                                                          tariff_on=tariff_on)
+    result = compute_bill(contract=_with_zero_start(engine_contract, start_on), period_start=start_on,
+                          period_end=true_up_on, kind="periodic", plausibility_factor=None, regularise=False)
+    if not result.ok:
+        raise PlanRefused("estimate", f"the consumption cannot be estimated: {_problems(result)}")
+    return result
+
+
+def _proposal(tenant: Tenant, contract: Contract, *, count: int, start_on: date, first_due: date,
+              true_up_on: date, tariff_on: date) -> PlanProposal:
+    if count not in INSTALMENT_COUNTS:
+        raise PlanRefused("count", f"a plan has 10, 11 or 12 instalments, not {count}")
+    if contract.end_date is not None and contract.end_date < true_up_on:
+        raise PlanRefused("contract_ending", "the contract ends before the plan's year is over")
+    result = _estimate(tenant, contract, start_on=start_on, true_up_on=true_up_on, tariff_on=tariff_on)
+    schedule = instalment_schedule(estimated_annual_amount=result.total_incl_tax, count=count, first_due=first_due)
+    if schedule[0].amount <= 0:
+        raise PlanRefused("nothing_to_spread", "the estimated amount is too small for monthly instalments")
+    consumption = sum((c.billed_quantity for c in result.consumption), Decimal("0.000"))
+    unit = result.consumption[0].billed_unit if result.consumption else ""
+    return PlanProposal(contract.id, contract.account_id, start_on, true_up_on, consumption, unit,
+                        result.total_incl_tax, tenant.currency, schedule)
+
+
+def propose_plan(*, contract: Contract, count: int, as_of: date) -> PlanProposal:
+    """The schedule a plan asked for on `as_of` would have (nothing is stored)."""
+    if contract.status != "active" or not contract.is_live_on(as_of):
+        raise PlanRefused("contract_not_live", "the contract is not supplied today")
+    if active_plan(contract_id=contract.id) is not None:
+        raise PlanRefused("already_active", "the contract is already on budget billing")
+    start_on, first_due, true_up_on = plan_dates(contract=contract, as_of=as_of)
+    if start_on > as_of:
+        raise PlanRefused("billed_ahead", "the contract is already billed beyond today")
+    tenant = db.session.get(Tenant, contract.tenant_id)
+    return _proposal(tenant, contract, count=count, start_on=start_on, first_due=first_due, true_up_on=true_up_on,
+                     tariff_on=as_of)
+
+
+def _store(proposal: PlanProposal, *, contract: Contract, now: datetime, created_by: str,
+           previous_plan_id: int | None = None) -> DownPaymentPlan:
+    plan = DownPaymentPlan(
+        contract_id=proposal.contract_id, account_id=proposal.account_id, status="active",
+        start_on=proposal.start_on, true_up_on=proposal.true_up_on, instalment_count=proposal.count,
+        instalment_amount=proposal.instalment_amount, estimated_consumption=proposal.estimated_consumption,
+        estimated_amount=proposal.estimated_amount, currency=proposal.currency, created_at=now,
+        created_by=created_by, previous_plan_id=previous_plan_id)
+    db.session.add(plan)
+    db.session.flush()
+    db.session.add_all(DownPaymentInstalment(plan_id=plan.id, sequence=i.number, due_on=i.due_date, amount=i.amount)
+                       for i in proposal.instalments)
+    contract.billed_until = proposal.true_up_on  # the period is the plan's: the periodic run skips it
+    db.session.flush()
+    db.session.refresh(plan)
+    log.info("plan created tenant=%s contract=%s plan=%s amount=%s count=%s", contract.tenant_id, contract.id,
+             plan.id, plan.estimated_amount, plan.instalment_count)
+    return plan
+
+
+def create_plan(*, contract: Contract, count: int, as_of: date, now: datetime,
+                created_by: str = "customer") -> DownPaymentPlan:
+    """Put the contract on budget billing from the schedule `propose_plan` gives for the same day."""
+    proposal = propose_plan(contract=contract, count=count, as_of=as_of)
+    return _store(proposal, contract=contract, now=now, created_by=created_by)
+
+
+# --- instalment bills -----------------------------------------------------------------------------------------------
+
+class _Totals:
+    """Totals shaped like an engine result for `draft_row`."""
+
+    def __init__(self, excl: Decimal, tax: Decimal, incl: Decimal, estimated: bool = False, consumption=()):
+        self.total_excl_tax, self.total_tax, self.total_incl_tax = excl, tax, incl
+        self.estimated = estimated
+        self.consumption = consumption
+
+
+def _instalment_line(instalment: DownPaymentInstalment) -> EngineLine:
+    return EngineLine(component="instalment", description="instalment", period_start=instalment.due_on,
+                      period_end=add_months(instalment.due_on, 1), quantity=ONE, unit="month",
+                      unit_price=instalment.amount, amount=instalment.amount, tax_rate=Decimal("0"))
+
+
+def issue_due_instalments(*, billing_date: date, now: datetime) -> list[int]:
+    """Issue a bill for every instalment of an active plan due by `billing_date` and not billed yet; returns
+    the new bill ids. Idempotent: a billed instalment points at its bill, and a unique index allows one live
+    instalment bill per contract and due date."""
+    stmt = (select(DownPaymentInstalment, DownPaymentPlan)
+            .join(DownPaymentPlan, DownPaymentPlan.id == DownPaymentInstalment.plan_id)
+            .where(DownPaymentPlan.status == "active", DownPaymentInstalment.bill_id.is_(None),
+                   DownPaymentInstalment.due_on <= billing_date)
+            .order_by(DownPaymentInstalment.due_on, DownPaymentInstalment.plan_id, DownPaymentInstalment.sequence))
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=DownPaymentInstalment.__table__)  # a concurrent run waits, then finds them
+    due = db.session.execute(stmt).all()
+    if not due:
+        return []
+    tenant = db.session.get(Tenant, due[0][1].tenant_id)
+    drafts = []
+    for instalment, plan in due:
+        row = draft_row(tenant_id=tenant.id, account_id=plan.account_id, contract_id=plan.contract_id,
+                        kind="instalment", period_start=instalment.due_on,
+                        period_end=add_months(instalment.due_on, 1), currency=plan.currency,
+                        result=_Totals(instalment.amount, ZERO, instalment.amount))
+        drafts.append((row, (_instalment_line(instalment),)))
+    ids = issue_new(tenant_id=tenant.id, drafts=drafts, issued_at=now, issue_date=billing_date,
+                    payment_terms_days=tenant.payment_terms_days)
+    for (instalment, _plan), bill_id in zip(due, ids, strict=True):
+        instalment.bill_id = bill_id
+    db.session.flush()
+    log.info("instalments billed tenant=%s date=%s bills=%d", tenant.id, billing_date, len(ids))
+    return ids
+
+
+# --- true-up --------------------------------------------------------------------------------------------------------
+
+def _store_estimated_readings(registers: dict, readings, now: datetime) -> None:
+    """The indexes the true-up estimated become readings, so the next period starts from the same index."""
+    for reading in readings:
+        register_id = registers.get((reading.meter_serial, reading.register_code))
+        if register_id is not None:
+            db.session.add(MeterReading(register_id=register_id, read_on=reading.read_on, value=reading.value,
+                                        source="estimated", status="valid", received_at=now))
+
+
+def _billed_instalments(plan: DownPaymentPlan) -> list[Decimal]:
+    bills = bills_of_plan(plan)
+    return [bills[i.bill_id].total_incl_tax for i in plan.instalments
+            if i.bill_id is not None and bills[i.bill_id].status == "issued"]
+
+
+def _settle(plan: DownPaymentPlan, contract: Contract, tenant: Tenant, *, period_end: date, issue_date: date,
+            now: datetime, next_first_due: date | None, next_estimate: Decimal | None = None):
+    """Issue the bill of the actual consumption over `[start_on, period_end)` minus the instalments billed.
+
+    Returns (bill, engine TrueUp). The consumption is computed as the periodic bill computes it (the same
+    loaders, regularisation of earlier estimated bills and back-billing limit).
+    """
+    kind = "final" if contract.end_date is not None and contract.end_date == period_end else "periodic"
+    item, engine_contract, registers = _engine_contract(tenant, contract, period_start=plan.start_on,
+                                                        period_end=period_end, kind=kind)
+    prior = ()
+    estimated = estimated_bills_by_contract(tenant.id, [contract.id]).get(contract.id)
+    if estimated:
+        start = regularisation_start(contract=engine_contract, period_start=plan.start_on, period_end=period_end)
+        if start is not None:
+            prior = prior_charges_since(tenant.id, estimated, start)
+    result = compute_bill(contract=engine_contract, period_start=plan.start_on, period_end=period_end, kind=kind,
+                          prior_charges=prior, bill_date=issue_date,
+                          back_billing_limit_months=tenant.back_billing_months)
+    if not result.ok:
+        raise PlanRefused("engine", f"the true-up cannot be computed: {_problems(result)}")
+    paid = _billed_instalments(plan)
+    settled = true_up(annual_total_incl_tax=result.total_incl_tax, instalments_paid=paid,
+                      next_first_due=next_first_due, next_count=plan.instalment_count,
+                      next_estimated_annual_amount=next_estimate)
+    lines = result.lines
+    if settled.instalments_paid:
+        lines = (*lines, EngineLine(
+            component="instalment", description="instalments_billed", period_start=plan.start_on,
+            period_end=period_end, quantity=Decimal(len(paid)).quantize(ONE), unit="month",
+            unit_price=-(settled.instalments_paid / len(paid)).quantize(Decimal("0.00001")),
+            amount=-settled.instalments_paid, tax_rate=Decimal("0")))
+    totals = _Totals(result.total_excl_tax - settled.instalments_paid, result.total_tax, settled.balance,
+                     result.estimated, result.consumption)
+    row = draft_row(tenant_id=tenant.id, account_id=plan.account_id, contract_id=contract.id, kind="true_up",
+                    period_start=plan.start_on, period_end=period_end, currency=plan.currency, result=totals)
+    (bill_id,) = issue_new(tenant_id=tenant.id, drafts=[(row, lines)], issued_at=now, issue_date=issue_date,
+                           payment_terms_days=tenant.payment_terms_days)
+    _store_estimated_readings(registers, result.estimated_readings, now)
+    plan.true_up_bill_id = bill_id
+    contract.billed_until = period_end
+    db.session.flush()
+    return db.session.get(Bill, bill_id), settled
+
+
+def _locked_plan(plan_id: int) -> DownPaymentPlan | None:
+    stmt = select(DownPaymentPlan).where(DownPaymentPlan.id == plan_id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return db.session.scalar(stmt)
+
+
+def true_up_plan(*, plan_id: int, now: datetime) -> tuple[Bill, DownPaymentPlan | None]:
+    """At the plan's true-up date: the true-up bill, the plan completed, and the next year's plan (same number
+    of instalments, from the new estimate) unless the contract ends. Returns (bill, new plan or None)."""
+    plan = _locked_plan(plan_id)
+    if plan is None or plan.status != "active":
+        raise PlanRefused("state", "only an active plan can be trued up")
+    contract = db.session.get(Contract, plan.contract_id)
+    tenant = db.session.get(Tenant, plan.tenant_id)
+    period_end = plan.true_up_on
+    if contract.end_date is not None and contract.end_date < period_end:
+        period_end = contract.end_date
+    start_on, first_due = plan.true_up_on, plan.true_up_on
+    next_true_up = add_months(first_due, 12)
+    continues = period_end == plan.true_up_on and (contract.end_date is None or contract.end_date >= next_true_up)
+
+    plan.status = "completed"  # before the new plan: one active plan per contract
+    db.session.flush()
+    bill, settled = _settle(plan, contract, tenant, period_end=period_end, issue_date=period_end, now=now,
+                            next_first_due=None)
+    new_plan = None
+    if continues:
+        proposal = _proposal(tenant, contract, count=plan.instalment_count, start_on=start_on, first_due=first_due,
+                             true_up_on=next_true_up, tariff_on=start_on)
+        # The engine's true-up gives the next schedule from the new estimate: the same one the proposal holds.
+        schedule = true_up(annual_total_incl_tax=settled.annual_total_incl_tax, instalments_paid=(),
+                           next_first_due=first_due, next_count=plan.instalment_count,
+                           next_estimated_annual_amount=proposal.estimated_amount).next_schedule
+        proposal = replace(proposal, instalments=schedule)
+        new_plan = _store(proposal, contract=contract, now=now, created_by="true_up", previous_plan_id=plan.id)
+    log.info("plan trued up tenant=%s plan=%s bill=%s balance=%s next=%s", tenant.id, plan.id, bill.id,
+             settled.balance, new_plan.id if new_plan else None)
+    return bill, new_plan
+
+
+def due_true_ups(*, on: date) -> list[int]:
+    """Ids of the active plans whose true-up date has come."""
+    return list(db.session.scalars(select(DownPaymentPlan.id).where(
+        DownPaymentPlan.status == "active", DownPaymentPlan.true_up_on <= on).order_by(DownPaymentPlan.id)))
+
+
+# --- cancelling -----------------------------------------------------------------------------------------------------
+
+def cancel_plan(*, plan: DownPaymentPlan, on: date, now: datetime) -> Bill | None:
+    """End the plan on `on`. Without any instalment billed, the contract simply goes back to periodic bills
+    from the plan's start; otherwise the consumption so far is settled at once against the instalments
+    billed (a true-up bill, returned) and periodic bills resume from `on`."""
+    plan = _locked_plan(plan.id)
+    if plan is None or plan.status != "active":
+        raise PlanRefused("state", "only an active plan can be cancelled")
+    contract = db.session.get(Contract, plan.contract_id)
+    plan.status = "cancelled"
+    plan.cancelled_at = now
+    db.session.flush()
+    if not _billed_instalments(plan):
+        if contract.billed_until == plan.true_up_on:
+            contract.billed_until = plan.start_on
+        db.session.flush()
+        log.info("plan cancelled tenant=%s plan=%s", plan.tenant_id, plan.id)
+        return None
+    tenant = db.session.get(Tenant, plan.tenant_id)
+    period_end = max(on, plan.start_on + timedelta(days=1))
+    bill, settled = _settle(plan, contract, tenant, period_end=period_end, issue_date=on, now=now,
+                            next_first_due=None)
+    log.info("plan cancelled and settled tenant=%s plan=%s bill=%s balance=%s", plan.tenant_id, plan.id, bill.id,
+             settled.balance)
+    return bill
