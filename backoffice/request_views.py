@@ -1,0 +1,170 @@
+"""Complaints and requests in the back office: list with filters, conversation, reply, internal note, status."""
+from __future__ import annotations
+
+import logging
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import MultipleFileField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from app.auth import staff_permission
+from app.mail import compose, send_after_commit
+from backoffice.views import bp
+from domain.db import utcnow
+from domain.requests import attachments as files
+from domain.requests import services as requests_service
+from domain.requests.models import REQUEST_KINDS, REQUEST_STATUSES
+from portal.request_views import ATTACHMENT_ERRORS, KIND_NAMES, REQUEST_STATUS_NAMES, attachment_response
+
+log = logging.getLogger("requests")
+
+
+def _status_choices(first=None):
+    choices = [(s, REQUEST_STATUS_NAMES[s]) for s in REQUEST_STATUSES]
+    return ([first] if first else []) + choices
+
+
+class StaffReplyForm(FlaskForm):
+    body = TextAreaField(_l("Reply to the customer"), validators=[
+        DataRequired(_l("Write your message.")), Length(max=5000, message=_l("Use at most 5000 characters."))])
+    status = SelectField(_l("Then set the status to"))
+    attachments = MultipleFileField(_l("Attachments (optional)"))
+
+
+class NoteForm(FlaskForm):
+    note = TextAreaField(_l("Internal note (never shown to the customer)"), validators=[
+        DataRequired(_l("Write your note.")), Length(max=5000, message=_l("Use at most 5000 characters."))])
+
+
+class StatusForm(FlaskForm):
+    new_status = SelectField(_l("Status"), choices=[])
+
+
+def _forms(found, reply=None, note=None, status=None):
+    reply = reply or StaffReplyForm(prefix="reply")
+    reply.status.choices = _status_choices(("", _("keep the status")))
+    if not reply.is_submitted():
+        reply.status.data = "waiting_customer" if found.status == "open" else ""
+    status = status or StatusForm(prefix="status")
+    status.new_status.choices = _status_choices()
+    if not status.is_submitted():
+        status.new_status.data = found.status
+    return {"reply_form": reply, "note_form": note or NoteForm(prefix="note"), "status_form": status}
+
+
+def _request_or_404(reference: str):
+    found = requests_service.request_by_reference(reference=reference)
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.get("/requests")
+@staff_permission("requests.handle")
+def requests():
+    status = request.args.get("status", "")
+    kind = request.args.get("kind", "")
+    filters = requests_service.StaffFilters(
+        status=status if status in REQUEST_STATUSES else None, kind=kind if kind in REQUEST_KINDS else None,
+        overdue=request.args.get("overdue") == "1")
+    now = utcnow()
+    found = requests_service.staff_requests(filters=filters, now=now)
+    return render_template("backoffice/requests/list.html", found=found, filters=filters, now=now,
+                           accounts_by_id=requests_service.accounts_by_id(found), kinds=REQUEST_KINDS,
+                           statuses=REQUEST_STATUSES, is_overdue=requests_service.is_overdue)
+
+
+def _detail(found, status_code=200, error=None, **forms):
+    grouped: dict = {}
+    for attachment in requests_service.attachments_of(found, for_customer=False):
+        grouped.setdefault(attachment.message_id, []).append(attachment)
+    return render_template(
+        "backoffice/requests/detail.html", req=found, files_by_message=grouped,
+        account=requests_service.account_of(found), point=requests_service.point_of(found),
+        overdue=requests_service.is_overdue(found, now=utcnow()), error=error, **_forms(found, **forms),
+    ), status_code
+
+
+@bp.get("/requests/<reference>")
+@staff_permission("requests.handle")
+def request_detail(reference: str):
+    return _detail(_request_or_404(reference))
+
+
+def _uploads() -> list[files.Upload]:
+    return [files.Upload(filename=f.filename or "", data=f.read())
+            for f in request.files.getlist("reply-attachments") if f and (f.filename or "")]
+
+
+@bp.post("/requests/<reference>/reply")
+@staff_permission("requests.handle")
+def request_reply(reference: str):
+    found = _request_or_404(reference)
+    form = StaffReplyForm(prefix="reply")
+    form.status.choices = _status_choices(("", ""))
+    if not form.validate_on_submit():
+        return _detail(found, 400, reply=form)
+    try:
+        message = requests_service.staff_message(
+            request=found, staff_id=current_user.user.id, body=form.body.data, internal=False, uploads=_uploads(),
+            now=utcnow(), new_status=form.status.data or None)
+    except files.AttachmentRefused as exc:
+        return _detail(found, 400, error=ATTACHMENT_ERRORS[exc.code](exc.filename), reply=form)
+    _mail_customer(found, message)
+    log.info("request reply tenant=%s reference=%s staff=%s", g.tenant.id, found.reference, current_user.user.id)
+    flash(_("Your reply is sent; the customer is told by e-mail."), "success")
+    return redirect(url_for("backoffice.request_detail", reference=reference) + "#conversation")
+
+
+def _mail_customer(found, message) -> None:
+    account = requests_service.account_of(found)
+    link = url_for("portal.request", reference=found.reference, _external=True)
+    for user in requests_service.reply_recipients(found):
+        send_after_commit(compose(
+            tenant=g.tenant, to=user.email,
+            subject=_l("%(name)s replied to your request %(reference)s", name=g.tenant.name,
+                       reference=found.reference),
+            template="request_reply", locale=user.locale or account.locale, link=link, req=found,
+            body=message.body, kind_name=KIND_NAMES[found.kind], status_name=REQUEST_STATUS_NAMES[found.status],
+        ))
+
+
+@bp.post("/requests/<reference>/note")
+@staff_permission("requests.handle")
+def request_note(reference: str):
+    found = _request_or_404(reference)
+    form = NoteForm(prefix="note")
+    if not form.validate_on_submit():
+        return _detail(found, 400, note=form)
+    requests_service.staff_message(request=found, staff_id=current_user.user.id, body=form.note.data,
+                                   internal=True, uploads=[], now=utcnow())
+    flash(_("Your internal note is saved."), "success")
+    return redirect(url_for("backoffice.request_detail", reference=reference) + "#conversation")
+
+
+@bp.post("/requests/<reference>/status")
+@staff_permission("requests.handle")
+def request_status(reference: str):
+    found = _request_or_404(reference)
+    form = StatusForm(prefix="status")
+    form.new_status.choices = _status_choices()
+    if not form.validate_on_submit():
+        return _detail(found, 400, status=form)
+    requests_service.change_status(request=found, status=form.new_status.data, now=utcnow())
+    flash(_("The status is now: %(status)s.", status=REQUEST_STATUS_NAMES[found.status]), "success")
+    return redirect(url_for("backoffice.request_detail", reference=reference))
+
+
+@bp.get("/requests/<reference>/files/<public_id>")
+@staff_permission("requests.handle")
+def request_attachment(reference: str, public_id: str):
+    found = _request_or_404(reference)
+    attachment = requests_service.attachment_of(found, public_id=public_id, for_customer=False)
+    data = files.content_of(attachment) if attachment is not None else None
+    if data is None:
+        abort(404)
+    return attachment_response(attachment, data)

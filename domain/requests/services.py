@@ -1,0 +1,383 @@
+"""Complaints and service requests: open one, exchange messages, change status, and what customers may see.
+
+Expected answer date: the tenant promises an answer within `request_answer_days` working days (Monday to
+Friday; public holidays are not known to the platform, so they count as working days), counted from the day
+the request is opened in the tenant's time zone. `due_at` is the end of that day there.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from domain.contracts.models import Contract, CustomerAccount
+from domain.db import db
+from domain.identity.models import CustomerAccess, CustomerUser
+from domain.requests import attachments as files
+from domain.requests import moves
+from domain.requests.models import REQUEST_STATUSES, RequestAttachment, RequestMessage, ServiceRequest
+from domain.sites.models import DeliveryPoint
+from domain.tasks.models import Task, WorkGroup
+
+log = logging.getLogger("requests")
+
+PORTAL_KINDS = ("complaint", "move_in", "move_out", "offer_change", "meter_problem", "other")
+OPEN_STATUSES = ("open", "in_progress", "waiting_customer")
+DONE_STATUSES = ("resolved", "closed")
+REQUEST_WORK_GROUP = "front_office"
+_EPOCH = datetime(1970, 1, 1, tzinfo=ZoneInfo("UTC"))
+
+
+class RequestRefused(ValueError):
+    """A request or a message that cannot be recorded; `code` says why."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+# Pure calculations
+
+
+def add_working_days(start: date, days: int) -> date:
+    """The date `days` working days (Monday to Friday) after `start`."""
+    current, left = start, max(0, days)
+    while left:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            left -= 1
+    return current
+
+
+def answer_due_at(*, opened_at: datetime, answer_days: int, zone: ZoneInfo) -> datetime:
+    """The end of the expected answer day, in UTC."""
+    answer_on = add_working_days(opened_at.astimezone(zone).date(), answer_days)
+    return datetime.combine(answer_on + timedelta(days=1), time(0), tzinfo=zone).astimezone(ZoneInfo("UTC")) \
+        - timedelta(microseconds=1)
+
+
+def format_reference(year: int, value: int) -> str:
+    return f"R{year}-{value:06d}"
+
+
+def is_overdue(request: ServiceRequest, *, now: datetime) -> bool:
+    return request.status in OPEN_STATUSES and request.due_at is not None and request.due_at < now
+
+
+# Reading
+
+
+def _customer_account_ids(customer_user_id: int):
+    return select(CustomerAccess.account_id).where(CustomerAccess.customer_user_id == customer_user_id)
+
+
+def requests_of_customer(*, customer_user_id: int) -> list[ServiceRequest]:
+    """The requests on the accounts this customer may see, newest first."""
+    return list(db.session.scalars(
+        select(ServiceRequest)
+        .where(ServiceRequest.account_id.in_(_customer_account_ids(customer_user_id)))
+        .order_by(ServiceRequest.opened_at.desc(), ServiceRequest.id.desc())
+    ))
+
+
+def _request_options():
+    return (selectinload(ServiceRequest.messages),)
+
+
+def account_of(request: ServiceRequest) -> CustomerAccount:
+    return db.session.scalar(select(CustomerAccount).where(CustomerAccount.id == request.account_id)
+                             .options(selectinload(CustomerAccount.holder)))
+
+
+def point_of(request: ServiceRequest) -> DeliveryPoint | None:
+    if request.delivery_point_id is None:
+        return None
+    return db.session.scalar(select(DeliveryPoint).where(DeliveryPoint.id == request.delivery_point_id)
+                             .options(selectinload(DeliveryPoint.premise)))
+
+
+def accounts_by_id(requests: list[ServiceRequest]) -> dict[int, CustomerAccount]:
+    """The accounts of these requests (one query), for lists."""
+    ids = {r.account_id for r in requests}
+    if not ids:
+        return {}
+    rows = db.session.scalars(select(CustomerAccount).where(CustomerAccount.id.in_(ids))
+                              .options(selectinload(CustomerAccount.holder)))
+    return {a.id: a for a in rows}
+
+
+def request_of_customer(*, customer_user_id: int, reference: str) -> ServiceRequest | None:
+    """One request by reference, only if it is on an account this customer may see."""
+    return db.session.scalar(
+        select(ServiceRequest)
+        .where(ServiceRequest.reference == reference,
+               ServiceRequest.account_id.in_(_customer_account_ids(customer_user_id)))
+        .options(*_request_options())
+    )
+
+
+def request_by_reference(*, reference: str) -> ServiceRequest | None:
+    return db.session.scalar(
+        select(ServiceRequest).where(ServiceRequest.reference == reference).options(*_request_options()))
+
+
+def visible_messages(request: ServiceRequest) -> list[RequestMessage]:
+    """What the customer sees of the conversation: never staff's internal notes."""
+    return [m for m in request.messages if not m.internal]
+
+
+def attachments_of(request: ServiceRequest, *, for_customer: bool) -> list[RequestAttachment]:
+    """The request's files; a customer does not see files attached to internal notes."""
+    stmt = select(RequestAttachment).where(RequestAttachment.request_id == request.id)
+    if for_customer:
+        internal = select(RequestMessage.id).where(RequestMessage.request_id == request.id,
+                                                   RequestMessage.internal.is_(True))
+        stmt = stmt.where(or_(RequestAttachment.message_id.is_(None), RequestAttachment.message_id.not_in(internal)))
+    return list(db.session.scalars(stmt.order_by(RequestAttachment.uploaded_at, RequestAttachment.id)))
+
+
+def attachment_of(request: ServiceRequest, *, public_id: str, for_customer: bool) -> RequestAttachment | None:
+    for attachment in attachments_of(request, for_customer=for_customer):
+        if attachment.public_id == public_id:
+            return attachment
+    return None
+
+
+def _staff_reply_after_seen():
+    return exists().where(
+        RequestMessage.request_id == ServiceRequest.id, RequestMessage.author_kind == "staff",
+        RequestMessage.internal.is_(False),
+        RequestMessage.sent_at > func.coalesce(ServiceRequest.customer_seen_at, _EPOCH),
+    )
+
+
+def unread_replies(customer_user_id: int) -> list[ServiceRequest]:
+    """The customer's requests with a staff reply newer than the customer's last look, newest first."""
+    return list(db.session.scalars(
+        select(ServiceRequest)
+        .where(ServiceRequest.account_id.in_(_customer_account_ids(customer_user_id)), _staff_reply_after_seen())
+        .order_by(ServiceRequest.opened_at.desc(), ServiceRequest.id.desc())
+    ))
+
+
+def unread_references(*, customer_user_id: int) -> set[str]:
+    return {r.reference for r in unread_replies(customer_user_id)}
+
+
+@dataclass
+class StaffFilters:
+    status: str | None = None
+    kind: str | None = None
+    overdue: bool = False
+    limit: int = 200
+
+
+def staff_requests(*, filters: StaffFilters, now: datetime) -> list[ServiceRequest]:
+    """The back office's list: open ones first by due date, with the filters applied."""
+    stmt = select(ServiceRequest)
+    if filters.status in REQUEST_STATUSES:
+        stmt = stmt.where(ServiceRequest.status == filters.status)
+    if filters.kind:
+        stmt = stmt.where(ServiceRequest.kind == filters.kind)
+    if filters.overdue:
+        stmt = stmt.where(ServiceRequest.status.in_(OPEN_STATUSES), ServiceRequest.due_at < now)
+    done_last = ServiceRequest.status.in_(DONE_STATUSES)
+    stmt = stmt.order_by(done_last, ServiceRequest.due_at, ServiceRequest.id.desc()).limit(filters.limit)
+    return list(db.session.scalars(stmt))
+
+
+# Writing
+
+
+@dataclass
+class NewRequest:
+    """What the customer asked for, already parsed by the form."""
+
+    kind: str
+    account_number: str
+    subject: str
+    description: str
+    point_identifier: str | None = None
+    effective_on: date | None = None
+    final_readings: dict[str, Decimal | None] = field(default_factory=dict)
+    uploads: list[files.Upload] = field(default_factory=list)
+
+
+def _next_reference(*, tenant_id: int, year: int) -> str:
+    prefix = f"R{year}-"
+    latest = db.session.scalar(
+        select(func.max(ServiceRequest.reference)).where(ServiceRequest.reference.like(f"{prefix}%")))
+    value = int(latest[len(prefix):]) + 1 if latest and latest[len(prefix):].isdigit() else 1
+    return format_reference(year, value)
+
+
+def _insert_with_reference(request: ServiceRequest, *, year: int) -> None:
+    """Give the request the tenant's next reference; the unique constraint settles a race, and we retry."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        # SQLite (development, tests): one writer at a time; a collision is refused by the unique constraint.
+        request.reference = _next_reference(tenant_id=request.tenant_id, year=year)
+        db.session.add(request)
+        db.session.flush()
+        return
+    for _attempt in range(5):
+        request.reference = _next_reference(tenant_id=request.tenant_id, year=year)
+        try:
+            with db.session.begin_nested():
+                db.session.add(request)
+                db.session.flush()
+            return
+        except IntegrityError:
+            continue
+    raise RequestRefused("reference_busy")
+
+
+def _work_group() -> WorkGroup:
+    group = db.session.scalar(select(WorkGroup).where(WorkGroup.code == REQUEST_WORK_GROUP))
+    if group is None:
+        group = WorkGroup(code=REQUEST_WORK_GROUP, name="Front office")
+        db.session.add(group)
+        db.session.flush()
+    return group
+
+
+def _customer_contract(*, account: CustomerAccount, point_identifier: str | None) -> Contract | None:
+    if not point_identifier:
+        return None
+    matches = [c for c in account.contracts if c.delivery_point.identifier == point_identifier]
+    live = [c for c in matches if c.end_date is None]
+    return (live or matches or [None])[-1]
+
+
+def open_request(*, customer: CustomerUser, new: NewRequest, now: datetime, today: date, answer_days: int,
+                 zone: ZoneInfo, tenant_id: int) -> ServiceRequest:
+    """Open a request for the customer, with its first message, attachments, task, and for a move out
+    the final readings and the contract's end. Everything is checked first: a refusal stores nothing."""
+    from domain.contracts import services as accounts
+
+    if new.kind not in PORTAL_KINDS:
+        raise RequestRefused("kind")
+    account = accounts.account_of_customer(customer_user_id=customer.id, account_number=new.account_number)
+    if account is None:
+        raise RequestRefused("account")
+    contract = _customer_contract(account=account, point_identifier=new.point_identifier)
+    if new.point_identifier and contract is None:
+        raise RequestRefused("point")
+    if new.kind == "move_out" and contract is None:
+        raise RequestRefused("point")
+    if new.kind == "move_in" and new.effective_on is None:
+        raise RequestRefused("date_missing")
+    checked = files.check_uploads(new.uploads)
+
+    final_reading = None
+    if new.kind == "move_out":
+        final_reading = moves.move_out(contract=contract, move_out_on=new.effective_on, readings=new.final_readings,
+                                       today=today, now=now, customer_user_id=customer.id)
+    request = ServiceRequest(
+        tenant_id=tenant_id, account_id=account.id, kind=new.kind, status="open", subject=new.subject[:200],
+        description=new.description or None, opened_at=now,
+        due_at=answer_due_at(opened_at=now, answer_days=answer_days, zone=zone),
+        delivery_point_id=contract.delivery_point_id if contract else None,
+        contract_id=contract.id if contract else None, effective_on=new.effective_on,
+        final_reading_id=final_reading.id if final_reading else None,
+        opened_by_user_id=customer.id, customer_seen_at=now,
+    )
+    _insert_with_reference(request, year=now.astimezone(zone).year)
+    first = RequestMessage(request_id=request.id, author_kind="customer", author_id=customer.id,
+                           body=new.description or new.subject, internal=False, sent_at=now)
+    db.session.add(first)
+    db.session.flush()
+    files.store(request=request, message=first, uploads=checked, uploaded_by_kind="customer", now=now)
+    db.session.add(Task(
+        work_group_id=_work_group().id, kind="service_request", title=f"{request.reference}: {request.subject}"[:200],
+        details=request.description, subject_type="service_request", subject_id=request.id,
+        created_at=now, due_at=request.due_at,
+    ))
+    db.session.flush()
+    log.info("request opened tenant=%s reference=%s kind=%s account=%s", tenant_id, request.reference,
+             request.kind, account.account_number)
+    return request
+
+
+def mark_seen(request: ServiceRequest, *, now: datetime) -> None:
+    request.customer_seen_at = now
+    db.session.flush()
+
+
+def customer_reply(*, request: ServiceRequest, customer: CustomerUser, body: str, uploads: list[files.Upload],
+                   now: datetime) -> RequestMessage:
+    """The customer answers; a request waiting for the customer, or resolved, goes back to staff."""
+    if request.status == "closed":
+        raise RequestRefused("closed")
+    body = (body or "").strip()
+    if not body:
+        raise RequestRefused("empty")
+    checked = files.check_uploads(uploads)
+    message = RequestMessage(request_id=request.id, author_kind="customer", author_id=customer.id, body=body,
+                             internal=False, sent_at=now)
+    db.session.add(message)
+    db.session.flush()
+    files.store(request=request, message=message, uploads=checked, uploaded_by_kind="customer", now=now)
+    if request.status in ("waiting_customer", "resolved"):
+        change_status(request=request, status="in_progress", now=now)
+    request.customer_seen_at = now
+    db.session.flush()
+    return message
+
+
+def staff_message(*, request: ServiceRequest, staff_id: int, body: str, internal: bool,
+                  uploads: list[files.Upload], now: datetime, new_status: str | None = None) -> RequestMessage:
+    """A staff reply to the customer, or an internal note the customer never sees."""
+    body = (body or "").strip()
+    if not body:
+        raise RequestRefused("empty")
+    if new_status is not None and new_status not in REQUEST_STATUSES:
+        raise RequestRefused("status")
+    checked = files.check_uploads(uploads)
+    message = RequestMessage(request_id=request.id, author_kind="staff", author_id=staff_id, body=body,
+                             internal=internal, sent_at=now)
+    db.session.add(message)
+    db.session.flush()
+    files.store(request=request, message=message, uploads=checked, uploaded_by_kind="staff", now=now)
+    if new_status is not None:
+        change_status(request=request, status=new_status, now=now)
+    elif not internal and request.status == "open":
+        change_status(request=request, status="in_progress", now=now)
+    db.session.flush()
+    return message
+
+
+def change_status(*, request: ServiceRequest, status: str, now: datetime) -> None:
+    """Set the status; resolving or closing also closes the request's open task."""
+    if status not in REQUEST_STATUSES:
+        raise RequestRefused("status")
+    request.status = status
+    done = status in DONE_STATUSES
+    request.closed_at = (request.closed_at or now) if done else None
+    tasks = db.session.scalars(select(Task).where(
+        Task.subject_type == "service_request", Task.subject_id == request.id))
+    for task in tasks:
+        if done and task.status in ("open", "in_progress"):
+            task.status, task.done_at = "done", now
+        elif not done and task.status == "done":
+            task.status, task.done_at = "open", None
+    db.session.flush()
+
+
+def reply_recipients(request: ServiceRequest) -> list[CustomerUser]:
+    """Who is e-mailed about a staff reply: the customer who opened it, else everyone who sees the account."""
+    if request.opened_by_user_id is not None:
+        opener = db.session.scalar(select(CustomerUser).where(
+            CustomerUser.id == request.opened_by_user_id,
+            CustomerUser.id.in_(select(CustomerAccess.customer_user_id).where(
+                CustomerAccess.account_id == request.account_id))))
+        if opener is not None:
+            return [opener]
+    return list(db.session.scalars(
+        select(CustomerUser).join(CustomerAccess, and_(CustomerAccess.customer_user_id == CustomerUser.id))
+        .where(CustomerAccess.account_id == request.account_id).order_by(CustomerUser.id)))
