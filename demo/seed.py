@@ -31,6 +31,7 @@ from demo.plan import (
     earliest_contract_start,
     plan_customers,
 )
+from demo.access import give_activation_codes
 from demo.billing_history import bill_history
 from demo.readings import add_months, history_dates, meter_readings, month_start
 from domain.audit.actor import Actor, acting_as
@@ -137,6 +138,7 @@ def _seed_utility(utility: DemoUtility, *, accounts: int, months: int, today: da
         _create_requests(utility, plan=plan, created=created, agent=staff["agent"], now=now,
                          rng=random.Random(f"demo:{utility.slug}:requests"))
         _create_reading_checks(now=now)
+        give_activation_codes()
         db.session.commit()
     created.bills, created.billing_exceptions = bill_history(tenant_id=tenant.id, dates=dates)
     return created

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from domain.billing.models import Bill
 from domain.db import db
+from domain.identity.activation import display_code
 from domain.i18n import country_name, normalise_locale, translations, unit_symbol
 from domain.readings.models import MeterReading
 from domain.storage import storage
@@ -137,6 +138,7 @@ class BillDocument:
     comparisons: tuple[YearComparison, ...] = ()  # only when based on actual readings
     payment_method: str = "transfer"  # transfer, card, direct_debit
     corrects_bill_number: str | None = None
+    activation_code: str | None = None  # with the customer number, activates the online access
 
     @property
     def period_last_day(self) -> date:
@@ -324,6 +326,7 @@ def build_bill_document(*, bill_id: int) -> BillDocument:
         comparisons=comparisons,
         payment_method=account.payment_method,
         corrects_bill_number=corrects,
+        activation_code=display_code(account.activation_code) or None,
     )
 
 

@@ -287,6 +287,7 @@ def _first_page(doc: BillDocument, _: Callable[[str], str], styles: _Styles, bra
             (_("Credit note number") if doc.kind == "credit_note" else _("Bill number"), doc.bill_number),
             (_("Issue date"), fmt.date(doc.issue_date)),
             (_("Customer number"), doc.account_number),
+            *([(_("Activation code"), doc.activation_code)] if doc.activation_code else []),
             (_("Billing period"), _("%(start)s to %(end)s") % {
                 "start": fmt.date(doc.period_start, "medium"), "end": fmt.date(doc.period_last_day, "medium")}),
         ]

@@ -1,0 +1,178 @@
+"""The customer's own profile: contact details, e-mail change, language, paperless billing, marketing
+consent and the request to close the online access."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from domain.contracts.models import CustomerAccount
+from domain.db import db
+from domain.identity.activation import VERIFICATION_LIFETIME, InvalidVerification, claim_link, token_hash
+from domain.identity.models import CustomerAccess, CustomerUser, EmailVerification
+from domain.identity.services import close_all_sessions, normalise_email
+from domain.parties.models import ContactPoint, Party
+from domain.tasks.models import Task, WorkGroup
+
+CLOSURE_GROUP = "front_office"
+CLOSURE_DAYS = 30  # the answer the customer is promised
+
+
+class SameEmail(ValueError):
+    """The new address is the one the login already uses."""
+
+
+class EmailTaken(Exception):
+    """Another login of this tenant uses the address."""
+
+
+class EmailNotVerified(Exception):
+    """Paperless billing needs an e-mail address the customer has proved."""
+
+
+@dataclass(frozen=True)
+class PostalAddress:
+    address_line1: str
+    address_line2: str | None
+    postcode: str
+    city: str
+    country: str
+
+
+def party_of(user: CustomerUser) -> Party:
+    return db.session.get(Party, user.party_id)
+
+
+def update_contact_details(*, user: CustomerUser, phone: str | None, address: PostalAddress) -> None:
+    """Replace the party's primary phone number and postal address (an empty phone removes it)."""
+    party = party_of(user)
+    phone_point = party.primary("phone")
+    if phone:
+        if phone_point is None:
+            phone_point = ContactPoint(party_id=party.id, kind="phone", is_primary=True)
+            db.session.add(phone_point)
+        phone_point.value = phone
+    elif phone_point is not None:
+        db.session.delete(phone_point)
+    postal = party.primary("postal")
+    if postal is None:
+        postal = ContactPoint(party_id=party.id, kind="postal", is_primary=True)
+        db.session.add(postal)
+    postal.address_line1 = address.address_line1
+    postal.address_line2 = address.address_line2 or None
+    postal.postcode = address.postcode
+    postal.city = address.city
+    postal.country = address.country
+    db.session.flush()
+
+
+def start_email_change(*, user: CustomerUser, new_email: str, now: datetime) -> tuple[str, str]:
+    """(token, address) of a link sent to the new address; the login keeps its e-mail until it is followed."""
+    new_email = normalise_email(new_email)
+    if new_email == user.email:
+        raise SameEmail()
+    token = secrets.token_urlsafe(32)
+    db.session.add(EmailVerification(
+        token_hash=token_hash(token), purpose="email_change", email=new_email, party_id=user.party_id,
+        customer_user_id=user.id, created_at=now, expires_at=now + VERIFICATION_LIFETIME,
+    ))
+    db.session.flush()
+    return token, new_email
+
+
+def pending_email_change(*, user: CustomerUser, now: datetime) -> EmailVerification | None:
+    """The latest e-mail change waiting for its link to be followed, if any."""
+    return db.session.scalar(
+        select(EmailVerification)
+        .where(EmailVerification.purpose == "email_change", EmailVerification.customer_user_id == user.id,
+               EmailVerification.used_at.is_(None), EmailVerification.expires_at > now)
+        .order_by(EmailVerification.created_at.desc(), EmailVerification.id.desc())
+        .limit(1)
+    )
+
+
+def email_change_of_link(*, token: str, user: CustomerUser, now: datetime) -> EmailVerification | None:
+    """The e-mail change behind a link, if it is this login's, unused and unexpired."""
+    row = db.session.scalar(select(EmailVerification).where(EmailVerification.token_hash == token_hash(token)))
+    if (row is None or row.purpose != "email_change" or row.customer_user_id != user.id
+            or row.used_at is not None or row.expires_at <= now):
+        return None
+    return row
+
+
+def confirm_email_change(*, token: str, user: CustomerUser, now: datetime) -> str:
+    """Switch the login to the address the link was sent to; returns the new address."""
+    row = email_change_of_link(token=token, user=user, now=now)
+    if row is None:
+        raise InvalidVerification()
+    taken = db.session.scalar(select(CustomerUser.id).where(CustomerUser.email == row.email,
+                                                            CustomerUser.id != user.id))
+    if taken is not None:
+        raise EmailTaken()
+    claim_link(row, now)
+    user.email = row.email
+    user.email_verified_at = now
+    party = party_of(user)
+    point = party.primary("email")
+    if point is None:
+        point = ContactPoint(party_id=party.id, kind="email", is_primary=True)
+        db.session.add(point)
+    point.value = row.email
+    point.verified_at = now
+    db.session.flush()
+    return row.email
+
+
+def set_locale(*, user: CustomerUser, locale: str) -> None:
+    user.locale = locale
+    db.session.flush()
+
+
+def set_paperless(*, user: CustomerUser, account: CustomerAccount, paperless: bool) -> None:
+    """Paper or e-mail bills for one of the customer's accounts; e-mail only to a proved address."""
+    if paperless and user.email_verified_at is None:
+        raise EmailNotVerified()
+    allowed = db.session.scalar(select(CustomerAccess.id).where(
+        CustomerAccess.customer_user_id == user.id, CustomerAccess.account_id == account.id))
+    if allowed is None:
+        raise PermissionError("not one of the customer's accounts")
+    account.paperless = paperless
+    db.session.flush()
+
+
+def set_marketing_consent(*, user: CustomerUser, consent: bool, now: datetime) -> bool:
+    """Record a change of marketing consent (the audit trail keeps every change); False when nothing changed."""
+    if user.marketing_consent == consent:
+        return False
+    user.marketing_consent = consent
+    user.marketing_consent_at = now
+    db.session.flush()
+    return True
+
+
+def request_closure(*, user: CustomerUser, now: datetime) -> Task:
+    """Record the request to close the online access, queue it for staff and end every session."""
+    user.closure_requested_at = now
+    group_id = db.session.scalar(select(WorkGroup.id).where(WorkGroup.code == CLOSURE_GROUP))
+    if group_id is None:
+        group = WorkGroup(code=CLOSURE_GROUP, name="Front office")
+        db.session.add(group)
+        db.session.flush()
+        group_id = group.id
+    accounts = list(db.session.scalars(
+        select(CustomerAccount.account_number)
+        .join(CustomerAccess, CustomerAccess.account_id == CustomerAccount.id)
+        .where(CustomerAccess.customer_user_id == user.id)
+        .order_by(CustomerAccount.account_number)))
+    task = Task(
+        work_group_id=group_id, kind="access_closure", title=f"Close the online access of {user.email}",
+        details="The customer asked to close their online access. Accounts: " + (", ".join(accounts) or "none"),
+        subject_type="customer_user", subject_id=user.id, created_at=now,
+        due_at=now + timedelta(days=CLOSURE_DAYS),
+    )
+    db.session.add(task)
+    close_all_sessions(user_kind="customer", user_id=user.id)
+    db.session.flush()
+    return task

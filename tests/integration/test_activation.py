@@ -1,0 +1,260 @@
+"""Activation codes, the matching rules of "customer number + a fact from a bill", and single-use links."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from domain.contracts.models import CustomerAccount
+from domain.db import db
+from domain.identity import activation
+from domain.identity.models import CustomerAccess, CustomerUser, EmailVerification
+from domain.identity.services import WeakPassword
+from tenants.context import tenant_scope
+from tests.factories import (
+    NOW,
+    ContactPointFactory,
+    CustomerAccountFactory,
+    CustomerUserFactory,
+    PartyFactory,
+    PartyRoleFactory,
+)
+
+TODAY = date(2026, 11, 1)
+PASSWORD = "a-long-enough-password"
+
+
+@dataclass
+class Holder:
+    tenant_id: int
+    party_id: int
+    home: str
+    holiday: str
+    closed: str
+    stranger: str
+
+
+def make_holder(tenant_id: int) -> Holder:
+    """A party holding two active accounts and a closed one, with a postal address; and a stranger's account."""
+    with tenant_scope(tenant_id):
+        party = PartyFactory()
+        ContactPointFactory(party=party, kind="postal", value=None, address_line1="3 rue des Lilas",
+                            postcode="69 001", city="Lyon", country="FR")
+        home = CustomerAccountFactory(holder=party, activation_code="ABCDE23456")
+        PartyRoleFactory(party=party, account=home)
+        holiday = CustomerAccountFactory(holder=PartyFactory(), activation_code="HJKLM78923")
+        PartyRoleFactory(party=party, account=holiday)  # held through its role only
+        closed = CustomerAccountFactory(holder=party, status="closed", closed_on=date(2025, 1, 1))
+        PartyRoleFactory(party=party, account=closed)
+        stranger_party = PartyFactory()
+        ContactPointFactory(party=stranger_party, kind="postal", value=None, address_line1="1 quai",
+                            postcode="75001", city="Paris", country="FR")
+        stranger = CustomerAccountFactory(holder=stranger_party, activation_code="ZZZZZ99999")
+        db.session.commit()
+        return Holder(tenant_id, party.id, home.account_number, holiday.account_number, closed.account_number,
+                      stranger.account_number)
+
+
+@pytest.fixture
+def holder(ctx, make_tenant):
+    return make_holder(make_tenant("alpha").id)
+
+
+def test_activation_codes_avoid_ambiguous_characters():
+    codes = {activation.generate_activation_code() for _ in range(200)}
+
+    assert len(codes) == 200
+    assert all(len(c) == 10 and not set(c) & set("0O1I") for c in codes)
+
+
+def test_codes_are_matched_however_they_are_typed():
+    assert activation.normalise_code(" abcde-23456 ") == "ABCDE23456"
+    assert activation.display_code("ABCDE23456") == "ABCDE-23456"
+    assert activation.normalise_postcode("69 001") == activation.normalise_postcode("69001")
+
+
+def test_postcode_of_the_holders_postal_address_matches(holder):
+    with tenant_scope(holder.tenant_id):
+        found = activation.matching_account(account_number=holder.home.lower(), postcode="69001")
+
+        assert found is not None and found.account_number == holder.home
+
+
+def test_activation_code_matches_without_postcode(holder):
+    with tenant_scope(holder.tenant_id):
+        assert activation.matching_account(account_number=holder.home, activation_code="abcde 23456") is not None
+
+
+@pytest.mark.parametrize("facts", [
+    {"postcode": "69002"},  # wrong postcode
+    {"postcode": "75001"},  # the stranger's postcode
+    {"activation_code": "ZZZZZ99999"},  # the stranger's code
+    {"postcode": "69001", "activation_code": "WRONG22222"},  # every fact given must match
+])
+def test_wrong_second_fact_matches_nothing(holder, facts):
+    with tenant_scope(holder.tenant_id):
+        assert activation.matching_account(account_number=holder.home, **facts) is None
+
+
+def test_closed_and_unknown_accounts_match_nothing(holder):
+    with tenant_scope(holder.tenant_id):
+        assert activation.matching_account(account_number=holder.closed, postcode="69001") is None
+        assert activation.matching_account(account_number="C99999999", postcode="69001") is None
+
+
+def test_an_account_without_a_code_is_not_matched_by_an_empty_code(holder):
+    with tenant_scope(holder.tenant_id):
+        account = db.session.scalar(select(CustomerAccount).where(CustomerAccount.account_number == holder.closed))
+        account.status = "active"
+        account.activation_code = None
+
+        assert activation.matching_account(account_number=holder.closed, activation_code="ABCDE23456") is None
+        with pytest.raises(activation.NothingToProve):
+            activation.matching_account(account_number=holder.closed, postcode=" ", activation_code="-")
+
+
+def test_regenerating_a_code_retires_the_old_one(holder):
+    with tenant_scope(holder.tenant_id):
+        account = db.session.scalar(select(CustomerAccount).where(CustomerAccount.account_number == holder.home))
+
+        new = activation.regenerate_activation_code(account=account)
+
+        assert new != "ABCDE23456"
+        assert activation.matching_account(account_number=holder.home, activation_code="ABCDE23456") is None
+        assert activation.matching_account(account_number=holder.home, activation_code=new) is not None
+
+
+def test_missing_codes_are_assigned_and_existing_ones_kept(holder):
+    with tenant_scope(holder.tenant_id):
+        assigned = activation.assign_missing_activation_codes()
+
+        codes = {n: c for n, c in db.session.execute(
+            select(CustomerAccount.account_number, CustomerAccount.activation_code))}
+        assert assigned == 1  # only the closed account had none
+        assert codes[holder.home] == "ABCDE23456"
+        assert all(codes.values())
+
+
+def test_start_activation_stores_only_a_hash_of_the_token(holder):
+    with tenant_scope(holder.tenant_id):
+        started = activation.start_activation(account_number=holder.home, postcode="69001", activation_code=None,
+                                              email=" New@Example.test ", now=NOW)
+
+        row = db.session.scalar(select(EmailVerification).where(EmailVerification.purpose == "activation",
+                                                                EmailVerification.email == "new@example.test"))
+        assert started.email == "new@example.test" and started.existing_user is None
+        assert row.token_hash != started.token and len(row.token_hash) == 64
+        assert row.expires_at == NOW + timedelta(hours=24)
+        assert row.party_id == holder.party_id
+
+
+def test_start_activation_with_wrong_facts_stores_nothing(holder):
+    with tenant_scope(holder.tenant_id):
+        started = activation.start_activation(account_number=holder.home, postcode="69002", activation_code=None,
+                                              email="new@example.test", now=NOW)
+
+        assert started is None
+        assert db.session.scalar(select(func.count(EmailVerification.id))) == 0
+
+
+def _start(holder, email="new@example.test") -> str:
+    return activation.start_activation(account_number=holder.home, postcode="69001", activation_code=None,
+                                       email=email, now=NOW).token
+
+
+def test_completing_activation_creates_the_login_with_every_held_active_account(holder):
+    with tenant_scope(holder.tenant_id):
+        token = _start(holder)
+
+        user = activation.complete_activation(token=token, password=PASSWORD, now=NOW + timedelta(hours=1),
+                                              today=TODAY, locale="fr")
+
+        numbers = set(db.session.scalars(
+            select(CustomerAccount.account_number).join(CustomerAccess, CustomerAccess.account_id == CustomerAccount.id)
+            .where(CustomerAccess.customer_user_id == user.id)))
+        assert numbers == {holder.home, holder.holiday}  # not the closed one, not the stranger's
+        assert user.email == "new@example.test" and user.party_id == holder.party_id
+        assert user.email_verified_at == NOW + timedelta(hours=1) and user.locale == "fr"
+
+
+def test_a_link_works_once(holder):
+    with tenant_scope(holder.tenant_id):
+        token = _start(holder)
+        activation.complete_activation(token=token, password=PASSWORD, now=NOW, today=TODAY)
+
+        with pytest.raises(activation.InvalidVerification):
+            activation.complete_activation(token=token, password=PASSWORD, now=NOW, today=TODAY)
+        assert db.session.scalar(select(func.count(CustomerUser.id))) == 1
+
+
+def test_a_link_expires_after_24_hours(holder):
+    with tenant_scope(holder.tenant_id):
+        token = _start(holder)
+
+        with pytest.raises(activation.InvalidVerification):
+            activation.complete_activation(token=token, password=PASSWORD, now=NOW + timedelta(hours=24),
+                                           today=TODAY)
+        assert activation.pending_link(token=token, purposes=("activation",),
+                                       now=NOW + timedelta(hours=23, minutes=59)) is not None
+
+
+def test_a_weak_password_keeps_the_link_usable(holder):
+    with tenant_scope(holder.tenant_id):
+        token = _start(holder)
+
+        with pytest.raises(WeakPassword):
+            activation.complete_activation(token=token, password="short", now=NOW, today=TODAY)
+        assert activation.pending_link(token=token, purposes=("activation",), now=NOW) is not None
+
+
+def test_a_link_already_claimed_cannot_be_claimed_again(holder):
+    with tenant_scope(holder.tenant_id):
+        token = _start(holder)
+        row = activation.pending_link(token=token, purposes=("activation",), now=NOW)
+        activation.claim_link(row, NOW)
+        row.used_at = None  # another request that loaded the row before the first claim
+
+        with pytest.raises(activation.InvalidVerification):
+            activation.claim_link(row, NOW)
+
+
+def test_activation_link_for_an_address_with_a_login_adds_the_account_to_it(holder):
+    with tenant_scope(holder.tenant_id):
+        user = CustomerUserFactory(email="known@example.test", email_verified_at=None)
+        started = activation.start_activation(account_number=holder.home, postcode=None,
+                                              activation_code="ABCDE23456", email="known@example.test", now=NOW)
+        assert started.existing_user.id == user.id
+        with pytest.raises(activation.AlreadyRegistered):
+            activation.complete_activation(token=started.token, password=PASSWORD, now=NOW, today=TODAY)
+
+        account = activation.add_account_by_link(token=started.token, user=user, now=NOW)
+
+        assert account.account_number == holder.home
+        assert user.email_verified_at == NOW
+        with pytest.raises(activation.InvalidVerification):
+            activation.add_account_by_link(token=started.token, user=user, now=NOW)
+
+
+def test_a_link_account_link_only_works_for_the_login_that_asked(holder):
+    with tenant_scope(holder.tenant_id):
+        asker = CustomerUserFactory()
+        other = CustomerUserFactory()
+        started = activation.start_link_account(user=asker, account_number=holder.holiday, postcode=None,
+                                                activation_code="HJKLM78923", now=NOW)
+
+        with pytest.raises(activation.InvalidVerification):
+            activation.add_account_by_link(token=started.token, user=other, now=NOW)
+        activation.add_account_by_link(token=started.token, user=asker, now=NOW)
+
+        assert db.session.scalar(select(CustomerAccess.customer_user_id)) == asker.id
+        assert started.email == asker.email
+
+
+def test_another_tenants_customer_number_matches_nothing(holder, make_tenant):
+    other = make_holder(make_tenant("bravo").id)
+
+    with tenant_scope(holder.tenant_id):
+        assert activation.matching_account(account_number=other.home, activation_code="ABCDE23456") is None
+        assert activation.matching_account(account_number=other.home, postcode="69001") is None
