@@ -1,0 +1,105 @@
+"""Monthly consumption from readings, prorated over calendar months by days (pure)."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from domain.readings.consumption import (
+    IndexReading,
+    MonthConsumption,
+    RegisterReadings,
+    compare_with_year_before,
+    last_months,
+    monthly_consumption,
+)
+
+D = Decimal
+
+
+def _register(*readings, digits=6, multiplier="1", code="TOTAL"):
+    return RegisterReadings(digits, D(multiplier), tuple(IndexReading(day, D(value), estimated)
+                                                         for day, value, estimated in readings), code)
+
+
+def test_an_interval_is_spread_over_its_months_by_days():
+    register = _register((date(2026, 1, 1), "100", False), (date(2026, 1, 15), "240", False),
+                         (date(2026, 3, 15), "830", False), (date(2026, 4, 1), "900", False))
+
+    months = monthly_consumption([register])
+
+    # Jan 1-15: 140; Jan 15 -> Mar 15 is 59 days for 590: 17 in January, 28 in February, 14 in March.
+    assert months[date(2026, 1, 1)].quantity == D("310.000")
+    assert months[date(2026, 2, 1)].quantity == D("280.000")
+    assert months[date(2026, 3, 1)].quantity == D("210.000")  # 140 + 70 (17 days of the last interval)
+
+
+def test_months_not_wholly_covered_have_no_figure():
+    register = _register((date(2026, 1, 10), "0", False), (date(2026, 3, 1), "50", False))
+
+    months = monthly_consumption([register])
+
+    assert months[date(2026, 1, 1)].quantity is None and months[date(2026, 2, 1)].quantity == D("28.000")
+
+
+def test_estimated_readings_flag_their_months_and_superseded_estimates_are_left_out():
+    register = _register((date(2026, 1, 1), "0", False), (date(2026, 2, 1), "999", True),
+                         (date(2026, 3, 1), "590", False), (date(2026, 4, 1), "900", True))
+
+    months = monthly_consumption([register])
+
+    assert months[date(2026, 1, 1)] == MonthConsumption(date(2026, 1, 1), D("310.000"), False)
+    assert months[date(2026, 2, 1)] == MonthConsumption(date(2026, 2, 1), D("280.000"), False)
+    assert months[date(2026, 3, 1)] == MonthConsumption(date(2026, 3, 1), D("310.000"), True)
+
+
+def test_rollover_multiplier_and_registers_add_up():
+    peak = _register((date(2026, 1, 1), "99990", False), (date(2026, 2, 1), "21", False), digits=5,
+                     multiplier="10", code="PEAK")
+    offpeak = _register((date(2026, 1, 1), "5", False), (date(2026, 2, 1), "36", False), code="OFFPEAK")
+
+    months = monthly_consumption([peak, offpeak])
+
+    assert months[date(2026, 1, 1)].quantity == D("341.000")  # 31 x 10 + 31
+
+
+def test_a_register_missing_a_month_leaves_it_without_figure():
+    peak = _register((date(2026, 1, 1), "0", False), (date(2026, 3, 1), "59", False), code="PEAK")
+    offpeak = _register((date(2026, 2, 1), "0", False), (date(2026, 3, 1), "28", False), code="OFFPEAK")
+
+    months = monthly_consumption([peak, offpeak])
+
+    assert months[date(2026, 1, 1)].quantity is None and months[date(2026, 2, 1)].quantity == D("56.000")
+
+
+def test_a_meter_exchange_joins_the_old_and_new_meters():
+    old = _register((date(2026, 1, 1), "5000", False), (date(2026, 1, 11), "5100", False))
+    new = _register((date(2026, 1, 11), "0", False), (date(2026, 2, 1), "42", False))
+
+    months = monthly_consumption([old, new])
+
+    assert months[date(2026, 1, 1)].quantity == D("142.000")
+
+
+def test_rounding_happens_once_per_month():
+    register = _register((date(2026, 1, 1), "0", False), (date(2026, 4, 1), "100", False))
+
+    months = monthly_consumption([register])
+
+    # 100 over 90 days: 31, 28 and 31 days -> 34.444..., 31.111..., 34.444...
+    assert [months[date(2026, m, 1)].quantity for m in (1, 2, 3)] == [D("34.444"), D("31.111"), D("34.444")]
+
+
+def test_last_months_are_the_complete_months_before_today():
+    months = last_months(date(2026, 11, 28), 24)
+
+    assert months[0] == date(2024, 11, 1) and months[-1] == date(2026, 10, 1) and len(months) == 24
+
+
+def test_each_month_is_compared_with_the_same_month_a_year_earlier():
+    monthly = {date(2026, 1, 1): MonthConsumption(date(2026, 1, 1), D("150")),
+               date(2025, 1, 1): MonthConsumption(date(2025, 1, 1), D("120"))}
+
+    [january, february] = compare_with_year_before(monthly, [date(2026, 1, 1), date(2026, 2, 1)])
+
+    assert january.year_before.quantity == D("120") and january.change == D("0.250")
+    assert february.current.quantity is None and february.change is None
