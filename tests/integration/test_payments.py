@@ -58,6 +58,8 @@ def add_bill(account_number: str, total: str, *, due: date | None = None, kind: 
 def pay_allocated(bill: Bill, amount: str, *, status: str = "succeeded") -> Payment:
     payment = PaymentFactory(account=bill.account, amount=Decimal(amount), status=status)
     PaymentAllocationFactory(payment=payment, bill=bill, amount=Decimal(amount))
+    if status == "succeeded":
+        LedgerEntryFactory(account=bill.account, direction="credit", amount=Decimal(amount), payment_id=payment.id)
     return payment
 
 
