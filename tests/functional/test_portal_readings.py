@@ -203,4 +203,4 @@ def test_readings_page_in_french(app, browser, two_tenants):
 
     text = portal.get("/readings").get_data(as_text=True)
 
-    assert "Relevés de compteur" in text and "Relevé précédent" in text
+    assert "Relevé précédent : 465" in text and "Envoyer mon relevé" in text and "Releveur" in text
