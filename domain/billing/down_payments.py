@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from domain.billing.chunk import prior_charges_since
 from domain.billing.chunk_inputs import (
+    FREQUENCY_MONTHS,
     contract_for_period,
     contract_input,
     estimated_bills_by_contract,
@@ -95,6 +96,11 @@ def plans_of_account(*, account_id: int) -> list[DownPaymentPlan]:
 
 def plan_by_public_id(*, public_id: str) -> DownPaymentPlan | None:
     return db.session.scalar(select(DownPaymentPlan).where(DownPaymentPlan.public_id == public_id))
+
+
+def consumption_unit(activity: str) -> str:
+    """The unit a plan's estimated consumption is in: what bills charge (gas in kWh, water in m3)."""
+    return "m3" if activity == "water" else "kWh"
 
 
 def bills_of_plan(plan: DownPaymentPlan) -> dict[int, Bill]:
@@ -197,6 +203,8 @@ def propose_plan(*, contract: Contract, count: int, as_of: date) -> PlanProposal
     start_on, first_due, true_up_on = plan_dates(contract=contract, as_of=as_of)
     if start_on > as_of:
         raise PlanRefused("billed_ahead", "the contract is already billed beyond today")
+    if start_on < add_months(as_of, -FREQUENCY_MONTHS.get(contract.billing_frequency, 1)):
+        raise PlanRefused("not_billed_yet", f"the contract is billed only until {start_on}: a period is due")
     tenant = db.session.get(Tenant, contract.tenant_id)
     return _proposal(tenant, contract, count=count, start_on=start_on, first_due=first_due, true_up_on=true_up_on,
                      tariff_on=as_of)

@@ -1,0 +1,214 @@
+"""Portal journey: give an IBAN and accept a SEPA mandate, end it; choose budget billing, see and end the plan."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from domain.billing import down_payments as plans
+from domain.billing.plan_models import DownPaymentPlan
+from domain.contracts.models import Contract, CustomerAccount
+from domain.db import db
+from domain.payments.models import DirectDebitMandate
+from tenants.context import tenant_scope
+
+TODAY = date(2026, 11, 28)
+GOOD_IBAN = "DE89 3704 0044 0532 0130 00"
+
+
+@pytest.fixture
+def world(app, two_tenants, monkeypatch):
+    """Tenant A's customer: no plan, contract billed until 2026-11-01; the portal's today is fixed."""
+    import portal.direct_debit_views as views
+    monkeypatch.setattr(views, "tenant_today", lambda: TODAY)
+    a, b = two_tenants
+    with app.app_context(), tenant_scope(a.tenant_id):
+        for plan in db.session.scalars(select(DownPaymentPlan)):
+            for instalment in plan.instalments:
+                db.session.delete(instalment)
+            db.session.delete(plan)
+        for contract in db.session.scalars(select(Contract)):
+            contract.billed_until = date(2026, 11, 1)
+        db.session.commit()
+    return a, b
+
+
+@pytest.fixture
+def portal(browser, world):
+    a, _b = world
+    client = browser(a.slug)
+    client.login(a.customer_email)
+    return client
+
+
+def _mandates(app, tenant_id: int) -> list[DirectDebitMandate]:
+    with app.app_context(), tenant_scope(tenant_id):
+        return list(db.session.scalars(select(DirectDebitMandate).order_by(DirectDebitMandate.id)))
+
+
+def _payment_method(app, tenant_id: int) -> str:
+    with app.app_context(), tenant_scope(tenant_id):
+        return db.session.scalar(select(CustomerAccount.payment_method))
+
+
+def test_a_valid_iban_and_accepted_mandate_is_stored_masked_and_confirmed_by_mail(app, portal, world, outbox):
+    a, _b = world
+    path = f"/accounts/{a.account_number}/direct-debit"
+    before = _mandates(app, a.tenant_id)
+
+    response = portal.submit(path, {"holder_name": "Alice Martin", "iban": GOOD_IBAN, "accept": "y"})
+
+    assert response.status_code == 302
+    after = _mandates(app, a.tenant_id)
+    new = after[-1]
+    assert len(after) == len(before) + 1
+    assert new.iban == "DE89370400440532013000" and new.status == "active" and new.holder_name == "Alice Martin"
+    assert new.reference.startswith(f"MD-{a.account_number}-") and new.signed_at is not None
+    assert [m.status for m in after[:-1]] == ["revoked"] * len(before)  # one active mandate per account
+    assert _payment_method(app, a.tenant_id) == "direct_debit"
+    page = portal.get(path).get_data(as_text=True)
+    assert "DE89 •••• 3000" in page and "370400440532013000" not in page and new.reference in page
+    (mail,) = [m for m in outbox() if new.reference in m["Subject"]]
+    body = mail.get_body(("plain",)).get_content()
+    assert new.reference in body and "DE89 •••• 3000" in body and "0532013000" not in body
+
+
+def test_a_wrong_iban_is_refused_with_a_clear_message_and_nothing_is_stored(app, portal, world):
+    a, _b = world
+    path = f"/accounts/{a.account_number}/direct-debit"
+    before = [(m.id, m.status) for m in _mandates(app, a.tenant_id)]
+
+    response = portal.submit(path, {"holder_name": "Alice Martin", "iban": "DE88 3704 0044 0532 0130 00",
+                                    "accept": "y"})
+
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "This IBAN is not valid: check for a mistyped character." in text
+    assert 'href="#iban"' in text  # the error summary links to the field
+    assert [(m.id, m.status) for m in _mandates(app, a.tenant_id)] == before
+    assert _payment_method(app, a.tenant_id) == "transfer"
+
+
+def test_a_wrong_length_is_explained(portal, world):
+    a, _b = world
+
+    response = portal.submit(f"/accounts/{a.account_number}/direct-debit",
+                             {"holder_name": "Alice Martin", "iban": "FR76 3000 6000 0112 3456 7890 18", "accept": "y"})
+
+    assert response.status_code == 422
+    assert "does not have the right number of characters" in response.get_data(as_text=True)
+
+
+def test_without_accepting_the_mandate_nothing_is_stored(app, portal, world):
+    a, _b = world
+    before = [(m.id, m.status) for m in _mandates(app, a.tenant_id)]
+
+    response = portal.submit(f"/accounts/{a.account_number}/direct-debit",
+                             {"holder_name": "Alice Martin", "iban": GOOD_IBAN})
+
+    assert response.status_code == 422
+    assert "Tick the box to accept the mandate" in response.get_data(as_text=True)
+    assert [(m.id, m.status) for m in _mandates(app, a.tenant_id)] == before
+
+
+def test_a_post_without_the_csrf_token_changes_nothing(app, portal, world):
+    a, _b = world
+    before = [(m.id, m.status) for m in _mandates(app, a.tenant_id)]
+
+    signed = portal.post(f"/accounts/{a.account_number}/direct-debit",
+                         {"holder_name": "Alice Martin", "iban": GOOD_IBAN, "accept": "y"})
+    revoked = portal.post(f"/accounts/{a.account_number}/direct-debit/revoke")
+
+    assert signed.status_code in (400, 422) and revoked.status_code == 400
+    assert [(m.id, m.status) for m in _mandates(app, a.tenant_id)] == before
+
+
+def test_revoking_ends_the_mandate_and_goes_back_to_transfers(app, portal, world, outbox):
+    a, _b = world
+    path = f"/accounts/{a.account_number}/direct-debit"
+    portal.submit(path, {"holder_name": "Alice Martin", "iban": GOOD_IBAN, "accept": "y"})
+
+    response = portal.submit(path, {}, action=f"{path}/revoke")
+
+    assert response.status_code == 302
+    assert all(m.status == "revoked" and m.revoked_at for m in _mandates(app, a.tenant_id))
+    assert _payment_method(app, a.tenant_id) == "transfer"
+    assert any("has ended" in m["Subject"] for m in outbox())
+    assert "Set up direct debit" in portal.get(path).get_data(as_text=True)
+
+
+def _expected_proposal(app, tenant_id: int, count: int):
+    with app.app_context(), tenant_scope(tenant_id):
+        contract = db.session.scalar(select(Contract))
+        return plans.propose_plan(contract=contract, count=count, as_of=TODAY), contract.contract_number
+
+
+def test_budget_billing_shows_the_schedule_then_creates_the_plan_on_confirmation(app, portal, world, outbox):
+    a, _b = world
+    proposal, number = _expected_proposal(app, a.tenant_id, 11)
+    path = f"/accounts/{a.account_number}/budget"
+
+    shown = portal.get(f"{path}?contract={number}&instalments=11")
+
+    text = shown.get_data(as_text=True)
+    assert shown.status_code == 200
+    assert "Your proposed schedule" in text and "Dec 1, 2026" in text and "Dec 1, 2027" in text
+    assert f"€{proposal.estimated_amount:,}" in text and f"€{proposal.instalment_amount}" in text
+    assert text.count("<td>Not yet</td>") == 0
+    with app.app_context(), tenant_scope(a.tenant_id):
+        assert db.session.scalar(select(func.count(DownPaymentPlan.id)).where(DownPaymentPlan.status == "active")) == 0
+
+    confirmed = portal.submit(f"{path}?contract={number}&instalments=11",
+                              {"contract": number, "instalments": "11"}, action=path)
+
+    assert confirmed.status_code == 302
+    with app.app_context(), tenant_scope(a.tenant_id):
+        plan = db.session.scalar(select(DownPaymentPlan).where(DownPaymentPlan.status == "active"))
+        assert plan.instalment_count == 11 and plan.estimated_amount == proposal.estimated_amount
+        assert sum(i.amount for i in plan.instalments) == proposal.estimated_amount
+    page = portal.get(path).get_data(as_text=True)
+    assert page.count("Not yet") == 11 and "End budget billing" in page
+    assert any("budget billing schedule" in m["Subject"] for m in outbox())
+
+
+def test_a_count_outside_ten_to_twelve_is_refused(app, portal, world):
+    a, _b = world
+    _proposal, number = _expected_proposal(app, a.tenant_id, 12)
+    path = f"/accounts/{a.account_number}/budget"
+
+    shown = portal.get(f"{path}?contract={number}&instalments=9")
+    posted = portal.submit(path, {"contract": number, "instalments": "13"})
+
+    assert shown.status_code == 422 and posted.status_code == 422
+    with app.app_context(), tenant_scope(a.tenant_id):
+        assert db.session.scalar(select(func.count(DownPaymentPlan.id)).where(DownPaymentPlan.status == "active")) == 0
+
+
+def test_ending_budget_billing_from_the_portal(app, portal, world):
+    a, _b = world
+    _proposal, number = _expected_proposal(app, a.tenant_id, 12)
+    path = f"/accounts/{a.account_number}/budget"
+    portal.submit(path, {"contract": number, "instalments": "12"})
+    with app.app_context(), tenant_scope(a.tenant_id):
+        public_id = db.session.scalar(select(DownPaymentPlan.public_id).where(DownPaymentPlan.status == "active"))
+
+    response = portal.submit(path, {}, action=f"{path}/{public_id}/cancel")
+
+    assert response.status_code == 302
+    with app.app_context(), tenant_scope(a.tenant_id):
+        assert db.session.scalar(select(DownPaymentPlan.status).where(DownPaymentPlan.public_id == public_id)) \
+            == "cancelled"
+        assert db.session.scalar(select(Contract.billed_until)) == date(2026, 11, 1)
+
+
+def test_the_pages_speak_the_customers_language(app, portal, world):
+    a, _b = world
+    portal.post("/language", {"locale": "fr", "csrf_token": portal.csrf("/")})
+
+    text = portal.get(f"/accounts/{a.account_number}/direct-debit").get_data(as_text=True)
+    bad = portal.submit(f"/accounts/{a.account_number}/direct-debit",
+                        {"holder_name": "Alice", "iban": "FR00", "accept": "y"}).get_data(as_text=True)
+
+    assert "Prélèvement automatique" in text and "mandat" in text
+    assert "caractères" in bad
