@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 from flask import abort, g, render_template, request
 from flask_babel import format_date, format_percent
@@ -94,6 +94,13 @@ def chart_geometry(months, month_text) -> Chart:
     return Chart(bars, ticks, labels, baseline)
 
 
+def _shown(value: Decimal | None, unit: str) -> Decimal | None:
+    """Monthly figures to whole kWh, or to a tenth of a m3 (a household uses a few m3 of water a month)."""
+    if value is None:
+        return None
+    return value.quantize(Decimal("0.1") if unit == "m3" else Decimal("1"), ROUND_HALF_UP)
+
+
 def _percent(change: Decimal) -> str:
     return format_percent(change, "+#,##0%;-#,##0%")
 
@@ -123,5 +130,6 @@ def consumption():
     return render_template(
         "portal/consumption/index.html", points=points, result=result, months=months, chart=chart,
         unit=UNIT_LABELS.get(result.unit, result.unit), width=WIDTH, height=HEIGHT, left=LEFT, right=RIGHT,
-        percent=_percent, last_year=_total(latest, "current"), year_before=_total(latest, "year_before"),
+        percent=_percent, shown=lambda value: _shown(value, result.unit),
+        last_year=_total(latest, "current"), year_before=_total(latest, "year_before"),
     )
