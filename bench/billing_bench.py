@@ -404,6 +404,10 @@ def main(argv: list[str] | None = None) -> int:
             ("database floor (s)", f"{floor.seconds:.2f}  ({floor.bills} bills, {floor.lines} lines, "
                                    f"{floor.ledger_entries} entries)"),
             ("ratio to floor", f"{ratio:.1f}x"),
+            *([("CPU: run (workers + PostgreSQL) / floor (PostgreSQL)",
+                f"{cpu.used['workers'] + cpu.used['postgresql']:.1f} s / {floor.cpu_seconds:.1f} s = "
+                f"{(cpu.used['workers'] + cpu.used['postgresql']) / floor.cpu_seconds:.1f}x")]
+              if cpu.used and floor.cpu_seconds else []),
             *([(f"database floor, {args.workers} sessions (s) / ratio",
                 f"{floor_w.seconds:.2f} / {wall / floor_w.seconds:.1f}x")] if floor_w else []),
             ("peak RSS per worker (MB)", ", ".join(

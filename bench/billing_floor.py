@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from billing_setup import owner_connect
+from proc_rss import parent_pid, tree_cpu_seconds
 
 FLOOR_TABLES = (("bills", "floor_bills"), ("bill_lines", "floor_bill_lines"),
                 ("ledger_entries", "floor_ledger_entries"))
@@ -136,6 +137,7 @@ class FloorResult:
     lines: int
     ledger_entries: int
     total_incl_tax: object
+    cpu_seconds: float = 0.0  # PostgreSQL's CPU (backends and background processes) over the measurement
 
 
 # `conn` below is an autocommit connection of the owner (psycopg 3), kept open for the whole benchmark.
@@ -214,14 +216,17 @@ def measure_floor(conn, *, dbname: str, tenant_id: int, billing_date: date, peri
     threads = [threading.Thread(target=work, args=(i,)) for i in range(len(params))]
     for thread in threads:
         thread.start()
+    postmaster = parent_pid(conn.execute("SELECT pg_backend_pid()").fetchone()[0])
+    cpu_before = tree_cpu_seconds(postmaster) if postmaster else 0.0
     barrier.wait()
     started = time.perf_counter()
     for thread in threads:
         thread.join()
     seconds = time.perf_counter() - started
+    cpu = (tree_cpu_seconds(postmaster) - cpu_before) if postmaster else 0.0
     for extra in connections[1:]:
         extra.close()
     if any(r is None for r in results):
         raise RuntimeError("a floor session failed")
     return FloorResult(seconds, sum(r[0] for r in results), sum(r[1] for r in results),
-                       sum(r[2] for r in results), sum(r[3] for r in results))
+                       sum(r[2] for r in results), sum(r[3] for r in results), cpu)
