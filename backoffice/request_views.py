@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import MultipleFileField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from app.auth import staff_permission
@@ -23,13 +24,17 @@ from portal.request_views import ATTACHMENT_ERRORS, KIND_NAMES, REQUEST_STATUS_N
 log = logging.getLogger("requests")
 
 
+# Staff see the statuses from their side: "waiting for you" in the portal is "waiting for the customer" here.
+STAFF_STATUS_NAMES = {**REQUEST_STATUS_NAMES, "waiting_customer": _l("waiting for the customer")}
+
+
 def _status_choices(first=None):
-    choices = [(s, REQUEST_STATUS_NAMES[s]) for s in REQUEST_STATUSES]
+    choices = [SelectChoice(s, STAFF_STATUS_NAMES[s]) for s in REQUEST_STATUSES]
     return ([first] if first else []) + choices
 
 
 class StaffReplyForm(FlaskForm):
-    body = TextAreaField(_l("Reply to the customer"), validators=[
+    body = TextAreaField(_l("Message to the customer"), validators=[
         DataRequired(_l("Write your message.")), Length(max=5000, message=_l("Use at most 5000 characters."))])
     status = SelectField(_l("Then set the status to"))
     attachments = MultipleFileField(_l("Attachments (optional)"))
@@ -46,7 +51,7 @@ class StatusForm(FlaskForm):
 
 def _forms(found, reply=None, note=None, status=None):
     reply = reply or StaffReplyForm(prefix="reply")
-    reply.status.choices = _status_choices(("", _("keep the status")))
+    reply.status.choices = _status_choices(SelectChoice("", _("keep the status")))
     if not reply.is_submitted():
         reply.status.data = "waiting_customer" if found.status == "open" else ""
     status = status or StatusForm(prefix="status")
@@ -75,7 +80,8 @@ def requests():
     found = requests_service.staff_requests(filters=filters, now=now)
     return render_template("backoffice/requests/list.html", found=found, filters=filters, now=now,
                            accounts_by_id=requests_service.accounts_by_id(found), kinds=REQUEST_KINDS,
-                           statuses=REQUEST_STATUSES, is_overdue=requests_service.is_overdue)
+                           statuses=REQUEST_STATUSES, is_overdue=requests_service.is_overdue,
+                           staff_status_names=STAFF_STATUS_NAMES)
 
 
 def _detail(found, status_code=200, error=None, **forms):
@@ -85,7 +91,8 @@ def _detail(found, status_code=200, error=None, **forms):
     return render_template(
         "backoffice/requests/detail.html", req=found, files_by_message=grouped,
         account=requests_service.account_of(found), point=requests_service.point_of(found),
-        overdue=requests_service.is_overdue(found, now=utcnow()), error=error, **_forms(found, **forms),
+        overdue=requests_service.is_overdue(found, now=utcnow()), error=error, staff_status_names=STAFF_STATUS_NAMES,
+        **_forms(found, **forms),
     ), status_code
 
 
@@ -105,7 +112,7 @@ def _uploads() -> list[files.Upload]:
 def request_reply(reference: str):
     found = _request_or_404(reference)
     form = StaffReplyForm(prefix="reply")
-    form.status.choices = _status_choices(("", ""))
+    form.status.choices = _status_choices(SelectChoice("", ""))
     if not form.validate_on_submit():
         return _detail(found, 400, reply=form)
     try:
@@ -155,7 +162,7 @@ def request_status(reference: str):
     if not form.validate_on_submit():
         return _detail(found, 400, status=form)
     requests_service.change_status(request=found, status=form.new_status.data, now=utcnow())
-    flash(_("The status is now: %(status)s.", status=REQUEST_STATUS_NAMES[found.status]), "success")
+    flash(_("The status is now: %(status)s.", status=STAFF_STATUS_NAMES[found.status]), "success")
     return redirect(url_for("backoffice.request_detail", reference=reference))
 
 

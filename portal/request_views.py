@@ -7,10 +7,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField, MultipleFileField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.auth import customer_required
-from app.i18n import ACTIVITY_NAMES, tenant_zone
+from app.i18n import ACTIVITY_NAMES, quantity, tenant_zone
 from domain.contracts import services as accounts
 from domain.db import utcnow
 from domain.requests import attachments as files
@@ -148,10 +149,11 @@ def new_request():
     if kind == "move_out":
         return _move_out(customer_accounts)
     form = MoveInForm() if kind == "move_in" else RequestForm()
-    form.account.choices = [(a.account_number, a.account_number) for a in customer_accounts]
+    form.account.choices = [SelectChoice(a.account_number, a.account_number) for a in customer_accounts]
     if kind != "move_in":
-        form.point.choices = [("", _("Not about a particular point of delivery"))] + [
-            (c.delivery_point.identifier, _point_label(c)) for a in customer_accounts for c in a.contracts]
+        points = {c.delivery_point.identifier: _point_label(c) for a in customer_accounts for c in a.contracts}
+        form.point.choices = [SelectChoice("", _("Not about a particular point of delivery"))] + [
+            SelectChoice(identifier, label) for identifier, label in points.items()]
     if len(customer_accounts) == 1 and not form.account.data:
         form.account.data = customer_accounts[0].account_number
     error = None
@@ -231,6 +233,17 @@ def _move_out(customer_accounts):
                            today=_today(), max_ahead=moves.MAX_DAYS_AHEAD, max_past=moves.MAX_DAYS_PAST)
 
 
+def _reading_message(problem: str, details: dict) -> str:
+    from flask_babel import format_date
+
+    if problem == "reading_lower":
+        return _("The reading cannot be lower than the previous reading (%(value)s on %(date)s).",
+                 value=quantity(details["previous"], details["unit"]), date=format_date(details["previous_on"]))
+    if problem == "reading_missing":
+        return _("Enter the final reading.")
+    return _("Enter the reading as a number, for example 1234.5.")
+
+
 def _record_move_out(contract, form, parsed):
     """(the request, None, {}) or (None, a message for the summary, messages per register code)."""
     from flask_babel import format_date
@@ -244,15 +257,9 @@ def _record_move_out(contract, form, parsed):
     try:
         created = _open(new)
     except moves.MoveOutRefused as exc:
-        if exc.register_code:
-            if exc.code == "reading_lower":
-                message = _("The reading cannot be lower than the previous reading (%(value)s on %(date)s).",
-                            value=exc.details["previous"].normalize(), date=format_date(exc.details["previous_on"]))
-            elif exc.code == "reading_missing":
-                message = _("Enter the final reading.")
-            else:
-                message = _("Enter the reading as a number, for example 1234.5.")
-            return None, None, {exc.register_code: message}
+        if exc.registers:
+            return None, None, {code: _reading_message(problem, details)
+                                for code, (problem, details) in exc.registers.items()}
         if exc.code.startswith("date") or exc.code == "already_ending":
             return None, None, {"effective_on": MOVE_OUT_ERRORS[exc.code](exc)}
         return None, MOVE_OUT_ERRORS[exc.code](exc), {}

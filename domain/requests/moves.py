@@ -29,12 +29,13 @@ MAX_DAYS_PAST = 30
 
 
 class MoveOutRefused(ValueError):
-    """The move out cannot be recorded; `code` says why, `register_code` which register when it is about one."""
+    """The move out cannot be recorded; `code` says why. For code "readings", `registers` holds every
+    register's problem: register code -> (problem code, details)."""
 
-    def __init__(self, code: str, *, register_code: str | None = None, **details):
-        super().__init__(code if register_code is None else f"{code}: {register_code}")
+    def __init__(self, code: str, *, registers: dict[str, tuple[str, dict]] | None = None, **details):
+        super().__init__(code if not registers else f"{code}: {sorted(registers)}")
         self.code = code
-        self.register_code = register_code
+        self.registers = registers or {}
         self.details = details
 
 
@@ -108,18 +109,21 @@ def move_out(*, contract: Contract, move_out_on: date | None, readings: dict[str
     to_read = registers_to_read(contract=contract, on=move_out_on)
     if not to_read:
         raise MoveOutRefused("no_meter")
-    values = {}
+    values, problems = {}, {}
     for item in to_read:
         code = item.register.code
         value = readings.get(code)
         if value is None:
-            raise MoveOutRefused("reading_missing", register_code=code)
-        if value < 0 or value != value.quantize(Decimal("0.001")):
-            raise MoveOutRefused("reading_invalid", register_code=code)
-        if item.previous is not None and value < item.previous.value:
-            raise MoveOutRefused("reading_lower", register_code=code, previous=item.previous.value,
-                                 previous_on=item.previous.read_on)
-        values[code] = value
+            problems[code] = ("reading_missing", {})
+        elif value < 0 or value != value.quantize(Decimal("0.001")):
+            problems[code] = ("reading_invalid", {})
+        elif item.previous is not None and value < item.previous.value:
+            problems[code] = ("reading_lower", {"previous": item.previous.value, "previous_on": item.previous.read_on,
+                                                "unit": item.register.meter.unit})
+        else:
+            values[code] = value
+    if problems:
+        raise MoveOutRefused("readings", registers=problems)
 
     final = [
         MeterReading(register_id=item.register.id, read_on=move_out_on, value=values[item.register.code],

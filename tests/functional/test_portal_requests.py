@@ -189,7 +189,7 @@ def test_move_out_with_a_reading_lower_than_the_previous_stores_nothing(app, por
 
     text = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "The reading cannot be lower than the previous reading (1234" in text
+    assert "The reading cannot be lower than the previous reading (1,234\u00a0kWh" in text
     assert 'href="#reading-TOTAL"' in text and 'aria-invalid="true"' in text
     assert (_count(app, alpha, MeterReading), _count(app, alpha, ServiceRequest)) == (readings, requests)
     assert _query(app, alpha, lambda: db.session.scalar(select(Contract.end_date))) is None

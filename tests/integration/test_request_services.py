@@ -83,8 +83,8 @@ def test_a_final_reading_lower_than_the_previous_one_stores_nothing(alpha):
     with pytest.raises(moves.MoveOutRefused) as refused:
         _move_out(alpha, on=TODAY + timedelta(days=5), value="1233.999")
 
-    assert refused.value.code == "reading_lower" and refused.value.register_code == "TOTAL"
-    assert refused.value.details["previous"] == Decimal("1234.000")
+    problem, details = refused.value.registers["TOTAL"]
+    assert problem == "reading_lower" and details["previous"] == Decimal("1234.000")
     assert (_count(MeterReading), _count(ServiceRequest), _count(Task)) == (readings, requests, tasks)
     assert _contract(alpha).end_date is None and _contract(alpha).status == "active"
 
@@ -224,3 +224,24 @@ def test_a_closed_request_takes_no_more_customer_messages(alpha):
         services.customer_reply(request=request, customer=_customer(alpha), body="Hello", uploads=[], now=NOW)
 
     assert refused.value.code == "closed"
+
+
+def test_every_register_needs_its_final_reading_and_each_problem_is_reported(alpha):
+    from domain.sites.models import Register
+
+    meter_id = db.session.scalar(select(Register.meter_id))
+    offpeak = Register(meter_id=meter_id, code="OFFPEAK", label="Off-peak")
+    db.session.add(offpeak)
+    db.session.flush()
+    db.session.add(MeterReading(register_id=offpeak.id, read_on=date(2026, 10, 1), value=Decimal("800"),
+                                source="agent", status="valid", received_at=NOW))
+    db.session.flush()
+
+    with pytest.raises(moves.MoveOutRefused) as refused:
+        _open(alpha, kind="move_out", point_identifier=alpha.delivery_point_identifier,
+              effective_on=TODAY + timedelta(days=5), final_readings={"TOTAL": Decimal("1000")},
+              subject="Moving out", description="")
+
+    assert refused.value.registers["TOTAL"][0] == "reading_lower"
+    assert refused.value.registers["OFFPEAK"] == ("reading_missing", {})
+    assert _count(MeterReading) == 3  # the two of populate_tenant and the off-peak one above
