@@ -143,7 +143,7 @@ def payment_of_customer(*, customer_user_id: int, public_id: str) -> Payment | N
 def payments_of_customer(*, customer_user_id: int, account_id: int | None = None,
                          limit: int = 20) -> list[Payment]:
     """The latest card payments on this customer's accounts, whatever their status, newest first."""
-    stmt = (select(Payment).where(Payment.account_id.in_(
+    stmt = (select(Payment).where(Payment.method == "card", Payment.account_id.in_(
         select(CustomerAccess.account_id).where(CustomerAccess.customer_user_id == customer_user_id)))
         .order_by(Payment.created_at.desc(), Payment.id.desc()).limit(limit))
     if account_id is not None:
