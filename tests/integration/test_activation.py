@@ -258,3 +258,29 @@ def test_another_tenants_customer_number_matches_nothing(holder, make_tenant):
     with tenant_scope(holder.tenant_id):
         assert activation.matching_account(account_number=other.home, activation_code="ABCDE23456") is None
         assert activation.matching_account(account_number=other.home, postcode="69001") is None
+
+
+def test_bills_print_the_activation_code_next_to_the_customer_number(ctx, make_tenant):
+    import io
+    import re
+
+    from pypdf import PdfReader
+
+    from domain.billing.document_data import build_bill_document
+    from domain.billing.document_pdf import render_bill_pdf
+    from domain.i18n import translator
+    from tests.factories import BillFactory, BillLineFactory
+
+    tenant = make_tenant("alpha")
+    with tenant_scope(tenant.id):
+        account = CustomerAccountFactory(activation_code="ABCDE23456")
+        bill = BillFactory(account=account)
+        BillLineFactory(bill=bill)
+        db.session.commit()
+
+        document = build_bill_document(bill_id=bill.id)
+        pdf = render_bill_pdf(document, _=translator(document.locale))
+        text = re.sub(r"\s+", " ", " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages))
+
+    assert document.activation_code == "ABCDE-23456"
+    assert f"Customer number {account.account_number} Activation code ABCDE-23456" in text
