@@ -228,3 +228,21 @@ def test_stripe_down_stores_no_payment_and_says_so(app, shop, stripe_api):
     assert "cannot be reached" in response.get_data(as_text=True)
     assert _count(app, a.tenant_id, Payment.id, Payment.provider == "stripe") == 0
     assert _count(app, a.tenant_id, PaymentAllocation.id, PaymentAllocation.amount == Decimal("84.20")) == 0
+
+
+def test_the_pay_page_allows_its_form_to_go_on_to_stripe_checkout_only(shop):
+    _a, _b, _bills, portal = shop
+
+    csp = portal.get("/pay").headers["Content-Security-Policy"]
+
+    assert "form-action 'self' https://checkout.stripe.com" in csp
+    assert "script-src 'self'" in csp
+
+
+@pytest.mark.parametrize(("amount", "currency", "expected"), [
+    ("12.34", "EUR", 1234), ("0.50", "gbp", 50), ("1200", "JPY", 1200), ("99.99", "USD", 9999),
+])
+def test_amounts_are_sent_in_the_currencys_minor_unit(amount, currency, expected):
+    from domain.payments.providers import minor_units
+
+    assert minor_units(Decimal(amount), currency) == expected
