@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from billing_floor import create_due_snapshot, drop_floor_tables, measure_floor  # noqa: E402
+from billing_floor import create_due_snapshot, drop_floor_tables, measure_floor, prewarm_inputs  # noqa: E402
 from billing_setup import (  # noqa: E402
     APP_ROLE,
     ROOT,
@@ -338,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         owner = owner_connect(args.db, autocommit=True)
         due = create_due_snapshot(owner, tenant_id=tenant_id, billing_date=cal.billing_date)
         owner.execute("CHECKPOINT")
+        prewarm_inputs(owner)
         _say(f"{due} contracts due on {cal.billing_date}")
 
         procs = start_workers(args.workers, app_environ(args.db, redis_url, instance_dir), instance_dir)
