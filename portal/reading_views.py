@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 from flask import abort, current_app, flash, g, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -172,6 +173,13 @@ def _show_problems(form, state, refused) -> None:
         field.errors = [*field.errors, message]
 
 
+def _rounded(value: Decimal | None, unit: str) -> Decimal | None:
+    """To whole kWh, or a tenth of a m3: an expectation is no more precise than that."""
+    if value is None:
+        return None
+    return value.quantize(Decimal("0.1") if unit == "m³" else Decimal("1"), ROUND_HALF_UP)
+
+
 def _confirm(submission, today) -> None:
     unit = _unit(submission.state.meter.unit)
     parts = [_("Thank you: your reading of %(date)s is recorded.", date=format_day(today))]
@@ -180,9 +188,10 @@ def _confirm(submission, today) -> None:
     pending = [o for o in submission.outcomes if o.reading.status == "pending"]
     if pending:
         outcome = pending[0]
-        parts.append(_("It is far from what we expected (about %(expected)s since your previous reading, you gave "
-                       "%(given)s), so our team will check it before it is used for a bill.",
-                       expected=quantity(outcome.expected, unit), given=quantity(outcome.check.consumption, unit)))
+        parts.append(_("It means %(given)s used since your previous reading, far from the %(expected)s or so we "
+                       "expected, so our team will check it before it is used for a bill.",
+                       expected=quantity(_rounded(outcome.expected, unit), unit),
+                       given=quantity(_rounded(outcome.check.consumption, unit), unit)))
     flash(" ".join(parts), "warning" if pending else "success")
 
 
