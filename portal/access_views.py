@@ -96,6 +96,11 @@ def activate():
                        locale=started.existing_user.locale if started.existing_user else str(get_locale()))
             log.info("activation link sent tenant=%s account=%s", g.tenant.id, started.account.account_number)
         else:
+            # Render the mail a hit would send, and drop it: a miss then costs what a hit costs.
+            compose(tenant=g.tenant, to=form.email.data, subject=_l("Activate your online access"),
+                    template="activation", locale=str(get_locale()), link=url_for("portal.activate", _external=True),
+                    account_number=activation.normalise_account_number(form.account_number.data), existing=False,
+                    purpose="activation")
             log.info("activation refused tenant=%s", g.tenant.id)
         # One answer whether or not the facts match: nobody learns which customer numbers exist.
         return render_template("portal/access/check_mail.html", email=form.email.data.strip())
