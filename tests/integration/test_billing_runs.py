@@ -231,3 +231,52 @@ def test_a_draft_or_credit_note_cannot_be_cancelled_and_rebilled(app, two_tenant
         with pytest.raises(CorrectionRefused) as missing:
             cancel_and_rebill(number="nope", issued_at=utcnow(), issue_date=date(2024, 3, 5))
     assert missing.value.code == "not_found"
+
+
+def test_bulk_writes_keep_text_numbers_and_nulls_exactly(app, two_tenants):
+    from domain.billing.drafts import draft_row, insert_drafts
+    from domain.billing.engine import BillLine as EngineLine
+
+    a, _ = two_tenants
+    odd = ['say "hi"', "back\\slash", "a,b {c} d", "NULL", "", "été – 5 €", "tab\there"]
+    with app.app_context(), tenant_scope(a.tenant_id):
+        contract = db.session.scalar(select(Contract))
+        lines = tuple(EngineLine(
+            component="energy", description=text, period_start=date(2030, 1, 1), period_end=date(2030, 2, 1),
+            quantity=Decimal("1.250"), unit="kWh", unit_price=Decimal("0.123456"), amount=Decimal(f"-{n}.05"),
+            tax_rate=Decimal("0.2"), register_code=None if n % 2 else "PEAK") for n, text in enumerate(odd))
+
+        class Totals:
+            total_excl_tax, total_tax, total_incl_tax, estimated, consumption = (
+                Decimal("1.00"), Decimal("0.20"), Decimal("1.20"), False, ())
+
+        row = draft_row(tenant_id=a.tenant_id, account_id=contract.account_id, contract_id=contract.id,
+                        kind="periodic", period_start=date(2030, 1, 1), period_end=date(2030, 2, 1),
+                        currency="EUR", result=Totals())
+        [bill_id] = insert_drafts(db.session, tenant_id=a.tenant_id, drafts=[(row, lines)])
+        db.session.commit()
+
+        stored = db.session.execute(select(BillLine.description, BillLine.amount, BillLine.register_code,
+                                           BillLine.position).where(BillLine.bill_id == bill_id)
+                                    .order_by(BillLine.position)).all()
+        bill = db.session.get(Bill, bill_id)
+
+    assert [r.description for r in stored] == odd
+    assert [r.amount for r in stored] == [Decimal(f"-{n}.05") for n in range(len(odd))]
+    assert [r.register_code for r in stored] == [None if n % 2 else "PEAK" for n in range(len(odd))]
+    assert [r.position for r in stored] == list(range(1, len(odd) + 1))
+    assert (bill.status, bill.public_id, bill.total_incl_tax) == ("draft", row["public_id"], Decimal("1.20"))
+
+
+@pytest.mark.parametrize(("field", "value", "billed"), [
+    ("scope_activity", "electricity", 1), ("scope_activity", "water", 0), ("scope_cycle", "no-such-cycle", 0)])
+def test_a_run_bills_only_its_scope(app, two_tenants, field, value, billed):
+    a, _ = two_tenants
+    with app.app_context(), tenant_scope(a.tenant_id):
+        scope = {"scope_activity": None, "scope_cycle": None, field: value}
+        run = runs.create_run(billing_date=BILLING_DATE, mode="simulate", created_by="test", now=utcnow(), **scope)
+        db.session.commit()
+        runs.start(run)
+        run_id = run.id
+
+    assert _count(app, a.tenant_id, Bill, Bill.billing_run_id == run_id) == billed
