@@ -146,3 +146,8 @@ def end_contracts_reached(*, today: date) -> int:
         .values(status="ended")
     )
     return result.rowcount
+
+
+def end_contracts_reached_job(*, today_iso: str) -> dict:
+    """Job (worker.JOBS "requests.end_contracts_reached"): run daily per tenant, e.g. by a scheduler."""
+    return {"ended": end_contracts_reached(today=date.fromisoformat(today_iso))}

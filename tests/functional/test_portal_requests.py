@@ -317,3 +317,14 @@ def test_the_pages_speak_the_customers_language(portal):
     text = portal.get("/requests/new").get_data(as_text=True)
 
     assert "Réclamation" in text and "Déménagement" in text
+
+
+def test_the_home_page_flags_an_unread_reply_until_it_is_read(app, portal, alpha):
+    _staff_says(app, alpha, alpha.request_reference, "We have checked your meter.", internal=False)
+
+    before = portal.get("/").get_data(as_text=True)
+    portal.get(f"/requests/{alpha.request_reference}")
+    after = portal.get("/").get_data(as_text=True)
+
+    assert "New reply to your request" in before and f'href="/requests/{alpha.request_reference}"' in before
+    assert "New reply to your request" not in after

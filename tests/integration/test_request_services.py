@@ -245,3 +245,23 @@ def test_every_register_needs_its_final_reading_and_each_problem_is_reported(alp
     assert refused.value.registers["TOTAL"][0] == "reading_lower"
     assert refused.value.registers["OFFPEAK"] == ("reading_missing", {})
     assert _count(MeterReading) == 3  # the two of populate_tenant and the off-peak one above
+
+
+def test_the_daily_job_ends_contracts_whose_move_out_date_has_come(app, two_tenants):
+    from app.jobs import run_job
+
+    a, _b = two_tenants
+    on = TODAY + timedelta(days=10)
+    with app.app_context(), tenant_scope(a.tenant_id):
+        _move_out(a, on=on, value="1300")
+        db.session.commit()
+
+    with app.app_context():
+        before = run_job("requests.end_contracts_reached", a.tenant_id, None,
+                         {"today_iso": (on - timedelta(days=1)).isoformat()})
+        on_the_day = run_job("requests.end_contracts_reached", a.tenant_id, None, {"today_iso": on.isoformat()})
+        again = run_job("requests.end_contracts_reached", a.tenant_id, None, {"today_iso": on.isoformat()})
+
+    assert (before, on_the_day, again) == ({"ended": 0}, {"ended": 1}, {"ended": 0})
+    with app.app_context(), tenant_scope(a.tenant_id):
+        assert db.session.scalar(select(Contract.status)) == "ended"
