@@ -9,7 +9,8 @@ from app.i18n import tenant_zone
 from app.auth_views import register_auth_views
 from backoffice.dashboard import home_figures
 from domain.audit import services as audit
-from domain.billing import bills, corrections
+from domain.billing import bills, corrections, down_payments
+from domain.payments import mandates
 from domain.db import db, utcnow
 from domain.contracts import services as accounts
 
@@ -41,7 +42,9 @@ def customer(account_number: str):
         abort(404)
     balance = accounts.balances(account_ids=[found.id])[found.id]
     return render_template("backoffice/customer.html", account=found, balance=balance,
-                           bills=bills.bills_of_account(account_id=found.id), form=FlaskForm())
+                           bills=bills.bills_of_account(account_id=found.id), form=FlaskForm(),
+                           mandate=mandates.active_mandate(account_id=found.id),
+                           budget_plans=down_payments.plans_with_bills(account_id=found.id))
 
 
 @bp.post("/bills/<number>/correct")

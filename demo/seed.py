@@ -34,6 +34,7 @@ from demo.plan import (
 from demo.access import give_activation_codes
 from demo.billing_history import bill_history
 from demo.payments import pay_bill_history
+from demo.budget import seed_budget_billing
 from demo.readings import add_months, history_dates, meter_readings, month_start
 from domain.audit.actor import Actor, acting_as
 from domain.contracts.models import Contract, CustomerAccount
@@ -143,6 +144,7 @@ def _seed_utility(utility: DemoUtility, *, accounts: int, months: int, today: da
         db.session.commit()
     created.bills, created.billing_exceptions = bill_history(tenant_id=tenant.id, dates=dates)
     pay_bill_history(tenant_id=tenant.id, today=today)
+    seed_budget_billing(tenant_id=tenant.id, today=today, now=now)  # demo/budget.py
     return created
 
 

@@ -113,6 +113,11 @@ def bills_of_plan(plan: DownPaymentPlan) -> dict[int, Bill]:
     return {bill.id: bill for bill in db.session.scalars(select(Bill).where(Bill.id.in_(ids)))}
 
 
+def plans_with_bills(*, account_id: int) -> list[tuple[DownPaymentPlan, dict[int, Bill]]]:
+    """The account's plans, each with its bills (bill id -> bill), for the customer file."""
+    return [(plan, bills_of_plan(plan)) for plan in plans_of_account(account_id=account_id)]
+
+
 # --- the engine's view of a contract ---------------------------------------------------------------------------------
 
 def _engine_contract(tenant: Tenant, contract: Contract, *, period_start: date, period_end: date, kind: str,

@@ -212,3 +212,19 @@ def test_the_pages_speak_the_customers_language(app, portal, world):
 
     assert "Prélèvement automatique" in text and "mandat" in text
     assert "caractères" in bad
+
+
+def test_the_customer_file_shows_the_mandate_masked_and_the_plan_schedule(app, browser, portal, world):
+    a, _b = world
+    portal.submit(f"/accounts/{a.account_number}/direct-debit",
+                  {"holder_name": "Alice Martin", "iban": GOOD_IBAN, "accept": "y"})
+    _proposal, number = _expected_proposal(app, a.tenant_id, 10)
+    portal.submit(f"/accounts/{a.account_number}/budget", {"contract": number, "instalments": "10"})
+    reference = _mandates(app, a.tenant_id)[-1].reference
+    staff = browser(a.slug)
+    staff.login(a.staff_emails["agent"], area="/backoffice")
+
+    text = staff.get(f"/backoffice/customers/{a.account_number}").get_data(as_text=True)
+
+    assert "DE89 •••• 3000" in text and "0532013000" not in text and reference in text
+    assert "Budget plan" in text and text.count("Not yet") == 10
