@@ -102,6 +102,7 @@ def test_the_return_page_never_fulfils(app, portal):
     page = browser_a.get(f"/payments/{public_id}?return=success").get_data(as_text=True)
 
     assert "We are confirming your payment" in page
+    assert f'href="/payments/{public_id}/sandbox"' in page  # back to the test checkout, if left by mistake
     assert _payment(app, a.tenant_id, public_id).status == "pending"
     assert _count(app, a.tenant_id, LedgerEntry.id, LedgerEntry.direction == "credit",
                   LedgerEntry.payment_id.isnot(None)) == 1  # only the factory's payment
