@@ -152,7 +152,11 @@ def insert_rows(session, table: Table, rows: list[dict], *, return_ids: bool = F
         for row, new_id in zip(rows, reserve_ids(session, table, len(rows)), strict=True):
             row["id"] = new_id
     names = [c.name for c in table.columns if any(c.name in row for row in rows)]
-    insert_columns(session, table, {name: [row.get(name) for row in rows] for name in names})
+    columns = {name: [row.get(name) for row in rows] for name in names}
+    for column in table.columns:  # Python-side scalar defaults, as SQLAlchemy's insert() would apply them
+        if column.name not in columns and column.default is not None and column.default.is_scalar:
+            columns[column.name] = [column.default.arg] * len(rows)
+    insert_columns(session, table, columns)
     return [row["id"] for row in rows] if return_ids else []
 
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
-from domain.bulk import among
+from domain.bulk import among, insert_rows
 from domain.billing.chunk_inputs import (
     contract_input,
     due_contracts,
@@ -75,18 +75,23 @@ def bill_contract_range(*, run, tenant, first_contract_id: int, last_contract_id
         return outcome
 
     meters = meters_by_delivery_point(tenant_id, sorted({d.delivery_point_id for d in due}))
-    register_ids = sorted({rid for entries in meters.values() for _m, regs in entries for rid in regs.values()})
+    registers = {rid: (code, meter.serial)
+                 for entries in meters.values() for meter, regs in entries for code, rid in regs.items()}
     since = history_window(min(d.period_start for d in due))
-    readings = readings_by_register(tenant_id, register_ids, since, max(d.period_end for d in due))
+    readings = readings_by_register(tenant_id, sorted(registers), since, max(d.period_end for d in due),
+                                    registers=registers)
     tariffs = {offer: tuple(prepare_tariff(t) for t in versions)
                for offer, versions in tariffs_by_offer(tenant_id, sorted({d.offer_id for d in due})).items()}
     estimated = estimated_bills_by_contract(tenant_id, [d.contract_id for d in due])
 
+    # Plain locals for the loop: attributes of ORM objects cost a descriptor call each time.
+    billing_date, run_id, issuing = run.billing_date, run.id, run.mode == "issue"
+    calorific_value, back_billing_months, currency = (tenant.gas_calorific_value, tenant.back_billing_months,
+                                                      tenant.currency)
     drafts, problems, estimated_readings = [], [], []
     for item in due:
         contract = contract_input(item, meters=meters.get(item.delivery_point_id, []), readings=readings,
-                                  tariffs=tariffs.get(item.offer_id, ()),
-                                  gas_calorific_value=tenant.gas_calorific_value)
+                                  tariffs=tariffs.get(item.offer_id, ()), gas_calorific_value=calorific_value)
         prior = ()
         if estimated.get(item.contract_id):
             start = regularisation_start(contract=contract, period_start=item.period_start,
@@ -94,21 +99,21 @@ def bill_contract_range(*, run, tenant, first_contract_id: int, last_contract_id
             if start is not None:
                 prior = prior_charges_since(tenant_id, estimated[item.contract_id], start)
         result = compute_bill(contract=contract, period_start=item.period_start, period_end=item.period_end,
-                              kind=item.kind, prior_charges=prior, bill_date=run.billing_date,
-                              back_billing_limit_months=tenant.back_billing_months)
+                              kind=item.kind, prior_charges=prior, bill_date=billing_date,
+                              back_billing_limit_months=back_billing_months)
         if not result.ok:
             problems.extend((item, p) for p in result.problems)
             continue
         drafts.append((draft_row(tenant_id=tenant_id, account_id=item.account_id, contract_id=item.contract_id,
                                  kind=item.kind, period_start=item.period_start, period_end=item.period_end,
-                                 currency=tenant.currency, result=result, billing_run_id=run.id), result.lines))
+                                 currency=currency, result=result, billing_run_id=run_id), result.lines))
         outcome.total_excl_tax += result.total_excl_tax
         outcome.total_tax += result.total_tax
         outcome.total_incl_tax += result.total_incl_tax
-        if run.mode == "issue" and result.estimated_readings:
+        if issuing and result.estimated_readings:
             estimated_readings.append((item, contract, result.estimated_readings))
 
-    if run.mode == "issue":
+    if issuing:
         outcome.bill_ids = issue_new(tenant_id=tenant_id, drafts=drafts, issued_at=now, issue_date=run.billing_date,
                                      payment_terms_days=tenant.payment_terms_days)
         outcome.issued = True
@@ -135,8 +140,7 @@ def _store_estimated_readings(tenant_id: int, meters: dict, items: list, now: da
                 continue
             rows.append({"tenant_id": tenant_id, "register_id": register_id, "read_on": reading.read_on,
                          "value": reading.value, "source": "estimated", "status": "valid", "received_at": now})
-    if rows:
-        db.session.execute(insert(MeterReading.__table__), rows)
+    insert_rows(db.session, MeterReading.__table__, rows)
 
 
 def _record_problems(run, problems: list, now: datetime) -> int:

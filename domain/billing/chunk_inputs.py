@@ -181,8 +181,10 @@ def meters_by_delivery_point(tenant_id: int, delivery_point_ids: list[int]) -> d
     return out
 
 
-def readings_by_register(tenant_id: int, register_ids: list[int], since: date, until: date) -> dict[int, list]:
-    """register id -> valid readings over [since, until], oldest first: (read_on, value, estimated) tuples."""
+def readings_by_register(tenant_id: int, register_ids: list[int], since: date, until: date, *,
+                         registers: dict[int, tuple[str, str]] | None = None) -> dict[int, list]:
+    """register id -> valid readings over [since, until], oldest first: (read_on, value, estimated) tuples, or
+    the engine's `ReadingIn` directly when `registers` gives each register's (code, meter serial)."""
     if not register_ids:
         return {}
     if is_postgresql(db.session):
@@ -199,11 +201,17 @@ def readings_by_register(tenant_id: int, register_ids: list[int], since: date, u
     out: dict[int, list] = {}
     current = None
     found: list = []
+    code = serial = None
     for register_id, read_on, value, estimated in rows:
         if register_id != current:
             current = register_id
             found = out[register_id] = []
-        found.append((read_on, value, bool(estimated)))
+            if registers is not None:
+                code, serial = registers[register_id]
+        if registers is None:
+            found.append((read_on, value, bool(estimated)))
+        else:
+            found.append(ReadingIn(code, read_on, value, bool(estimated), serial))
     return out
 
 
@@ -296,7 +304,11 @@ def contract_input(due: DueContract, *, meters: list[tuple], readings: dict[int,
         serial = meter.serial
         for code, register_id in registers.items():
             found = readings.get(register_id)
-            if found:
+            if not found:
+                continue
+            if type(found[0]) is ReadingIn:  # built by readings_by_register(registers=...)
+                reading_ins.extend(found)
+            else:
                 reading_ins.extend([ReadingIn(code, read_on, value, estimated, serial)
                                     for read_on, value, estimated in found])
     return ContractIn(
