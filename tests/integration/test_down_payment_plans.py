@@ -245,3 +245,24 @@ def test_cancelling_after_instalments_settles_the_consumption_so_far(app, water)
         assert (settlement.period_start, settlement.period_end) == (date(2026, 11, 1), date(2027, 2, 1))
         assert _contract(contract_id).billed_until == date(2027, 2, 1)
         assert bill_instalments(billing_date="2027-06-01")["instalments"] == 0
+
+
+def test_instalment_and_true_up_bills_render_as_documents(app, water):
+    from domain.billing.document_data import build_bill_document
+    tenant_id, contract_id, register_id = water
+    with app.app_context(), tenant_scope(tenant_id):
+        plans.create_plan(contract=_contract(contract_id), count=12, as_of=AS_OF, now=NOW)
+        register = db.session.get(f.Register, register_id)
+        f.MeterReadingFactory(register=register, read_on=date(2027, 12, 1), value=Decimal("1724.000"),
+                              source="agent")
+        db.session.commit()
+        bill_instalments(billing_date="2027-12-01")
+
+        instalment = build_bill_document(bill_id=_bills("instalment")[0].id)
+        settlement = build_bill_document(bill_id=_bills("true_up")[0].id)
+
+        assert instalment.total_incl_tax == Decimal("72.92")
+        assert settlement.total_incl_tax == Decimal("52.75")
+        assert [line.amount for line in settlement.lines][-1] == Decimal("-875.12")
+        from domain.billing.document_jobs import render_bill_document
+        assert render_bill_document(bill_id=_bills("true_up")[0].id).endswith(".pdf")
