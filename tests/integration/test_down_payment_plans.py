@@ -266,3 +266,36 @@ def test_instalment_and_true_up_bills_render_as_documents(app, water):
         assert [line.amount for line in settlement.lines][-1] == Decimal("-875.12")
         from domain.billing.document_jobs import render_bill_document
         assert render_bill_document(bill_id=_bills("true_up")[0].id).endswith(".pdf")
+
+
+def test_the_job_is_registered_for_the_workers_and_runs_in_its_tenant(app, water):
+    from app.jobs import run_job
+    tenant_id, contract_id, _ = water
+    with app.app_context(), tenant_scope(tenant_id):
+        plans.create_plan(contract=_contract(contract_id), count=12, as_of=AS_OF, now=NOW)
+        db.session.commit()
+
+    with app.app_context():
+        outcome = run_job("billing.bill_instalments", tenant_id, None, {"billing_date": "2026-12-01"})
+
+    assert outcome == {"instalments": 1, "true_ups": 0, "failed": 0}
+
+
+def test_a_true_up_the_engine_cannot_compute_leaves_the_plan_active_with_one_task(app, water):
+    from domain.offers.models import TariffVersion
+    from domain.tasks.models import Task
+    tenant_id, contract_id, _ = water
+    with app.app_context(), tenant_scope(tenant_id):
+        plan = plans.create_plan(contract=_contract(contract_id), count=12, as_of=AS_OF, now=NOW)
+        db.session.scalar(select(TariffVersion)).effective_to = date(2027, 6, 1)  # no price after June
+        db.session.commit()
+        plan_id = plan.id
+
+        first = bill_instalments(billing_date="2027-12-01")
+        second = bill_instalments(billing_date="2027-12-02")
+
+        assert first["failed"] == second["failed"] == 1 and first["true_ups"] == 0
+        assert db.session.get(DownPaymentPlan, plan_id).status == "active"
+        assert _bills("true_up") == []
+        tasks = db.session.scalars(select(Task).where(Task.subject_id == contract_id)).all()
+        assert len(tasks) == 1 and "engine" in tasks[0].title
