@@ -71,7 +71,11 @@ class ProposalForm(FlaskForm):
     class Meta:
         csrf = False  # a GET form that only shows a proposal
 
-    contract = SelectField(_l("Contract"), validate_choice=True)
+    contract = SelectField(_l("Contract"), validate_choice=False)
+
+    def validate_contract(self, field):
+        if field.data not in {value for value, _label in field.choices}:
+            raise ValidationError(str(_l("Choose one of the contracts listed.")))
     instalments = RadioField(_l("Number of monthly instalments"), choices=COUNT_CHOICES, default="12",
                              validators=[DataRequired(_l("Choose 10, 11 or 12 instalments."))])
 

@@ -228,3 +228,12 @@ def test_the_customer_file_shows_the_mandate_masked_and_the_plan_schedule(app, b
 
     assert "DE89 •••• 3000" in text and "0532013000" not in text and reference in text
     assert "Budget plan" in text and text.count("Not yet") == 10
+
+
+def test_a_contract_that_is_not_the_accounts_is_refused_with_a_message(portal, world):
+    a, _b = world
+
+    response = portal.get(f"/accounts/{a.account_number}/budget?contract=K-NOT-MINE&instalments=12")
+
+    assert response.status_code == 422
+    assert "Choose one of the contracts listed." in response.get_data(as_text=True)
