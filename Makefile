@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
+AXE := node_modules/axe-core/axe.min.js
 
 .PHONY: run test lint install install-dev translations migrate seed worker serve messages clean
 
@@ -22,8 +23,13 @@ $(STAMP_DEV): requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(STAMP_RUN)
 
+# axe-core for the browser tests (tests/browser), from the npm registry into node_modules.
+$(AXE): package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
 install: $(STAMP_RUN)
-install-dev: $(STAMP_DEV)
+install-dev: $(STAMP_DEV) $(AXE)
 
 translations: $(STAMP_RUN)
 	$(BIN)/pybabel compile -d translations

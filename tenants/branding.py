@@ -6,6 +6,8 @@ import re
 from flask import Blueprint, Response, abort, current_app, g
 from markupsafe import escape
 
+from tenants.contrast import ink_on, text_shade
+
 bp = Blueprint("branding", __name__)
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -19,10 +21,13 @@ def brand_css():
     tenant = g.get("tenant")
     if tenant is None:
         abort(404)
+    brand = _colour(tenant.primary_colour, "#0b5cad")
+    accent = _colour(tenant.accent_colour, "#f2a900")
     css = (
         ":root{"
-        f"--brand:{_colour(tenant.primary_colour, '#0b5cad')};"
-        f"--accent:{_colour(tenant.accent_colour, '#f2a900')};"
+        f"--brand:{brand};--accent:{accent};"
+        # Readable whatever the colours: ink on the brand colour, and a shade of it for links and text (WCAG AA).
+        f"--on-brand:{ink_on(brand)};--brand-text:{text_shade(brand)};--on-accent:{ink_on(accent)};"
         "}"
     )
     response = Response(css, mimetype="text/css")
