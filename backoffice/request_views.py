@@ -19,7 +19,7 @@ from domain.db import utcnow
 from domain.requests import attachments as files
 from domain.requests import services as requests_service
 from domain.requests.models import REQUEST_KINDS, REQUEST_STATUSES
-from portal.request_views import ATTACHMENT_ERRORS, KIND_NAMES, REQUEST_STATUS_NAMES, attachment_response
+from portal.request_views import KIND_NAMES, REQUEST_STATUS_NAMES, attachment_response, file_error
 
 log = logging.getLogger("requests")
 
@@ -120,7 +120,7 @@ def request_reply(reference: str):
             request=found, staff_id=current_user.user.id, body=form.body.data, internal=False, uploads=_uploads(),
             now=utcnow(), new_status=form.status.data or None)
     except files.AttachmentRefused as exc:
-        return _detail(found, 400, error=ATTACHMENT_ERRORS[exc.code](exc.filename), reply=form)
+        return _detail(found, 400, error=file_error(exc, "reply-attachments"), reply=form)
     _mail_customer(found, message)
     log.info("request reply tenant=%s reference=%s staff=%s", g.tenant.id, found.reference, current_user.user.id)
     flash(_("Your reply is sent; the customer is told by e-mail."), "success")

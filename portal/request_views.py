@@ -38,6 +38,20 @@ ATTACHMENT_ERRORS = {
     "empty": lambda name: _("%(name)s is empty.", name=name),
     "count": lambda name: _("Attach at most 3 files."),
 }
+
+
+class FileError(str):
+    """An attachment's error message; the error summary links it to the file field (`anchor`)."""
+
+    anchor = ""
+
+
+def file_error(exc: files.AttachmentRefused, anchor: str) -> FileError:
+    message = FileError(ATTACHMENT_ERRORS[exc.code](exc.filename))
+    message.anchor = anchor
+    return message
+
+
 MOVE_OUT_ERRORS = {
     "date_missing": lambda e: _("Enter your move-out date."),
     "date_before_start": lambda e: _("The move-out date must be after the start of your contract."),
@@ -163,7 +177,7 @@ def new_request():
             try:
                 created = _open(new)
             except files.AttachmentRefused as exc:
-                error = ATTACHMENT_ERRORS[exc.code](exc.filename)
+                error = file_error(exc, "attachments")
             except requests_service.RequestRefused as exc:
                 error = REQUEST_ERRORS[exc.code]()
             else:
@@ -264,7 +278,7 @@ def _record_move_out(contract, form, parsed):
             return None, None, {"effective_on": MOVE_OUT_ERRORS[exc.code](exc)}
         return None, MOVE_OUT_ERRORS[exc.code](exc), {}
     except files.AttachmentRefused as exc:
-        return None, ATTACHMENT_ERRORS[exc.code](exc.filename), {}
+        return None, file_error(exc, "attachments"), {}
     except requests_service.RequestRefused as exc:
         return None, REQUEST_ERRORS[exc.code](), {}
     flash(_("Your move out on %(date)s is recorded with your final reading. Your final bill will follow. "
@@ -317,7 +331,7 @@ def request_reply(reference: str):
             requests_service.customer_reply(request=found, customer=current_user.user, body=form.body.data,
                                             uploads=_uploads(), now=utcnow())
         except files.AttachmentRefused as exc:
-            error = ATTACHMENT_ERRORS[exc.code](exc.filename)
+            error = file_error(exc, "attachments")
         except requests_service.RequestRefused as exc:
             error = REQUEST_ERRORS[exc.code]()
         else:

@@ -132,6 +132,7 @@ def test_an_empty_reply_or_a_bad_file_is_refused_and_nothing_is_sent(app, office
 
     assert empty.status_code == 400 and "Write your message." in empty.get_data(as_text=True)
     assert bad.status_code == 400 and "x.png is not a PDF, JPEG or PNG file." in bad.get_data(as_text=True)
+    assert 'href="#reply-attachments"' in bad.get_data(as_text=True)
     assert count() == before and outbox() == []
 
 

@@ -95,7 +95,9 @@ def test_a_file_that_is_not_a_pdf_jpeg_or_png_is_refused_and_nothing_is_stored(a
         alpha, attachments=[(io.BytesIO(b"MZ\x90\x00 an executable"), "invoice.pdf")]))
 
     assert response.status_code == 400
-    assert "invoice.pdf is not a PDF, JPEG or PNG file." in response.get_data(as_text=True)
+    text = response.get_data(as_text=True)
+    assert "invoice.pdf is not a PDF, JPEG or PNG file." in text
+    assert 'href="#attachments"' in text and 'id="attachments-error"' in text  # summary linked to the field
     assert _count(app, alpha, ServiceRequest) == before
     assert _count(app, alpha, RequestAttachment) == 1  # only populate_tenant's
 
