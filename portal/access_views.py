@@ -77,7 +77,6 @@ def _send_link(started: activation.StartedVerification, *, template: str, subjec
     send_after_commit(compose(
         tenant=g.tenant, to=started.email, subject=subject, template=template, locale=locale, link=link,
         account_number=started.account.account_number, existing=started.existing_user is not None,
-        purpose=template,
     ))
 
 
@@ -99,8 +98,7 @@ def activate():
             # Render the mail a hit would send, and drop it: a miss then costs what a hit costs.
             compose(tenant=g.tenant, to=form.email.data, subject=_l("Activate your online access"),
                     template="activation", locale=str(get_locale()), link=url_for("portal.activate", _external=True),
-                    account_number=activation.normalise_account_number(form.account_number.data), existing=False,
-                    purpose="activation")
+                    account_number=activation.normalise_account_number(form.account_number.data), existing=False)
             log.info("activation refused tenant=%s", g.tenant.id)
         # One answer whether or not the facts match: nobody learns which customer numbers exist.
         return render_template("portal/access/check_mail.html", email=form.email.data.strip())
