@@ -265,3 +265,21 @@ def test_the_daily_job_ends_contracts_whose_move_out_date_has_come(app, two_tena
     assert (before, on_the_day, again) == ({"ended": 0}, {"ended": 1}, {"ended": 0})
     with app.app_context(), tenant_scope(a.tenant_id):
         assert db.session.scalar(select(Contract.status)) == "ended"
+
+
+def test_a_reference_taken_meanwhile_is_retried_with_the_next_one(alpha, monkeypatch):
+    if db.session.get_bind().dialect.name != "postgresql":
+        pytest.skip("the retry uses a savepoint; on SQLite writers are serialised and a collision is refused")
+    first = _open(alpha).reference  # R2026-000001
+    real = services._next_reference
+    calls = []
+
+    def stale_then_real(**kwargs):  # as if another transaction had committed the next number meanwhile
+        calls.append(1)
+        return first if len(calls) == 1 else real(**kwargs)
+
+    monkeypatch.setattr(services, "_next_reference", stale_then_real)
+
+    second = _open(alpha).reference
+
+    assert (first, second, len(calls)) == ("R2026-000001", "R2026-000002", 2)
