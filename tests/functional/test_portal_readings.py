@@ -204,3 +204,61 @@ def test_readings_page_in_french(app, browser, two_tenants):
     text = portal.get("/readings").get_data(as_text=True)
 
     assert "Relevé précédent : 465" in text and "Envoyer mon relevé" in text and "Releveur" in text
+
+
+def test_reading_is_dated_today_in_the_tenants_time_zone(app, browser, two_tenants, monkeypatch):
+    a, _b = two_tenants
+    from datetime import UTC, date
+
+    from portal import reading_views
+    from tenants.context import platform_scope
+    from tenants.models import Tenant
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):  # 03:00 UTC on 29 November is still the 28th in Los Angeles
+            return datetime(2026, 11, 29, 3, 0, tzinfo=UTC).astimezone(tz)
+
+    monkeypatch.setattr(reading_views, "datetime", Clock)
+    with app.app_context(), platform_scope("test: time zone"):
+        db.session.get(Tenant, a.tenant_id).timezone = "America/Los_Angeles"
+        db.session.commit()
+    serial = _setup(app, a, readings=[(date(2026, 11, 1), "100", "agent")])
+    portal = _signed_in(browser, a)
+
+    _send(portal, serial, {"r_TOTAL": "120"})
+
+    with app.app_context(), tenant_scope(a.tenant_id):
+        dates = list(db.session.scalars(select(MeterReading.read_on).where(MeterReading.source == "customer")))
+    assert dates == [date(2026, 11, 28)]
+
+
+def test_plausibility_factor_comes_from_the_configuration(app, browser, two_tenants):
+    a, _b = two_tenants
+    serial = _setup(app, a, readings=_one_a_day())
+    portal = _signed_in(browser, a)
+    app.config["READING_PLAUSIBILITY_FACTOR"] = Decimal(4)
+    try:
+        _send(portal, serial, {"r_TOTAL": "526"})  # 61 m3 where 20 were expected: within 4 x, beyond 3 x
+    finally:
+        del app.config["READING_PLAUSIBILITY_FACTOR"]
+
+    assert [(r.value, r.status) for r in _rows_today(app, a)] == [(Decimal("526.000"), "valid")]
+
+
+def test_a_meter_with_two_registers_has_a_labelled_field_for_each(app, browser, two_tenants):
+    a, _b = two_tenants
+    serial = _setup(app, a, activity="electricity", codes=("PEAK", "OFFPEAK"), readings=[
+        (_today() - timedelta(days=20), "5000", "agent", "valid", "PEAK"),
+        (_today() - timedelta(days=20), "3000", "agent", "valid", "OFFPEAK"),
+    ])
+    portal = _signed_in(browser, a)
+
+    page = portal.get(f"/readings/{serial}").get_data(as_text=True)
+    refused = _send(portal, serial, {"r_PEAK": "5100", "r_OFFPEAK": "2900"}).get_data(as_text=True)
+    accepted = _send(portal, serial, {"r_PEAK": "5100", "r_OFFPEAK": "3050"})
+
+    assert "Peak, in kWh" in page and "Offpeak, in kWh" in page and "5,000\u00a0kWh" in page
+    assert "This reading (2,900\u00a0kWh) is lower than the previous one (3,000\u00a0kWh" in refused
+    assert accepted.status_code == 302
+    assert sorted(r.value for r in _rows_today(app, a)) == [Decimal("3050.000"), Decimal("5100.000")]
