@@ -47,8 +47,8 @@ def _contract(data) -> Contract:
     return db.session.scalar(select(Contract))
 
 
-def _move_out(data, *, on: date, value: str):
-    return _open(data, kind="move_out", point_identifier=data.delivery_point_identifier, effective_on=on,
+def _move_out(data, *, on: date, value: str, today: date = TODAY):
+    return _open(data, today=today, kind="move_out", point_identifier=data.delivery_point_identifier, effective_on=on,
                  final_readings={"TOTAL": Decimal(value)}, subject="Moving out", description="")
 
 
@@ -283,3 +283,27 @@ def test_a_reference_taken_meanwhile_is_retried_with_the_next_one(alpha, monkeyp
     second = _open(alpha).reference
 
     assert (first, second, len(calls)) == ("R2026-000001", "R2026-000002", 2)
+
+
+def test_the_next_billing_run_makes_the_final_bill_up_to_the_move_out_date(app, two_tenants, monkeypatch):
+    from domain.billing import runs
+    from domain.billing.models import Bill
+    from domain.db import utcnow
+
+    monkeypatch.setitem(app.config, "REDIS_URL", None)  # the run's jobs run here, in-process
+    a, _b = two_tenants
+    move_out_on = date(2026, 11, 20)
+    with app.app_context(), tenant_scope(a.tenant_id):
+        db.session.scalar(select(Contract)).billed_until = date(2026, 11, 1)
+        _move_out(a, on=move_out_on, value="1300", today=date(2026, 11, 21))
+        db.session.commit()
+
+    with app.app_context(), tenant_scope(a.tenant_id):
+        run = runs.create_run(billing_date=date(2026, 11, 21), mode="simulate", scope_activity=None,
+                              scope_cycle=None, created_by="test", now=utcnow())
+        db.session.commit()
+        runs.start(run)
+
+    with app.app_context(), tenant_scope(a.tenant_id):
+        bill = db.session.scalar(select(Bill).where(Bill.billing_run_id == run.id))
+        assert (bill.kind, bill.period_start, bill.period_end) == ("final", date(2026, 11, 1), move_out_on)
