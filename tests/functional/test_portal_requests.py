@@ -63,6 +63,7 @@ def test_the_requests_page_lists_mine_and_offers_every_kind(portal, alpha):
 
     assert alpha.request_reference in listing and "Bill too high" in listing
     assert 'href="/requests"' in listing  # the navigation entry appears
+    assert "We answer within 10 working days (Monday to Friday)." in choose
     for label in ("Complaint", "Moving in", "Moving out", "Change of offer", "Meter problem", "Other request"):
         assert label in choose
 
