@@ -33,6 +33,7 @@ from demo.plan import (
 )
 from demo.access import give_activation_codes
 from demo.billing_history import bill_history
+from demo.requests import seed_requests
 from demo.payments import pay_bill_history
 from demo.budget import seed_budget_billing
 from demo.readings import add_months, history_dates, meter_readings, month_start
@@ -139,6 +140,7 @@ def _seed_utility(utility: DemoUtility, *, accounts: int, months: int, today: da
         _create_online_access(plan, created=created, password_hash=password_hash, now=now)
         _create_requests(utility, plan=plan, created=created, agent=staff["agent"], now=now,
                          rng=random.Random(f"demo:{utility.slug}:requests"))
+        seed_requests(utility, tenant=tenant, created=created, agent=staff["agent"], now=now)
         _create_reading_checks(now=now)
         give_activation_codes()
         db.session.commit()
