@@ -265,7 +265,7 @@ def fetch(port: int, path: str, cookie: str | None) -> tuple[int, str]:
 
     opener = urllib.request.build_opener(NoRedirect)
     try:
-        with opener.open(req, timeout=10) as response:
+        with opener.open(req, timeout=120) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, ""

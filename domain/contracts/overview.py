@@ -12,8 +12,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import aliased, joinedload
 
 from domain.accounting.models import LedgerEntry, Payment, PaymentAllocation
@@ -165,37 +166,51 @@ def next_due(*, balance: Decimal, open_bills: list[tuple[date | None, Decimal]],
 
 
 # --- queries ---------------------------------------------------------------------------------------------------------
+# Each statement is built once (bound parameters: `ids`, the customer's account ids as one expanding list) and only
+# executed per request: building SQLAlchemy expressions costs more Python time than running these index probes.
 
-def _accounts(customer_user_id: int) -> list[CustomerAccount]:
-    stmt = (
+def _ids():
+    return bindparam("ids", expanding=True)
+
+
+@cache
+def _accounts_stmt():
+    return (
         select(CustomerAccount)
         .join(CustomerAccess, CustomerAccess.account_id == CustomerAccount.id)
-        .where(CustomerAccess.customer_user_id == customer_user_id)
+        .where(CustomerAccess.customer_user_id == bindparam("user_id"))
         .options(  # one round trip: a customer has a handful of accounts and contracts
             joinedload(CustomerAccount.holder),
             joinedload(CustomerAccount.contracts).joinedload(Contract.delivery_point).joinedload(DeliveryPoint.premise),
         )
         .order_by(CustomerAccount.account_number)
     )
-    return list(db.session.scalars(stmt).unique())
+
+
+def _accounts(customer_user_id: int) -> list[CustomerAccount]:
+    return list(db.session.scalars(_accounts_stmt(), {"user_id": customer_user_id}).unique())
+
+
+@cache
+def _balances_stmt():
+    debits = func.sum(LedgerEntry.amount).filter(LedgerEntry.direction == "debit")
+    credits = func.sum(LedgerEntry.amount).filter(LedgerEntry.direction == "credit")
+    return (
+        select(LedgerEntry.account_id, debits, credits)
+        .where(LedgerEntry.account_id.in_(_ids()))
+        .group_by(LedgerEntry.account_id)
+    )
 
 
 def _balances(ids: list[int]) -> dict[int, Decimal]:
-    signed = func.sum(LedgerEntry.amount).filter(LedgerEntry.direction == "debit")
-    credits = func.sum(LedgerEntry.amount).filter(LedgerEntry.direction == "credit")
-    rows = db.session.execute(
-        select(LedgerEntry.account_id, signed, credits)
-        .where(LedgerEntry.account_id.in_(ids))
-        .group_by(LedgerEntry.account_id)
-    )
     out = {i: Decimal("0.00") for i in ids}
-    for account_id, debit, credit in rows:
+    for account_id, debit, credit in db.session.execute(_balances_stmt(), {"ids": ids}):
         out[account_id] = (Decimal(debit or 0) - Decimal(credit or 0)).quantize(CENT)
     return out
 
 
-def _open_bills(ids: list[int]) -> dict[int, list[tuple[date | None, Decimal]]]:
-    """(due date, amount still to pay) of every issued bill not fully covered by succeeded payments."""
+@cache
+def _open_bills_stmt():
     paid = (
         select(func.coalesce(func.sum(PaymentAllocation.amount), 0))
         .join(Payment, Payment.id == PaymentAllocation.payment_id)
@@ -203,18 +218,23 @@ def _open_bills(ids: list[int]) -> dict[int, list[tuple[date | None, Decimal]]]:
         .correlate(Bill)
         .scalar_subquery()
     )
-    rows = db.session.execute(
+    return (
         select(Bill.account_id, Bill.due_date, Bill.total_incl_tax - paid)
-        .where(Bill.account_id.in_(ids), Bill.status == "issued", Bill.kind != "credit_note",
+        .where(Bill.account_id.in_(_ids()), Bill.status == "issued", Bill.kind != "credit_note",
                Bill.total_incl_tax > paid)
     )
+
+
+def _open_bills(ids: list[int]) -> dict[int, list[tuple[date | None, Decimal]]]:
+    """(due date, amount still to pay) of every issued bill not fully covered by succeeded payments."""
     out: dict[int, list[tuple[date | None, Decimal]]] = defaultdict(list)
-    for account_id, due_date, remaining in rows:
+    for account_id, due_date, remaining in db.session.execute(_open_bills_stmt(), {"ids": ids}):
         out[account_id].append((due_date, Decimal(remaining).quantize(CENT)))
     return out
 
 
-def _latest_bills(ids: list[int]) -> dict[int, LatestBill]:
+@cache
+def _latest_bills_stmt():
     newer = aliased(Bill)
     latest_id = (
         select(newer.id)
@@ -224,17 +244,20 @@ def _latest_bills(ids: list[int]) -> dict[int, LatestBill]:
         .correlate(CustomerAccount)
         .scalar_subquery()
     )
-    rows = db.session.execute(
+    return (
         select(CustomerAccount.id, Bill.public_id, Bill.number, Bill.kind, Bill.total_incl_tax, Bill.currency,
                Bill.issued_at, Bill.due_date)
         .join(Bill, and_(Bill.account_id == CustomerAccount.id, Bill.id == latest_id))
-        .where(CustomerAccount.id.in_(ids))
+        .where(CustomerAccount.id.in_(_ids()))
     )
-    return {row[0]: LatestBill(*row[1:]) for row in rows}
 
 
-def _latest_readings(ids: list[int]) -> dict[int, list[LatestReading]]:
-    """The latest reading (not rejected) of each register of each active contract's current meter."""
+def _latest_bills(ids: list[int]) -> dict[int, LatestBill]:
+    return {row[0]: LatestBill(*row[1:]) for row in db.session.execute(_latest_bills_stmt(), {"ids": ids})}
+
+
+@cache
+def _latest_readings_stmt():
     newer = aliased(MeterReading)
     latest_id = (
         select(newer.id)
@@ -248,7 +271,7 @@ def _latest_readings(ids: list[int]) -> dict[int, list[LatestReading]]:
     register_count = (
         select(func.count(siblings.id)).where(siblings.meter_id == Meter.id).correlate(Meter).scalar_subquery()
     )
-    rows = db.session.execute(
+    return (
         select(Contract.account_id, DeliveryPoint.identifier, DeliveryPoint.activity, Meter.serial_number,
                Meter.unit, Register.code, Register.label, register_count, MeterReading.value,
                MeterReading.read_on, MeterReading.source, MeterReading.status)
@@ -259,17 +282,21 @@ def _latest_readings(ids: list[int]) -> dict[int, list[LatestReading]]:
         .join(Meter, Meter.id == MeterInstallation.meter_id)
         .join(Register, Register.meter_id == Meter.id)
         .outerjoin(MeterReading, and_(MeterReading.register_id == Register.id, MeterReading.id == latest_id))
-        .where(Contract.account_id.in_(ids), Contract.status == "active")
+        .where(Contract.account_id.in_(_ids()), Contract.status == "active")
         .order_by(Contract.account_id, DeliveryPoint.identifier, Register.code)
     )
+
+
+def _latest_readings(ids: list[int]) -> dict[int, list[LatestReading]]:
+    """The latest reading (not rejected) of each register of each active contract's current meter."""
     out: dict[int, list[LatestReading]] = defaultdict(list)
-    for account_id, *rest in rows:
+    for account_id, *rest in db.session.execute(_latest_readings_stmt(), {"ids": ids}):
         out[account_id].append(LatestReading(*rest))
     return out
 
 
-def _failed_payments(ids: list[int], *, since: datetime) -> dict[int, list[FailedPayment]]:
-    """Payments that failed since `since` and were not followed by a payment that went through."""
+@cache
+def _failed_payments_stmt():
     later = aliased(Payment)
     settled_since = (
         select(later.id)
@@ -278,14 +305,18 @@ def _failed_payments(ids: list[int], *, since: datetime) -> dict[int, list[Faile
         .correlate(Payment)
         .exists()
     )
-    rows = db.session.execute(
+    return (
         select(Payment.account_id, Payment.public_id, Payment.amount, Payment.currency, Payment.created_at,
                Payment.failure_reason)
-        .where(Payment.account_id.in_(ids), Payment.status == "failed", Payment.created_at >= since,
-               ~settled_since)
+        .where(Payment.account_id.in_(_ids()), Payment.status == "failed",
+               Payment.created_at >= bindparam("since"), ~settled_since)
         .order_by(Payment.created_at.desc())
     )
+
+
+def _failed_payments(ids: list[int], *, since: datetime) -> dict[int, list[FailedPayment]]:
+    """Payments that failed since `since` and were not followed by a payment that went through."""
     out: dict[int, list[FailedPayment]] = defaultdict(list)
-    for account_id, *rest in rows:
+    for account_id, *rest in db.session.execute(_failed_payments_stmt(), {"ids": ids, "since": since}):
         out[account_id].append(FailedPayment(*rest))
     return out
