@@ -409,10 +409,10 @@ class PointConsumption:
         return any(m.current.quantity is not None or m.year_before.quantity is not None for m in self.months)
 
 
-def consumption_points(*, customer_user_id: int) -> list[DeliveryPoint]:
+def consumption_points(*, customer_user_id: int, contracts: list[Contract] | None = None) -> list[DeliveryPoint]:
     """The customer's points of delivery (current and past contracts), each once, in contract order."""
     seen: dict[int, DeliveryPoint] = {}
-    for contract in _customer_contracts(customer_user_id):
+    for contract in contracts if contracts is not None else _customer_contracts(customer_user_id):
         seen.setdefault(contract.delivery_point_id, contract.delivery_point)
     return list(seen.values())
 
@@ -426,7 +426,7 @@ def point_consumption(*, customer_user_id: int, identifier: str | None, tenant, 
     calorific value and the point's correction factor (the engine's conversion), else in m3.
     """
     contracts = _customer_contracts(customer_user_id)
-    points = consumption_points(customer_user_id=customer_user_id)
+    points = consumption_points(customer_user_id=customer_user_id, contracts=contracts)
     chosen = points[0] if points and identifier is None else next(
         (dp for dp in points if dp.identifier == identifier), None)
     if chosen is None:
