@@ -92,6 +92,7 @@ def _detail(found, status_code=200, error=None, **forms):
         "backoffice/requests/detail.html", req=found, files_by_message=grouped,
         account=requests_service.account_of(found), point=requests_service.point_of(found),
         overdue=requests_service.is_overdue(found, now=utcnow()), error=error, staff_status_names=STAFF_STATUS_NAMES,
+        final_readings=requests_service.final_readings_of(found),
         **_forms(found, **forms),
     ), status_code
 
@@ -121,16 +122,21 @@ def request_reply(reference: str):
             now=utcnow(), new_status=form.status.data or None)
     except files.AttachmentRefused as exc:
         return _detail(found, 400, error=file_error(exc, "reply-attachments"), reply=form)
-    _mail_customer(found, message)
-    log.info("request reply tenant=%s reference=%s staff=%s", g.tenant.id, found.reference, current_user.user.id)
-    flash(_("Your reply is sent; the customer is told by e-mail."), "success")
+    mailed = _mail_customer(found, message)
+    log.info("request reply tenant=%s reference=%s staff=%s mails=%s", g.tenant.id, found.reference,
+             current_user.user.id, mailed)
+    if mailed:
+        flash(_("Your reply is sent; the customer is told by e-mail."), "success")
+    else:
+        flash(_("Your reply is saved. The customer has no online access, so no e-mail was sent."), "info")
     return redirect(url_for("backoffice.request_detail", reference=reference) + "#conversation")
 
 
-def _mail_customer(found, message) -> None:
+def _mail_customer(found, message) -> int:
     account = requests_service.account_of(found)
     link = url_for("portal.request", reference=found.reference, _external=True)
-    for user in requests_service.reply_recipients(found):
+    recipients = requests_service.reply_recipients(found)
+    for user in recipients:
         send_after_commit(compose(
             tenant=g.tenant, to=user.email,
             subject=_l("%(name)s replied to your request %(reference)s", name=g.tenant.name,
@@ -138,6 +144,7 @@ def _mail_customer(found, message) -> None:
             template="request_reply", locale=user.locale or account.locale, link=link, req=found,
             body=message.body, kind_name=KIND_NAMES[found.kind], status_name=REQUEST_STATUS_NAMES[found.status],
         ))
+    return len(recipients)
 
 
 @bp.post("/requests/<reference>/note")

@@ -103,6 +103,8 @@ def move_out(*, contract: Contract, move_out_on: date | None, readings: dict[str
     """Record the final readings and end the contract; returns the first register's final reading.
 
     Everything is checked before anything is written, so a refusal stores nothing."""
+    # Two move outs of one contract at once: the second waits here, then sees the first one's end date.
+    db.session.refresh(contract, with_for_update=True)
     problem = date_problem(move_out_on=move_out_on, contract=contract, today=today)
     if problem:
         raise MoveOutRefused(problem, billed_until=contract.billed_until, start=contract.start_date)

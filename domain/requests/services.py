@@ -22,7 +22,8 @@ from domain.identity.models import CustomerAccess, CustomerUser
 from domain.requests import attachments as files
 from domain.requests import moves
 from domain.requests.models import REQUEST_STATUSES, RequestAttachment, RequestMessage, ServiceRequest
-from domain.sites.models import DeliveryPoint
+from domain.readings.models import MeterReading
+from domain.sites.models import DeliveryPoint, Register
 from domain.tasks.models import Task, WorkGroup
 
 log = logging.getLogger("requests")
@@ -125,6 +126,21 @@ def request_of_customer(*, customer_user_id: int, reference: str) -> ServiceRequ
 def request_by_reference(*, reference: str) -> ServiceRequest | None:
     return db.session.scalar(
         select(ServiceRequest).where(ServiceRequest.reference == reference).options(*_request_options()))
+
+
+def final_readings_of(request: ServiceRequest) -> list[MeterReading]:
+    """The final readings a move out recorded (one per register of the meter), for staff."""
+    if request.final_reading_id is None:
+        return []
+    first = db.session.scalar(select(MeterReading).where(MeterReading.id == request.final_reading_id))
+    meter_registers = select(Register.id).where(Register.meter_id == first.register.meter_id)
+    return list(db.session.scalars(
+        select(MeterReading)
+        .where(MeterReading.register_id.in_(meter_registers), MeterReading.read_on == first.read_on,
+               MeterReading.received_at == first.received_at, MeterReading.source == first.source)
+        .options(selectinload(MeterReading.register).selectinload(Register.meter))
+        .order_by(MeterReading.register_id)
+    ))
 
 
 def visible_messages(request: ServiceRequest) -> list[RequestMessage]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -183,3 +184,42 @@ def test_the_detail_shows_the_whole_conversation_with_internal_notes_marked(app,
     assert "My bill looks too high." in page and "Escalated to metering" in page
     assert "message-internal" in page
     assert _query(app, alpha, lambda: db.session.scalar(select(func.count(RequestAttachment.id)))) == 1
+
+
+def test_a_reply_to_a_customer_without_online_access_says_no_mail_was_sent(app, office, alpha, outbox):
+    from tests.factories import CustomerAccountFactory
+
+    with app.app_context(), tenant_scope(alpha.tenant_id):
+        ServiceRequestFactory(account=CustomerAccountFactory(), reference="R2026-000777", subject="By phone")
+        db.session.commit()
+    path = "/backoffice/requests/R2026-000777"
+
+    response = office.submit(path, {"reply-body": "Noted.", "reply-status": ""}, action=f"{path}/reply",
+                             follow_redirects=True)
+
+    assert "no e-mail was sent" in response.get_data(as_text=True)
+    assert outbox() == []
+
+
+def test_a_move_out_shows_staff_its_final_readings(app, office, alpha):
+    from datetime import date
+    from decimal import Decimal
+
+    from domain.requests import services
+
+    with app.app_context(), tenant_scope(alpha.tenant_id):
+        customer = db.session.scalar(select(CustomerUser).where(CustomerUser.email == alpha.customer_email))
+        today = utcnow().date()
+        created = services.open_request(
+            customer=customer, now=utcnow(), today=today, answer_days=10, zone=ZoneInfo("UTC"),
+            tenant_id=alpha.tenant_id,
+            new=services.NewRequest(kind="move_out", account_number=alpha.account_number, subject="Moving out",
+                                    description="", point_identifier=alpha.delivery_point_identifier,
+                                    effective_on=today + timedelta(days=7), final_readings={"TOTAL": Decimal("1500")}))
+        db.session.commit()
+        reference = created.reference
+        assert isinstance(created.effective_on, date)
+
+    page = office.get(f"/backoffice/requests/{reference}").get_data(as_text=True)
+
+    assert "Final reading" in page and "Total: 1,500\u00a0kWh" in page and "contract ends on" in page
