@@ -26,6 +26,8 @@ from portal.blueprint import bp
 UNIT_LABELS = {"m3": "m³", "kWh": "kWh"}
 SOURCE_NAMES = {"customer": _l("Customer"), "agent": _l("Meter reader"), "smart_meter": _l("Smart meter"),
                 "estimated": _l("Estimated"), "regularisation": _l("Regularisation")}
+# The usual registers in the customer's language; any other keeps the label the utility gave it.
+REGISTER_NAMES = {"TOTAL": _l("Total"), "PEAK": _l("Peak hours"), "OFFPEAK": _l("Off-peak hours")}
 READING_STATUS_NAMES = {"valid": _l("Accepted"), "pending": _l("To be checked"), "rejected": _l("Rejected")}
 
 _NOT_A_NUMBER = _l("Enter the reading as a number, for example 12345 or 12345.6 (at most three decimals).")
@@ -33,6 +35,10 @@ _NOT_A_NUMBER = _l("Enter the reading as a number, for example 12345 or 12345.6 
 
 def _unit(unit: str) -> str:
     return UNIT_LABELS.get(unit, unit)
+
+
+def register_name(register) -> str:
+    return str(REGISTER_NAMES.get(register.code, register.label))
 
 
 def source_name(reading) -> str:
@@ -98,7 +104,7 @@ def reading_form(state, **kwargs) -> FlaskForm:
     single = len(state.registers) == 1
     for line in state.registers:
         label = (_("Reading in %(unit)s", unit=unit) if single
-                 else _("%(register)s, in %(unit)s", register=line.register.label, unit=unit))
+                 else _("%(register)s, in %(unit)s", register=register_name(line.register), unit=unit))
         setattr(ReadingForm, f"r_{line.register.code}", _index_field(label, f"{slug}-{_slug(line.register.code)}"))
     form = ReadingForm(**kwargs)
     form.values = {}
@@ -203,7 +209,8 @@ def reading_history(serial: str):
     except reading_service.MeterNotFound:
         abort(404)
     return render_template("portal/readings/history.html", history=history, unit=_unit(history.meter.unit),
-                           source_name=source_name, status_names=READING_STATUS_NAMES, photo_token=photo_token)
+                           source_name=source_name, status_names=READING_STATUS_NAMES, photo_token=photo_token,
+                           register_name=register_name)
 
 
 @bp.get("/readings/photos/<token>")

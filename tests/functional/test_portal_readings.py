@@ -258,7 +258,7 @@ def test_a_meter_with_two_registers_has_a_labelled_field_for_each(app, browser, 
     refused = _send(portal, serial, {"r_PEAK": "5100", "r_OFFPEAK": "2900"}).get_data(as_text=True)
     accepted = _send(portal, serial, {"r_PEAK": "5100", "r_OFFPEAK": "3050"})
 
-    assert "Peak, in kWh" in page and "Offpeak, in kWh" in page and "5,000\u00a0kWh" in page
+    assert "Peak hours, in kWh" in page and "Off-peak hours, in kWh" in page and "5,000\u00a0kWh" in page
     assert "This reading (2,900\u00a0kWh) is lower than the previous one (3,000\u00a0kWh" in refused
     assert accepted.status_code == 302
     assert sorted(r.value for r in _rows_today(app, a)) == [Decimal("3050.000"), Decimal("5100.000")]
