@@ -13,6 +13,7 @@ from app.i18n import LOCALES, tenant_zone
 from domain.contracts import overview
 from domain.contracts import services as accounts
 from domain.db import utcnow
+from domain.requests.services import unread_replies
 
 from portal.blueprint import bp
 
@@ -24,10 +25,6 @@ READING_SOURCE_NAMES = {"customer": _l("yours"), "agent": _l("by an agent"), "sm
 
 
 def _unread_replies(customer_user_id: int):
-    try:
-        from domain.requests.services import unread_replies
-    except ImportError:  # the requests journey has not landed: nothing can be unread
-        return []
     return unread_replies(customer_user_id=customer_user_id)
 
 

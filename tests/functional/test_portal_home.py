@@ -167,25 +167,32 @@ def test_reading_window_needs_action_until_the_meter_is_read(app, make_tenant, b
     assert "Time to read your meter" not in text  # read within the window
 
 
-def test_unread_staff_reply_needs_action(app, make_tenant, browser, today, monkeypatch):
-    from types import SimpleNamespace
-
-    import portal.views
-
+def test_unread_staff_reply_needs_action_until_the_customer_reads_it(app, make_tenant, browser, today):
     tenant = make_tenant("homeco")
-    c = _customer(app, tenant, billed_until=date(2027, 1, 1))
-    seen = {}
-
-    def unread(*, customer_user_id):
-        seen["user"] = customer_user_id
-        return [SimpleNamespace(reference="R0000042", subject="Bill too high")]
-
-    monkeypatch.setattr(portal.views, "_unread_replies", lambda user_id: unread(customer_user_id=user_id))
+    c = _customer(app, tenant, billed_until=date(2027, 1, 1))  # no reading window now
+    with app.app_context(), tenant_scope(tenant.id):
+        request = f.ServiceRequestFactory(account_id=c["account_id"], reference="R0000042", subject="Bill too high",
+                                          customer_seen_at=utcnow() - timedelta(days=2))
+        f.RequestMessageFactory(request_id=request.id, author_kind="staff", body="We are checking.",
+                                sent_at=utcnow() - timedelta(days=1))
+        f.RequestMessageFactory(request_id=request.id, author_kind="staff", internal=True, body="Internal note",
+                                sent_at=utcnow() - timedelta(days=1))
+        db.session.commit()
+        request_id = request.id
 
     text = _page(browser, tenant.slug, c["email"])
 
     assert "New reply to your request" in text and "R0000042" in text and "Bill too high" in text
-    assert seen["user"] is not None
+    assert 'href="/requests/R0000042"' in text
+
+    with app.app_context(), tenant_scope(tenant.id):
+        from domain.requests.models import ServiceRequest
+
+        db.session.get(ServiceRequest, request_id).customer_seen_at = utcnow()
+        db.session.commit()
+    text = browser(tenant.slug).get("/").get_data(as_text=True)
+
+    assert "New reply to your request" not in text
 
 
 def test_another_tenants_bills_payments_and_readings_never_appear(app, two_tenants, browser, today):
