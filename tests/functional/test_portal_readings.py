@@ -82,6 +82,21 @@ def test_plausible_reading_is_confirmed_and_shown_in_the_history(app, browser, t
     assert [(r.value, r.status) for r in _rows_today(app, a)] == [(Decimal("485.000"), "valid")]
 
 
+def test_second_reading_the_same_day_replaces_the_first(app, browser, two_tenants):
+    a, _b = two_tenants
+    serial = _setup(app, a, readings=_one_a_day())
+    portal = _signed_in(browser, a)
+    _send(portal, serial, {"r_TOTAL": "4850"})  # a typo
+
+    form = portal.get("/readings").get_data(as_text=True)
+    response = _send(portal, serial, {"r_TOTAL": "485"})
+
+    assert "You already gave 4,850\u00a0m³ today; sending a new reading replaces it." in form
+    assert "It replaces the reading you gave earlier today." in portal.get(response.headers["Location"]).get_data(
+        as_text=True)
+    assert [(r.value, r.status) for r in _rows_today(app, a)] == [(Decimal("485.000"), "valid")]
+
+
 def test_reading_far_from_expected_is_to_be_checked_and_the_customer_is_told(app, browser, two_tenants):
     a, _b = two_tenants
     serial = _setup(app, a, readings=_one_a_day())
