@@ -301,6 +301,17 @@ def _store_estimated_readings(registers: dict, readings, now: datetime) -> None:
                                         source="estimated", status="valid", received_at=now))
 
 
+def _estimated_bills(tenant_id: int, contract_id: int) -> list:
+    """The contract's issued bills based on estimates, the true-ups among them: a true-up that ended on an
+    estimated index is regularised like a periodic bill once an actual reading follows."""
+    found = list(estimated_bills_by_contract(tenant_id, [contract_id]).get(contract_id, ()))
+    found.extend(db.session.execute(
+        select(Bill.id, Bill.contract_id, Bill.period_start, Bill.period_end)
+        .where(Bill.contract_id == contract_id, Bill.kind == "true_up", Bill.status == "issued",
+               Bill.estimated.is_(True))).all())
+    return sorted(found, key=lambda bill: bill.period_start)
+
+
 def _billed_instalments(plan: DownPaymentPlan) -> list[Decimal]:
     bills = bills_of_plan(plan)
     return [bills[i.bill_id].total_incl_tax for i in plan.instalments
@@ -318,7 +329,7 @@ def _settle(plan: DownPaymentPlan, contract: Contract, tenant: Tenant, *, period
     item, engine_contract, registers = _engine_contract(tenant, contract, period_start=plan.start_on,
                                                         period_end=period_end, kind=kind)
     prior = ()
-    estimated = estimated_bills_by_contract(tenant.id, [contract.id]).get(contract.id)
+    estimated = _estimated_bills(tenant.id, contract.id)
     if estimated:
         start = regularisation_start(contract=engine_contract, period_start=plan.start_on, period_end=period_end)
         if start is not None:

@@ -299,3 +299,27 @@ def test_a_true_up_the_engine_cannot_compute_leaves_the_plan_active_with_one_tas
         assert _bills("true_up") == []
         tasks = db.session.scalars(select(Task).where(Task.subject_id == contract_id)).all()
         assert len(tasks) == 1 and "engine" in tasks[0].title
+
+
+def test_a_true_up_on_an_estimated_index_is_regularised_by_the_next_one(app, water):
+    tenant_id, contract_id, register_id = water
+    with app.app_context(), tenant_scope(tenant_id):
+        _contract(contract_id).estimated_annual_consumption = Decimal("365.000")
+        plans.create_plan(contract=_contract(contract_id), count=12, as_of=AS_OF, now=NOW)
+        db.session.commit()
+
+        bill_instalments(billing_date="2027-12-01")  # no reading: 395 m3 estimated, as the instalments assumed
+        (first,) = _bills("true_up")
+        register = db.session.get(f.Register, register_id)
+        f.MeterReadingFactory(register=register, read_on=date(2028, 12, 1), value=Decimal("2104.000"),
+                              source="agent")
+        db.session.commit()
+        bill_instalments(billing_date="2028-12-01")
+
+        assert first.estimated and first.total_incl_tax == Decimal("0.00")
+        second = _bills("true_up")[1]
+        # From the latest actual index (1304 on 2026-11-01): 800 m3 = 1,600.00, minus the 395 m3 the first
+        # true-up charged (790.00), plus 366 days x 0.10; VAT 46.56: 893.16, minus instalments of 810.87.
+        assert second.total_incl_tax == Decimal("82.29") and not second.estimated
+        assert sorted(line.amount for line in second.lines) == sorted(
+            [Decimal("1600.00"), Decimal("-790.00"), Decimal("36.60"), Decimal("-810.87")])
