@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from domain.billing.chunk import prior_charges_since
 from domain.billing.chunk_inputs import (
@@ -239,7 +240,11 @@ def create_plan(*, contract: Contract, count: int, as_of: date, now: datetime,
                 created_by: str = "customer") -> DownPaymentPlan:
     """Put the contract on budget billing from the schedule `propose_plan` gives for the same day."""
     proposal = propose_plan(contract=contract, count=count, as_of=as_of)
-    return _store(proposal, contract=contract, now=now, created_by=created_by)
+    try:
+        with db.session.begin_nested():  # two confirmations at once: the unique index lets one through
+            return _store(proposal, contract=contract, now=now, created_by=created_by)
+    except IntegrityError as exc:
+        raise PlanRefused("already_active", "the contract is already on budget billing") from exc
 
 
 # --- instalment bills -----------------------------------------------------------------------------------------------

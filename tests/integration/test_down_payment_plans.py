@@ -323,3 +323,19 @@ def test_a_true_up_on_an_estimated_index_is_regularised_by_the_next_one(app, wat
         assert second.total_incl_tax == Decimal("82.29") and not second.estimated
         assert sorted(line.amount for line in second.lines) == sorted(
             [Decimal("1600.00"), Decimal("-790.00"), Decimal("36.60"), Decimal("-810.87")])
+
+
+def test_two_confirmations_at_once_leave_one_active_plan(app, water, monkeypatch):
+    tenant_id, contract_id, _ = water
+    with app.app_context(), tenant_scope(tenant_id):
+        plans.create_plan(contract=_contract(contract_id), count=12, as_of=AS_OF, now=NOW)
+        # The other request read the contract before this plan was committed.
+        monkeypatch.setattr(plans, "active_plan", lambda **_kw: None)
+        _contract(contract_id).billed_until = date(2026, 11, 1)
+
+        with pytest.raises(plans.PlanRefused) as caught:
+            plans.create_plan(contract=_contract(contract_id), count=10, as_of=AS_OF, now=NOW)
+        db.session.commit()
+
+        assert caught.value.code == "already_active"
+        assert db.session.scalar(select(func.count(DownPaymentPlan.id))) == 1
