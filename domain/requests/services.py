@@ -225,7 +225,8 @@ class NewRequest:
     uploads: list[files.Upload] = field(default_factory=list)
 
 
-def _next_reference(*, tenant_id: int, year: int) -> str:
+def _next_reference(*, year: int) -> str:
+    """The next reference of the current tenant (the guard scopes the query) for the year."""
     prefix = f"R{year}-"
     latest = db.session.scalar(
         select(func.max(ServiceRequest.reference)).where(ServiceRequest.reference.like(f"{prefix}%")))
@@ -237,12 +238,12 @@ def _insert_with_reference(request: ServiceRequest, *, year: int) -> None:
     """Give the request the tenant's next reference; the unique constraint settles a race, and we retry."""
     if db.session.get_bind().dialect.name != "postgresql":
         # SQLite (development, tests): one writer at a time; a collision is refused by the unique constraint.
-        request.reference = _next_reference(tenant_id=request.tenant_id, year=year)
+        request.reference = _next_reference(year=year)
         db.session.add(request)
         db.session.flush()
         return
     for _attempt in range(5):
-        request.reference = _next_reference(tenant_id=request.tenant_id, year=year)
+        request.reference = _next_reference(year=year)
         try:
             with db.session.begin_nested():
                 db.session.add(request)
