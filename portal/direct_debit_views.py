@@ -83,6 +83,11 @@ class ProposalForm(FlaskForm):
 class ConfirmPlanForm(FlaskForm):
     contract = HiddenField()
     instalments = HiddenField()
+    shown = HiddenField()  # the schedule the customer saw: confirming never accepts another one
+
+
+def _fingerprint(proposal) -> str:
+    return f"{proposal.instalments[0].due_date.isoformat()}|{proposal.estimated_amount}|{proposal.count}"
 
 
 def _account(account_number: str):
@@ -198,7 +203,8 @@ def budget(account_number: str):
         proposal = plans.propose_plan(contract=contract, count=int(form.instalments.data), as_of=tenant_today())
     except plans.PlanRefused as exc:
         return _budget_page(account, form=form, error=PLAN_REFUSALS[exc.code], status=422)
-    confirm = ConfirmPlanForm(formdata=None, contract=contract.contract_number, instalments=form.instalments.data)
+    confirm = ConfirmPlanForm(formdata=None, contract=contract.contract_number, instalments=form.instalments.data,
+                              shown=_fingerprint(proposal))
     return _budget_page(account, form=form, proposal=proposal, confirm=confirm)
 
 
@@ -212,9 +218,16 @@ def confirm_budget(account_number: str):
     contract = _contract_of(account, form.contract.data)
     if contract is None or form.instalments.data not in ("10", "11", "12"):
         return _budget_page(account, error=PLAN_REFUSALS["count" if contract else "contract_not_live"], status=422)
+    count, today = int(form.instalments.data), tenant_today()
     try:
-        plan = plans.create_plan(contract=contract, count=int(form.instalments.data), as_of=tenant_today(),
-                                 now=utcnow())
+        proposal = plans.propose_plan(contract=contract, count=count, as_of=today)
+        if _fingerprint(proposal) != form.shown.data:
+            confirm = ConfirmPlanForm(formdata=None, contract=contract.contract_number, instalments=str(count),
+                                      shown=_fingerprint(proposal))
+            return _budget_page(account, proposal=proposal, confirm=confirm, status=409,
+                                error=_("The schedule has changed since it was shown to you: please check it "
+                                        "again before confirming."))
+        plan = plans.create_plan(contract=contract, count=count, as_of=today, now=utcnow())
     except plans.PlanRefused as exc:
         return _budget_page(account, error=PLAN_REFUSALS[exc.code], status=422)
     _mail("budget_plan_confirmation", _l("Your budget billing schedule"), plan=plan, account=account,

@@ -1,6 +1,7 @@
 """Portal journey: give an IBAN and accept a SEPA mandate, end it; choose budget billing, see and end the plan."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -138,6 +139,16 @@ def test_revoking_ends_the_mandate_and_goes_back_to_transfers(app, portal, world
     assert "Set up direct debit" in portal.get(path).get_data(as_text=True)
 
 
+def _confirm(portal, account_number: str, contract_number: str, count: str, shown: str | None = None):
+    """Look at the proposed schedule, then confirm it (with the fingerprint the page carries, unless given)."""
+    path = f"/accounts/{account_number}/budget"
+    page = portal.get(f"{path}?contract={contract_number}&instalments={count}").get_data(as_text=True)
+    if shown is None:
+        shown = re.search(r'name="shown" type="hidden" value="([^"]*)"', page).group(1)
+    return portal.submit(f"{path}?contract={contract_number}&instalments={count}",
+                         {"contract": contract_number, "instalments": count, "shown": shown}, action=path)
+
+
 def _expected_proposal(app, tenant_id: int, count: int):
     with app.app_context(), tenant_scope(tenant_id):
         contract = db.session.scalar(select(Contract))
@@ -157,10 +168,10 @@ def test_budget_billing_shows_the_schedule_then_creates_the_plan_on_confirmation
     assert f"€{proposal.estimated_amount:,}" in text and f"€{proposal.instalment_amount}" in text
     assert text.count("<td>Not yet</td>") == 0
     with app.app_context(), tenant_scope(a.tenant_id):
-        assert db.session.scalar(select(func.count(DownPaymentPlan.id)).where(DownPaymentPlan.status == "active")) == 0
+        active = select(func.count(DownPaymentPlan.id)).where(DownPaymentPlan.status == "active")
+        assert db.session.scalar(active) == 0
 
-    confirmed = portal.submit(f"{path}?contract={number}&instalments=11",
-                              {"contract": number, "instalments": "11"}, action=path)
+    confirmed = _confirm(portal, a.account_number, number, "11")
 
     assert confirmed.status_code == 302
     with app.app_context(), tenant_scope(a.tenant_id):
@@ -178,18 +189,19 @@ def test_a_count_outside_ten_to_twelve_is_refused(app, portal, world):
     path = f"/accounts/{a.account_number}/budget"
 
     shown = portal.get(f"{path}?contract={number}&instalments=9")
-    posted = portal.submit(path, {"contract": number, "instalments": "13"})
+    posted = _confirm(portal, a.account_number, number, "13", shown="x")
 
     assert shown.status_code == 422 and posted.status_code == 422
     with app.app_context(), tenant_scope(a.tenant_id):
-        assert db.session.scalar(select(func.count(DownPaymentPlan.id)).where(DownPaymentPlan.status == "active")) == 0
+        active = select(func.count(DownPaymentPlan.id)).where(DownPaymentPlan.status == "active")
+        assert db.session.scalar(active) == 0
 
 
 def test_ending_budget_billing_from_the_portal(app, portal, world):
     a, _b = world
     _proposal, number = _expected_proposal(app, a.tenant_id, 12)
     path = f"/accounts/{a.account_number}/budget"
-    portal.submit(path, {"contract": number, "instalments": "12"})
+    _confirm(portal, a.account_number, number, "12")
     with app.app_context(), tenant_scope(a.tenant_id):
         public_id = db.session.scalar(select(DownPaymentPlan.public_id).where(DownPaymentPlan.status == "active"))
 
@@ -219,7 +231,7 @@ def test_the_customer_file_shows_the_mandate_masked_and_the_plan_schedule(app, b
     portal.submit(f"/accounts/{a.account_number}/direct-debit",
                   {"holder_name": "Alice Martin", "iban": GOOD_IBAN, "accept": "y"})
     _proposal, number = _expected_proposal(app, a.tenant_id, 10)
-    portal.submit(f"/accounts/{a.account_number}/budget", {"contract": number, "instalments": "10"})
+    _confirm(portal, a.account_number, number, "10")
     reference = _mandates(app, a.tenant_id)[-1].reference
     staff = browser(a.slug)
     staff.login(a.staff_emails["agent"], area="/backoffice")
@@ -237,3 +249,17 @@ def test_a_contract_that_is_not_the_accounts_is_refused_with_a_message(portal, w
 
     assert response.status_code == 422
     assert "Choose one of the contracts listed." in response.get_data(as_text=True)
+
+
+def test_confirming_a_schedule_that_has_changed_shows_the_new_one_and_creates_nothing(app, portal, world):
+    a, _b = world
+    _proposal, number = _expected_proposal(app, a.tenant_id, 12)
+
+    response = _confirm(portal, a.account_number, number, "12", shown="2026-12-01|1.00|12")
+
+    text = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "The schedule has changed since it was shown to you" in text and "Confirm this schedule" in text
+    with app.app_context(), tenant_scope(a.tenant_id):
+        active = select(func.count(DownPaymentPlan.id)).where(DownPaymentPlan.status == "active")
+        assert db.session.scalar(active) == 0
