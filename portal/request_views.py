@@ -238,6 +238,10 @@ def _move_out(customer_accounts):
                 created, error, field_errors = _record_move_out(contract, form, parsed)
                 if created is not None:
                     return redirect(url_for("portal.request", reference=created.reference))
+            else:  # tell the date's problem too, not only after the readings are fixed
+                problem = moves.date_problem(move_out_on=form.effective_on.data, contract=contract, today=_today())
+                if problem:
+                    field_errors["effective_on"] = MOVE_OUT_ERRORS[problem](None)
         return render_template("portal/requests/move_out.html", form=form, contract=contract, to_read=to_read,
                                label=_point_label, readings_raw=readings_raw, field_errors=field_errors,
                                error=error, today=_today(), max_ahead=moves.MAX_DAYS_AHEAD,

@@ -331,3 +331,13 @@ def test_the_home_page_flags_an_unread_reply_until_it_is_read(app, portal, alpha
 
     assert "New reply to your request" in before and f'href="/requests/{alpha.request_reference}"' in before
     assert "New reply to your request" not in after
+
+
+def test_a_bad_date_and_a_missing_reading_are_reported_together(portal):
+    response = portal.submit("/requests/new?kind=move_out", {
+        "effective_on": (_today() + timedelta(days=200)).isoformat(), "reading-TOTAL": ""})
+
+    text = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "at most 60 days from today" in text and "Enter the final reading." in text
+    assert 'href="#effective_on"' in text and 'href="#reading-TOTAL"' in text
