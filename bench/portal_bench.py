@@ -282,6 +282,7 @@ def run_wrk(port: int, path: str, *, cookies_file: Path, lua: Path, connections:
         raise SystemExit(f"wrk printed no figures:\n{out.stdout}\n{out.stderr}")
     figures = json.loads(line[6:])
     figures["rps"] = figures["requests"] / figures["seconds"]
+    figures["load"] = os.getloadavg()[0]  # 1-minute load average at the end: other work on the machine skews all
     return figures
 
 
@@ -378,12 +379,13 @@ def main() -> int:
     print()
     print(f"portal benchmark: {args.accounts:,} accounts, gunicorn -w {args.workers} (sync), wrk "
           f"{args.connections} connections x {args.duration} s, {len(tokens)} sessions, {os.cpu_count()} CPUs")
-    print(f"{'page':<8} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs hello':>9}")
+    print(f"{'page':<8} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs hello':>9} "
+          f"{'load':>5}")
     ok = True
     for name, r in results.items():
         ratio = r["rps"] / hello
         print(f"{name:<8} {r['rps']:>9.0f} {r['p50_us'] / 1000:>8.1f} {r['p90_us'] / 1000:>8.1f} "
-              f"{r['p99_us'] / 1000:>8.1f} {r['errors']:>7} {ratio:>8.0%}")
+              f"{r['p99_us'] / 1000:>8.1f} {r['errors']:>7} {ratio:>8.0%} {r['load']:>5.1f}")
         if r["errors"]:
             ok = False
         if name != "hello" and (ratio < TARGET_RATIO or r["p99_us"] / 1000 > TARGET_P99_MS):
