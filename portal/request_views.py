@@ -1,6 +1,8 @@
 """Complaints and requests: open, follow, exchange messages, attachments, move in and out."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import abort, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -361,6 +363,7 @@ def attachment_response(attachment, data: bytes):
     response.headers["Content-Type"] = attachment.content_type
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
-    safe = "".join(ch for ch in attachment.filename if ch.isalnum() or ch in "._- ")[:100] or "file"
-    response.headers["Content-Disposition"] = f'attachment; filename="{safe}"'
+    ascii_name = "".join(ch for ch in attachment.filename if ch.isascii() and (ch.isalnum() or ch in "._- "))
+    response.headers["Content-Disposition"] = (f'attachment; filename="{ascii_name[:100] or "file"}"; '
+                                               f"filename*=UTF-8''{quote(attachment.filename[:100])}")
     return response

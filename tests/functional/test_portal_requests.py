@@ -71,7 +71,8 @@ def test_the_requests_page_lists_mine_and_offers_every_kind(portal, alpha):
 def test_a_complaint_with_attachments_is_registered_with_a_task_and_an_answer_date(app, portal, alpha):
     response = portal.submit("/requests/new?kind=complaint", _complaint(
         alpha, point=alpha.delivery_point_identifier,
-        attachments=[(io.BytesIO(PDF), "bill.pdf"), (io.BytesIO(JPEG), "photo.jpeg")]))
+        attachments=[(io.BytesIO(PDF), "bill.pdf"), (io.BytesIO(JPEG), "photo.jpeg"),
+                     (io.BytesIO(JPEG), "łódź 写真.jpg")]))
 
     created = _newest(app, alpha)
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/requests/{created.reference}")
@@ -87,6 +88,12 @@ def test_a_complaint_with_attachments_is_registered_with_a_task_and_an_answer_da
     download = portal.get(f"/requests/{created.reference}/files/{public_id}")
     assert download.data == PDF and download.headers["Content-Type"] == "application/pdf"
     assert download.headers["X-Content-Type-Options"] == "nosniff"
+    unicode_id = _query(app, alpha, lambda: db.session.scalar(select(RequestAttachment.public_id).where(
+        RequestAttachment.request_id == created.id, RequestAttachment.content_type == "image/jpeg",
+        RequestAttachment.filename != "photo.jpeg")))
+    unicode_download = portal.get(f"/requests/{created.reference}/files/{unicode_id}")
+    assert unicode_download.status_code == 200
+    assert "filename*=UTF-8''" in unicode_download.headers["Content-Disposition"]
 
 
 def test_a_file_that_is_not_a_pdf_jpeg_or_png_is_refused_and_nothing_is_stored(app, portal, alpha):
