@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import and_, bindparam, case, func, select
 from sqlalchemy.orm import aliased, joinedload
 
 from domain.accounting.models import LedgerEntry, Payment, PaymentAllocation
@@ -133,9 +133,8 @@ def home_summaries(*, customer_user_id: int, today: date, now: datetime) -> list
     if not accounts:
         return []
     ids = [a.id for a in accounts]
-    balances = _balances(ids)
+    balances, latest_bills = _balances_and_latest_bills(ids)
     open_bills = _open_bills(ids)
-    latest_bills = _latest_bills(ids)
     readings = _latest_readings(ids)
     failed = _failed_payments(ids, since=now - timedelta(days=FAILED_PAYMENT_DAYS))
     return [
@@ -192,24 +191,6 @@ def _accounts(customer_user_id: int) -> list[CustomerAccount]:
 
 
 @cache
-def _balances_stmt():
-    debits = func.sum(LedgerEntry.amount).filter(LedgerEntry.direction == "debit")
-    credits = func.sum(LedgerEntry.amount).filter(LedgerEntry.direction == "credit")
-    return (
-        select(LedgerEntry.account_id, debits, credits)
-        .where(LedgerEntry.account_id.in_(_ids()))
-        .group_by(LedgerEntry.account_id)
-    )
-
-
-def _balances(ids: list[int]) -> dict[int, Decimal]:
-    out = {i: Decimal("0.00") for i in ids}
-    for account_id, debit, credit in db.session.execute(_balances_stmt(), {"ids": ids}):
-        out[account_id] = (Decimal(debit or 0) - Decimal(credit or 0)).quantize(CENT)
-    return out
-
-
-@cache
 def _open_bills_stmt():
     paid = (
         select(func.coalesce(func.sum(PaymentAllocation.amount), 0))
@@ -234,7 +215,15 @@ def _open_bills(ids: list[int]) -> dict[int, list[tuple[date | None, Decimal]]]:
 
 
 @cache
-def _latest_bills_stmt():
+def _balances_and_latest_bills_stmt():
+    """Per account: the balance (debits minus credits) and the latest issued bill, in one statement."""
+    signed = case((LedgerEntry.direction == "debit", LedgerEntry.amount), else_=-LedgerEntry.amount)
+    balance = (
+        select(func.coalesce(func.sum(signed), 0))
+        .where(LedgerEntry.account_id == CustomerAccount.id)
+        .correlate(CustomerAccount)
+        .scalar_subquery()
+    )
     newer = aliased(Bill)
     latest_id = (
         select(newer.id)
@@ -245,15 +234,21 @@ def _latest_bills_stmt():
         .scalar_subquery()
     )
     return (
-        select(CustomerAccount.id, Bill.public_id, Bill.number, Bill.kind, Bill.total_incl_tax, Bill.currency,
-               Bill.issued_at, Bill.due_date)
-        .join(Bill, and_(Bill.account_id == CustomerAccount.id, Bill.id == latest_id))
+        select(CustomerAccount.id, balance, Bill.public_id, Bill.number, Bill.kind, Bill.total_incl_tax,
+               Bill.currency, Bill.issued_at, Bill.due_date)
+        .outerjoin(Bill, and_(Bill.account_id == CustomerAccount.id, Bill.id == latest_id))
         .where(CustomerAccount.id.in_(_ids()))
     )
 
 
-def _latest_bills(ids: list[int]) -> dict[int, LatestBill]:
-    return {row[0]: LatestBill(*row[1:]) for row in db.session.execute(_latest_bills_stmt(), {"ids": ids})}
+def _balances_and_latest_bills(ids: list[int]) -> tuple[dict[int, Decimal], dict[int, LatestBill]]:
+    balances = {i: Decimal("0.00") for i in ids}
+    latest: dict[int, LatestBill] = {}
+    for account_id, balance, public_id, *bill in db.session.execute(_balances_and_latest_bills_stmt(), {"ids": ids}):
+        balances[account_id] = Decimal(balance or 0).quantize(CENT)
+        if public_id is not None:
+            latest[account_id] = LatestBill(public_id, *bill)
+    return balances, latest
 
 
 @cache
