@@ -86,8 +86,9 @@ def _clean_database(request, app, owner_engine):
         db.session.remove()
     tables = _tables(app)
     with owner_engine.begin() as conn:
-        # DELETE in child-to-parent order beats TRUNCATE on tables this small; bills point at bills.
+        # DELETE in child-to-parent order beats TRUNCATE on tables this small; bills point at bills, plans at plans.
         conn.execute(text("UPDATE bills SET corrects_bill_id = NULL WHERE corrects_bill_id IS NOT NULL"))
+        conn.execute(text("UPDATE down_payment_plans SET previous_plan_id = NULL WHERE previous_plan_id IS NOT NULL"))
         for table in tables:
             conn.execute(text(f"DELETE FROM {table}"))
     with app.app_context():

@@ -170,6 +170,7 @@ def line_description(key: str, _: Callable[[str], str]) -> str:
         "subscribed_power": _("Subscribed power"),
         "regularisation_credit": _("Regularisation credit"),
         "instalment": _("Instalment"),
+        "instalments_billed": _("Instalments already billed"),
     }
     return labels.get((key or "").strip(), key or "")
 

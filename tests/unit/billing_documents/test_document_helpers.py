@@ -39,6 +39,8 @@ def test_translates_known_line_keys_and_shows_other_descriptions_as_they_are():
 
     assert line_description("standing_charge", tr) == "Standing charge"
     assert line_description("energy_offpeak", tr) == "Energy consumption, off-peak hours"
+    assert line_description("instalments_billed", tr) == "Instalments already billed"
+    assert line_description("instalments_billed", translator("fr")) == "Mensualités déjà facturées"
     assert line_description("Special discount (goodwill)", tr) == "Special discount (goodwill)"
 
 
