@@ -3,12 +3,14 @@
 Jobs are registered here by name with their queue. The worker builds the app once,
 configures the mappers before forking, runs every job inside the app context, and gives
 each forked work horse fresh database connections (an engine is never shared across a
-fork). JSON serializer; the built-in scheduler runs in the worker.
+fork). JSON serializer; RQ's built-in scheduler runs in the worker, and a thread dispatches
+each tenant's daily jobs once a day (app/schedule.py).
 """
 from __future__ import annotations
 
 import os
 import sys
+import threading
 
 # name -> ("module:function", queue)
 JOBS: dict[str, tuple[str, str]] = {
@@ -54,7 +56,15 @@ def main(argv: list[str]) -> int:
         queues = [Queue(n, connection=conn, serializer=JSONSerializer) for n in names]
         worker = Worker(queues, connection=conn, serializer=JSONSerializer)
         burst = os.environ.get("WORKER_BURST") == "1"
-        worker.work(with_scheduler=True, burst=burst)
+        stop = threading.Event()
+        if not burst and os.environ.get("WORKER_DAILY_JOBS", "1") == "1":
+            from app.schedule import daily_scheduler_loop
+            threading.Thread(target=daily_scheduler_loop, args=(app, conn, stop), name="daily-jobs",
+                             daemon=True).start()
+        try:
+            worker.work(with_scheduler=True, burst=burst)
+        finally:
+            stop.set()
     return 0
 
 

@@ -213,7 +213,9 @@ def _register_commands(app: Flask) -> None:
     from backoffice.billing_cli import billing_cli
     from demo.cli import demo_cli
     from tenants.cli import tenants_cli
+    from app.schedule import jobs_cli
 
     app.cli.add_command(tenants_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(billing_cli)
+    app.cli.add_command(jobs_cli)

@@ -1,0 +1,128 @@
+"""Daily jobs per tenant: ending contracts whose move-out date is reached, billing due instalments and
+true-ups, purging expired sign-in sessions.
+
+Each tenant's day starts at `DAILY_HOUR` in its own time zone. Workers run `daily_scheduler_loop` in a
+thread: every minute it claims, in Redis (`SET … NX`), each tenant day that has started and not been claimed
+yet, and enqueues that day's jobs; with several workers each tenant day is dispatched once. Without Redis
+(the embedded default), `flask jobs daily` does the same in-process, for cron or by hand.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from app.jobs import enqueue_now
+from domain.db import db, utcnow
+from tenants.context import platform_scope
+from tenants.models import Tenant
+
+log = logging.getLogger("schedule")
+DAILY_HOUR = 2  # local time: after the day's last readings, before staff start
+CLAIM_TTL = timedelta(days=3)
+
+
+@dataclass(frozen=True)
+class TenantDay:
+    tenant_id: int
+    day: date  # the tenant's local date
+
+
+def daily_jobs(day: date, now: datetime) -> list[tuple[str, dict]]:
+    """The jobs of one tenant day, by registered name (worker.JOBS) with their arguments."""
+    return [
+        ("requests.end_contracts_reached", {"today_iso": day.isoformat()}),
+        ("billing.bill_instalments", {"billing_date": day.isoformat()}),
+        ("identity.purge_expired_sessions", {"now_iso": now.isoformat()}),
+    ]
+
+
+def started_days(tenants: Iterable[tuple[int, str]], now: datetime) -> list[TenantDay]:
+    """For each (tenant id, time zone), the local day whose daily run is due at `now` (aware UTC).
+
+    Before DAILY_HOUR local time, that is still the previous day (its run may not have happened yet).
+    """
+    due = []
+    for tenant_id, zone in tenants:
+        local = now.astimezone(ZoneInfo(zone))
+        day = local.date() if local.hour >= DAILY_HOUR else local.date() - timedelta(days=1)
+        due.append(TenantDay(tenant_id, day))
+    return due
+
+
+def _active_tenants() -> list[tuple[int, str]]:
+    with platform_scope("daily schedule: list the active tenants"):
+        rows = db.session.execute(select(Tenant.id, Tenant.timezone).where(Tenant.status == "active")).all()
+        db.session.rollback()
+    return [(tenant_id, zone) for tenant_id, zone in rows]
+
+
+def dispatch_day(tenant_day: TenantDay, now: datetime) -> list[str]:
+    """Enqueue (or, without Redis, run) one tenant day's jobs; returns their names."""
+    names = []
+    for name, kwargs in daily_jobs(tenant_day.day, now):
+        enqueue_now(name, tenant_id=tenant_day.tenant_id,
+                    job_id=f"daily-{tenant_day.tenant_id}-{tenant_day.day.isoformat()}-{name}", **kwargs)
+        names.append(name)
+    return names
+
+
+def claim(redis, tenant_day: TenantDay) -> bool:
+    """True for exactly one caller per tenant day, across workers."""
+    key = f"schedule:daily:{tenant_day.tenant_id}:{tenant_day.day.isoformat()}"
+    return bool(redis.set(key, "1", nx=True, ex=int(CLAIM_TTL.total_seconds())))
+
+
+def run_due(app: Flask, redis, now: datetime | None = None) -> list[TenantDay]:
+    """One tick of the worker's scheduler: dispatch every started tenant day not claimed yet."""
+    now = now or utcnow()
+    dispatched = []
+    with app.app_context():
+        for tenant_day in started_days(_active_tenants(), now):
+            if claim(redis, tenant_day):
+                dispatch_day(tenant_day, now)
+                dispatched.append(tenant_day)
+                log.info("daily jobs dispatched tenant=%s day=%s", tenant_day.tenant_id, tenant_day.day)
+    return dispatched
+
+
+def daily_scheduler_loop(app: Flask, redis, stop: threading.Event, interval: float = 60.0) -> None:
+    """The worker's scheduler thread: a tick a minute until `stop` is set; a failed tick is logged, not fatal."""
+    while not stop.is_set():
+        try:
+            run_due(app, redis)
+        except Exception:  # a database or Redis hiccup must not kill the worker's scheduler
+            log.exception("daily scheduler tick failed")
+        stop.wait(interval)
+
+
+jobs_cli = AppGroup("jobs", help="Background jobs.")
+
+
+@jobs_cli.command("daily")
+@click.option("--tenant", "slug", default=None, help="Only this tenant (slug); default: every active tenant.")
+@click.option("--date", "day", default=None, help="The local day to run (YYYY-MM-DD); default: today's.")
+def daily_command(slug: str | None, day: str | None) -> None:
+    """Run the daily jobs now (in-process without REDIS_URL, else enqueued for the workers)."""
+    now = utcnow()
+    tenants = _active_tenants()
+    if slug:
+        with platform_scope("daily schedule: find a tenant by slug"):
+            tenant_id = db.session.scalar(select(Tenant.id).where(Tenant.slug == slug))
+            db.session.rollback()
+        if tenant_id is None:
+            raise click.ClickException(f"no tenant {slug!r}")
+        tenants = [t for t in tenants if t[0] == tenant_id]
+    for tenant_day in started_days(tenants, now):
+        if day:
+            tenant_day = TenantDay(tenant_day.tenant_id, date.fromisoformat(day))
+        names = dispatch_day(tenant_day, now)
+        click.echo(f"tenant {tenant_day.tenant_id} {tenant_day.day}: {', '.join(names)}")
