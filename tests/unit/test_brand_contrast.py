@@ -29,18 +29,3 @@ def test_dark_brand_colour_is_kept_as_it_is():
 def test_light_brand_colour_gets_dark_ink_and_a_darker_text_shade():
     assert ink_on("#f2a900") == "#1b1f24"
     assert text_shade("#f2a900") != "#f2a900"
-
-
-def test_brand_stylesheet_carries_the_readable_colours(app, make_tenant, browser):
-    from domain.db import db
-    from tenants.context import platform_scope
-    from tenants.models import Tenant
-
-    tenant = make_tenant("sunny")
-    with app.app_context(), platform_scope("test: brand colour"):
-        db.session.get(Tenant, tenant.id).primary_colour = "#f2a900"
-        db.session.commit()
-
-    css = browser("sunny").get("/brand.css").get_data(as_text=True)
-
-    assert "--brand:#f2a900" in css and "--on-brand:#1b1f24" in css and f"--brand-text:{text_shade('#f2a900')}" in css
