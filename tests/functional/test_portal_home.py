@@ -253,3 +253,15 @@ def test_home_query_count_does_not_grow_with_bills_and_readings(app, make_tenant
 
     assert large == small
     assert small <= 20
+
+
+def test_customer_without_an_account_is_told_so(app, make_tenant, browser, today):
+    tenant = make_tenant("homeco")
+    with app.app_context(), tenant_scope(tenant.id):
+        f.CustomerUserFactory(email="lonely@example.test")
+        db.session.commit()
+
+    text = _page(browser, tenant.slug, "lonely@example.test")
+
+    assert "Hello lonely@example.test" in text and "No account is linked to your access yet." in text
+    assert "Needs your attention" not in text
