@@ -1,4 +1,4 @@
-"""`flask tenants ...`: onboard, list and suspend utilities; create platform operators."""
+"""`flask tenants ...`: onboard, list and suspend utilities, set their Stripe keys; create platform operators."""
 from __future__ import annotations
 
 import click
@@ -75,6 +75,24 @@ def suspend(slug):
 def resume(slug):
     """Reactivate a suspended tenant."""
     _set_status(slug, "active", "resumed")
+
+
+@tenants_cli.command("set-stripe")
+@click.argument("slug")
+@click.option("--secret-key", default=None, help="sk_live_… or sk_test_… (a restricted rk_… key works too)")
+@click.option("--webhook-secret", default=None, help="whsec_…: the signing secret of the webhook endpoint")
+@click.option("--remove", is_flag=True, help="Forget the keys: card payments go back to the sandbox")
+@with_appcontext
+def set_stripe(slug, secret_key, webhook_secret, remove):
+    """Card payments through the tenant's own Stripe account (webhook: https://<host>/payments/webhook)."""
+    if not remove and not secret_key:
+        raise click.ClickException("give --secret-key and --webhook-secret, or --remove")
+    try:
+        services.set_stripe_keys(slug=slug, secret_key=None if remove else secret_key,
+                                 webhook_secret=None if remove else webhook_secret)
+    except services.TenantError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{slug}: card payments by {'the sandbox' if remove else 'Stripe Checkout'}")
 
 
 @tenants_cli.command("create-operator")

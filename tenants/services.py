@@ -122,3 +122,21 @@ def set_tenant_status(*, slug: str, status: str, now: datetime) -> Tenant:
         tenant.suspended_at = now if status == "suspended" else None
         db.session.commit()
     return tenant
+
+
+def set_stripe_keys(*, slug: str, secret_key: str | None, webhook_secret: str | None) -> Tenant:
+    """Give a tenant its own Stripe account (card payments by Stripe Checkout), or remove it (sandbox)."""
+    if bool(secret_key) != bool(webhook_secret):
+        raise TenantError("give both the secret key and the webhook signing secret, or neither")
+    if secret_key and not secret_key.startswith(("sk_live_", "sk_test_", "rk_live_", "rk_test_")):
+        raise TenantError("the secret key starts with sk_live_, sk_test_, rk_live_ or rk_test_")
+    if webhook_secret and not webhook_secret.startswith("whsec_"):
+        raise TenantError("the webhook signing secret starts with whsec_")
+    with platform_scope("set a tenant's Stripe keys"):
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+        if tenant is None:
+            raise TenantError(f"no tenant {slug!r}")
+        tenant.stripe_secret_key = secret_key or None
+        tenant.stripe_webhook_secret = webhook_secret or None
+        db.session.commit()
+    return tenant

@@ -1,4 +1,4 @@
-"""`flask tenants create | list | suspend | resume | create-operator`."""
+"""`flask tenants create | list | suspend | resume | set-stripe | create-operator`."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -85,3 +85,36 @@ def test_create_operator(app, browser):
     assert result.exit_code == 0, result.output
     assert browser("localhost").login("ops@platform.example.com", "operator-password",
                                       area="/console").status_code == 302
+
+
+def _stripe_keys(app, slug):
+    from tenants.context import platform_scope
+    with app.app_context(), platform_scope("test"):
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+        return tenant.stripe_secret_key, tenant.stripe_webhook_secret
+
+
+def test_set_and_remove_stripe_keys(app, make_tenant):
+    make_tenant("payer")
+
+    set_ = _run(app, "tenants", "set-stripe", "payer", "--secret-key", "sk_test_abc", "--webhook-secret", "whsec_x")
+    keys_set = _stripe_keys(app, "payer")
+    removed = _run(app, "tenants", "set-stripe", "payer", "--remove")
+
+    assert set_.exit_code == 0 and "Stripe Checkout" in set_.output
+    assert keys_set == ("sk_test_abc", "whsec_x")
+    assert removed.exit_code == 0 and _stripe_keys(app, "payer") == (None, None)
+
+
+def test_stripe_keys_are_checked_and_nothing_changes_on_error(app, make_tenant):
+    make_tenant("payer")
+
+    publishable = _run(app, "tenants", "set-stripe", "payer", "--secret-key", "pk_test_abc",
+                       "--webhook-secret", "whsec_x")
+    half = _run(app, "tenants", "set-stripe", "payer", "--secret-key", "sk_test_abc")
+    unknown = _run(app, "tenants", "set-stripe", "ghost", "--secret-key", "sk_test_abc", "--webhook-secret", "whsec_x")
+
+    assert publishable.exit_code != 0 and "sk_live_" in publishable.output
+    assert half.exit_code != 0 and "both" in half.output
+    assert unknown.exit_code != 0 and "ghost" in unknown.output
+    assert _stripe_keys(app, "payer") == (None, None)
