@@ -60,7 +60,7 @@ def _fill(path: Path) -> int:
             message.flags.discard("fuzzy")
             filled += 1
         with open(_po(locale), "wb") as f:
-            write_po(f, catalogue, width=120)
+            write_po(f, catalogue, width=76)  # as pybabel update writes them: stable diffs
     subprocess.run([str(ROOT / ".venv/bin/pybabel"), "compile", "-d", str(ROOT / "translations")],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return filled
