@@ -20,6 +20,7 @@ JOBS: dict[str, tuple[str, str]] = {
     "billing.issue_run": ("domain.billing.jobs:issue_run", "billing"),
     "billing.issue_chunk": ("domain.billing.jobs:issue_chunk", "billing"),
     "billing.render_bill_document": ("domain.billing.document_jobs:render_bill_document", "billing"),
+    "billing.render_run_documents": ("domain.billing.document_jobs:render_run_documents", "default"),
     "requests.end_contracts_reached": ("domain.requests.moves:end_contracts_reached_job", "default"),
     "billing.bill_instalments": ("domain.billing.instalment_jobs:bill_instalments", "billing"),
 }

@@ -74,10 +74,16 @@ def _queue(app, queue_name: str):
 
 
 def enqueue_now(name: str, *, tenant_id: int | None, actor: dict | None = None, job_id: str | None = None,
-                inline: bool = False, **kwargs) -> str | None:
-    """Send a job to its RQ queue, or run it in-process when no REDIS_URL is set (or `inline` is asked)."""
+                inline: bool = False, background_only: bool = False, **kwargs) -> str | None:
+    """Send a job to its RQ queue, or run it in-process when no REDIS_URL is set (or `inline` is asked).
+
+    A `background_only` job is skipped when it would run in-process (see domain.jobs.dispatch).
+    """
     app = current_app._get_current_object()
     _path, queue_name = _registry()[name]
+    if background_only and (inline or not app.config.get("REDIS_URL")):
+        log.info("job skipped without workers name=%s tenant=%s", name, tenant_id)
+        return None
     if app.config.get("REDIS_URL") and not inline:
         queue = _queue(app, queue_name)
         job = queue.enqueue(

@@ -31,7 +31,14 @@ def set_dispatcher(dispatcher: Dispatcher) -> None:
     _dispatcher = dispatcher
 
 
-def dispatch(name: str, *, tenant_id: int | None, job_id: str | None = None, **kwargs) -> str | None:
+def dispatch(name: str, *, tenant_id: int | None, job_id: str | None = None, background_only: bool = False,
+             **kwargs) -> str | None:
+    """Run a job on the workers, or in this process when there are none.
+
+    `background_only`: work worth doing only ahead of time, on workers (rendering a whole run's PDFs); without
+    workers it is skipped, since what it prepares is also made on demand.
+    """
     if _dispatcher is None:
         raise RuntimeError("no job dispatcher configured: create the app first")
-    return _dispatcher(name, tenant_id=tenant_id, job_id=job_id, inline=_inline.get(), **kwargs)
+    return _dispatcher(name, tenant_id=tenant_id, job_id=job_id, inline=_inline.get(),
+                       background_only=background_only, **kwargs)

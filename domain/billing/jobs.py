@@ -214,3 +214,7 @@ def _finish_if_done(run_id: int) -> None:
         record_event(db.session, tenant_id=run.tenant_id, action=f"billing_run_{run.status}",
                      entity_type="BillingRun", entity_id=run.id, occurred_at=now, details={"status": run.status})
     db.session.commit()
+    if completed:  # documents ready before customers ask; without workers they are rendered on first download
+        tenant_id = require_tenant_id()
+        dispatch("billing.render_run_documents", tenant_id=tenant_id, job_id=f"billing-{tenant_id}-{run_id}-documents",
+                 background_only=True, run_id=run_id)

@@ -181,3 +181,58 @@ def test_no_comparison_when_the_bill_rests_on_an_estimated_reading(app, two_tena
 
     assert doc.consumption[0].estimated
     assert doc.comparisons == ()
+
+
+def _issued_run_with_bills(data, count: int) -> tuple[int, list[int], int]:
+    """A completed run holding `count` bills of the account, and one bill outside the run."""
+    from domain.billing.run_models import BillingRun
+    from domain.db import utcnow
+    from tests.factories import BillFactory, BillLineFactory
+
+    account = _account(data)
+    run = BillingRun(billing_date=date(2026, 11, 1), mode="issue", status="completed", created_at=utcnow(),
+                     created_by="test")
+    db.session.add(run)
+    db.session.flush()
+    in_run = []
+    for month in range(count):
+        bill = BillFactory(account=account, billing_run_id=run.id, period_start=date(2025, month + 1, 1),
+                           period_end=date(2025, month + 2, 1))
+        BillLineFactory(bill=bill)
+        in_run.append(bill.id)
+    outside = _bill(data).id
+    db.session.commit()
+    return run.id, in_run, outside
+
+
+def test_a_completed_run_has_its_documents_rendered_in_batches(app, two_tenants, monkeypatch):
+    from app.jobs import run_job
+
+    monkeypatch.setitem(app.config, "REDIS_URL", None)  # batches chain in-process, as on the workers
+    a, _b = two_tenants
+    with app.app_context(), tenant_scope(a.tenant_id):
+        run_id, in_run, outside = _issued_run_with_bills(a, 5)
+
+    with app.app_context():
+        first = run_job("billing.render_run_documents", a.tenant_id, kwargs={"run_id": run_id, "batch_size": 2})
+
+    assert first["rendered"] == 2  # the other batches followed as jobs of their own
+    with app.app_context(), tenant_scope(a.tenant_id):
+        paths = {bill.id: bill.document_path for bill in db.session.scalars(select(Bill))}
+    assert all(paths[bill_id] for bill_id in in_run)
+    assert all((Path(app.config["FILES_DIR"]) / paths[bill_id]).is_file() for bill_id in in_run)
+    assert paths[outside] is None  # not in the run: rendered when someone asks for it
+
+
+def test_without_workers_a_runs_documents_wait_for_their_first_download(app, two_tenants, monkeypatch):
+    from domain.jobs import dispatch
+
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
+    a, _b = two_tenants
+    with app.app_context(), tenant_scope(a.tenant_id):
+        run_id, in_run, _outside = _issued_run_with_bills(a, 2)
+
+        dispatch("billing.render_run_documents", tenant_id=a.tenant_id, background_only=True, run_id=run_id)
+
+        db.session.expire_all()
+        assert [db.session.get(Bill, bill_id).document_path for bill_id in in_run] == [None, None]
