@@ -31,7 +31,7 @@ def _bar(percent: int, width: int = 40) -> str:
 @click.option("--activity", type=click.Choice(runs.ACTIVITIES), default=None)
 @click.option("--cycle", default=None, help="Only accounts of this billing cycle.")
 @click.option("--simulate", is_flag=True, help="Draft bills only; issue later from the back office.")
-@click.option("--chunk-size", default=1000, show_default=True)
+@click.option("--chunk-size", default=runs.DEFAULT_CHUNK_SIZE, show_default=True)
 @click.option("--timeout", default=3600, show_default=True, help="Seconds to wait for the workers.")
 @with_appcontext
 def run(slug: str, billing_date, activity, cycle, simulate: bool, chunk_size: int, timeout: int):

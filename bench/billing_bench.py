@@ -66,7 +66,7 @@ def code_version() -> str:
 def start_workers(count: int, env: dict[str, str], log_dir: str) -> list[subprocess.Popen]:
     base = {k: v for k, v in os.environ.items()
             if k not in ("DATABASE_URL", "MIGRATION_DATABASE_URL", "REDIS_URL", "WORKER_BURST")}
-    base.update(env, PYTHONUNBUFFERED="1")
+    base.update(env, PYTHONUNBUFFERED="1", WORKER_DAILY_JOBS="0")  # no daily jobs beside the measured run
     procs = []
     for number in range(1, count + 1):
         log = open(Path(log_dir) / f"worker-{number}.log", "wb")  # noqa: SIM115 (closed with the process)
