@@ -180,7 +180,7 @@ def test_activate_sign_in_read_pay_and_complain(site, journey, outbox, app):
     # --- See it paid: the bill, the list, the balance ----------------------------------------------------------
     with page.expect_navigation():
         page.get_by_role("link", name=journey.latest_bill_number).click()
-    expect(page.locator(".header-row").get_by_text("Paid", exact=True)).to_be_visible()
+    expect(page.locator("#bill-status")).to_have_text("Status: Paid")
     expect(page.get_by_role("table", name="Payments on this bill")).to_contain_text(total)
     expect(page.get_by_role("link", name=re.compile("by card$"))).to_have_count(0)
     with page.expect_navigation():
