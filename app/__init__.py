@@ -106,9 +106,6 @@ def _init_extensions(app: Flask) -> None:
     from domain.storage import configure_storage
     app.extensions["file_storage"] = configure_storage(app.config["FILES_DIR"])
 
-    # Navigation shows an area's entry only once its routes exist.
-    app.jinja_env.globals["has_endpoint"] = lambda endpoint: endpoint in app.view_functions
-
     @app.context_processor
     def _tenant_context():
         from flask_login import current_user
