@@ -43,6 +43,10 @@ class Tenant(PlatformModel):
     postal_address: Mapped[str | None] = mapped_column(String(300))
     dispute_contact: Mapped[str | None] = mapped_column(String(500))
     ombudsman: Mapped[str | None] = mapped_column(String(500))
+    # SEPA direct debit: the creditor identifier (e.g. DE98ZZZ09999999999) on mandates and in pain.008 files, and
+    # how many days ahead of the collection date the daily job prepares a batch (None: staff prepare by hand).
+    sepa_creditor_id: Mapped[str | None] = mapped_column(String(35))
+    sepa_collection_lead_days: Mapped[int | None] = mapped_column(Integer)
     # Card payments: the tenant's own Stripe account; without keys the portal uses the sandbox provider.
     stripe_secret_key: Mapped[str | None] = mapped_column(String(255))
     stripe_webhook_secret: Mapped[str | None] = mapped_column(String(255))
