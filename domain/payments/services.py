@@ -20,6 +20,7 @@ from domain.identity.models import CustomerAccess
 
 log = logging.getLogger("payments")
 CENT = Decimal("0.01")
+LEDGER_LABELS = {"card": "Card payment", "direct_debit": "Direct debit"}
 
 # Which status may follow which. A failed card attempt may still be followed by a successful one in the
 # same checkout (money taken must be recorded); nothing follows a success, a cancellation or a refund.
@@ -203,7 +204,8 @@ def mark_succeeded(*, payment: Payment, now: datetime, today: date) -> None:
     payment.failure_reason = None
     db.session.add(LedgerEntry(
         account_id=payment.account_id, booked_on=today, created_at=now, direction="credit", amount=payment.amount,
-        currency=payment.currency, description=f"Card payment {payment.public_id[:8]}", payment_id=payment.id))
+        currency=payment.currency, payment_id=payment.id,
+        description=f"{LEDGER_LABELS.get(payment.method, 'Payment')} {payment.public_id[:8]}"))
     db.session.flush()
     log.info("payment succeeded tenant=%s payment=%s amount=%s %s", payment.tenant_id, payment.public_id,
              payment.amount, payment.currency)
