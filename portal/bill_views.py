@@ -104,5 +104,14 @@ def bill_pdf(number: str):
         return response
     response = make_response(data)
     response.headers["Content-Type"] = "application/pdf"
-    response.headers["Content-Disposition"] = f'inline; filename="{view.bill.number}.pdf"'
+    response.headers["Content-Disposition"] = pdf_disposition(view.bill.number,
+                                                              download=request.args.get("download") == "1")
     return response
+
+
+def pdf_disposition(number: str, *, download: bool) -> str:
+    """The Open link shows the PDF in the browser; the Download link saves it as bill-<number>.pdf."""
+    safe = "".join(ch for ch in number if ch.isascii() and (ch.isalnum() or ch in "-_.")) or "document"
+    if not download:
+        return f'inline; filename="{safe}.pdf"'
+    return f'attachment; filename="bill-{safe}.pdf"'

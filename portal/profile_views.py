@@ -166,14 +166,19 @@ def confirm_email(token: str):
     form = FlaskForm()
     if form.validate_on_submit():
         try:
-            address = profile.confirm_email_change(token=token, user=_user(), now=utcnow())
+            changed = profile.confirm_email_change(token=token, user=_user(), now=utcnow())
         except InvalidVerification:
             return render_template("portal/access/link_invalid.html"), 404
         except profile.EmailTaken:
             flash(_("This address is already used by another online access. Choose another one."), "error")
             return redirect(url_for("portal.profile_email"))
+        # The old address hears of it: if someone else changed it, its owner can still reach the utility.
+        send_after_commit(compose(
+            tenant=g.tenant, to=changed.old_email, subject=_l("The e-mail address of your online access has changed"),
+            template="email_changed", locale=_user().locale or _locale(), changed=changed,
+            new_email_masked=profile.mask_email(changed.new_email)))
         log.info("e-mail changed tenant=%s user=%s", g.tenant.id, _user().id)
-        flash(_("You now sign in with %(email)s.", email=address), "success")
+        flash(_("You now sign in with %(email)s.", email=changed.new_email), "success")
         return redirect(url_for("portal.profile"))
     pending = profile.email_change_of_link(token=token, user=_user(), now=utcnow())
     if pending is None:

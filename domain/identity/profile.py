@@ -102,8 +102,23 @@ def email_change_of_link(*, token: str, user: CustomerUser, now: datetime) -> Em
     return row
 
 
-def confirm_email_change(*, token: str, user: CustomerUser, now: datetime) -> str:
-    """Switch the login to the address the link was sent to; returns the new address."""
+@dataclass(frozen=True)
+class EmailChanged:
+    """A login's sign-in address switched: the old address is told, in case it was not its owner."""
+
+    old_email: str
+    new_email: str
+    changed_at: datetime
+
+
+def mask_email(address: str) -> str:
+    """j•••@example.org: enough for the owner to recognise the address, not enough to read it off a notice."""
+    local, _at, domain = address.partition("@")
+    return f"{local[:1]}•••@{domain}" if domain else "•••"
+
+
+def confirm_email_change(*, token: str, user: CustomerUser, now: datetime) -> EmailChanged:
+    """Switch the login to the address the link was sent to."""
     row = email_change_of_link(token=token, user=user, now=now)
     if row is None:
         raise InvalidVerification()
@@ -112,6 +127,7 @@ def confirm_email_change(*, token: str, user: CustomerUser, now: datetime) -> st
     if taken is not None:
         raise EmailTaken()
     claim_link(row, now)
+    old_email = user.email
     user.email = row.email
     user.email_verified_at = now
     party = party_of(user)
@@ -122,7 +138,7 @@ def confirm_email_change(*, token: str, user: CustomerUser, now: datetime) -> st
     point.value = row.email
     point.verified_at = now
     db.session.flush()
-    return row.email
+    return EmailChanged(old_email=old_email, new_email=row.email, changed_at=now)
 
 
 def set_locale(*, user: CustomerUser, locale: str) -> None:

@@ -140,7 +140,7 @@ def test_activate_sign_in_read_pay_and_complain(site, journey, outbox, app):
 
     # Chromium shows the PDF in its viewer (no download): check what it was served, then read the same bytes
     # through the browser's own session for their content.
-    pdf_link = page.get_by_role("link", name=re.compile("^Download the PDF"))
+    pdf_link = page.get_by_role("link", name=re.compile("^Open the PDF"))
     with page.expect_response(lambda r: urlsplit(r.url).path.endswith(".pdf")) as opened:
         pdf_link.click()
     page.wait_for_url(f"**/bills/{journey.latest_bill_number}.pdf", wait_until="commit")

@@ -139,6 +139,37 @@ def test_the_pdf_is_served_to_its_owner(app, portal):
     assert response.headers["Cache-Control"] == "no-store"
 
 
+def test_download_link_saves_the_pdf_as_an_attachment_and_open_shows_it(app, portal):
+    a, _b, browser_a = portal
+    detail = browser_a.get(f"/bills/{a.bill_number}").get_data(as_text=True)
+
+    opened = browser_a.get(f"/bills/{a.bill_number}.pdf")
+    downloaded = browser_a.get(f"/bills/{a.bill_number}.pdf?download=1")
+
+    assert f'href="/bills/{a.bill_number}.pdf"' in detail and "Open the PDF" in detail
+    assert f'href="/bills/{a.bill_number}.pdf?download=1"' in detail and "Download the PDF" in detail
+    assert opened.headers["Content-Disposition"] == f'inline; filename="{a.bill_number}.pdf"'
+    assert downloaded.status_code == 200 and downloaded.data.startswith(b"%PDF")
+    assert downloaded.headers["Content-Type"] == "application/pdf"
+    assert downloaded.headers["Content-Disposition"] == f'attachment; filename="bill-{a.bill_number}.pdf"'
+    assert downloaded.data == opened.data
+
+
+def test_download_of_a_foreign_bill_is_the_same_404(app, portal):
+    a, b, browser_a = portal
+
+    _same_as_missing(browser_a, f"/bills/{b.bill_number}.pdf?download=1", f"/bills/{MISSING}.pdf?download=1",
+                     b.bill_number)
+
+
+def test_pdf_file_name_keeps_only_safe_characters():
+    from portal.bill_views import pdf_disposition
+
+    assert pdf_disposition('F2026-000101', download=True) == 'attachment; filename="bill-F2026-000101.pdf"'
+    assert pdf_disposition('F"1\r\nX', download=True) == 'attachment; filename="bill-F1X.pdf"'
+    assert pdf_disposition('F2026-000101', download=False) == 'inline; filename="F2026-000101.pdf"'
+
+
 def test_a_pdf_that_cannot_be_rendered_yet_says_so_without_an_error(app, portal, monkeypatch):
     a, _b, browser_a = portal
     from domain.billing import bills

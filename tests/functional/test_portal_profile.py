@@ -118,6 +118,68 @@ def test_email_changes_only_when_the_link_is_followed(app, a, portal, browser, o
     assert portal.login("moved@example.test").status_code == 302
 
 
+def _confirm_change_to(portal, outbox, address):
+    portal.submit("/profile/email", {"email": address})
+    link = _LINK.search(outbox()[0].get_body(preferencelist=("plain",)).get_content()).group(1)
+    return portal.submit(link, {})
+
+
+def test_the_old_address_is_told_of_an_email_change(app, a, portal, outbox):
+    def brand():
+        from tenants.models import Tenant
+        tenant = db.session.get(Tenant, a.tenant_id)
+        tenant.support_email = "help@alpha.example"
+        return tenant.name
+    name = _in_tenant(app, a, brand)
+
+    confirmed = _confirm_change_to(portal, outbox, "moved@example.test")
+
+    mails = outbox()
+    notice = next(m for m in mails if m["To"] == a.customer_email)
+    text = notice.get_body(preferencelist=("plain",)).get_content()
+    html = notice.get_body(preferencelist=("html",)).get_content()
+    assert confirmed.status_code == 302
+    assert [m["To"] for m in mails] == ["moved@example.test", a.customer_email]  # link first, then the notice
+    assert notice["Subject"] == "The e-mail address of your online access has changed"
+    assert name in notice["From"]
+    assert "m•••@example.test" in text and "moved@example.test" not in text
+    assert "If you did not, someone else may have used your online access." in text
+    assert "help@alpha.example" in text and "help@alpha.example" in html
+    assert "/profile/email/" not in text  # no link that would let a reader change anything
+
+
+def test_the_email_change_notice_is_in_the_customers_language(app, a, portal, outbox):
+    def french():
+        db.session.scalar(select(CustomerUser).where(CustomerUser.email == a.customer_email)).locale = "fr"
+    _in_tenant(app, a, french)
+
+    _confirm_change_to(portal, outbox, "moved@example.test")
+
+    notice = next(m for m in outbox() if m["To"] == a.customer_email)
+    text = notice.get_body(preferencelist=("plain",)).get_content()
+    assert notice["Subject"] == "L’adresse e-mail de votre accès en ligne a changé"
+    assert "Si ce n’est pas vous" in text
+
+
+def test_no_notice_when_the_change_is_refused(app, a, portal, outbox):
+    portal.submit("/profile/email", {"email": "moved@example.test"})
+    link = _LINK.search(outbox()[0].get_body(preferencelist=("plain",)).get_content()).group(1)
+    portal.submit(link, {})
+    sent = len(outbox())
+
+    reused = portal.submit(link, {})
+
+    assert reused.status_code == 404
+    assert len(outbox()) == sent
+
+
+def test_mask_email_keeps_the_first_letter_and_the_domain():
+    from domain.identity.profile import mask_email
+
+    assert mask_email("jeanne@example.org") == "j•••@example.org"
+    assert mask_email("not-an-address") == "•••"
+
+
 def test_email_change_to_the_same_address_is_refused(a, portal, outbox):
     response = portal.submit("/profile/email", {"email": a.customer_email.upper()})
 
