@@ -1,5 +1,7 @@
-"""Read services over work queues."""
+"""Services over work queues: counts per group, closing the tasks a process opened."""
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlalchemy import func, select
 
@@ -15,3 +17,20 @@ def open_tasks_by_group() -> list[tuple[WorkGroup, int]]:
         .order_by(WorkGroup.name)
     )
     return [(group, count) for group, count in rows]
+
+
+def close_tasks(*, kind: str, subject_type: str, subject_ids: set[int], staff_user_id: int | None,
+                now: datetime) -> list[Task]:
+    """Mark the open tasks of `kind` about these subjects done by a staff member; returns them (none: nothing)."""
+    if not subject_ids:
+        return []
+    tasks = list(db.session.scalars(select(Task).where(
+        Task.kind == kind, Task.subject_type == subject_type, Task.subject_id.in_(subject_ids),
+        Task.status.in_(("open", "in_progress")))))
+    for task in tasks:
+        task.status = "done"
+        task.done_at = now
+        if staff_user_id is not None:
+            task.assignee_id = staff_user_id
+    db.session.flush()
+    return tasks
