@@ -17,10 +17,12 @@ from domain.billing.document_data import display_unit, line_description, tax_tot
 from domain.contracts import services as accounts
 from domain.db import db, utcnow
 from domain.i18n import format_unit_price
+from domain.paging import page_of
 from domain.payments import services as payments
 from portal.blueprint import bp
 
 log = logging.getLogger("portal.bills")
+BILLS_PER_PAGE = 20
 
 BILL_PAYMENT_STATUS_NAMES = {
     "due": _l("Due"), "paid": _l("Paid"), "partly_paid": _l("Partly paid"), "overdue": _l("Overdue"),
@@ -59,10 +61,13 @@ def bills():
             abort(404)
     account_id = chosen.id if chosen else None
     shown_accounts = [chosen] if chosen else customer_accounts
-    views = bill_service.bills_of_customer(customer_user_id=user_id, today=tenant_today(), account_id=account_id)
+    total = bill_service.count_bills_of_customer(customer_user_id=user_id, account_id=account_id)
+    page = page_of(requested=request.args.get("page"), total=total, size=BILLS_PER_PAGE)
+    views = bill_service.bills_of_customer(customer_user_id=user_id, today=tenant_today(), account_id=account_id,
+                                           limit=page.size, offset=page.offset)
     recent = payments.payments_of_customer(customer_user_id=user_id, account_id=account_id)
     return render_template(
-        "portal/bills/list.html", accounts=customer_accounts, chosen=chosen, shown_accounts=shown_accounts,
+        "portal/bills/list.html", accounts=customer_accounts, chosen=chosen, shown_accounts=shown_accounts, page=page,
         balances=accounts.balances(account_ids=[a.id for a in shown_accounts]), views=views,
         payments=recent, payment_bills=payments.bill_numbers_of(recent),
         account_numbers={a.id: a.account_number for a in customer_accounts}, **_names())

@@ -16,11 +16,13 @@ from app.auth import customer_required
 from app.i18n import ACTIVITY_NAMES, quantity, tenant_zone
 from domain.contracts import services as accounts
 from domain.db import utcnow
+from domain.paging import page_of
 from domain.requests import attachments as files
 from domain.requests import moves
 from domain.requests import services as requests_service
 from portal.blueprint import bp
 
+REQUESTS_PER_PAGE = 20
 KIND_NAMES = {"complaint": _l("Complaint"), "move_in": _l("Moving in"), "move_out": _l("Moving out"),
               "offer_change": _l("Change of offer"), "meter_problem": _l("Meter problem"),
               "intervention": _l("Intervention"), "other": _l("Other request")}
@@ -146,8 +148,11 @@ def _open(new: requests_service.NewRequest):
 @customer_required
 def requests():
     user_id = current_user.user.id
-    found = requests_service.requests_of_customer(customer_user_id=user_id)
-    return render_template("portal/requests/list.html", found=found, now=utcnow(),
+    page = page_of(requested=request.args.get("page"),
+                   total=requests_service.count_requests_of_customer(customer_user_id=user_id),
+                   size=REQUESTS_PER_PAGE)
+    found = requests_service.requests_of_customer(customer_user_id=user_id, limit=page.size, offset=page.offset)
+    return render_template("portal/requests/list.html", found=found, now=utcnow(), page=page,
                            unread=requests_service.unread_references(customer_user_id=user_id),
                            accounts_by_id=requests_service.accounts_by_id(found))
 

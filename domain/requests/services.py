@@ -78,13 +78,21 @@ def _customer_account_ids(customer_user_id: int):
     return select(CustomerAccess.account_id).where(CustomerAccess.customer_user_id == customer_user_id)
 
 
-def requests_of_customer(*, customer_user_id: int) -> list[ServiceRequest]:
-    """The requests on the accounts this customer may see, newest first."""
+def requests_of_customer(*, customer_user_id: int, limit: int | None = None,
+                         offset: int = 0) -> list[ServiceRequest]:
+    """The requests on the accounts this customer may see, newest first (a page of them with `limit`)."""
     return list(db.session.scalars(
         select(ServiceRequest)
         .where(ServiceRequest.account_id.in_(_customer_account_ids(customer_user_id)))
         .order_by(ServiceRequest.opened_at.desc(), ServiceRequest.id.desc())
+        .limit(limit).offset(offset)
     ))
+
+
+def count_requests_of_customer(*, customer_user_id: int) -> int:
+    """How many requests `requests_of_customer` can list (for paging)."""
+    return db.session.scalar(select(func.count(ServiceRequest.id)).where(
+        ServiceRequest.account_id.in_(_customer_account_ids(customer_user_id)))) or 0
 
 
 def _request_options():

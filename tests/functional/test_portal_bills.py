@@ -1,6 +1,7 @@
 """Journey 5, bills: the list with statuses, a bill's detail, its PDF for its owner only."""
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -203,3 +204,103 @@ def test_bills_page_in_the_customers_language(app, portal, locale):
 
     expected = {"fr": "Vos factures", "de": "Ihre Rechnungen", "es": "Sus facturas"}[locale]
     assert expected in html
+
+
+# --- Paging ------------------------------------------------------------------------------------------------------
+
+def _many_bills(app, a, count: int) -> list[str]:
+    """`count` more bills of A's account, returned newest first (as the list shows them)."""
+    def make():
+        return {i: add_bill(a.account_number, "10.00") for i in range(count)}
+    numbers = _bills(app, a.tenant_id, make)
+    return [numbers[i] for i in reversed(range(count))]
+
+
+def _bill_rows(html: str) -> list[str]:
+    table = html[html.index('aria-labelledby="bills-title"'):]
+    table = table[:table.index("</table>")]
+    return re.findall(r'<a href="/bills/([^"]+)">', table)
+
+
+def test_bills_are_listed_twenty_a_page_newest_first(app, portal):
+    a, _b, browser_a = portal
+    newest_first = _many_bills(app, a, 44) + [a.bill_number]  # 45 in all; the fixture's bill is the oldest
+
+    first = browser_a.get("/bills").get_data(as_text=True)
+    second = browser_a.get("/bills?page=2").get_data(as_text=True)
+    last = browser_a.get("/bills?page=3").get_data(as_text=True)
+
+    assert _bill_rows(first) == newest_first[:20]
+    assert _bill_rows(second) == newest_first[20:40]
+    assert _bill_rows(last) == newest_first[40:]
+    assert '<nav class="pager" aria-label="Pages of bills">' in second
+    assert 'href="/bills?page=2" aria-current="page"' in second
+    assert 'rel="prev" href="/bills?page=1"' in second and 'rel="next" href="/bills?page=3"' in second
+    assert 'rel="prev"' not in first and 'rel="next"' not in last
+    assert "41–45 of 45" in last
+    assert "<title>Bills — page 3 of 3" in last
+
+
+@pytest.mark.parametrize("asked, shown", [("99", 3), ("0", 1), ("-1", 1), ("abc", 1), ("2.5", 1),
+                                          ("9" * 40, 3), ("", 1)])
+def test_a_page_out_of_range_or_not_a_number_shows_the_first_or_last_page(app, portal, asked, shown):
+    a, _b, browser_a = portal
+    newest_first = _many_bills(app, a, 44) + [a.bill_number]
+
+    response = browser_a.get(f"/bills?page={asked}")
+
+    assert response.status_code == 200
+    assert _bill_rows(response.get_data(as_text=True)) == newest_first[(shown - 1) * 20:shown * 20]
+
+
+def test_one_page_of_bills_has_no_pager(app, portal):
+    _a, _b, browser_a = portal
+
+    html = browser_a.get("/bills").get_data(as_text=True)
+
+    assert 'class="pager"' not in html
+
+
+def test_paging_keeps_the_account_filter(app, portal):
+    a, _b, browser_a = portal
+    from domain.identity.models import CustomerUser
+    from sqlalchemy import select
+    from tests.factories import CustomerAccessFactory, CustomerAccountFactory
+
+    with app.app_context(), tenant_scope(a.tenant_id):
+        user = db.session.scalar(select(CustomerUser).where(CustomerUser.email == a.customer_email))
+        CustomerAccessFactory(user=user, account=CustomerAccountFactory())
+        db.session.commit()
+    newest_first = _many_bills(app, a, 24) + [a.bill_number]
+
+    html = browser_a.get(f"/bills?account={a.account_number}&page=2").get_data(as_text=True)
+
+    assert _bill_rows(html) == newest_first[20:]
+    assert f'href="/bills?page=1&amp;account={a.account_number}"' in html
+
+
+def test_the_bills_page_costs_the_same_statements_whatever_the_history(app, portal):
+    a, _b, browser_a = portal
+    from sqlalchemy import event
+
+    def statements(path: str) -> int:
+        seen = []
+
+        def count(*_args):
+            seen.append(1)
+
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            assert browser_a.get(path).status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return len(seen)
+
+    _many_bills(app, a, 2)
+    small = statements("/bills")
+    _many_bills(app, a, 60)
+    large_first, large_last = statements("/bills"), statements("/bills?page=4")
+
+    assert small == large_first == large_last

@@ -348,3 +348,56 @@ def test_a_bad_date_and_a_missing_reading_are_reported_together(portal):
     assert response.status_code == 400
     assert "at most 60 days from today" in text and "Enter the final reading." in text
     assert 'href="#effective_on"' in text and 'href="#reading-TOTAL"' in text
+
+
+# --- Paging ------------------------------------------------------------------------------------------------------
+
+def _many_requests(app, alpha, count: int) -> list[str]:
+    """`count` more requests on alpha's account, opened a minute apart; every reference of alpha newest first."""
+    from tests.factories import NOW, ServiceRequestFactory
+    from tests.integration.test_payments import account_of
+
+    with app.app_context(), tenant_scope(alpha.tenant_id):
+        account = account_of(alpha.account_number)
+        for i in range(count):
+            ServiceRequestFactory(account=account, subject=f"Request {i}", opened_at=NOW + timedelta(minutes=i + 1))
+        db.session.commit()
+        return list(db.session.scalars(select(ServiceRequest.reference).where(
+            ServiceRequest.account_id == account.id).order_by(ServiceRequest.opened_at.desc(),
+                                                              ServiceRequest.id.desc())))
+
+
+def _listed(html: str) -> list[str]:
+    import re
+
+    return re.findall(r'<a class="request-link" href="/requests/([^"]+)">', html)
+
+
+def test_requests_are_listed_twenty_a_page_newest_first(app, portal, alpha):
+    newest_first = _many_requests(app, alpha, 41)  # 42 with the fixture's
+
+    first = portal.get("/requests").get_data(as_text=True)
+    third = portal.get("/requests?page=3").get_data(as_text=True)
+
+    assert _listed(first) == newest_first[:20]
+    assert _listed(third) == newest_first[40:]
+    assert '<nav class="pager" aria-label="Pages of requests">' in first
+    assert 'href="/requests?page=1" aria-current="page"' in first
+    assert 'rel="next" href="/requests?page=2"' in first and 'rel="prev"' not in first
+    assert 'rel="prev" href="/requests?page=2"' in third and 'rel="next"' not in third
+
+
+@pytest.mark.parametrize("asked, shown", [("7", 3), ("abc", 1), ("-3", 1)])
+def test_a_request_page_out_of_range_shows_the_first_or_last_page(app, portal, alpha, asked, shown):
+    newest_first = _many_requests(app, alpha, 41)
+
+    response = portal.get(f"/requests?page={asked}")
+
+    assert response.status_code == 200
+    assert _listed(response.get_data(as_text=True)) == newest_first[(shown - 1) * 20:shown * 20]
+
+
+def test_a_single_page_of_requests_has_no_pager(portal):
+    html = portal.get("/requests?page=4").get_data(as_text=True)
+
+    assert len(_listed(html)) == 1 and 'class="pager"' not in html
