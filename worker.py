@@ -23,6 +23,8 @@ JOBS: dict[str, tuple[str, str]] = {
     "billing.render_run_documents": ("domain.billing.document_jobs:render_run_documents", "default"),
     "requests.end_contracts_reached": ("domain.requests.moves:end_contracts_reached_job", "default"),
     "billing.bill_instalments": ("domain.billing.instalment_jobs:bill_instalments", "billing"),
+    "payments.prepare_collection": ("domain.payments.collection_jobs:prepare_collection", "default"),
+    "payments.prepare_due_collections": ("domain.payments.collection_jobs:prepare_due_collections", "default"),
 }
 
 

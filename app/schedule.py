@@ -1,5 +1,6 @@
 """Daily jobs per tenant: ending contracts whose move-out date is reached, billing due instalments and
-true-ups, purging expired sign-in sessions.
+true-ups, preparing the SEPA collection batch N days ahead (tenants that chose so), purging expired sign-in
+sessions.
 
 Each tenant's day starts at `DAILY_HOUR` in its own time zone. Workers run `daily_scheduler_loop` in a
 thread: every minute it claims, in Redis (`SET … NX`), each tenant day that has started and not been claimed
@@ -41,6 +42,7 @@ def daily_jobs(day: date, now: datetime) -> list[tuple[str, dict]]:
     return [
         ("requests.end_contracts_reached", {"today_iso": day.isoformat()}),
         ("billing.bill_instalments", {"billing_date": day.isoformat()}),
+        ("payments.prepare_due_collections", {"today_iso": day.isoformat()}),
         ("identity.purge_expired_sessions", {"now_iso": now.isoformat()}),
     ]
 
