@@ -11,7 +11,7 @@ from flask_login import current_user
 from app.auth import public_view, safe_next, sign_in, sign_out
 from app.auth_forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, NewPasswordForm
 from app.extensions import limiter
-from app.mail import compose, send_after_commit
+from app.mail import compose, send_after_response
 from app.ratelimit import account_key
 from domain.db import utcnow
 from domain.identity import services as identity
@@ -85,7 +85,8 @@ def register_auth_views(bp, *, kind: str, home_endpoint: str, template_dir: str,
             if found is not None:
                 user, token = found
                 link = url_for(f"{prefix}.reset_password", token=token, _external=True)
-                send_after_commit(compose(
+                # After the response: whether a mail goes out must not show in how long the answer takes.
+                send_after_response(compose(
                     tenant=g.tenant, to=user.email, subject=_l("Reset your password"),
                     template="password_reset", locale=user.locale, link=link,
                 ))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app, g, has_request_context, render_template
+from flask import after_this_request, current_app, g, has_request_context, render_template
 from flask_babel import force_locale
 
 from domain.communications.outbound import OutgoingMail, transport_for
@@ -45,3 +45,39 @@ def flush_pending_mail() -> None:
             log.info("mail sent tenant=%s subject=%r", mail.tenant_id, mail.subject)
         except Exception:  # a failed mail must not turn a committed request into an error page
             log.exception("mail failed tenant=%s", mail.tenant_id)
+
+
+def send_after_response(mail: OutgoingMail) -> None:
+    """Send once the response has gone out, not before: for mails whose sending must not show in the response time.
+
+    Activation, link-account and password-reset answers are the same whether or not the facts match; an SMTP
+    exchange before the response would tell them apart by its duration. The mail leaves after the server has
+    written the last byte (WSGI `close`), only if the request committed (status below 400).
+    """
+    if not has_request_context():
+        _transport().send(mail)
+        return
+    pending = g.get("mail_after_response")
+    if pending is None:
+        pending = g.mail_after_response = []
+        after_this_request(_send_on_close)
+    pending.append(mail)
+
+
+def _send_on_close(response):
+    mails = g.pop("mail_after_response", [])
+    if response.status_code >= 400 or not mails:
+        return response
+    app = current_app._get_current_object()
+
+    def deliver():
+        with app.app_context():
+            for mail in mails:
+                try:
+                    _transport().send(mail)
+                    log.info("mail sent after response tenant=%s subject=%r", mail.tenant_id, mail.subject)
+                except Exception:
+                    log.exception("mail failed tenant=%s", mail.tenant_id)
+
+    response.call_on_close(deliver)
+    return response

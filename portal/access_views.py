@@ -19,7 +19,7 @@ from app.auth_forms import EMAIL_SHAPE, NewPasswordForm
 from app.auth_views import PASSWORD_PROBLEM_MESSAGES, _throttled
 from app.extensions import limiter
 from app.i18n import tenant_zone
-from app.mail import compose, send_after_commit
+from app.mail import compose, send_after_response
 from app.ratelimit import _tenant_prefix
 from domain.db import utcnow
 from domain.identity import activation
@@ -74,7 +74,8 @@ def _per_account_number(view):
 
 
 def _send_link(started: activation.StartedVerification, *, template: str, subject, link: str, locale) -> None:
-    send_after_commit(compose(
+    # After the response: whether a mail goes out must not show in how long the answer takes.
+    send_after_response(compose(
         tenant=g.tenant, to=started.email, subject=subject, template=template, locale=locale, link=link,
         account_number=started.account.account_number, existing=started.existing_user is not None,
     ))

@@ -265,3 +265,121 @@ def test_sign_in_page_offers_activation(world, browser):
     text = browser(a.slug).get("/login").get_data(as_text=True)
 
     assert 'href="/activate"' in text
+
+
+# --- The answer's timing does not depend on whether a mail is sent ---------------------------------------------
+
+class SlowTransport:
+    """An SMTP server that takes `delay` seconds per mail; records what it was given and when."""
+
+    def __init__(self, delay: float):
+        import time
+
+        self.delay, self.sent, self._time = delay, [], time
+
+    def send(self, mail):
+        self._time.sleep(self.delay)
+        self.sent.append((self._time.monotonic(), mail))
+        return "slow://"
+
+
+@pytest.fixture
+def slow_mail(app):
+    transport = SlowTransport(delay=1.0)
+    saved = app.extensions.get("mail_transport")
+    app.extensions["mail_transport"] = transport
+    yield transport
+    if saved is None:
+        app.extensions.pop("mail_transport", None)
+    else:
+        app.extensions["mail_transport"] = saved
+
+
+def _timed_post(portal, path: str, data: dict):
+    """POST like a browser, and the time until the whole response is there (before the server closes it)."""
+    import time
+
+    token = portal.csrf(path)
+    started = time.monotonic()
+    response = portal.post(path, data={**data, "csrf_token": token}, buffered=False)
+    body = response.get_data()
+    answered = time.monotonic()
+    return response, body, answered - started, answered
+
+
+def test_activation_answers_before_its_mail_is_sent(app, world, browser, slow_mail):
+    a, _b, holder, _hb = world
+    portal = browser(a.slug)
+    facts = {"account_number": holder.home, "postcode": "69001", "activation_code": "", "email": "new@example.test"}
+
+    hit, _body_hit, hit_took, answered = _timed_post(portal, "/activate", facts)
+    sent_before_close = list(slow_mail.sent)
+    hit.close()  # what the server does once the last byte is out
+    miss, _body_miss, miss_took, _ = _timed_post(portal, "/activate", {**facts, "postcode": "99999"})
+    miss.close()
+
+    assert hit.status_code == miss.status_code == 200
+    assert sent_before_close == []
+    assert hit_took < slow_mail.delay and miss_took < slow_mail.delay  # the 1 s SMTP exchange is not in either
+    assert [m.to for _at, m in slow_mail.sent] == ["new@example.test"]  # the hit's mail, delivered after
+    assert slow_mail.sent[0][0] >= answered
+    assert _answer(hit) == _answer(miss)
+
+
+def test_forgotten_password_answers_before_its_mail_is_sent(app, world, browser, slow_mail):
+    a, _b, _holder, _hb = world
+    portal = browser(a.slug)
+
+    known, _b1, known_took, _ = _timed_post(portal, "/password/forgot", {"email": a.customer_email})
+    sent_before_close = list(slow_mail.sent)
+    known.close()
+    unknown, _b2, unknown_took, _ = _timed_post(portal, "/password/forgot", {"email": "nobody@example.test"})
+    unknown.close()
+
+    assert known.status_code == unknown.status_code == 302
+    assert known.headers["Location"] == unknown.headers["Location"]
+    assert sent_before_close == []
+    assert known_took < slow_mail.delay and unknown_took < slow_mail.delay
+    assert [m.to for _at, m in slow_mail.sent] == [a.customer_email]
+    assert "Reset your password" == slow_mail.sent[0][1].subject
+
+
+def test_link_account_answers_before_its_mail_is_sent(app, world, browser, slow_mail):
+    a, _b, holder, _hb = world
+    portal = browser(a.slug)
+    portal.login(a.customer_email)
+    facts = {"account_number": holder.home, "postcode": "69001", "activation_code": ""}
+
+    hit, _b1, hit_took, _ = _timed_post(portal, "/accounts/link", facts)
+    sent_before_close = list(slow_mail.sent)
+    hit.close()
+    miss, _b2, miss_took, _ = _timed_post(portal, "/accounts/link", {**facts, "postcode": "99999"})
+    miss.close()
+
+    assert sent_before_close == [] and hit_took < slow_mail.delay and miss_took < slow_mail.delay
+    assert [m.to for _at, m in slow_mail.sent] == [a.customer_email]
+    assert _answer(hit) == _answer(miss)
+
+
+def test_no_mail_leaves_when_the_request_fails_after_asking_for_it(app, world, browser, outbox, monkeypatch):
+    a, _b, holder, _hb = world
+    portal = browser(a.slug)
+    from portal import access_views
+
+    def broken(**_kwargs):
+        raise RuntimeError("template missing")
+
+    real_render = access_views.render_template
+    monkeypatch.setattr(access_views, "render_template",
+                        lambda name, **kw: broken() if name.endswith("check_mail.html") else real_render(name, **kw))
+
+    links_before = _count(app, a.tenant_id, EmailVerification)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    try:
+        response = _activate(portal, holder.home)
+    finally:
+        app.config["PROPAGATE_EXCEPTIONS"] = None
+
+    assert response.status_code == 500
+    assert outbox() == []
+    assert _count(app, a.tenant_id, EmailVerification) == links_before
