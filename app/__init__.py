@@ -120,6 +120,9 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from backoffice.billing_views import bp as billing_bp
     import backoffice.request_views  # noqa: F401  (complaints and requests on the back-office blueprint)
+    import backoffice.reading_views  # noqa: F401  (readings to check, on the back-office blueprint)
+    import backoffice.budget_views  # noqa: F401  (budget billing from the customer file)
+    import backoffice.activation_views  # noqa: F401  (a new activation code from the customer file)
     from backoffice.views import bp as backoffice_bp
     from portal.routes import bp as portal_bp
     from tenants.branding import bp as branding_bp

@@ -23,6 +23,7 @@ class CustomerAccount(TenantScoped):
         CheckConstraint("payment_method in ('transfer', 'card', 'direct_debit')", name="payment_method"),
         parents={"holder_party_id": "parties"},
     )
+    __audit_exclude__ = ("activation_code",)  # a staff member sees a new code once; the history never shows it
 
     account_number: Mapped[str] = mapped_column(String(20), nullable=False)
     holder_party_id: Mapped[int] = tenant_ref()

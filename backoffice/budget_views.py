@@ -1,0 +1,149 @@
+"""Budget billing from the customer file: propose a plan for a contract, create it, cancel an active one.
+
+The same service as the portal (`domain.billing.down_payments`); staff see its refusals in their own words.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import HiddenField
+
+from app.auth import staff_permission
+from app.i18n import _date as format_day
+from app.i18n import money, tenant_zone
+from backoffice.views import bp
+from domain.billing import down_payments as plans
+from domain.contracts import services as accounts
+from domain.db import utcnow
+
+log = logging.getLogger("backoffice.budget")
+
+COUNTS = ("12", "11", "10")
+STAFF_PLAN_REFUSALS = {
+    "already_active": _l("This contract is already on budget billing."),
+    "contract_not_live": _l("Budget billing is only for a contract in supply today."),
+    "contract_ending": _l("This contract ends before a budget-billing year would be over."),
+    "billed_ahead": _l("This contract is already billed beyond today: set up budget billing after its next bill."),
+    "not_billed_yet": _l("A billing period of this contract is due and not billed yet: bill it first."),
+    "no_tariff": _l("No tariff of this contract's offer is in force today."),
+    "estimate": _l("This contract's consumption cannot be estimated (no reading history and no annual estimate)."),
+    "nothing_to_spread": _l("The estimated amount is too small for monthly instalments."),
+    "count": _l("Choose 10, 11 or 12 instalments."),
+    "state": _l("This budget plan is no longer active."),
+    "engine": _l("The consumption so far cannot be settled automatically: the plan is not cancelled."),
+}
+
+
+def tenant_today():
+    """Today in the utility's time zone (plans start from dates there)."""
+    return utcnow().astimezone(tenant_zone()).date()
+
+
+class ConfirmPlanForm(FlaskForm):
+    contract = HiddenField()
+    instalments = HiddenField()
+    shown = HiddenField()  # the schedule staff saw: confirming never creates another one
+
+
+def _fingerprint(proposal) -> str:
+    return f"{proposal.instalments[0].due_date.isoformat()}|{proposal.estimated_amount}|{proposal.count}"
+
+
+def _account_or_404(account_number: str):
+    found = accounts.account_by_number(account_number=account_number)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _contract_or_404(account, number: str | None):
+    contract = next((c for c in account.contracts if c.contract_number == number), None)
+    if contract is None:
+        abort(404)
+    return contract
+
+
+def _page(account, contract, *, count: str | None, proposal=None, error=None, status=200):
+    confirm = None
+    if proposal is not None:
+        confirm = ConfirmPlanForm(formdata=None, contract=contract.contract_number, instalments=str(proposal.count),
+                                  shown=_fingerprint(proposal))
+    return render_template("backoffice/budget.html", account=account, contract=contract, proposal=proposal,
+                           confirm=confirm, error=error, count=count, counts=COUNTS,
+                           unit=plans.consumption_unit(contract.delivery_point.activity)), status
+
+
+@bp.get("/customers/<account_number>/budget")
+@staff_permission("customers.view", "billing.run")
+def customer_budget(account_number: str):
+    account = _account_or_404(account_number)
+    contract = _contract_or_404(account, request.args.get("contract"))
+    count = request.args.get("instalments", "")
+    if count not in COUNTS:
+        return _page(account, contract, count=None, error=STAFF_PLAN_REFUSALS["count"], status=422)
+    try:
+        proposal = plans.propose_plan(contract=contract, count=int(count), as_of=tenant_today())
+    except plans.PlanRefused as exc:
+        return _page(account, contract, count=count, error=STAFF_PLAN_REFUSALS[exc.code], status=422)
+    return _page(account, contract, count=count, proposal=proposal)
+
+
+@bp.post("/customers/<account_number>/budget")
+@staff_permission("customers.view", "billing.run")
+def customer_budget_create(account_number: str):
+    account = _account_or_404(account_number)
+    form = ConfirmPlanForm()
+    if not form.validate_on_submit():
+        abort(400)
+    contract = _contract_or_404(account, form.contract.data)
+    count = form.instalments.data
+    if count not in COUNTS:
+        return _page(account, contract, count=None, error=STAFF_PLAN_REFUSALS["count"], status=422)
+    today = tenant_today()
+    try:
+        proposal = plans.propose_plan(contract=contract, count=int(count), as_of=today)
+        if _fingerprint(proposal) != form.shown.data:
+            return _page(account, contract, count=count, proposal=proposal, status=409,
+                         error=_("The schedule has changed since it was shown: check it again before creating it."))
+        plan = plans.create_plan(contract=contract, count=int(count), as_of=today, now=utcnow(), created_by="staff")
+    except plans.PlanRefused as exc:
+        return _page(account, contract, count=count, error=STAFF_PLAN_REFUSALS[exc.code], status=422)
+    log.info("budget plan created by staff tenant=%s account=%s contract=%s plan=%s staff=%s", g.tenant.id,
+             account.account_number, contract.contract_number, plan.public_id, current_user.user.id)
+    flash(_("Budget billing is set up for contract %(contract)s: %(count)s instalments of %(amount)s from %(date)s.",
+            contract=contract.contract_number, count=plan.instalment_count,
+            amount=money(plan.instalment_amount, plan.currency),
+            date=format_day(min(i.due_on for i in plan.instalments))), "success")
+    return redirect(url_for("backoffice.customer", account_number=account.account_number) + "#budget")
+
+
+@bp.post("/customers/<account_number>/budget/<public_id>/cancel")
+@staff_permission("customers.view", "billing.run")
+def customer_budget_cancel(account_number: str, public_id: str):
+    account = _account_or_404(account_number)
+    plan = plans.plan_by_public_id(public_id=public_id)
+    if plan is None or plan.account_id != account.id:
+        abort(404)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    back = redirect(url_for("backoffice.customer", account_number=account.account_number) + "#budget")
+    try:
+        settlement = plans.cancel_plan(plan=plan, on=tenant_today(), now=utcnow())
+    except plans.PlanRefused as exc:
+        flash(str(STAFF_PLAN_REFUSALS.get(exc.code, STAFF_PLAN_REFUSALS["state"])), "error")
+        return back
+    log.info("budget plan cancelled by staff tenant=%s plan=%s settlement=%s staff=%s", g.tenant.id, public_id,
+             settlement.number if settlement else None, current_user.user.id)
+    if settlement is None:
+        flash(_("The budget plan is cancelled. No instalment was billed, so no settlement bill is needed: periodic "
+                "bills resume from %(date)s.", date=format_day(plan.start_on)), "success")
+    else:
+        flash(_("The budget plan is cancelled. Settlement bill %(number)s (%(amount)s) settles the consumption "
+                "so far against the instalments billed.", number=settlement.number,
+                amount=money(settlement.total_incl_tax, settlement.currency)), "success")
+    return back
