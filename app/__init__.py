@@ -119,6 +119,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from backoffice.billing_views import bp as billing_bp
+    from backoffice.collection_views import bp as collections_bp
     import backoffice.request_views  # noqa: F401  (complaints and requests on the back-office blueprint)
     import backoffice.reading_views  # noqa: F401  (readings to check, on the back-office blueprint)
     import backoffice.budget_views  # noqa: F401  (budget billing from the customer file)
@@ -132,6 +133,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(portal_bp)
     app.register_blueprint(backoffice_bp, url_prefix="/backoffice")
     app.register_blueprint(billing_bp, url_prefix="/backoffice/billing")
+    app.register_blueprint(collections_bp, url_prefix="/backoffice/collections")
     app.register_blueprint(console_bp, url_prefix="/console")
     app.register_blueprint(branding_bp)
     app.register_blueprint(health_bp)

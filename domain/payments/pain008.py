@@ -80,6 +80,10 @@ def sepa_text(value: str | None, max_length: int) -> str:
     return _SPACES.sub(" ", text).strip()[:max_length].rstrip()
 
 
+def is_bic(value: str | None) -> bool:
+    return bool(_BIC.match(value or ""))
+
+
 def check_identifier(value: str, what: str) -> str:
     if not _SEPA_ID.match(value or "") or value.startswith("/") or value.endswith("/") or "//" in value:
         raise InvalidMessage(f"{what}: {value!r} is not a SEPA identifier (1-35 characters of the SEPA set)")

@@ -21,6 +21,7 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
 
 from domain.accounting.models import LedgerEntry, Payment, PaymentAllocation
+from domain.audit.recorder import record_event
 from domain.billing.models import Bill
 from domain.contracts import services as accounts
 from domain.contracts.models import CustomerAccount
@@ -28,7 +29,8 @@ from domain.db import db
 from domain.identity.models import CustomerAccess, CustomerUser
 from domain.payments import pain008, services
 from domain.payments.collection_models import LIVE_ITEM_STATUSES, CollectionBatch, CollectionItem
-from domain.payments.mandates import creditor_identifier, creditor_name
+from domain.payments.creditor import normalise_creditor_id
+from domain.payments.mandates import creditor_identifier, creditor_name, normalise_iban
 from domain.payments.models import DirectDebitMandate
 
 log = logging.getLogger("payments.collections")
@@ -109,7 +111,7 @@ class ReturnNotice:
 
 # --- Which bills ------------------------------------------------------------------------------------------------
 
-def _setup_problem(tenant) -> str | None:
+def setup_problem(tenant) -> str | None:
     if tenant.currency != "EUR":
         return "currency"
     if not creditor_identifier(tenant) or not tenant.iban:
@@ -190,7 +192,7 @@ def prepare_batch(*, tenant, collection_date: date, today: date, now: datetime, 
     A batch already prepared for the date gets the new bills (and nothing twice); `expected` is the preview's
     fingerprint staff confirmed: if the bills have changed since, nothing is written (code `changed`).
     """
-    problem = _setup_problem(tenant)
+    problem = setup_problem(tenant)
     if problem:
         raise CollectionRefused(problem, "the creditor identifier, IBAN or currency is not set up for SEPA")
     if collection_date <= today:
@@ -427,6 +429,30 @@ def collections_of_account(*, account_id: int, limit: int = 20) -> list[tuple[Co
         .order_by(CollectionBatch.collection_date.desc(), CollectionItem.id.desc()).limit(limit)).tuples())
 
 
+# --- Settings ---------------------------------------------------------------------------------------------------
+
+def update_settings(*, tenant, creditor_id: str, iban: str, bic: str | None, lead_days: int | None,
+                    now: datetime) -> dict:
+    """The tenant's SEPA creditor settings (validated by the caller's form with `creditor.normalise_creditor_id`
+    and `mandates.normalise_iban`, checked again here). Audited as one event with what changed."""
+    values = {"sepa_creditor_id": normalise_creditor_id(creditor_id), "iban": normalise_iban(iban),
+              "bic": bic or None, "sepa_collection_lead_days": lead_days}
+    if lead_days is not None and not 1 <= lead_days <= 30:
+        raise CollectionRefused("lead_days", "lead days are 1 to 30")
+    changes = {key: {"before": getattr(tenant, key), "after": value}
+               for key, value in values.items() if getattr(tenant, key) != value}
+    for key, value in values.items():
+        setattr(tenant, key, value)
+    if changes:
+        record_event(db.session, tenant_id=tenant.id, action="sepa_settings", entity_type="Tenant",
+                     entity_id=tenant.id, details={k: v for k, v in changes.items() if k != "iban"} | (
+                         {"iban": {"before": "[redacted]", "after": "[redacted]"}} if "iban" in changes else {}),
+                     occurred_at=now)
+    db.session.flush()
+    log.info("sepa settings tenant=%s changed=%s", tenant.id, sorted(changes))
+    return changes
+
+
 # --- The file ---------------------------------------------------------------------------------------------------
 
 def message_of(*, batch: CollectionBatch, tenant, created_at: datetime) -> pain008.Message:
@@ -434,7 +460,7 @@ def message_of(*, batch: CollectionBatch, tenant, created_at: datetime) -> pain0
     prepared, not those whose mandate has been revoked since)."""
     if batch.status == "cancelled":
         raise CollectionRefused("state", "a cancelled batch has no file")
-    problem = _setup_problem(tenant)
+    problem = setup_problem(tenant)
     if problem:
         raise CollectionRefused(problem, "the creditor identifier, IBAN or currency is not set up for SEPA")
     revoked = {item.id for item in _items_of_revoked_mandates(batch)} if batch.status == "prepared" else set()
