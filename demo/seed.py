@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import random
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -44,6 +45,7 @@ from domain.identity.models import CustomerAccess, CustomerUser, PlatformOperato
 from domain.identity.passwords import hash_password
 from domain.identity.services import create_operator
 from domain.offers.models import Offer, TariffVersion, UnitPrice
+from domain.payments.creditor import check_digits
 from domain.parties.models import ContactPoint, Party, PartyRole
 from domain.readings.models import MeterReading
 from domain.requests.models import RequestMessage, ServiceRequest
@@ -164,8 +166,16 @@ def _finish_branding(tenant_id: int, utility: DemoUtility) -> None:
         tenant.postal_address = "10 place de la République, 69002 Lyon"
         tenant.iban = "FR7630006000011234567890189"
         tenant.bic = "AGRIFRPP"
+        if tenant.currency == "EUR":  # SEPA direct debit: shown on mandates, carried by the collection files
+            tenant.sepa_creditor_id = _demo_creditor_id(utility.slug)
         tenant.dispute_contact = f"support@{utility.slug}.example.com"
         db.session.commit()
+
+
+def _demo_creditor_id(slug: str) -> str:
+    """A French-style SEPA creditor identifier per demo utility, with valid check digits."""
+    national = f"{zlib.crc32(slug.encode()) % 1_000_000:06d}"
+    return f"FR{check_digits(country='FR', national_id=national)}ZZZ{national}"
 
 
 def _batches(items: list, size: int) -> Iterator[list]:
