@@ -81,7 +81,7 @@ def creditor_name(tenant) -> str:
 
 
 def creditor_identifier(tenant) -> str | None:
-    """The SEPA creditor identifier (ICS/Gläubiger-ID); the tenant table has no column for it yet."""
+    """The SEPA creditor identifier (ICS/Gläubiger-ID) the tenant admin set in the direct-debit settings."""
     return getattr(tenant, "sepa_creditor_id", None)
 
 
