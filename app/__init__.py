@@ -20,7 +20,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         ENV_NAME=settings.env,
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url, settings.database_pre_ping),
         MIGRATION_DATABASE_URL=settings.migration_database_url,
         REDIS_URL=settings.redis_url,
         PLATFORM_DOMAIN=settings.platform_domain,
@@ -31,6 +31,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         SESSION_HOURS=settings.session_hours,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_hours),
         SESSION_COOKIE_HTTPONLY=True,
+        # The server-side session row has a fixed expiry, so re-signing the cookie on every response buys nothing.
+        SESSION_REFRESH_EACH_REQUEST=False,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.https,
         SESSION_COOKIE_DOMAIN=None,  # host-only: a tenant's cookie never reaches another host
@@ -62,10 +64,13 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     return app
 
 
-def _engine_options(url: str) -> dict:
+def _engine_options(url: str, pre_ping: bool = False) -> dict:
     if url.startswith("sqlite"):
         return {"connect_args": {"check_same_thread": False, "timeout": 30}}
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
+    # No ping before each checkout: it is a round trip on every request. A connection the server dropped fails
+    # its request once, and SQLAlchemy then discards the whole pool; connections are renewed every 30 minutes.
+    # DATABASE_PRE_PING=1 turns the ping back on (e.g. behind a proxy that drops idle connections).
+    return {"pool_pre_ping": pre_ping, "pool_recycle": 1800, "pool_size": 5, "max_overflow": 10}
 
 
 def _init_logging(app: Flask) -> None:

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from babel.numbers import format_currency, format_decimal
 from flask import g, request, session
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, get_locale, get_translations
+from jinja2 import pass_context
+from markupsafe import Markup
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -77,14 +80,61 @@ def quantity(value: Decimal | None, unit: str = "") -> str:
 
 
 def _date(value: date | None, fmt: str = "medium") -> str:
-    return format_date(value, fmt) if value else ""
+    if not value:
+        return ""
+    if isinstance(value, datetime):  # shown in the user's time zone
+        return format_date(value, fmt)
+    return _plain_date(value, fmt, str(get_locale()))
 
 
 def _datetime(value: datetime | None, fmt: str = "medium") -> str:
     return format_datetime(value, fmt) if value else ""
 
 
+# --- fast paths for pages -------------------------------------------------------------------------------------------
+# A page calls gettext dozens of times and formats a dozen amounts and dates. Flask-Babel looks the locale, domain
+# and catalogue up again on every call; here each page's render looks them up once (a context processor gives the
+# template gettext functions bound to this locale's catalogue) and formatted dates are remembered.
+
+def _newstyle(translations):
+    """Jinja's "newstyle" gettext callables (autoescaped, `%(name)s` variables) over one catalogue."""
+    @pass_context
+    def gettext(context, string, **variables):
+        rv = translations.ugettext(string)
+        if context.eval_ctx.autoescape:
+            rv = Markup(rv)
+        return rv % variables
+
+    @pass_context
+    def ngettext(context, singular, plural, num, **variables):
+        variables.setdefault("num", num)
+        rv = translations.ungettext(singular, plural, num)
+        if context.eval_ctx.autoescape:
+            rv = Markup(rv)
+        return rv % variables
+
+    return {"gettext": gettext, "_": gettext, "ngettext": ngettext}
+
+
+_BOUND: dict[tuple[str, int], dict] = {}
+
+
+def _gettext_for_page() -> dict:
+    translations = get_translations()
+    key = (str(get_locale()), id(translations))
+    bound = _BOUND.get(key)
+    if bound is None:
+        bound = _BOUND[key] = _newstyle(translations)
+    return bound
+
+
+@lru_cache(maxsize=4096)
+def _plain_date(value: date, fmt: str, locale: str) -> str:
+    return format_date(value, fmt)
+
+
 def init_i18n(app) -> None:
+    app.context_processor(_gettext_for_page)
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["quantity"] = quantity
     app.jinja_env.filters["date"] = _date

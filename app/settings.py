@@ -48,6 +48,7 @@ class Settings:
     extra: dict = field(default_factory=dict)
     # Stripe's API host; the tests point the real `stripe` library at a local fake.
     stripe_api_base: str = "https://api.stripe.com"
+    database_pre_ping: bool = False
 
     @property
     def is_production(self) -> bool:
@@ -105,4 +106,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         session_hours=_int("SESSION_HOURS", env.get("SESSION_HOURS"), 12),
         app_db_role=env.get("APP_DB_ROLE") or "utility_app",
         stripe_api_base=(env.get("STRIPE_API_BASE") or "https://api.stripe.com").rstrip("/"),
+        database_pre_ping=_bool(env.get("DATABASE_PRE_PING"), False),
     )

@@ -13,7 +13,6 @@ from app.i18n import LOCALES, tenant_zone
 from domain.contracts import overview
 from domain.contracts import services as accounts
 from domain.db import utcnow
-from domain.requests.services import unread_replies
 
 from portal.blueprint import bp
 
@@ -24,10 +23,6 @@ READING_SOURCE_NAMES = {"customer": _l("yours"), "agent": _l("by an agent"), "sm
                         "estimated": _l("estimated"), "regularisation": _l("regularisation")}
 
 
-def _unread_replies(customer_user_id: int):
-    return unread_replies(customer_user_id=customer_user_id)
-
-
 def _today():
     """Today in the tenant's time zone (the edge computes "now"; tests replace this)."""
     return datetime.now(tenant_zone()).date()
@@ -36,11 +31,8 @@ def _today():
 @bp.get("/")
 @customer_required
 def home():
-    user_id = current_user.user.id
-    today = _today()
-    summaries = overview.home_summaries(customer_user_id=user_id, today=today, now=utcnow())
-    actions = overview.actions_needed(summaries, tenant=g.tenant, today=today, unread=_unread_replies(user_id))
-    return render_template("portal/home.html", summaries=summaries, actions=actions, today=today,
+    page = overview.home_page(customer_user_id=current_user.user.id, tenant=g.tenant, today=_today(), now=utcnow())
+    return render_template("portal/home.html", summaries=page.summaries, actions=page.actions,
                            source_names=READING_SOURCE_NAMES)
 
 

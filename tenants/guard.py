@@ -11,7 +11,7 @@ Three listeners on the session class:
 """
 from __future__ import annotations
 
-from sqlalchemy import Table, event, inspect, text
+from sqlalchemy import Table, event, inspect
 from sqlalchemy.orm import with_loader_criteria
 from sqlalchemy.sql import visitors
 
@@ -48,12 +48,22 @@ def _sync_db_tenant(session, connection=None) -> None:
     wanted = current_tenant_id()
     if connection is None and session.info.get(_DB_TENANT_KEY, "unset") == wanted:
         return
-    conn = connection if connection is not None else session.connection()
-    conn.execute(
-        text("SELECT set_config('app.tenant_id', :tenant_id, true)"),
-        {"tenant_id": "" if wanted is None else str(wanted)},
-    )
+    if connection is None:
+        conn = session.connection()  # may begin the transaction, whose after_begin has just synced it
+        if session.info.get(_DB_TENANT_KEY, "unset") == wanted:
+            return
+    else:
+        conn = connection
+    # Through the driver: this runs at the start of every transaction, and SQLAlchemy's statement
+    # machinery would cost more than the round trip itself.
+    conn.exec_driver_sql("SELECT set_config('app.tenant_id', %(tenant_id)s, true)",
+                         {"tenant_id": "" if wanted is None else str(wanted)})
     session.info[_DB_TENANT_KEY] = wanted
+
+
+def sync_db_tenant(session) -> None:
+    """For statements that bypass the ORM (domain.readsql): make `app.tenant_id` current first."""
+    _sync_db_tenant(session)
 
 
 def _on_after_begin(session, transaction, connection) -> None:

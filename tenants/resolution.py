@@ -1,13 +1,28 @@
-"""Which tenant a host name belongs to: `<slug>.<platform domain>` or a custom domain."""
+"""Which tenant a host name belongs to: `<slug>.<platform domain>` or a custom domain.
+
+Every request starts here, and tenants change rarely, so each process keeps what it found for a host for
+`CACHE_SECONDS`: a request then costs no query to know its tenant. The cached values are attached to the
+request's session as a clean, persistent `Tenant` (`merge(load=False)`), so code that changes `g.tenant`
+still writes through the ORM. A change to a tenant made by this process forgets the cache at once; one
+made by another process (another worker, the console) is seen within `CACHE_SECONDS`.
+"""
 from __future__ import annotations
 
+import copy
 import enum
 import re
+import threading
+import time
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from domain.db import db
+from domain.readsql import attached
 from tenants.models import Tenant
+
+CACHE_SECONDS = 15.0
+_cache: dict[str, tuple[float, dict]] = {}  # host name -> (monotonic expiry, the tenant's column values)
+_cache_lock = threading.Lock()
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
 
@@ -36,13 +51,41 @@ def resolve_host(host: str, platform_domain: str) -> tuple[HostKind, Tenant | No
     if name == platform_domain:
         return HostKind.PLATFORM, None
     suffix = "." + platform_domain
+    slug = None
     if name.endswith(suffix):
         slug = name[: -len(suffix)]
         if "." in slug or not is_valid_slug(slug):
             return HostKind.UNKNOWN, None
+    cached = _cache.get(name)
+    if cached is not None and cached[0] > time.monotonic():
+        return HostKind.TENANT, _attached(cached[1])
+    if name.endswith(suffix):
         tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
     else:
         tenant = db.session.scalar(select(Tenant).where(Tenant.custom_domain == name))
     if tenant is None:
-        return HostKind.UNKNOWN, None
+        return HostKind.UNKNOWN, None  # not cached: a tenant created a moment later is found at once
+    with _cache_lock:
+        _cache[name] = (time.monotonic() + CACHE_SECONDS, _values(tenant))
     return HostKind.TENANT, tenant
+
+
+def _values(tenant: Tenant) -> dict:
+    return {attr.key: copy.deepcopy(getattr(tenant, attr.key)) for attr in Tenant.__mapper__.column_attrs}
+
+
+def _attached(values: dict) -> Tenant:
+    """A persistent, unmodified Tenant in the request's session, built from cached values without a query."""
+    return attached(Tenant, copy.deepcopy(values))
+
+
+def forget_cached_tenants() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+@event.listens_for(Tenant, "after_insert")
+@event.listens_for(Tenant, "after_update")
+@event.listens_for(Tenant, "after_delete")
+def _tenant_changed(mapper, connection, target) -> None:
+    forget_cached_tenants()

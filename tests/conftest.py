@@ -93,6 +93,8 @@ def _clean_database(request, app, owner_engine):
             conn.execute(text(f"DELETE FROM {table}"))
     with app.app_context():
         limiter.reset()
+    from tenants.resolution import forget_cached_tenants
+    forget_cached_tenants()  # ids are reused on SQLite once rows are deleted
 
 
 @pytest.fixture

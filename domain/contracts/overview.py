@@ -1,10 +1,10 @@
-"""The portal home's summary of a customer's accounts, in a fixed number of queries whatever the utility's size.
+"""The portal home's summary of a customer's accounts, in a fixed number of statements whatever the utility's size.
 
-Each query takes the customer's account ids as one list and follows an index that starts with
-`(tenant_id, account_id)` or `(tenant_id, register_id)`; "latest" rows come from correlated
-`ORDER BY ... LIMIT 1` subqueries, which PostgreSQL answers with one backward index probe per account or
-register (the join also names the parent key, so the planner probes that index rather than hashing the
-whole table). Nothing here loops over bills or readings with a query.
+The home page is the page every customer opens, so it reads with hand-written statements (`domain.readsql`):
+no ORM entity is loaded. Each statement starts from the customer's own accesses (`customer_accesses` by
+`(tenant_id, customer_user_id)`) and follows an index that starts with `(tenant_id, account_id)` or
+`(tenant_id, register_id)`; "latest" rows come from correlated `ORDER BY ... LIMIT 1` subqueries, which
+PostgreSQL answers with one backward index probe per account or register. Nothing here loops with a query.
 """
 from __future__ import annotations
 
@@ -12,22 +12,67 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from functools import cache
 
-from sqlalchemy import and_, bindparam, case, func, select
-from sqlalchemy.orm import aliased, joinedload
-
-from domain.accounting.models import LedgerEntry, Payment, PaymentAllocation
-from domain.billing.models import Bill
-from domain.contracts.models import Contract, CustomerAccount
-from domain.db import db
-from domain.identity.models import CustomerAccess
-from domain.readings.models import MeterReading
 from domain.readings.window import reading_window, window_is_open
-from domain.sites.models import DeliveryPoint, Meter, MeterInstallation, Register
+from domain.readsql import DATE, DECIMAL, UTC_DATETIME, ReadSQL, rows
 
 CENT = Decimal("0.01")
 FAILED_PAYMENT_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Holder:
+    kind: str
+    first_name: str | None
+    last_name: str | None
+    organisation_name: str | None
+
+    @property
+    def display_name(self) -> str:
+        if self.kind == "organisation":
+            return self.organisation_name or ""
+        return " ".join(p for p in (self.first_name, self.last_name) if p)
+
+
+@dataclass(frozen=True)
+class PremiseView:
+    address_line1: str | None
+    address_line2: str | None
+    postcode: str | None
+    city: str | None
+
+    @property
+    def one_line(self) -> str:
+        parts = [self.address_line1, self.address_line2, f"{self.postcode} {self.city}"]
+        return ", ".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
+class DeliveryPointView:
+    identifier: str
+    activity: str
+    premise: PremiseView
+
+
+@dataclass(frozen=True)
+class ContractView:
+    """What the home page needs of an active contract (and `reading_window` of it)."""
+
+    id: int
+    status: str
+    start_date: date
+    end_date: date | None
+    billed_until: date | None
+    billing_frequency: str
+    delivery_point: DeliveryPointView
+
+
+@dataclass
+class AccountView:
+    id: int
+    account_number: str
+    holder: Holder
+    contracts: list[ContractView] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -76,7 +121,7 @@ class FailedPayment:
 
 @dataclass
 class AccountSummary:
-    account: CustomerAccount
+    account: AccountView
     balance: Decimal
     due: Due | None
     latest_bill: LatestBill | None
@@ -84,7 +129,7 @@ class AccountSummary:
     failed_payments: list[FailedPayment] = field(default_factory=list)
 
     @property
-    def active_contracts(self) -> list[Contract]:
+    def active_contracts(self) -> list[ContractView]:
         return [c for c in self.account.contracts if c.status == "active"]
 
 
@@ -105,7 +150,7 @@ class Action:
 def actions_needed(summaries: list[AccountSummary], *, tenant, today: date, unread=()) -> list[Action]:
     """Reading windows open today whose meter has no reading yet within the window, payments that failed
     recently, and requests with a staff reply the customer has not read (`unread`: objects with `reference`
-    and `subject`, as `domain.requests.services.unread_replies` returns them)."""
+    and `subject`)."""
     actions: list[Action] = []
     for summary in summaries:
         number = summary.account.account_number
@@ -127,24 +172,34 @@ def actions_needed(summaries: list[AccountSummary], *, tenant, today: date, unre
     return actions
 
 
-def home_summaries(*, customer_user_id: int, today: date, now: datetime) -> list[AccountSummary]:
-    """One summary per account the customer may see: balance, next due, latest bill and readings, failed payments."""
+@dataclass(frozen=True)
+class UnreadReply:
+    reference: str
+    subject: str
+
+
+@dataclass(frozen=True)
+class HomePage:
+    summaries: list[AccountSummary]
+    actions: list[Action]
+
+
+def home_page(*, customer_user_id: int, tenant, today: date, now: datetime) -> HomePage:
+    """One summary per account the customer may see (balance, next due, latest bill and readings, failed
+    payments) and what needs the customer's attention, in three statements."""
     accounts = _accounts(customer_user_id)
     if not accounts:
-        return []
-    ids = [a.id for a in accounts]
-    balances, latest_bills = _balances_and_latest_bills(ids)
-    open_bills = _open_bills(ids)
-    readings = _latest_readings(ids)
-    failed = _failed_payments(ids, since=now - timedelta(days=FAILED_PAYMENT_DAYS))
-    return [
-        AccountSummary(
-            account=a, balance=balances[a.id], due=next_due(balance=balances[a.id], open_bills=open_bills[a.id],
-                                                            today=today),
-            latest_bill=latest_bills.get(a.id), readings=readings[a.id], failed_payments=failed[a.id],
-        )
-        for a in accounts
-    ]
+        return HomePage([], [])
+    readings = _latest_readings(customer_user_id)
+    money = _money_and_replies(customer_user_id, since=now - timedelta(days=FAILED_PAYMENT_DAYS))
+    summaries = []
+    for a in accounts:
+        balance = money.balances.get(a.id, Decimal("0.00"))
+        summaries.append(AccountSummary(
+            account=a, balance=balance, due=next_due(balance=balance, open_bills=money.open_bills[a.id], today=today),
+            latest_bill=money.latest_bills.get(a.id), readings=readings[a.id], failed_payments=money.failed[a.id],
+        ))
+    return HomePage(summaries, actions_needed(summaries, tenant=tenant, today=today, unread=money.unread))
 
 
 def next_due(*, balance: Decimal, open_bills: list[tuple[date | None, Decimal]], today: date) -> Due | None:
@@ -164,154 +219,137 @@ def next_due(*, balance: Decimal, open_bills: list[tuple[date | None, Decimal]],
     return Due(amount=balance, due_date=None, overdue=False)
 
 
-# --- queries ---------------------------------------------------------------------------------------------------------
-# Each statement is built once (bound parameters: `ids`, the customer's account ids as one expanding list) and only
-# executed per request: building SQLAlchemy expressions costs more Python time than running these index probes.
+# --- statements ------------------------------------------------------------------------------------------------------
+# Every statement is scoped by `(tenant_id, customer_user_id)` through the customer's accesses: no list of ids is
+# passed around, and an account the customer may not see is never read. Three statements in all.
 
-def _ids():
-    return bindparam("ids", expanding=True)
+_MY_ACCOUNTS = ("SELECT x.account_id FROM customer_accesses x "
+                "WHERE x.tenant_id = :tenant_id AND x.customer_user_id = :user_id")
 
+_ACCOUNTS = ReadSQL(f"""
+    SELECT a.id, a.account_number, p.kind, p.first_name, p.last_name, p.organisation_name,
+           c.id, c.status, c.start_date, c.end_date, c.billed_until, c.billing_frequency,
+           dp.identifier, dp.activity, pr.address_line1, pr.address_line2, pr.postcode, pr.city
+    FROM customer_accounts a
+    JOIN parties p ON p.tenant_id = a.tenant_id AND p.id = a.holder_party_id
+    LEFT JOIN contracts c ON c.tenant_id = a.tenant_id AND c.account_id = a.id AND c.status = 'active'
+    LEFT JOIN delivery_points dp ON dp.tenant_id = c.tenant_id AND dp.id = c.delivery_point_id
+    LEFT JOIN premises pr ON pr.tenant_id = dp.tenant_id AND pr.id = dp.premise_id
+    WHERE a.tenant_id = :tenant_id AND a.id IN ({_MY_ACCOUNTS})
+    ORDER BY a.account_number, c.id
+""", columns={8: DATE, 9: DATE, 10: DATE})
 
-@cache
-def _accounts_stmt():
-    return (
-        select(CustomerAccount)
-        .join(CustomerAccess, CustomerAccess.account_id == CustomerAccount.id)
-        .where(CustomerAccess.customer_user_id == bindparam("user_id"))
-        .options(  # one round trip: a customer has a handful of accounts and contracts
-            joinedload(CustomerAccount.holder),
-            joinedload(CustomerAccount.contracts).joinedload(Contract.delivery_point).joinedload(DeliveryPoint.premise),
-        )
-        .order_by(CustomerAccount.account_number)
-    )
+# The latest reading (not rejected) of each register of each active contract's current meter.
+_LATEST_READINGS = ReadSQL(f"""
+    SELECT c.account_id, dp.identifier, dp.activity, m.serial_number, m.unit, r.code, r.label,
+           (SELECT COUNT(*) FROM registers s WHERE s.tenant_id = m.tenant_id AND s.meter_id = m.id),
+           mr.value, mr.read_on, mr.source, mr.status
+    FROM contracts c
+    JOIN delivery_points dp ON dp.tenant_id = c.tenant_id AND dp.id = c.delivery_point_id
+    JOIN meter_installations mi ON mi.tenant_id = dp.tenant_id AND mi.delivery_point_id = dp.id
+                               AND mi.removed_on IS NULL
+    JOIN meters m ON m.tenant_id = mi.tenant_id AND m.id = mi.meter_id
+    JOIN registers r ON r.tenant_id = m.tenant_id AND r.meter_id = m.id
+    LEFT JOIN meter_readings mr ON mr.tenant_id = r.tenant_id AND mr.register_id = r.id AND mr.id = (
+        SELECT n.id FROM meter_readings n
+        WHERE n.tenant_id = r.tenant_id AND n.register_id = r.id AND n.status <> 'rejected'
+        ORDER BY n.read_on DESC, n.id DESC LIMIT 1)
+    WHERE c.tenant_id = :tenant_id AND c.account_id IN ({_MY_ACCOUNTS}) AND c.status = 'active'
+    ORDER BY c.account_id, dp.identifier, r.code
+""", columns={8: DECIMAL, 9: DATE})
 
-
-def _accounts(customer_user_id: int) -> list[CustomerAccount]:
-    return list(db.session.scalars(_accounts_stmt(), {"user_id": customer_user_id}).unique())
-
-
-@cache
-def _open_bills_stmt():
-    paid = (
-        select(func.coalesce(func.sum(PaymentAllocation.amount), 0))
-        .join(Payment, Payment.id == PaymentAllocation.payment_id)
-        .where(PaymentAllocation.bill_id == Bill.id, Payment.status == "succeeded")
-        .correlate(Bill)
-        .scalar_subquery()
-    )
-    return (
-        select(Bill.account_id, Bill.due_date, Bill.total_incl_tax - paid)
-        .where(Bill.account_id.in_(_ids()), Bill.status == "issued", Bill.kind != "credit_note",
-               Bill.total_incl_tax > paid)
-    )
-
-
-def _open_bills(ids: list[int]) -> dict[int, list[tuple[date | None, Decimal]]]:
-    """(due date, amount still to pay) of every issued bill not fully covered by succeeded payments."""
-    out: dict[int, list[tuple[date | None, Decimal]]] = defaultdict(list)
-    for account_id, due_date, remaining in db.session.execute(_open_bills_stmt(), {"ids": ids}):
-        out[account_id].append((due_date, Decimal(remaining).quantize(CENT)))
-    return out
-
-
-@cache
-def _balances_and_latest_bills_stmt():
-    """Per account: the balance (debits minus credits) and the latest issued bill, in one statement."""
-    signed = case((LedgerEntry.direction == "debit", LedgerEntry.amount), else_=-LedgerEntry.amount)
-    balance = (
-        select(func.coalesce(func.sum(signed), 0))
-        .where(LedgerEntry.account_id == CustomerAccount.id)
-        .correlate(CustomerAccount)
-        .scalar_subquery()
-    )
-    newer = aliased(Bill)
-    latest_id = (
-        select(newer.id)
-        .where(newer.account_id == CustomerAccount.id, newer.status == "issued")
-        .order_by(newer.issued_at.desc(), newer.id.desc())
-        .limit(1)
-        .correlate(CustomerAccount)
-        .scalar_subquery()
-    )
-    return (
-        select(CustomerAccount.id, balance, Bill.public_id, Bill.number, Bill.kind, Bill.total_incl_tax,
-               Bill.currency, Bill.issued_at, Bill.due_date)
-        .outerjoin(Bill, and_(Bill.account_id == CustomerAccount.id, Bill.id == latest_id))
-        .where(CustomerAccount.id.in_(_ids()))
-    )
-
-
-def _balances_and_latest_bills(ids: list[int]) -> tuple[dict[int, Decimal], dict[int, LatestBill]]:
-    balances = {i: Decimal("0.00") for i in ids}
-    latest: dict[int, LatestBill] = {}
-    for account_id, balance, public_id, *bill in db.session.execute(_balances_and_latest_bills_stmt(), {"ids": ids}):
-        balances[account_id] = Decimal(balance or 0).quantize(CENT)
-        if public_id is not None:
-            latest[account_id] = LatestBill(public_id, *bill)
-    return balances, latest
-
-
-@cache
-def _latest_readings_stmt():
-    newer = aliased(MeterReading)
-    latest_id = (
-        select(newer.id)
-        .where(newer.register_id == Register.id, newer.status != "rejected")
-        .order_by(newer.read_on.desc(), newer.id.desc())
-        .limit(1)
-        .correlate(Register)
-        .scalar_subquery()
-    )
-    siblings = aliased(Register)
-    register_count = (
-        select(func.count(siblings.id)).where(siblings.meter_id == Meter.id).correlate(Meter).scalar_subquery()
-    )
-    return (
-        select(Contract.account_id, DeliveryPoint.identifier, DeliveryPoint.activity, Meter.serial_number,
-               Meter.unit, Register.code, Register.label, register_count, MeterReading.value,
-               MeterReading.read_on, MeterReading.source, MeterReading.status)
-        .select_from(Contract)
-        .join(DeliveryPoint, DeliveryPoint.id == Contract.delivery_point_id)
-        .join(MeterInstallation, and_(MeterInstallation.delivery_point_id == DeliveryPoint.id,
-                                      MeterInstallation.removed_on.is_(None)))
-        .join(Meter, Meter.id == MeterInstallation.meter_id)
-        .join(Register, Register.meter_id == Meter.id)
-        .outerjoin(MeterReading, and_(MeterReading.register_id == Register.id, MeterReading.id == latest_id))
-        .where(Contract.account_id.in_(_ids()), Contract.status == "active")
-        .order_by(Contract.account_id, DeliveryPoint.identifier, Register.code)
-    )
+# What the home page says about money and requests: one statement of four parts (one round trip, not four), each
+# row tagged with its part. Columns: kind, account_id, text1..text4, amount1, amount2, day, moment.
+# - balance: per account, the balance (debits minus credits) and the latest issued bill;
+# - open: the due date and amount still to pay of every issued bill not fully covered by succeeded payments;
+# - failed: payments that failed since :since and were not followed by a payment that went through;
+# - unread: requests with a staff reply (not an internal note) newer than the customer's last look.
+_MONEY_AND_REPLIES = ReadSQL(f"""
+    SELECT 'balance', a.id, b.public_id, b.number, b.kind, b.currency,
+           (SELECT COALESCE(SUM(CASE WHEN l.direction = 'debit' THEN l.amount ELSE -l.amount END), 0)
+              FROM ledger_entries l WHERE l.tenant_id = a.tenant_id AND l.account_id = a.id),
+           b.total_incl_tax, b.due_date, b.issued_at
+    FROM customer_accounts a
+    LEFT JOIN bills b ON b.tenant_id = a.tenant_id AND b.account_id = a.id AND b.id = (
+        SELECT n.id FROM bills n
+        WHERE n.tenant_id = a.tenant_id AND n.account_id = a.id AND n.status = 'issued'
+        ORDER BY n.issued_at DESC, n.id DESC LIMIT 1)
+    WHERE a.tenant_id = :tenant_id AND a.id IN ({_MY_ACCOUNTS})
+  UNION ALL
+    SELECT 'open', o.account_id, NULL, NULL, NULL, NULL, o.remaining, NULL, o.due_date, NULL FROM (
+        SELECT b.account_id, b.due_date, b.total_incl_tax - (
+                   SELECT COALESCE(SUM(pa.amount), 0) FROM payment_allocations pa
+                   JOIN payments py ON py.tenant_id = pa.tenant_id AND py.id = pa.payment_id
+                   WHERE pa.tenant_id = b.tenant_id AND pa.bill_id = b.id AND py.status = 'succeeded'
+               ) AS remaining
+        FROM bills b
+        WHERE b.tenant_id = :tenant_id AND b.account_id IN ({_MY_ACCOUNTS})
+          AND b.status = 'issued' AND b.kind <> 'credit_note'
+    ) o WHERE o.remaining > 0
+  UNION ALL
+    SELECT 'failed', p.account_id, p.public_id, p.currency, p.failure_reason, NULL, p.amount, NULL, NULL,
+           p.created_at
+    FROM payments p
+    WHERE p.tenant_id = :tenant_id AND p.account_id IN ({_MY_ACCOUNTS})
+      AND p.status = 'failed' AND p.created_at >= :since
+      AND NOT EXISTS (SELECT 1 FROM payments later
+                      WHERE later.tenant_id = p.tenant_id AND later.account_id = p.account_id
+                        AND later.status = 'succeeded' AND later.created_at > p.created_at)
+  UNION ALL
+    SELECT 'unread', sr.account_id, sr.reference, sr.subject, NULL, NULL, NULL, NULL, NULL, sr.opened_at
+    FROM service_requests sr
+    WHERE sr.tenant_id = :tenant_id AND sr.account_id IN ({_MY_ACCOUNTS})
+      AND EXISTS (SELECT 1 FROM request_messages m
+                  WHERE m.tenant_id = sr.tenant_id AND m.request_id = sr.id AND m.author_kind = 'staff'
+                    AND NOT m.internal AND (sr.customer_seen_at IS NULL OR m.sent_at > sr.customer_seen_at))
+""", columns={6: DECIMAL, 7: DECIMAL, 8: DATE, 9: UTC_DATETIME})
 
 
-def _latest_readings(ids: list[int]) -> dict[int, list[LatestReading]]:
-    """The latest reading (not rejected) of each register of each active contract's current meter."""
+def _accounts(customer_user_id: int) -> list[AccountView]:
+    accounts: dict[int, AccountView] = {}
+    for (account_id, number, kind, first, last, organisation, contract_id, status, start, end, billed, frequency,
+         identifier, activity, line1, line2, postcode, city) in rows(_ACCOUNTS, user_id=customer_user_id):
+        account = accounts.get(account_id)
+        if account is None:
+            account = accounts[account_id] = AccountView(account_id, number, Holder(kind, first, last, organisation))
+        if contract_id is not None:
+            point = DeliveryPointView(identifier, activity, PremiseView(line1, line2, postcode, city))
+            account.contracts.append(ContractView(contract_id, status, start, end, billed, frequency, point))
+    return list(accounts.values())
+
+
+def _latest_readings(customer_user_id: int) -> dict[int, list[LatestReading]]:
     out: dict[int, list[LatestReading]] = defaultdict(list)
-    for account_id, *rest in db.session.execute(_latest_readings_stmt(), {"ids": ids}):
+    for account_id, *rest in rows(_LATEST_READINGS, user_id=customer_user_id):
         out[account_id].append(LatestReading(*rest))
     return out
 
 
-@cache
-def _failed_payments_stmt():
-    later = aliased(Payment)
-    settled_since = (
-        select(later.id)
-        .where(later.account_id == Payment.account_id, later.status == "succeeded",
-               later.created_at > Payment.created_at)
-        .correlate(Payment)
-        .exists()
-    )
-    return (
-        select(Payment.account_id, Payment.public_id, Payment.amount, Payment.currency, Payment.created_at,
-               Payment.failure_reason)
-        .where(Payment.account_id.in_(_ids()), Payment.status == "failed",
-               Payment.created_at >= bindparam("since"), ~settled_since)
-        .order_by(Payment.created_at.desc())
-    )
+@dataclass
+class _MoneyAndReplies:
+    balances: dict[int, Decimal] = field(default_factory=dict)
+    latest_bills: dict[int, LatestBill] = field(default_factory=dict)
+    open_bills: dict[int, list[tuple[date | None, Decimal]]] = field(default_factory=lambda: defaultdict(list))
+    failed: dict[int, list[FailedPayment]] = field(default_factory=lambda: defaultdict(list))
+    unread: list[UnreadReply] = field(default_factory=list)
 
 
-def _failed_payments(ids: list[int], *, since: datetime) -> dict[int, list[FailedPayment]]:
-    """Payments that failed since `since` and were not followed by a payment that went through."""
-    out: dict[int, list[FailedPayment]] = defaultdict(list)
-    for account_id, *rest in db.session.execute(_failed_payments_stmt(), {"ids": ids, "since": since}):
-        out[account_id].append(FailedPayment(*rest))
+def _money_and_replies(customer_user_id: int, *, since: datetime) -> _MoneyAndReplies:
+    out = _MoneyAndReplies()
+    unread = []
+    for kind, account_id, text1, text2, text3, text4, amount1, amount2, day, moment in rows(
+            _MONEY_AND_REPLIES, user_id=customer_user_id, since=since):
+        if kind == "balance":
+            out.balances[account_id] = Decimal(amount1 or 0).quantize(CENT)
+            if text1 is not None:
+                out.latest_bills[account_id] = LatestBill(text1, text2, text3, amount2, text4, moment, day)
+        elif kind == "open":
+            out.open_bills[account_id].append((day, Decimal(amount1).quantize(CENT)))
+        elif kind == "failed":
+            out.failed[account_id].append(FailedPayment(text1, amount1, text2, moment, text3))
+        else:
+            unread.append((moment, UnreadReply(text1, text2)))
+    for payments in out.failed.values():
+        payments.sort(key=lambda p: p.created_at, reverse=True)
+    out.unread = [reply for _, reply in sorted(unread, key=lambda pair: pair[0], reverse=True)]
     return out
