@@ -1,6 +1,8 @@
 """Readings to check in the back office: the queue, the photo, and accepting, rejecting or correcting a reading."""
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 from flask import abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -27,6 +29,13 @@ DECISION_NAMES = {"valid": _l("accepted"), "rejected": _l("rejected"), "pending"
 
 def unit_label(unit: str) -> str:
     return UNIT_LABELS.get(unit, unit)
+
+
+def rough(value: Decimal | None, unit: str) -> Decimal | None:
+    """An expectation to whole kWh or a tenth of a m3: it is no more precise than that."""
+    if value is None:
+        return None
+    return value.quantize(Decimal("0.1") if unit == "m³" else Decimal("1"), ROUND_HALF_UP)
 
 
 # A reading has no public reference of its own: URLs carry its id signed for this tenant, so ids cannot be
@@ -85,7 +94,7 @@ def _page_number() -> int:
 def _queue(*, status: int = 200, problem: dict | None = None):
     found = review.readings_to_check(page=_page_number())
     return render_template("backoffice/readings/queue.html", found=found, problem=problem, reading_ref=reading_ref,
-                           photo_token=photo_token, unit_label=unit_label, register_name=register_name,
+                           photo_token=photo_token, unit_label=unit_label, rough=rough, register_name=register_name,
                            source_names=SOURCE_NAMES, csrf_form=FlaskForm()), status
 
 

@@ -82,7 +82,7 @@ def test_the_queue_shows_the_reading_with_its_figures_and_is_linked_from_nav_and
     assert serial in text and alpha.account_number in text and alpha.delivery_point_identifier in text
     assert "526\u00a0m³" in text and "465\u00a0m³" in text  # the new reading and the previous actual one
     assert "61\u00a0m³" in text and "expected about 20\u00a0m³" in text
-    assert "accepted between 6.667\u00a0m³ and 60\u00a0m³" in text
+    assert "accepted between 6.7\u00a0m³ and 60\u00a0m³" in text
     assert "1 reading to check" in text
     assert f'href="{QUEUE}"' in home and ">1<" in home
 
