@@ -30,7 +30,7 @@ BILL_PAYMENT_STATUS_NAMES = {
 }
 PAYMENT_STATUS_NAMES = {
     "pending": _l("Being confirmed"), "succeeded": _l("Paid"), "failed": _l("Failed"),
-    "cancelled": _l("Cancelled"), "refunded": _l("Refunded"),
+    "cancelled": _l("Cancelled"), "refunded": _l("Refunded"), "partly_refunded": _l("Partly refunded"),
 }
 
 
@@ -45,7 +45,7 @@ def _percent(rate, locale: str) -> str:
 
 def _names() -> dict:
     return {"bill_payment_status_names": BILL_PAYMENT_STATUS_NAMES, "payment_status_names": PAYMENT_STATUS_NAMES,
-            "one_day": timedelta(days=1)}
+            "payment_display_status": payments.display_status, "one_day": timedelta(days=1)}
 
 
 @bp.get("/bills")

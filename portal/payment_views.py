@@ -3,15 +3,19 @@ return page that only shows the status, and the signed webhook that alone fulfil
 from __future__ import annotations
 
 import logging
+from decimal import ROUND_HALF_UP, Decimal
 
-from flask import abort, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from wtforms import DecimalField
+from wtforms.validators import InputRequired, StopValidation
 
 from app.auth import customer_required
 from app.extensions import csrf
+from app.i18n import money
 from app.mail import compose, send_after_commit
 from app.security import CSP
 from domain.billing import bills as bill_service
@@ -144,14 +148,44 @@ def _owned_payment_or_404(public_id: str):
     return payment
 
 
+class AmountField(DecimalField):
+    """An amount typed by a person: a decimal comma is accepted; anything else not a number says so in words."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata([v.strip().replace(",", ".") for v in valuelist])
+        except ValueError as exc:
+            raise ValueError(_l("Enter an amount such as 12.50.")) from exc
+        if self.data is not None and not self.data.is_finite():  # NaN, Infinity: Decimal reads them
+            self.data = None
+            raise ValueError(_l("Enter an amount such as 12.50."))
+
+
+def _at_least_a_cent(_form, field):
+    if field.data is not None and field.data < Decimal("0.01"):  # None: not a number, already said
+        raise StopValidation(_l("Enter an amount of at least 0.01."))
+
+
+class SandboxRefundForm(FlaskForm):
+    amount = AmountField(_l("Amount to give back"), places=2, rounding=ROUND_HALF_UP, validators=[
+        InputRequired(_l("Enter the amount to give back.")), _at_least_a_cent])
+
+
+def _status_page(found, *, refund_form=None, status: int = 200):
+    numbers = payments.bill_numbers_of([found]).get(found.id, [])
+    if refund_form is None and found.provider == "sandbox" and found.status == "succeeded":
+        refund_form = SandboxRefundForm(formdata=None, amount=found.amount - found.refunded_amount)
+    page = render_template("portal/payments/status.html", payment=found, bill_numbers=numbers,
+                           returned=request.args.get("return"), payment_status_names=PAYMENT_STATUS_NAMES,
+                           payment_display_status=payments.display_status, refund_form=refund_form)
+    return page, status
+
+
 @bp.get("/payments/<public_id>")
 @customer_required
 def payment(public_id: str):
     """Where the checkout sends the customer back: it shows the status, it never fulfils."""
-    found = _owned_payment_or_404(public_id)
-    numbers = payments.bill_numbers_of([found]).get(found.id, [])
-    return render_template("portal/payments/status.html", payment=found, bill_numbers=numbers,
-                           returned=request.args.get("return"), payment_status_names=PAYMENT_STATUS_NAMES)
+    return _status_page(_owned_payment_or_404(public_id))
 
 
 @bp.route("/payments/<public_id>/sandbox", methods=["GET", "POST"])
@@ -177,6 +211,40 @@ def sandbox_checkout(public_id: str):
     _receive(provider, payload, sign_payload(payload, provider.webhook_secret))
     target = "cancel" if outcome == "abandoned" else "success"
     return redirect(url_for("portal.payment", public_id=public_id, **{"return": target}))
+
+
+@bp.post("/payments/<public_id>/sandbox/refund")
+@customer_required
+def sandbox_refund(public_id: str):
+    """Test mode only: give back part or all of a sandbox payment, as a refund or a lost dispute would.
+
+    The page sends the signed events Stripe would send (`charge.refunded` with the new refunded total, or
+    `charge.dispute.closed` lost) through the same webhook handler.
+    """
+    found = _owned_payment_or_404(public_id)
+    if found.provider != "sandbox":
+        abort(404)
+    form = SandboxRefundForm()
+    outcome = request.form.get("outcome")
+    if outcome not in ("refund", "dispute_lost"):
+        abort(400)
+    if found.status != "succeeded":
+        flash(_("Only a payment received and not yet refunded can be given back."), "error")
+        return redirect(url_for("portal.payment", public_id=public_id))
+    if not form.validate_on_submit():
+        return _status_page(found, refund_form=form, status=400)
+    left = found.amount - found.refunded_amount
+    if form.amount.data > left:
+        form.amount.errors.append(_("Give back at most %(amount)s.", amount=money(left, found.currency)))
+        return _status_page(found, refund_form=form, status=400)
+    event = payments.sandbox_reversal_event(payment=found, tenant_id=g.tenant.id, outcome=outcome,
+                                            amount=form.amount.data)
+    payload = encode_event(event)
+    provider = _provider(g.tenant)
+    _receive(provider, payload, sign_payload(payload, provider.webhook_secret))
+    log.info("sandbox %s tenant=%s payment=%s amount=%s", outcome, g.tenant.id, public_id, form.amount.data)
+    flash(_("Test mode: %(amount)s given back.", amount=money(form.amount.data, found.currency)), "info")
+    return redirect(url_for("portal.payment", public_id=public_id))
 
 
 def _receive(provider, payload: bytes, signature: str | None) -> webhooks.WebhookResult:

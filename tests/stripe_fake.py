@@ -15,7 +15,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
-from domain.payments.providers import encode_event, sign_payload
+from domain.payments.providers import charge_refunded_event, dispute_event, encode_event, sign_payload
 
 _KEY = re.compile(r"([^\[\]]+)|\[([^\[\]]*)\]")
 
@@ -138,12 +138,35 @@ class StripeFake:
         """The event Stripe sends about one of the sessions created here (completed: paid)."""
         session = dict(self.sessions[session_id])
         if event_type == "checkout.session.completed":
-            session.update(status="complete", payment_status="paid")
+            session.update(status="complete", payment_status="paid", payment_intent=self.payment_intent_of(session_id))
         elif event_type == "checkout.session.expired":
             session.update(status="expired")
         session.update(overrides)
         return {"id": "evt_" + secrets.token_hex(12), "object": "event", "created": int(time.time()),
                 "type": event_type, "livemode": False, "data": {"object": session}}
+
+
+    def payment_intent_of(self, session_id: str) -> str:
+        """The PaymentIntent a paid session created (one per session, as on Stripe)."""
+        return self.sessions[session_id].setdefault("payment_intent", "pi_" + secrets.token_hex(12))
+
+    def refunded_event(self, session_id: str, refunded_total: int) -> dict:
+        """`charge.refunded` once the session's charge has `refunded_total` (minor units) refunded in all: the
+        charge carries the PaymentIntent's metadata, which Stripe copies from the session's payment_intent_data."""
+        session = self.sessions[session_id]
+        return charge_refunded_event(
+            tenant_id=int(session["metadata"]["tenant_id"]), payment_public_id=session["metadata"]["payment_id"],
+            payment_ref=self.payment_intent_of(session_id), amount=session["amount_total"],
+            amount_refunded=refunded_total, currency=session["currency"], prefix="test")
+
+    def dispute_event(self, session_id: str, event_type: str, *, dispute_id: str, status: str,
+                      amount: int | None = None) -> dict:
+        """`charge.dispute.created` / `.closed` about the session's charge (a dispute has no metadata of ours)."""
+        session = self.sessions[session_id]
+        return dispute_event(event_type=event_type, dispute_id=dispute_id,
+                             payment_ref=self.payment_intent_of(session_id),
+                             amount=session["amount_total"] if amount is None else amount,
+                             currency=session["currency"], status=status, prefix="test")
 
 
 def signed(event: dict, secret: str, *, timestamp: int | None = None) -> tuple[bytes, dict]:

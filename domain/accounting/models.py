@@ -43,6 +43,8 @@ class Payment(TenantScoped):
         UniqueConstraint("tenant_id", "public_id"),
         UniqueConstraint("tenant_id", "provider", "provider_reference"),
         CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("refunded_amount >= 0 and refunded_amount <= amount", name="refunded_within_amount"),
+        Index(None, "tenant_id", "provider", "provider_payment_ref"),
         CheckConstraint("method in ('card', 'direct_debit', 'transfer', 'cash', 'cheque')", name="method"),
         CheckConstraint("status in ('pending', 'succeeded', 'failed', 'cancelled', 'refunded')", name="status"),
         parents={"account_id": "customer_accounts"},
@@ -62,6 +64,11 @@ class Payment(TenantScoped):
     receipt_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Who asked for it online (portal user), if anyone.
     customer_user_id: Mapped[int | None] = mapped_column(BigId)
+    # The provider's id of the money movement (Stripe PaymentIntent): disputes name it, not our payment.
+    provider_payment_ref: Mapped[str | None] = mapped_column(String(255))
+    # Given back so far (refunds, lost disputes; see payment_reversals); the whole amount: status "refunded".
+    refunded_amount: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal("0"),
+                                                     server_default="0")
 
     allocations: Mapped[list[PaymentAllocation]] = relationship(
         back_populates="payment", foreign_keys="PaymentAllocation.payment_id",

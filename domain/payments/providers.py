@@ -37,6 +37,12 @@ def minor_units(amount: Decimal, currency: str) -> int:
     return int((amount * (10 ** exponent)).to_integral_value())
 
 
+def from_minor_units(amount: int, currency: str) -> Decimal:
+    """1234 EUR -> Decimal("12.34"): what the provider reports, back in our money."""
+    exponent = 0 if currency.upper() in _ZERO_DECIMAL else 2
+    return (Decimal(int(amount)) / (10 ** exponent)).quantize(Decimal(1) if exponent == 0 else Decimal("0.01"))
+
+
 @dataclass(frozen=True)
 class CheckoutLine:
     label: str
@@ -76,6 +82,14 @@ class ProviderEvent:
     paid: bool  # checkout completed with the money taken
     failure_reason: str | None = None
     raw: dict = field(default_factory=dict, repr=False)
+    # The provider's payment (Stripe PaymentIntent) the object belongs to: a session once paid, a charge, a dispute.
+    payment_ref: str | None = None
+    # charge.refunded: the charge's refunded total so far (minor units), whatever refunds made it.
+    amount_refunded: int | None = None
+    # charge.dispute.*: the dispute's id, status (won, lost, needs_response...) and reason.
+    dispute_id: str | None = None
+    dispute_status: str | None = None
+    dispute_reason: str | None = None
 
 
 def parse_event(payload: bytes | str, signature_header: str | None, secret: str) -> ProviderEvent:
@@ -94,8 +108,15 @@ def parse_event(payload: bytes | str, signature_header: str | None, secret: str)
     error = obj.get("last_payment_error") or {}
     if error:
         failure = (error.get("message") or error.get("code") or "")[:255] or None
-    session_id = obj.get("id") if obj.get("object") == "checkout.session" else None
+    kind = obj.get("object")
+    session_id = obj.get("id") if kind == "checkout.session" else None
     currency = obj.get("currency")
+    payment_ref = obj.get("payment_intent")
+    if isinstance(payment_ref, dict):  # expanded
+        payment_ref = payment_ref.get("id")
+    if kind == "payment_intent":
+        payment_ref = obj.get("id")
+    dispute = kind == "dispute"
     return ProviderEvent(
         id=str(data.get("id") or ""), type=str(data.get("type") or ""), created=int(data.get("created") or 0),
         tenant_id=metadata.get("tenant_id"), payment_public_id=metadata.get("payment_id") or obj.get(
@@ -103,6 +124,10 @@ def parse_event(payload: bytes | str, signature_header: str | None, secret: str)
         session_id=session_id, amount=obj.get("amount_total", obj.get("amount")),
         currency=currency.upper() if currency else None,
         paid=obj.get("payment_status") == "paid", failure_reason=failure, raw=data,
+        payment_ref=str(payment_ref) if payment_ref else None,
+        amount_refunded=obj.get("amount_refunded") if kind == "charge" else None,
+        dispute_id=obj.get("id") if dispute else None, dispute_status=obj.get("status") if dispute else None,
+        dispute_reason=(obj.get("reason") or None) if dispute else None,
     )
 
 
@@ -195,8 +220,45 @@ def sandbox_event(*, outcome: str, tenant_id: int, payment_public_id: str, sessi
                "client_reference_id": payment_public_id, "metadata": metadata}
     else:
         raise ValueError(f"unknown sandbox outcome {outcome!r}")
+    if outcome == "paid":
+        obj["payment_intent"] = sandbox_payment_ref(session_id or payment_public_id)
     return {"id": f"evt_sandbox_{secrets.token_hex(12)}", "object": "event", "api_version": "2024-06-20",
             "created": created, "type": event_type, "livemode": False, "data": {"object": obj}}
+
+
+def sandbox_payment_ref(seed: str) -> str:
+    """The sandbox's PaymentIntent id of a checkout session (or payment): derived, so later events can name it."""
+    return "pi_sandbox_" + hashlib.sha256(seed.encode()).hexdigest()[:24]
+
+
+def charge_refunded_event(*, tenant_id: int, payment_public_id: str, payment_ref: str, amount: int,
+                          amount_refunded: int, currency: str, created: int | None = None,
+                          prefix: str = "sandbox") -> dict:
+    """The `charge.refunded` Stripe sends once a charge's refunded total has grown to `amount_refunded`.
+
+    The charge carries its PaymentIntent's metadata (Stripe copies it when the intent is confirmed).
+    """
+    metadata = {"tenant_id": str(tenant_id), "payment_id": payment_public_id}
+    obj = {"id": "ch_" + payment_ref.removeprefix("pi_"), "object": "charge", "amount": amount,
+           "amount_captured": amount, "amount_refunded": amount_refunded, "currency": currency.lower(),
+           "paid": True, "refunded": amount_refunded >= amount, "status": "succeeded",
+           "payment_intent": payment_ref, "metadata": metadata}
+    return {"id": f"evt_{prefix}_{secrets.token_hex(12)}", "object": "event", "api_version": "2024-06-20",
+            "created": created or int(time.time()), "type": "charge.refunded", "livemode": False,
+            "data": {"object": obj}}
+
+
+def dispute_event(*, event_type: str, dispute_id: str, payment_ref: str, amount: int, currency: str,
+                  status: str, reason: str = "fraudulent", created: int | None = None,
+                  prefix: str = "sandbox") -> dict:
+    """A `charge.dispute.created` / `charge.dispute.closed` as Stripe sends it: no metadata of ours on a dispute,
+    only the charge and PaymentIntent it is about."""
+    obj = {"id": dispute_id, "object": "dispute", "amount": amount, "currency": currency.lower(),
+           "charge": "ch_" + payment_ref.removeprefix("pi_"), "payment_intent": payment_ref, "reason": reason,
+           "status": status, "metadata": {}}
+    return {"id": f"evt_{prefix}_{secrets.token_hex(12)}", "object": "event", "api_version": "2024-06-20",
+            "created": created or int(time.time()), "type": event_type, "livemode": False,
+            "data": {"object": obj}}
 
 
 def sign_payload(payload: bytes, secret: str, *, timestamp: int | None = None) -> str:

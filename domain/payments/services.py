@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from uuid import uuid4
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from domain.accounting.models import LedgerEntry, Payment, PaymentAllocation
@@ -17,17 +18,20 @@ from domain.contracts import services as accounts
 from domain.contracts.models import CustomerAccount
 from domain.db import db
 from domain.identity.models import CustomerAccess
+from domain.payments.models import PaymentReversal
+from domain.payments.providers import charge_refunded_event, dispute_event, minor_units, sandbox_payment_ref
 
 log = logging.getLogger("payments")
 CENT = Decimal("0.01")
 LEDGER_LABELS = {"card": "Card payment", "direct_debit": "Direct debit"}
 
 # Which status may follow which. A failed card attempt may still be followed by a successful one in the
-# same checkout (money taken must be recorded); nothing follows a success, a cancellation or a refund.
+# same checkout (money taken must be recorded); a success may be given back in full (refunded); nothing follows
+# a cancellation or a full refund.
 TRANSITIONS: dict[str, frozenset[str]] = {
     "pending": frozenset({"succeeded", "failed", "cancelled"}),
     "failed": frozenset({"succeeded"}),
-    "succeeded": frozenset(),
+    "succeeded": frozenset({"refunded"}),
     "cancelled": frozenset(),
     "refunded": frozenset(),
 }
@@ -219,3 +223,156 @@ def mark_ended(*, payment: Payment, status: str, reason: str) -> None:
     payment.failure_reason = (reason or status)[:255]
     db.session.flush()
     log.info("payment %s tenant=%s payment=%s reason=%r", status, payment.tenant_id, payment.public_id, reason)
+
+
+# --- Money given back: refunds and disputes (called by the webhook handler, with the payment row locked) --------
+
+REVERSAL_LABELS = {"refund": "Card payment refunded", "dispute": "Card payment disputed (lost)"}
+DISPUTE_END = {"won": "won", "lost": "lost", "warning_closed": "closed"}
+
+
+def _undo_allocations(payment: Payment, amount: Decimal) -> None:
+    """Take `amount` off what the payment settled: first its share that settled no bill (account credit), then
+    its bills, newest bill first. Each bill is then due or partly paid again by what it lost."""
+    rows = list(db.session.execute(
+        select(PaymentAllocation).join(Bill, Bill.id == PaymentAllocation.bill_id)
+        .where(PaymentAllocation.payment_id == payment.id)
+        .order_by(Bill.issued_at.desc(), Bill.id.desc()).with_for_update(of=PaymentAllocation)).scalars())
+    kept = payment.amount - payment.refunded_amount  # what the payment still stands for, before this step
+    surplus = max(kept - sum((a.amount for a in rows), Decimal("0")), Decimal("0"))
+    left = amount - min(surplus, amount)
+    for allocation in rows:
+        if left <= 0:
+            break
+        take = min(allocation.amount, left)
+        left -= take
+        if take == allocation.amount:
+            db.session.delete(allocation)
+        else:
+            allocation.amount = (allocation.amount - take).quantize(CENT)
+    db.session.flush()
+    db.session.expire(payment, ["allocations"])
+
+
+def apply_reversal(*, payment: Payment, reversal: PaymentReversal, now: datetime, today: date) -> Decimal:
+    """Give back a refund step or a lost dispute on a succeeded payment; returns the amount given back.
+
+    The ledger's credit of the payment is reversed by a debit of that amount; a partial amount undoes allocations
+    (see `_undo_allocations`), the whole of what is left makes the payment refunded (its allocations then no
+    longer count). Never more than what is left of the payment. A payment not succeeded (yet) waits: the webhook
+    applies what waits once it succeeds.
+    """
+    if reversal.applied_at is not None or payment.status != "succeeded":
+        return Decimal("0")
+    room = payment.amount - payment.refunded_amount
+    amount = min(reversal.amount, room).quantize(CENT)
+    reversal.applied_at = now
+    if amount < reversal.amount:
+        log.warning("reversal capped tenant=%s payment=%s %s=%s asked=%s given=%s", payment.tenant_id,
+                    payment.public_id, reversal.kind, reversal.reference, reversal.amount, amount)
+    if amount <= 0:
+        db.session.flush()
+        return Decimal("0")
+    if amount < room:
+        _undo_allocations(payment, amount)
+    payment.refunded_amount = (payment.refunded_amount + amount).quantize(CENT)
+    if payment.refunded_amount >= payment.amount:
+        payment.status = "refunded"
+    db.session.add(LedgerEntry(
+        account_id=payment.account_id, booked_on=today, created_at=now, direction="debit", amount=amount,
+        currency=payment.currency, description=f"{REVERSAL_LABELS[reversal.kind]} {payment.public_id[:8]}"))
+    db.session.flush()
+    log.info("payment reversed tenant=%s payment=%s kind=%s amount=%s %s refunded=%s status=%s", payment.tenant_id,
+             payment.public_id, reversal.kind, amount, payment.currency, payment.refunded_amount, payment.status)
+    return amount
+
+
+def record_refunded_total(*, payment: Payment, provider: str, reference: str, refunded_total: Decimal,
+                          now: datetime, today: date) -> PaymentReversal | None:
+    """The provider says the charge's refunded total is now `refunded_total`: record and give back the rise.
+
+    Totals only grow, so a repeated or older event (a smaller or equal total) adds nothing and returns None.
+    """
+    recorded = db.session.scalar(select(func.coalesce(func.sum(PaymentReversal.amount), 0)).where(
+        PaymentReversal.payment_id == payment.id, PaymentReversal.kind == "refund"))
+    step = (refunded_total - Decimal(recorded)).quantize(CENT)
+    if step <= 0:
+        return None
+    reversal = PaymentReversal(payment_id=payment.id, provider=provider, kind="refund", reference=reference[:255],
+                               status="refunded", amount=step, currency=payment.currency, created_at=now,
+                               closed_at=now)
+    db.session.add(reversal)
+    db.session.flush()
+    apply_reversal(payment=payment, reversal=reversal, now=now, today=today)
+    return reversal
+
+
+def record_dispute(*, payment: Payment, provider: str, dispute_id: str, amount: Decimal, provider_status: str,
+                   reason: str | None, now: datetime, today: date) -> PaymentReversal | None:
+    """A dispute opened or closed: won changes nothing, lost gives its amount back like a refund.
+
+    Whatever order the events come in, a dispute ends once: a late "created" after "closed", or a second
+    "closed", changes nothing and returns None.
+    """
+    status = DISPUTE_END.get(provider_status, "open")
+    reversal = db.session.scalar(select(PaymentReversal).where(
+        PaymentReversal.provider == provider, PaymentReversal.kind == "dispute",
+        PaymentReversal.reference == dispute_id).with_for_update())
+    if reversal is None:
+        reversal = PaymentReversal(payment_id=payment.id, provider=provider, kind="dispute",
+                                   reference=dispute_id[:255], status=status, amount=amount,
+                                   currency=payment.currency, reason=(reason or None) and reason[:64], created_at=now)
+        db.session.add(reversal)
+    elif reversal.status != "open" or status == "open":
+        return None
+    else:
+        reversal.status = status
+        reversal.amount = amount
+    if status != "open":
+        reversal.closed_at = now
+    db.session.flush()
+    if status == "lost":
+        apply_reversal(payment=payment, reversal=reversal, now=now, today=today)
+    log.info("dispute %s tenant=%s payment=%s dispute=%s amount=%s", status, payment.tenant_id, payment.public_id,
+             dispute_id, amount)
+    return reversal
+
+
+def apply_waiting_reversals(*, payment: Payment, now: datetime, today: date) -> None:
+    """Refunds and lost disputes that came before the payment's success: give them back now it has succeeded."""
+    waiting = db.session.scalars(select(PaymentReversal).where(
+        PaymentReversal.payment_id == payment.id, PaymentReversal.applied_at.is_(None),
+        (PaymentReversal.kind == "refund") | (PaymentReversal.status == "lost"))
+        .order_by(PaymentReversal.created_at, PaymentReversal.id))
+    for reversal in list(waiting):
+        apply_reversal(payment=payment, reversal=reversal, now=now, today=today)
+
+
+def display_status(payment: Payment) -> str:
+    """The status a customer reads: a succeeded payment partly given back is "partly_refunded"."""
+    if payment.status == "succeeded" and payment.refunded_amount and payment.refunded_amount > 0:
+        return "partly_refunded"
+    return payment.status
+
+
+def reversals_of(payment: Payment) -> list[PaymentReversal]:
+    return list(db.session.scalars(select(PaymentReversal).where(PaymentReversal.payment_id == payment.id)
+                                   .order_by(PaymentReversal.created_at, PaymentReversal.id)))
+
+
+def sandbox_reversal_event(*, payment: Payment, tenant_id: int, outcome: str, amount: Decimal) -> dict:
+    """The event Stripe would send for giving back `amount` of a sandbox payment: a refund (the charge's new
+    refunded total) or a lost dispute of that amount."""
+    payment_ref = payment.provider_payment_ref or sandbox_payment_ref(payment.provider_reference or
+                                                                      payment.public_id)
+    if outcome == "refund":
+        refunded = sum((r.amount for r in reversals_of(payment) if r.kind == "refund"), Decimal("0"))
+        return charge_refunded_event(
+            tenant_id=tenant_id, payment_public_id=payment.public_id, payment_ref=payment_ref,
+            amount=minor_units(payment.amount, payment.currency),
+            amount_refunded=minor_units(refunded + amount, payment.currency), currency=payment.currency)
+    if outcome == "dispute_lost":
+        return dispute_event(event_type="charge.dispute.closed", dispute_id=f"dp_sandbox_{uuid4().hex[:24]}",
+                             payment_ref=payment_ref, amount=minor_units(amount, payment.currency),
+                             currency=payment.currency, status="lost")
+    raise ValueError(f"unknown sandbox reversal {outcome!r}")

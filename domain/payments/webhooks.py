@@ -5,6 +5,10 @@ Stripe's webhooks and the sandbox's buttons both arrive here. An event is record
 changes nothing. The payment's row is locked while its event is applied, so concurrent deliveries
 queue up; events out of order (an expiry after a success, a success twice) are refused by the
 status machine and recorded as ignored.
+
+Money given back arrives here too: `charge.refunded` carries the charge's refunded total (only a rise is
+given back, so an older total is ignored), `charge.dispute.created`/`.closed` open and end a dispute (lost:
+given back like a refund; won: nothing). A refund that comes before the payment's success waits for it.
 """
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from domain.accounting.models import Payment
 from domain.db import db
 from domain.payments import services
 from domain.payments.models import PaymentEvent
-from domain.payments.providers import BadSignature, ProviderEvent, minor_units
+from domain.payments.providers import BadSignature, ProviderEvent, from_minor_units, minor_units
 from domain.payments.receipts import Receipt, claim_receipt
 
 log = logging.getLogger("payments.webhooks")
@@ -27,7 +31,9 @@ log = logging.getLogger("payments.webhooks")
 SUCCEEDED = frozenset({"checkout.session.completed", "checkout.session.async_payment_succeeded"})
 FAILED = frozenset({"checkout.session.async_payment_failed", "payment_intent.payment_failed"})
 CANCELLED = frozenset({"checkout.session.expired"})
-HANDLED = SUCCEEDED | FAILED | CANCELLED
+REFUNDED = frozenset({"charge.refunded"})
+DISPUTED = frozenset({"charge.dispute.created", "charge.dispute.closed"})
+HANDLED = SUCCEEDED | FAILED | CANCELLED | REFUNDED | DISPUTED
 
 
 @dataclass(frozen=True)
@@ -48,11 +54,19 @@ def receive(*, provider, payload: bytes, signature_header: str | None, tenant_id
 
 def _find_payment(event: ProviderEvent, provider_name: str, tenant_id: int) -> Payment | None:
     # The metadata names the tenant: an event about another tenant's payment is unknown here.
-    if event.tenant_id != str(tenant_id) or not event.payment_public_id:
-        return None
-    return db.session.scalar(
-        select(Payment).where(Payment.public_id == event.payment_public_id, Payment.provider == provider_name)
-        .with_for_update())
+    if event.payment_public_id or event.tenant_id:
+        if event.tenant_id != str(tenant_id) or not event.payment_public_id:
+            return None
+        return db.session.scalar(
+            select(Payment).where(Payment.public_id == event.payment_public_id, Payment.provider == provider_name)
+            .with_for_update())
+    # A dispute carries no metadata of ours, only the provider's payment, learnt when the payment succeeded.
+    # The query is the current tenant's (ORM guard, row-level security): another tenant's payment stays unknown.
+    if event.type in DISPUTED and event.payment_ref:
+        return db.session.scalar(
+            select(Payment).where(Payment.provider_payment_ref == event.payment_ref, Payment.provider == provider_name)
+            .with_for_update())
+    return None
 
 
 def _already_seen(provider_name: str, event_id: str) -> bool:
@@ -80,6 +94,17 @@ def _decide(event: ProviderEvent, payment: Payment | None) -> str:
         return "unknown_payment"
     if event.type not in HANDLED:
         return "ignored"
+    if event.type in REFUNDED | DISPUTED:
+        if (event.currency or "").upper() != payment.currency.upper():
+            return "amount_mismatch"
+        if event.type in REFUNDED:
+            if event.amount_refunded is None or event.amount != minor_units(payment.amount, payment.currency):
+                return "amount_mismatch"
+            return "refund"
+        if not event.dispute_id or event.amount is None or not 0 < event.amount <= minor_units(
+                payment.amount, payment.currency):
+            return "amount_mismatch"
+        return "dispute"
     if event.session_id and payment.provider_reference and event.session_id != payment.provider_reference:
         return "ignored"  # an event about another checkout session than the one we opened
     if event.type in SUCCEEDED:
@@ -99,13 +124,30 @@ def apply_event(*, event: ProviderEvent, provider_name: str, tenant_id: int, now
         return WebhookResult("duplicate")
     payment = _find_payment(event, provider_name, tenant_id)
     decision = _decide(event, payment)
-    outcome = "applied" if decision in ("succeeded", "failed", "cancelled") else decision
-    if _record(event, provider_name, payment, now, outcome) is None:
+    outcome = "applied" if decision in ("succeeded", "failed", "cancelled", "refund", "dispute") else decision
+    recorded = _record(event, provider_name, payment, now, outcome)
+    if recorded is None:
         return WebhookResult("duplicate", payment)
     receipt = None
+    if decision in ("succeeded", "refund", "dispute") and event.payment_ref and not payment.provider_payment_ref:
+        payment.provider_payment_ref = event.payment_ref[:255]  # disputes will name the payment by it
     if decision == "succeeded":
         services.mark_succeeded(payment=payment, now=now, today=today)
+        services.apply_waiting_reversals(payment=payment, now=now, today=today)
         receipt = claim_receipt(payment=payment, now=now)
+    elif decision == "refund":
+        changed = services.record_refunded_total(
+            payment=payment, provider=provider_name, reference=event.id,
+            refunded_total=from_minor_units(event.amount_refunded, payment.currency), now=now, today=today)
+        if changed is None:
+            outcome = recorded.outcome = "ignored"  # an older or equal refunded total: nothing new
+    elif decision == "dispute":
+        changed = services.record_dispute(
+            payment=payment, provider=provider_name, dispute_id=event.dispute_id,
+            amount=from_minor_units(event.amount, payment.currency), provider_status=event.dispute_status or "",
+            reason=event.dispute_reason, now=now, today=today)
+        if changed is None:
+            outcome = recorded.outcome = "ignored"  # the dispute has already ended
     elif decision == "failed":
         services.mark_ended(payment=payment, status="failed", reason=event.failure_reason or "Payment declined")
     elif decision == "cancelled":

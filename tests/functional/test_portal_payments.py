@@ -242,3 +242,95 @@ def test_sandbox_page_in_the_customers_language(portal, locale, text):
     public_id = _start(browser_a, {"mode": "bills", "bill": [older]})
 
     assert text in browser_a.get(f"/payments/{public_id}/sandbox").get_data(as_text=True)
+
+
+# --- Test mode: giving money back ----------------------------------------------------------------------------
+
+def _paid_both(app, portal):
+    a, _b, browser_a, older, newer = portal
+    public_id = _start(browser_a, {"mode": "bills", "bill": [older, newer]})
+    _sandbox(browser_a, public_id, "paid")
+    return public_id
+
+
+def _give_back(browser_a, public_id, amount, outcome="refund"):
+    return browser_a.submit(f"/payments/{public_id}", {"amount": amount, "outcome": outcome},
+                            action=f"/payments/{public_id}/sandbox/refund")
+
+
+def _bill_state(app, a, number):
+    from domain.billing import bills as bill_service
+
+    with app.app_context(), tenant_scope(a.tenant_id):
+        view = bill_service.issued_bill(number=number)
+        found = bill_service.bill_views([view], today=TODAY)[0]
+        return found.status, found.outstanding
+
+
+def test_sandbox_partial_refund_then_lost_dispute(app, portal):
+    a, _b, browser_a, older, newer = portal
+    public_id = _paid_both(app, portal)  # 125.00 for 80.00 (older) and 45.00 (newer)
+    page = browser_a.get(f"/payments/{public_id}").get_data(as_text=True)
+
+    refunded = _give_back(browser_a, public_id, "50.00")
+    after_refund = browser_a.get(f"/payments/{public_id}").get_data(as_text=True)
+    newer_after_refund = _bill_state(app, a, newer)
+    older_after_refund = _bill_state(app, a, older)
+    lost = _give_back(browser_a, public_id, "75.00", outcome="dispute_lost")
+    after_dispute = browser_a.get(f"/payments/{public_id}").get_data(as_text=True)
+
+    assert "Simulate money given back" in page and 'name="amount"' in page
+    assert refunded.status_code == 302 and lost.status_code == 302
+    assert "Partly refunded" in after_refund and "€50.00" in after_refund
+    assert newer_after_refund == ("due", Decimal("45.00"))  # the newer bill first
+    assert older_after_refund == ("overdue", Decimal("5.00"))
+    assert _payment(app, a.tenant_id, public_id).status == "refunded"
+    assert "Refunded" in after_dispute and "Simulate money given back" not in after_dispute
+    assert _balance(app, a) == Decimal("125.00")
+    assert _count(app, a.tenant_id, PaymentEvent.id, PaymentEvent.event_type == "charge.refunded") == 1
+    assert _count(app, a.tenant_id, PaymentEvent.id, PaymentEvent.event_type == "charge.dispute.closed") == 1
+
+
+@pytest.mark.parametrize("amount, message", [
+    ("", "Enter the amount to give back."), ("abc", "Enter an amount such as 12.50."),
+    ("0", "Enter an amount of at least 0.01."), ("-5", "Enter an amount of at least 0.01."),
+    ("125.01", "Give back at most €125.00."), ("1e9", "Give back at most €125.00."),
+    ("NaN", "Enter an amount such as 12.50."), ("Infinity", "Enter an amount such as 12.50."),
+])
+def test_sandbox_refund_with_a_bad_amount_says_why_and_changes_nothing(app, portal, amount, message):
+    a, _b, browser_a, _older, _newer = portal
+    public_id = _paid_both(app, portal)
+
+    response = _give_back(browser_a, public_id, amount)
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "There is a problem" in html and message in html
+    assert html.count('class="error-message"') == 1  # one clear reason, not two
+    assert 'aria-invalid="true"' in html
+    payment = _payment(app, a.tenant_id, public_id)
+    assert (payment.status, payment.refunded_amount) == ("succeeded", Decimal("0.00"))
+
+
+def test_sandbox_refund_of_a_payment_not_received_changes_nothing(app, portal):
+    a, _b, browser_a, older, _newer = portal
+    public_id = _start(browser_a, {"mode": "bills", "bill": [older]})
+
+    response = _give_back(browser_a, public_id, "10.00")
+
+    assert response.status_code == 302
+    payment = _payment(app, a.tenant_id, public_id)
+    assert (payment.status, payment.refunded_amount) == ("pending", Decimal("0.00"))
+    assert _count(app, a.tenant_id, PaymentEvent.id, PaymentEvent.event_type == "charge.refunded") == 0
+
+
+def test_the_bills_page_shows_a_refunded_payment(app, portal):
+    _a, _b, browser_a, _older, _newer = portal
+    public_id = _paid_both(app, portal)
+    _give_back(browser_a, public_id, "125.00")
+
+    html = browser_a.get("/bills").get_data(as_text=True)
+
+    row = html[html.index(f"/payments/{public_id}"):]
+    row = row[:row.index("</tr>")]
+    assert "payment-status-refunded" in row and "Refunded" in row

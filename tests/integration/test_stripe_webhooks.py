@@ -246,3 +246,186 @@ def test_amounts_are_sent_in_the_currencys_minor_unit(amount, currency, expected
     from domain.payments.providers import minor_units
 
     assert minor_units(Decimal(amount), currency) == expected
+
+
+# --- Refunds and disputes ------------------------------------------------------------------------------------------
+
+def _paid(portal, stripe_api, bills) -> str:
+    session_id = _checkout(portal, bills)
+    assert _deliver(portal, stripe_api.event_for(session_id, "checkout.session.completed"),
+                    SECRETS["alpha"]).json["outcome"] == "applied"
+    return session_id
+
+
+def _state(app, a, bills):
+    """(payment status, refunded, balance, {bill number: (status, left to pay)}, ledger debits of reversals)."""
+    from domain.billing import bills as bill_service
+    from domain.billing.models import Bill
+
+    with app.app_context(), tenant_scope(a.tenant_id):
+        payment = db.session.scalar(select(Payment).where(Payment.provider == "stripe"))
+        views = bill_service.bill_views(
+            list(db.session.scalars(select(Bill).where(Bill.number.in_(bills)))), today=time_today())
+        debits = sorted(db.session.scalars(select(LedgerEntry.amount).where(
+            LedgerEntry.direction == "debit", LedgerEntry.bill_id.is_(None))))
+        return (payment.status, payment.refunded_amount, balance_of(a.account_number),
+                {v.bill.number: (v.status, v.outstanding) for v in views}, debits)
+
+
+def time_today():
+    from datetime import date
+
+    return date.today()
+
+
+def test_partial_refund_reverses_that_much_and_reopens_the_newest_bill_first(app, shop, stripe_api):
+    a, _b, bills, portal = shop  # 84.20 then 15.80, paid together (100.00)
+    session_id = _paid(portal, stripe_api, bills)
+
+    response = _deliver(portal, stripe_api.refunded_event(session_id, 2000), SECRETS["alpha"])
+
+    status, refunded, balance, by_bill, debits = _state(app, a, bills)
+    assert response.json["outcome"] == "applied"
+    assert (status, refunded, balance) == ("succeeded", Decimal("20.00"), Decimal("20.00"))
+    assert by_bill[bills[1]] == ("due", Decimal("15.80"))  # the newest bill is undone first...
+    assert by_bill[bills[0]] == ("partly_paid", Decimal("4.20"))  # ...then the older one for the rest
+    assert debits == [Decimal("20.00")]
+    html = portal.get("/bills").get_data(as_text=True)
+    assert "Partly refunded" in html
+
+
+def test_refunds_in_steps_then_in_full_make_the_payment_refunded(app, shop, stripe_api):
+    a, _b, bills, portal = shop
+    session_id = _paid(portal, stripe_api, bills)
+
+    _deliver(portal, stripe_api.refunded_event(session_id, 2000), SECRETS["alpha"])
+    _deliver(portal, stripe_api.refunded_event(session_id, 10000), SECRETS["alpha"])
+
+    status, refunded, balance, by_bill, debits = _state(app, a, bills)
+    assert (status, refunded, balance) == ("refunded", Decimal("100.00"), Decimal("100.00"))
+    assert by_bill == {bills[0]: ("due", Decimal("84.20")), bills[1]: ("due", Decimal("15.80"))}
+    assert debits == [Decimal("20.00"), Decimal("80.00")]
+    payment = _payment(app, a.tenant_id)
+    page = portal.get(f"/payments/{payment.public_id}").get_data(as_text=True)
+    assert "Refunded" in page and "has been refunded" in page
+
+
+def test_a_replayed_or_older_refund_event_changes_nothing(app, shop, stripe_api):
+    a, _b, bills, portal = shop
+    session_id = _paid(portal, stripe_api, bills)
+    older = stripe_api.refunded_event(session_id, 2000)
+    newer = stripe_api.refunded_event(session_id, 5000)
+
+    first = _deliver(portal, newer, SECRETS["alpha"])
+    replay = _deliver(portal, newer, SECRETS["alpha"])
+    late = _deliver(portal, older, SECRETS["alpha"])
+
+    assert [r.json["outcome"] for r in (first, replay, late)] == ["applied", "duplicate", "ignored"]
+    status, refunded, balance, _by_bill, debits = _state(app, a, bills)
+    assert (status, refunded, balance, debits) == ("succeeded", Decimal("50.00"), Decimal("50.00"),
+                                                    [Decimal("50.00")])
+
+
+def test_a_refund_that_arrives_before_the_payment_waits_for_it(app, shop, stripe_api, outbox):
+    a, _b, bills, portal = shop
+    session_id = _checkout(portal, bills)
+
+    early = _deliver(portal, stripe_api.refunded_event(session_id, 10000), SECRETS["alpha"])
+    before = _state(app, a, bills)
+    completed = _deliver(portal, stripe_api.event_for(session_id, "checkout.session.completed"), SECRETS["alpha"])
+
+    assert early.json["outcome"] == "applied" and completed.json["outcome"] == "applied"
+    assert before[:3] == ("pending", Decimal("0.00"), Decimal("100.00")) and before[4] == []
+    status, refunded, balance, by_bill, debits = _state(app, a, bills)
+    assert (status, refunded, balance, debits) == ("refunded", Decimal("100.00"), Decimal("100.00"),
+                                                    [Decimal("100.00")])
+    assert by_bill[bills[0]][0] == by_bill[bills[1]][0] == "due"
+    assert outbox() == []  # no receipt for money already given back
+
+
+def test_a_refund_in_another_currency_or_of_another_amount_is_not_applied(app, shop, stripe_api):
+    a, _b, bills, portal = shop
+    session_id = _paid(portal, stripe_api, bills)
+    other_currency = stripe_api.refunded_event(session_id, 2000)
+    other_currency["data"]["object"]["currency"] = "usd"
+    other_amount = stripe_api.refunded_event(session_id, 2000)
+    other_amount["data"]["object"]["amount"] = 999999
+
+    outcomes = [_deliver(portal, e, SECRETS["alpha"]).json["outcome"] for e in (other_currency, other_amount)]
+
+    assert outcomes == ["amount_mismatch", "amount_mismatch"]
+    assert _state(app, a, bills)[:3] == ("succeeded", Decimal("0.00"), Decimal("0.00"))
+
+
+def test_a_dispute_won_changes_nothing(app, shop, stripe_api):
+    a, _b, bills, portal = shop
+    session_id = _paid(portal, stripe_api, bills)
+
+    opened = _deliver(portal, stripe_api.dispute_event(session_id, "charge.dispute.created", dispute_id="dp_1",
+                                                       status="needs_response"), SECRETS["alpha"])
+    during = _state(app, a, bills)
+    won = _deliver(portal, stripe_api.dispute_event(session_id, "charge.dispute.closed", dispute_id="dp_1",
+                                                    status="won"), SECRETS["alpha"])
+
+    assert opened.json["outcome"] == won.json["outcome"] == "applied"
+    assert during[:3] == _state(app, a, bills)[:3] == ("succeeded", Decimal("0.00"), Decimal("0.00"))
+    assert _state(app, a, bills)[4] == []
+
+
+def test_a_dispute_lost_is_given_back_like_a_refund(app, shop, stripe_api):
+    a, _b, bills, portal = shop
+    session_id = _paid(portal, stripe_api, bills)
+
+    _deliver(portal, stripe_api.dispute_event(session_id, "charge.dispute.created", dispute_id="dp_2",
+                                              status="needs_response"), SECRETS["alpha"])
+    lost = _deliver(portal, stripe_api.dispute_event(session_id, "charge.dispute.closed", dispute_id="dp_2",
+                                                     status="lost"), SECRETS["alpha"])
+    again = _deliver(portal, stripe_api.dispute_event(session_id, "charge.dispute.closed", dispute_id="dp_2",
+                                                      status="lost"), SECRETS["alpha"])
+
+    assert (lost.json["outcome"], again.json["outcome"]) == ("applied", "ignored")
+    status, refunded, balance, by_bill, debits = _state(app, a, bills)
+    assert (status, refunded, balance, debits) == ("refunded", Decimal("100.00"), Decimal("100.00"),
+                                                    [Decimal("100.00")])
+
+
+def test_a_dispute_closed_before_it_was_opened_ends_once(app, shop, stripe_api):
+    a, _b, bills, portal = shop
+    session_id = _paid(portal, stripe_api, bills)
+
+    lost = _deliver(portal, stripe_api.dispute_event(session_id, "charge.dispute.closed", dispute_id="dp_3",
+                                                     status="lost", amount=3000), SECRETS["alpha"])
+    late_open = _deliver(portal, stripe_api.dispute_event(session_id, "charge.dispute.created", dispute_id="dp_3",
+                                                          status="needs_response", amount=3000), SECRETS["alpha"])
+
+    assert (lost.json["outcome"], late_open.json["outcome"]) == ("applied", "ignored")
+    status, refunded, balance, by_bill, debits = _state(app, a, bills)
+    assert (status, refunded, balance, debits) == ("succeeded", Decimal("30.00"), Decimal("30.00"),
+                                                    [Decimal("30.00")])
+    assert by_bill[bills[1]] == ("due", Decimal("15.80")) and by_bill[bills[0]] == ("partly_paid", Decimal("14.20"))
+
+
+def test_refund_then_lost_dispute_never_give_back_more_than_was_paid(app, shop, stripe_api):
+    a, _b, bills, portal = shop
+    session_id = _paid(portal, stripe_api, bills)
+
+    _deliver(portal, stripe_api.refunded_event(session_id, 4000), SECRETS["alpha"])
+    _deliver(portal, stripe_api.dispute_event(session_id, "charge.dispute.closed", dispute_id="dp_4",
+                                              status="lost"), SECRETS["alpha"])  # disputes the whole 100.00
+
+    status, refunded, balance, _by_bill, debits = _state(app, a, bills)
+    assert (status, refunded, balance, debits) == ("refunded", Decimal("100.00"), Decimal("100.00"),
+                                                    [Decimal("40.00"), Decimal("60.00")])
+
+
+def test_a_dispute_of_another_tenants_payment_is_unknown_here(app, shop, stripe_api, browser):
+    a, b, bills, portal = shop
+    session_id = _paid(portal, stripe_api, bills)  # alpha's payment
+    event = stripe_api.dispute_event(session_id, "charge.dispute.closed", dispute_id="dp_5", status="lost")
+    refund = stripe_api.refunded_event(session_id, 10000)
+
+    on_bravo = _deliver(browser(b.slug), event, SECRETS["bravo"])
+    refund_on_bravo = _deliver(browser(b.slug), refund, SECRETS["bravo"])
+
+    assert on_bravo.json["outcome"] == refund_on_bravo.json["outcome"] == "unknown_payment"
+    assert _state(app, a, bills)[:3] == ("succeeded", Decimal("0.00"), Decimal("0.00"))
