@@ -8,7 +8,7 @@ from functools import lru_cache
 from babel.numbers import format_currency, format_decimal
 from flask import g, request, session
 from flask_babel import format_date, format_datetime, get_locale, get_translations
-from jinja2 import pass_context
+from jinja2 import pass_eval_context
 from markupsafe import Markup
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -98,18 +98,19 @@ def _datetime(value: datetime | None, fmt: str = "medium") -> str:
 
 def _newstyle(translations):
     """Jinja's "newstyle" gettext callables (autoescaped, `%(name)s` variables) over one catalogue."""
-    @pass_context
-    def gettext(context, string, **variables):
+    # pass_eval_context, not pass_context: in a loop, Jinja derives a new context for every pass_context call.
+    @pass_eval_context
+    def gettext(eval_ctx, string, **variables):
         rv = translations.ugettext(string)
-        if context.eval_ctx.autoescape:
+        if eval_ctx.autoescape:
             rv = Markup(rv)
         return rv % variables
 
-    @pass_context
-    def ngettext(context, singular, plural, num, **variables):
+    @pass_eval_context
+    def ngettext(eval_ctx, singular, plural, num, **variables):
         variables.setdefault("num", num)
         rv = translations.ungettext(singular, plural, num)
-        if context.eval_ctx.autoescape:
+        if eval_ctx.autoescape:
             rv = Markup(rv)
         return rv % variables
 

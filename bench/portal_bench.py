@@ -311,7 +311,8 @@ def main() -> int:
     state_file = work.parent / f"{args.db}.state.json"
     if args.reuse and state_file.exists():
         state = json.loads(state_file.read_text())
-        _say(f"reusing database {args.db}: {state['accounts']:,} accounts")
+        _say(f"reusing database {args.db}: {state['accounts']:,} accounts (migrated to the latest revision)")
+        migrate(args.db, instance)
         tokens = state["tokens"]
     else:
         _say(f"database {args.db}: create and migrate")

@@ -12,12 +12,11 @@ from flask_login import current_user
 
 from app.auth import customer_required
 from app.i18n import tenant_zone
+from domain.billing import bill_list
 from domain.billing import bills as bill_service
 from domain.billing.document_data import display_unit, line_description, tax_totals
-from domain.contracts import services as accounts
 from domain.db import db, utcnow
 from domain.i18n import format_unit_price
-from domain.paging import page_of
 from domain.payments import services as payments
 from portal.blueprint import bp
 
@@ -51,26 +50,15 @@ def _names() -> dict:
 @bp.get("/bills")
 @customer_required
 def bills():
-    user_id = current_user.user.id
-    customer_accounts = accounts.accounts_of_customer(customer_user_id=user_id)
-    chosen = None
-    wanted = request.args.get("account")
-    if wanted:
-        chosen = next((a for a in customer_accounts if a.account_number == wanted), None)
-        if chosen is None:
-            abort(404)
-    account_id = chosen.id if chosen else None
-    shown_accounts = [chosen] if chosen else customer_accounts
-    total = bill_service.count_bills_of_customer(customer_user_id=user_id, account_id=account_id)
-    page = page_of(requested=request.args.get("page"), total=total, size=BILLS_PER_PAGE)
-    views = bill_service.bills_of_customer(customer_user_id=user_id, today=tenant_today(), account_id=account_id,
-                                           limit=page.size, offset=page.offset)
-    recent = payments.payments_of_customer(customer_user_id=user_id, account_id=account_id)
+    try:
+        found = bill_list.bills_page(customer_user_id=current_user.user.id, account_number=request.args.get("account"),
+                                     requested=request.args.get("page"), today=tenant_today(), size=BILLS_PER_PAGE)
+    except bill_list.UnknownAccount:
+        abort(404)
     return render_template(
-        "portal/bills/list.html", accounts=customer_accounts, chosen=chosen, shown_accounts=shown_accounts, page=page,
-        balances=accounts.balances(account_ids=[a.id for a in shown_accounts]), views=views,
-        payments=recent, payment_bills=payments.bill_numbers_of(recent),
-        account_numbers={a.id: a.account_number for a in customer_accounts}, **_names())
+        "portal/bills/list.html", accounts=found.accounts, chosen=found.chosen, shown_accounts=found.shown_accounts,
+        page=found.page, balances=found.balances, views=found.views, payments=found.payments,
+        payment_bills=found.payment_bills, account_numbers=found.account_numbers, **_names())
 
 
 @bp.get("/bills/<number>")
