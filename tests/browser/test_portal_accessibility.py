@@ -128,3 +128,68 @@ def test_no_axe_violation_on_any_portal_page(app, site, customer, language):
     assert "portal.home" in signed_in and "portal.account" in signed_in and "portal.login" in public
     assert visitor.page.evaluate("document.documentElement.lang") == language
     assert not found, "accessibility problems:\n" + "\n".join(found)
+
+
+@pytest.fixture
+def payments_and_history(app, customer):
+    """Sandbox payments in every state a customer can see, 45 bills (three pages) and 25 requests (two pages)."""
+    from decimal import Decimal
+
+    from domain.db import db
+    from tenants.context import tenant_scope
+    from tests.factories import NOW, PaymentFactory, ServiceRequestFactory
+    from tests.integration.test_payments import account_of, add_bill
+
+    data, _samples = customer
+    with app.app_context(), tenant_scope(data.tenant_id):
+        account = account_of(data.account_number)
+        pending = PaymentFactory(account=account, status="pending", received_at=None, amount=Decimal("80.00"))
+        partly = PaymentFactory(account=account, amount=Decimal("125.00"), refunded_amount=Decimal("50.00"))
+        refunded = PaymentFactory(account=account, status="refunded", amount=Decimal("45.00"),
+                                  refunded_amount=Decimal("45.00"))
+        for _ in range(44):
+            add_bill(data.account_number, "10.00")
+        for i in range(25):
+            ServiceRequestFactory(account=account, subject=f"Request {i}", opened_at=NOW)
+        db.session.commit()
+        return data, {"pending": pending.public_id, "partly": partly.public_id, "refunded": refunded.public_id}
+
+
+@pytest.mark.parametrize("language", LOCALES)
+def test_payment_pages_and_paged_lists_pass_axe_and_fit_a_phone(app, site, payments_and_history, language):
+    """The sandbox checkout, the payment status in each state (with the test-mode refund form, and its errors),
+    and the second page of the bills and requests lists."""
+    data, ids = payments_and_history
+    found: list[str] = []
+    visitor = site(data.slug)
+    visitor.sign_in(data.customer_email, TEST_PASSWORD)
+    visitor.choose_language(language)
+
+    def check(label: str):
+        for v in visitor.axe():
+            found.append(f"[{language}] {label}: {v['rule']} ({v['impact']}) {v['help']} at {v['nodes']}")
+        visitor.page.set_viewport_size({"width": NARROW, "height": 800})
+        overflow = visitor.horizontal_overflow()
+        if overflow > 0:
+            found.append(f"[{language}] {label}: {overflow} px wider than a {NARROW} px screen")
+        if SCREENSHOTS and language == "en":
+            _screenshot(visitor, label, NARROW)
+        visitor.page.set_viewport_size({"width": 1280, "height": 900})
+        if SCREENSHOTS and language == "en":
+            _screenshot(visitor, label, 1280)
+
+    for label, path in (("sandbox checkout", f"/payments/{ids['pending']}/sandbox"),
+                        ("payment pending", f"/payments/{ids['pending']}"),
+                        ("payment partly refunded", f"/payments/{ids['partly']}"),
+                        ("payment refunded", f"/payments/{ids['refunded']}"),
+                        ("bills page 2", "/bills?page=2"), ("requests page 2", "/requests?page=2")):
+        assert visitor.goto(path).status == 200, path
+        check(label)
+    visitor.goto(f"/payments/{ids['partly']}")
+    visitor.page.fill("#amount", "999")
+    visitor.page.click("button[value=refund]")
+    visitor.page.wait_for_load_state()
+    assert visitor.page.locator(".error-summary").count() == 1
+    check("refund form with an error")
+
+    assert not found, "accessibility problems:\n" + "\n".join(found)
