@@ -23,10 +23,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import JSON as JSONType
-from sqlalchemy import Boolean, Date, Numeric
+from sqlalchemy import Boolean, Date, Numeric, event
 from sqlalchemy.orm import make_transient_to_detached
 
-from domain.db import UTCDateTime, db
+from domain.db import TenantSession, UTCDateTime, db
 from tenants.context import require_tenant_id
 from tenants.guard import sync_db_tenant
 
@@ -112,11 +112,28 @@ class ReadSQL:
         return found
 
 
+# This transaction's connection and the tenant it was synced for: a page runs several statements, and asking the
+# session for its connection each time costs more than a statement. Forgotten when the transaction ends.
+_CONNECTION = "readsql_connection"
+
+
+@event.listens_for(TenantSession, "after_transaction_end")
+def _forget_connection(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_CONNECTION, None)
+
+
 def rows(statement: ReadSQL, **params) -> list[tuple]:
     """Run `statement` for the current tenant in the session's transaction; the rows as tuples."""
-    params["tenant_id"] = require_tenant_id()
-    sync_db_tenant(db.session)  # PostgreSQL's app.tenant_id (row-level security) matches, as for the ORM
-    connection = db.session.connection()
+    params["tenant_id"] = tenant_id = require_tenant_id()
+    session = db.session()
+    cached = session.info.get(_CONNECTION)
+    if cached is not None and cached[0] == tenant_id:
+        connection = cached[1]
+    else:
+        sync_db_tenant(session)  # PostgreSQL's app.tenant_id (row-level security) matches, as for the ORM
+        connection = session.connection()
+        session.info[_CONNECTION] = (tenant_id, connection)
     dialect = connection.dialect
     if dialect.name == "sqlite":
         params = {k: _sqlite_param(v) for k, v in params.items()}
