@@ -60,9 +60,10 @@ def _find_payment(event: ProviderEvent, provider_name: str, tenant_id: int) -> P
         return db.session.scalar(
             select(Payment).where(Payment.public_id == event.payment_public_id, Payment.provider == provider_name)
             .with_for_update())
-    # A dispute carries no metadata of ours, only the provider's payment, learnt when the payment succeeded.
-    # The query is the current tenant's (ORM guard, row-level security): another tenant's payment stays unknown.
-    if event.type in DISPUTED and event.payment_ref:
+    # A dispute carries no metadata of ours (nor does a charge made before its intent had any), only the provider's
+    # payment, learnt when the payment succeeded. The query is the current tenant's (ORM guard, row-level
+    # security): another tenant's payment stays unknown.
+    if event.type in DISPUTED | REFUNDED and event.payment_ref:
         return db.session.scalar(
             select(Payment).where(Payment.provider_payment_ref == event.payment_ref, Payment.provider == provider_name)
             .with_for_update())

@@ -429,3 +429,15 @@ def test_a_dispute_of_another_tenants_payment_is_unknown_here(app, shop, stripe_
 
     assert on_bravo.json["outcome"] == refund_on_bravo.json["outcome"] == "unknown_payment"
     assert _state(app, a, bills)[:3] == ("succeeded", Decimal("0.00"), Decimal("0.00"))
+
+
+def test_a_refund_without_our_metadata_is_found_by_its_payment_intent(app, shop, stripe_api):
+    a, _b, bills, portal = shop
+    session_id = _paid(portal, stripe_api, bills)
+    event = stripe_api.refunded_event(session_id, 1580)
+    event["data"]["object"]["metadata"] = {}
+
+    response = _deliver(portal, event, SECRETS["alpha"])
+
+    assert response.json["outcome"] == "applied"
+    assert _state(app, a, bills)[:3] == ("succeeded", Decimal("15.80"), Decimal("15.80"))
