@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from flask import abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -12,6 +12,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from app.files import private_file
 from app.auth import staff_permission
 from app.i18n import _date as format_day
 from app.i18n import quantity
@@ -111,12 +112,7 @@ def reading_queue_photo(token: str):
         data, content_type = review.staff_photo(token=token, tenant_id=g.tenant.id)
     except review.ReadingGone:
         abort(404)
-    response = make_response(data)
-    response.headers["Content-Type"] = content_type
-    response.headers["Content-Disposition"] = "inline"
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return private_file(data, content_type)
 
 
 def _back():

@@ -72,6 +72,10 @@ def _sqlite_json(value):
     return json.loads(value) if isinstance(value, str) else value
 
 
+# The accounts a signed-in customer may see, as a subquery for `account_id IN (...)`: customer pages start here.
+CUSTOMER_ACCOUNT_IDS = ("SELECT x.account_id FROM customer_accesses x "
+                        "WHERE x.tenant_id = :tenant_id AND x.customer_user_id = :user_id")
+
 # Column kinds: what a column holds, so SQLite's text and floats come back as the types PostgreSQL gives.
 DECIMAL, DATE, UTC_DATETIME, BOOL, JSON = "decimal", "date", "datetime", "bool", "json"
 _SQLITE: dict[str, Callable] = {DECIMAL: _sqlite_decimal, DATE: _sqlite_date, UTC_DATETIME: _utc,

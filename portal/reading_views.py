@@ -5,7 +5,7 @@ import re
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from flask import abort, current_app, flash, g, make_response, redirect, render_template, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -14,6 +14,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, StringField
 from wtforms.validators import ValidationError
 
+from app.files import private_file
 from app.auth import customer_required
 from app.i18n import _date as format_day
 from app.i18n import quantity, tenant_zone
@@ -221,9 +222,4 @@ def reading_photo(token: str):
                                                      tenant_id=g.tenant.id)
     except (reading_service.MeterNotFound, FileNotFoundError):
         abort(404)
-    response = make_response(data)
-    response.headers["Content-Type"] = content_type
-    response.headers["Content-Disposition"] = "inline"
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return private_file(data, content_type)

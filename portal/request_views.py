@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import abort, flash, g, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -12,6 +12,7 @@ from wtforms import DateField, MultipleFileField, SelectField, StringField, Text
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.files import private_file
 from app.auth import customer_required
 from app.i18n import ACTIVITY_NAMES, quantity, tenant_zone
 from domain.contracts import services as accounts
@@ -364,11 +365,7 @@ def request_attachment(reference: str, public_id: str):
 
 def attachment_response(attachment, data: bytes):
     """The file, served with its checked type; never rendered as HTML, never cached by shared caches."""
-    response = make_response(data)
-    response.headers["Content-Type"] = attachment.content_type
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
     ascii_name = "".join(ch for ch in attachment.filename if ch.isascii() and (ch.isalnum() or ch in "._- "))
-    response.headers["Content-Disposition"] = (f'attachment; filename="{ascii_name[:100] or "file"}"; '
-                                               f"filename*=UTF-8''{quote(attachment.filename[:100])}")
-    return response
+    return private_file(data, attachment.content_type,
+                        disposition=(f'attachment; filename="{ascii_name[:100] or "file"}"; '
+                                     f"filename*=UTF-8''{quote(attachment.filename[:100])}"))

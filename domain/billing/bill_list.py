@@ -16,12 +16,11 @@ from decimal import Decimal
 
 from domain.billing.bills import CENT, BillView, payment_status
 from domain.paging import Page, page_of, requested_page
-from domain.readsql import DATE, DECIMAL, UTC_DATETIME, ReadSQL, rows
+from domain.readsql import CUSTOMER_ACCOUNT_IDS, DATE, DECIMAL, UTC_DATETIME, ReadSQL, rows
 
 CARD_PAYMENTS_SHOWN = 20
 
-_MY_ACCOUNTS = ("SELECT x.account_id FROM customer_accesses x "
-                "WHERE x.tenant_id = :tenant_id AND x.customer_user_id = :user_id")
+_MY_ACCOUNTS = CUSTOMER_ACCOUNT_IDS
 
 
 @dataclass(frozen=True)

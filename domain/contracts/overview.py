@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from domain.readings.window import reading_window, window_is_open
-from domain.readsql import DATE, DECIMAL, UTC_DATETIME, ReadSQL, rows
+from domain.readsql import CUSTOMER_ACCOUNT_IDS, DATE, DECIMAL, UTC_DATETIME, ReadSQL, rows
 
 CENT = Decimal("0.01")
 FAILED_PAYMENT_DAYS = 30
@@ -223,8 +223,7 @@ def next_due(*, balance: Decimal, open_bills: list[tuple[date | None, Decimal]],
 # Every statement is scoped by `(tenant_id, customer_user_id)` through the customer's accesses: no list of ids is
 # passed around, and an account the customer may not see is never read. Three statements in all.
 
-_MY_ACCOUNTS = ("SELECT x.account_id FROM customer_accesses x "
-                "WHERE x.tenant_id = :tenant_id AND x.customer_user_id = :user_id")
+_MY_ACCOUNTS = CUSTOMER_ACCOUNT_IDS
 
 _ACCOUNTS = ReadSQL(f"""
     SELECT a.id, a.account_number, p.kind, p.first_name, p.last_name, p.organisation_name,
