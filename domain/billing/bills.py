@@ -96,26 +96,6 @@ def _customer_account_ids(customer_user_id: int):
     return select(CustomerAccess.account_id).where(CustomerAccess.customer_user_id == customer_user_id)
 
 
-def bills_of_customer(*, customer_user_id: int, today: date, account_id: int | None = None,
-                      limit: int = 120, offset: int = 0) -> list[BillView]:
-    """The customer's bills over all their accounts (or one), newest first, with their payment status."""
-    stmt = (select(Bill).where(Bill.account_id.in_(_customer_account_ids(customer_user_id)), Bill.status != "draft")
-            .options(selectinload(Bill.account))
-            .order_by(Bill.issued_at.desc(), Bill.id.desc()).limit(limit).offset(offset))
-    if account_id is not None:
-        stmt = stmt.where(Bill.account_id == account_id)
-    return bill_views(list(db.session.scalars(stmt)), today=today)
-
-
-def count_bills_of_customer(*, customer_user_id: int, account_id: int | None = None) -> int:
-    """How many bills `bills_of_customer` can list (for paging): one statement."""
-    stmt = select(func.count(Bill.id)).where(Bill.account_id.in_(_customer_account_ids(customer_user_id)),
-                                             Bill.status != "draft")
-    if account_id is not None:
-        stmt = stmt.where(Bill.account_id == account_id)
-    return db.session.scalar(stmt) or 0
-
-
 def bill_of_customer(*, customer_user_id: int, number: str, today: date) -> BillView | None:
     """One issued bill by its number, only if it is on one of this customer's accounts (else None, like missing)."""
     bill = db.session.scalar(
