@@ -13,7 +13,7 @@ their lines and ledger entries remain between numbering and commit.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import and_, bindparam, select, update
 
@@ -97,6 +97,12 @@ def _advance_billed_until(tenant_id: int, ends: dict[int, date]) -> None:
     )
 
 
+def due_date(*, issue_date: date, issued_at: datetime, payment_terms_days: int) -> date:
+    """The payment terms run from the bill's date, or from the day it is really issued when that is later (a run
+    dated the 1st and issued on the 28th): a customer never gets a bill that is already due."""
+    return max(issue_date, issued_at.astimezone(UTC).date()) + timedelta(days=payment_terms_days)
+
+
 def issue_new(*, tenant_id: int, drafts: list[tuple[dict, tuple]], issued_at: datetime, issue_date: date,
               payment_terms_days: int) -> list[int]:
     """Number, insert as issued and post (bill row, lines) pairs computed in this transaction; returns ids."""
@@ -104,7 +110,7 @@ def issue_new(*, tenant_id: int, drafts: list[tuple[dict, tuple]], issued_at: da
         return []
     if issued_at.tzinfo is None:
         raise ValueError("naive datetime refused: pass an aware datetime (UTC)")
-    due = issue_date + timedelta(days=payment_terms_days)
+    due = due_date(issue_date=issue_date, issued_at=issued_at, payment_terms_days=payment_terms_days)
     rows = [row for row, _lines in drafts]
     for row in rows:
         row.update(status="issued", issued_at=issued_at, due_date=due)
@@ -146,7 +152,7 @@ def issue_drafts(*, tenant_id: int, bill_ids: list[int], issued_at: datetime, is
     _advance_billed_until(tenant_id, _billed_until(rows))
     # From here to the commit the tenant's counter row is locked: only the numbered writes follow.
     numbers = reserve_bill_numbers(tenant_id=tenant_id, year=issue_date.year, count=len(rows))
-    due = issue_date + timedelta(days=payment_terms_days)
+    due = due_date(issue_date=issue_date, issued_at=issued_at, payment_terms_days=payment_terms_days)
     if is_postgresql(db.session):
         execute(db.session, _PG_ISSUE_DRAFTS, (issued_at, due, id_array(r["id"] for r in rows),
                                                array_literal(numbers), tenant_id))

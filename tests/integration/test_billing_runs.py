@@ -1,7 +1,7 @@
 """Billing runs end to end on the database: simulate, issue, cancel, resume, exceptions, idempotence."""
 from __future__ import annotations
 
-from datetime import date, UTC
+from datetime import UTC, date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -84,7 +84,8 @@ def test_issuing_a_simulated_run_numbers_bills_and_posts_the_ledger(app, two_ten
         contract = db.session.get(Contract, bill.contract_id)
         assert run.status == "completed"
         assert bill.status == "issued" and bill.number == "2024-0000001"
-        assert bill.due_date == date(2024, 3, 15)  # 14 days of payment terms
+        # 14 days of payment terms from the day it is really issued, the run being dated 1 March 2024
+        assert bill.due_date == bill.issued_at.date() + timedelta(days=14)
         assert entry.direction == "debit" and entry.amount == bill.total_incl_tax
         assert contract.billed_until == date(2024, 2, 1)
 
