@@ -30,7 +30,7 @@ JOBS: dict[str, tuple[str, str]] = {
 
 def main(argv: list[str]) -> int:
     from redis import Redis
-    from rq import Queue, Worker
+    from rq import Queue, SimpleWorker, Worker
     from rq.serializers import JSONSerializer
     from sqlalchemy.orm import configure_mappers
 
@@ -57,7 +57,10 @@ def main(argv: list[str]) -> int:
         conn = Redis.from_url(redis_url)
         names = argv or list(QUEUES)
         queues = [Queue(n, connection=conn, serializer=JSONSerializer) for n in names]
-        worker = Worker(queues, connection=conn, serializer=JSONSerializer)
+        # WORKER_FORK=0: run each job in this process (RQ's SimpleWorker), keeping its database connection and
+        # warm caches; a forked work horse per job (the default) isolates jobs from each other's leaks and crashes.
+        worker_class = SimpleWorker if os.environ.get("WORKER_FORK", "1") == "0" else Worker
+        worker = worker_class(queues, connection=conn, serializer=JSONSerializer)
         burst = os.environ.get("WORKER_BURST") == "1"
         stop = threading.Event()
         if not burst and os.environ.get("WORKER_DAILY_JOBS", "1") == "1":
