@@ -128,8 +128,8 @@ def main() -> int:
     statements[:] = [(s, t) for s, t in statements if s not in ("BEGIN", "COMMIT", "ROLLBACK")]
     sql_wall = sum(s for _, s in statements)
     print(f"{args.path}: {n} requests, {size:,} bytes per page")
-    print(f"  CPU of this process {cpu / n * 1000:.2f} ms/request (rendering the template {render_cpu[0] / n * 1000:.2f}),"
-          f" wall {wall / n * 1000:.2f} ms/request")
+    print(f"  CPU of this process {cpu / n * 1000:.2f} ms/request (rendering the template "
+          f"{render_cpu[0] / n * 1000:.2f}), wall {wall / n * 1000:.2f} ms/request")
     print(f"  {len(statements) / n:.1f} statements/request, {sql_wall / n * 1000:.2f} ms/request waiting on them; "
           + ", ".join(f"{transactions.count(k) / n:.1f} {k}" for k in ("BEGIN", "COMMIT", "ROLLBACK")))
     if profiler:
