@@ -265,9 +265,14 @@ _PG_ESTIMATED_BILLS = (
     "SELECT b.id, k.id, b.period_start, b.period_end FROM unnest(CAST(%(ids)s AS bigint[])) AS k(id)"
     " CROSS JOIN LATERAL (SELECT id, period_start, period_end FROM bills"
     "  WHERE tenant_id = %(t)s AND contract_id = k.id AND status = 'issued' AND estimated"
-    "  AND kind IN ('periodic', 'final', 'corrective') ORDER BY period_start) b"
+    "  AND kind IN ('periodic', 'final', 'corrective', 'true_up') ORDER BY period_start) b"
     " ORDER BY k.id, b.period_start"
 )
+
+
+# Bills whose consumption a later actual reading regularises: a budget plan's true-up that ended on an estimated
+# index counts like a periodic bill, whichever path (a periodic run, the next true-up, a correction) comes next.
+ESTIMATED_KINDS = ("periodic", "final", "corrective", "true_up")
 
 
 def estimated_bills_by_contract(tenant_id: int, contract_ids: list[int]) -> dict[int, list[EstimatedBill]]:
@@ -281,7 +286,7 @@ def estimated_bills_by_contract(tenant_id: int, contract_ids: list[int]) -> dict
         rows = db.session.execute(
             select(b.c.id, b.c.contract_id, b.c.period_start, b.c.period_end)
             .where(b.c.tenant_id == tenant_id, among(b.c.contract_id, contract_ids, db.session),
-                   b.c.status == "issued", b.c.estimated.is_(True), b.c.kind.in_(("periodic", "final", "corrective")))
+                   b.c.status == "issued", b.c.estimated.is_(True), b.c.kind.in_(ESTIMATED_KINDS))
             .order_by(b.c.contract_id, b.c.period_start)
             .execution_options(tenant_filtered=True)
         ).all()

@@ -307,14 +307,8 @@ def _store_estimated_readings(registers: dict, readings, now: datetime) -> None:
 
 
 def _estimated_bills(tenant_id: int, contract_id: int) -> list:
-    """The contract's issued bills based on estimates, the true-ups among them: a true-up that ended on an
-    estimated index is regularised like a periodic bill once an actual reading follows."""
-    found = list(estimated_bills_by_contract(tenant_id, [contract_id]).get(contract_id, ()))
-    found.extend(db.session.execute(
-        select(Bill.id, Bill.contract_id, Bill.period_start, Bill.period_end)
-        .where(Bill.contract_id == contract_id, Bill.kind == "true_up", Bill.status == "issued",
-               Bill.estimated.is_(True))).all())
-    return sorted(found, key=lambda bill: bill.period_start)
+    """The contract's issued bills based on estimates, true-ups included (see chunk_inputs.ESTIMATED_KINDS)."""
+    return list(estimated_bills_by_contract(tenant_id, [contract_id]).get(contract_id, ()))
 
 
 def _billed_instalments(plan: DownPaymentPlan) -> list[Decimal]:

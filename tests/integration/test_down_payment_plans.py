@@ -339,3 +339,31 @@ def test_two_confirmations_at_once_leave_one_active_plan(app, water, monkeypatch
 
         assert caught.value.code == "already_active"
         assert db.session.scalar(select(func.count(DownPaymentPlan.id))) == 1
+
+
+def test_a_periodic_run_after_an_estimated_settlement_credits_what_the_settlement_estimated(app, water, monkeypatch):
+    """A plan cancelled without a reading settles on an estimate; once an actual reading comes, the next periodic
+    bill recomputes from the latest actual index and credits the settlement's estimated consumption (not twice)."""
+    from domain.billing import runs
+    from domain.db import utcnow
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
+    tenant_id, contract_id, register_id = water
+    with app.app_context(), tenant_scope(tenant_id):
+        plan = plans.create_plan(contract=_contract(contract_id), count=12, as_of=AS_OF, now=NOW)
+        db.session.commit()
+        bill_instalments(billing_date="2027-01-15")
+        settlement = plans.cancel_plan(plan=plan, on=date(2027, 2, 1), now=NOW)  # 92 days estimated: 92 m3
+        db.session.commit()
+        assert settlement.estimated
+        f.MeterReadingFactory(register=db.session.get(f.Register, register_id), read_on=date(2027, 3, 1),
+                              value=Decimal("1424.000"), source="agent")  # 120 m3 since 2026-11-01, not 184
+        db.session.commit()
+        run = runs.create_run(billing_date=date(2027, 3, 1), mode="issue", scope_activity=None, scope_cycle=None,
+                              created_by="test", now=utcnow())
+        db.session.commit()
+        runs.start(run)
+    with app.app_context(), tenant_scope(tenant_id):
+        (periodic,) = _bills("periodic")
+        water_lines = sorted(line.amount for line in periodic.lines if line.component == "water")
+        # 120 m3 actually used since the last actual index (240.00), minus the 92 m3 the settlement charged.
+        assert water_lines == [Decimal("-184.00"), Decimal("240.00")]
