@@ -1,0 +1,183 @@
+"""The back office, signed in as a tenant administrator, passes axe-core (WCAG 2.1 A/AA) at 1280 and 375 px and no
+page scrolls sideways on a 375 px wide screen: home, customer search, the customer file (contracts, budget plan,
+bills, collections), its history, requests and a request, the readings queue, billing runs and a run, direct-debit
+collections (list, a batch, preview, settings), the budget proposal and the password page.
+
+The pages are the start list below plus one page per back-office endpoint reached by their links, so a page linked
+from these is checked without a change here. Set BACKOFFICE_SCREENSHOTS=<folder> to keep a screenshot of each.
+"""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Error as PlaywrightError
+from werkzeug.exceptions import HTTPException
+
+from tests.conftest import TEST_PASSWORD
+
+NARROW = 375
+AREAS = ("backoffice.", "billing.", "collections.")
+# Files, not pages (the factories' attachments have no stored file), and a page needing an e-mailed token.
+SKIP_ENDPOINTS = {"backoffice.reset_password", "backoffice.bill_pdf", "backoffice.request_attachment",
+                  "backoffice.reading_queue_photo", "billing.run_progress", "collections.batch_xml"}
+SCREENSHOTS = os.environ.get("BACKOFFICE_SCREENSHOTS")
+
+
+@pytest.fixture
+def office_data(app, make_tenant):
+    """Tenant `alpha`: the populated customer with 14 bills (tags, long numbers), a billing run and a prepared
+    direct-debit batch of one of its bills."""
+    from domain.db import db, utcnow
+    from domain.payments import sepa_collections as collections
+    from tenants.context import tenant_scope
+    from tenants.models import Tenant
+    from tests.factories import populate_tenant
+    from tests.functional.test_tenant_isolation_matrix import _run_of
+    from tests.integration.test_payments import account_of, add_bill
+    from tests.integration.test_sepa_collections import configure
+
+    tenant = make_tenant("alpha")
+    with app.app_context():
+        data = populate_tenant(tenant)
+    configure(app, data.slug)
+    today = utcnow().date()
+    with app.app_context(), tenant_scope(data.tenant_id):
+        for i in range(10):
+            add_bill(data.account_number, f"{100 + i}.45")
+        add_bill(data.account_number, "20.00", kind="credit_note")
+        add_bill(data.account_number, "60.00", kind="corrective")
+        add_bill(data.account_number, "1234.56", due=today + timedelta(days=2))
+        collections.prepare_batch(tenant=db.session.get(Tenant, data.tenant_id),
+                                  collection_date=today + timedelta(days=5), today=today, now=utcnow(),
+                                  prepared_by="Admin")
+        add_bill(data.account_number, "88.10", due=today + timedelta(days=3))  # for the collection preview
+        contract_number = account_of(data.account_number).contracts[0].contract_number
+        db.session.commit()
+    run = _run_of(app, data.tenant_id)
+    return data, run, contract_number
+
+
+def _endpoint_of(app, path: str) -> str | None:
+    try:
+        endpoint, _ = app.url_map.bind("alpha.localhost").match(path, method="GET")
+    except HTTPException:
+        return None
+    if endpoint in SKIP_ENDPOINTS or not endpoint.startswith(AREAS):
+        return None
+    return endpoint
+
+
+def _screenshot(page, path: str, width: int) -> None:
+    folder = Path(SCREENSHOTS)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = (path.strip("/").replace("/", "_").replace("?", "_") or "home") + f"_{width}.png"
+    page.screenshot(path=str(folder / name), full_page=True)
+
+
+def _check(site, app, start: list[str], found: list[str], crawl: bool = True) -> set[str]:
+    """Visit the start pages and (if `crawl`) one page per back-office endpoint their links reach; axe at 1280 and
+    375 px and the 375 px overflow on each. Returns the endpoints seen."""
+    queue = [(_endpoint_of(app, urlsplit(p).path), p) for p in start]
+    seen: set[str] = set()
+    visited: set[str] = set()
+    while queue:
+        endpoint, path = queue.pop(0)
+        if path in visited or (endpoint in seen and path not in start):
+            continue
+        visited.add(path)
+        seen.add(endpoint)
+        try:
+            response = site.goto(path)
+        except PlaywrightError as exc:
+            if "Download is starting" in str(exc):  # a file (PDF, XML), not a page
+                continue
+            raise
+        if response is None or "text/html" not in (response.headers.get("content-type") or ""):
+            continue
+        assert response.status in (200, 422), f"{path}: {response.status}"  # 422: the page with its error
+        shown = urlsplit(site.page.url).path
+        assert shown == urlsplit(path).path or "/login" not in shown, f"{path}: sent to the sign-in page"
+        for width in (1280, NARROW):
+            site.page.set_viewport_size({"width": width, "height": 900})
+            for v in site.axe():
+                found.append(f"{path} at {width} px: {v['rule']} ({v['impact']}) {v['help']} at {v['nodes']}")
+            if SCREENSHOTS:
+                _screenshot(site.page, path, width)
+        overflow = site.horizontal_overflow()
+        if overflow > 0:
+            found.append(f"{path}: {overflow} px wider than a {NARROW} px screen")
+        site.page.set_viewport_size({"width": 1280, "height": 900})
+        if not crawl:
+            continue
+        for href in site.page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))"):
+            target = urlsplit(href)
+            if target.netloc or not target.path.startswith("/"):
+                continue
+            linked = _endpoint_of(app, target.path)
+            if linked and linked not in seen:
+                queue.append((linked, target.path))
+    return seen
+
+
+def test_backoffice_pages_pass_axe_and_fit_a_phone(app, site, office_data):
+    data, run, contract_number = office_data
+    found: list[str] = []
+    office = site(data.slug)
+    public = _check(office, app, ["/backoffice/login", "/backoffice/password/forgot"], found, crawl=False)
+    office.goto("/backoffice/login")
+    office.page.fill("#email", data.staff_emails["tenant_admin"])
+    office.page.fill("#password", TEST_PASSWORD)
+    office.page.click("button[type=submit].btn-primary")
+    office.page.wait_for_load_state()
+    assert urlsplit(office.page.url).path == "/backoffice/"
+
+    number = data.account_number
+    from domain.db import utcnow
+
+    preview_on = (utcnow().date() + timedelta(days=10)).isoformat()
+    start = ["/backoffice/", "/backoffice/customers", f"/backoffice/customers?q={number}",
+             f"/backoffice/customers/{number}", f"/backoffice/customers/{number}/history",
+             "/backoffice/requests", f"/backoffice/requests/{data.request_reference}", "/backoffice/readings",
+             "/backoffice/billing/runs", f"/backoffice/billing/runs/{run}", "/backoffice/collections/",
+             "/backoffice/collections/settings", "/backoffice/password/change",
+             f"/backoffice/collections/preview?collection_date={preview_on}",
+             "/backoffice/collections/preview?collection_date=not-a-date",
+             f"/backoffice/customers/{number}/budget?contract={contract_number}&instalments=12"]
+    signed_in = _check(office, app, start, found)
+
+    assert {"backoffice.login", "backoffice.forgot_password"} <= public
+    assert {"backoffice.home", "backoffice.customers", "backoffice.customer", "backoffice.customer_history",
+            "backoffice.requests", "backoffice.request_detail", "backoffice.reading_queue", "billing.run_list",
+            "billing.run_detail", "collections.batch_list", "collections.batch_detail",
+            "collections.settings", "collections.preview", "backoffice.customer_budget"} <= signed_in, signed_in
+    assert not found, "accessibility problems:\n" + "\n".join(found)
+
+
+def test_customer_file_tables_fit_a_phone_and_scroll_regions_take_focus(app, site, office_data):
+    """At 375 px the customer file's tables neither widen the page nor hide content out of the keyboard's reach:
+    any table area that scrolls sideways is a named region in the Tab order."""
+    data, _run, _contract = office_data
+    office = site(data.slug, width=NARROW)
+    office.goto("/backoffice/login")
+    office.page.fill("#email", data.staff_emails["tenant_admin"])
+    office.page.fill("#password", TEST_PASSWORD)
+    office.page.click("button[type=submit].btn-primary")
+    office.page.wait_for_load_state()
+    office.goto(f"/backoffice/customers/{data.account_number}")
+
+    assert office.horizontal_overflow() == 0
+    scrollers = office.page.evaluate("""() => [...document.querySelectorAll('table')].map(t => {
+        let e = t.parentElement;
+        while (e && e !== document.body && e.scrollWidth <= e.clientWidth) e = e.parentElement;
+        if (!e || e === document.body) return null;
+        return {tabindex: e.getAttribute('tabindex'), role: e.getAttribute('role'),
+                label: e.getAttribute('aria-label')};
+    }).filter(x => x)""")
+    for region in scrollers:
+        assert region["tabindex"] == "0" and region["role"] == "region" and region["label"], region
+    bill_cells = office.page.locator("text=1,234.56")
+    assert bill_cells.count() >= 1 and bill_cells.first.is_visible()
