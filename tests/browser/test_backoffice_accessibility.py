@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -30,12 +31,12 @@ SCREENSHOTS = os.environ.get("BACKOFFICE_SCREENSHOTS")
 @pytest.fixture
 def office_data(app, make_tenant):
     """Tenant `alpha`: the populated customer with 14 bills (tags, long numbers), a billing run and a prepared
-    direct-debit batch of one of its bills."""
+    direct-debit batch of one of its bills, a bill for the collection preview and a reading waiting for review."""
     from domain.db import db, utcnow
     from domain.payments import sepa_collections as collections
     from tenants.context import tenant_scope
     from tenants.models import Tenant
-    from tests.factories import populate_tenant
+    from tests.factories import MeterReadingFactory, populate_tenant
     from tests.functional.test_tenant_isolation_matrix import _run_of
     from tests.integration.test_payments import account_of, add_bill
     from tests.integration.test_sepa_collections import configure
@@ -55,7 +56,11 @@ def office_data(app, make_tenant):
                                   collection_date=today + timedelta(days=5), today=today, now=utcnow(),
                                   prepared_by="Admin")
         add_bill(data.account_number, "88.10", due=today + timedelta(days=3))  # for the collection preview
-        contract_number = account_of(data.account_number).contracts[0].contract_number
+        contract = account_of(data.account_number).contracts[0]
+        contract_number = contract.contract_number
+        register = contract.delivery_point.current_meter.registers[0]
+        MeterReadingFactory(register=register, read_on=today - timedelta(days=2), value=Decimal("98765.000"),
+                            status="pending")  # far from the expected consumption: waits in the readings queue
         db.session.commit()
     run = _run_of(app, data.tenant_id)
     return data, run, contract_number
