@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from werkzeug.exceptions import HTTPException
 
+from app.i18n import LOCALES
 from tests.conftest import TEST_PASSWORD
 
 NARROW = 375
@@ -83,7 +84,7 @@ def _screenshot(page, path: str, width: int) -> None:
     page.screenshot(path=str(folder / name), full_page=True)
 
 
-def _check(site, app, start: list[str], found: list[str], crawl: bool = True) -> set[str]:
+def _check(site, app, start: list[str], found: list[str], language: str, crawl: bool = True) -> set[str]:
     """Visit the start pages and (if `crawl`) one page per back-office endpoint their links reach; axe at 1280 and
     375 px and the 375 px overflow on each. Returns the endpoints seen."""
     queue = [(_endpoint_of(app, urlsplit(p).path), p) for p in start]
@@ -109,15 +110,16 @@ def _check(site, app, start: list[str], found: list[str], crawl: bool = True) ->
         for width in (1280, NARROW):
             site.page.set_viewport_size({"width": width, "height": 900})
             for v in site.axe():
-                found.append(f"{path} at {width} px: {v['rule']} ({v['impact']}) {v['help']} at {v['nodes']}")
+                found.append(f"[{language}] {path} at {width} px: {v['rule']} ({v['impact']}) {v['help']} "
+                             f"at {v['nodes']}")
             if SCREENSHOTS:
-                _screenshot(site.page, path, width)
+                _screenshot(site.page, f"{language}{path}", width)
         overflow = site.horizontal_overflow()
         if overflow > 0:
-            found.append(f"{path}: {overflow} px wider than a {NARROW} px screen")
+            found.append(f"[{language}] {path}: {overflow} px wider than a {NARROW} px screen")
         for region in _unnamed_scrollers(site.page):
-            found.append(f"{path}: a table scrolls sideways at {NARROW} px in a box that is not a focusable, "
-                         f"named region: {region}")
+            found.append(f"[{language}] {path}: a table scrolls sideways at {NARROW} px in a box that is not "
+                         f"a focusable, named region: {region}")
         site.page.set_viewport_size({"width": 1280, "height": 900})
         if not crawl:
             continue
@@ -131,17 +133,21 @@ def _check(site, app, start: list[str], found: list[str], crawl: bool = True) ->
     return seen
 
 
-def test_backoffice_pages_pass_axe_and_fit_a_phone(app, site, office_data):
+@pytest.mark.parametrize("language", LOCALES)
+def test_backoffice_pages_pass_axe_and_fit_a_phone(app, site, office_data, language):
     data, run, contract_number = office_data
     found: list[str] = []
     office = site(data.slug)
-    public = _check(office, app, ["/backoffice/login", "/backoffice/password/forgot"], found, crawl=False)
+    office.goto("/backoffice/login")
+    office.choose_language(language)
+    public = _check(office, app, ["/backoffice/login", "/backoffice/password/forgot"], found, language, crawl=False)
     office.goto("/backoffice/login")
     office.page.fill("#email", data.staff_emails["tenant_admin"])
     office.page.fill("#password", TEST_PASSWORD)
     office.page.click("button[type=submit].btn-primary")
     office.page.wait_for_load_state()
     assert urlsplit(office.page.url).path == "/backoffice/"
+    office.choose_language(language)
 
     number = data.account_number
     from domain.db import utcnow
@@ -155,7 +161,7 @@ def test_backoffice_pages_pass_axe_and_fit_a_phone(app, site, office_data):
              f"/backoffice/collections/preview?collection_date={preview_on}",
              "/backoffice/collections/preview?collection_date=not-a-date",
              f"/backoffice/customers/{number}/budget?contract={contract_number}&instalments=12"]
-    signed_in = _check(office, app, start, found)
+    signed_in = _check(office, app, start, found, language)
 
     assert {"backoffice.login", "backoffice.forgot_password"} <= public
     assert {"backoffice.home", "backoffice.customers", "backoffice.customer", "backoffice.customer_history",
