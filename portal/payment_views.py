@@ -255,6 +255,12 @@ def _receive(provider, payload: bytes, signature: str | None) -> webhooks.Webhoo
         receipt = result.receipt
         send_after_commit(compose(tenant=g.tenant, to=receipt.to, subject=_l("Your payment receipt"),
                                   template="payment_receipt", locale=receipt.locale, receipt=receipt))
+    notice = result.reversal_notice
+    if notice is not None:
+        subject = _l("Money given back on your card payment") if notice.kind == "refund" else _l(
+            "Your card payment was disputed: money given back")
+        send_after_commit(compose(tenant=g.tenant, to=notice.to, subject=subject, template="payment_reversal",
+                                  locale=notice.locale, notice=notice))
     return result
 
 

@@ -25,6 +25,7 @@ from domain.payments import services
 from domain.payments.models import PaymentEvent
 from domain.payments.providers import BadSignature, ProviderEvent, from_minor_units, minor_units
 from domain.payments.receipts import Receipt, claim_receipt
+from domain.payments.reversal_notices import ReversalNotice, allocations_by_bill, reversal_notice
 
 log = logging.getLogger("payments.webhooks")
 
@@ -41,6 +42,7 @@ class WebhookResult:
     outcome: str  # applied, ignored, unknown_payment, amount_mismatch, duplicate
     payment: Payment | None = None
     receipt: Receipt | None = None
+    reversal_notice: ReversalNotice | None = None  # money really given back by this event: tell the customer
 
 
 def receive(*, provider, payload: bytes, signature_header: str | None, tenant_id: int, now: datetime,
@@ -129,7 +131,9 @@ def apply_event(*, event: ProviderEvent, provider_name: str, tenant_id: int, now
     recorded = _record(event, provider_name, payment, now, outcome)
     if recorded is None:
         return WebhookResult("duplicate", payment)
-    receipt = None
+    receipt = notice = None
+    refunded_before = payment.refunded_amount if payment is not None else None
+    settled_before = allocations_by_bill(payment) if decision in ("succeeded", "refund", "dispute") else {}
     if decision in ("succeeded", "refund", "dispute") and event.payment_ref and not payment.provider_payment_ref:
         payment.provider_payment_ref = event.payment_ref[:255]  # disputes will name the payment by it
     if decision == "succeeded":
@@ -149,11 +153,22 @@ def apply_event(*, event: ProviderEvent, provider_name: str, tenant_id: int, now
             reason=event.dispute_reason, now=now, today=today)
         if changed is None:
             outcome = recorded.outcome = "ignored"  # the dispute has already ended
-    elif decision == "failed":
+    if decision in ("succeeded", "refund", "dispute"):
+        given = (payment.refunded_amount or 0) - (refunded_before or 0)
+        kind = decision if decision != "succeeded" else _waiting_kind(payment, now)
+        notice = reversal_notice(payment=payment, kind=kind, amount=given, settled_before=settled_before,
+                                 today=today)
+    if decision == "failed":
         services.mark_ended(payment=payment, status="failed", reason=event.failure_reason or "Payment declined")
     elif decision == "cancelled":
         services.mark_ended(payment=payment, status="cancelled", reason="Checkout expired or abandoned")
     level = logging.WARNING if outcome in ("amount_mismatch", "unknown_payment") else logging.INFO
     log.log(level, "webhook event tenant=%s provider=%s event=%s type=%s payment=%s outcome=%s", tenant_id,
             provider_name, event.id, event.type, payment.public_id if payment else None, outcome)
-    return WebhookResult(outcome, payment, receipt)
+    return WebhookResult(outcome, payment, receipt, notice)
+
+
+def _waiting_kind(payment: Payment, now: datetime) -> str:
+    """What was given back as the payment succeeded: refunds (if any among them) or a lost dispute."""
+    kinds = {r.kind for r in services.reversals_of(payment) if r.applied_at == now}
+    return "refund" if "refund" in kinds or not kinds else "dispute"
