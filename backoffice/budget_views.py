@@ -15,7 +15,8 @@ from wtforms import HiddenField
 
 from app.auth import staff_permission
 from app.i18n import _date as format_day
-from app.i18n import money, tenant_zone
+from app.i18n import ACTIVITY_NAMES, money, tenant_zone
+from app.mail import compose, send_after_commit
 from backoffice.views import bp
 from domain.billing import down_payments as plans
 from domain.contracts import services as accounts
@@ -68,6 +69,27 @@ def _contract_or_404(account, number: str | None):
     return contract
 
 
+def _mail_customer(account, template: str, subject, **context) -> bool:
+    """The account holder's e-mail, in the account's language, after the commit; False if there is no address."""
+    email = account.holder.primary("email") if account.holder else None
+    if email is None or not email.value:
+        log.info("budget plan mail not sent tenant=%s account=%s: no e-mail", g.tenant.id, account.account_number)
+        return False
+    send_after_commit(compose(tenant=g.tenant, to=email.value, subject=subject, template=template,
+                              locale=account.locale, account=account, **context))
+    return True
+
+
+def _activity(contract):
+    """Lazy, so the mail renders it in the customer's language rather than the staff member's."""
+    return ACTIVITY_NAMES.get(contract.delivery_point.activity, contract.delivery_point.activity)
+
+
+def _unit(contract) -> str:
+    unit = plans.consumption_unit(contract.delivery_point.activity)
+    return {"m3": "m³"}.get(unit, unit)
+
+
 def _page(account, contract, *, count: str | None, proposal=None, error=None, status=200):
     confirm = None
     if proposal is not None:
@@ -115,6 +137,8 @@ def customer_budget_create(account_number: str):
         return _page(account, contract, count=count, error=STAFF_PLAN_REFUSALS[exc.code], status=422)
     log.info("budget plan created by staff tenant=%s account=%s contract=%s plan=%s staff=%s", g.tenant.id,
              account.account_number, contract.contract_number, plan.public_id, current_user.user.id)
+    _mail_customer(account, "budget_plan_confirmation", _l("Your budget billing schedule"), plan=plan,
+                   contract=contract, unit=_unit(contract), activity=_activity(contract))
     flash(_("Budget billing is set up for contract %(contract)s: %(count)s instalments of %(amount)s from %(date)s.",
             contract=contract.contract_number, count=plan.instalment_count,
             amount=money(plan.instalment_amount, plan.currency),
@@ -132,13 +156,18 @@ def customer_budget_cancel(account_number: str, public_id: str):
     if not FlaskForm().validate_on_submit():
         abort(400)
     back = redirect(url_for("backoffice.customer", account_number=account.account_number) + "#budget")
+    today = tenant_today()
     try:
-        settlement = plans.cancel_plan(plan=plan, on=tenant_today(), now=utcnow())
+        settlement = plans.cancel_plan(plan=plan, on=today, now=utcnow())
     except plans.PlanRefused as exc:
         flash(str(STAFF_PLAN_REFUSALS.get(exc.code, STAFF_PLAN_REFUSALS["state"])), "error")
         return back
     log.info("budget plan cancelled by staff tenant=%s plan=%s settlement=%s staff=%s", g.tenant.id, public_id,
              settlement.number if settlement else None, current_user.user.id)
+    contract = next((c for c in account.contracts if c.id == plan.contract_id), None)
+    if contract is not None:
+        _mail_customer(account, "budget_plan_cancelled", _l("Your budget billing has ended"), plan=plan,
+                       contract=contract, activity=_activity(contract), settlement=settlement, ended_on=today)
     if settlement is None:
         flash(_("The budget plan is cancelled. No instalment was billed, so no settlement bill is needed: periodic "
                 "bills resume from %(date)s.", date=format_day(plan.start_on)), "success")
