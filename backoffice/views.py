@@ -11,6 +11,7 @@ from backoffice.dashboard import home_figures
 from domain.audit import services as audit
 from domain.billing import bills, corrections, down_payments
 from domain.payments import mandates
+from domain.payments import services as card_payments
 from domain.db import db, utcnow
 from domain.contracts import services as accounts
 
@@ -44,7 +45,8 @@ def customer(account_number: str):
     return render_template("backoffice/customer.html", account=found, balance=balance,
                            bills=bills.bills_of_account(account_id=found.id), form=FlaskForm(),
                            mandate=mandates.active_mandate(account_id=found.id),
-                           budget_plans=down_payments.plans_with_bills(account_id=found.id))
+                           budget_plans=down_payments.plans_with_bills(account_id=found.id),
+                           card_reversals=card_payments.reversals_of_account(account_id=found.id))
 
 
 @bp.post("/bills/<number>/correct")

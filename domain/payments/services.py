@@ -376,3 +376,11 @@ def sandbox_reversal_event(*, payment: Payment, tenant_id: int, outcome: str, am
                              payment_ref=payment_ref, amount=minor_units(amount, payment.currency),
                              currency=payment.currency, status="lost")
     raise ValueError(f"unknown sandbox reversal {outcome!r}")
+
+
+def reversals_of_account(*, account_id: int, limit: int = 50) -> list[tuple[PaymentReversal, Payment]]:
+    """Refunds and disputes of the account's card payments, with their payment, latest first (the customer file)."""
+    return list(db.session.execute(
+        select(PaymentReversal, Payment).join(Payment, Payment.id == PaymentReversal.payment_id)
+        .where(Payment.account_id == account_id)
+        .order_by(PaymentReversal.created_at.desc(), PaymentReversal.id.desc()).limit(limit)).tuples())
