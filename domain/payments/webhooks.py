@@ -138,6 +138,7 @@ def apply_event(*, event: ProviderEvent, provider_name: str, tenant_id: int, now
         payment.provider_payment_ref = event.payment_ref[:255]  # disputes will name the payment by it
     if decision == "succeeded":
         services.mark_succeeded(payment=payment, now=now, today=today)
+        settled_before = allocations_by_bill(payment)  # what waiting refunds may now take back
         services.apply_waiting_reversals(payment=payment, now=now, today=today)
         receipt = claim_receipt(payment=payment, now=now)
     elif decision == "refund":
@@ -153,7 +154,9 @@ def apply_event(*, event: ProviderEvent, provider_name: str, tenant_id: int, now
             reason=event.dispute_reason, now=now, today=today)
         if changed is None:
             outcome = recorded.outcome = "ignored"  # the dispute has already ended
-    if decision in ("succeeded", "refund", "dispute"):
+    # Money given back before the payment succeeded is told only alongside its receipt: a payment wholly given
+    # back before it was confirmed was never announced to the customer, so nothing is sent about it.
+    if decision in ("refund", "dispute") or (decision == "succeeded" and receipt is not None):
         given = (payment.refunded_amount or 0) - (refunded_before or 0)
         kind = decision if decision != "succeeded" else _waiting_kind(payment, now)
         notice = reversal_notice(payment=payment, kind=kind, amount=given, settled_before=settled_before,

@@ -18,6 +18,7 @@ from domain.payments.providers import (
 )
 from tenants.context import tenant_scope
 from tests.functional.test_portal_payments import _give_back, _paid_both, _payment, portal  # noqa: F401
+from tests.integration.test_stripe_webhooks import shop, stripe_api  # noqa: F401
 
 
 def _post_event(app, browser_a, tenant_id, event):
@@ -99,3 +100,21 @@ def test_an_opened_dispute_or_an_older_refund_total_sends_nothing(app, portal, o
     assert after_refund >= 2  # the receipt and the refund's notice
     assert len(outbox()) == after_refund
     assert _payment(app, a.tenant_id, public_id).refunded_amount == Decimal("50.00")
+
+
+def test_a_stripe_refund_before_the_payment_is_told_with_its_receipt_once(app, shop, stripe_api, outbox):  # noqa: F811
+    from tests.integration.test_stripe_webhooks import SECRETS, _checkout, _deliver
+
+    _a, _b, bills, portal_a = shop
+    session_id = _checkout(portal_a, bills)
+    early = stripe_api.refunded_event(session_id, 3000)
+
+    _deliver(portal_a, early, SECRETS["alpha"])
+    _deliver(portal_a, stripe_api.event_for(session_id, "checkout.session.completed"), SECRETS["alpha"])
+    _deliver(portal_a, early, SECRETS["alpha"])  # replayed: nothing more
+
+    subjects = [m["Subject"] for m in outbox()]
+    assert subjects == ["Your payment receipt", "Money given back on your card payment"]
+    text = _body(outbox()[1])
+    assert "€30.00 of your card payment has been refunded to your card." in text
+    assert "These bills are due again:" in text
