@@ -31,13 +31,15 @@ SCREENSHOTS = os.environ.get("BACKOFFICE_SCREENSHOTS")
 
 @pytest.fixture
 def office_data(app, make_tenant):
-    """Tenant `alpha`: the populated customer with 14 bills (tags, long numbers), a billing run and a prepared
-    direct-debit batch of one of its bills, a bill for the collection preview and a reading waiting for review."""
+    """Tenant `alpha`: the populated customer with 14 bills (kinds with tags), a billing run, a prepared direct-debit
+    batch of one of its bills, a bill for the collection preview, a refunded and disputed card payment and a reading
+    waiting for review."""
     from domain.db import db, utcnow
     from domain.payments import sepa_collections as collections
+    from domain.payments import services as payment_services
     from tenants.context import tenant_scope
     from tenants.models import Tenant
-    from tests.factories import MeterReadingFactory, populate_tenant
+    from tests.factories import MeterReadingFactory, PaymentFactory, populate_tenant
     from tests.functional.test_tenant_isolation_matrix import _run_of
     from tests.integration.test_payments import account_of, add_bill
     from tests.integration.test_sepa_collections import configure
@@ -57,6 +59,13 @@ def office_data(app, make_tenant):
                                   collection_date=today + timedelta(days=5), today=today, now=utcnow(),
                                   prepared_by="Admin")
         add_bill(data.account_number, "88.10", due=today + timedelta(days=3))  # for the collection preview
+        card = PaymentFactory(account=account_of(data.account_number), amount=Decimal("61.00"))
+        db.session.flush()
+        payment_services.record_refunded_total(payment=card, provider="sandbox", reference="evt_a11y_1",
+                                               refunded_total=Decimal("10.00"), now=utcnow(), today=today)
+        payment_services.record_dispute(payment=card, provider="sandbox", dispute_id="dp_a11y_1",
+                                        amount=Decimal("20.00"), provider_status="lost", reason="fraudulent",
+                                        now=utcnow(), today=today)
         contract = account_of(data.account_number).contracts[0]
         contract_number = contract.contract_number
         register = contract.delivery_point.current_meter.registers[0]
