@@ -249,6 +249,17 @@ def run_billing(app, *, tenant_id: int, billing_date: date, chunk_size: int, pro
     return out
 
 
+WRITE_TABLES = ("bills", "bill_lines", "ledger_entries")
+
+
+def drop_foreign_keys(conn, tables: tuple[str, ...]) -> int:
+    rows = conn.execute("SELECT conrelid::regclass::text, conname FROM pg_constraint "
+                        "WHERE contype = 'f' AND conrelid::regclass::text = ANY(%s)", (list(tables),)).fetchall()
+    for table, name in rows:
+        conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    return len(rows)
+
+
 def collect_counts(conn, *, tenant_id: int, run_id: int) -> dict:
     q = {"t": tenant_id, "r": run_id}
     out = {}
@@ -307,6 +318,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--billing-date", type=date.fromisoformat, default=date.today().replace(day=1))
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--drop-write-fks", action="store_true",
+                        help="experiment, not how the product runs: drop the foreign keys of bills, bill_lines and "
+                             "ledger_entries (the floor copies the catalogue, so it loses them too) to measure what "
+                             "their per-row checks cost")
     args = parser.parse_args(argv)
 
     from redis import Redis
@@ -336,6 +351,9 @@ def main(argv: list[str] | None = None) -> int:
              f"- not timed as billing; mix {load.by_offer}")
 
         owner = owner_connect(args.db, autocommit=True)
+        if args.drop_write_fks:
+            dropped = drop_foreign_keys(owner, WRITE_TABLES)
+            _say(f"EXPERIMENT --drop-write-fks: dropped {dropped} foreign keys of {', '.join(WRITE_TABLES)}")
         due = create_due_snapshot(owner, tenant_id=tenant_id, billing_date=cal.billing_date)
         owner.execute("CHECKPOINT")
         prewarm_inputs(owner)

@@ -43,6 +43,7 @@ from billing_setup import (  # noqa: E402
 
 HOST = "bench.localhost"
 TARGET_RATIO = 0.25
+REFERENCES = ("hello", "healthz")  # rows printed for comparison, not held to the targets
 TARGET_P99_MS = 50.0
 HISTORY_TABLES = ("bills", "ledger_entries", "payments", "payment_allocations")
 
@@ -364,7 +365,9 @@ def main() -> int:
                 raise SystemExit(f"{name} ({path}) answered {status} to a signed-in customer: see {work}/app.log")
         assert fetch(app_port, "/", None)[0] == 302, "the home page must need a session"
         wait_for_billing_bench()
-        for name, port, path in [("hello", hello_port, "/"), *[(n, app_port, p) for n, p in pages]]:
+        targets = [("hello", hello_port, "/"), ("healthz", app_port, "/healthz"),
+                   *[(n, app_port, p) for n, p in pages]]
+        for name, port, path in targets:
             run_wrk(port, path, cookies_file=cookies_file, lua=lua, connections=args.connections, duration=3)  # warm
             _say(f"load: {name} {path}, {args.connections} connections, {args.duration} s")
             results[name] = run_wrk(port, path, cookies_file=cookies_file, lua=lua, connections=args.connections,
@@ -389,8 +392,10 @@ def main() -> int:
               f"{r['p99_us'] / 1000:>8.1f} {r['errors']:>7} {ratio:>8.0%} {r['load']:>5.1f}")
         if r["errors"]:
             ok = False
-        if name != "hello" and (ratio < TARGET_RATIO or r["p99_us"] / 1000 > TARGET_P99_MS):
+        if name not in REFERENCES and (ratio < TARGET_RATIO or r["p99_us"] / 1000 > TARGET_P99_MS):
             ok = False
+    print("healthz: the app's own floor on the same gunicorn (middleware, tenant, one SELECT 1, a JSON body; no "
+          "session, no template): a reference, not a target")
     print(f"targets: pages >= {TARGET_RATIO:.0%} of hello-world req/s, p99 <= {TARGET_P99_MS:.0f} ms: "
           f"{'met' if ok else 'NOT met'}")
     print(f"logs: {work}")
