@@ -15,6 +15,7 @@ from domain.contracts import services as accounts
 from domain.db import utcnow
 
 from portal.blueprint import bp
+from portal.reading_views import REGISTER_NAMES, UNIT_LABELS
 
 register_auth_views(bp, kind="customer", home_endpoint="portal.home", template_dir="portal",
                     protect=customer_required)
@@ -33,7 +34,7 @@ def _today():
 def home():
     page = overview.home_page(customer_user_id=current_user.user.id, tenant=g.tenant, today=_today(), now=utcnow())
     return render_template("portal/home.html", summaries=page.summaries, actions=page.actions,
-                           source_names=READING_SOURCE_NAMES)
+                           source_names=READING_SOURCE_NAMES, register_names=REGISTER_NAMES, unit_labels=UNIT_LABELS)
 
 
 @bp.get("/accounts/<account_number>")
