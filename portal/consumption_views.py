@@ -18,7 +18,7 @@ UNIT_LABELS = {"m3": "m³", "kWh": "kWh"}
 
 # Chart geometry, in the SVG's own units (it scales to the width of its box).
 WIDTH, HEIGHT = 720, 320
-LEFT, RIGHT, TOP, BOTTOM = 64, 12, 16, 44
+LEFT, RIGHT, TOP, BOTTOM = 64, 12, 34, 44  # room above the top grid line for the unit
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def chart_geometry(months, month_text) -> Chart:
                 h = height(figure.quantity)
                 bars.append(Bar(round(x0 + offset, 2), round(baseline - h, 2), round(bar_w, 2), round(h, 2), kind,
                                 figure.estimated))
-        if n % 3 == 0 or n == len(months) - 1:
+        if (len(months) - 1 - n) % 3 == 0:  # every third month back from the latest, so labels never collide
             labels.append(MonthLabel(round(LEFT + n * slot + slot / 2, 2), month_text(month.month)))
     ticks = []
     value = Decimal(0)
