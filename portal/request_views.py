@@ -6,6 +6,7 @@ from urllib.parse import quote
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField, MultipleFileField, SelectField, StringField, TextAreaField
@@ -33,7 +34,8 @@ KIND_HINTS = {"complaint": _l("Something went wrong: a bill, a payment, our serv
               "offer_change": _l("Ask to change the offer of a point of delivery."),
               "meter_problem": _l("Your meter is damaged, blocked, or its display cannot be read."),
               "other": _l("Any other question or request.")}
-REQUEST_STATUS_NAMES = {"open": _l("open"), "in_progress": _l("in progress"),
+# "open" in the context of a request: the bare word is also a contract's open end, which languages word differently.
+REQUEST_STATUS_NAMES = {"open": lazy_pgettext("request status", "open"), "in_progress": _l("in progress"),
                         "waiting_customer": _l("waiting for you"), "resolved": _l("resolved"),
                         "closed": _l("closed")}
 

@@ -39,7 +39,7 @@ def _source_messages() -> frozenset[str]:
     """The strings the code and templates mark for translation today (as `make messages` extracts them)."""
     from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 
-    keywords = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
+    keywords = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None, "lazy_pgettext": ((1, "c"), 2)}
     method_map = [("**/.*/**", "ignore"), ("**.py", "python"), ("templates/**.html", "jinja2"),
                   ("templates/**.txt", "jinja2")]
     found = set()
