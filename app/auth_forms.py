@@ -24,17 +24,28 @@ class ForgotPasswordForm(FlaskForm):
     ])
 
 
-class NewPasswordForm(FlaskForm):
-    password = PasswordField(_l("New password"), validators=[
+def _new_password_field():
+    return PasswordField(_l("New password"), validators=[
         DataRequired(_l("Enter a new password.")),
         Length(min=10, message=_l("Use at least 10 characters.")),
     ])
-    confirm = PasswordField(_l("Repeat the new password"), validators=[
+
+
+def _confirm_field():
+    return PasswordField(_l("Repeat the new password"), validators=[
         DataRequired(_l("Repeat the new password.")),
         EqualTo("password", _l("The two passwords are different.")),
     ])
 
 
-class ChangePasswordForm(NewPasswordForm):
+class NewPasswordForm(FlaskForm):
+    password = _new_password_field()
+    confirm = _confirm_field()
+
+
+class ChangePasswordForm(FlaskForm):
+    # Fields are declared in the page's order: the error summary lists problems in field order.
     current_password = PasswordField(_l("Current password"),
                                      validators=[DataRequired(_l("Enter your current password."))])
+    password = _new_password_field()
+    confirm = _confirm_field()
