@@ -23,6 +23,7 @@ from domain.requests import attachments as files
 from domain.requests import moves
 from domain.requests import services as requests_service
 from portal.blueprint import bp
+from portal.reading_views import UNIT_LABELS, register_name
 
 REQUESTS_PER_PAGE = 20
 KIND_NAMES = {"complaint": _l("Complaint"), "move_in": _l("Moving in"), "move_out": _l("Moving out"),
@@ -254,10 +255,12 @@ def _move_out(customer_accounts):
                     field_errors["effective_on"] = MOVE_OUT_ERRORS[problem](None)
         return render_template("portal/requests/move_out.html", form=form, contract=contract, to_read=to_read,
                                label=_point_label, readings_raw=readings_raw, field_errors=field_errors,
+                               register_name=register_name, unit_labels=UNIT_LABELS,
                                error=error, today=_today(), max_ahead=moves.MAX_DAYS_AHEAD,
                                max_past=moves.MAX_DAYS_PAST), 400
     return render_template("portal/requests/move_out.html", form=form, contract=contract, to_read=to_read,
-                           label=_point_label, readings_raw=readings_raw, field_errors=field_errors, error=None,
+                           label=_point_label, readings_raw=readings_raw, field_errors=field_errors,
+                           register_name=register_name, unit_labels=UNIT_LABELS, error=None,
                            today=_today(), max_ahead=moves.MAX_DAYS_AHEAD, max_past=moves.MAX_DAYS_PAST)
 
 
@@ -266,7 +269,8 @@ def _reading_message(problem: str, details: dict) -> str:
 
     if problem == "reading_lower":
         return _("The reading cannot be lower than the previous reading (%(value)s on %(date)s).",
-                 value=quantity(details["previous"], details["unit"]), date=format_date(details["previous_on"]))
+                 value=quantity(details["previous"], UNIT_LABELS.get(details["unit"], details["unit"])),
+                 date=format_date(details["previous_on"]))
     if problem == "reading_missing":
         return _("Enter the final reading.")
     return _("Enter the reading as a number, for example 1234.5.")
