@@ -186,7 +186,7 @@ def register_label(code: str, label: str, _: Callable[[str], str]) -> str:
 
 
 def display_unit(unit: str, quantity: Decimal, locale: str) -> str:
-    """"m3" -> "m³"; day and month counts in the reader's language, singular or plural."""
+    """"m3" -> "m³"; day and month counts in the reader's language, singular or plural; kW·year and kVA·year too."""
     ngettext = translations(locale).ngettext
     count = int(abs(quantity)) if quantity == quantity.to_integral_value() else 2
     key = (unit or "").strip().lower()
@@ -194,6 +194,11 @@ def display_unit(unit: str, quantity: Decimal, locale: str) -> str:
         return ngettext("day", "days", count)
     if key in ("month", "months"):
         return ngettext("month", "months", count)
+    gettext = translations(locale).gettext
+    if key == "kw·year":  # capacity charges (heating, electricity) in the reader's language
+        return gettext("kW·year")
+    if key == "kva·year":
+        return gettext("kVA·year")
     return unit_symbol(unit)
 
 
