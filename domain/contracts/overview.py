@@ -65,6 +65,7 @@ class ContractView:
     billed_until: date | None
     billing_frequency: str
     delivery_point: DeliveryPointView
+    plan: tuple[date, date] | None = None  # (start_on, true_up_on) of the contract's active budget plan, if any
 
 
 @dataclass
@@ -155,7 +156,7 @@ def actions_needed(summaries: list[AccountSummary], *, tenant, today: date, unre
     for summary in summaries:
         number = summary.account.account_number
         for contract in summary.active_contracts:
-            window = reading_window(contract, tenant, today)
+            window = reading_window(contract, tenant, today, plan=contract.plan)
             if not window_is_open(window, today):
                 continue
             identifier = contract.delivery_point.identifier
@@ -228,15 +229,17 @@ _MY_ACCOUNTS = CUSTOMER_ACCOUNT_IDS
 _ACCOUNTS = ReadSQL(f"""
     SELECT a.id, a.account_number, p.kind, p.first_name, p.last_name, p.organisation_name,
            c.id, c.status, c.start_date, c.end_date, c.billed_until, c.billing_frequency,
-           dp.identifier, dp.activity, pr.address_line1, pr.address_line2, pr.postcode, pr.city
+           dp.identifier, dp.activity, pr.address_line1, pr.address_line2, pr.postcode, pr.city,
+           pl.start_on, pl.true_up_on
     FROM customer_accounts a
     JOIN parties p ON p.tenant_id = a.tenant_id AND p.id = a.holder_party_id
     LEFT JOIN contracts c ON c.tenant_id = a.tenant_id AND c.account_id = a.id AND c.status = 'active'
     LEFT JOIN delivery_points dp ON dp.tenant_id = c.tenant_id AND dp.id = c.delivery_point_id
     LEFT JOIN premises pr ON pr.tenant_id = dp.tenant_id AND pr.id = dp.premise_id
+    LEFT JOIN down_payment_plans pl ON pl.tenant_id = c.tenant_id AND pl.contract_id = c.id AND pl.status = 'active'
     WHERE a.tenant_id = :tenant_id AND a.id IN ({_MY_ACCOUNTS})
     ORDER BY a.account_number, c.id
-""", columns={8: DATE, 9: DATE, 10: DATE})
+""", columns={8: DATE, 9: DATE, 10: DATE, 18: DATE, 19: DATE})
 
 # The latest reading (not rejected) of each register of each active contract's current meter.
 _LATEST_READINGS = ReadSQL(f"""
@@ -307,13 +310,15 @@ _MONEY_AND_REPLIES = ReadSQL(f"""
 def _accounts(customer_user_id: int) -> list[AccountView]:
     accounts: dict[int, AccountView] = {}
     for (account_id, number, kind, first, last, organisation, contract_id, status, start, end, billed, frequency,
-         identifier, activity, line1, line2, postcode, city) in rows(_ACCOUNTS, user_id=customer_user_id):
+         identifier, activity, line1, line2, postcode, city, plan_start, true_up_on) in rows(
+            _ACCOUNTS, user_id=customer_user_id):
         account = accounts.get(account_id)
         if account is None:
             account = accounts[account_id] = AccountView(account_id, number, Holder(kind, first, last, organisation))
         if contract_id is not None:
             point = DeliveryPointView(identifier, activity, PremiseView(line1, line2, postcode, city))
-            account.contracts.append(ContractView(contract_id, status, start, end, billed, frequency, point))
+            account.contracts.append(ContractView(contract_id, status, start, end, billed, frequency, point,
+                                                   (plan_start, true_up_on) if true_up_on else None))
     return list(accounts.values())
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from domain.billing.engine.consumption import to_billed
 from domain.billing.engine.model import MeterIn, ReadingIn
+from domain.billing.plan_models import DownPaymentPlan
 from domain.contracts.models import Contract
 from domain.db import db
 from domain.identity.models import CustomerAccess
@@ -91,6 +92,16 @@ def _customer_contracts(customer_user_id: int) -> list[Contract]:
     return list(db.session.scalars(stmt))
 
 
+def _active_plans(contract_ids: list[int]) -> dict[int, tuple[date, date]]:
+    """`(start_on, true_up_on)` of each contract's active budget plan (the reading window's year under a plan)."""
+    if not contract_ids:
+        return {}
+    rows = db.session.execute(
+        select(DownPaymentPlan.contract_id, DownPaymentPlan.start_on, DownPaymentPlan.true_up_on)
+        .where(DownPaymentPlan.contract_id.in_(contract_ids), DownPaymentPlan.status == "active"))
+    return {contract_id: (start_on, true_up_on) for contract_id, start_on, true_up_on in rows}
+
+
 def _live(contract: Contract, today: date) -> bool:
     return contract.is_live_on(today) and contract.account.status == "active"
 
@@ -119,13 +130,13 @@ def meters_to_read(*, customer_user_id: int, tenant, today: date) -> list[MeterS
     """The meters in service today on the customer's live contracts, with each register's previous reading
     and the contract's reading window."""
     found = []
-    for contract in _customer_contracts(customer_user_id):
-        if not _live(contract, today):
-            continue
+    contracts = [c for c in _customer_contracts(customer_user_id) if _live(c, today)]
+    plans = _active_plans([c.id for c in contracts])
+    for contract in contracts:
         meter = contract.delivery_point.meter_on(today)
         if meter is None:
             continue
-        window = reading_window(contract, tenant, today)
+        window = reading_window(contract, tenant, today, plan=plans.get(contract.id))
         found.append(MeterState(contract.account.account_number, contract, contract.delivery_point, meter, [],
                                 window, window_is_open(window, today)))
     previous, todays = _latest_readings([r.id for state in found for r in state.meter.registers], today)

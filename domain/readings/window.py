@@ -32,16 +32,28 @@ def next_period(*, start_date: date, end_date: date | None, billed_until: date |
     return None
 
 
-def reading_window(contract, tenant, today: date) -> tuple[date, date] | None:
+def reading_window(contract, tenant, today: date, *, plan: tuple[date, date] | None = None
+                   ) -> tuple[date, date] | None:
     """The days, both included, when the customer is asked to read the meter of `contract`:
     `tenant.reading_window_days` days up to the last day of the contract's next billing period.
 
     The period `[start, end)` ends before `end`, so the window is `(end - days, end - 1 day)`, never starting
     before the period does. It may lie ahead of `today` (the page says when to read) or contain it.
     None for a contract that has ended or is fully billed.
+
+    Under an active budget plan (`plan`: its `(start_on, true_up_on)`) the contract is billed until the true-up
+    (domain/billing/down_payments.py), yet its meter is still read on the contract's billing frequency within
+    the plan's year (the readings keep the true-up actual), the last window ending the day before the
+    true-up, whose bill uses that reading; not a period after it, a year or more ahead.
     """
-    period = next_period(start_date=contract.start_date, end_date=contract.end_date,
-                         billed_until=contract.billed_until, frequency=contract.billing_frequency, today=today)
+    if plan is not None:
+        start_on, true_up_on = plan
+        end_date = true_up_on if contract.end_date is None else min(contract.end_date, true_up_on)
+        period = next_period(start_date=contract.start_date, end_date=end_date, billed_until=start_on,
+                             frequency=contract.billing_frequency, today=today)
+    else:
+        period = next_period(start_date=contract.start_date, end_date=contract.end_date,
+                             billed_until=contract.billed_until, frequency=contract.billing_frequency, today=today)
     if period is None:
         return None
     start, end = period

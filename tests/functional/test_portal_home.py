@@ -33,12 +33,12 @@ def _customer(app, tenant, *, billed_until=date(2026, 11, 1), email="home@exampl
         meter = f.MeterFactory(serial_number="MTR-HOME-1")
         register = f.RegisterFactory(meter=meter)
         f.MeterInstallationFactory(meter=meter, delivery_point=dp)
-        f.ContractFactory(account=account, delivery_point=dp, billing_frequency="monthly",
-                          start_date=date(2025, 1, 1), billed_until=billed_until)
+        contract = f.ContractFactory(account=account, delivery_point=dp, billing_frequency="monthly",
+                                     start_date=date(2025, 1, 1), billed_until=billed_until)
         user = f.CustomerUserFactory(party=party, email=email)
         f.CustomerAccessFactory(user=user, account=account)
         db.session.commit()
-        return {"account_id": account.id, "register_id": register.id, "email": email}
+        return {"account_id": account.id, "register_id": register.id, "email": email, "contract": contract}
 
 
 def _bill(account_id, *, number, issued, due, total, paid=Decimal("0")):
@@ -165,6 +165,27 @@ def test_reading_window_needs_action_until_the_meter_is_read(app, make_tenant, b
         db.session.commit()
     text = browser(tenant.slug).get("/").get_data(as_text=True)
     assert "Time to read your meter" not in text  # read within the window
+
+
+def test_budget_billing_customer_is_asked_to_read_within_the_plans_year(app, make_tenant, browser, today,
+                                                                        monkeypatch):
+    # A budget plan bills the contract until its true-up (1 Dec 2027): the monthly window still opens this month,
+    # on the home page and the readings page, not in December 2027.
+    tenant = make_tenant("homeco")
+    c = _customer(app, tenant, billed_until=date(2027, 12, 1))
+    with app.app_context(), tenant_scope(tenant.id):
+        f.DownPaymentPlanFactory(contract=c["contract"], start_on=date(2026, 11, 1), true_up_on=date(2027, 12, 1))
+        db.session.commit()
+    import portal.reading_views
+    import portal.views
+
+    monkeypatch.setattr(portal.views, "_today", lambda: date(2026, 11, 25))
+    text = _page(browser, tenant.slug, c["email"])
+    assert "Time to read your meter" in text and "by Nov 30, 2026" in text
+
+    monkeypatch.setattr(portal.reading_views, "_today", lambda: date(2026, 11, 25))
+    readings = browser(tenant.slug).get("/readings").get_data(as_text=True)
+    assert "Your reading window is open. Please read your meter by Nov 30, 2026." in readings
 
 
 def test_unread_staff_reply_needs_action_until_the_customer_reads_it(app, make_tenant, browser, today):

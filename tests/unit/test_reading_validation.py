@@ -199,3 +199,20 @@ def test_window_never_starts_before_the_period():
     window = reading_window(_contract(), SimpleNamespace(reading_window_days=60), date(2026, 11, 10))
 
     assert window == (date(2026, 11, 1), date(2026, 11, 30))
+
+
+def test_window_under_a_budget_plan_follows_the_frequency_up_to_the_true_up():
+    # A plan bills the contract until its true-up (billed_until == true_up_on), a year ahead; its meter is still
+    # read monthly within the plan's year, the last window ending the day before the true-up.
+    planned = _contract(billed_until=date(2027, 12, 1))
+    plan = (date(2026, 11, 1), date(2027, 12, 1))
+
+    assert reading_window(planned, TENANT, date(2026, 11, 28), plan=plan) == (date(2026, 11, 24), date(2026, 11, 30))
+    assert reading_window(planned, TENANT, date(2027, 11, 2), plan=plan) == (date(2027, 11, 24), date(2027, 11, 30))
+    # Without the plan, the window would be after the true-up, over a year ahead.
+    assert reading_window(planned, TENANT, date(2026, 11, 28)) == (date(2027, 12, 25), date(2027, 12, 31))
+    # The true-up date passed (billed that night): none under this plan.
+    assert reading_window(planned, TENANT, date(2027, 12, 1), plan=plan) is None
+    # A move-out inside the plan cuts its period.
+    moving = _contract(billed_until=date(2027, 12, 1), end_date=date(2027, 3, 10))
+    assert reading_window(moving, TENANT, date(2027, 3, 2), plan=plan) == (date(2027, 3, 3), date(2027, 3, 9))
