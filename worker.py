@@ -4,7 +4,8 @@ Jobs are registered here by name with their queue. The worker builds the app onc
 configures the mappers before forking, runs every job inside the app context, and gives
 each forked work horse fresh database connections (an engine is never shared across a
 fork). JSON serializer; RQ's built-in scheduler runs in the worker, and a thread dispatches
-each tenant's daily jobs once a day (app/schedule.py).
+each tenant's daily jobs once a day (app/schedule.py). A worker of the billing queue first takes up the
+billing runs a dead worker left unfinished (domain/billing/recovery.py).
 """
 from __future__ import annotations
 
@@ -26,6 +27,11 @@ JOBS: dict[str, tuple[str, str]] = {
     "payments.prepare_collection": ("domain.payments.collection_jobs:prepare_collection", "default"),
     "payments.prepare_due_collections": ("domain.payments.collection_jobs:prepare_due_collections", "default"),
 }
+
+# Jobs RQ runs again (up to RETRIES times) when the process running them dies (a work horse killed, out of
+# memory): each is idempotent, so a second run finishes what the first began and repeats nothing.
+RETRIED_ON_CRASH = frozenset({"billing.plan_run", "billing.bill_chunk", "billing.issue_run", "billing.issue_chunk"})
+RETRIES = 3
 
 
 def main(argv: list[str]) -> int:
@@ -56,6 +62,11 @@ def main(argv: list[str]) -> int:
         engine.dispose()
         conn = Redis.from_url(redis_url)
         names = argv or list(QUEUES)
+        if "billing" in names:
+            # Runs a dead worker left unfinished go on now (domain/billing/recovery.py), not in ten minutes.
+            from domain.billing.recovery import resume_interrupted_runs
+
+            resume_interrupted_runs()
         queues = [Queue(n, connection=conn, serializer=JSONSerializer) for n in names]
         # WORKER_FORK=0: run each job in this process (RQ's SimpleWorker), keeping its database connection and
         # warm caches; a forked work horse per job (the default) isolates jobs from each other's leaks and crashes.

@@ -33,6 +33,14 @@ def _registry() -> dict[str, tuple[str, str]]:
     return JOBS
 
 
+def _retry(name: str):
+    """RQ's retry policy for a job whose process may die mid-way (worker.RETRIED_ON_CRASH), else None."""
+    from rq import Retry
+
+    from worker import RETRIED_ON_CRASH, RETRIES
+    return Retry(max=RETRIES) if name in RETRIED_ON_CRASH else None
+
+
 def _resolve(name: str):
     try:
         path, _queue = _registry()[name]
@@ -88,7 +96,7 @@ def enqueue_now(name: str, *, tenant_id: int | None, actor: dict | None = None, 
         queue = _queue(app, queue_name)
         job = queue.enqueue(
             "app.jobs.run_job", args=(name, tenant_id, actor, kwargs),
-            job_id=job_id, description=f"{name} tenant={tenant_id}",
+            job_id=job_id, description=f"{name} tenant={tenant_id}", retry=_retry(name),
         )
         return job.id
     # In-process: the same run_job. It commits and removes the scoped session, so callers

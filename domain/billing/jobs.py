@@ -111,9 +111,13 @@ def plan_run(*, run_id: int) -> dict:
 
 
 def _locked_chunk(run_id: int, number: int) -> BillingRunChunk | None:
+    """The chunk's row, locked until the job commits. A second job for the same chunk (a run taken up after a
+    worker died, domain/billing/recovery.py) waits for the first to finish, then finds the chunk done. It does
+    not skip a locked row: the lock may be a killed worker's, whose transaction PostgreSQL has yet to roll back,
+    and skipping would leave that chunk to nobody."""
     stmt = select(BillingRunChunk).where(BillingRunChunk.run_id == run_id, BillingRunChunk.number == number)
     if db.session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)  # another worker has it: leave it to them
+        stmt = stmt.with_for_update()
     return db.session.scalar(stmt)
 
 

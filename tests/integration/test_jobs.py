@@ -106,3 +106,23 @@ def test_real_worker_in_burst_mode_runs_the_job(app, two_tenants):
     assert job_id
     assert done.returncode == 0, done.stderr[-2000:]
     assert _sessions(app, a.tenant_id) == 1
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs a real Redis (set REDIS_URL)")
+def test_billing_jobs_are_given_back_to_the_queue_if_their_process_dies(app, two_tenants):
+    # RQ retries a job whose work horse died (killed, out of memory) only if it has retries left: the billing
+    # jobs are idempotent and get them; a job that sends mail or is not idempotent does not.
+    from redis import Redis
+    from rq.job import Job
+    from rq.serializers import JSONSerializer
+
+    a, _ = two_tenants
+    redis = Redis.from_url(os.environ["REDIS_URL"])
+    redis.flushdb()
+    with app.app_context():
+        chunk = enqueue_now("billing.bill_chunk", tenant_id=a.tenant_id, run_id=1, chunk_number=1)
+        purge = enqueue_now("identity.purge_expired_sessions", tenant_id=a.tenant_id, now_iso=utcnow().isoformat())
+
+    assert Job.fetch(chunk, connection=redis, serializer=JSONSerializer).retries_left == 3
+    assert not Job.fetch(purge, connection=redis, serializer=JSONSerializer).retries_left
+    redis.flushdb()
