@@ -1,0 +1,187 @@
+"""Billing staff start, follow, issue, cancel and resume billing runs from the back office; other staff cannot,
+and bad input changes nothing."""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from sqlalchemy import select
+
+from domain.accounting.models import LedgerEntry
+from domain.billing.models import Bill
+from domain.billing.run_models import BillingException, BillingRun
+from domain.contracts.models import Contract
+from domain.db import db
+from domain.offers.models import TariffVersion
+from tenants.context import tenant_scope
+from tests.integration.test_billing_runs import _jobs_in_process  # noqa: F401  (jobs run in this process)
+
+RUNS = "/backoffice/billing/runs"
+
+
+def _office(browser, data, role="billing"):
+    office = browser(data.slug)
+    office.login(data.staff_emails[role], area="/backoffice")
+    return office
+
+
+def _start(office, **fields):
+    data = {"billing_date": "2024-03-01", "mode": "simulate", "activity": "", "cycle": "", **fields}
+    return office.submit(RUNS, data)
+
+
+def _runs(app, tenant_id):
+    with app.app_context(), tenant_scope(tenant_id):
+        found = db.session.scalars(select(BillingRun).order_by(BillingRun.id)).all()
+        db.session.expunge_all()
+        return found
+
+
+def _bills(app, tenant_id, run_id):
+    with app.app_context(), tenant_scope(tenant_id):
+        return db.session.execute(select(Bill.status, Bill.number, Bill.total_incl_tax)
+                                  .where(Bill.billing_run_id == run_id)).all()
+
+
+def test_a_simulation_started_from_the_form_shows_its_totals_and_issues_nothing(app, two_tenants, browser):
+    a, b = two_tenants
+    office = _office(browser, a)
+
+    response = _start(office)
+
+    (run,) = _runs(app, a.tenant_id)
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"{RUNS}/{run.public_id}")
+    assert run.status == "simulated" and run.mode == "simulate" and run.created_by == a.staff_emails["billing"]
+    ((status, number, total),) = _bills(app, a.tenant_id, run.id)
+    assert status == "draft" and number is None
+    page = office.get(f"{RUNS}/{run.public_id}").get_data(as_text=True)
+    assert "Issue these bills" in page and "Cancel the run" in page
+    assert re.search(r'<progress id="run-bar" max="100" value="100"', page)
+    assert f"€{total}" in page.replace("\u202f", "").replace(",", "")  # the run's total incl. tax
+    progress = office.get(f"{RUNS}/{run.public_id}/progress.json").get_json()
+    assert progress == {**progress, "status": "simulated", "total": 1, "processed": 1, "billed": 1, "exceptions": 0,
+                        "percent": 100, "active": False}
+    listing = office.get(RUNS).get_data(as_text=True)
+    assert run.public_id in listing
+    assert _runs(app, b.tenant_id) == []  # the other utility has no run
+
+
+def test_issuing_a_simulated_run_numbers_its_bills_and_posts_them_to_the_ledger(app, two_tenants, browser):
+    a, _ = two_tenants
+    office = _office(browser, a)
+    _start(office)
+    (run,) = _runs(app, a.tenant_id)
+
+    response = office.submit(f"{RUNS}/{run.public_id}", {}, action=f"{RUNS}/{run.public_id}/issue",
+                             follow_redirects=True)
+
+    assert "The bills of this run are being issued." in response.get_data(as_text=True)
+    assert _runs(app, a.tenant_id)[0].status == "completed"
+    ((status, number, total),) = _bills(app, a.tenant_id, run.id)
+    assert status == "issued" and number == "2024-0000001"
+    with app.app_context(), tenant_scope(a.tenant_id):
+        debit = db.session.scalar(select(LedgerEntry.amount).join(Bill, Bill.id == LedgerEntry.bill_id)
+                                  .where(Bill.billing_run_id == run.id, LedgerEntry.direction == "debit"))
+    assert debit == total
+
+
+def test_cancelling_a_simulation_deletes_its_drafts(app, two_tenants, browser):
+    a, _ = two_tenants
+    office = _office(browser, a)
+    _start(office)
+    (run,) = _runs(app, a.tenant_id)
+
+    response = office.submit(f"{RUNS}/{run.public_id}", {}, action=f"{RUNS}/{run.public_id}/cancel",
+                             follow_redirects=True)
+
+    assert "The run is cancelled; its draft bills are deleted." in response.get_data(as_text=True)
+    assert _runs(app, a.tenant_id)[0].status == "cancelled"
+    assert _bills(app, a.tenant_id, run.id) == []
+
+
+def test_a_run_issued_straight_away_and_a_second_one_while_the_first_is_active(app, two_tenants, browser):
+    a, _ = two_tenants
+    office = _office(browser, a)
+
+    _start(office, mode="issue")
+    (run,) = _runs(app, a.tenant_id)
+    assert run.status == "completed"
+    ((status, number, _total),) = _bills(app, a.tenant_id, run.id)
+    assert status == "issued" and number == "2024-0000001"
+
+    # A run that is still waiting for a worker blocks another one, with a message, and nothing is created.
+    with app.app_context(), tenant_scope(a.tenant_id):
+        db.session.get(BillingRun, run.id).status = "running"
+        db.session.commit()
+    refused = _start(office, billing_date="2024-04-01")
+    assert refused.status_code == 200
+    assert "Another billing run is in progress" in refused.get_data(as_text=True)
+    assert len(_runs(app, a.tenant_id)) == 1
+
+
+def test_a_failed_run_shows_its_error_and_resumes_from_the_page(app, two_tenants, browser, monkeypatch):
+    import domain.billing.jobs as jobs
+
+    a, _ = two_tenants
+    office = _office(browser, a)
+    real = jobs.bill_contract_range
+    monkeypatch.setattr(jobs, "bill_contract_range", lambda **kwargs: (_ for _ in ()).throw(
+        RuntimeError("database went away")))
+    _start(office)
+    (run,) = _runs(app, a.tenant_id)
+    page = office.get(f"{RUNS}/{run.public_id}").get_data(as_text=True)
+    assert run.status == "failed"
+    assert "The run stopped on an error:" in page and "database went away" in page and "Resume" in page
+
+    monkeypatch.setattr(jobs, "bill_contract_range", real)
+    response = office.submit(f"{RUNS}/{run.public_id}", {}, action=f"{RUNS}/{run.public_id}/resume",
+                             follow_redirects=True)
+
+    assert "The run is resuming." in response.get_data(as_text=True)
+    assert _runs(app, a.tenant_id)[0].status == "simulated"
+    assert len(_bills(app, a.tenant_id, run.id)) == 1
+
+
+def test_exceptions_are_listed_on_the_run_page(app, two_tenants, browser):
+    a, _ = two_tenants
+    with app.app_context(), tenant_scope(a.tenant_id):
+        db.session.scalar(select(TariffVersion)).effective_from = date(2024, 1, 15)  # no tariff from 1 January
+        db.session.commit()
+    office = _office(browser, a)
+
+    _start(office)
+
+    (run,) = _runs(app, a.tenant_id)
+    with app.app_context(), tenant_scope(a.tenant_id):
+        exception = db.session.scalar(select(BillingException).where(BillingException.run_id == run.id))
+        number = db.session.get(Contract, exception.contract_id).contract_number
+    page = office.get(f"{RUNS}/{run.public_id}").get_data(as_text=True)
+    assert number in page and exception.message in page
+    assert "No exception." not in page
+
+
+def test_bad_input_is_refused_with_a_message_and_creates_nothing(app, two_tenants, browser):
+    a, _ = two_tenants
+    office = _office(browser, a)
+
+    no_date = _start(office, billing_date="")
+    bad_activity = _start(office, activity="plutonium")
+    bad_mode = _start(office, mode="delete-everything")
+    no_token = office.post(RUNS, {"billing_date": "2024-03-01", "mode": "issue"})
+
+    assert no_date.status_code == 200 and "Enter the billing date." in no_date.get_data(as_text=True)
+    assert bad_activity.status_code == 200 and bad_mode.status_code == 200
+    assert no_token.status_code in (200, 400)
+    assert _runs(app, a.tenant_id) == []
+
+
+def test_staff_without_the_billing_role_can_neither_see_nor_start_runs(app, two_tenants, browser):
+    a, _ = two_tenants
+    agent = _office(browser, a, role="agent")
+
+    assert agent.get(RUNS).status_code == 403
+    token = agent.csrf("/backoffice/")
+    refused = agent.post(RUNS, {"billing_date": "2024-03-01", "mode": "issue", "csrf_token": token})
+
+    assert refused.status_code == 403
+    assert _runs(app, a.tenant_id) == []
