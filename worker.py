@@ -9,6 +9,7 @@ billing runs a dead worker left unfinished (domain/billing/recovery.py).
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -66,7 +67,12 @@ def main(argv: list[str]) -> int:
             # Runs a dead worker left unfinished go on now (domain/billing/recovery.py), not in ten minutes.
             from domain.billing.recovery import resume_interrupted_runs
 
-            resume_interrupted_runs()
+            try:
+                resume_interrupted_runs()
+            except Exception:  # the worker still starts; a run left behind can be resumed by staff
+                logging.getLogger("billing").exception("could not take up interrupted billing runs")
+            finally:
+                db.session.remove()  # no session or connection of the parent's is carried into the horses
         queues = [Queue(n, connection=conn, serializer=JSONSerializer) for n in names]
         # WORKER_FORK=0: run each job in this process (RQ's SimpleWorker), keeping its database connection and
         # warm caches; a forked work horse per job (the default) isolates jobs from each other's leaks and crashes.
