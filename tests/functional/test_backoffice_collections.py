@@ -237,3 +237,16 @@ def test_the_admin_sets_the_creditor_identifier_shown_on_the_mandate_page(app, b
         assert event.changes["sepa_creditor_id"] == {"before": "FR72ZZZ123456", "after": "AT92ZZZ00000012345"}
         assert event.actor_label == alpha.staff_emails["tenant_admin"]
     assert "AT92ZZZ00000012345" in mandate_page
+
+
+def test_the_batches_reference_column_is_not_called_a_transfers_reference_in_german(app, office, alpha, bill_due):
+    from domain.identity.models import StaffUser
+
+    _prepare(office, _today() + timedelta(days=5))
+    with app.app_context(), tenant_scope(alpha.tenant_id):
+        db.session.scalar(select(StaffUser).where(StaffUser.email == alpha.staff_emails["collections"])).locale = "de"
+        db.session.commit()
+
+    html = office.get("/backoffice/collections/").get_data(as_text=True)
+
+    assert ">Referenz</th>" in html and "Verwendungszweck" not in html

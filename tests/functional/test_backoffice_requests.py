@@ -67,6 +67,24 @@ def test_the_list_filters_by_status_kind_and_overdue(app, office, alpha):
     assert 'href="/backoffice/requests"' in everything  # navigation link
 
 
+def _staff_locale(app, data, email: str, locale: str) -> None:
+    from domain.identity.models import StaffUser
+
+    with app.app_context(), tenant_scope(data.tenant_id):
+        db.session.scalar(select(StaffUser).where(StaffUser.email == email)).locale = locale
+        db.session.commit()
+
+
+def test_the_list_calls_a_requests_reference_by_its_name_and_stacks_on_a_phone(app, office, alpha):
+    _staff_locale(app, alpha, alpha.staff_emails["agent"], "de")
+
+    html = office.get("/backoffice/requests").get_data(as_text=True)
+
+    assert "Vorgangsnummer" in html and "Verwendungszweck" not in html  # a transfer's reference, not a request's
+    assert 'class="stack-on-mobile"' in html
+    assert 'data-label="Vorgangsnummer"' in html and 'data-label="Antwort fällig"' in html
+
+
 def test_staff_without_the_permission_are_refused(browser, alpha):
     billing = browser(alpha.slug)
     billing.login(alpha.staff_emails["billing"], area="/backoffice")
