@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from datetime import date, datetime
+from decimal import Decimal
+
+from flask_babel import format_date, format_datetime, gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from app.auth import staff_permission
-from app.i18n import tenant_zone
+from app.i18n import LOCALE_NAMES, PAYMENT_METHOD_NAMES, STATUS_NAMES, quantity, tenant_zone
 from app.auth_views import register_auth_views
 from backoffice.dashboard import home_figures
 from domain.audit import services as audit
@@ -16,6 +20,62 @@ from domain.db import db, utcnow
 from domain.contracts import services as accounts
 
 bp = Blueprint("backoffice", __name__)
+
+# The history of changes names the fields the audit trail records by their column; staff read these words instead.
+HISTORY_FIELDS = {
+    "account_number": _l("Customer number"), "status": _l("Status"), "billing_cycle": _l("Billing cycle"),
+    "payment_method": _l("Payment method"), "paperless": _l("Paperless billing"),
+    "activation_code": _l("Activation code"), "locale": _l("Language"), "opened_on": _l("Customer since"),
+    "closed_on": _l("Closed on"), "holder_party_id": _l("Holder"), "contract_number": _l("Contract number"),
+    "start_date": _l("Start date"), "end_date": _l("End date"), "billing_frequency": _l("Billing frequency"),
+    "estimated_annual_consumption": _l("Estimated annual consumption"), "billed_until": _l("Billed until"),
+    "offer_id": _l("Offer"), "delivery_point_id": _l("Point of delivery"), "account_id": _l("Customer account"),
+    "title": _l("Title"), "first_name": _l("First name"), "last_name": _l("Last name"),
+    "organisation_name": _l("Organisation name"), "registration_number": _l("Registration number"),
+    "birth_date": _l("Date of birth"),
+}
+FREQUENCY_NAMES = {"monthly": _l("monthly"), "bimonthly": _l("every two months"), "quarterly": _l("quarterly"),
+                   "biannual": _l("twice a year"), "annual": _l("yearly")}
+HISTORY_CHOICES = {"status": STATUS_NAMES, "payment_method": PAYMENT_METHOD_NAMES, "locale": LOCALE_NAMES,
+                   "billing_frequency": FREQUENCY_NAMES}
+REDACTED = "[redacted]"
+
+
+def _history_value(field: str, value) -> str:
+    """A recorded value as staff read it: words for codes, dates and quantities in their language."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    names = HISTORY_CHOICES.get(field)
+    if names is not None and value in names:
+        return str(names[value])
+    if field == "estimated_annual_consumption":
+        try:
+            return quantity(Decimal(str(value)))
+        except ArithmeticError:
+            return str(value)
+    if isinstance(value, str):
+        try:
+            return format_date(date.fromisoformat(value)) if len(value) == 10 else \
+                format_datetime(datetime.fromisoformat(value), "short")
+        except ValueError:
+            return value
+    return str(value)
+
+
+def history_changes(changes: dict) -> list[tuple[str, str | None, str | None]]:
+    """(field, before, after) of an update; before and after are None when the values are not for display (a
+    secret or a link to another record, whose number means nothing to staff)."""
+    rows = []
+    for field, change in changes.items():
+        label = str(HISTORY_FIELDS.get(field, field))
+        before, after = change.get("before"), change.get("after")
+        if REDACTED in (before, after) or field.endswith("_id"):
+            rows.append((label, None, None))
+        else:
+            rows.append((label, _history_value(field, before), _history_value(field, after)))
+    return rows
 
 register_auth_views(bp, kind="staff", home_endpoint="backoffice.home", template_dir="backoffice",
                     protect=staff_permission("home.view"))
@@ -88,4 +148,6 @@ def customer_history(account_number: str):
     if found is None:
         abort(404)
     events = audit.history_of_account(account=found, limit=200)
-    return render_template("backoffice/customer_history.html", account=found, events=events)
+    return render_template("backoffice/customer_history.html", account=found, events=events,
+                           history_changes=history_changes,
+                           contract_numbers={c.id: c.contract_number for c in found.contracts})
