@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, format_percent
 from flask import g, request, session
 from flask_babel import format_date, format_datetime, get_locale, get_translations
 from jinja2 import pass_eval_context
@@ -79,6 +79,19 @@ def quantity(value: Decimal | None, unit: str = "") -> str:
     return f"{text}\u00a0{unit}" if unit else text
 
 
+def number(value, digits: int = 0) -> str:
+    """A count or a rate in the locale's digits and separators (10.000 / 1 068,2), with `digits` decimals."""
+    if value is None:
+        return "—"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(Decimal(str(value)), format=pattern, locale=str(get_locale()))
+
+
+def percent(value) -> str:
+    """A whole percentage (0-100) as the locale writes it: 42% in English, 42 % in French and German."""
+    return format_percent(Decimal(str(value or 0)) / 100, locale=str(get_locale()))
+
+
 def _date(value: date | None, fmt: str = "medium") -> str:
     if not value:
         return ""
@@ -138,6 +151,8 @@ def init_i18n(app) -> None:
     app.context_processor(_gettext_for_page)
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["quantity"] = quantity
+    app.jinja_env.filters["number"] = number
+    app.jinja_env.filters["percent"] = percent
     app.jinja_env.filters["date"] = _date
     app.jinja_env.filters["datetime"] = _datetime
 

@@ -6,9 +6,18 @@
   document.documentElement.classList.add("js");
   var url = card.dataset.progressUrl;
   var bar = document.getElementById("run-bar");
+  // Numbers as the page's language writes them (1.068,2 and 42 % in German), like the server-rendered page.
+  var lang = document.documentElement.lang || undefined;
+  function format(el, value) {
+    if (el.dataset.format === "percent") {
+      return new Intl.NumberFormat(lang, { style: "percent" }).format(value / 100);
+    }
+    var digits = Number(el.dataset.digits || 0);
+    return new Intl.NumberFormat(lang, { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(value);
+  }
   function set(name, value) {
     var el = card.querySelector('[data-field="' + name + '"]');
-    if (el) { el.textContent = value === null || value === undefined ? "—" : value; }
+    if (el) { el.textContent = value === null || value === undefined ? "—" : format(el, value); }
   }
   function poll() {
     fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
@@ -16,7 +25,7 @@
       .then(function (data) {
         if (!data) { return; }
         bar.value = data.percent;
-        bar.textContent = data.percent + "%";
+        bar.textContent = new Intl.NumberFormat(lang, { style: "percent" }).format(data.percent / 100);
         ["percent", "processed", "total", "billed", "exceptions", "rate", "seconds_left"].forEach(function (k) {
           set(k, data[k]);
         });

@@ -185,3 +185,35 @@ def test_staff_without_the_billing_role_can_neither_see_nor_start_runs(app, two_
 
     assert refused.status_code == 403
     assert _runs(app, a.tenant_id) == []
+
+
+def test_a_runs_figures_are_written_the_way_the_staff_members_language_writes_numbers(app, two_tenants, browser):
+    from domain.identity.models import StaffUser
+
+    a, _ = two_tenants
+    office = _office(browser, a)
+    _start(office)
+    (run,) = _runs(app, a.tenant_id)
+    with app.app_context(), tenant_scope(a.tenant_id):
+        db.session.scalar(select(StaffUser).where(StaffUser.email == a.staff_emails["billing"])).locale = "de"
+        db.session.commit()
+
+    page = office.get(f"{RUNS}/{run.public_id}").get_data(as_text=True)
+
+    assert '<span data-field="percent" data-format="percent">100\u00a0%</span>' in page
+    rate = re.search(r'<span data-field="rate" data-digits="1">([^<]+)</span>', page).group(1)
+    assert re.fullmatch(r"\d{1,3}(\.\d{3})*,\d", rate), rate  # 1.068,2 Verträge/s, not 1068.2
+
+
+def test_counts_and_rates_follow_the_locale(app):
+    from flask_babel import force_locale
+
+    from app.i18n import number, percent
+
+    with app.test_request_context():
+        with force_locale("de"):
+            assert (number(100000), number(1068.24, 1), percent(42)) == ("100.000", "1.068,2", "42\u00a0%")
+        with force_locale("en"):
+            assert (number(100000), number(1068.24, 1), percent(42)) == ("100,000", "1,068.2", "42%")
+        with force_locale("fr"):
+            assert number(1068.24, 1) == "1\u202f068,2"
