@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from app.auth import customer_required
@@ -42,7 +43,8 @@ PLAN_REFUSALS = {
     "state": _l("This budget plan is no longer active."),
     "engine": _l("Your consumption so far cannot be settled automatically. Please contact us."),
 }
-COUNT_CHOICES = [("12", _l("12 instalments")), ("11", _l("11 instalments")), ("10", _l("10 instalments"))]
+COUNT_CHOICES = [SelectChoice("12", _l("12 instalments")), SelectChoice("11", _l("11 instalments")),
+                 SelectChoice("10", _l("10 instalments"))]
 
 
 def _iban(form, field):
@@ -74,7 +76,7 @@ class ProposalForm(FlaskForm):
     contract = SelectField(_l("Contract"), validate_choice=False)
 
     def validate_contract(self, field):
-        if field.data not in {value for value, _label in field.choices}:
+        if field.data not in {choice.value for choice in field.choices}:
             raise ValidationError(str(_l("Choose one of the contracts listed.")))
     instalments = RadioField(_l("Number of monthly instalments"), choices=COUNT_CHOICES, default="12",
                              validators=[DataRequired(_l("Choose 10, 11 or 12 instalments."))])
@@ -166,7 +168,7 @@ def _budget_page(account, *, form=None, proposal=None, confirm=None, error=None,
     choosable = [c for c in eligible if c.id not in on_plan]
     if form is None:
         form = ProposalForm(formdata=None)
-    form.contract.choices = [(c.contract_number, f"{activity_label(c)} — {c.delivery_point.identifier}")
+    form.contract.choices = [SelectChoice(c.contract_number, f"{activity_label(c)} — {c.delivery_point.identifier}")
                              for c in choosable]
     bills = {p.id: plans.bills_of_plan(p) for p in current}
     contracts = {c.id: c for c in account.contracts}
@@ -195,7 +197,7 @@ def budget(account_number: str):
         return _budget_page(account)
     form = ProposalForm(request.args)
     eligible = [c.contract_number for c in _eligible(account, tenant_today())]
-    form.contract.choices = [(number, number) for number in eligible]
+    form.contract.choices = [SelectChoice(number, number) for number in eligible]
     if not form.validate():
         return _budget_page(account, form=form, status=422)
     contract = _contract_of(account, form.contract.data)

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from app.auth import customer_required, sign_out
@@ -33,7 +34,7 @@ COUNTRIES = ("FR", "BE", "LU", "CH", "DE", "AT", "ES", "PT", "IT", "NL", "GB", "
 
 def _country_choices():
     locale = str(get_locale())
-    return sorted(((c, country_name(c, locale)) for c in COUNTRIES), key=lambda item: item[1])
+    return sorted((SelectChoice(c, country_name(c, locale)) for c in COUNTRIES), key=lambda choice: choice.label)
 
 
 class ContactForm(FlaskForm):
@@ -66,7 +67,7 @@ class EmailForm(FlaskForm):
 
 class LanguageForm(FlaskForm):
     locale = SelectField(_l("Language of the portal and of our e-mails"),
-                         choices=[(code, LOCALE_NAMES[code]) for code in LOCALES])
+                         choices=[SelectChoice(code, LOCALE_NAMES[code]) for code in LOCALES])
 
 
 class PaperlessForm(FlaskForm):
