@@ -23,6 +23,10 @@ def test_billing_staff_cancel_and_rebill_a_bill_from_the_customer_file(app, two_
     after = response.get_data(as_text=True)
 
     assert number in before and "Cancel and re-bill" in before
+    # asked first: the button is inside a disclosure that names the bill, not a one-click button beside it
+    disclosures = [d[:d.index("</details>")] for d in before.split('<details class="review-form bo-rebill">')[1:]]
+    (confirm,) = [d for d in disclosures if f"/backoffice/bills/{number}/correct" in d]
+    assert f"Cancel bill {number} and re-bill it" in confirm
     assert f"Bill {number} is cancelled by credit note" in after
     assert "credit note" in after and "corrective bill" in after
 
