@@ -1,14 +1,15 @@
 """Forms of the billing-run pages."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField
+from wtforms import DateField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 
 class StartRunForm(FlaskForm):
     billing_date = DateField(_l("Billing date"), validators=[DataRequired(_l("Enter the billing date."))])
-    mode = SelectField(_l("What to do"), choices=[
+    # Radio buttons, not a list: the simulation's label was cut off in a drop-down half the page wide.
+    mode = RadioField(_l("What to do"), choices=[
         SelectChoice("simulate", _l("Simulate first: draft bills to review, nothing is issued")),
         SelectChoice("issue", _l("Issue the bills straight away")),
     ], default="simulate")

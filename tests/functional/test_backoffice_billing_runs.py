@@ -217,3 +217,15 @@ def test_counts_and_rates_follow_the_locale(app):
             assert (number(100000), number(1068.24, 1), percent(42)) == ("100,000", "1,068.2", "42%")
         with force_locale("fr"):
             assert number(1068.24, 1) == "1\u202f068,2"
+
+
+def test_the_start_form_offers_simulate_or_issue_as_radio_buttons_with_their_whole_label(two_tenants, browser):
+    a, _ = two_tenants
+    office = _office(browser, a)
+
+    page = office.get(RUNS).get_data(as_text=True)
+
+    assert re.search(r'<input checked id="mode-0" name="mode" type="radio" value="simulate">', page)
+    assert '<label for="mode-0">Simulate first: draft bills to review, nothing is issued</label>' in page
+    assert '<label for="mode-1">Issue the bills straight away</label>' in page
+    assert '<select class="input" id="mode"' not in page
