@@ -250,3 +250,15 @@ def test_the_batches_reference_column_is_not_called_a_transfers_reference_in_ger
     html = office.get("/backoffice/collections/").get_data(as_text=True)
 
     assert ">Referenz</th>" in html and "Verwendungszweck" not in html
+
+
+def test_the_preview_button_counts_its_bills_in_the_singular_and_plural(app, office, alpha, bill_due):
+    on = _today() + timedelta(days=7)
+
+    one = office.get(f"/backoffice/collections/preview?collection_date={on.isoformat()}").get_data(as_text=True)
+    _in(app, alpha, lambda: (add_bill(alpha.account_number, "10.00", due=_today() + timedelta(days=2)),
+                             db.session.commit()))
+    two = office.get(f"/backoffice/collections/preview?collection_date={on.isoformat()}").get_data(as_text=True)
+
+    assert "Prepare the batch of 1 bill<" in one and "these 1 bills" not in one
+    assert "Prepare the batch of 2 bills<" in two
