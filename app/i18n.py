@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from babel.numbers import format_currency, format_decimal, format_percent
 from flask import g, request, session
-from flask_babel import format_date, format_datetime, get_locale, get_translations
+from flask_babel import format_date, format_datetime, format_time, get_locale, get_translations
 from jinja2 import pass_eval_context
 from markupsafe import Markup
 from flask_babel import lazy_gettext as _l
@@ -101,7 +101,16 @@ def _date(value: date | None, fmt: str = "medium") -> str:
 
 
 def _datetime(value: datetime | None, fmt: str = "medium") -> str:
-    return format_datetime(value, fmt) if value else ""
+    """`minutes`: the date as the `date` filter writes it (four-digit year) and the time to the minute; `short`
+    has a two-digit year (29.11.26) beside dates written in full on the same page."""
+    if not value:
+        return ""
+    if fmt == "minutes":
+        from babel.dates import get_datetime_format
+
+        pattern = str(get_datetime_format("medium", locale=get_locale()))
+        return pattern.replace("{1}", format_date(value, "medium")).replace("{0}", format_time(value, "short"))
+    return format_datetime(value, fmt)
 
 
 # --- fast paths for pages -------------------------------------------------------------------------------------------

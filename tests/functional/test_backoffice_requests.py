@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -241,3 +242,20 @@ def test_a_move_out_shows_staff_its_final_readings(app, office, alpha):
     page = office.get(f"/backoffice/requests/{reference}").get_data(as_text=True)
 
     assert "Final reading" in page and "Total: 1,500\u00a0kWh" in page and "contract ends on" in page
+
+
+def test_times_on_a_request_carry_the_year_in_full_like_its_dates(app, office, alpha):
+    from datetime import datetime
+
+    _staff_locale(app, alpha, alpha.staff_emails["agent"], "de")
+    with app.app_context(), tenant_scope(alpha.tenant_id):
+        request = db.session.scalar(select(ServiceRequest).where(ServiceRequest.reference == alpha.request_reference))
+        request.opened_at = datetime(2026, 11, 23, 9, 5, tzinfo=ZoneInfo("UTC"))
+        db.session.commit()
+
+    page = office.get(_path(alpha)).get_data(as_text=True)
+
+    opened = page[page.index("<dt>Eröffnet</dt>"):]
+    opened = opened[:opened.index("</dd>")]
+    assert "23.11.2026, " in opened and "23.11.26" not in opened
+    assert re.search(r"\d{2}\.\d{2}\.\d{4}, \d{2}:\d{2}</time>", page)  # each message's time, to the minute
