@@ -39,3 +39,16 @@ def test_open_requests_lead_to_the_requests_list(browser, two_tenants):
     html = office.get("/backoffice/").get_data(as_text=True)
 
     assert '<a class="figure-label" href="/backoffice/requests">open requests</a>' in html
+
+
+def test_the_area_badge_and_title_are_translated_in_spanish(app, browser, two_tenants):
+    a = two_tenants[0]
+    with app.app_context(), tenant_scope(a.tenant_id):
+        db.session.scalar(select(StaffUser).where(StaffUser.email == a.staff_emails["agent"])).locale = "es"
+        db.session.commit()
+    office = browser(a.slug)
+    office.login(a.staff_emails["agent"], area="/backoffice")
+
+    html = office.get("/backoffice/").get_data(as_text=True)
+
+    assert '<span class="area-badge">Área de empleados</span>' in html and "Back office" not in html
