@@ -44,3 +44,29 @@ def test_agents_see_bills_but_cannot_rebill(app, two_tenants, browser):
     assert a.bill_number in page and "Cancel and re-bill" not in page
     assert refused.status_code == 403
     assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
+
+
+def test_with_several_contracts_each_bill_says_which_energy_and_contract_it_is_for(app, two_tenants, browser):
+    from domain.contracts.models import Contract, CustomerAccount
+    from tests.factories import BillFactory, ContractFactory, DeliveryPointFactory
+
+    a, _ = two_tenants
+    with app.app_context(), tenant_scope(a.tenant_id):
+        account = db.session.scalar(select(CustomerAccount).where(CustomerAccount.account_number == a.account_number))
+        power = db.session.scalar(select(Contract).where(Contract.account_id == account.id))
+        gas = ContractFactory(account=account, delivery_point=DeliveryPointFactory(activity="gas"),
+                              offer_id=power.offer_id)
+        BillFactory(account=account, contract_id=power.id, number="F2026-900001")
+        BillFactory(account=account, contract_id=gas.id, number="F2026-900002")
+        db.session.commit()
+        power_number, gas_number = power.contract_number, gas.contract_number
+    office = browser(a.slug)
+    office.login(a.staff_emails["agent"], area="/backoffice")
+
+    page = office.get(f"/backoffice/customers/{a.account_number}").get_data(as_text=True)
+
+    def cell(number):
+        start = page.index(f">{number}</a>")
+        return page[start:page.index("</td>", start)]
+    assert f"Electricity · {power_number}" in cell("F2026-900001")
+    assert f"Gas · {gas_number}" in cell("F2026-900002")
