@@ -93,6 +93,7 @@ def _detail(found, status_code=200, error=None, **forms):
         account=requests_service.account_of(found), point=requests_service.point_of(found),
         overdue=requests_service.is_overdue(found, now=utcnow()), error=error, staff_status_names=STAFF_STATUS_NAMES,
         final_readings=requests_service.final_readings_of(found),
+        staff_authors=requests_service.staff_authors_of(found),
         **_forms(found, **forms),
     ), status_code
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from domain.contracts.models import Contract, CustomerAccount
 from domain.db import db
-from domain.identity.models import CustomerAccess, CustomerUser
+from domain.identity.models import CustomerAccess, CustomerUser, StaffUser
 from domain.requests import attachments as files
 from domain.requests import moves
 from domain.requests.models import REQUEST_STATUSES, RequestAttachment, RequestMessage, ServiceRequest
@@ -406,3 +406,12 @@ def reply_recipients(request: ServiceRequest) -> list[CustomerUser]:
     return list(db.session.scalars(
         select(CustomerUser).join(CustomerAccess, and_(CustomerAccess.customer_user_id == CustomerUser.id))
         .where(CustomerAccess.account_id == request.account_id).order_by(CustomerUser.id)))
+
+
+def staff_authors_of(request: ServiceRequest) -> dict[int, str]:
+    """The names of the staff members who wrote a request's messages and notes, by id (for the back office, where
+    colleagues want to know who answered)."""
+    ids = {m.author_id for m in request.messages if m.author_kind == "staff" and m.author_id}
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(StaffUser.id, StaffUser.full_name).where(StaffUser.id.in_(ids))).all())

@@ -259,3 +259,20 @@ def test_times_on_a_request_carry_the_year_in_full_like_its_dates(app, office, a
     opened = opened[:opened.index("</dd>")]
     assert "23.11.2026, " in opened and "23.11.26" not in opened
     assert re.search(r"\d{2}\.\d{2}\.\d{4}, \d{2}:\d{2}</time>", page)  # each message's time, to the minute
+
+
+def test_a_staff_message_shows_who_wrote_it(app, office, alpha, outbox):
+    office.submit(_path(alpha), {"reply-body": "We are looking into it.", "reply-status": ""},
+                  action=f"{_path(alpha)}/reply")
+    _staff_locale(app, alpha, alpha.staff_emails["agent"], "fr")
+    with app.app_context(), tenant_scope(alpha.tenant_id):
+        request = db.session.scalar(select(ServiceRequest).where(ServiceRequest.reference == alpha.request_reference))
+        RequestMessageFactory(request=request, author_kind="staff", author_id=None, body="Imported answer")
+        db.session.commit()
+
+    page = office.get(_path(alpha)).get_data(as_text=True)
+
+    metas = re.findall(r'<p class="message-meta">\s*<strong>([^<]+)</strong>', page)
+    assert "Agent" in metas  # the agent who replied, by name (populate_tenant's staff are named by role)
+    assert "Service client" in metas  # a staff message with no known author
+    assert "Agents" not in metas
