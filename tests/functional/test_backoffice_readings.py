@@ -84,6 +84,7 @@ def test_the_queue_shows_the_reading_with_its_figures_and_is_linked_from_nav_and
     assert "61\u00a0m³" in text and "expected about 20\u00a0m³" in text
     assert "accepted between 6.7\u00a0m³ and 60\u00a0m³" in text
     assert "1 reading to check" in text
+    assert "sent by the customer, received " in text and "by Customer" not in text  # a phrase, not a label
     assert f'href="{QUEUE}"' in home and ">1<" in home
 
 
