@@ -86,3 +86,5 @@ def test_the_section_is_in_the_staff_members_language(app, office):
     section = _section(html)
     assert "Paiements par carte remboursés ou contestés" in html
     assert "Litige perdu : somme restituée" in section and "Remboursé sur la carte" in section
+    assert ">Remboursement</td>" in section and ">Litige</td>" in section  # the kind, a noun
+    assert "Rembourser" not in section  # the verb of the portal's button
