@@ -70,3 +70,18 @@ def test_with_several_contracts_each_bill_says_which_energy_and_contract_it_is_f
         return page[start:page.index("</td>", start)]
     assert f"Electricity · {power_number}" in cell("F2026-900001")
     assert f"Gas · {gas_number}" in cell("F2026-900002")
+
+
+def test_an_account_without_contract_or_bill_says_so_instead_of_empty_tables(app, two_tenants, browser):
+    from tests.factories import CustomerAccountFactory, PartyFactory
+
+    a, _ = two_tenants
+    with app.app_context(), tenant_scope(a.tenant_id):
+        number = CustomerAccountFactory(holder=PartyFactory()).account_number
+        db.session.commit()
+    office = browser(a.slug)
+    office.login(a.staff_emails["agent"], area="/backoffice")
+
+    page = office.get(f"/backoffice/customers/{number}").get_data(as_text=True)
+
+    assert '<td colspan="7">No contract yet.</td>' in page and "No bill yet." in page
