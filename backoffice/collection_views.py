@@ -80,10 +80,20 @@ def direct_debit_collections(account) -> list:
     return collections.collections_of_account(account_id=account.id)
 
 
+# SEPA sequence types in words; the code stays beside them, as the bank's files and statements use it.
+SEQUENCE_NAMES = {"FRST": _l("first collection"), "RCUR": _l("recurring"), "OOFF": _l("one-off"),
+                  "FNAL": _l("last collection")}
+
+
+def sequence_label(code: str) -> str:
+    name = SEQUENCE_NAMES.get(code)
+    return f"{name} ({code})" if name else code
+
+
 @bp.app_context_processor
 def _names():
     return {"collection_batch_status_names": BATCH_STATUS_NAMES, "collection_item_status_names": ITEM_STATUS_NAMES,
-            "collection_reason_label": reason_label}
+            "collection_reason_label": reason_label, "collection_sequence_label": sequence_label}
 
 
 @bp.get("/")

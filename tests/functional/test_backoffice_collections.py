@@ -83,7 +83,7 @@ def test_preview_lists_the_due_bills_and_confirming_prepares_the_batch_once(app,
     again = office.get(f"/backoffice/collections/preview?collection_date={on.isoformat()}").get_data(as_text=True)
     listing = office.get("/backoffice/collections/").get_data(as_text=True)
 
-    assert bill_due in preview and "120.50" in preview and "FRST" in preview
+    assert bill_due in preview and "120.50" in preview and "<td>first collection (FRST)</td>" in preview
     assert "No bill is due for collection by this date." in again
     items = _in(app, alpha, lambda: [(i.amount, i.sequence_type, i.status) for i in db.session.scalars(
         select(CollectionItem))])
@@ -262,3 +262,16 @@ def test_the_preview_button_counts_its_bills_in_the_singular_and_plural(app, off
 
     assert "Prepare the batch of 1 bill<" in one and "these 1 bills" not in one
     assert "Prepare the batch of 2 bills<" in two
+
+
+def test_a_batchs_sequence_type_reads_in_words_beside_its_code(app, office, alpha, bill_due):
+    from domain.identity.models import StaffUser
+
+    public_id = _prepare(office, _today() + timedelta(days=5))
+    with app.app_context(), tenant_scope(alpha.tenant_id):
+        db.session.scalar(select(StaffUser).where(StaffUser.email == alpha.staff_emails["collections"])).locale = "fr"
+        db.session.commit()
+
+    html = office.get(f"/backoffice/collections/{public_id}").get_data(as_text=True)
+
+    assert "<td>premier prélèvement (FRST)</td>" in html
