@@ -20,6 +20,7 @@ from domain.db import db, utcnow
 from domain.contracts import services as accounts
 
 bp = Blueprint("backoffice", __name__)
+SEARCH_LIMIT = 50
 
 # The history of changes names the fields the audit trail records by their column; staff read these words instead.
 HISTORY_FIELDS = {
@@ -91,8 +92,9 @@ def home():
 @staff_permission("customers.view")
 def customers():
     query = request.args.get("q", "")[:100]
-    results = accounts.search_accounts(query=query)
-    return render_template("backoffice/customers.html", query=query, results=results)
+    found = accounts.search_accounts(query=query, limit=SEARCH_LIMIT + 1)  # one more tells whether there are more
+    return render_template("backoffice/customers.html", query=query, results=found[:SEARCH_LIMIT],
+                           more=len(found) > SEARCH_LIMIT, limit=SEARCH_LIMIT)
 
 
 @bp.get("/customers/<account_number>")

@@ -98,7 +98,7 @@ def search_accounts(*, query: str, limit: int = 50) -> list[CustomerAccount]:
             CustomerAccount.holder_party_id.in_(party_match),
             CustomerAccount.id.in_(dp_match),
         ))
-        .options(selectinload(CustomerAccount.holder))
+        .options(selectinload(CustomerAccount.holder).selectinload(Party.contact_points))
         .order_by(CustomerAccount.account_number)
         .limit(limit)
     )

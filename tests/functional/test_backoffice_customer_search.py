@@ -1,0 +1,58 @@
+"""Customer search in the back office: each result shows the holder's address, so namesakes can be told apart,
+and a search that matches more customers than are shown says so instead of a count that is only the page's."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from domain.db import db
+from tenants.context import tenant_scope
+from tests.factories import ContactPointFactory, CustomerAccountFactory, PartyFactory
+
+
+@pytest.fixture
+def office(browser, two_tenants):
+    a = two_tenants[0]
+    signed_in = browser(a.slug)
+    signed_in.login(a.staff_emails["agent"], area="/backoffice")
+    return a, signed_in
+
+
+def _customers(app, data, count: int, name: str) -> None:
+    with app.app_context(), tenant_scope(data.tenant_id):
+        for n in range(count):
+            party = PartyFactory(kind="organisation", first_name=None, last_name=None, organisation_name=name)
+            ContactPointFactory(party=party, kind="postal", value=None, address_line1=f"{n + 1} rue du Port",
+                                postcode="69003", city="Lyon", is_primary=True)
+            CustomerAccountFactory(holder=party)
+        db.session.commit()
+
+
+def test_namesakes_are_told_apart_by_their_address(app, office):
+    a, signed_in = office
+    _customers(app, a, 2, "Librairie des Quais")
+
+    html = signed_in.get("/backoffice/customers?q=librairie").get_data(as_text=True)
+
+    assert "2 customers found" in html
+    assert "1 rue du Port, 69003 Lyon" in html and "2 rue du Port, 69003 Lyon" in html
+
+
+def test_a_search_matching_more_than_a_page_says_so(app, office):
+    a, signed_in = office
+    _customers(app, a, 51, "Boulangerie")
+
+    html = signed_in.get("/backoffice/customers?q=boulangerie").get_data(as_text=True)
+
+    assert "More than 50 customers match: the first 50 are shown." in html and "customers found" not in html
+    assert len(re.findall(r'href="/backoffice/customers/[^"/]+"', html)) == 50
+
+
+def test_exactly_a_page_of_matches_is_counted(app, office):
+    a, signed_in = office
+    _customers(app, a, 50, "Boulangerie")
+
+    html = signed_in.get("/backoffice/customers?q=boulangerie").get_data(as_text=True)
+
+    assert "50 customers found" in html and "More than" not in html
