@@ -57,3 +57,12 @@ def test_the_history_is_in_the_staff_members_language(app, browser, changed):
     assert "Zahlungsart: Überweisung → Lastschrift" in html
     assert "Abgerechnet bis:" in html and "01.12.2026" in html
     assert "Aktivierungscode geändert (Wert nicht angezeigt)" in html
+
+
+def test_the_history_stacks_on_a_phone_with_each_value_labelled(app, browser, changed):
+    a, _contract_number = changed
+
+    html = _history(app, browser, a, "en")
+
+    assert '<table class="stack-on-mobile">' in html
+    assert all(f'data-label="{label}"' in html for label in ("When", "Who", "What", "Details"))
