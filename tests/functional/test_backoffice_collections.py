@@ -275,3 +275,12 @@ def test_a_batchs_sequence_type_reads_in_words_beside_its_code(app, office, alph
     html = office.get(f"/backoffice/collections/{public_id}").get_data(as_text=True)
 
     assert "<td>premier prélèvement (FRST)</td>" in html
+
+
+def test_a_batchs_reference_in_its_heading_does_not_break_at_its_hyphen(app, office, alpha, bill_due):
+    on = _today() + timedelta(days=5)
+    public_id = _prepare(office, on)
+
+    html = office.get(f"/backoffice/collections/{public_id}").get_data(as_text=True)
+
+    assert f'<h1>Collection <span class="nowrap">DD{on:%Y%m%d}-01</span>' in html
