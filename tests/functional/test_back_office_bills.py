@@ -1,6 +1,9 @@
 """Staff see an account's bills with their PDF, and billing staff cancel and re-bill one."""
 from __future__ import annotations
 
+from decimal import Decimal
+
+import pytest
 from sqlalchemy import select
 
 from domain.billing.models import Bill
@@ -85,3 +88,26 @@ def test_an_account_without_contract_or_bill_says_so_instead_of_empty_tables(app
     page = office.get(f"/backoffice/customers/{number}").get_data(as_text=True)
 
     assert '<td colspan="7">No contract yet.</td>' in page and "No bill yet." in page
+
+
+@pytest.mark.parametrize(("entries", "shown"), [
+    ([("debit", "80.00"), ("credit", "20.00")], "€60.00 <span class=\"muted\">owed by the customer</span>"),
+    ([("debit", "20.00"), ("credit", "35.50")], "€15.50 <span class=\"muted\">in the customer's favour</span>"),
+    ([], "€0.00 <span class=\"muted\">nothing owed</span>"),
+])
+def test_the_balance_says_who_owes_whom(app, two_tenants, browser, entries, shown):
+    from tests.factories import CustomerAccountFactory, LedgerEntryFactory, PartyFactory
+
+    a, _ = two_tenants
+    with app.app_context(), tenant_scope(a.tenant_id):
+        account = CustomerAccountFactory(holder=PartyFactory())
+        for direction, amount in entries:
+            LedgerEntryFactory(account=account, direction=direction, amount=Decimal(amount))
+        db.session.commit()
+        number = account.account_number
+    office = browser(a.slug)
+    office.login(a.staff_emails["agent"], area="/backoffice")
+
+    page = office.get(f"/backoffice/customers/{number}").get_data(as_text=True)
+
+    assert f"<dt>Balance</dt><dd>{shown}</dd>" in page
