@@ -17,8 +17,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from .consumption import meters_covering, measure, reading_book, register_history, to_billed
-from .estimation import annual_rate, history_rate, weighted_days
+from .consumption import meters_covering, measure, reading_book, register_rate, to_billed
+from .estimation import annual_rate, weighted_days
 from .model import ACTIVITIES, BillingProblem, BillResult, ContractIn, PriorCharge, RegisterConsumption
 from .money import ZERO_MONEY, ZERO_QUANTITY, split_pro_rata
 from .periods import segments_in_force, split_segments_at
@@ -56,17 +56,18 @@ def _check_plausibility(contract: ContractIn, book: dict, window_start: date, wi
     for code in measurement.registers:
         if measurement.estimated[code]:
             continue  # an estimate follows the expectation by construction
+        quantity = measurement.quantities[code]
+        if quantity <= 0 <= factor:
+            continue  # no consumption cannot exceed a multiple of an expectation, which is never negative
         rate = None
         # History needs two actual readings up to the window's start besides the one ending it: not with two.
         if len(contract.readings) > 2:
-            rate = history_rate(activity=contract.activity, history=register_history(contract.meters, book, code),
-                                before=window_start)
+            rate = register_rate(contract.activity, contract.meters, book, code, window_start)
         if rate is None:
             if contract.estimated_annual_consumption is None:
                 continue
             rate = annual_rate(estimated_annual_consumption=contract.estimated_annual_consumption, share=share)
         expected = rate * weighted_days(contract.activity, window_start, window_end)
-        quantity = measurement.quantities[code]
         if quantity > factor * expected and expected > 0:
             if code in measurement.wrapped:
                 problems.append(BillingProblem(

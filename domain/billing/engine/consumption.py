@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from .estimation import annual_rate, estimate_index, history_rate
+from .estimation import annual_rate, estimate_index, history_rate, meter_history_rate
 from .model import BillingProblem, MeterIn, ReadingIn
 from .money import round_quantity
 
@@ -118,6 +118,15 @@ def register_history(meters: list[MeterIn] | tuple[MeterIn, ...], book: dict, re
     return [(meter, reading) for _, _, meter, reading in pairs]
 
 
+def register_rate(activity: str, meters, book: dict, register_code: str, before: date) -> Decimal | None:
+    """History average of one register (see `history_rate`): straight from the book with one meter."""
+    if len(meters) == 1:
+        meter = meters[0]
+        return meter_history_rate(activity=activity, meter=meter, readings=book.get((meter.serial, register_code), ()),
+                                  before=before)
+    return history_rate(activity=activity, history=register_history(meters, book, register_code), before=before)
+
+
 class Measurement:
     """What measuring a period found, register by register (an internal, mutable working record)."""
 
@@ -220,7 +229,7 @@ def expected_rate(*, activity: str, meters, book: dict, register_code: str, befo
                   estimated_annual_consumption: Decimal | None, share: int) -> Decimal | None:
     """Expected consumption per weighted day of one register: its history up to `before`, else the annual
     estimate shared equally between the meter's registers, else None."""
-    rate = history_rate(activity=activity, history=register_history(meters, book, register_code), before=before)
+    rate = register_rate(activity, meters, book, register_code, before)
     if rate is None:
         rate = annual_rate(estimated_annual_consumption=estimated_annual_consumption, share=share)
     return rate

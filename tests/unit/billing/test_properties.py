@@ -1,5 +1,6 @@
 """Properties over generated contracts: totals add up, a credit note and a re-bill cancel out, and splitting a
-period never changes the consumption charged (amounts only by rounding cents)."""
+period never changes the consumption charged (amounts only by rounding cents); the engine's fast paths agree with
+the general code they shortcut."""
 from __future__ import annotations
 
 import os
@@ -9,6 +10,7 @@ from decimal import Decimal
 from hypothesis import given, settings, strategies as st
 
 from domain.billing.engine import compute_bill, credit_note, prepare_tariff
+from domain.billing.engine.estimation import history_rate, meter_history_rate
 
 from .inputs import contract, meter, price, reading, tariff
 
@@ -158,3 +160,28 @@ def test_splitting_a_period_at_flat_prices_changes_amounts_by_rounding_cents_onl
         assert abs(whole.total_incl_tax - first.total_incl_tax - second.total_incl_tax) <= tolerance
     else:
         assert abs(whole.total_excl_tax - first.total_excl_tax - second.total_excl_tax) <= tolerance
+
+
+@st.composite
+def _register_histories(draw):
+    digits = draw(st.sampled_from((4, 5, 6)))
+    day = BASE
+    readings = []
+    for _ in range(draw(st.integers(min_value=0, max_value=16))):
+        day += timedelta(days=draw(st.integers(min_value=0, max_value=70)))
+        value = Decimal(draw(st.integers(min_value=0, max_value=10 ** digits - 1))).scaleb(-draw(st.integers(0, 3)))
+        readings.append(reading(day, value, estimated=draw(st.booleans())))
+    before = BASE + timedelta(days=draw(st.integers(min_value=0, max_value=16 * 70)))
+    multiplier = draw(st.sampled_from(("1", "10", "1.5")))
+    return meter(digits=digits, multiplier=multiplier), readings, before
+
+
+@examples
+@given(_register_histories(), st.sampled_from(("water", "gas", "electricity", "heating")))
+def test_the_one_meter_history_average_equals_the_general_one(case, activity):
+    subject, readings, before = case
+
+    fast = meter_history_rate(activity=activity, meter=subject, readings=readings, before=before)
+    general = history_rate(activity=activity, history=[(subject, item) for item in readings], before=before)
+
+    assert fast == general
