@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, Length
 
 from app.auth import staff_permission
 from app.mail import compose, send_after_commit
+from backoffice.reading_views import register_name, unit_label
 from backoffice.views import bp
 from domain.db import utcnow
 from domain.requests import attachments as files
@@ -93,7 +94,7 @@ def _detail(found, status_code=200, error=None, **forms):
         account=requests_service.account_of(found), point=requests_service.point_of(found),
         overdue=requests_service.is_overdue(found, now=utcnow()), error=error, staff_status_names=STAFF_STATUS_NAMES,
         final_readings=requests_service.final_readings_of(found),
-        staff_authors=requests_service.staff_authors_of(found),
+        staff_authors=requests_service.staff_authors_of(found), register_name=register_name, unit_label=unit_label,
         **_forms(found, **forms),
     ), status_code
 

@@ -276,3 +276,28 @@ def test_a_staff_message_shows_who_wrote_it(app, office, alpha, outbox):
     assert "Agent" in metas  # the agent who replied, by name (populate_tenant's staff are named by role)
     assert "Service client" in metas  # a staff message with no known author
     assert "Agents" not in metas
+
+
+def test_a_move_outs_final_reading_reads_in_the_staff_members_language_and_unit(app, office, alpha):
+    from decimal import Decimal
+
+    from domain.requests import services
+    from domain.sites.models import Meter
+
+    _staff_locale(app, alpha, alpha.staff_emails["agent"], "de")
+    with app.app_context(), tenant_scope(alpha.tenant_id):
+        db.session.scalar(select(Meter)).unit = "m3"  # a gas or water meter
+        customer = db.session.scalar(select(CustomerUser).where(CustomerUser.email == alpha.customer_email))
+        today = utcnow().date()
+        created = services.open_request(
+            customer=customer, now=utcnow(), today=today, answer_days=10, zone=ZoneInfo("UTC"),
+            tenant_id=alpha.tenant_id,
+            new=services.NewRequest(kind="move_out", account_number=alpha.account_number, subject="Auszug",
+                                    description="", point_identifier=alpha.delivery_point_identifier,
+                                    effective_on=today + timedelta(days=7), final_readings={"TOTAL": Decimal("1500")}))
+        db.session.commit()
+        reference = created.reference
+
+    page = office.get(f"/backoffice/requests/{reference}").get_data(as_text=True)
+
+    assert "Gesamt: 1.500\u00a0m³" in page and "m3" not in page.split("<main", 1)[1]
