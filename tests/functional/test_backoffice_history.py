@@ -66,3 +66,12 @@ def test_the_history_stacks_on_a_phone_with_each_value_labelled(app, browser, ch
 
     assert '<table class="stack-on-mobile">' in html
     assert all(f'data-label="{label}"' in html for label in ("When", "Who", "What", "Details"))
+
+
+def test_the_way_back_names_the_customer_like_the_budget_page(app, browser, changed):
+    a, _contract_number = changed
+
+    html = _history(app, browser, a, "en")
+
+    back = html[html.index("← "):]
+    assert back[:back.index("</a>")].endswith(f" · {a.account_number}") and back[2:].split(" · ")[0].strip()
