@@ -1,7 +1,9 @@
 """Consumption of each register over a period from meter indexes: rollover, multiplier, meter exchange, gas kWh."""
 from __future__ import annotations
 
+from bisect import bisect_left
 from datetime import date
+from operator import attrgetter
 from decimal import Decimal
 
 from .estimation import annual_rate, estimate_index, history_rate, meter_history_rate
@@ -13,8 +15,7 @@ _ZERO = Decimal(0)
 _MODULI = {digits: Decimal(10) ** digits for digits in range(1, 16)}  # Decimal-to-Decimal compares are cheaper
 
 
-def _read_on(reading: ReadingIn) -> date:
-    return reading.read_on
+_read_on = attrgetter("read_on")  # a sort and bisect key computed in C: books are built for every bill of a run
 
 
 def meter_in_service(meters: tuple[MeterIn, ...], day: date) -> MeterIn | None:
@@ -43,15 +44,18 @@ def reading_book(meters: tuple[MeterIn, ...], readings: tuple[ReadingIn, ...]) -
     """The readings grouped by (meter serial, register code), each list sorted by date."""
     book: dict[tuple[str, str], list] = {}
     if len(meters) == 1:
+        # Readings mostly come register by register (a billing run loads them so): look the list up only when the
+        # register changes.
         serial = meters[0].serial
+        code = found = None
         for reading in readings:
             if reading.meter_serial is None or reading.meter_serial == serial:
-                key = (serial, reading.register_code)
-                found = book.get(key)
-                if found is None:
-                    book[key] = [reading]
-                else:
-                    found.append(reading)
+                if reading.register_code != code:
+                    code = reading.register_code
+                    found = book.get((serial, code))
+                    if found is None:
+                        found = book[(serial, code)] = []
+                found.append(reading)
     else:
         for reading in readings:
             meter = _owner(meters, reading)
@@ -67,7 +71,9 @@ def reading_on(readings: list | None, day: date) -> ReadingIn | None:
     """The reading of `day` in a date-sorted list, an actual one in preference to an estimate."""
     found = None
     if readings:
-        for reading in readings:
+        # Bisect to the day: the period's start is usually the latest but one of a dozen readings.
+        for index in range(bisect_left(readings, day, key=_read_on), len(readings)):
+            reading = readings[index]
             if reading.read_on == day:
                 if not reading.estimated:
                     return reading
