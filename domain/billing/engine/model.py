@@ -54,6 +54,27 @@ class TariffIn:
     prices: tuple[UnitPriceIn, ...] = ()
 
 
+def _quick_slots_init(cls):
+    """Give a frozen dataclass with __slots__ an __init__ that fills each slot through its descriptor.
+
+    The generated frozen __init__ goes through object.__setattr__ by name for each field; a billing run builds
+    ~14 readings per contract, and setting the slots directly halves the cost of each. Same parameters and
+    defaults; instances stay immutable (assignment still raises FrozenInstanceError).
+    """
+    if any(item.default_factory is not MISSING for item in fields(cls)):
+        raise TypeError(f"{cls.__name__}: _quick_slots_init does not handle default factories")
+    names = [item.name for item in fields(cls)]
+    namespace = {f"_default_{item.name}": item.default for item in fields(cls) if item.default is not MISSING}
+    namespace.update({f"_set_{name}": cls.__dict__[name].__set__ for name in names})
+    parameters = ", ".join(f"{name}=_default_{name}" if f"_default_{name}" in namespace else name for name in names)
+    body = "".join(f"    _set_{name}(self, {name})\n" for name in names)
+    exec(f"def __init__(self, {parameters}):\n{body}", namespace)
+    namespace["__init__"].__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = namespace["__init__"]
+    return cls
+
+
+@_quick_slots_init
 @dataclass(frozen=True, slots=True)
 class ReadingIn:
     """A meter index. `meter_serial` None means the meter in service on `read_on` (the new one on an
