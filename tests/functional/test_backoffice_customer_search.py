@@ -56,3 +56,18 @@ def test_exactly_a_page_of_matches_is_counted(app, office):
     html = signed_in.get("/backoffice/customers?q=boulangerie").get_data(as_text=True)
 
     assert "50 customers found" in html and "More than" not in html
+
+
+def test_a_customer_opened_from_the_results_leads_back_to_them(app, office):
+    a, signed_in = office
+    _customers(app, a, 1, "Librairie <b>des</b> Quais")
+
+    results = signed_in.get("/backoffice/customers?q=librairie").get_data(as_text=True)
+    link = re.search(r'href="(/backoffice/customers/[^"?]+\?q=librairie)"', results).group(1)
+    page = signed_in.get(link).get_data(as_text=True)
+    plain = signed_in.get(link.split("?")[0]).get_data(as_text=True)
+    hostile = signed_in.get(link.split("?")[0] + "?q=%3Cscript%3E").get_data(as_text=True)
+
+    assert '<a href="/backoffice/customers?q=librairie">← Search results for “librairie”</a>' in page
+    assert '<a href="/backoffice/customers">← Customers</a>' in plain
+    assert "<script>" not in hostile and "&lt;script&gt;" in hostile
