@@ -229,3 +229,14 @@ def test_the_start_form_offers_simulate_or_issue_as_radio_buttons_with_their_who
     assert '<label for="mode-0">Simulate first: draft bills to review, nothing is issued</label>' in page
     assert '<label for="mode-1">Issue the bills straight away</label>' in page
     assert '<select class="input" id="mode"' not in page
+
+
+def test_a_finished_run_shows_how_long_it_took_not_zero_seconds_left(app, two_tenants, browser):
+    a, _ = two_tenants
+    office = _office(browser, a)
+    _start(office)
+    (run,) = _runs(app, a.tenant_id)
+
+    page = office.get(f"{RUNS}/{run.public_id}").get_data(as_text=True)
+
+    assert "<dt>Duration</dt>" in page and "Time left" not in page
