@@ -24,7 +24,7 @@ from domain.billing.chunk_inputs import (
     tariffs_by_offer,
 )
 from domain.billing.engine import PriorCharge, compute_bill, prepare_tariff, regularisation_start
-from domain.billing.drafts import draft_row, insert_drafts
+from domain.billing.drafts import draft_row, insert_drafts, public_ids
 from domain.billing.issuing import issue_new
 from domain.billing.models import BillLine
 from domain.billing.run_models import BillingException
@@ -89,6 +89,7 @@ def bill_contract_range(*, run, tenant, first_contract_id: int, last_contract_id
     calorific_value, back_billing_months, currency = (tenant.gas_calorific_value, tenant.back_billing_months,
                                                       tenant.currency)
     drafts, problems, estimated_readings = [], [], []
+    new_ids = iter(public_ids(len(due)))
     for item in due:
         contract = contract_input(item, meters=meters.get(item.delivery_point_id, []), readings=readings,
                                   tariffs=tariffs.get(item.offer_id, ()), gas_calorific_value=calorific_value)
@@ -106,7 +107,8 @@ def bill_contract_range(*, run, tenant, first_contract_id: int, last_contract_id
             continue
         drafts.append((draft_row(tenant_id=tenant_id, account_id=item.account_id, contract_id=item.contract_id,
                                  kind=item.kind, period_start=item.period_start, period_end=item.period_end,
-                                 currency=currency, result=result, billing_run_id=run_id), result.lines))
+                                 currency=currency, result=result, billing_run_id=run_id,
+                                 public_id=next(new_ids)), result.lines))
         outcome.total_excl_tax += result.total_excl_tax
         outcome.total_tax += result.total_tax
         outcome.total_incl_tax += result.total_incl_tax
