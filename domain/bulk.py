@@ -62,6 +62,11 @@ def array_literal(values: Sequence) -> str:
             return "{" + ",".join(["NULL" if v is None else str(v) for v in values]) + "}"
         return "{" + ",".join(map(str, values)) + "}"
     if kinds == {str}:
+        distinct = set(values)
+        if len(distinct) * 8 <= len(values):
+            # A column of a few values repeated (a bill line's component, description, unit): quote each once.
+            quoted = {value: "NULL" if value is None else _quoted(value) for value in distinct}
+            return "{" + ",".join(map(quoted.__getitem__, values)) + "}"
         if has_null:
             return "{" + ",".join(["NULL" if v is None else _quoted(v) for v in values]) + "}"
         return "{" + ",".join(map(_quoted, values)) + "}"
