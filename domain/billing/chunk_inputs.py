@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from sqlalchemy import and_, select
 
-from domain.billing.engine.model import ContractIn, MeterIn, ReadingIn, TariffIn, UnitPriceIn
+from domain.billing.engine.model import ContractIn, MeterIn, ReadingIn, TariffIn, UnitPriceIn, quick_slots_init
 from domain.billing.engine.periods import add_months
 from domain.billing.models import Bill
 from domain.contracts.models import Contract, CustomerAccount
@@ -27,6 +27,7 @@ FREQUENCY_MONTHS = {"monthly": 1, "bimonthly": 2, "quarterly": 3, "biannual": 6,
 HISTORY_DAYS = 400  # a year and a bit of readings, for estimation with a seasonal profile
 
 
+@quick_slots_init  # one per contract of a chunk
 @dataclass(frozen=True, slots=True)
 class DueContract:
     contract_id: int
