@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from .consumption import meter_in_service, reading_book, reading_on
 from .model import BACK_BILLING_LIMIT, REGULARISATION_CREDIT, BillLine, ContractIn, MeterIn, PriorCharge
@@ -24,6 +25,7 @@ from .periods import add_months
 ONE_ITEM = Decimal("1.000")
 
 
+@lru_cache(maxsize=256)  # every bill of a run asks with the same bill date and limit
 def back_billing_cutoff(*, bill_date: date, limit_months: int) -> date:
     """First day whose consumption may still be charged in full."""
     return add_months(bill_date, -limit_months)
