@@ -240,3 +240,4 @@ def test_a_finished_run_shows_how_long_it_took_not_zero_seconds_left(app, two_te
     page = office.get(f"{RUNS}/{run.public_id}").get_data(as_text=True)
 
     assert "<dt>Duration</dt>" in page and "Time left" not in page
+    assert re.search(r"<dt>Duration</dt><dd>\d+\.\d s</dd>", page)  # a quick run: tenths, not '0 s'
