@@ -19,16 +19,25 @@ from .model import REGULARISATION_CREDIT, BillLine, TaxTotal
 from .money import ONE, ZERO_MONEY, round_money
 
 
-def _adjust_included(lines: list[BillLine], rate: Decimal, indexes: list[int]) -> Decimal:
-    """Derive the rate's tax from the tax-included amounts, fix the lines' tax-exclusive amounts; return the tax."""
-    included = sum((lines[index].amount_incl_tax for index in indexes), ZERO_MONEY)
+def _adjust_included(lines: list[BillLine], rate: Decimal, indexes: list[int]) -> tuple[Decimal, Decimal]:
+    """Derive the rate's tax from the tax-included amounts, fix the lines' tax-exclusive amounts; return the tax
+    and the rate's tax-exclusive base. Plain loops rather than sum() over generators: this runs for every bill
+    of a tax-included tariff, and the additions are the same, in the same order, from the same zero."""
+    included = amounts = ZERO_MONEY
+    for index in indexes:
+        line = lines[index]
+        included += line.amount_incl_tax
+        amounts += line.amount
     tax = round_money(included * rate / (ONE + rate))
-    difference = included - tax - sum((lines[index].amount for index in indexes), ZERO_MONEY)
+    difference = included - tax - amounts
     if difference:
         charges = [index for index in indexes if lines[index].description != REGULARISATION_CREDIT] or indexes
         target = max(charges, key=lambda index: abs(lines[index].amount_incl_tax))
         lines[target] = replace(lines[target], amount=lines[target].amount + difference)
-    return tax
+        amounts = ZERO_MONEY
+        for index in indexes:
+            amounts += lines[index].amount
+    return tax, amounts
 
 
 def summarise(lines: list[BillLine]) -> tuple[tuple[BillLine, ...], tuple[TaxTotal, ...], Decimal, Decimal, Decimal]:
@@ -62,14 +71,17 @@ def summarise(lines: list[BillLine]) -> tuple[tuple[BillLine, ...], tuple[TaxTot
         return tuple(lines), tuple(totals), total_excl, total_tax, total_excl + total_tax
     by_rate = {rate: [base, round_money(base * rate)] for rate, base in bases}
     for rate, indexes in included.items():
-        tax = _adjust_included(lines, rate, indexes)
-        base = sum((lines[index].amount for index in indexes), ZERO_MONEY)
+        tax, base = _adjust_included(lines, rate, indexes)
         if rate in by_rate:
             by_rate[rate][0] += base
             by_rate[rate][1] += tax
         else:
             by_rate[rate] = [base, tax]
-    totals = tuple(TaxTotal(rate, *by_rate[rate]) for rate in sorted(by_rate))
-    total_excl = sum((total.base for total in totals), ZERO_MONEY)
-    total_tax = sum((total.tax for total in totals), ZERO_MONEY)
-    return tuple(lines), totals, total_excl, total_tax, total_excl + total_tax
+    totals = []
+    total_excl = total_tax = ZERO_MONEY
+    for rate in sorted(by_rate):
+        base, tax = by_rate[rate]
+        totals.append(TaxTotal(rate, base, tax))
+        total_excl += base
+        total_tax += tax
+    return tuple(lines), tuple(totals), total_excl, total_tax, total_excl + total_tax
