@@ -71,9 +71,11 @@ def reading_on(readings: list | None, day: date) -> ReadingIn | None:
     """The reading of `day` in a date-sorted list, an actual one in preference to an estimate."""
     found = None
     if readings:
-        # Bisect to the day: the period's start is usually the latest but one of a dozen readings.
-        for index in range(bisect_left(readings, day, key=_read_on), len(readings)):
-            reading = readings[index]
+        if len(readings) > 4:
+            # Bisect to the day: the period's start is usually the latest but one of a dozen readings (a short list
+            # is scanned faster than bisected).
+            readings = readings[bisect_left(readings, day, key=_read_on):]
+        for reading in readings:
             if reading.read_on == day:
                 if not reading.estimated:
                     return reading
