@@ -1,4 +1,4 @@
-"""Demo data for bills and payments: the billed history is paid, except the latest bills and a few late payers."""
+"""Demo data for bills and payments: the billed history is paid, except bills not yet due and a few late payers."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, UTC
@@ -10,10 +10,10 @@ from domain.billing.models import Bill
 from domain.db import db
 from tenants.context import tenant_scope
 
-# Bills due within this many days before today stay open: the portal shows something due.
-OPEN_DAYS = 45
-# One account in LATE_PAYER_EVERY also leaves an older bill unpaid: the portal shows "overdue".
+# Bills not yet due stay open (the latest run's: the portal shows something due). One account in
+# LATE_PAYER_EVERY also forgot one bill that fell due within LATE_DAYS: the portal shows "overdue".
 LATE_PAYER_EVERY = 7
+LATE_DAYS = 75
 
 
 def pay_bill_history(*, tenant_id: int, today: date) -> int:
@@ -21,13 +21,13 @@ def pay_bill_history(*, tenant_id: int, today: date) -> int:
     with tenant_scope(tenant_id):
         bills = list(db.session.scalars(
             select(Bill).where(Bill.status == "issued", Bill.kind != "credit_note", Bill.total_incl_tax > 0,
-                               Bill.due_date < today - timedelta(days=OPEN_DAYS))
+                               Bill.due_date < today)
             .order_by(Bill.account_id, Bill.due_date, Bill.id)))
         skipped: set[int] = set()
         settled: list[tuple[Bill, Payment]] = []
         for bill in bills:
             if bill.account_id % LATE_PAYER_EVERY == 0 and bill.account_id not in skipped \
-                    and bill.due_date >= today - timedelta(days=OPEN_DAYS + 75):
+                    and bill.due_date >= today - timedelta(days=LATE_DAYS):
                 skipped.add(bill.account_id)  # this customer forgot one bill
                 continue
             received = datetime.combine(bill.due_date - timedelta(days=2), time(10), tzinfo=UTC)

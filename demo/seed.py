@@ -146,7 +146,7 @@ def _seed_utility(utility: DemoUtility, *, accounts: int, months: int, today: da
         _create_reading_checks(now=now)
         give_activation_codes()
         db.session.commit()
-    created.bills, created.billing_exceptions = bill_history(tenant_id=tenant.id, dates=dates)
+    created.bills, created.billing_exceptions = bill_history(tenant_id=tenant.id, dates=dates, now=now)
     pay_bill_history(tenant_id=tenant.id, today=today)
     seed_budget_billing(tenant_id=tenant.id, today=today, now=now)  # demo/budget.py
     return created

@@ -1,8 +1,11 @@
 """Database session, declarative base, column types and the tenant-owned model mixin."""
 from __future__ import annotations
 
+import time
 import uuid
-from datetime import datetime, UTC
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime, timedelta, UTC
 from decimal import Decimal
 
 from flask_sqlalchemy import SQLAlchemy
@@ -63,9 +66,30 @@ Ratio = Numeric(8, 5, asdecimal=True)
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+# Set only by `clock_from` (the demo seed replaying past months); None everywhere else.
+_clock_start: ContextVar[tuple[datetime, float] | None] = ContextVar("clock_start", default=None)
+
+
 def utcnow() -> datetime:
     """Now, aware, in UTC. Call at the edge (view, job, command) and pass it in."""
-    return datetime.now(UTC)
+    start = _clock_start.get()
+    if start is None:
+        return datetime.now(UTC)
+    moment, since = start
+    return moment + timedelta(seconds=time.monotonic() - since)
+
+
+@contextmanager
+def clock_from(moment: datetime):
+    """Inside this block, `utcnow()` starts at `moment` and runs at the real pace: for replaying history (the demo
+    seed issues each past month's bills on that month's date). In this thread only, never in a request."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime refused: pass an aware datetime (UTC)")
+    token = _clock_start.set((moment, time.monotonic()))
+    try:
+        yield
+    finally:
+        _clock_start.reset(token)
 
 
 def new_uuid() -> str:

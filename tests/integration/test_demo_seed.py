@@ -225,3 +225,53 @@ def test_the_history_is_billed_month_by_month_through_billing_runs(seeded):
         assert issued >= CUSTOMERS  # every contract billed at least once over the history
         assert debits >= issued - 5  # zero-amount bills post nothing
         assert exceptions == 0
+
+
+def test_each_month_is_issued_on_its_own_date_and_paid_once_due(seeded):
+    """The history reads like a utility's past: bills dated in their month, paid when due, the latest not due."""
+    from datetime import date, timedelta
+
+    from domain.accounting.models import PaymentAllocation
+    from domain.billing.models import Bill
+    from domain.billing.run_models import BillingRun
+
+    today = date.today()
+    for tenant in seeded.values():
+        with tenant_scope(tenant.id):
+            runs = {r.id: r for r in db.session.scalars(select(BillingRun))}
+            bills = db.session.scalars(select(Bill).where(Bill.billing_run_id.isnot(None))).all()
+            paid = {bill_id: amount for bill_id, amount in db.session.execute(
+                select(PaymentAllocation.bill_id, func.sum(PaymentAllocation.amount))
+                .group_by(PaymentAllocation.bill_id))}
+            db.session.commit()
+        latest_date = max(r.billing_date for r in runs.values())
+        assert len({r.started_at.date() for r in runs.values()}) == MONTHS  # each run on a day of its own
+        for bill in bills:
+            billing_date = runs[bill.billing_run_id].billing_date
+            issued_on = bill.issued_at.date()
+            if billing_date == latest_date:
+                assert issued_on == max(billing_date, today - timedelta(days=1))
+                assert bill.due_date > today - timedelta(days=1)
+                assert bill.id not in paid  # not due yet: the portal has something to pay
+            else:
+                assert issued_on == billing_date + timedelta(days=1)
+                assert bill.due_date == issued_on + timedelta(days=tenant.payment_terms_days)
+        past_due = [b for b in bills if b.due_date < today and b.total_incl_tax > 0]
+        unpaid = [b for b in past_due if paid.get(b.id) != b.total_incl_tax]
+        assert past_due and len(unpaid) <= len({b.account_id for b in past_due}) // 7 + 1  # a few late payers
+        assert all(b.account_id % 7 == 0 for b in unpaid)
+
+
+def test_utcnow_runs_from_the_clock_set_for_a_replay():
+    from datetime import UTC, datetime, timedelta
+
+    from domain.db import clock_from, utcnow
+
+    moment = datetime(2025, 3, 2, 6, 0, tzinfo=UTC)
+    with clock_from(moment):
+        inside = utcnow()
+    assert moment <= inside < moment + timedelta(seconds=5)
+    assert utcnow() > datetime(2026, 1, 1, tzinfo=UTC)  # back to the real clock
+    with pytest.raises(ValueError):
+        with clock_from(datetime(2025, 3, 2, 6, 0)):
+            pass
