@@ -94,6 +94,7 @@ class LatestBill:
     currency: str
     issued_at: datetime
     due_date: date | None
+    activity: str | None = None  # the contract's, for a run that bills an account's contracts separately
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ class AccountSummary:
     account: AccountView
     balance: Decimal
     due: Due | None
-    latest_bill: LatestBill | None
+    latest_bills: list[LatestBill]  # the latest bill, and the others its billing run issued on the account
     readings: list[LatestReading] = field(default_factory=list)
     failed_payments: list[FailedPayment] = field(default_factory=list)
 
@@ -198,7 +199,8 @@ def home_page(*, customer_user_id: int, tenant, today: date, now: datetime) -> H
         balance = money.balances.get(a.id, Decimal("0.00"))
         summaries.append(AccountSummary(
             account=a, balance=balance, due=next_due(balance=balance, open_bills=money.open_bills[a.id], today=today),
-            latest_bill=money.latest_bills.get(a.id), readings=readings[a.id], failed_payments=money.failed[a.id],
+            latest_bills=sorted(money.latest_bills[a.id], key=lambda b: b.number), readings=readings[a.id],
+            failed_payments=money.failed[a.id],
         ))
     return HomePage(summaries, actions_needed(summaries, tenant=tenant, today=today, unread=money.unread))
 
@@ -270,15 +272,19 @@ _MONEY_AND_REPLIES = ReadSQL(f"""
     SELECT 'balance', a.id, b.public_id, b.number, b.kind, b.currency,
            (SELECT COALESCE(SUM(CASE WHEN l.direction = 'debit' THEN l.amount ELSE -l.amount END), 0)
               FROM ledger_entries l WHERE l.tenant_id = a.tenant_id AND l.account_id = a.id),
-           b.total_incl_tax, b.due_date, b.issued_at
+           b.total_incl_tax, b.due_date, b.issued_at, dp.activity
     FROM customer_accounts a
-    LEFT JOIN bills b ON b.tenant_id = a.tenant_id AND b.account_id = a.id AND b.id = (
+    LEFT JOIN bills latest ON latest.tenant_id = a.tenant_id AND latest.account_id = a.id AND latest.id = (
         SELECT n.id FROM bills n
         WHERE n.tenant_id = a.tenant_id AND n.account_id = a.id AND n.status = 'issued'
         ORDER BY n.issued_at DESC, n.id DESC LIMIT 1)
+    LEFT JOIN bills b ON b.tenant_id = a.tenant_id AND b.account_id = a.id AND b.status = 'issued'
+                     AND (b.id = latest.id OR b.billing_run_id = latest.billing_run_id)
+    LEFT JOIN contracts c ON c.tenant_id = b.tenant_id AND c.id = b.contract_id
+    LEFT JOIN delivery_points dp ON dp.tenant_id = c.tenant_id AND dp.id = c.delivery_point_id
     WHERE a.tenant_id = :tenant_id AND a.id IN ({_MY_ACCOUNTS})
   UNION ALL
-    SELECT 'open', o.account_id, NULL, NULL, NULL, NULL, o.remaining, NULL, o.due_date, NULL FROM (
+    SELECT 'open', o.account_id, NULL, NULL, NULL, NULL, o.remaining, NULL, o.due_date, NULL, NULL FROM (
         SELECT b.account_id, b.due_date, b.total_incl_tax - (
                    SELECT COALESCE(SUM(pa.amount), 0) FROM payment_allocations pa
                    JOIN payments py ON py.tenant_id = pa.tenant_id AND py.id = pa.payment_id
@@ -290,7 +296,7 @@ _MONEY_AND_REPLIES = ReadSQL(f"""
     ) o WHERE o.remaining > 0
   UNION ALL
     SELECT 'failed', p.account_id, p.public_id, p.currency, p.failure_reason, NULL, p.amount, NULL, NULL,
-           p.created_at
+           p.created_at, NULL
     FROM payments p
     WHERE p.tenant_id = :tenant_id AND p.account_id IN ({_MY_ACCOUNTS})
       AND p.status = 'failed' AND p.created_at >= :since
@@ -298,7 +304,7 @@ _MONEY_AND_REPLIES = ReadSQL(f"""
                       WHERE later.tenant_id = p.tenant_id AND later.account_id = p.account_id
                         AND later.status = 'succeeded' AND later.created_at > p.created_at)
   UNION ALL
-    SELECT 'unread', sr.account_id, sr.reference, sr.subject, NULL, NULL, NULL, NULL, NULL, sr.opened_at
+    SELECT 'unread', sr.account_id, sr.reference, sr.subject, NULL, NULL, NULL, NULL, NULL, sr.opened_at, NULL
     FROM service_requests sr
     WHERE sr.tenant_id = :tenant_id AND sr.account_id IN ({_MY_ACCOUNTS})
       AND EXISTS (SELECT 1 FROM request_messages m
@@ -332,7 +338,7 @@ def _latest_readings(customer_user_id: int) -> dict[int, list[LatestReading]]:
 @dataclass
 class _MoneyAndReplies:
     balances: dict[int, Decimal] = field(default_factory=dict)
-    latest_bills: dict[int, LatestBill] = field(default_factory=dict)
+    latest_bills: dict[int, list[LatestBill]] = field(default_factory=lambda: defaultdict(list))
     open_bills: dict[int, list[tuple[date | None, Decimal]]] = field(default_factory=lambda: defaultdict(list))
     failed: dict[int, list[FailedPayment]] = field(default_factory=lambda: defaultdict(list))
     unread: list[UnreadReply] = field(default_factory=list)
@@ -341,12 +347,13 @@ class _MoneyAndReplies:
 def _money_and_replies(customer_user_id: int, *, since: datetime) -> _MoneyAndReplies:
     out = _MoneyAndReplies()
     unread = []
-    for kind, account_id, text1, text2, text3, text4, amount1, amount2, day, moment in rows(
+    for kind, account_id, text1, text2, text3, text4, amount1, amount2, day, moment, activity in rows(
             _MONEY_AND_REPLIES, user_id=customer_user_id, since=since):
         if kind == "balance":
             out.balances[account_id] = Decimal(amount1 or 0).quantize(CENT)
             if text1 is not None:
-                out.latest_bills[account_id] = LatestBill(text1, text2, text3, amount2, text4, moment, day)
+                out.latest_bills[account_id].append(
+                    LatestBill(text1, text2, text3, amount2, text4, moment, day, activity))
         elif kind == "open":
             out.open_bills[account_id].append((day, Decimal(amount1).quantize(CENT)))
         elif kind == "failed":

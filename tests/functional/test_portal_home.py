@@ -89,6 +89,39 @@ def test_home_shows_balance_next_due_latest_bill_and_latest_reading(app, make_te
     assert "9,999" not in text and "4,100" not in text  # a rejected reading is not the latest; older ones neither
 
 
+def test_a_run_that_bills_electricity_and_gas_separately_shows_both_latest_bills(app, make_tenant, browser, today):
+    from domain.billing.run_models import BillingRun
+
+    tenant = make_tenant("homeco")
+    c = _customer(app, tenant)
+    with app.app_context(), tenant_scope(tenant.id):
+        gas_point = f.DeliveryPointFactory(identifier="PCE-HOME-0002", activity="gas")
+        gas = f.ContractFactory(account_id=c["account_id"], delivery_point=gas_point, start_date=date(2025, 1, 1))
+        runs = []
+        for day in (date(2026, 10, 1), date(2026, 11, 1)):
+            run = BillingRun(billing_date=day, mode="issue", status="completed", created_by="test",
+                             created_at=datetime.combine(day, datetime.min.time(), tzinfo=UTC))
+            db.session.add(run)
+            runs.append(run)
+        db.session.flush()
+        for run, numbers in ((runs[0], ("F2026-000501", "F2026-000502")), (runs[1], ("F2026-000601", "F2026-000602"))):
+            day = run.billing_date
+            for contract, number, total in ((c["contract"], numbers[0], Decimal("61.20")),
+                                            (gas, numbers[1], Decimal("38.75"))):
+                bill = _bill(c["account_id"], number=number, issued=(day.year, day.month, 2),
+                             due=day + timedelta(days=16), total=total)
+                bill.contract_id, bill.billing_run_id = contract.id, run.id
+        db.session.commit()
+
+    text = _page(browser, tenant.slug, c["email"])
+
+    assert "Latest bills" in text
+    assert "Electricity: <strong>€61.20</strong>" in text and "Gas: <strong>€38.75</strong>" in text
+    assert "See bill F2026-000601" in text and "See bill F2026-000602" in text
+    assert "F2026-000501" not in text and "F2026-000502" not in text  # the month before
+    assert "Due by Nov 17, 2026" in text
+
+
 def test_overdue_amount_is_shown_with_the_date_it_was_due(app, make_tenant, browser, today):
     tenant = make_tenant("homeco")
     c = _customer(app, tenant)
