@@ -137,7 +137,7 @@ class AccountSummary:
 
 @dataclass(frozen=True)
 class Action:
-    """Something on the home page that needs the customer: `kind` is reading_window, payment_failed or
+    """Something on the home page that needs the customer: `kind` is reading_window, payment_failed, overdue or
     unread_reply; the other fields say what it is about."""
 
     kind: str
@@ -147,12 +147,13 @@ class Action:
     payment: FailedPayment | None = None
     request_reference: str | None = None
     request_subject: str | None = None
+    due: Due | None = None
 
 
 def actions_needed(summaries: list[AccountSummary], *, tenant, today: date, unread=()) -> list[Action]:
     """Reading windows open today whose meter has no reading yet within the window, payments that failed
-    recently, and requests with a staff reply the customer has not read (`unread`: objects with `reference`
-    and `subject`)."""
+    recently, bills left unpaid past their due date (unless a failed payment already asks for that money), and
+    requests with a staff reply the customer has not read (`unread`: objects with `reference` and `subject`)."""
     actions: list[Action] = []
     for summary in summaries:
         number = summary.account.account_number
@@ -168,6 +169,8 @@ def actions_needed(summaries: list[AccountSummary], *, tenant, today: date, unre
                                   last_day=window[1]))
         for payment in summary.failed_payments:
             actions.append(Action("payment_failed", account_number=number, payment=payment))
+        if summary.due is not None and summary.due.overdue and not summary.failed_payments:
+            actions.append(Action("overdue", account_number=number, due=summary.due))
     for request in unread:
         actions.append(Action("unread_reply", request_reference=request.reference,
                               request_subject=request.subject))
