@@ -32,6 +32,11 @@ EXCEPTION_NAMES = {"no_tariff": _l("No tariff in force"), "missing_meter": _l("N
                    "missing_readings": _l("No reading to bill from"), "error": _l("Error")}
 BILL_KIND_NAMES = {"periodic": _l("periodic"), "final": _l("final bill"), "corrective": _l("corrective bill"),
                    "credit_note": _l("credit note"), "instalment": _l("instalment"), "true_up": _l("true-up")}
+# A bill's payment status (domain.billing.bills.payment_status), as customers and staff read it.
+BILL_PAYMENT_STATUS_NAMES = {
+    "due": _l("Due"), "paid": _l("Paid"), "partly_paid": _l("Partly paid"), "overdue": _l("Overdue"),
+    "cancelled": _l("Cancelled"), "credit_note": _l("Credit note"),
+}
 BILL_STATUS_NAMES = {"draft": _l("draft"), "issued": _l("issued"), "cancelled": _l("cancelled")}
 ACTION_NAMES = {"insert": _l("created"), "update": _l("changed"), "delete": _l("deleted")}
 PAYMENT_METHOD_NAMES = {"transfer": _l("bank transfer"), "card": _l("card"), "direct_debit": _l("direct debit")}
@@ -172,4 +177,4 @@ def init_i18n(app) -> None:
                 "payment_method_names": PAYMENT_METHOD_NAMES, "entity_names": ENTITY_NAMES,
                 "action_names": ACTION_NAMES, "run_status_names": RUN_STATUS_NAMES,
                 "exception_names": EXCEPTION_NAMES, "bill_kind_names": BILL_KIND_NAMES,
-                "bill_status_names": BILL_STATUS_NAMES}
+                "bill_status_names": BILL_STATUS_NAMES, "bill_payment_status_names": BILL_PAYMENT_STATUS_NAMES}

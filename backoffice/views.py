@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import format_date, format_datetime, gettext as _
@@ -104,8 +104,10 @@ def customer(account_number: str):
     if found is None:
         abort(404)
     balance = accounts.balances(account_ids=[found.id])[found.id]
+    today = utcnow().astimezone(tenant_zone()).date()
+    bill_views = bills.bill_views(bills.bills_of_account(account_id=found.id), today=today)
     return render_template("backoffice/customer.html", account=found, balance=balance,
-                           bills=bills.bills_of_account(account_id=found.id), form=FlaskForm(),
+                           bill_views=bill_views, form=FlaskForm(), one_day=timedelta(days=1),
                            mandate=mandates.active_mandate(account_id=found.id),
                            budget_plans=down_payments.plans_with_bills(account_id=found.id),
                            card_reversals=card_payments.reversals_of_account(account_id=found.id))

@@ -23,10 +23,6 @@ from portal.blueprint import bp
 log = logging.getLogger("portal.bills")
 BILLS_PER_PAGE = 20
 
-BILL_PAYMENT_STATUS_NAMES = {
-    "due": _l("Due"), "paid": _l("Paid"), "partly_paid": _l("Partly paid"), "overdue": _l("Overdue"),
-    "cancelled": _l("Cancelled"), "credit_note": _l("Credit note"),
-}
 PAYMENT_STATUS_NAMES = {
     "pending": _l("Being confirmed"), "succeeded": _l("Paid"), "failed": _l("Failed"),
     "cancelled": _l("Cancelled"), "refunded": _l("Refunded"), "partly_refunded": _l("Partly refunded"),
@@ -43,7 +39,7 @@ def _percent(rate, locale: str) -> str:
 
 
 def _names() -> dict:
-    return {"bill_payment_status_names": BILL_PAYMENT_STATUS_NAMES, "payment_status_names": PAYMENT_STATUS_NAMES,
+    return {"payment_status_names": PAYMENT_STATUS_NAMES,
             "payment_display_status": payments.display_status, "one_day": timedelta(days=1)}
 
 

@@ -111,3 +111,38 @@ def test_the_balance_says_who_owes_whom(app, two_tenants, browser, entries, show
     page = office.get(f"/backoffice/customers/{number}").get_data(as_text=True)
 
     assert f"<dt>Balance</dt><dd>{shown}</dd>" in page
+
+
+def test_each_bill_shows_whether_it_is_paid_and_what_is_left_with_its_last_day_billed(app, two_tenants, browser):
+    from datetime import date
+
+    from tests.factories import (BillFactory, CustomerAccountFactory, LedgerEntryFactory, PartyFactory,
+                                 PaymentAllocationFactory, PaymentFactory)
+
+    a, _ = two_tenants
+    with app.app_context(), tenant_scope(a.tenant_id):
+        account = CustomerAccountFactory(holder=PartyFactory())
+        paid = BillFactory(account=account, number="F2026-910001", period_start=date(2026, 5, 1),
+                           period_end=date(2026, 7, 1), due_date=date(2026, 7, 15), total_incl_tax=Decimal("80.00"))
+        BillFactory(account=account, number="F2026-910002", period_start=date(2026, 7, 1),
+                    period_end=date(2026, 9, 1), due_date=date(2026, 9, 15), total_incl_tax=Decimal("70.00"))
+        BillFactory(account=account, number="F2099-910003", period_start=date(2099, 9, 1),
+                    period_end=date(2099, 11, 1), due_date=date(2099, 11, 15), total_incl_tax=Decimal("65.40"))
+        payment = PaymentFactory(account_id=account.id, amount=Decimal("80.00"), status="succeeded")
+        PaymentAllocationFactory(payment_id=payment.id, bill_id=paid.id, amount=Decimal("80.00"))
+        LedgerEntryFactory(account=account, direction="debit", amount=Decimal("215.40"))
+        db.session.commit()
+        number = account.account_number
+    office = browser(a.slug)
+    office.login(a.staff_emails["collections"], area="/backoffice")
+
+    page = office.get(f"/backoffice/customers/{number}").get_data(as_text=True)
+
+    def row(bill_number):
+        start = page.index(f">{bill_number}</a>")
+        return page[start:page.index("</tr>", start)]
+    assert "Paid</span>" in row("F2026-910001") and "—" in row("F2026-910001")
+    assert "Overdue</span>" in row("F2026-910002") and "€70.00" in row("F2026-910002")
+    assert "Due</span>" in row("F2099-910003") and "€65.40" in row("F2099-910003")
+    # the period ends on its last day billed, as the customer's bill says (the stored end is exclusive)
+    assert "May 1, 2026</span> – <span class=\"nowrap\">Jun 30, 2026" in row("F2026-910001")
