@@ -110,6 +110,7 @@ class LatestReading:
     read_on: date | None
     source: str | None
     status: str | None
+    is_smart: bool = False  # a smart meter sends its readings: the customer is not asked to read it
 
 
 @dataclass(frozen=True)
@@ -151,9 +152,9 @@ class Action:
 
 
 def actions_needed(summaries: list[AccountSummary], *, tenant, today: date, unread=()) -> list[Action]:
-    """Reading windows open today whose meter has no reading yet within the window, payments that failed
-    recently, bills left unpaid past their due date (unless a failed payment already asks for that money), and
-    requests with a staff reply the customer has not read (`unread`: objects with `reference` and `subject`)."""
+    """Reading windows open today whose meter (unless smart) has no reading yet within the window, payments that
+    failed recently, bills left unpaid past their due date (unless a failed payment already asks for that money),
+    and requests with a staff reply the customer has not read (`unread`: objects with `reference` and `subject`)."""
     actions: list[Action] = []
     for summary in summaries:
         number = summary.account.account_number
@@ -165,6 +166,8 @@ def actions_needed(summaries: list[AccountSummary], *, tenant, today: date, unre
             registers = [r for r in summary.readings if r.delivery_point_identifier == identifier]
             if registers and all(r.read_on is not None and r.read_on >= window[0] for r in registers):
                 continue  # already read in this window
+            if registers and all(r.is_smart for r in registers):
+                continue  # its smart meter sends the readings
             actions.append(Action("reading_window", account_number=number, delivery_point_identifier=identifier,
                                   last_day=window[1]))
         for payment in summary.failed_payments:
@@ -250,7 +253,7 @@ _ACCOUNTS = ReadSQL(f"""
 _LATEST_READINGS = ReadSQL(f"""
     SELECT c.account_id, dp.identifier, dp.activity, m.serial_number, m.unit, r.code, r.label,
            (SELECT COUNT(*) FROM registers s WHERE s.tenant_id = m.tenant_id AND s.meter_id = m.id),
-           mr.value, mr.read_on, mr.source, mr.status
+           mr.value, mr.read_on, mr.source, mr.status, m.is_smart
     FROM contracts c
     JOIN delivery_points dp ON dp.tenant_id = c.tenant_id AND dp.id = c.delivery_point_id
     JOIN meter_installations mi ON mi.tenant_id = dp.tenant_id AND mi.delivery_point_id = dp.id

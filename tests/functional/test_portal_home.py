@@ -322,3 +322,20 @@ def test_customer_without_an_account_is_told_so(app, make_tenant, browser, today
 
     assert "Hello lonely@example.test" in text and "No account is linked to your access yet." in text
     assert "Needs your attention" not in text
+
+
+def test_a_smart_meter_is_not_a_reading_to_do(app, make_tenant, browser, today, monkeypatch):
+    from domain.sites.models import Meter
+
+    tenant = make_tenant("homeco")
+    c = _customer(app, tenant, billed_until=date(2026, 11, 1))  # window 24-30 Nov
+    with app.app_context(), tenant_scope(tenant.id):
+        for meter in db.session.query(Meter).all():
+            meter.is_smart = True
+        db.session.commit()
+    import portal.views
+
+    monkeypatch.setattr(portal.views, "_today", lambda: date(2026, 11, 25))
+    text = _page(browser, tenant.slug, c["email"])
+
+    assert "Time to read your meter" not in text

@@ -277,3 +277,22 @@ def test_a_meter_with_two_registers_has_a_labelled_field_for_each(app, browser, 
     assert "This reading (2,900\u00a0kWh) is lower than the previous one (3,000\u00a0kWh" in refused
     assert accepted.status_code == 302
     assert sorted(r.value for r in _rows_today(app, a)) == [Decimal("3050.000"), Decimal("5100.000")]
+
+
+def test_a_smart_meter_is_not_asked_for_but_still_accepts_a_reading(app, browser, two_tenants):
+    from domain.sites.models import Meter
+
+    a, _b = two_tenants
+    serial = _setup(app, a, readings=_one_a_day())
+    with app.app_context(), tenant_scope(a.tenant_id):
+        db.session.scalar(select(Meter).where(Meter.serial_number == serial)).is_smart = True
+        db.session.commit()
+    portal = _signed_in(browser, a)
+
+    text = portal.get("/readings").get_data(as_text=True)
+    sent = _send(portal, serial, {"r_TOTAL": "480"})
+
+    assert "This smart meter sends us its readings: you do not need to read it." in text
+    assert "Please read your meter by" not in text
+    assert '<details class="smart-reading">' in text and "Give a reading anyway" in text
+    assert sent.status_code == 302 and [r.value for r in _rows_today(app, a)] == [Decimal("480")]
