@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -272,18 +273,56 @@ def fetch(port: int, path: str, cookie: str | None) -> tuple[int, str]:
         return exc.code, ""
 
 
-def run_wrk(port: int, path: str, *, cookies_file: Path, lua: Path, connections: int, duration: int) -> dict:
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_table() -> dict[int, tuple[int, str, float]]:
+    """pid -> (parent pid, command name, CPU seconds so far: user + system, its reaped children's included)."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        name = raw[raw.index("(") + 1:raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2:].split()
+        table[int(entry)] = (int(fields[1]), name, sum(int(x) for x in fields[11:15]) / _TICK)
+    return table
+
+
+def cpu_of(server_pid: int) -> dict[str, float]:
+    """CPU seconds so far of the gunicorn tree rooted at `server_pid`, and of every PostgreSQL process."""
+    table = _proc_table()
+    server = sum(cpu for pid, (ppid, _name, cpu) in table.items() if pid == server_pid or ppid == server_pid)
+    database = sum(cpu for _ppid, name, cpu in table.values() if name.startswith("postgres"))
+    return {"server": server, "postgres": database}
+
+
+def run_wrk(port: int, path: str, *, cookies_file: Path, lua: Path, connections: int, duration: int,
+            server_pid: int | None = None) -> dict:
     env = {**os.environ, "BENCH_COOKIES": str(cookies_file), "BENCH_THREADS": str(connections),
            "BENCH_HOST": HOST, "BENCH_PATH": path}
+    before = cpu_of(server_pid) if server_pid else None
+    wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(["wrk", "-t", str(connections), "-c", str(connections), "-d", f"{duration}s",
                           "--timeout", "10s", "-s", str(lua), f"http://127.0.0.1:{port}{path}"],
                          env=env, capture_output=True, text=True, check=True)
+    wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    after = cpu_of(server_pid) if server_pid else None
     line = next((x for x in out.stdout.splitlines() if x.startswith("BENCH ")), None)
     if line is None:
         raise SystemExit(f"wrk printed no figures:\n{out.stdout}\n{out.stderr}")
     figures = json.loads(line[6:])
     figures["rps"] = figures["requests"] / figures["seconds"]
     figures["load"] = os.getloadavg()[0]  # 1-minute load average at the end: other work on the machine skews all
+    # CPU milliseconds per request: the server's workers, PostgreSQL (all of it: other sessions' queries too), wrk
+    per_request = 1000 / max(figures["requests"], 1)
+    figures["cpu_ms"] = {
+        "wrk": (wrk_after.ru_utime + wrk_after.ru_stime - wrk_before.ru_utime - wrk_before.ru_stime) * per_request,
+        **({k: (after[k] - before[k]) * per_request for k in after} if after else {}),
+    }
     return figures
 
 
@@ -365,13 +404,13 @@ def main() -> int:
                 raise SystemExit(f"{name} ({path}) answered {status} to a signed-in customer: see {work}/app.log")
         assert fetch(app_port, "/", None)[0] == 302, "the home page must need a session"
         wait_for_billing_bench()
-        targets = [("hello", hello_port, "/"), ("healthz", app_port, "/healthz"),
-                   *[(n, app_port, p) for n, p in pages]]
-        for name, port, path in targets:
+        targets = [("hello", hello_proc, hello_port, "/"), ("healthz", app_proc, app_port, "/healthz"),
+                   *[(n, app_proc, app_port, p) for n, p in pages]]
+        for name, proc, port, path in targets:
             run_wrk(port, path, cookies_file=cookies_file, lua=lua, connections=args.connections, duration=3)  # warm
             _say(f"load: {name} {path}, {args.connections} connections, {args.duration} s")
             results[name] = run_wrk(port, path, cookies_file=cookies_file, lua=lua, connections=args.connections,
-                                    duration=args.duration)
+                                    duration=args.duration, server_pid=proc.pid)
     finally:
         stop(app_proc)
         stop(hello_proc)
@@ -384,18 +423,23 @@ def main() -> int:
     print(f"portal benchmark: {args.accounts:,} accounts, gunicorn -w {args.workers} (sync), wrk "
           f"{args.connections} connections x {args.duration} s, {len(tokens)} sessions, {os.cpu_count()} CPUs")
     print(f"{'page':<8} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs hello':>9} "
-          f"{'load':>5}")
+          f"{'load':>5}   CPU ms per request: {'app':>5} {'PG':>5} {'wrk':>5} {'all':>5}")
     ok = True
     for name, r in results.items():
         ratio = r["rps"] / hello
+        cpu = r["cpu_ms"]
         print(f"{name:<8} {r['rps']:>9.0f} {r['p50_us'] / 1000:>8.1f} {r['p90_us'] / 1000:>8.1f} "
-              f"{r['p99_us'] / 1000:>8.1f} {r['errors']:>7} {ratio:>8.0%} {r['load']:>5.1f}")
+              f"{r['p99_us'] / 1000:>8.1f} {r['errors']:>7} {ratio:>8.0%} {r['load']:>5.1f}   {'':>19}"
+              f"{cpu['server']:>5.2f} {cpu['postgres']:>5.2f} {cpu['wrk']:>5.2f} {sum(cpu.values()):>5.2f}")
         if r["errors"]:
             ok = False
         if name not in REFERENCES and (ratio < TARGET_RATIO or r["p99_us"] / 1000 > TARGET_P99_MS):
             ok = False
     print("healthz: the app's own floor on the same gunicorn (middleware, tenant, one SELECT 1, a JSON body; no "
           "session, no template): a reference, not a target")
+    budget = os.cpu_count() * 1000 / (hello * TARGET_RATIO)
+    print(f"CPU: a page at {TARGET_RATIO:.0%} of hello-world ({hello * TARGET_RATIO:.0f} req/s) may cost "
+          f"{budget:.2f} CPU-ms in all on {os.cpu_count()} CPUs (app + PostgreSQL + wrk + kernel)")
     print(f"targets: pages >= {TARGET_RATIO:.0%} of hello-world req/s, p99 <= {TARGET_P99_MS:.0f} ms: "
           f"{'met' if ok else 'NOT met'}")
     print(f"logs: {work}")
