@@ -55,9 +55,11 @@ lint: install-dev
 worker: install
 	$(BIN)/python worker.py
 
-# Refresh the message catalogues after changing user-visible strings.
+# Refresh the message catalogues after changing user-visible strings. --ignore-dirs replaces pybabel's default, which
+# skips every folder whose name starts with "_" and so missed the strings of templates/_macros.
 messages: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 -o translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 \
+		--ignore-dirs=".* __pycache__ node_modules" -o translations/messages.pot .
 	$(BIN)/pybabel update --no-fuzzy-matching -i translations/messages.pot -d translations
 
 clean:

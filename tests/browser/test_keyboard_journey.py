@@ -1,5 +1,5 @@
 """One journey with the keyboard alone (Tab, Shift+Tab, Enter, Space and typing): skip link, sign in, open an
-account from the home page, then sign out with the form's button."""
+account from the home page, then open the phone's menu and sign out with the form's button."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -66,6 +66,10 @@ def test_sign_in_open_an_account_and_sign_out_with_the_keyboard(site, customer):
     assert customer.account_number in page.inner_text("h1")
 
     page.evaluate("window.scrollTo(0, 0); document.activeElement.blur()")
+    _tab_to(page, lambda e: e["tag"] == "summary" and e["text"] == "Menu")
+    assert not page.is_visible("text=Sign out"), "on a phone the navigation is folded into the menu"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.querySelector('details.nav-menu').open"), "Enter opens the menu"
     _tab_to(page, lambda e: e["tag"] == "button" and e["type"] == "submit" and "Sign out" in e["text"])
     with page.expect_navigation():
         page.keyboard.press("Space")
