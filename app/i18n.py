@@ -29,7 +29,14 @@ RUN_STATUS_NAMES = {"pending": _l("waiting"), "running": _l("running"), "simulat
 EXCEPTION_NAMES = {"no_tariff": _l("No tariff in force"), "missing_meter": _l("No meter"),
                    "negative_consumption": _l("Negative consumption"),
                    "implausible_consumption": _l("Implausible consumption"),
-                   "missing_readings": _l("No reading to bill from"), "error": _l("Error")}
+                   "missing_readings": _l("No reading to bill from"), "error": _l("Error"),
+                   "overlapping_tariffs": _l("Overlapping tariffs"),
+                   "period_outside_contract": _l("Period outside the contract"),
+                   "missing_prior_charges": _l("Estimated bills missing"),
+                   "overlapping_meters": _l("Overlapping meters"), "meter_unit_mismatch": _l("Meters in other units"),
+                   "missing_conversion_factor": _l("No calorific value"),
+                   "unpriced_register": _l("Register without a price"),
+                   "missing_subscribed_power": _l("No subscribed power"), "invalid_reading": _l("Invalid reading")}
 BILL_KIND_NAMES = {"periodic": _l("periodic"), "final": _l("final bill"), "corrective": _l("corrective bill"),
                    "credit_note": _l("credit note"), "instalment": _l("instalment"), "true_up": _l("true-up")}
 # A bill's payment status (domain.billing.bills.payment_status), as customers and staff read it.

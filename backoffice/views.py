@@ -11,6 +11,7 @@ from flask_wtf import FlaskForm
 from app.auth import staff_permission
 from app.i18n import LOCALE_NAMES, PAYMENT_METHOD_NAMES, STATUS_NAMES, quantity, tenant_zone
 from app.auth_views import register_auth_views
+from backoffice import texts
 from backoffice.dashboard import home_figures
 from domain.audit import services as audit
 from domain.billing import bills, corrections, down_payments
@@ -18,8 +19,13 @@ from domain.payments import mandates
 from domain.payments import services as card_payments
 from domain.db import db, utcnow
 from domain.contracts import services as accounts
+from domain.tasks import services as tasks
 
 bp = Blueprint("backoffice", __name__)
+# Stored English texts, worded in the staff member's language where templates show them.
+bp.add_app_template_global(texts.work_group_name, "work_group_name")
+bp.add_app_template_global(texts.task_title, "task_title")
+bp.add_app_template_global(texts.exception_detail, "exception_detail")
 SEARCH_LIMIT = 50
 
 # The history of changes names the fields the audit trail records by their column; staff read these words instead.
@@ -86,6 +92,15 @@ register_auth_views(bp, kind="staff", home_endpoint="backoffice.home", template_
 @staff_permission("home.view")
 def home():
     return render_template("backoffice/home.html", figures=home_figures())
+
+
+@bp.get("/queues/<code>")
+@staff_permission("tasks.work")
+def work_queue(code: str):
+    group = tasks.work_group_by_code(code)
+    if group is None:
+        abort(404)
+    return render_template("backoffice/queue.html", group=group, tasks=tasks.open_tasks(group=group))
 
 
 @bp.get("/customers")

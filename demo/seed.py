@@ -396,6 +396,7 @@ def _create_reading_checks(*, now: datetime) -> None:
     )
     db.session.add_all([
         Task(work_group_id=metering.id, kind="reading_check", title=f"Check reading of meter {serial} ({read_on})",
+             params={"meter": serial, "day": read_on.isoformat()},
              subject_type="meter_reading", subject_id=reading_id, created_at=received_at,
              due_at=received_at + timedelta(days=5))
         for reading_id, read_on, received_at, serial in pending

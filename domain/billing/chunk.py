@@ -8,7 +8,7 @@ tariff version, is done once per chunk.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -145,6 +145,14 @@ def _store_estimated_readings(tenant_id: int, meters: dict, items: list, now: da
     insert_rows(db.session, MeterReading.__table__, rows)
 
 
+def json_params(params: dict) -> dict | None:
+    """A problem's values as a JSON column holds them: dates in ISO form, decimals as text (exact)."""
+    if not params:
+        return None
+    return {key: value.isoformat() if isinstance(value, date) else str(value) if isinstance(value, Decimal)
+            else value for key, value in params.items()}
+
+
 def _record_problems(run, problems: list, now: datetime) -> int:
     """One exception per contract and problem, each with a task in the billing work queue."""
     group_id = db.session.scalar(select(WorkGroup.id).where(WorkGroup.code == "billing"))
@@ -152,13 +160,16 @@ def _record_problems(run, problems: list, now: datetime) -> int:
     tasks = [
         Task(work_group_id=group_id, kind="billing_exception", subject_type="Contract", subject_id=due.contract_id,
              created_at=now, details=problem.message,
-             title=f"Billing run {run.billing_date}: {problem.code} on contract {due.contract_number}")
+             title=f"Billing run {run.billing_date}: {problem.code} on contract {due.contract_number}",
+             params={"run_date": run.billing_date.isoformat(), "code": problem.code,
+                     "contract": due.contract_number})
         for due, problem in unique
     ] if group_id is not None else [None] * len(unique)
     db.session.add_all(t for t in tasks if t is not None)
     db.session.flush()  # one flush for every task: their ids go on the exceptions
     db.session.add_all(
         BillingException(run_id=run.id, contract_id=due.contract_id, code=problem.code, message=problem.message,
+                         params=json_params(problem.params),
                          task_id=task.id if task is not None else None, created_at=now)
         for (due, problem), task in zip(unique, tasks, strict=True))
     db.session.flush()

@@ -26,7 +26,8 @@ def _task_for(plan_id: int, error: PlanRefused) -> None:
                                                Task.title == title, Task.status == "open")):
         return  # the run of another day found the same problem: one task is enough
     db.session.add(Task(work_group_id=group_id, kind="billing_exception", subject_type="Contract",
-                        subject_id=plan.contract_id, created_at=utcnow(), details=str(error)[:2000], title=title))
+                        subject_id=plan.contract_id, created_at=utcnow(), details=str(error)[:2000], title=title,
+                        params={"true_up_on": plan.true_up_on.isoformat(), "code": error.code}))
 
 
 def bill_instalments(*, billing_date: str) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Date, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from domain.db import BigId, Money, TenantScoped, UTCDateTime, public_id_column, tenant_ref, tenant_table_args
@@ -94,5 +94,7 @@ class BillingException(TenantScoped):
     contract_id: Mapped[int] = tenant_ref()
     code: Mapped[str] = mapped_column(String(40), nullable=False)
     message: Mapped[str] = mapped_column(Text, nullable=False)
+    # BillingProblem.params made JSON-safe: staff read the message in their language (none: rows made before).
+    params: Mapped[dict | None] = mapped_column(JSON)
     task_id: Mapped[int | None] = tenant_ref(nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

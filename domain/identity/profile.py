@@ -184,6 +184,7 @@ def request_closure(*, user: CustomerUser, now: datetime) -> Task:
         .order_by(CustomerAccount.account_number)))
     task = Task(
         work_group_id=group_id, kind="access_closure", title=f"Close the online access of {user.email}",
+        params={"email": user.email},
         details="The customer asked to close their online access. Accounts: " + (", ".join(accounts) or "none"),
         subject_type="customer_user", subject_id=user.id, created_at=now,
         due_at=now + timedelta(days=CLOSURE_DAYS),

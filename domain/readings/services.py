@@ -324,6 +324,7 @@ def _open_check(state: MeterState, submission: Submission, unit: str, today: dat
     task = Task(
         work_group_id=_metering_group().id, kind=TASK_KIND,
         title=f"Check reading of meter {state.meter.serial_number} ({today.isoformat()})",
+        params={"meter": state.meter.serial_number, "day": today.isoformat()},
         details=_task_details(state, submission.outcomes, unit), status="open",
         subject_type="meter_reading", subject_id=first_pending.id, created_at=now,
         due_at=now + timedelta(days=TASK_DAYS),

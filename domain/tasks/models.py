@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from domain.db import BigId, TenantScoped, UTCDateTime, tenant_ref, tenant_table_args
@@ -30,7 +30,10 @@ class Task(TenantScoped):
 
     work_group_id: Mapped[int] = tenant_ref()
     kind: Mapped[str] = mapped_column(String(40), nullable=False)  # reading_check, billing_exception, ...
-    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)  # English, as logged; staff read `params`
+    # The values the title is made of (kind-specific, JSON-safe), so the back office words it in the staff
+    # member's language; tasks without them (made before) show `title`.
+    params: Mapped[dict | None] = mapped_column(JSON)
     details: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="open")
     subject_type: Mapped[str | None] = mapped_column(String(40))

@@ -91,7 +91,7 @@ def test_cancelling_a_simulation_deletes_its_drafts(app, two_tenants, browser):
     _start(office)
     (run,) = _runs(app, a.tenant_id)
 
-    response = office.submit(f"{RUNS}/{run.public_id}", {}, action=f"{RUNS}/{run.public_id}/cancel",
+    response = office.submit(f"{RUNS}/{run.public_id}", {"confirm": "y"}, action=f"{RUNS}/{run.public_id}/cancel",
                              follow_redirects=True)
 
     assert "The run is cancelled; its draft bills are deleted." in response.get_data(as_text=True)
@@ -156,8 +156,54 @@ def test_exceptions_are_listed_on_the_run_page(app, two_tenants, browser):
         exception = db.session.scalar(select(BillingException).where(BillingException.run_id == run.id))
         number = db.session.get(Contract, exception.contract_id).contract_number
     page = office.get(f"{RUNS}/{run.public_id}").get_data(as_text=True)
-    assert number in page and exception.message in page
+    assert number in page and "No tariff is in force from Jan 1, 2024 to Jan 15, 2024." in page
+    assert exception.params == {"detail": "no_tariff", "start": "2024-01-01", "end": "2024-01-15"}
     assert "No exception." not in page
+
+
+def _set_locale(app, data, role, locale):
+    from domain.identity.models import StaffUser
+
+    with app.app_context(), tenant_scope(data.tenant_id):
+        db.session.scalar(select(StaffUser).where(StaffUser.email == data.staff_emails[role])).locale = locale
+        db.session.commit()
+
+
+def test_a_french_staff_member_reads_an_exception_in_french_with_french_dates(app, two_tenants, browser):
+    a, _ = two_tenants
+    with app.app_context(), tenant_scope(a.tenant_id):
+        db.session.scalar(select(TariffVersion)).effective_from = date(2024, 1, 15)
+        db.session.commit()
+    office = _office(browser, a)
+    _start(office)
+    (run,) = _runs(app, a.tenant_id)
+    _set_locale(app, a, "billing", "fr")
+
+    page = office.get(f"{RUNS}/{run.public_id}").get_data(as_text=True)
+
+    assert "Aucun tarif n’est en vigueur du 1 janv. 2024 au 15 janv. 2024." in page
+    assert "no tariff in force" not in page
+    queue = office.get("/backoffice/queues/billing").get_data(as_text=True)
+    assert "Campagne de facturation du 1 mars 2024 : Aucun tarif en vigueur sur le contrat K" in queue
+
+
+def test_an_exception_recorded_without_its_values_shows_its_stored_message(app, two_tenants, browser):
+    a, _ = two_tenants
+    with app.app_context(), tenant_scope(a.tenant_id):
+        db.session.scalar(select(TariffVersion)).effective_from = date(2024, 1, 15)
+        db.session.commit()
+    office = _office(browser, a)
+    _start(office)
+    (run,) = _runs(app, a.tenant_id)
+    with app.app_context(), tenant_scope(a.tenant_id):
+        db.session.scalar(select(BillingException)).params = None  # as recorded before migration 0008
+        db.session.commit()
+    _set_locale(app, a, "billing", "fr")
+
+    page = office.get(f"{RUNS}/{run.public_id}").get_data(as_text=True)
+
+    assert "no tariff in force from 2024-01-01 to 2024-01-15" in page
+    assert "Aucun tarif en vigueur" in page  # the problem's name is still translated
 
 
 def test_bad_input_is_refused_with_a_message_and_creates_nothing(app, two_tenants, browser):

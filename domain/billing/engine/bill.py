@@ -44,9 +44,11 @@ def _failed(kind: str, start: date, end: date, problems: list[BillingProblem], c
 def _tariff_faults(faults, problems: list[BillingProblem]) -> None:
     for fault, start, end in faults:
         if fault == "gap":
-            problems.append(BillingProblem("no_tariff", f"no tariff in force from {start} to {end}"))
+            problems.append(BillingProblem("no_tariff", f"no tariff in force from {start} to {end}",
+                                            {"detail": "no_tariff", "start": start, "end": end}))
         else:
-            problems.append(BillingProblem("overlapping_tariffs", f"two tariffs in force from {start} to {end}"))
+            problems.append(BillingProblem("overlapping_tariffs", f"two tariffs in force from {start} to {end}",
+                                            {"detail": "overlapping_tariffs", "start": start, "end": end}))
 
 
 def _check_plausibility(contract: ContractIn, book: dict, window_start: date, window_end: date, measurement,
@@ -73,11 +75,14 @@ def _check_plausibility(contract: ContractIn, book: dict, window_start: date, wi
                 problems.append(BillingProblem(
                     "negative_consumption",
                     f"register {code}: the index went down; read as a rollover, {quantity} would be implausible",
+                    {"detail": "rollover_implausible", "register": code, "quantity": quantity},
                 ))
             else:
                 problems.append(BillingProblem(
                     "implausible_consumption",
                     f"register {code}: {quantity} is more than {factor} times the expected {expected:.3f}",
+                    {"detail": "implausible", "register": code, "quantity": quantity, "factor": factor,
+                     "expected": round(expected, 3)},
                 ))
 
 
@@ -110,6 +115,7 @@ def compute_bill(*, contract: ContractIn, period_start: date, period_end: date, 
     if period_start < contract.start_date or (contract.end_date is not None and period_end > contract.end_date):
         return _failed(kind, period_start, period_end, [BillingProblem(
             "period_outside_contract", f"the contract runs from {contract.start_date} to {contract.end_date}",
+            {"detail": "contract_runs", "start": contract.start_date, "end": contract.end_date},
         )])
     problems: list[BillingProblem] = []
     tariffs = prepared(contract.tariffs)
@@ -129,6 +135,7 @@ def compute_bill(*, contract: ContractIn, period_start: date, period_end: date, 
                 problems.append(BillingProblem(
                     "missing_prior_charges",
                     f"the bill regularises consumption since {regularised_from}: the estimated bills' lines are needed",
+                    {"detail": "prior_charges_needed", "since": regularised_from},
                 ))
     covering, problem = meters_covering(meters, window_start, period_end)
     if problem is not None:
@@ -143,16 +150,19 @@ def compute_bill(*, contract: ContractIn, period_start: date, period_end: date, 
     if not measurement.registers:
         return _failed(kind, period_start, period_end, [BillingProblem(
             "missing_meter", f"meter {covering[0].serial} has no register to read",
+            {"detail": "meter_without_register", "meter": covering[0].serial},
         )])
     unit = covering[0].unit
     for meter in covering:
         if meter.unit != unit:
-            problems.append(BillingProblem("meter_unit_mismatch", f"meters in {unit} and {meter.unit} in the period"))
+            problems.append(BillingProblem("meter_unit_mismatch", f"meters in {unit} and {meter.unit} in the period",
+                                            {"detail": "meter_units", "unit": unit, "other_unit": meter.unit}))
     billed_unit = unit
     if activity == "gas":
         billed_unit = "kWh"
         if contract.gas_calorific_value is None:
-            problems.append(BillingProblem("missing_conversion_factor", "gas needs a calorific value to bill kWh"))
+            problems.append(BillingProblem("missing_conversion_factor", "gas needs a calorific value to bill kWh",
+                                            {"detail": "calorific_value"}))
             return _failed(kind, period_start, period_end, problems)
     consumption = []
     billed: dict[str, Decimal] = {}
@@ -186,13 +196,15 @@ def compute_bill(*, contract: ContractIn, period_start: date, period_end: date, 
         for component, code in unpriced_registers(tariff, measurement.registers):
             problems.append(BillingProblem(
                 "unpriced_register", f"tariff {tariff.name} prices {component} by register but not register {code}",
+                {"detail": "unpriced_register", "tariff": tariff.name, "register": code},
             ))
     power = contract.subscribed_power
     if power is None:
         for _, _, tariff in charge_segments:
             if tariff.subscribed_power:
                 problems.append(BillingProblem("missing_subscribed_power", f"tariff {tariff.name} prices a "
-                                                                           "subscribed power"))
+                                                                           "subscribed power",
+                                               {"detail": "subscribed_power", "tariff": tariff.name}))
                 break
     if problems:
         return _failed(kind, period_start, period_end, problems, consumption)

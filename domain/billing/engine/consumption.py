@@ -98,18 +98,23 @@ def meters_covering(meters: tuple[MeterIn, ...], start: date, end: date) -> tupl
     if len(found) > 1:
         found.sort(key=lambda meter: meter.installed_on)
     if not found:
-        return found, BillingProblem("missing_meter", f"no meter in service between {start} and {end}")
+        return found, BillingProblem("missing_meter", f"no meter in service between {start} and {end}",
+                                     {"detail": "no_meter", "start": start, "end": end})
     cursor = start
     for meter in found:
         if meter.installed_on > cursor:
             return found, BillingProblem("missing_meter", f"no meter in service between {cursor} and "
-                                                          f"{meter.installed_on}")
+                                                          f"{meter.installed_on}",
+                                         {"detail": "no_meter", "start": cursor, "end": meter.installed_on})
         if meter.installed_on < cursor and meter is not found[0]:
             return found, BillingProblem("overlapping_meters", f"meter {meter.serial} installed on "
-                                                               f"{meter.installed_on} while another was in service")
+                                                               f"{meter.installed_on} while another was in service",
+                                         {"detail": "overlapping_meters", "meter": meter.serial,
+                                          "installed_on": meter.installed_on})
         cursor = end if meter.removed_on is None else meter.removed_on
     if cursor < end:
-        return found, BillingProblem("missing_meter", f"no meter in service between {cursor} and {end}")
+        return found, BillingProblem("missing_meter", f"no meter in service between {cursor} and {end}",
+                                     {"detail": "no_meter", "start": cursor, "end": end})
     return found, None
 
 
@@ -184,6 +189,8 @@ def measure(activity: str, meters: list[MeterIn], all_meters: tuple[MeterIn, ...
                 result.problems.append(BillingProblem(
                     "invalid_reading", f"an index of meter {meter.serial} between {seg_start} and {seg_end} does "
                                        f"not fit its {meter.digits} digits ({low}, {high})",
+                    {"detail": "index_digits", "meter": meter.serial, "start": seg_start, "end": seg_end,
+                     "digits": meter.digits, "low": low, "high": high},
                 ))
                 return result
             moved = high - low
@@ -195,6 +202,8 @@ def measure(activity: str, meters: list[MeterIn], all_meters: tuple[MeterIn, ...
                     result.problems.append(BillingProblem(
                         "negative_consumption",
                         f"index of register {code} of meter {meter.serial} went down from {low} to {high}",
+                        {"detail": "index_went_down", "register": code, "meter": meter.serial, "low": low,
+                         "high": high},
                     ))
                     return result
             quantity = moved * meter.multiplier
@@ -224,6 +233,7 @@ def _estimated(result: Measurement, activity, meter, all_meters, book, code, day
         result.problems.append(BillingProblem(
             "missing_readings", f"no reading of register {code} of meter {meter.serial} on {day} and no way to "
                                 f"estimate it",
+            {"detail": "no_reading", "register": code, "meter": meter.serial, "day": day},
         ))
         return None
     estimate = ReadingIn(code, day, value, True, meter.serial)

@@ -1,7 +1,7 @@
 """Inputs and outputs of the billing engine: frozen dataclasses of plain values (no ORM object, no I/O)."""
 from __future__ import annotations
 
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -222,10 +222,14 @@ class RegisterConsumption:
 
 @dataclass(frozen=True, slots=True)
 class BillingProblem:
-    """Why a bill could not be computed; a billing run records it and goes on with the next contract."""
+    """Why a bill could not be computed; a billing run records it and goes on with the next contract.
+
+    `message` is for logs and English readers; `params` holds the values it was built from, with `detail`
+    naming the sentence, so the back office can say it again in the staff member's language."""
 
     code: str
     message: str
+    params: dict = field(default_factory=dict, compare=False)
 
 
 @_quick_init

@@ -140,3 +140,19 @@ def case_backoffice_customer_activation_code(app, browser, a, b):
     assert foreign.status_code == missing.status_code == 404
     with app.app_context(), tenant_scope(b.tenant_id):
         assert db.session.scalar(select(CustomerAccount.activation_code)) == "ABCDE23456"
+
+
+def case_backoffice_work_queue(app, browser, a, b):
+    from domain.tasks.models import Task, WorkGroup
+
+    with app.app_context(), tenant_scope(b.tenant_id):
+        group = db.session.scalar(select(WorkGroup).where(WorkGroup.code == "billing"))
+        db.session.add(WorkGroup(code="bravo_only", name="Bravo only"))
+        db.session.add(Task(work_group_id=group.id, kind="access_closure", created_at=utcnow(),
+                            title="Close the online access of someone@bravo.test",
+                            params={"email": "someone@bravo.test"}))
+        db.session.commit()
+    office = _office(browser, a)
+    page = office.get("/backoffice/queues/billing").get_data(as_text=True)
+    assert "No task to do in this queue." in page and "someone@bravo.test" not in page
+    _same_as_missing(office, "/backoffice/queues/bravo_only", f"/backoffice/queues/{MISSING}", "bravo_only")
