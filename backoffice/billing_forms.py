@@ -1,7 +1,7 @@
 """Forms of the billing-run pages."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField, SelectField, StringField
+from wtforms import BooleanField, DateField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -21,4 +21,10 @@ class StartRunForm(FlaskForm):
 
 
 class RunActionForm(FlaskForm):
-    """CSRF-only form for the issue, cancel and resume buttons."""
+    """CSRF-only form for the issue and resume buttons."""
+
+
+class CancelRunForm(FlaskForm):
+    """Cancelling deletes draft bills: the staff member ticks a box first (the page says how many go)."""
+
+    confirm = BooleanField(validators=[DataRequired(_l("Tick the box to confirm that the run is to be cancelled."))])

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.auth import staff_permission
-from backoffice.billing_forms import RunActionForm, StartRunForm
+from backoffice.billing_forms import CancelRunForm, RunActionForm, StartRunForm
 from domain.billing import runs
 from domain.db import db, utcnow
 
@@ -51,9 +51,15 @@ def run_list():
 @bp.get("/runs/<public_id>")
 @staff_permission("billing.run")
 def run_detail(public_id: str):
-    run = _run_or_404(public_id)
+    return _detail(_run_or_404(public_id))
+
+
+def _detail(run, *, cancel_form=None, status=200):
+    cancellable = run.status in runs.CANCELLABLE
     return render_template("backoffice/billing/run.html", run=run, progress=runs.progress(run, now=utcnow()),
-                           exceptions=runs.exceptions_of(run), form=RunActionForm())
+                           exceptions=runs.exceptions_of(run), form=RunActionForm(),
+                           cancel_form=cancel_form or CancelRunForm(formdata=None),
+                           drafts=runs.draft_count(run) if cancellable else 0), status
 
 
 @bp.get("/runs/<public_id>/progress.json")
@@ -95,9 +101,20 @@ def run_issue(public_id: str):
 @bp.post("/runs/<public_id>/cancel")
 @staff_permission("billing.run")
 def run_cancel(public_id: str):
-    def act(run):
+    run = _run_or_404(public_id)
+    form = CancelRunForm()
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            abort(400)
+        return _detail(run, cancel_form=form, status=422)  # not confirmed: nothing is deleted
+    try:
         runs.cancel(run, now=utcnow())
-    return _action(public_id, act, lambda: _("The run is cancelled; its draft bills are deleted."))
+    except runs.RunError as exc:
+        flash(RUN_ERRORS[exc.code](), "error")
+    else:
+        db.session.commit()
+        flash(_("The run is cancelled; its draft bills are deleted."), "success")
+    return redirect(url_for("billing.run_detail", public_id=public_id))
 
 
 @bp.post("/runs/<public_id>/resume")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, NumberRange, Optional, ValidationError
 
 from domain.payments import creditor, mandates, pain008
@@ -40,6 +40,13 @@ class ConfirmForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """CSRF-only form of the submit, settle and cancel buttons."""
+
+
+class CancelBatchForm(FlaskForm):
+    """Cancelling withdraws every collection of the batch: the staff member ticks a box first."""
+
+    confirm = BooleanField(validators=[DataRequired(_l("Tick the box to confirm that the batch is to be "
+                                                       "cancelled."))])
 
 
 class ReturnForm(FlaskForm):

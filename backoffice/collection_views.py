@@ -13,7 +13,8 @@ from flask_login import current_user
 from app.auth import staff_permission
 from app.i18n import tenant_zone
 from app.mail import compose, send_after_commit
-from backoffice.collection_forms import ActionForm, ConfirmForm, PreviewForm, ReturnForm, SettingsForm
+from backoffice.collection_forms import (ActionForm, CancelBatchForm, ConfirmForm, PreviewForm, ReturnForm,
+                                         SettingsForm)
 from domain.db import db, utcnow
 from domain.payments import sepa_collections as collections
 
@@ -142,11 +143,12 @@ def prepare():
     return redirect(url_for("collections.batch_detail", public_id=batch.public_id))
 
 
-def _detail(batch, *, return_form=None, error=None, status=200):
+def _detail(batch, *, return_form=None, error=None, status=200, cancel_form=None):
     summary = collections.summaries([batch])[0]
     return render_template("backoffice/collections/batch.html", batch=batch, summary=summary,
                            rows=collections.item_rows(batch), form=ActionForm(),
-                           return_form=return_form or _return_form(), error=error), status
+                           return_form=return_form or _return_form(), error=error,
+                           cancel_form=cancel_form or CancelBatchForm(formdata=None)), status
 
 
 @bp.get("/<public_id>")
@@ -208,8 +210,18 @@ def batch_settle(public_id: str):
 @bp.post("/<public_id>/cancel")
 @staff_permission("collections.manage")
 def batch_cancel(public_id: str):
-    return _action(public_id, lambda batch: collections.cancel_batch(batch=batch, now=utcnow()),
-                   lambda _result: _("The batch is cancelled; its bills can be collected in another batch."))
+    batch = _batch_or_404(public_id, lock=True)
+    form = CancelBatchForm()
+    if not form.validate_on_submit():
+        if form.csrf_token.errors:
+            abort(400)
+        return _detail(batch, cancel_form=form, status=422)  # not confirmed: every collection stays
+    try:
+        collections.cancel_batch(batch=batch, now=utcnow())
+    except collections.CollectionRefused as exc:
+        return _detail(batch, error=REFUSALS[exc.code], status=409)
+    flash(_("The batch is cancelled; its bills can be collected in another batch."), "success")
+    return redirect(url_for("collections.batch_detail", public_id=public_id))
 
 
 @bp.post("/<public_id>/items/<end_to_end_id>/return")

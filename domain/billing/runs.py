@@ -143,9 +143,18 @@ def dispatch_issue(run: BillingRun) -> None:
     dispatch("billing.issue_run", tenant_id=require_tenant_id(), job_id=_job_id(run, "issue"), run_id=run.id)
 
 
+CANCELLABLE = ("pending", "running", "simulated", "failed")
+
+
+def draft_count(run: BillingRun) -> int:
+    """How many draft bills cancelling the run would delete."""
+    return db.session.scalar(select(func.count(Bill.id)).where(Bill.billing_run_id == run.id,
+                                                               Bill.status == "draft")) or 0
+
+
 def cancel(run: BillingRun, *, now: datetime) -> None:
     """Stop a run: pending chunks are skipped and its draft bills deleted. Issued bills stay (use credit notes)."""
-    if run.status not in ("pending", "running", "simulated", "failed"):
+    if run.status not in CANCELLABLE:
         raise RunError("state", "this run can no longer be cancelled")
     run.status = "cancelled"
     run.finished_at = now

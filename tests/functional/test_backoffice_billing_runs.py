@@ -85,6 +85,25 @@ def test_issuing_a_simulated_run_numbers_its_bills_and_posts_them_to_the_ledger(
     assert debit == total
 
 
+def test_cancelling_a_simulation_says_what_goes_and_deletes_nothing_until_confirmed(app, two_tenants, browser):
+    a, _ = two_tenants
+    office = _office(browser, a)
+    _start(office)
+    (run,) = _runs(app, a.tenant_id)
+    page = office.get(f"{RUNS}/{run.public_id}").get_data(as_text=True)
+
+    unconfirmed = office.submit(f"{RUNS}/{run.public_id}", {}, action=f"{RUNS}/{run.public_id}/cancel")
+
+    assert "Cancelling stops the run and deletes its 1 draft bill." in page
+    assert re.search(r'<input type="checkbox" id="confirm-cancel" name="confirm" value="y" required', page)
+    assert unconfirmed.status_code == 422
+    text = unconfirmed.get_data(as_text=True)
+    assert "Tick the box to confirm that the run is to be cancelled." in text
+    assert '<details class="review-form bo-confirm" open>' in text
+    assert _runs(app, a.tenant_id)[0].status == "simulated"
+    assert len(_bills(app, a.tenant_id, run.id)) == 1
+
+
 def test_cancelling_a_simulation_deletes_its_drafts(app, two_tenants, browser):
     a, _ = two_tenants
     office = _office(browser, a)

@@ -193,7 +193,7 @@ def test_settling_a_prepared_batch_is_refused_and_cancel_frees_the_bills(app, of
     base = f"/backoffice/collections/{public_id}"
 
     early = office.submit(base, {}, action=f"{base}/settle")
-    cancelled = office.submit(base, {}, action=f"{base}/cancel")
+    cancelled = office.submit(base, {"confirm": "y"}, action=f"{base}/cancel")
     again = _prepare(office, _today() + timedelta(days=7))
 
     assert early.status_code == 409 and "cannot do that in its current state" in early.get_data(as_text=True)
@@ -284,3 +284,34 @@ def test_a_batchs_reference_in_its_heading_does_not_break_at_its_hyphen(app, off
     html = office.get(f"/backoffice/collections/{public_id}").get_data(as_text=True)
 
     assert f'<h1>Collection <span class="nowrap">DD{on:%Y%m%d}-01</span>' in html
+
+
+def test_cancelling_a_batch_says_what_is_withdrawn_and_changes_nothing_until_confirmed(app, office, alpha, bill_due):
+    public_id = _prepare(office, _today() + timedelta(days=7))
+    base = f"/backoffice/collections/{public_id}"
+    page = office.get(base).get_data(as_text=True)
+
+    unconfirmed = office.submit(base, {}, action=f"{base}/cancel")
+
+    assert "Cancelling withdraws the 1 collection of this batch (€120.50): do not send its file to the bank." in page
+    assert 'name="confirm" value="y" required' in page
+    assert unconfirmed.status_code == 422
+    text = unconfirmed.get_data(as_text=True)
+    assert "Tick the box to confirm that the batch is to be cancelled." in text
+    assert '<details class="review-form bo-confirm" open>' in text
+    assert _batch(app, alpha, public_id).status == "prepared"
+    assert _in(app, alpha, lambda: db.session.scalar(select(CollectionItem.status))) == "pending"
+
+
+def test_a_french_staff_member_is_told_in_french_what_cancelling_a_batch_withdraws(app, office, alpha, bill_due):
+    from domain.identity.models import StaffUser
+
+    public_id = _prepare(office, _today() + timedelta(days=7))
+    with app.app_context(), tenant_scope(alpha.tenant_id):
+        db.session.scalar(select(StaffUser).where(StaffUser.email == alpha.staff_emails["collections"])).locale = "fr"
+        db.session.commit()
+
+    page = office.get(f"/backoffice/collections/{public_id}").get_data(as_text=True)
+
+    assert "L’annulation retire 1 prélèvement de ce lot (120,50\u00a0€)" in page
+    assert "Oui, annuler ce lot et retirer 1 prélèvement" in page
