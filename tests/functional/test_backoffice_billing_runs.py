@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import select
 
@@ -306,3 +307,35 @@ def test_a_finished_run_shows_how_long_it_took_not_zero_seconds_left(app, two_te
 
     assert "<dt>Duration</dt>" in page and "Time left" not in page
     assert re.search(r"<dt>Duration</dt><dd>\d+\.\d s</dd>", page)  # a quick run: tenths, not '0 s'
+
+
+def test_exception_details_write_quantities_and_dates_the_staff_members_way(app):
+    from types import SimpleNamespace
+
+    from flask_babel import force_locale
+
+    from backoffice.texts import exception_detail
+    from domain.billing.chunk import json_params
+    from domain.billing.engine import BillingProblem
+
+    implausible = BillingProblem("implausible_consumption", "register base: 12345.5 is more than 10 times ...", {
+        "detail": "implausible", "register": "base", "quantity": Decimal("12345.500"), "factor": Decimal("10"),
+        "expected": Decimal("1034.250")})
+    no_reading = BillingProblem("missing_readings", "no reading ...", {
+        "detail": "no_reading", "register": "HP", "meter": "M-9", "day": date(2024, 3, 31)})
+    stored = [SimpleNamespace(message=p.message, params=json_params(p.params)) for p in (implausible, no_reading)]
+    unknown = SimpleNamespace(message="a problem of a later version", params={"detail": "not_known_here"})
+
+    with app.test_request_context():
+        with force_locale("de"):
+            german = [exception_detail(e) for e in stored]
+        with force_locale("es"):
+            spanish = exception_detail(stored[1])
+        with force_locale("fr"):
+            fallback = exception_detail(unknown)
+
+    assert german == ["Zählwerk base: 12.345,5 ist mehr als das 10-Fache der erwarteten 1.034,25.",
+                      "Kein Zählerstand des Zählwerks HP des Zählers M-9 am 31.03.2024, und keine Möglichkeit, "
+                      "ihn zu schätzen."]
+    assert spanish == "Ninguna lectura del registro HP del contador M-9 el 31 mar 2024, y ninguna forma de estimarla."
+    assert fallback == "a problem of a later version"

@@ -134,3 +134,24 @@ def test_two_meters_in_service_on_the_same_days_are_reported():
 
     assert _codes(meters=meters, readings=(reading(MARCH, "0", serial="A"), reading(APRIL, "1", serial="A"))) == [
         "overlapping_meters"]
+
+
+def _params(**kwargs):
+    kwargs.setdefault("tariffs", (PRICED,))
+    result = compute_bill(contract=contract(**kwargs), period_start=MARCH, period_end=APRIL)
+    return [problem.params for problem in result.problems]
+
+
+def test_a_problem_keeps_the_values_its_message_is_made_of_for_staff_in_other_languages():
+    early = tariff(price("energy", "0.25"), effective_to=date(2024, 3, 20))
+    late = meter(installed_on=date(2024, 3, 5))
+
+    no_tariff = _params(readings=(reading(MARCH, "0"), reading(APRIL, "1")), tariffs=(early,))
+    no_meter = _params(meters=(late,), readings=(reading(date(2024, 3, 5), "0"), reading(APRIL, "1")))
+    implausible = _params(readings=(reading(MARCH, "0"), reading(APRIL, "1100")), eac="1200")
+    went_down = _params(readings=(reading(MARCH, "5000"), reading(APRIL, "4990")))
+
+    assert no_tariff == [{"detail": "no_tariff", "start": date(2024, 3, 20), "end": APRIL}]
+    assert no_meter == [{"detail": "no_meter", "start": MARCH, "end": date(2024, 3, 5)}]
+    assert implausible[0]["detail"] == "implausible" and implausible[0]["quantity"] == D("1100")
+    assert went_down[0] == {**went_down[0], "detail": "index_went_down", "low": D("5000"), "high": D("4990")}
