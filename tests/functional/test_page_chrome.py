@@ -71,6 +71,17 @@ def test_request_attachments_button_and_status_are_in_the_page_language(two_tena
     assert '<label for="attachments" class="btn file-button" aria-hidden="true">Choisir des fichiers</label>' in page
     assert 'data-none="Aucun fichier choisi"' in page and 'data-many="{count} fichiers choisis"' in page
     assert '<label class="label" for="attachments">' in page, "the field keeps its own visible label"
+    assert page.count('src="/static/js/file-input.js"') == 1
+
+
+def test_pages_without_a_file_input_load_no_script(two_tenants, browser):
+    a, _ = two_tenants
+    portal = browser(a.slug)
+    portal.login(a.customer_email)
+
+    page = portal.get("/").get_data(as_text=True)
+
+    assert "<script" not in page
 
 
 def test_meter_photo_button_is_in_the_page_language(app, two_tenants, browser):
