@@ -70,6 +70,13 @@ def tenant_zone():
     return ZoneInfo(select_timezone())
 
 
+def tenant_today() -> date:
+    """Today in the current tenant's time zone: due dates, reading windows and plans are dates there."""
+    from domain.db import utcnow
+
+    return utcnow().astimezone(tenant_zone()).date()
+
+
 def select_timezone() -> str:
     tenant = g.get("tenant")
     return tenant.timezone if tenant is not None else "UTC"

@@ -77,6 +77,12 @@ def _action(public_id: str, act, done_message):
     run = _run_or_404(public_id)
     if not RunActionForm().validate_on_submit():
         abort(400)
+    return _act(run, act, done_message)
+
+
+def _act(run, act, done_message):
+    """Do `act(run)`; commit and say `done_message()` on success, or say why the run refused; back to its page."""
+    public_id = run.public_id
     try:
         after_commit = act(run)
     except runs.RunError as exc:
@@ -107,14 +113,8 @@ def run_cancel(public_id: str):
         if form.csrf_token.errors:
             abort(400)
         return _detail(run, cancel_form=form, status=422)  # not confirmed: nothing is deleted
-    try:
-        runs.cancel(run, now=utcnow())
-    except runs.RunError as exc:
-        flash(RUN_ERRORS[exc.code](), "error")
-    else:
-        db.session.commit()
-        flash(_("The run is cancelled; its draft bills are deleted."), "success")
-    return redirect(url_for("billing.run_detail", public_id=public_id))
+    return _act(run, lambda r: runs.cancel(r, now=utcnow()),
+                lambda: _("The run is cancelled; its draft bills are deleted."))
 
 
 @bp.post("/runs/<public_id>/resume")

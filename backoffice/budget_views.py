@@ -15,7 +15,7 @@ from wtforms import HiddenField
 
 from app.auth import staff_permission
 from app.i18n import _date as format_day
-from app.i18n import ACTIVITY_NAMES, money, tenant_zone
+from app.i18n import ACTIVITY_NAMES, money, tenant_today
 from app.mail import compose, send_after_commit
 from backoffice.views import bp
 from domain.billing import down_payments as plans
@@ -38,11 +38,6 @@ STAFF_PLAN_REFUSALS = {
     "state": _l("This budget plan is no longer active."),
     "engine": _l("The consumption so far cannot be settled automatically: the plan is not cancelled."),
 }
-
-
-def tenant_today():
-    """Today in the utility's time zone (plans start from dates there)."""
-    return utcnow().astimezone(tenant_zone()).date()
 
 
 class ConfirmPlanForm(FlaskForm):

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.auth import staff_permission
-from app.i18n import tenant_zone
+from app.i18n import tenant_today
 from app.mail import compose, send_after_commit
 from backoffice.collection_forms import (ActionForm, CancelBatchForm, ConfirmForm, PreviewForm, ReturnForm,
                                          SettingsForm)
@@ -51,10 +51,6 @@ REASON_NAMES = {
 
 def reason_label(code: str) -> str:
     return str(REASON_NAMES.get(code, _l("another reason given by the bank")))
-
-
-def _today():
-    return utcnow().astimezone(tenant_zone()).date()
 
 
 def _by() -> str:
@@ -116,7 +112,7 @@ def preview():
     found = collections.preview(collection_date=form.collection_date.data)
     confirm = ConfirmForm(formdata=None, collection_date=found.collection_date.isoformat(), shown=found.fingerprint)
     return render_template("backoffice/collections/preview.html", preview=found, confirm=confirm,
-                           setup=collections.setup_problem(g.tenant), today=_today())
+                           setup=collections.setup_problem(g.tenant), today=tenant_today())
 
 
 @bp.post("/prepare")
@@ -130,13 +126,13 @@ def prepare():
     except ValueError:
         abort(400)
     try:
-        batch, added = collections.prepare_batch(tenant=g.tenant, collection_date=collection_date, today=_today(),
+        batch, added = collections.prepare_batch(tenant=g.tenant, collection_date=collection_date, today=tenant_today(),
                                                  now=utcnow(), prepared_by=_by(), expected=form.shown.data)
     except collections.CollectionRefused as exc:
         found = collections.preview(collection_date=collection_date)
         confirm = ConfirmForm(formdata=None, collection_date=collection_date.isoformat(), shown=found.fingerprint)
         return render_template("backoffice/collections/preview.html", preview=found, confirm=confirm,
-                               setup=collections.setup_problem(g.tenant), today=_today(),
+                               setup=collections.setup_problem(g.tenant), today=tenant_today(),
                                error=REFUSALS[exc.code]), 409 if exc.code in ("changed", "busy") else 422
     flash(_("%(count)s bills added to the collection of %(date)s.", count=added,
             date=batch.collection_date.isoformat()), "success")
@@ -178,6 +174,12 @@ def _action(public_id: str, act, done):
     batch = _batch_or_404(public_id, lock=True)
     if not ActionForm().validate_on_submit():
         abort(400)
+    return _act(batch, act, done)
+
+
+def _act(batch, act, done):
+    """Do `act(batch)` and say `done(result)`, or show why the batch refused; back to its page."""
+    public_id = batch.public_id
     try:
         result = act(batch)
     except collections.CollectionRefused as exc:
@@ -201,7 +203,7 @@ def batch_submit(public_id: str):
 @bp.post("/<public_id>/settle")
 @staff_permission("collections.manage")
 def batch_settle(public_id: str):
-    return _action(public_id, lambda batch: collections.settle_batch(batch=batch, now=utcnow(), today=_today(),
+    return _action(public_id, lambda batch: collections.settle_batch(batch=batch, now=utcnow(), today=tenant_today(),
                                                                        by=_by()),
                    lambda payments: _("The batch is settled: %(count)s payments are recorded on the customers' "
                                       "accounts.", count=len(payments)))
@@ -216,12 +218,8 @@ def batch_cancel(public_id: str):
         if form.csrf_token.errors:
             abort(400)
         return _detail(batch, cancel_form=form, status=422)  # not confirmed: every collection stays
-    try:
-        collections.cancel_batch(batch=batch, now=utcnow())
-    except collections.CollectionRefused as exc:
-        return _detail(batch, error=REFUSALS[exc.code], status=409)
-    flash(_("The batch is cancelled; its bills can be collected in another batch."), "success")
-    return redirect(url_for("collections.batch_detail", public_id=public_id))
+    return _act(batch, lambda b: collections.cancel_batch(batch=b, now=utcnow()),
+                lambda _result: _("The batch is cancelled; its bills can be collected in another batch."))
 
 
 @bp.post("/<public_id>/items/<end_to_end_id>/return")
@@ -238,7 +236,7 @@ def item_return(public_id: str, end_to_end_id: str):
         return _detail(batch, return_form=form, error=REFUSALS["reason"], status=422)
     try:
         notice = collections.record_return(batch=batch, item=item, reason=form.reason.data, now=utcnow(),
-                                           today=_today(), by=_by())
+                                           today=tenant_today(), by=_by())
     except collections.CollectionRefused as exc:
         return _detail(batch, return_form=form, error=REFUSALS[exc.code], status=409)
     if notice is not None:

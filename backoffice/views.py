@@ -9,7 +9,7 @@ from flask_babel import format_date, format_datetime, gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from app.auth import staff_permission
-from app.i18n import LOCALE_NAMES, PAYMENT_METHOD_NAMES, STATUS_NAMES, quantity, tenant_zone
+from app.i18n import LOCALE_NAMES, PAYMENT_METHOD_NAMES, STATUS_NAMES, quantity, tenant_today, tenant_zone
 from app.auth_views import register_auth_views
 from backoffice import texts
 from backoffice.dashboard import home_figures
@@ -119,8 +119,7 @@ def customer(account_number: str):
     if found is None:
         abort(404)
     balance = accounts.balances(account_ids=[found.id])[found.id]
-    today = utcnow().astimezone(tenant_zone()).date()
-    bill_views = bills.bill_views(bills.bills_of_account(account_id=found.id), today=today)
+    bill_views = bills.bill_views(bills.bills_of_account(account_id=found.id), today=tenant_today())
     return render_template("backoffice/customer.html", account=found, balance=balance,
                            bill_views=bill_views, form=FlaskForm(), one_day=timedelta(days=1),
                            mandate=mandates.active_mandate(account_id=found.id),

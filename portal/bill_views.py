@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import timedelta
 
 from babel.numbers import format_percent
 from flask import abort, make_response, render_template, request
@@ -11,11 +11,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.auth import customer_required
-from app.i18n import tenant_zone
+from app.i18n import tenant_today
 from domain.billing import bill_list
 from domain.billing import bills as bill_service
 from domain.billing.document_data import display_unit, line_description, tax_totals
-from domain.db import db, utcnow
+from domain.db import db
 from domain.i18n import format_unit_price
 from domain.payments import services as payments
 from portal.blueprint import bp
@@ -27,11 +27,6 @@ PAYMENT_STATUS_NAMES = {
     "pending": _l("Being confirmed"), "succeeded": _l("Paid"), "failed": _l("Failed"),
     "cancelled": _l("Cancelled"), "refunded": _l("Refunded"), "partly_refunded": _l("Partly refunded"),
 }
-
-
-def tenant_today() -> date:
-    """Today in the utility's time zone (due dates are dates there)."""
-    return utcnow().astimezone(tenant_zone()).date()
 
 
 def _percent(rate, locale: str) -> str:

@@ -18,7 +18,7 @@ from domain.billing import down_payments as plans
 from domain.contracts import services as accounts
 from domain.db import utcnow
 from domain.payments import mandates
-from portal.bill_views import tenant_today
+from app.i18n import tenant_today
 from portal.blueprint import bp
 
 log = logging.getLogger("portal.direct_debit")

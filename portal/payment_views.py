@@ -36,7 +36,8 @@ from domain.payments.providers import (
     sandbox_secret,
     sign_payload,
 )
-from portal.bill_views import PAYMENT_STATUS_NAMES, tenant_today
+from app.i18n import tenant_today
+from portal.bill_views import PAYMENT_STATUS_NAMES
 from portal.blueprint import bp
 
 log = logging.getLogger("portal.payments")

@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app.files import private_file
 from app.auth import customer_required
-from app.i18n import ACTIVITY_NAMES, quantity, tenant_zone
+from app.i18n import ACTIVITY_NAMES, quantity, tenant_today, tenant_zone
 from domain.contracts import services as accounts
 from domain.db import utcnow
 from domain.paging import page_of
@@ -124,10 +124,6 @@ class ReplyForm(_RequestBase):
         DataRequired(_l("Write your message.")), Length(max=5000, message=_l("Use at most 5000 characters."))])
 
 
-def _today():
-    return utcnow().astimezone(tenant_zone()).date()
-
-
 def _uploads() -> list[files.Upload]:
     return [files.Upload(filename=f.filename or "", data=f.read())
             for f in request.files.getlist("attachments") if f and (f.filename or "")]
@@ -143,7 +139,7 @@ def _live_contracts(customer_accounts) -> list:
 
 
 def _open(new: requests_service.NewRequest):
-    return requests_service.open_request(customer=current_user.user, new=new, now=utcnow(), today=_today(),
+    return requests_service.open_request(customer=current_user.user, new=new, now=utcnow(), today=tenant_today(),
                                  answer_days=g.tenant.request_answer_days, zone=tenant_zone(),
                                  tenant_id=g.tenant.id)
 
@@ -231,7 +227,7 @@ def _move_out(customer_accounts):
         status = 404 if chosen else 200
         return render_template("portal/requests/move_out_point.html", contracts=live, label=_point_label,
                                unknown=bool(chosen)), status
-    to_read = moves.registers_to_read(contract=contract, on=_today())
+    to_read = moves.registers_to_read(contract=contract, on=tenant_today())
     form = MoveOutForm()
     readings_raw = {item.register.code: request.form.get(f"reading-{item.register.code}", "")
                     for item in to_read}
@@ -250,18 +246,19 @@ def _move_out(customer_accounts):
                 if created is not None:
                     return redirect(url_for("portal.request", reference=created.reference))
             else:  # tell the date's problem too, not only after the readings are fixed
-                problem = moves.date_problem(move_out_on=form.effective_on.data, contract=contract, today=_today())
+                problem = moves.date_problem(move_out_on=form.effective_on.data, contract=contract,
+                                             today=tenant_today())
                 if problem:
                     field_errors["effective_on"] = MOVE_OUT_ERRORS[problem](None)
         return render_template("portal/requests/move_out.html", form=form, contract=contract, to_read=to_read,
                                label=_point_label, readings_raw=readings_raw, field_errors=field_errors,
                                register_name=register_name, unit_labels=UNIT_LABELS,
-                               error=error, today=_today(), max_ahead=moves.MAX_DAYS_AHEAD,
+                               error=error, today=tenant_today(), max_ahead=moves.MAX_DAYS_AHEAD,
                                max_past=moves.MAX_DAYS_PAST), 400
     return render_template("portal/requests/move_out.html", form=form, contract=contract, to_read=to_read,
                            label=_point_label, readings_raw=readings_raw, field_errors=field_errors,
                            register_name=register_name, unit_labels=UNIT_LABELS, error=None,
-                           today=_today(), max_ahead=moves.MAX_DAYS_AHEAD, max_past=moves.MAX_DAYS_PAST)
+                           today=tenant_today(), max_ahead=moves.MAX_DAYS_AHEAD, max_past=moves.MAX_DAYS_PAST)
 
 
 def _reading_message(problem: str, details: dict) -> str:
