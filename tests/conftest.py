@@ -22,6 +22,53 @@ warnings.filterwarnings("ignore", category=sa_exc.SAWarning, message=".*Decimal 
 TEST_PASSWORD = "correct-horse-battery"
 
 
+def pytest_configure(config):
+    """Pin the clock before anything is imported or collected: no test sees the real date (tests/clock.py)."""
+    import time_machine
+
+    from tests.clock import PINNED_AT
+
+    config._pinned_clock = time_machine.travel(PINNED_AT, tick=True)
+    config._pinned_clock.start()
+
+
+def pytest_unconfigure(config):
+    traveller = getattr(config, "_pinned_clock", None)
+    if traveller is not None:
+        traveller.stop()
+
+
+def pytest_report_header(config):
+    from tests.clock import PINNED_AT
+
+    return f"clock pinned at {PINNED_AT.isoformat()} (tests/clock.py); the machine's date plays no part"
+
+
+class _Clock:
+    """Moves the tests' clock for one test; back to the pinned clock afterwards."""
+
+    def __init__(self):
+        self._travellers = []
+
+    def move_to(self, moment, tick: bool = True) -> None:
+        import time_machine
+
+        traveller = time_machine.travel(moment, tick=tick)
+        traveller.start()
+        self._travellers.append(traveller)
+
+    def stop(self) -> None:
+        while self._travellers:
+            self._travellers.pop().stop()
+
+
+@pytest.fixture
+def clock():
+    moved = _Clock()
+    yield moved
+    moved.stop()
+
+
 def _database_urls(tmp_root: Path) -> tuple[str, str]:
     url = os.environ.get("TEST_DATABASE_URL")
     if url:

@@ -41,6 +41,19 @@ def live_server(app):
     thread.join(timeout=10)
 
 
+@pytest.fixture(autouse=True)
+def _cookies_outlive_the_pinned_clock(app):
+    """Chromium keeps cookies on the machine's clock, the app runs on the tests' pinned one (tests/clock.py): a
+    session cookie dated from the pinned "now" could be already expired for the browser. The server-side session
+    still expires on the app's clock (SESSION_HOURS)."""
+    from datetime import timedelta
+
+    before = app.config["PERMANENT_SESSION_LIFETIME"]
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=365 * 20)
+    yield
+    app.config["PERMANENT_SESSION_LIFETIME"] = before
+
+
 @pytest.fixture(scope="session")
 def chromium():
     try:
@@ -51,6 +64,8 @@ def chromium():
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
             args=["--host-resolver-rules=MAP *.localhost 127.0.0.1", "--no-sandbox", "--disable-gpu"],
+            # Chromium on the machine's clock, even when CI moves the test process's clock with libfaketime.
+            env={k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "FAKETIME")},
         )
         yield browser
         browser.close()

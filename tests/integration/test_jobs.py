@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from app.jobs import enqueue_now, run_job
 from domain.db import db, utcnow
 from domain.identity import services as identity
 from domain.identity.models import LoginSession
+from tests.clock import pinned_command, pinned_env
 from tenants.context import NoTenantContext, current_tenant_id, tenant_scope
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,7 +100,7 @@ def test_real_worker_in_burst_mode_runs_the_job(app, two_tenants):
         "REDIS_URL": os.environ["REDIS_URL"],
         "WORKER_BURST": "1",
     }
-    done = subprocess.run([sys.executable, "worker.py"], cwd=ROOT, env=env, capture_output=True, text=True,
+    done = subprocess.run(pinned_command("worker.py"), cwd=ROOT, env=pinned_env(env), capture_output=True, text=True,
                           timeout=120)
 
     assert job_id

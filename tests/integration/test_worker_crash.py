@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import date
 from decimal import Decimal
@@ -24,6 +23,7 @@ from domain.billing import runs
 from domain.billing.models import Bill
 from domain.billing.run_models import BillingRun, BillingRunChunk
 from domain.db import db, utcnow
+from tests.clock import pinned_command, pinned_env
 from tenants.context import tenant_scope
 from tests import factories as f
 
@@ -71,7 +71,7 @@ def _worker(app, *, burst: bool, log: Path) -> subprocess.Popen:
     }
     # Its own process group: killing the group kills the worker and its work horse, as a crash would.
     with log.open("a") as out:
-        return subprocess.Popen([sys.executable, "worker.py", "billing"], cwd=ROOT, env=env, stdout=out,
+        return subprocess.Popen(pinned_command("worker.py", "billing"), cwd=ROOT, env=pinned_env(env), stdout=out,
                                 stderr=subprocess.STDOUT)
 
 

@@ -1,0 +1,21 @@
+"""Customer journeys: requests, moves, readings (slot)
+
+Reserved so that work done side by side keeps one linear history; empty until that work needs a schema change.
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-12-06 10:45:00.000000
+"""
+
+revision = '0014'
+down_revision = '0013'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass

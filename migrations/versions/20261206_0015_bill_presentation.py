@@ -1,0 +1,21 @@
+"""What the bill says: line names, units, taxes (slot)
+
+Reserved so that work done side by side keeps one linear history; empty until that work needs a schema change.
+
+Revision ID: 0015
+Revises: 0014
+Create Date: 2026-12-06 10:45:00.000000
+"""
+
+revision = '0015'
+down_revision = '0014'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
