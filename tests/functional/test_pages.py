@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, UTC
 
 from sqlalchemy import select
 
@@ -26,8 +27,10 @@ def _set_tenant(app, slug, **values):
         db.session.commit()
 
 
-def test_portal_home_shows_accounts_and_points_of_delivery(two_tenants, browser):
+def test_portal_home_shows_accounts_and_the_point_of_delivery_to_read(two_tenants, browser, clock):
     a, _ = two_tenants
+    # In the reading window of the factories' meter (read 1 Oct, reminder until 30 Nov): the home names the point.
+    clock.move_to(datetime(2026, 11, 28, 9, 0, tzinfo=UTC))
     portal = browser(a.slug)
     portal.login(a.customer_email)
 
