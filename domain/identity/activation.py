@@ -38,6 +38,7 @@ CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 CODE_LENGTH = 10
 CODE_BITS = 50  # 10 characters of a 32-character alphabet, drawn with `secrets`
 MAX_FAILED_ATTEMPTS = 5
+FAILURE_WINDOW = timedelta(hours=24)  # failures further apart than this start the count again; a lock stays
 # Made-up answers for a miss look like real addresses on file (see `decoy_hint`).
 _DECOY_DOMAINS = ("gmail.com", "outlook.com", "hotmail.com", "yahoo.com", "icloud.com", "orange.fr", "free.fr",
                   "gmx.de", "web.de", "t-online.de", "hotmail.fr", "yahoo.fr", "gmx.net", "live.com", "yahoo.es")
@@ -185,7 +186,8 @@ def _record_lock_event(*, account: CustomerAccount, locked: bool, failures: int,
     record_event(db.session, tenant_id=account.tenant_id, action="update", entity_type="CustomerAccount",
                  entity_id=account.id, occurred_at=now,
                  details={"activation_locked": {"before": not locked, "after": locked},
-                          "failed_activation_attempts": {"before": failures, "after": failures if locked else 0}})
+                          "failed_activation_attempts": {"before": failures - 1 if locked else failures,
+                                                         "after": failures if locked else 0}})
 
 
 def record_failure(*, account_number: str, now: datetime) -> bool:
@@ -199,6 +201,10 @@ def record_failure(*, account_number: str, now: datetime) -> bool:
                 db.session.add(guard)
         except IntegrityError:
             guard = guard_of(number)
+    if (guard.locked_at is None and guard.latest_failure_at is not None
+            and now - guard.latest_failure_at >= FAILURE_WINDOW):
+        guard.failures = 0  # a customer mistyping now and then over months is not an attack
+        db.session.flush()
     db.session.execute(
         update(ActivationGuard).where(ActivationGuard.id == guard.id)
         .values(failures=ActivationGuard.failures + 1, latest_failure_at=now)

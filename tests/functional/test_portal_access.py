@@ -344,6 +344,7 @@ def test_staff_lift_the_lock_out_from_the_customer_file(app, world, browser, out
     assert lifted.status_code == 200 and "Online activation is open again" in lifted.get_data(as_text=True)
     assert "Lift the activation block" not in lifted.get_data(as_text=True)
     assert "Online activation blocked: Yes → No" in history and a.staff_emails["agent"] in history
+    assert "Failed activation attempts: 4 → 5" in history and "Failed activation attempts: 5 → 0" in history
     assert again.status_code == 200 and [m["To"] for m in outbox()] == [ON_FILE]
     assert _guard(app, a.tenant_id, holder.home) == (0, False)
 

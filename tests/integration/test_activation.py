@@ -394,3 +394,17 @@ def test_staff_lift_the_lock_and_the_history_says_who(holder):
         assert [e.changes["activation_locked"]["after"] for e in events[-2:]] == [True, False]
         assert events[-1].actor_label == "agent@alpha.test"
         assert activation.lift_lock(account=account, now=NOW) is False
+
+
+def test_failures_a_day_apart_start_the_count_again_but_a_lock_stays(holder):
+    with tenant_scope(holder.tenant_id):
+        for _ in range(activation.MAX_FAILED_ATTEMPTS - 1):
+            activation.record_failure(account_number=holder.home, now=NOW)
+        for _ in range(activation.MAX_FAILED_ATTEMPTS - 1):
+            locked = activation.record_failure(account_number=holder.home, now=NOW + timedelta(hours=25))
+        assert locked is False and activation.guard_of(holder.home).failures == activation.MAX_FAILED_ATTEMPTS - 1
+
+        assert activation.record_failure(account_number=holder.home, now=NOW + timedelta(hours=26)) is True
+        assert activation.is_locked(holder.home)
+        activation.record_failure(account_number=holder.home, now=NOW + timedelta(days=30))
+        assert activation.is_locked(holder.home)
