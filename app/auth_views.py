@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import current_app, flash, g, redirect, render_template, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -12,8 +13,9 @@ from app.auth import public_view, safe_next, sign_in, sign_out
 from app.auth_forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, NewPasswordForm
 from app.extensions import limiter
 from app.mail import compose, send_after_response
-from app.ratelimit import account_key
+from app.ratelimit import account_key, count_failed_sign_in, forget_failed_sign_ins, sign_in_blocked
 from domain.db import utcnow
+from domain.identity import notices
 from domain.identity import services as identity
 
 log = logging.getLogger("auth")
@@ -33,15 +35,48 @@ def _account_limit() -> str:
     return current_app.config["RATE_LIMIT_LOGIN_ACCOUNT"]
 
 
-def _throttled(view, name: str, *, per_account: bool = True):
-    """Rate-limit a sign-in style view per client IP and, optionally, per account (POSTs only)."""
+SIGN_IN_SCOPE = "sign-in"  # one allowance per IP shared by every sign-in form: portal, back office and console
+
+
+def _throttled(view, name: str, *, per_account: bool = True, ip_scope: str | None = None):
+    """Rate-limit a sign-in style view per client IP and, optionally, per account (POSTs only).
+
+    The IP key has no tenant in it (app/ratelimit.py): an address is counted across every tenant host. Views given
+    the same `ip_scope` share one allowance."""
     # Flask-Limiter keys its limits by the function's name: each blueprint's view needs its own.
     view.__name__ = view.__qualname__ = name
     if per_account:
         view = limiter.limit(_account_limit, key_func=account_key, methods=["POST"])(view)
-    view = limiter.limit(_login_limit, methods=["POST"])(view)
+    if ip_scope:
+        view = limiter.shared_limit(_login_limit, scope=ip_scope, methods=["POST"])(view)
+    else:
+        view = limiter.limit(_login_limit, methods=["POST"])(view)
     view.required_permissions = ()
     return view
+
+
+def too_many_failures_message(*, can_reset: bool) -> str:
+    if can_reset:
+        return _("Too many failed attempts to sign in to this account. Wait a few minutes, or choose a new "
+                 "password with “Forgotten your password?”: the link we send works even now.")
+    return _("Too many failed attempts to sign in to this account. Wait a few minutes and try again.")
+
+
+_NOTICE_TEXTS = {
+    "access_created": lambda n, when: _(
+        "On %(when)s, a new online access to your account %(number)s was created for %(email)s. If it was not "
+        "you or someone you trust, contact us straight away.", when=when, number=n.account_number,
+        email=n.email_masked),
+    "email_changed": lambda n, when: _(
+        "On %(when)s, the e-mail address of your online access was changed to %(email)s. If you did not make "
+        "this change, contact us straight away.", when=when, email=n.email_masked),
+}
+
+
+def show_access_notices(user, now) -> None:
+    """What the owner must hear of at this sign-in (a new access to their account, a changed address): once."""
+    for notice in notices.take_unshown(user=user, now=now):
+        flash(_NOTICE_TEXTS[notice.kind](notice, format_datetime(notice.occurred_at, "short")), "error")
 
 
 def register_auth_views(bp, *, kind: str, home_endpoint: str, template_dir: str, protect) -> None:
@@ -55,19 +90,29 @@ def register_auth_views(bp, *, kind: str, home_endpoint: str, template_dir: str,
         form = LoginForm()
         error = None
         if form.validate_on_submit():
+            if sign_in_blocked(kind, form.email.data):
+                # Checked before the password: a right guess now is refused like a wrong one.
+                log.info("login refused, account throttled kind=%s tenant=%s", kind, g.tenant.id)
+                return render_template(f"{template_dir}/login.html", form=form,
+                                       error=too_many_failures_message(can_reset=True)), 429
+            now = utcnow()
             try:
                 user = identity.authenticate(user_kind=kind, email=form.email.data,
-                                             password=form.password.data, now=utcnow())
+                                             password=form.password.data, now=now)
             except identity.InvalidCredentials:
+                count_failed_sign_in(kind, form.email.data)
                 error = _("The e-mail address or the password is not right.")
                 log.info("login refused kind=%s tenant=%s", kind, g.tenant.id)
             else:
                 sign_in(kind, user)
+                if kind == "customer":
+                    show_access_notices(user, now)
                 log.info("login kind=%s tenant=%s user=%s", kind, g.tenant.id, user.id)
                 return redirect(safe_next(url_for(home_endpoint)))
         return render_template(f"{template_dir}/login.html", form=form, error=error)
 
-    bp.add_url_rule("/login", "login", _throttled(login, f"{prefix}_login"), methods=["GET", "POST"])
+    bp.add_url_rule("/login", "login", _throttled(login, f"{prefix}_login", per_account=False,
+                                                  ip_scope=SIGN_IN_SCOPE), methods=["GET", "POST"])
 
     @public_view
     def logout():
@@ -107,12 +152,14 @@ def register_auth_views(bp, *, kind: str, home_endpoint: str, template_dir: str,
         form = NewPasswordForm()
         if form.validate_on_submit():
             try:
-                identity.complete_password_reset(user_kind=kind, token=token, new_password=form.password.data, now=now)
+                user = identity.complete_password_reset(user_kind=kind, token=token, new_password=form.password.data,
+                                                        now=now)
             except identity.WeakPassword as exc:
                 form.password.errors.extend(PASSWORD_PROBLEM_MESSAGES[p]() for p in exc.problems)
             except identity.InvalidResetToken:
                 return render_template(f"{template_dir}/reset_invalid.html"), 404
             else:
+                forget_failed_sign_ins(kind, user.email)  # the owner proved itself: the lock-out ends
                 flash(_("Your password has been changed. You can sign in with it now."), "success")
                 return redirect(url_for(f"{prefix}.login"))
         return render_template(f"{template_dir}/reset_password.html", form=form, token=token)

@@ -1,5 +1,7 @@
 """Getting in: activating online access with a customer number and a fact from a bill, e-mail
-verification, linking another account to the same login."""
+verification, linking another account to the same login.
+
+A postcode is no secret: with it, the link goes only to the address on file (domain/identity/activation.py)."""
 from __future__ import annotations
 
 import logging
@@ -17,10 +19,8 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 from app.auth import customer_required, public_view, sign_in
 from app.auth_forms import EMAIL_SHAPE, NewPasswordForm
 from app.auth_views import PASSWORD_PROBLEM_MESSAGES, _throttled
-from app.extensions import limiter
 from app.i18n import tenant_zone
-from app.mail import compose, send_after_response
-from app.ratelimit import _tenant_prefix
+from app.mail import compose, send_after_commit, send_after_response
 from domain.db import utcnow
 from domain.identity import activation
 from domain.identity.services import WeakPassword
@@ -47,11 +47,19 @@ class _ProofFields(FlaskForm):
 
 
 class ActivationForm(_ProofFields):
+    # Only with the activation code: with the postcode alone the link goes to the address on file.
     email = EmailField(_l("E-mail address"), validators=[
-        DataRequired(_l("Enter your e-mail address.")),
+        Optional(),
         Regexp(EMAIL_SHAPE, message=_l("Enter a valid e-mail address.")),
         Length(max=254, message=_l("Enter a valid e-mail address.")),
     ])
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if activation.normalise_code(self.activation_code.data) and not (self.email.data or "").strip():
+            self.email.errors = [*self.email.errors, _("Enter the e-mail address you will sign in with.")]
+            return False
+        return ok
 
 
 class LinkAccountForm(_ProofFields):
@@ -62,15 +70,23 @@ def _today():
     return datetime.now(tenant_zone()).date()
 
 
-def _account_number_key() -> str:
-    number = activation.normalise_account_number(request.form.get("account_number"))
-    return f"{_tenant_prefix()}:activation:{number or '-'}"
+def _secret() -> bytes:
+    return current_app.config["SECRET_KEY"].encode()
 
 
-def _per_account_number(view):
-    """Guessing postcodes for one customer number is slowed down whatever the address or IP."""
-    return limiter.limit(lambda: current_app.config["RATE_LIMIT_LOGIN_ACCOUNT"], key_func=_account_number_key,
-                         methods=["POST"])(view)
+def _locked_page():
+    """Too many failed attempts for this number: nothing is checked, sent or counted until staff lift the lock."""
+    log.info("activation refused, number locked tenant=%s", g.tenant.id)
+    return render_template("portal/access/locked.html"), 429
+
+
+def tell_holders(user, account_ids: list[int], now) -> None:
+    """A new online access: the holder's address on file hears of it (the other logins see a notice)."""
+    for address, number, locale in activation.tell_holders(user=user, account_ids=account_ids, now=now):
+        send_after_commit(compose(
+            tenant=g.tenant, to=address, subject=_l("A new online access to your account"),
+            template="access_created", locale=locale, account_number=number,
+            email_masked=activation.hint_email(user.email), created_at=now))
 
 
 def _send_link(started: activation.StartedVerification, *, template: str, subject, link: str, locale) -> None:
@@ -87,26 +103,37 @@ def activate():
         return redirect(url_for("portal.link_account"))
     form = ActivationForm()
     if form.validate_on_submit():
-        started = activation.start_activation(
-            account_number=form.account_number.data, postcode=form.postcode.data,
-            activation_code=form.activation_code.data, email=form.email.data, now=utcnow())
+        with_code = bool(activation.normalise_code(form.activation_code.data))
+        try:
+            answer = activation.start_activation(
+                account_number=form.account_number.data, postcode=form.postcode.data,
+                activation_code=form.activation_code.data, email=form.email.data if with_code else None,
+                now=utcnow(), secret=_secret())
+        except activation.ActivationLocked:
+            return _locked_page()
+        started = answer.started
         if started is not None:
             link = url_for("portal.activate_account", token=started.token, _external=True)
             _send_link(started, template="activation", subject=_l("Activate your online access"), link=link,
                        locale=started.existing_user.locale if started.existing_user else str(get_locale()))
-            log.info("activation link sent tenant=%s account=%s", g.tenant.id, started.account.account_number)
+            log.info("activation link sent tenant=%s account=%s to=%s", g.tenant.id, started.account.account_number,
+                     "typed" if with_code else "on-file")
         else:
             # Render the mail a hit would send, and drop it: a miss then costs what a hit costs.
-            compose(tenant=g.tenant, to=form.email.data, subject=_l("Activate your online access"),
+            compose(tenant=g.tenant, to=form.email.data or "nobody@invalid", subject=_l("Activate your online access"),
                     template="activation", locale=str(get_locale()), link=url_for("portal.activate", _external=True),
                     account_number=activation.normalise_account_number(form.account_number.data), existing=False)
             log.info("activation refused tenant=%s", g.tenant.id)
         # One answer whether or not the facts match: nobody learns which customer numbers exist.
-        return render_template("portal/access/check_mail.html", email=form.email.data.strip())
+        if with_code:
+            return render_template("portal/access/check_mail.html", email=form.email.data.strip())
+        return render_template("portal/access/check_mail.html", on_file=answer.sent_to)
     return render_template("portal/access/activate.html", form=form)
 
 
-bp.add_url_rule("/activate", "activate", _per_account_number(_throttled(activate, "portal_activate")),
+# Per IP here; per customer number by the lock-out of domain/identity/activation.py (a typed address is no key:
+# with the postcode it is ignored, with the code the code is what is guessed).
+bp.add_url_rule("/activate", "activate", _throttled(activate, "portal_activate", per_account=False),
                 methods=["GET", "POST"])
 
 
@@ -135,6 +162,7 @@ def activate_account(token: str):
         except activation.InvalidVerification:
             return _invalid_link()
         else:
+            tell_holders(user, [a.account_id for a in user.accesses], now)
             sign_in("customer", user)
             log.info("access activated tenant=%s user=%s", g.tenant.id, user.id)
             flash(_("Your online access is ready. Welcome!"), "success")
@@ -152,20 +180,26 @@ def link_account():
     form = LinkAccountForm()
     if form.validate_on_submit():
         user = current_user.user
-        started = activation.start_link_account(
-            user=user, account_number=form.account_number.data, postcode=form.postcode.data,
-            activation_code=form.activation_code.data, now=utcnow())
+        with_code = bool(activation.normalise_code(form.activation_code.data))
+        try:
+            answer = activation.start_link_account(
+                user=user, account_number=form.account_number.data, postcode=form.postcode.data,
+                activation_code=form.activation_code.data, now=utcnow(), secret=_secret())
+        except activation.ActivationLocked:
+            return _locked_page()
+        started = answer.started
         if started is not None:
             link = url_for("portal.confirm_link", token=started.token, _external=True)
             _send_link(started, template="activation", subject=_l("Add an account to your online access"),
                        link=link, locale=user.locale or str(get_locale()))
             log.info("link-account link sent tenant=%s user=%s", g.tenant.id, user.id)
-        return render_template("portal/access/check_mail.html", email=user.email, linking=True)
+        if with_code:
+            return render_template("portal/access/check_mail.html", email=user.email, linking=True)
+        return render_template("portal/access/check_mail.html", on_file=answer.sent_to, linking=True)
     return render_template("portal/access/link_account.html", form=form)
 
 
-bp.add_url_rule("/accounts/link", "link_account", _per_account_number(_throttled(link_account, "portal_link_account",
-                                                                                 per_account=False)),
+bp.add_url_rule("/accounts/link", "link_account", _throttled(link_account, "portal_link_account", per_account=False),
                 methods=["GET", "POST"])
 
 
@@ -185,6 +219,7 @@ def confirm_link(token: str):
             account = activation.add_account_by_link(token=token, user=user, now=now)
         except activation.InvalidVerification:
             return _invalid_link()
+        tell_holders(user, [account.id], now)
         log.info("account linked tenant=%s user=%s account=%s", g.tenant.id, user.id, account.account_number)
         flash(_("Account %(number)s is now part of your online access.", number=account.account_number), "success")
         return redirect(url_for("portal.home"))

@@ -7,7 +7,9 @@ from flask_wtf import FlaskForm
 
 from app.auth import operator_required, safe_next, sign_in, sign_out
 from app.auth_forms import LoginForm
+from app.auth_views import SIGN_IN_SCOPE, too_many_failures_message
 from app.extensions import limiter
+from app.ratelimit import count_failed_sign_in, sign_in_blocked
 from domain.db import utcnow
 from domain.identity import services as identity
 from tenants import services as tenants
@@ -17,16 +19,21 @@ bp = Blueprint("console", __name__)
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["RATE_LIMIT_LOGIN"], methods=["POST"])
+@limiter.shared_limit(lambda: current_app.config["RATE_LIMIT_LOGIN"], scope=SIGN_IN_SCOPE, methods=["POST"])
 def login():
     form = LoginForm()
     error = None
     if form.validate_on_submit():
+        if sign_in_blocked("operator", form.email.data):
+            # Per account as on the tenants' hosts: guessing one operator's password from many addresses stops here.
+            return render_template("console/login.html", form=form,
+                                   error=too_many_failures_message(can_reset=False)), 429
         with platform_scope("operator sign-in"):
             try:
                 operator = identity.authenticate_operator(email=form.email.data, password=form.password.data,
                                                           now=utcnow())
             except identity.InvalidCredentials:
+                count_failed_sign_in("operator", form.email.data)
                 error = _("The e-mail address or the password is not right.")
             else:
                 sign_in("operator", operator)

@@ -185,3 +185,43 @@ class EmailVerification(TenantScoped):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # SHA-256 of the activation code the link was asked with: following the link uses the code up, and a code
+    # used or renewed by staff meanwhile makes the link void. None when the link went to the address on file.
+    code_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class ActivationGuard(TenantScoped):
+    """Failed attempts to prove a customer number (activation, adding an account), and its lock-out.
+
+    Keyed by the number as typed (normalised), whether or not an account has it: an unknown number locks
+    exactly like a known one, so the lock-out tells nobody which numbers exist. Staff lift a lock from the
+    customer file; locks and lifts are recorded in the account's history.
+    """
+
+    __tablename__ = "activation_guards"
+    __table_args__ = tenant_table_args(UniqueConstraint("tenant_id", "account_number"))
+    __audited__ = False  # numbers typed by anyone are no business object; locks and lifts are recorded as events
+
+    account_number: Mapped[str] = mapped_column(String(20), nullable=False)
+    failures: Mapped[int] = mapped_column(nullable=False, default=0)
+    latest_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AccessNotice(TenantScoped):
+    """Something the owner of a login hears of at their next sign-in, once: a new online access to one of
+    their accounts, or a change of their sign-in address."""
+
+    __tablename__ = "access_notices"
+    __table_args__ = tenant_table_args(
+        CheckConstraint("kind in ('access_created', 'email_changed')", name="kind"),
+        parents={"customer_user_id": "customer_users"},
+    )
+    __audited__ = False
+
+    customer_user_id: Mapped[int] = tenant_ref()
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    account_number: Mapped[str | None] = mapped_column(String(20))
+    email_masked: Mapped[str | None] = mapped_column(String(254))  # never an address in full
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    shown_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from domain.contracts.models import CustomerAccount
 from domain.db import db
+from domain.identity import notices
 from domain.identity.activation import VERIFICATION_LIFETIME, InvalidVerification, claim_link, token_hash
 from domain.identity.models import CustomerAccess, CustomerUser, EmailVerification
 from domain.identity.services import close_all_sessions, normalise_email
@@ -137,6 +138,7 @@ def confirm_email_change(*, token: str, user: CustomerUser, now: datetime) -> Em
         db.session.add(point)
     point.value = row.email
     point.verified_at = now
+    notices.email_changed(user=user, new_email=row.email, now=now)  # shown once at the next sign-in
     db.session.flush()
     return EmailChanged(old_email=old_email, new_email=row.email, changed_at=now)
 

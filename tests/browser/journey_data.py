@@ -64,6 +64,8 @@ def build_journey_customer(tenant) -> JourneyCustomer:
         holder = PartyFactory(first_name="Alice", last_name="Martin")
         ContactPointFactory(party=holder, kind="postal", value=None, address_line1="12 rue des Lilas",
                             postcode="69003", city="Lyon", country="FR")
+        # The address on file: with the postcode, the activation link goes there and nowhere else.
+        ContactPointFactory(party=holder, kind="email", value="alice.martin@example.test", is_primary=True)
         account = CustomerAccountFactory(holder=holder, opened_on=today - timedelta(days=800))
         PartyRoleFactory(party=holder, account=account, start_date=account.opened_on)
 

@@ -11,11 +11,12 @@ from domain.db import db, utcnow
 from domain.identity import activation
 from domain.identity.models import CustomerAccess, CustomerUser, EmailVerification
 from tenants.context import tenant_scope
-from tests.integration.test_activation import make_holder
+from tests.integration.test_activation import ON_FILE, make_holder
 
 PASSWORD = "a-long-enough-password"
 _LINK = re.compile(r"https?://[^/\s]+(/\S+)")
 _CSRF_VALUE = re.compile(r'name="csrf_token"[^>]*value="[^"]+"|value="[^"]+"[^>]*name="csrf_token"')
+_MASKED = re.compile(r"\w•••@[\w.-]+")
 
 
 @pytest.fixture
@@ -46,22 +47,40 @@ def _count(app, tenant_id, model) -> int:
 
 
 def _answer(response) -> str:
-    return _CSRF_VALUE.sub("", response.get_data(as_text=True))
+    """The page as a visitor reads it, without its CSRF token and with any masked address made the same."""
+    return _MASKED.sub("x•••@example", _CSRF_VALUE.sub("", response.get_data(as_text=True)))
 
 
-def test_activation_from_postcode_to_signed_in_home(app, world, browser, outbox):
+def test_takeover_with_number_and_postcode_sends_nothing_to_the_typed_address(app, world, browser, outbox):
+    a, _b, holder, _hb = world
+    attacker = browser(a.slug)
+
+    asked = _activate(attacker, holder.home, email="attacker@evil.test", postcode="69001")
+
+    mails = outbox()
+    text = asked.get_data(as_text=True)
+    assert asked.status_code == 200
+    assert "we have sent a link to the address we have on file, h•••@example.test" in text
+    assert "attacker@evil.test" not in text and ON_FILE not in text
+    assert [m["To"] for m in mails] == [ON_FILE]
+    with app.app_context(), tenant_scope(a.tenant_id):
+        addresses = list(db.session.scalars(select(EmailVerification.email)
+                                            .where(EmailVerification.account_id.is_not(None))))
+        assert addresses == [ON_FILE]
+
+
+def test_the_holder_activates_from_the_link_sent_to_the_address_on_file(app, world, browser, outbox):
     a, _b, holder, _hb = world
     portal = browser(a.slug)
 
-    asked = _activate(portal, holder.home)
+    _activate(portal, holder.home, email="", postcode="69 001")
     mails = outbox()
     link = _link_path(mails[0])
     form = portal.get(link)
     done = portal.submit(link, {"password": PASSWORD, "confirm": PASSWORD})
     home = portal.get("/")
 
-    assert asked.status_code == 200 and "Check your e-mail" in asked.get_data(as_text=True)
-    assert [m["To"] for m in mails] == ["new@example.test"]
+    assert [m["To"] for m in mails] == [ON_FILE]
     assert holder.home in _body(mails[0]) and "24 hours" in _body(mails[0])
     assert form.status_code == 200 and "Choose your password" in form.get_data(as_text=True)
     assert done.status_code == 302 and done.headers["Location"].endswith("/")
@@ -70,16 +89,32 @@ def test_activation_from_postcode_to_signed_in_home(app, world, browser, outbox)
     assert holder.stranger not in home.get_data(as_text=True)
 
 
-def test_activation_with_the_code_printed_on_bills(app, world, browser, outbox):
+def test_activation_with_the_code_printed_on_bills_uses_the_code_up(app, world, browser, outbox):
     a, _b, holder, _hb = world
     portal = browser(a.slug)
 
-    _activate(portal, holder.home, postcode="", code="abcde-23456")
+    _activate(portal, holder.home, email="me@example.test", postcode="", code="abcde-23456")
+    link = _link_path(outbox()[0])
+    portal.submit(link, {"password": PASSWORD, "confirm": PASSWORD})
+    portal.submit("/", {}, action="/logout")
+    again = _activate(portal, holder.home, email="thief@example.test", postcode="", code="abcde-23456")
 
-    assert len(outbox()) == 1
+    assert [m["To"] for m in outbox()][:1] == ["me@example.test"]
+    assert "thief@example.test" not in [m["To"] for m in outbox()]
+    assert again.status_code == 200  # the same answer as ever: the old code just matches nothing now
 
 
-@pytest.mark.parametrize("case", ["wrong_postcode", "unknown_number", "other_tenants_number", "wrong_code"])
+def test_the_code_needs_the_address_to_send_the_link_to(world, browser, outbox):
+    a, _b, holder, _hb = world
+
+    response = _activate(browser(a.slug), holder.home, email="", postcode="", code="ABCDE23456")
+
+    assert "Enter the e-mail address you will sign in with." in response.get_data(as_text=True)
+    assert outbox() == []
+
+
+@pytest.mark.parametrize("case", ["wrong_postcode", "unknown_number", "other_tenants_number", "no_address_on_file",
+                                  "wrong_code"])
 def test_wrong_facts_get_the_same_answer_and_no_mail(app, world, browser, outbox, case):
     a, _b, holder, holder_b = world
     portal = browser(a.slug)
@@ -87,9 +122,11 @@ def test_wrong_facts_get_the_same_answer_and_no_mail(app, world, browser, outbox
         "wrong_postcode": (holder.home, "69002", ""),
         "unknown_number": ("C77777777", "69001", ""),
         "other_tenants_number": (holder_b.home, "69001", ""),
+        "no_address_on_file": (holder.stranger, "75001", ""),
         "wrong_code": (holder.home, "", "ABCDE23457"),
     }[case]
-    right = _activate(portal, holder.home, email="same@example.test")
+    right = _activate(portal, holder.home, email="same@example.test", code="ABCDE23456" if code else "",
+                      postcode="" if code else "69001")
     outbox_after_right = len(outbox())
 
     wrong = _activate(portal, number, email="same@example.test", postcode=postcode, code=code)
@@ -115,7 +152,7 @@ def test_a_second_fact_is_required(app, world, browser, outbox):
 def test_bad_email_is_refused_with_a_message(app, world, browser, outbox):
     a, _b, holder, _hb = world
 
-    response = _activate(browser(a.slug), holder.home, email="not-an-address")
+    response = _activate(browser(a.slug), holder.home, email="not-an-address", postcode="", code="ABCDE23456")
 
     assert "Enter a valid e-mail address." in response.get_data(as_text=True)
     assert outbox() == []
@@ -164,7 +201,7 @@ def test_an_expired_link_no_longer_works(app, world, browser):
     a, _b, holder, _hb = world
     with app.app_context(), tenant_scope(a.tenant_id):
         token = activation.start_activation(account_number=holder.home, postcode="69001", activation_code=None,
-                                            email="late@example.test", now=utcnow() - timedelta(hours=25)).token
+                                            email=None, now=utcnow() - timedelta(hours=25), secret=b"x").token
         db.session.commit()
     portal = browser(a.slug)
 
@@ -179,7 +216,7 @@ def test_an_expired_link_no_longer_works(app, world, browser):
 def test_an_address_that_already_signs_in_gets_the_account_added_after_sign_in(app, world, browser, outbox):
     a, _b, holder, _hb = world
     portal = browser(a.slug)
-    _activate(portal, holder.home, email=a.customer_email)
+    _activate(portal, holder.home, email=a.customer_email, postcode="", code="ABCDE23456")
     mail = outbox()[0]
     link = _link_path(mail)
 
@@ -234,7 +271,7 @@ def test_someone_elses_link_account_link_does_nothing(app, world, browser, outbo
     with app.app_context(), tenant_scope(a.tenant_id):
         asker = db.session.scalar(select(CustomerUser).where(CustomerUser.email == a.customer_email))
         token = activation.start_link_account(user=asker, account_number=holder.holiday, postcode=None,
-                                              activation_code="HJKLM78923", now=utcnow()).token
+                                              activation_code="HJKLM78923", now=utcnow(), secret=b"x").token
         intruder = CustomerUser(email="intruder@example.test", party_id=asker.party_id,
                                 password_hash=asker.password_hash)
         db.session.add(intruder)
@@ -248,15 +285,85 @@ def test_someone_elses_link_account_link_does_nothing(app, world, browser, outbo
     assert _count(app, a.tenant_id, CustomerAccess) == 1
 
 
-def test_guessing_postcodes_for_one_customer_number_is_rate_limited(app, world, browser, outbox):
+def _guard(app, tenant_id, number):
+    with app.app_context(), tenant_scope(tenant_id):
+        guard = activation.guard_of(number)
+        return (guard.failures, guard.locked_at is not None) if guard is not None else (0, False)
+
+
+def test_attempts_beyond_the_limit_are_refused_with_a_clear_message_and_change_nothing(app, world, browser, outbox):
+    a, _b, holder, _hb = world
+    portal = browser(a.slug)
+    wrong = [_activate(portal, holder.home, postcode=f"1000{i}").status_code
+             for i in range(activation.MAX_FAILED_ATTEMPTS)]
+    links_before = _count(app, a.tenant_id, EmailVerification)
+
+    right_postcode = _activate(portal, holder.home, postcode="69001")
+    right_code = _activate(portal, holder.home, email="me@example.test", postcode="",
+                           code="ABCDE23456")
+
+    assert wrong == [200] * activation.MAX_FAILED_ATTEMPTS
+    for refused in (right_postcode, right_code):
+        text = refused.get_data(as_text=True)
+        assert refused.status_code == 429
+        assert "too many failed attempts with this customer number" in text and "Nothing was checked or sent" in text
+    assert outbox() == []
+    assert _count(app, a.tenant_id, EmailVerification) == links_before
+    assert _guard(app, a.tenant_id, holder.home) == (activation.MAX_FAILED_ATTEMPTS, True)
+
+
+def test_an_unknown_number_locks_like_a_known_one(app, world, browser, outbox):
     a, _b, holder, _hb = world
     portal = browser(a.slug)
 
-    codes = [_activate(portal, holder.home, email=f"try{i}@example.test", postcode=f"6900{i}").status_code
-             for i in range(7)]
+    known = [_activate(portal, holder.home, postcode=f"1000{i}").status_code for i in range(6)]
+    unknown = [_activate(portal, "C77777777", postcode=f"1000{i}").status_code for i in range(6)]
 
-    assert codes[:5] == [200] * 5
-    assert codes[-1] == 429
+    assert known == unknown == [200] * 5 + [429]
+
+
+def test_staff_lift_the_lock_out_from_the_customer_file(app, world, browser, outbox):
+    a, _b, holder, _hb = world
+    portal = browser(a.slug)
+    for i in range(activation.MAX_FAILED_ATTEMPTS):
+        _activate(portal, holder.home, postcode=f"1000{i}")
+    office = browser(a.slug)
+    office.login(a.staff_emails["agent"], area="/backoffice")
+    page = office.get(f"/backoffice/customers/{holder.home}").get_data(as_text=True)
+
+    lifted = office.submit(f"/backoffice/customers/{holder.home}", {},
+                           action=f"/backoffice/customers/{holder.home}/activation-lock", follow_redirects=True)
+    office.submit("/backoffice/", {}, action="/backoffice/logout")
+    supervisor = browser(a.slug)
+    supervisor.login(a.staff_emails["supervisor"], area="/backoffice")
+    history = supervisor.get(f"/backoffice/customers/{holder.home}/history").get_data(as_text=True)
+    supervisor.submit("/backoffice/", {}, action="/backoffice/logout")
+    again = _activate(browser(a.slug), holder.home, postcode="69001")
+
+    assert "Online activation is blocked for this customer number" in page and "Lift the activation block" in page
+    assert lifted.status_code == 200 and "Online activation is open again" in lifted.get_data(as_text=True)
+    assert "Lift the activation block" not in lifted.get_data(as_text=True)
+    assert "Online activation blocked: Yes → No" in history and a.staff_emails["agent"] in history
+    assert "Failed activation attempts: 4 → 5" in history and "Failed activation attempts: 5 → 0" in history
+    assert again.status_code == 200 and [m["To"] for m in outbox()] == [ON_FILE]
+    assert _guard(app, a.tenant_id, holder.home) == (0, False)
+
+
+def test_an_agent_without_edit_rights_sees_the_block_but_cannot_lift_it(app, world, browser):
+    a, _b, holder, _hb = world
+    for i in range(activation.MAX_FAILED_ATTEMPTS):
+        _activate(browser(a.slug), holder.home, postcode=f"1000{i}")
+    office = browser(a.slug)
+    office.login(a.staff_emails["collections"], area="/backoffice")
+
+    page = office.get(f"/backoffice/customers/{holder.home}")
+    refused = office.post(f"/backoffice/customers/{holder.home}/activation-lock",
+                          {"csrf_token": office.csrf(f"/backoffice/customers/{holder.home}")})
+
+    assert "Online activation is blocked" in page.get_data(as_text=True)
+    assert "Lift the activation block" not in page.get_data(as_text=True)
+    assert refused.status_code == 403
+    assert _guard(app, a.tenant_id, holder.home) == (activation.MAX_FAILED_ATTEMPTS, True)
 
 
 def test_sign_in_page_offers_activation(world, browser):
@@ -321,7 +428,7 @@ def test_activation_answers_before_its_mail_is_sent(app, world, browser, slow_ma
     assert hit.status_code == miss.status_code == 200
     assert sent_before_close == []
     assert hit_took < slow_mail.delay and miss_took < slow_mail.delay  # the 1 s SMTP exchange is not in either
-    assert [m.to for _at, m in slow_mail.sent] == ["new@example.test"]  # the hit's mail, delivered after
+    assert [m.to for _at, m in slow_mail.sent] == [ON_FILE]  # the hit's mail, delivered after
     assert slow_mail.sent[0][0] >= answered
     assert _answer(hit) == _answer(miss)
 
@@ -357,7 +464,7 @@ def test_link_account_answers_before_its_mail_is_sent(app, world, browser, slow_
     miss.close()
 
     assert sent_before_close == [] and hit_took < slow_mail.delay and miss_took < slow_mail.delay
-    assert [m.to for _at, m in slow_mail.sent] == [a.customer_email]
+    assert [m.to for _at, m in slow_mail.sent] == [ON_FILE]  # the holder's address, not the asking login's
     assert _answer(hit) == _answer(miss)
 
 
@@ -383,3 +490,81 @@ def test_no_mail_leaves_when_the_request_fails_after_asking_for_it(app, world, b
     assert response.status_code == 500
     assert outbox() == []
     assert _count(app, a.tenant_id, EmailVerification) == links_before
+
+
+# --- The holder is told --------------------------------------------------------------------------------------
+
+
+def _holder_login(app, a, holder, email="holder.login@example.test"):
+    """The holder already has an online access to the home account (another address than the one on file)."""
+    from tests.factories import CustomerAccessFactory, CustomerUserFactory
+
+    with app.app_context(), tenant_scope(a.tenant_id):
+        from domain.contracts.models import CustomerAccount
+
+        account = db.session.scalar(select(CustomerAccount).where(CustomerAccount.account_number == holder.home))
+        user = CustomerUserFactory(email=email, party_id=holder.party_id)
+        CustomerAccessFactory(user=user, account=account)
+        db.session.commit()
+    return email
+
+
+def test_a_new_online_access_is_mailed_to_the_address_on_file_and_shown_once_at_the_next_sign_in(
+        app, world, browser, outbox):
+    a, _b, holder, _hb = world
+    existing = _holder_login(app, a, holder)
+    newcomer = browser(a.slug)
+    _activate(newcomer, holder.home, email="someone@else.test", postcode="", code="ABCDE23456")
+    newcomer.submit(_link_path(outbox()[0]), {"password": PASSWORD, "confirm": PASSWORD})
+    newcomer.submit("/", {}, action="/logout")
+    mails = outbox()
+    notice = f"a new online access to your account {holder.home} was created for s•••@else.test"
+
+    owner = browser(a.slug)
+    owner.login(existing)
+    first = owner.get("/").get_data(as_text=True)
+    second = owner.get("/").get_data(as_text=True)
+    owner.submit("/", {}, action="/logout")
+    owner.login(existing)
+    next_time = owner.get("/").get_data(as_text=True)
+
+    told = [m for m in mails if m["Subject"] == "A new online access to your account"]
+    assert [m["To"] for m in told] == [ON_FILE]
+    assert holder.home in _body(told[0]) and "s•••@else.test" in _body(told[0])
+    assert "someone@else.test" not in _body(told[0])
+    assert notice in first
+    assert notice not in second and notice not in next_time
+
+
+def test_the_new_login_itself_gets_no_notice_of_its_own_creation(app, world, browser, outbox):
+    a, _b, holder, _hb = world
+    portal = browser(a.slug)
+    _activate(portal, holder.home, postcode="69001")
+    portal.submit(_link_path(outbox()[0]), {"password": PASSWORD, "confirm": PASSWORD})
+    portal.submit("/", {}, action="/logout")
+
+    portal.login(ON_FILE, PASSWORD)
+    home = portal.get("/").get_data(as_text=True)
+
+    assert "a new online access to your account" not in home
+
+
+def test_a_changed_sign_in_address_is_shown_once_at_the_next_sign_in(app, two_tenants, browser, outbox):
+    from tests.conftest import TEST_PASSWORD
+
+    a, _b = two_tenants
+    portal = browser(a.slug)
+    portal.login(a.customer_email)
+    portal.submit("/profile/email", {"email": "moved@example.test"})
+    confirm = _link_path([m for m in outbox() if m["To"] == "moved@example.test"][0])
+    portal.submit(confirm, {})
+    portal.submit("/", {}, action="/logout")
+    old_address_told = [m["To"] for m in outbox() if "has changed" in m["Subject"]]
+
+    portal.login("moved@example.test", TEST_PASSWORD)
+    first = portal.get("/").get_data(as_text=True)
+    second = portal.get("/").get_data(as_text=True)
+
+    assert old_address_told == [a.customer_email]
+    assert "the e-mail address of your online access was changed to m•••@example.test" in first
+    assert "was changed to" not in second

@@ -116,6 +116,100 @@ def test_rate_limit_per_ip_answers_429(two_tenants, browser):
     assert codes[30] == 429
 
 
+def test_rate_limit_per_ip_counts_across_every_tenant_host(two_tenants, browser):
+    a, b = two_tenants
+
+    on_a = [browser(a.slug).login(f"nobody{i}@example.com", "wrong-password-x").status_code for i in range(30)]
+    on_b = browser(b.slug).login("someone@example.com", "wrong-password-x").status_code
+    back_office_b = browser(b.slug).login("someone@example.com", "wrong-password-x", area="/backoffice").status_code
+
+    assert 429 not in on_a
+    assert on_b == back_office_b == 429
+
+
+def test_a_successful_sign_in_does_not_use_up_the_accounts_allowance(two_tenants, browser):
+    a, _ = two_tenants
+    portal = browser(a.slug)
+
+    codes = []
+    for _ in range(7):
+        codes.append(portal.login(a.customer_email).status_code)
+        portal.submit("/", {}, action="/logout")
+
+    assert codes == [302] * 7
+
+
+def test_a_throttled_account_is_told_to_reset_its_password(two_tenants, browser):
+    a, _ = two_tenants
+    portal = browser(a.slug)
+    for _ in range(5):
+        portal.login(a.customer_email, "wrong-password-x")
+
+    refused = portal.login(a.customer_email)
+
+    assert refused.status_code == 429
+    assert "Too many failed attempts to sign in to this account" in refused.get_data(as_text=True)
+    assert "Forgotten your password?" in refused.get_data(as_text=True)
+
+
+def test_reset_link_works_while_the_account_is_locked_out_and_lifts_the_lock_out(app, two_tenants, browser, outbox):
+    a, _ = two_tenants
+    portal = browser(a.slug)
+    for _ in range(6):
+        portal.login(a.customer_email, "wrong-password-x")
+    locked = portal.login(a.customer_email).status_code
+
+    asked = portal.submit("/password/forgot", {"email": a.customer_email})
+    link = re.search(r"http://[^\s]+/password/reset/[\w-]+", outbox()[-1].get_body(("plain",)).get_content()).group(0)
+    path = link.split(portal.host, 1)[1]
+    reset = portal.submit(path, {"password": "reset-password-123", "confirm": "reset-password-123"})
+    after = portal.login(a.customer_email, "reset-password-123")
+
+    assert locked == 429
+    assert asked.status_code == 302 and [m["To"] for m in outbox()] == [a.customer_email]
+    assert reset.status_code == 302
+    assert after.status_code == 302 and after.headers["Location"] == "/"
+
+
+def test_staff_reset_lifts_the_back_office_lock_out(app, two_tenants, browser, outbox):
+    a, _ = two_tenants
+    office = browser(a.slug)
+    email = a.staff_emails["agent"]
+    for _ in range(6):
+        office.login(email, "wrong-password-x", area="/backoffice")
+
+    office.submit("/backoffice/password/forgot", {"email": email})
+    link = re.search(r"http://[^\s]+/password/reset/[\w-]+", outbox()[-1].get_body(("plain",)).get_content()).group(0)
+    office.submit(link.split(office.host, 1)[1], {"password": "reset-password-123", "confirm": "reset-password-123"})
+
+    assert office.login(email, "reset-password-123", area="/backoffice").status_code == 302
+
+
+def _operator(app, email="ops@platform.example.com"):
+    from domain.identity import services as identity
+    from tenants.context import platform_scope
+
+    with app.app_context(), platform_scope("test operator"):
+        identity.create_operator(email=email, full_name="Ops", password=TEST_PASSWORD)
+        db.session.commit()
+    return email
+
+
+def test_console_sign_in_is_limited_per_operator_account(app, browser):
+    ops = _operator(app)
+    other = _operator(app, "other.ops@platform.example.com")
+    console = browser("localhost")
+
+    wrong = [console.login(ops, "wrong-password-x", area="/console").status_code for _ in range(5)]
+    right = console.login(ops, area="/console")
+    other_operator = console.login(other, area="/console")
+
+    assert wrong == [200] * 5
+    assert right.status_code == 429 and "Too many failed attempts" in right.get_data(as_text=True)
+    assert "Forgotten your password?" not in right.get_data(as_text=True)
+    assert other_operator.status_code == 302
+
+
 def test_rate_limits_of_one_tenant_do_not_throttle_another(two_tenants, browser):
     a, b = two_tenants
     for _ in range(6):

@@ -24,6 +24,8 @@ from tests.factories import (
 
 TODAY = date(2026, 11, 1)
 PASSWORD = "a-long-enough-password"
+SECRET = b"test-secret-key-for-decoys"
+ON_FILE = "holder@example.test"
 
 
 @dataclass
@@ -42,6 +44,7 @@ def make_holder(tenant_id: int) -> Holder:
         party = PartyFactory()
         ContactPointFactory(party=party, kind="postal", value=None, address_line1="3 rue des Lilas",
                             postcode="69 001", city="Lyon", country="FR")
+        ContactPointFactory(party=party, kind="email", value=ON_FILE, is_primary=True)
         home = CustomerAccountFactory(holder=party, activation_code="ABCDE23456")
         PartyRoleFactory(party=party, account=home)
         holiday = CustomerAccountFactory(holder=PartyFactory(), activation_code="HJKLM78923")
@@ -139,8 +142,8 @@ def test_missing_codes_are_assigned_and_existing_ones_kept(holder):
 
 def test_start_activation_stores_only_a_hash_of_the_token(holder):
     with tenant_scope(holder.tenant_id):
-        started = activation.start_activation(account_number=holder.home, postcode="69001", activation_code=None,
-                                              email=" New@Example.test ", now=NOW)
+        started = activation.start_activation(account_number=holder.home, postcode=None, activation_code="ABCDE23456",
+                                              email=" New@Example.test ", now=NOW, secret=SECRET).started
 
         row = db.session.scalar(select(EmailVerification).where(EmailVerification.purpose == "activation",
                                                                 EmailVerification.email == "new@example.test"))
@@ -148,20 +151,21 @@ def test_start_activation_stores_only_a_hash_of_the_token(holder):
         assert row.token_hash != started.token and len(row.token_hash) == 64
         assert row.expires_at == NOW + timedelta(hours=24)
         assert row.party_id == holder.party_id
+        assert row.code_hash == activation.code_hash("ABCDE23456") and "ABCDE23456" not in row.code_hash
 
 
 def test_start_activation_with_wrong_facts_stores_nothing(holder):
     with tenant_scope(holder.tenant_id):
-        started = activation.start_activation(account_number=holder.home, postcode="69002", activation_code=None,
-                                              email="new@example.test", now=NOW)
+        answer = activation.start_activation(account_number=holder.home, postcode="69002", activation_code=None,
+                                             email="new@example.test", now=NOW, secret=SECRET)
 
-        assert started is None
+        assert answer.started is None
         assert db.session.scalar(select(func.count(EmailVerification.id))) == 0
 
 
 def _start(holder, email="new@example.test") -> str:
-    return activation.start_activation(account_number=holder.home, postcode="69001", activation_code=None,
-                                       email=email, now=NOW).token
+    return activation.start_activation(account_number=holder.home, postcode=None, activation_code="ABCDE23456",
+                                       email=email, now=NOW, secret=SECRET).token
 
 
 def test_completing_activation_creates_the_login_with_every_held_active_account(holder):
@@ -224,7 +228,8 @@ def test_activation_link_for_an_address_with_a_login_adds_the_account_to_it(hold
     with tenant_scope(holder.tenant_id):
         user = CustomerUserFactory(email="known@example.test", email_verified_at=None)
         started = activation.start_activation(account_number=holder.home, postcode=None,
-                                              activation_code="ABCDE23456", email="known@example.test", now=NOW)
+                                              activation_code="ABCDE23456", email="known@example.test", now=NOW,
+                                              secret=SECRET).started
         assert started.existing_user.id == user.id
         with pytest.raises(activation.AlreadyRegistered):
             activation.complete_activation(token=started.token, password=PASSWORD, now=NOW, today=TODAY)
@@ -242,7 +247,7 @@ def test_a_link_account_link_only_works_for_the_login_that_asked(holder):
         asker = CustomerUserFactory()
         other = CustomerUserFactory()
         started = activation.start_link_account(user=asker, account_number=holder.holiday, postcode=None,
-                                                activation_code="HJKLM78923", now=NOW)
+                                                activation_code="HJKLM78923", now=NOW, secret=SECRET).started
 
         with pytest.raises(activation.InvalidVerification):
             activation.add_account_by_link(token=started.token, user=other, now=NOW)
@@ -284,3 +289,122 @@ def test_bills_print_the_activation_code_next_to_the_customer_number(ctx, make_t
 
     assert document.activation_code == "ABCDE-23456"
     assert f"Customer number {account.account_number} Activation code ABCDE-23456" in text
+
+
+# --- Access that cannot be taken over (issue 12, section 4) -----------------------------------------------------
+
+
+def test_activation_codes_are_high_entropy_and_drawn_from_a_secure_source(monkeypatch):
+    drawn = []
+    real_choice = activation.secrets.choice
+    monkeypatch.setattr(activation.secrets, "choice", lambda seq: drawn.append(seq) or real_choice(seq))
+
+    code = activation.generate_activation_code()
+
+    assert len(drawn) == activation.CODE_LENGTH == len(code)
+    assert len(activation.CODE_ALPHABET) ** activation.CODE_LENGTH >= 2 ** activation.CODE_BITS >= 2 ** 50
+
+
+def test_with_the_postcode_alone_the_link_goes_to_the_address_on_file_never_to_a_typed_one(holder):
+    with tenant_scope(holder.tenant_id):
+        answer = activation.start_activation(account_number=holder.home, postcode="69001", activation_code=None,
+                                             email="attacker@evil.test", now=NOW, secret=SECRET)
+
+        rows = list(db.session.scalars(select(EmailVerification)))
+        assert answer.started.email == ON_FILE
+        assert answer.sent_to == "h•••@example.test"
+        assert [r.email for r in rows] == [ON_FILE] and rows[0].code_hash is None
+
+
+def test_a_miss_and_a_holder_without_an_address_get_a_made_up_address_that_does_not_change(holder):
+    with tenant_scope(holder.tenant_id):
+        def ask(number, postcode):
+            return activation.start_activation(account_number=number, postcode=postcode, activation_code=None,
+                                               email=None, now=NOW, secret=SECRET)
+
+        miss, again = ask("C77777777", "69001"), ask("C77777777", "69001")
+        no_address = ask(holder.stranger, "75001")  # the stranger's party has no e-mail on file
+
+        assert miss.started is None and no_address.started is None
+        assert miss.sent_to == again.sent_to and "•••@" in miss.sent_to and "•••@" in no_address.sent_to
+        assert db.session.scalar(select(func.count(EmailVerification.id))) == 0
+
+
+def test_the_code_is_used_up_by_the_first_link_followed(holder):
+    with tenant_scope(holder.tenant_id):
+        first, second = _start(holder, "first@example.test"), _start(holder, "second@example.test")
+
+        activation.complete_activation(token=first, password=PASSWORD, now=NOW, today=TODAY)
+
+        account = db.session.scalar(select(CustomerAccount).where(CustomerAccount.account_number == holder.home))
+        assert account.activation_code not in (None, "ABCDE23456")
+        with pytest.raises(activation.InvalidVerification):
+            activation.complete_activation(token=second, password=PASSWORD, now=NOW, today=TODAY)
+        assert db.session.scalar(select(func.count(CustomerUser.id))) == 1
+
+
+def test_a_code_renewed_by_staff_voids_the_links_asked_with_the_old_one(holder):
+    with tenant_scope(holder.tenant_id):
+        token = _start(holder)
+        account = db.session.scalar(select(CustomerAccount).where(CustomerAccount.account_number == holder.home))
+        activation.regenerate_activation_code(account=account)
+
+        with pytest.raises(activation.InvalidVerification):
+            activation.complete_activation(token=token, password=PASSWORD, now=NOW, today=TODAY)
+        assert db.session.scalar(select(func.count(CustomerUser.id))) == 0
+
+
+@pytest.mark.parametrize("number", ["home", "unknown"])
+def test_five_failures_lock_the_number_even_for_the_right_facts(holder, number):
+    number = holder.home if number == "home" else "C77777777"
+    with tenant_scope(holder.tenant_id):
+        for i in range(activation.MAX_FAILED_ATTEMPTS):
+            activation.start_activation(account_number=number, postcode=f"1000{i}", activation_code=None,
+                                        email=None, now=NOW, secret=SECRET)
+
+        with pytest.raises(activation.ActivationLocked):
+            activation.start_activation(account_number=number, postcode="69001", activation_code=None, email=None,
+                                        now=NOW, secret=SECRET)
+        with pytest.raises(activation.ActivationLocked):
+            activation.start_activation(account_number=number.lower(), postcode=None, activation_code="ABCDE23456",
+                                        email="me@example.test", now=NOW, secret=SECRET)
+        guard = activation.guard_of(number)
+        assert guard.failures == activation.MAX_FAILED_ATTEMPTS and guard.locked_at == NOW
+        assert db.session.scalar(select(func.count(EmailVerification.id))) == 0
+
+
+def test_staff_lift_the_lock_and_the_history_says_who(holder):
+    from domain.audit.actor import Actor, acting_as
+    from domain.audit.models import AuditEvent
+
+    with tenant_scope(holder.tenant_id):
+        for _ in range(activation.MAX_FAILED_ATTEMPTS):
+            activation.record_failure(account_number=holder.home, now=NOW)
+        account = db.session.scalar(select(CustomerAccount).where(CustomerAccount.account_number == holder.home))
+
+        with acting_as(Actor("staff", 7, "agent@alpha.test")):
+            lifted = activation.lift_lock(account=account, now=NOW + timedelta(hours=1))
+        answer = activation.start_activation(account_number=holder.home, postcode="69001", activation_code=None,
+                                             email=None, now=NOW + timedelta(hours=1), secret=SECRET)
+
+        events = list(db.session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "CustomerAccount",
+                                                                  AuditEvent.entity_id == account.id)
+                                         .order_by(AuditEvent.id)))
+        assert lifted is True and answer.started is not None
+        assert [e.changes["activation_locked"]["after"] for e in events[-2:]] == [True, False]
+        assert events[-1].actor_label == "agent@alpha.test"
+        assert activation.lift_lock(account=account, now=NOW) is False
+
+
+def test_failures_a_day_apart_start_the_count_again_but_a_lock_stays(holder):
+    with tenant_scope(holder.tenant_id):
+        for _ in range(activation.MAX_FAILED_ATTEMPTS - 1):
+            activation.record_failure(account_number=holder.home, now=NOW)
+        for _ in range(activation.MAX_FAILED_ATTEMPTS - 1):
+            locked = activation.record_failure(account_number=holder.home, now=NOW + timedelta(hours=25))
+        assert locked is False and activation.guard_of(holder.home).failures == activation.MAX_FAILED_ATTEMPTS - 1
+
+        assert activation.record_failure(account_number=holder.home, now=NOW + timedelta(hours=26)) is True
+        assert activation.is_locked(holder.home)
+        activation.record_failure(account_number=holder.home, now=NOW + timedelta(days=30))
+        assert activation.is_locked(holder.home)

@@ -42,12 +42,12 @@ def _link_token(app, data, purpose: str) -> str:
         elif purpose == "link_account":
             db.session.query(CustomerAccount).update({"activation_code": CODE})
             token = activation.start_link_account(user=user, account_number=data.account_number, postcode=None,
-                                                  activation_code=CODE, now=utcnow()).token
+                                                  activation_code=CODE, now=utcnow(), secret=b"test").token
         else:
             db.session.query(CustomerAccount).update({"activation_code": CODE})
             token = activation.start_activation(account_number=data.account_number, postcode=None,
                                                 activation_code=CODE, email="newcomer@example.test",
-                                                now=utcnow()).token
+                                                now=utcnow(), secret=b"test").token
         db.session.commit()
         return token
 

@@ -142,6 +142,23 @@ def case_backoffice_customer_activation_code(app, browser, a, b):
         assert db.session.scalar(select(CustomerAccount.activation_code)) == "ABCDE23456"
 
 
+def case_backoffice_customer_activation_unlock(app, browser, a, b):
+    from domain.identity import activation
+
+    with app.app_context(), tenant_scope(b.tenant_id):
+        for _ in range(activation.MAX_FAILED_ATTEMPTS):
+            activation.record_failure(account_number=b.account_number, now=utcnow())
+        db.session.commit()
+    office = _office(browser, a)
+    foreign = office.submit(f"/backoffice/customers/{a.account_number}", {},
+                            action=f"/backoffice/customers/{b.account_number}/activation-lock")
+    missing = office.submit(f"/backoffice/customers/{a.account_number}", {},
+                            action=f"/backoffice/customers/{MISSING}/activation-lock")
+    assert foreign.status_code == missing.status_code == 404
+    with app.app_context(), tenant_scope(b.tenant_id):
+        assert activation.is_locked(b.account_number)
+
+
 def case_backoffice_work_queue(app, browser, a, b):
     from domain.tasks.models import Task, WorkGroup
 
