@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from domain.billing import runs
 from domain.billing.chunk_inputs import contract_for_period, meters_by_delivery_point
@@ -224,3 +224,33 @@ def test_a_corrective_bill_loads_the_readings_back_to_the_latest_actual_one_like
 
     # The same regularisation and limit as the run's bill (the same day, so the same cutoff).
     assert totals == (D("427.00"), D("23.49"), D("450.49"))
+
+
+def test_a_chunk_regularising_many_contracts_reads_readings_and_credited_lines_in_a_few_statements(
+        app, estimated_for_18_months):
+    from sqlalchemy import event
+
+    tenant_id, customers = estimated_for_18_months
+    for name, value in (("low", "1865.500"), ("high", "1288.500"), ("prevented", "1865.500")):
+        _actual_reading(app, tenant_id, customers[name][1], value)
+    statements = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(" ".join(statement.split()).lower())
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        run_id = _run(app, tenant_id, ACTUAL_ON)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+    with app.app_context(), tenant_scope(tenant_id):
+        regularised = db.session.scalar(select(func.count(Bill.id)).where(
+            Bill.billing_run_id == run_id, Bill.estimated.is_(False)))
+    assert regularised == 3
+    # One statement for the lines of every estimated bill to credit, whatever the number of contracts; readings:
+    # the window, then once for the chunk the latest actual readings and the older readings back to them.
+    assert len([s for s in statements if s.startswith("select") and "from bill_lines" in s]) == 1
+    assert len([s for s in statements if s.startswith("select") and "from meter_readings" in s]) <= 3

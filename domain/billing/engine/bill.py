@@ -183,9 +183,14 @@ def compute_bill(*, contract: ContractIn, period_start: date, period_end: date, 
     cv_periods = None
     if gas:
         billed_unit = "kWh"
-        cv_periods = calorific_periods(contract.gas_calorific_value, contract.gas_calorific_values, window_start,
-                                       period_end)
-        if any(value is None for _, _, value in cv_periods):
+        if contract.gas_calorific_values:
+            cv_periods = calorific_periods(contract.gas_calorific_value, contract.gas_calorific_values,
+                                           window_start, period_end)
+            missing = None in [value for _, _, value in cv_periods]
+        else:  # the usual case until a tenant records dated values: one value, no list to build
+            cv_periods = ((window_start, period_end, contract.gas_calorific_value),)
+            missing = contract.gas_calorific_value is None
+        if missing:
             problems.append(BillingProblem("missing_conversion_factor", "gas needs a calorific value to bill kWh",
                                             {"detail": "calorific_value"}))
             return _failed(kind, period_start, period_end, problems)
