@@ -1,5 +1,6 @@
 """Isolation cases of the contract flag "readings prevented by the customer": tenant B's contracts cannot be marked
-or cleared from A's host, whether named under B's account or under A's."""
+or cleared from A's host, whether named under B's account or under A's; B's gas calorific values are neither
+listed nor changed from A's host."""
 from __future__ import annotations
 
 from datetime import date
@@ -48,3 +49,24 @@ def case_backoffice_contract_readings_prevented_clear(app, browser, a, b):
                                  action=f"/backoffice/customers/{account}/contracts/{number}/readings-prevented/clear")
         assert response.status_code == 404
     assert _flag_of(app, b) == (number, date(2025, 3, 1))
+
+
+def case_billing_calorific_values(app, browser, a, b):
+    """B's calorific values are not listed on A's host, and a value recorded there is A's only."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from domain.offers.models import GasCalorificValue
+
+    with app.app_context(), tenant_scope(b.tenant_id):
+        db.session.add(GasCalorificValue(effective_from=date(2026, 1, 1), value=Decimal("41.7531"),
+                                         recorded_by="bravo-desk", recorded_at=datetime(2026, 1, 2, tzinfo=UTC)))
+        db.session.commit()
+    office = _office(browser, a)
+    page = office.get("/backoffice/billing/calorific-values").get_data(as_text=True)
+    assert "41.7531" not in page and "bravo-desk" not in page
+    office.submit("/backoffice/billing/calorific-values", {"effective_from": "2026-01-01", "value": "39.1"})
+    with app.app_context(), tenant_scope(b.tenant_id):
+        assert db.session.scalars(select(GasCalorificValue.value)).all() == [Decimal("41.7531")]
+    with app.app_context(), tenant_scope(a.tenant_id):
+        assert db.session.scalars(select(GasCalorificValue.value)).all() == [Decimal("39.1")]
