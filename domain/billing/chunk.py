@@ -88,7 +88,9 @@ def bill_contract_range(*, run, tenant, first_contract_id: int, last_contract_id
     registers = {rid: (code, meter.serial)
                  for entries in meters.values() for meter, regs in entries for code, rid in regs.items()}
     readings = billing_readings(tenant_id, period_starts=register_period_starts(meters, due),
-                                until=max(d.period_end for d in due), registers=registers)
+                                until=max(d.period_end for d in due), registers=registers,
+                                read_together=[tuple(regs.values()) for entries in meters.values()
+                                               for _meter, regs in entries if len(regs) > 1])
     tariffs = {offer: tuple(prepare_tariff(t) for t in versions)
                for offer, versions in tariffs_by_offer(tenant_id, sorted({d.offer_id for d in due})).items()}
     estimated = estimated_bills_by_contract(tenant_id, [d.contract_id for d in due])

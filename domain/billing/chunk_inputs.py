@@ -267,7 +267,8 @@ def latest_actual_before(tenant_id: int, register_ids: list[int], before: date) 
 
 
 def billing_readings(tenant_id: int, *, period_starts: dict[int, date], until: date,
-                     registers: dict[int, tuple[str, str]] | None = None) -> dict[int, list]:
+                     registers: dict[int, tuple[str, str]] | None = None,
+                     read_together: list[tuple[int, ...]] = ()) -> dict[int, list]:
     """register id -> the readings billing needs, oldest first (shapes as `readings_by_register`).
 
     `period_starts`: register id -> start of the period its contract is billed for. Each register gets its
@@ -275,6 +276,8 @@ def billing_readings(tenant_id: int, *, period_starts: dict[int, date], until: d
     reading on or before its period's start in that window (estimates only) also gets its older readings back to
     its latest actual one and the history window before it: the regularisation starts there, and the
     plausibility check looks at the history before it. Two more statements for the whole chunk at most.
+    `read_together`: the registers of each meter; the regularisation starts on a day with actual readings of
+    all of them, so when one of a meter's registers goes back, all of them go back as far as the earliest.
     """
     if not period_starts:
         return {}
@@ -287,9 +290,22 @@ def billing_readings(tenant_id: int, *, period_starts: dict[int, date], until: d
             short.append(register_id)
     if not short:
         return out
+    if read_together:
+        wanted = set(short)
+        for group in read_together:
+            if len(group) > 1 and not wanted.isdisjoint(group):
+                wanted.update(group)
+        short = [register_id for register_id in wanted if register_id in period_starts]
     anchors = latest_actual_before(tenant_id, sorted(short), since)
     if not anchors:
         return out
+    for group in read_together:
+        found_days = [anchors[register_id] for register_id in group if register_id in anchors]
+        if len(found_days) > 1:
+            earliest = min(found_days)
+            for register_id in group:
+                if register_id in anchors:
+                    anchors[register_id] = earliest
     older = readings_by_register(tenant_id, sorted(anchors), history_window(min(anchors.values())),
                                  since - timedelta(days=1), registers=registers)
     for register_id, found in older.items():
@@ -302,7 +318,8 @@ def billing_readings(tenant_id: int, *, period_starts: dict[int, date], until: d
 def readings_of_contract(tenant_id: int, meters: list[tuple], *, period_start: date, period_end: date) -> dict:
     """`billing_readings` for one contract's meters (corrective bills, true-ups): the same loading as a run."""
     starts = {register_id: period_start for _meter, registers in meters for register_id in registers.values()}
-    return billing_readings(tenant_id, period_starts=starts, until=period_end)
+    return billing_readings(tenant_id, period_starts=starts, until=period_end,
+                            read_together=[tuple(registers.values()) for _meter, registers in meters])
 
 
 def register_period_starts(meters: dict[int, list[tuple]], due: list) -> dict[int, date]:

@@ -254,3 +254,27 @@ def test_a_chunk_regularising_many_contracts_reads_readings_and_credited_lines_i
     # the window, then once for the chunk the latest actual readings and the older readings back to them.
     assert len([s for s in statements if s.startswith("select") and "from bill_lines" in s]) == 1
     assert len([s for s in statements if s.startswith("select") and "from meter_readings" in s]) <= 3
+
+
+def test_a_meter_whose_registers_were_last_read_together_long_ago_is_loaded_back_to_that_day(app, make_tenant):
+    from domain.billing.chunk_inputs import readings_of_contract
+
+    tenant = make_tenant("twin")
+    with app.app_context(), tenant_scope(tenant.id):
+        dp = DeliveryPointFactory()
+        meter = MeterFactory()
+        peak, off_peak = RegisterFactory(meter=meter, code="HP"), RegisterFactory(meter=meter, code="HC")
+        MeterInstallationFactory(meter=meter, delivery_point=dp, installed_on=START)
+        # Both read by an agent on 1 January 2025; later only the peak register was read again (1 March 2026),
+        # the off-peak one has estimates only: the latest day with both actual is 1 January 2025.
+        MeterReadingFactory(register=peak, read_on=START, value=D("100"), source="agent")
+        MeterReadingFactory(register=off_peak, read_on=START, value=D("50"), source="agent")
+        MeterReadingFactory(register=peak, read_on=date(2026, 3, 1), value=D("900"), source="customer")
+        MeterReadingFactory(register=off_peak, read_on=date(2026, 3, 1), value=D("400"), source="estimated")
+        db.session.commit()
+        meters = meters_by_delivery_point(tenant.id, [dp.id])[dp.id]
+
+        loaded = readings_of_contract(tenant.id, meters, period_start=date(2026, 7, 1), period_end=ACTUAL_ON)
+
+    assert [day for day, _value, _estimated in loaded[peak.id]] == [START, date(2026, 3, 1)]
+    assert [day for day, _value, _estimated in loaded[off_peak.id]] == [START, date(2026, 3, 1)]
