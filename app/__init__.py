@@ -129,6 +129,8 @@ def _register_blueprints(app: Flask) -> None:
     import backoffice.reading_views  # noqa: F401  (readings to check, on the back-office blueprint)
     import backoffice.budget_views  # noqa: F401  (budget billing from the customer file)
     import backoffice.activation_views  # noqa: F401  (a new activation code from the customer file)
+    import backoffice.contract_views  # noqa: F401  (readings prevented by the customer, from the customer file)
+    import backoffice.calorific_views  # noqa: F401  (gas calorific values, on the billing blueprint)
     from backoffice.views import bp as backoffice_bp
     from portal.routes import bp as portal_bp
     from tenants.branding import bp as branding_bp

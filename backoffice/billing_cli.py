@@ -9,6 +9,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from domain.billing import runs
+from domain.offers import services as offers
 from domain.db import db, utcnow
 from tenants.context import platform_scope, tenant_scope
 from tenants.models import Tenant
@@ -73,3 +74,47 @@ def run(slug: str, billing_date, activity, cycle, simulate: bool, chunk_size: in
                    f"{time.monotonic() - started:.1f} s")
         if current.status == "failed":
             raise click.ClickException(current.error or "the run failed")
+
+
+def _tenant(slug: str) -> Tenant:
+    with platform_scope("billing cli: find tenant"):
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+        db.session.commit()
+    if tenant is None:
+        raise click.ClickException(f"no tenant {slug!r}")
+    return tenant
+
+
+@billing_cli.command("calorific-value")
+@click.option("--tenant", "slug", required=True, help="The utility's slug.")
+@click.option("--from", "effective_from", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="First day the value is in force, YYYY-MM-DD.")
+@click.option("--value", required=True, help="Gas calorific value in MJ/m3, e.g. 39.2.")
+@click.option("--by", "recorded_by", default="cli", show_default=True, help="Who records it (for the audit).")
+@with_appcontext
+def calorific_value(slug: str, effective_from, value: str, recorded_by: str):
+    """Record the gas calorific value in force from a date (until the next recorded one)."""
+    tenant = _tenant(slug)
+    day: date = effective_from.date()
+    with tenant_scope(tenant.id):
+        try:
+            row = offers.record_calorific_value(effective_from=day, value=value, recorded_by=recorded_by,
+                                                now=utcnow())
+        except offers.CalorificValueRefused as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from exc
+        db.session.commit()
+        click.echo(f"{tenant.slug}: gas calorific value {row.value} MJ/m3 from {row.effective_from}")
+
+
+@billing_cli.command("calorific-values")
+@click.option("--tenant", "slug", required=True, help="The utility's slug.")
+@with_appcontext
+def calorific_values(slug: str):
+    """List the gas calorific values and the days they are in force from."""
+    tenant = _tenant(slug)
+    with tenant_scope(tenant.id):
+        click.echo(f"before any dated value: {tenant.gas_calorific_value or '-'} MJ/m3 (the utility's setting)")
+        for row in offers.calorific_values():
+            click.echo(f"from {row.effective_from}: {row.value} MJ/m3 (recorded by {row.recorded_by})")
+        db.session.commit()

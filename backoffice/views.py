@@ -40,6 +40,8 @@ HISTORY_FIELDS = {
     "title": _l("Title"), "first_name": _l("First name"), "last_name": _l("Last name"),
     "organisation_name": _l("Organisation name"), "registration_number": _l("Registration number"),
     "birth_date": _l("Date of birth"),
+    "readings_prevented_from": _l("Readings prevented since"),
+    "readings_prevented_reason": _l("How the customer prevented readings"),
 }
 FREQUENCY_NAMES = {"monthly": _l("monthly"), "bimonthly": _l("every two months"), "quarterly": _l("quarterly"),
                    "biannual": _l("twice a year"), "annual": _l("yearly")}

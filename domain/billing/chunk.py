@@ -15,12 +15,13 @@ from sqlalchemy import select
 
 from domain.bulk import among, insert_rows
 from domain.billing.chunk_inputs import (
+    billing_readings,
+    calorific_values,
     contract_input,
     due_contracts,
     estimated_bills_by_contract,
-    history_window,
     meters_by_delivery_point,
-    readings_by_register,
+    register_period_starts,
     tariffs_by_offer,
 )
 from domain.billing.engine import PriorCharge, compute_bill, prepare_tariff, regularisation_start
@@ -49,21 +50,30 @@ class ChunkOutcome:
 
 def prior_charges_since(tenant_id: int, estimated_bills: list, since) -> tuple[PriorCharge, ...]:
     """The consumption lines of estimated bills a regularisation from `since` must credit."""
+    return prior_charges_by_contract(tenant_id, {None: (estimated_bills, since)}).get(None, ())
+
+
+def prior_charges_by_contract(tenant_id: int, wanted: dict) -> dict:
+    """key -> the consumption lines of the estimated bills its regularisation must credit, for
+    `wanted` = {key: (estimated bills, regularisation start)}: one statement for a whole chunk."""
     # Bills overlapping the regularised window; the engine credits the overlapping days only.
-    bill_ids = [b.id for b in estimated_bills if b.period_end > since]
-    if not bill_ids:
-        return ()
+    owner = {b.id: key for key, (bills, since) in wanted.items() for b in bills if b.period_end > since}
+    if not owner:
+        return {}
     rows = db.session.execute(
-        select(_lines).where(_lines.c.tenant_id == tenant_id, among(_lines.c.bill_id, bill_ids, db.session),
+        select(_lines).where(_lines.c.tenant_id == tenant_id, among(_lines.c.bill_id, sorted(owner), db.session),
                              _lines.c.component.in_(CONSUMPTION_COMPONENTS))
         .order_by(_lines.c.bill_id, _lines.c.position)
         .execution_options(tenant_filtered=True)
     ).all()
-    return tuple(PriorCharge(
-        component=r.component, description=r.description, period_start=r.period_start, period_end=r.period_end,
-        quantity=r.quantity, unit=r.unit, unit_price=r.unit_price, amount=r.amount, tax_rate=r.tax_rate,
-        unit_price_includes_tax=r.unit_price_includes_tax, amount_incl_tax=r.amount_incl_tax,
-        register_code=r.register_code) for r in rows)
+    out: dict = {}
+    for r in rows:
+        out.setdefault(owner[r.bill_id], []).append(PriorCharge(
+            component=r.component, description=r.description, period_start=r.period_start,
+            period_end=r.period_end, quantity=r.quantity, unit=r.unit, unit_price=r.unit_price, amount=r.amount,
+            tax_rate=r.tax_rate, unit_price_includes_tax=r.unit_price_includes_tax,
+            amount_incl_tax=r.amount_incl_tax, register_code=r.register_code))
+    return {key: tuple(charges) for key, charges in out.items()}
 
 
 def bill_contract_range(*, run, tenant, first_contract_id: int, last_contract_id: int, now: datetime) -> ChunkOutcome:
@@ -77,31 +87,41 @@ def bill_contract_range(*, run, tenant, first_contract_id: int, last_contract_id
     meters = meters_by_delivery_point(tenant_id, sorted({d.delivery_point_id for d in due}))
     registers = {rid: (code, meter.serial)
                  for entries in meters.values() for meter, regs in entries for code, rid in regs.items()}
-    since = history_window(min(d.period_start for d in due))
-    readings = readings_by_register(tenant_id, sorted(registers), since, max(d.period_end for d in due),
-                                    registers=registers)
+    readings = billing_readings(tenant_id, period_starts=register_period_starts(meters, due),
+                                until=max(d.period_end for d in due), registers=registers,
+                                read_together=[tuple(regs.values()) for entries in meters.values()
+                                               for _meter, regs in entries if len(regs) > 1])
     tariffs = {offer: tuple(prepare_tariff(t) for t in versions)
                for offer, versions in tariffs_by_offer(tenant_id, sorted({d.offer_id for d in due})).items()}
     estimated = estimated_bills_by_contract(tenant_id, [d.contract_id for d in due])
+    gas = any(d.activity == "gas" for d in due)
+    calorific_value = tenant.gas_calorific_value
+    dated_values = calorific_values(tenant_id) if gas else ()
 
     # Plain locals for the loop: attributes of ORM objects cost a descriptor call each time.
     billing_date, run_id, issuing = run.billing_date, run.id, run.mode == "issue"
-    calorific_value, back_billing_months, currency = (tenant.gas_calorific_value, tenant.back_billing_months,
-                                                      tenant.currency)
-    drafts, problems, estimated_readings = [], [], []
-    new_ids = iter(public_ids(len(due)))
+    back_billing_months, currency = tenant.back_billing_months, tenant.currency
+    inputs = []
+    regularising = {}
     for item in due:
         contract = contract_input(item, meters=meters.get(item.delivery_point_id, []), readings=readings,
-                                  tariffs=tariffs.get(item.offer_id, ()), gas_calorific_value=calorific_value)
-        prior = ()
+                                  tariffs=tariffs.get(item.offer_id, ()), gas_calorific_value=calorific_value,
+                                  gas_calorific_values=dated_values)
+        inputs.append(contract)
         if estimated.get(item.contract_id):
             start = regularisation_start(contract=contract, period_start=item.period_start,
                                          period_end=item.period_end)
             if start is not None:
-                prior = prior_charges_since(tenant_id, estimated[item.contract_id], start)
+                regularising[item.contract_id] = (estimated[item.contract_id], start)
+    prior_charges = prior_charges_by_contract(tenant_id, regularising) if regularising else {}
+
+    drafts, problems, estimated_readings = [], [], []
+    new_ids = iter(public_ids(len(due)))
+    for item, contract in zip(due, inputs, strict=True):
         result = compute_bill(contract=contract, period_start=item.period_start, period_end=item.period_end,
-                              kind=item.kind, prior_charges=prior, bill_date=billing_date,
-                              back_billing_limit_months=back_billing_months)
+                              kind=item.kind, prior_charges=prior_charges.get(item.contract_id, ()),
+                              bill_date=billing_date, back_billing_limit_months=back_billing_months,
+                              back_billing_exempt_from=item.readings_prevented_from)
         if not result.ok:
             problems.extend((item, p) for p in result.problems)
             continue

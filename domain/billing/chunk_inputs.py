@@ -1,7 +1,14 @@
 """Loads everything a chunk of contracts needs for billing in a fixed number of queries.
 
-No query runs per contract: contracts, meters, readings, tariffs and earlier estimated
+No query runs per contract: contracts, meters, readings, tariffs, calorific values and earlier estimated
 bills of the whole chunk are each read with one statement, then grouped in memory.
+
+Readings: every path that bills (runs, corrective bills, true-ups of budget plans) loads them with
+`billing_readings`: a history window before the period (for estimation and plausibility) and, for a register
+with no actual reading in that window up to its period's start (a long run of estimates), back to its latest
+actual reading however old, and the same history window before that one, so the engine regularises from it
+exactly as it does when given every reading. That extension is two more statements for the whole chunk, and
+none when every register has a recent actual reading.
 """
 from __future__ import annotations
 
@@ -11,15 +18,23 @@ from datetime import date, timedelta
 from typing import NamedTuple
 from decimal import Decimal
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 
-from domain.billing.engine.model import ContractIn, MeterIn, ReadingIn, TariffIn, UnitPriceIn, quick_slots_init
+from domain.billing.engine.model import (
+    CalorificValueIn,
+    ContractIn,
+    MeterIn,
+    ReadingIn,
+    TariffIn,
+    UnitPriceIn,
+    quick_slots_init,
+)
 from domain.billing.engine.periods import add_months
 from domain.billing.models import Bill
 from domain.contracts.models import Contract, CustomerAccount
 from domain.bulk import among, fetch, id_array, is_postgresql
 from domain.db import db
-from domain.offers.models import Offer, TariffVersion, UnitPrice
+from domain.offers.models import GasCalorificValue, Offer, TariffVersion, UnitPrice
 from domain.readings.models import MeterReading
 from domain.sites.models import DeliveryPoint, Meter, MeterInstallation, Register
 
@@ -44,11 +59,14 @@ class DueContract:
     estimated_annual_consumption: Decimal | None
     subscribed_power: Decimal | None
     gas_correction_factor: Decimal | None
+    # The customer prevented readings from this day: consumption from then is not limited by back-billing.
+    readings_prevented_from: date | None = None
 
 
 # Columns of a contract row, in this order, for both the Core statement and the PostgreSQL one.
 _CONTRACT_COLUMNS = ("id", "contract_number", "account_id", "delivery_point_id", "offer_id", "start_date",
-                     "end_date", "billed_until", "billing_frequency", "estimated_annual_consumption")
+                     "end_date", "billed_until", "billing_frequency", "estimated_annual_consumption",
+                     "readings_prevented_from")
 _DP_COLUMNS = ("activity", "subscribed_power", "gas_correction_factor")
 # The hand-written statements below look rows up key by key through LATERAL subqueries that the planner may not
 # flatten (they have an ORDER BY): on tables that grow during a run, or with statistics taken before it, a
@@ -73,9 +91,9 @@ def _contract_rows(tenant_id: int):
 
 def _due(row, kind: str, start: date, end: date) -> DueContract:
     (contract_id, number, account_id, dp_id, offer_id, start_date, end_date, _billed_until, _frequency, eac,
-     activity, power, correction) = row
+     prevented_from, activity, power, correction) = row
     return DueContract(contract_id, number, account_id, dp_id, offer_id, activity, kind, start, end, start_date,
-                       end_date, eac, power, correction)
+                       end_date, eac, power, correction, prevented_from)
 
 
 def contract_for_period(*, tenant_id: int, contract_id: int, kind: str, period_start: date,
@@ -224,6 +242,109 @@ _PG_READINGS = (
 )
 
 
+def _read_on(reading) -> date:
+    return reading.read_on if type(reading) is ReadingIn else reading[0]
+
+
+def _estimated(reading) -> bool:
+    return reading.estimated if type(reading) is ReadingIn else reading[2]
+
+
+def latest_actual_before(tenant_id: int, register_ids: list[int], before: date) -> dict[int, date]:
+    """register id -> the day of its latest valid actual (not estimated) reading before `before`, one statement
+    for all (registers with none are left out)."""
+    if not register_ids:
+        return {}
+    mr = MeterReading.__table__
+    rows = db.session.execute(
+        select(mr.c.register_id, func.max(mr.c.read_on))
+        .where(mr.c.tenant_id == tenant_id, among(mr.c.register_id, register_ids, db.session),
+               mr.c.status == "valid", mr.c.source != "estimated", mr.c.read_on < before)
+        .group_by(mr.c.register_id)
+        .execution_options(tenant_filtered=True)
+    ).all()
+    return {register_id: day for register_id, day in rows if day is not None}
+
+
+def billing_readings(tenant_id: int, *, period_starts: dict[int, date], until: date,
+                     registers: dict[int, tuple[str, str]] | None = None,
+                     read_together: list[tuple[int, ...]] = ()) -> dict[int, list]:
+    """register id -> the readings billing needs, oldest first (shapes as `readings_by_register`).
+
+    `period_starts`: register id -> start of the period its contract is billed for. Each register gets its
+    readings from the history window before the earliest period start up to `until`; a register with no actual
+    reading on or before its period's start in that window (estimates only) also gets its older readings back to
+    its latest actual one and the history window before it: the regularisation starts there, and the
+    plausibility check looks at the history before it. Two more statements for the whole chunk at most.
+    `read_together`: the registers of each meter; the regularisation starts on a day with actual readings of
+    all of them, so when one of a meter's registers goes back, all of them go back as far as the earliest.
+    """
+    if not period_starts:
+        return {}
+    since = history_window(min(period_starts.values()))
+    out = readings_by_register(tenant_id, sorted(period_starts), since, until, registers=registers)
+    short = []
+    for register_id, start in period_starts.items():
+        found = out.get(register_id, ())
+        if not any(not _estimated(reading) and _read_on(reading) <= start for reading in found):
+            short.append(register_id)
+    if not short:
+        return out
+    if read_together:
+        wanted = set(short)
+        for group in read_together:
+            if len(group) > 1 and not wanted.isdisjoint(group):
+                wanted.update(group)
+        short = [register_id for register_id in wanted if register_id in period_starts]
+    anchors = latest_actual_before(tenant_id, sorted(short), since)
+    if not anchors:
+        return out
+    for group in read_together:
+        found_days = [anchors[register_id] for register_id in group if register_id in anchors]
+        if len(found_days) > 1:
+            earliest = min(found_days)
+            for register_id in group:
+                if register_id in anchors:
+                    anchors[register_id] = earliest
+    older = readings_by_register(tenant_id, sorted(anchors), history_window(min(anchors.values())),
+                                 since - timedelta(days=1), registers=registers)
+    for register_id, found in older.items():
+        first = history_window(anchors[register_id])
+        kept = [reading for reading in found if _read_on(reading) >= first]
+        out[register_id] = kept + out.get(register_id, [])
+    return out
+
+
+def readings_of_contract(tenant_id: int, meters: list[tuple], *, period_start: date, period_end: date) -> dict:
+    """`billing_readings` for one contract's meters (corrective bills, true-ups): the same loading as a run."""
+    starts = {register_id: period_start for _meter, registers in meters for register_id in registers.values()}
+    return billing_readings(tenant_id, period_starts=starts, until=period_end,
+                            read_together=[tuple(registers.values()) for _meter, registers in meters])
+
+
+def register_period_starts(meters: dict[int, list[tuple]], due: list) -> dict[int, date]:
+    """register id -> start of the billed period of the contract on its point of delivery (the earliest when a
+    point appears twice)."""
+    starts: dict[int, date] = {}
+    for item in due:
+        for _meter, registers in meters.get(item.delivery_point_id, ()):
+            for register_id in registers.values():
+                known = starts.get(register_id)
+                if known is None or item.period_start < known:
+                    starts[register_id] = item.period_start
+    return starts
+
+
+def calorific_values(tenant_id: int) -> tuple[CalorificValueIn, ...]:
+    """The tenant's dated gas calorific values, oldest first (one short statement: a few rows a year)."""
+    cv = GasCalorificValue.__table__
+    rows = db.session.execute(
+        select(cv.c.effective_from, cv.c.value).where(cv.c.tenant_id == tenant_id)
+        .order_by(cv.c.effective_from).execution_options(tenant_filtered=True)
+    ).all()
+    return tuple(CalorificValueIn(day, value) for day, value in rows)
+
+
 def tariffs_by_offer(tenant_id: int, offer_ids: list[int]) -> dict[int, tuple[TariffIn, ...]]:
     if not offer_ids:
         return {}
@@ -302,7 +423,7 @@ def history_window(period_start: date) -> date:
 
 
 def contract_input(due: DueContract, *, meters: list[tuple], readings: dict[int, list], tariffs: tuple,
-                   gas_calorific_value) -> ContractIn:
+                   gas_calorific_value, gas_calorific_values: tuple = ()) -> ContractIn:
     """The engine's view of one contract, from rows already loaded (see `readings_by_register`)."""
     meter_ins, reading_ins = [], []
     for meter, registers in meters:
@@ -320,4 +441,5 @@ def contract_input(due: DueContract, *, meters: list[tuple], readings: dict[int,
     return ContractIn(
         due.activity, due.start_date, due.end_date, tuple(meter_ins), tuple(reading_ins), tariffs,
         due.estimated_annual_consumption, due.subscribed_power, due.gas_correction_factor, gas_calorific_value,
+        gas_calorific_values,
     )

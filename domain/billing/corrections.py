@@ -12,12 +12,12 @@ from sqlalchemy import select
 
 from domain.billing.chunk import prior_charges_since
 from domain.billing.chunk_inputs import (
+    calorific_values,
     contract_for_period,
     contract_input,
     estimated_bills_by_contract,
-    history_window,
     meters_by_delivery_point,
-    readings_by_register,
+    readings_of_contract,
     tariffs_by_offer,
 )
 from domain.billing.drafts import draft_row
@@ -71,13 +71,14 @@ def cancel_and_rebill(*, number: str, issued_at: datetime, issue_date: date) -> 
     kind = "final" if original.kind == "final" else "corrective"
     item = contract_for_period(tenant_id=tenant_id, contract_id=original.contract_id, kind=kind,
                                period_start=original.period_start, period_end=original.period_end)
-    meters = meters_by_delivery_point(tenant_id, [item.delivery_point_id])
-    register_ids = [rid for _m, regs in meters.get(item.delivery_point_id, []) for rid in regs.values()]
-    readings = readings_by_register(tenant_id, register_ids, history_window(item.period_start), item.period_end)
+    meters = meters_by_delivery_point(tenant_id, [item.delivery_point_id]).get(item.delivery_point_id, [])
+    readings = readings_of_contract(tenant_id, meters, period_start=item.period_start, period_end=item.period_end)
     versions = tariffs_by_offer(tenant_id, [item.offer_id]).get(item.offer_id, ())
-    contract = contract_input(item, meters=meters.get(item.delivery_point_id, []), readings=readings,
+    # The calorific values are dated: a past period is converted with the values in force then.
+    contract = contract_input(item, meters=meters, readings=readings,
                               tariffs=tuple(prepare_tariff(v) for v in versions),
-                              gas_calorific_value=tenant.gas_calorific_value)
+                              gas_calorific_value=tenant.gas_calorific_value,
+                              gas_calorific_values=calorific_values(tenant_id) if item.activity == "gas" else ())
 
     original.status = "cancelled"  # before looking for estimated bills: it is no longer one of them
     original.cancelled_at = issued_at
@@ -90,7 +91,8 @@ def cancel_and_rebill(*, number: str, issued_at: datetime, issue_date: date) -> 
             prior = prior_charges_since(tenant_id, estimated, start)
     result = compute_bill(contract=contract, period_start=item.period_start, period_end=item.period_end,
                           kind=kind, prior_charges=prior, bill_date=issue_date,
-                          back_billing_limit_months=tenant.back_billing_months)
+                          back_billing_limit_months=tenant.back_billing_months,
+                          back_billing_exempt_from=item.readings_prevented_from)
     if not result.ok:
         db.session.rollback()
         problems = "; ".join(p.message for p in result.problems)

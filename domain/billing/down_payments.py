@@ -22,12 +22,12 @@ from sqlalchemy.exc import IntegrityError
 from domain.billing.chunk import prior_charges_since
 from domain.billing.chunk_inputs import (
     FREQUENCY_MONTHS,
+    calorific_values,
     contract_for_period,
     contract_input,
     estimated_bills_by_contract,
-    history_window,
     meters_by_delivery_point,
-    readings_by_register,
+    readings_of_contract,
     tariffs_by_offer,
 )
 from domain.billing.drafts import draft_row
@@ -130,8 +130,7 @@ def _engine_contract(tenant: Tenant, contract: Contract, *, period_start: date, 
     item = contract_for_period(tenant_id=tenant.id, contract_id=contract.id, kind=kind, period_start=period_start,
                                period_end=period_end)
     meters = meters_by_delivery_point(tenant.id, [item.delivery_point_id]).get(item.delivery_point_id, [])
-    register_ids = [rid for _m, regs in meters for rid in regs.values()]
-    readings = readings_by_register(tenant.id, register_ids, history_window(period_start), period_end)
+    readings = readings_of_contract(tenant.id, meters, period_start=period_start, period_end=period_end)
     versions = tariffs_by_offer(tenant.id, [item.offer_id]).get(item.offer_id, ())
     if tariff_on is not None:
         in_force = [v for v in versions if v.effective_from <= tariff_on
@@ -141,7 +140,9 @@ def _engine_contract(tenant: Tenant, contract: Contract, *, period_start: date, 
         versions = (replace(in_force[-1], effective_from=min(period_start, in_force[-1].effective_from),
                             effective_to=None),)
     engine_contract = contract_input(item, meters=meters, readings=readings, tariffs=tuple(versions),
-                                     gas_calorific_value=tenant.gas_calorific_value)
+                                     gas_calorific_value=tenant.gas_calorific_value,
+                                     gas_calorific_values=calorific_values(tenant.id) if item.activity == "gas"
+                                     else ())
     registers = {(meter.serial, code): rid for meter, regs in meters for code, rid in regs.items()}
     return item, engine_contract, registers
 
@@ -335,7 +336,8 @@ def _settle(plan: DownPaymentPlan, contract: Contract, tenant: Tenant, *, period
             prior = prior_charges_since(tenant.id, estimated, start)
     result = compute_bill(contract=engine_contract, period_start=plan.start_on, period_end=period_end, kind=kind,
                           prior_charges=prior, bill_date=issue_date,
-                          back_billing_limit_months=tenant.back_billing_months)
+                          back_billing_limit_months=tenant.back_billing_months,
+                          back_billing_exempt_from=item.readings_prevented_from)
     if not result.ok:
         raise PlanRefused("engine", f"the true-up cannot be computed: {_problems(result)}")
     paid = _billed_instalments(plan)

@@ -55,6 +55,8 @@ class Contract(TenantScoped):
         UniqueConstraint("tenant_id", "contract_number"),
         CheckConstraint("end_date is null or end_date > start_date", name="period"),
         CheckConstraint("status in ('active', 'ended', 'pending')", name="status"),
+        CheckConstraint("(readings_prevented_from is null) = (readings_prevented_reason is null)",
+                        name="readings_prevented"),
         CheckConstraint("billing_frequency in ('monthly', 'bimonthly', 'quarterly', 'biannual', 'annual')",
                         name="billing_frequency"),
         Index(None, "tenant_id", "delivery_point_id", "start_date"),
@@ -71,6 +73,10 @@ class Contract(TenantScoped):
     billing_frequency: Mapped[str] = mapped_column(String(16), nullable=False, default="monthly")
     estimated_annual_consumption: Mapped[Decimal | None] = mapped_column(Quantity)
     billed_until: Mapped[date | None] = mapped_column(Date)  # end (exclusive) of the latest issued period
+    # Set by billing staff when the customer prevented readings (no access, refused visits) from that day: the
+    # back-billing limit then does not hold back consumption from that day on. Both set or both empty.
+    readings_prevented_from: Mapped[date | None] = mapped_column(Date)
+    readings_prevented_reason: Mapped[str | None] = mapped_column(String(500))
 
     account: Mapped[CustomerAccount] = relationship(
         back_populates="contracts", foreign_keys=[account_id], primaryjoin="CustomerAccount.id == Contract.account_id",

@@ -1,6 +1,7 @@
 """Read services over customer accounts and contracts."""
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, or_, select
@@ -103,3 +104,41 @@ def search_accounts(*, query: str, limit: int = 50) -> list[CustomerAccount]:
         .limit(limit)
     )
     return list(db.session.scalars(stmt))
+
+
+# --- readings prevented by the customer (back-billing) ------------------------------------------------------------
+
+READINGS_PREVENTED_REASON_MAX = 500
+
+
+class ReadingsPreventedRefused(ValueError):
+    """The flag cannot be set as asked; `code` says why (nothing was changed)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def mark_readings_prevented(*, contract: Contract, from_date: date, reason: str, today: date) -> None:
+    """Record that the customer prevented readings of this contract's meter from `from_date` (no access, refused
+    visits): bills then charge consumption from that day in full, beyond the back-billing limit. The audit trail
+    records who set it and when; setting it again replaces the date and reason."""
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ReadingsPreventedRefused("reason", "say how the customer prevented readings")
+    if len(reason) > READINGS_PREVENTED_REASON_MAX:
+        raise ReadingsPreventedRefused("reason_length", "the reason is too long")
+    if from_date > today:
+        raise ReadingsPreventedRefused("future", "the date is in the future")
+    if from_date < contract.start_date:
+        raise ReadingsPreventedRefused("before_contract", "the date is before the contract started")
+    contract.readings_prevented_from = from_date
+    contract.readings_prevented_reason = reason
+    db.session.flush()
+
+
+def clear_readings_prevented(*, contract: Contract) -> None:
+    """The back-billing limit applies to this contract again (bills issued meanwhile stay as they are)."""
+    contract.readings_prevented_from = None
+    contract.readings_prevented_reason = None
+    db.session.flush()

@@ -1,13 +1,13 @@
 """Offers (regulated or market) per activity; tariff versions with effective dates and prices."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from domain.db import Quantity, Ratio, TenantScoped, UnitRate, tenant_ref, tenant_table_args
+from domain.db import Quantity, Ratio, TenantScoped, UnitRate, UTCDateTime, tenant_ref, tenant_table_args
 
 COMPONENTS = ("energy", "water", "sewerage", "levy", "network", "subscribed_power")
 
@@ -86,3 +86,22 @@ class UnitPrice(TenantScoped):
         back_populates="prices", foreign_keys=[tariff_version_id],
         primaryjoin="TariffVersion.id == UnitPrice.tariff_version_id",
     )
+
+
+class GasCalorificValue(TenantScoped):
+    """The gas calorific value (MJ/m3) in force from `effective_from` until the next one's date.
+
+    Before a tenant's first dated value, its `gas_calorific_value` setting is in force. Billing converts each part
+    of a period with the value in force then, so re-billing a past period uses that period's values.
+    """
+
+    __tablename__ = "gas_calorific_values"
+    __table_args__ = tenant_table_args(
+        UniqueConstraint("tenant_id", "effective_from"),
+        CheckConstraint("value > 0", name="value_positive"),
+    )
+
+    effective_from: Mapped[date] = mapped_column(Date, nullable=False)
+    value: Mapped[Decimal] = mapped_column(Numeric(8, 4), nullable=False)
+    recorded_by: Mapped[str] = mapped_column(String(255), nullable=False)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

@@ -13,7 +13,9 @@ from .model import (
     BillingProblem,
     BillLine,
     BillResult,
+    CalorificValueIn,
     ContractIn,
+    GasConversion,
     Instalment,
     MeterIn,
     PriorCharge,
@@ -30,7 +32,8 @@ from .regularisation import back_billing_cutoff, regularisation_start
 
 __all__ = [
     "ACTIVITIES", "BILL_KINDS", "COMPONENTS", "DEFAULT_PLAUSIBILITY_FACTOR", "BillLine", "BillResult",
-    "BillingProblem", "ContractIn", "Instalment", "MeterIn", "PreparedTariff", "PriorCharge", "ReadingIn",
+    "BillingProblem", "CalorificValueIn", "ContractIn", "GasConversion", "Instalment", "MeterIn", "PreparedTariff",
+    "PriorCharge", "ReadingIn",
     "RegisterConsumption", "TariffIn", "TaxTotal", "TrueUp", "UnitPriceIn", "back_billing_cutoff", "compute_bill",
     "credit_note", "credit_note_lines", "instalment_schedule", "prepare_tariff", "regularisation_start",
     "round_money", "round_quantity", "true_up",

@@ -9,6 +9,17 @@ Consumption across a tariff change (or the back-billing cutoff) is apportioned b
 consumption x its days / the window's days, rounded half-up to three places, the last segment the remainder,
 so the parts always sum to the measured consumption. Readings at the change date are not required.
 
+Gas is converted to kWh with the calorific value in force (volume x correction factor x calorific value / 3.6,
+three places half-up). When the value changes within the window, the volume is apportioned by days between the
+calorific-value periods in the same way, each part converted with its own value (`BillResult.gas_conversions`
+lists the parts), and the billed kWh is their sum; each tariff segment then gets, from every calorific-value
+period it overlaps, that period's kWh x overlapping days / the period's days (the last overlap the remainder).
+With one value in force the whole volume is converted at once, as before.
+
+Back-billing limit: consumption before the cutoff (bill date minus the limit) is not charged beyond what earlier
+bills charged; credits are never limited. `back_billing_exempt_from` (the customer prevented readings from that
+day) moves the cutoff back to that day: consumption from then on is charged in full.
+
 Problems a billing run must record and go past (no tariff, no meter, no readings, implausible consumption...)
 come back in `BillResult.problems` with no lines; only invalid calls (end <= start, unknown kind) raise.
 """
@@ -17,9 +28,17 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from .consumption import meters_covering, measure, reading_book, register_rate, to_billed
+from .consumption import calorific_periods, meters_covering, measure, reading_book, register_rate, to_billed
 from .estimation import annual_rate, weighted_days
-from .model import ACTIVITIES, BillingProblem, BillResult, ContractIn, PriorCharge, RegisterConsumption
+from .model import (
+    ACTIVITIES,
+    BillingProblem,
+    BillResult,
+    ContractIn,
+    GasConversion,
+    PriorCharge,
+    RegisterConsumption,
+)
 from .money import ZERO_MONEY, ZERO_QUANTITY, split_pro_rata
 from .periods import segments_in_force, split_segments_at
 from .pricing import (
@@ -90,7 +109,7 @@ def compute_bill(*, contract: ContractIn, period_start: date, period_end: date, 
                  prior_charges: tuple[PriorCharge, ...] = (), bill_date: date | None = None,
                  back_billing_limit_months: int | None = None,
                  plausibility_factor: Decimal | None = DEFAULT_PLAUSIBILITY_FACTOR,
-                 regularise: bool = True) -> BillResult:
+                 regularise: bool = True, back_billing_exempt_from: date | None = None) -> BillResult:
     """The bill of `contract` for `[period_start, period_end)`.
 
     kind: "periodic"; "final" (move-out: the period must end on the contract's end date, with the final
@@ -99,6 +118,8 @@ def compute_bill(*, contract: ContractIn, period_start: date, period_end: date, 
     actual reading, credited when the bill regularises (see `regularisation_start`); ignored otherwise, and
     `regularised_from` says which happened. `back_billing_limit_months` (None: no limit) needs `bill_date`.
     `plausibility_factor` None turns the plausibility check off (a consumption confirmed by staff).
+    `back_billing_exempt_from`: the customer prevented readings from that day; the limit does not hold back
+    consumption from then on.
     """
     if period_end <= period_start:
         raise ValueError(f"a billing period must end after it starts ({period_start} to {period_end})")
@@ -158,21 +179,32 @@ def compute_bill(*, contract: ContractIn, period_start: date, period_end: date, 
             problems.append(BillingProblem("meter_unit_mismatch", f"meters in {unit} and {meter.unit} in the period",
                                             {"detail": "meter_units", "unit": unit, "other_unit": meter.unit}))
     billed_unit = unit
-    if activity == "gas":
+    gas = activity == "gas"
+    cv_periods = None
+    if gas:
         billed_unit = "kWh"
-        if contract.gas_calorific_value is None:
+        if contract.gas_calorific_values:
+            cv_periods = calorific_periods(contract.gas_calorific_value, contract.gas_calorific_values,
+                                           window_start, period_end)
+            missing = None in [value for _, _, value in cv_periods]
+        else:  # the usual case until a tenant records dated values: one value, no list to build
+            cv_periods = ((window_start, period_end, contract.gas_calorific_value),)
+            missing = contract.gas_calorific_value is None
+        if missing:
             problems.append(BillingProblem("missing_conversion_factor", "gas needs a calorific value to bill kWh",
                                             {"detail": "calorific_value"}))
             return _failed(kind, period_start, period_end, problems)
     consumption = []
+    conversions: list[GasConversion] = []
+    energy_parts: dict[str, list[tuple[date, date, Decimal]]] = {}
     billed: dict[str, Decimal] = {}
-    gas = activity == "gas"
     for code in measurement.registers:
         quantity = measurement.quantities[code]
-        billed[code] = billed_quantity = to_billed(
-            activity=activity, quantity=quantity, correction_factor=contract.gas_correction_factor,
-            calorific_value=contract.gas_calorific_value,
-        ) if gas else quantity
+        if gas:
+            billed[code] = billed_quantity = _convert(code, quantity, contract.gas_correction_factor, cv_periods,
+                                                      conversions, energy_parts)
+        else:
+            billed[code] = billed_quantity = quantity
         consumption.append(RegisterConsumption(code, window_start, period_end, quantity, unit, billed_quantity,
                                                billed_unit, measurement.estimated[code]))
     if plausibility_factor is not None:
@@ -188,6 +220,8 @@ def compute_bill(*, contract: ContractIn, period_start: date, period_end: date, 
     cutoff = None
     if back_billing_limit_months is not None:
         cutoff = min(back_billing_cutoff(bill_date=bill_date, limit_months=back_billing_limit_months), period_end)
+        if back_billing_exempt_from is not None and back_billing_exempt_from < cutoff:
+            cutoff = back_billing_exempt_from  # the customer prevented readings: from then on, no limit
         if cutoff <= window_start:
             cutoff = None  # nothing old enough to be limited
         else:
@@ -224,7 +258,8 @@ def compute_bill(*, contract: ContractIn, period_start: date, period_end: date, 
         consumption_lines(tariff, seg_start, seg_end, billed, total, billed_unit, lines)
     else:
         days = [(seg_end - seg_start).days for seg_start, seg_end, _ in consumption_segments]
-        shares = {code: split_pro_rata(billed[code], days) for code in registers}
+        shares = {code: _apportion(energy_parts[code], consumption_segments) if code in energy_parts
+                  else split_pro_rata(billed[code], days) for code in registers}
         for index, (seg_start, seg_end, tariff) in enumerate(consumption_segments):
             quantities = {code: shares[code][index] for code in registers}
             total = sum(quantities.values(), ZERO_QUANTITY)
@@ -241,4 +276,45 @@ def compute_bill(*, contract: ContractIn, period_start: date, period_end: date, 
         if measurement.estimated[code]:
             estimated = True
     return BillResult(kind, period_start, period_end, lines_out, tax_totals, total_excl, total_tax, total_incl,
-                      tuple(consumption), estimated, tuple(measurement.estimated_readings), regularised_from)
+                      tuple(consumption), estimated, tuple(measurement.estimated_readings), regularised_from, (),
+                      tuple(conversions))
+
+
+ONE_FACTOR = Decimal("1")
+
+
+def _convert(code: str, volume: Decimal, correction_factor: Decimal | None, cv_periods: list, conversions: list,
+             energy_parts: dict) -> Decimal:
+    """kWh of a gas register's `volume` over the calorific-value periods of the window (see the module's note);
+    records each part in `conversions`, and in `energy_parts` when there are several."""
+    factor = correction_factor if correction_factor is not None else ONE_FACTOR
+    if len(cv_periods) == 1:
+        start, end, value = cv_periods[0]
+        energy = to_billed(activity="gas", quantity=volume, correction_factor=factor, calorific_value=value)
+        conversions.append(GasConversion(code, start, end, volume, factor, value, energy))
+        return energy
+    volumes = split_pro_rata(volume, [(end - start).days for start, end, _ in cv_periods])
+    parts = []
+    total = ZERO_QUANTITY
+    for (start, end, value), part in zip(cv_periods, volumes, strict=True):
+        energy = to_billed(activity="gas", quantity=part, correction_factor=factor, calorific_value=value)
+        conversions.append(GasConversion(code, start, end, part, factor, value, energy))
+        parts.append((start, end, energy))
+        total += energy
+    energy_parts[code] = parts
+    return total
+
+
+def _apportion(parts: list[tuple[date, date, Decimal]], segments) -> list[Decimal]:
+    """Each segment's share of the energy of calorific-value `parts`: every part split between the segments it
+    overlaps by days (the last overlap takes the remainder), so the shares sum to the parts' total exactly."""
+    shares = [ZERO_QUANTITY] * len(segments)
+    for part_start, part_end, energy in parts:
+        overlaps = []
+        for index, (seg_start, seg_end, _) in enumerate(segments):
+            days = (min(seg_end, part_end) - max(seg_start, part_start)).days
+            if days > 0:
+                overlaps.append((index, days))
+        for (index, _), share in zip(overlaps, split_pro_rata(energy, [days for _, days in overlaps]), strict=True):
+            shares[index] += share
+    return shares

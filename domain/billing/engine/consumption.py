@@ -253,6 +253,25 @@ def expected_rate(*, activity: str, meters, book: dict, register_code: str, befo
     return rate
 
 
+def calorific_periods(base: Decimal | None, dated, start: date, end: date) -> list[tuple[date, date, Decimal | None]]:
+    """`[start, end)` cut where the gas calorific value changes: `base` is in force until the first of `dated`
+    (`CalorificValueIn`s, oldest first), each of those until the next. A part with no value in force has None."""
+    periods = []
+    current = base
+    cursor = start
+    for found in dated:
+        day = found.effective_from
+        if day <= start:
+            current = found.value
+            continue
+        if day >= end:
+            break
+        periods.append((cursor, day, current))
+        cursor, current = day, found.value
+    periods.append((cursor, end, current))
+    return periods
+
+
 def to_billed(*, activity: str, quantity: Decimal, correction_factor: Decimal | None,
               calorific_value: Decimal | None) -> Decimal:
     """Gas volume (m3) to energy (kWh): volume x correction factor x calorific value (MJ/m3) / 3.6, three

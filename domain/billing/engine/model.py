@@ -100,6 +100,14 @@ class MeterIn:
     registers: tuple[str, ...] = ("TOTAL",)
 
 
+@dataclass(frozen=True, slots=True)
+class CalorificValueIn:
+    """The gas calorific value (MJ/m3) in force from `effective_from` until the next one's date."""
+
+    effective_from: date
+    value: Decimal
+
+
 @quick_slots_init
 @dataclass(frozen=True, slots=True)
 class ContractIn:
@@ -107,6 +115,8 @@ class ContractIn:
 
     `estimated_annual_consumption` is in the meter's unit after the multiplier (m3 for gas and water).
     `tariffs` may hold `TariffIn` or, better in bulk, `PreparedTariff` objects shared by many contracts.
+    Gas: `gas_calorific_value` is in force until the first of `gas_calorific_values` (dated, oldest first; each in
+    force until the next), so a period is converted with the values in force during it (see `bill.py`).
     """
 
     activity: str
@@ -119,6 +129,7 @@ class ContractIn:
     subscribed_power: Decimal | None = None
     gas_correction_factor: Decimal | None = None
     gas_calorific_value: Decimal | None = None  # MJ/m3
+    gas_calorific_values: tuple[CalorificValueIn, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +231,24 @@ class RegisterConsumption:
     estimated: bool
 
 
+@_quick_init
+@dataclass(frozen=True)
+class GasConversion:
+    """One part of a gas register's consumption converted to energy with the values in force over
+    `[period_start, period_end)`: energy = round(volume x correction_factor x calorific_value / 3.6, 3).
+
+    The volume of a window is shared between calorific-value periods pro rata by days (like a tariff change);
+    the parts' volumes sum to the metered volume and their energies to the register's billed quantity."""
+
+    register_code: str
+    period_start: date
+    period_end: date
+    volume: Decimal  # m3
+    correction_factor: Decimal
+    calorific_value: Decimal  # MJ/m3
+    energy: Decimal  # kWh
+
+
 @dataclass(frozen=True, slots=True)
 class BillingProblem:
     """Why a bill could not be computed; a billing run records it and goes on with the next contract.
@@ -250,6 +279,7 @@ class BillResult:
     estimated_readings: tuple[ReadingIn, ...] = ()
     regularised_from: date | None = None
     problems: tuple[BillingProblem, ...] = ()
+    gas_conversions: tuple[GasConversion, ...] = ()  # gas only: m3 -> kWh by calorific-value period
 
     @property
     def ok(self) -> bool:
