@@ -72,6 +72,14 @@ def _return_form() -> ReturnForm:
 
 
 @bp.app_template_global()
+def payments_held_as_credit(account) -> list:
+    """The customer file's payments that settled no bill (held as credit on the account)."""
+    from domain.payments import services as payment_services
+
+    return payment_services.payments_held_as_credit(account_id=account.id)
+
+
+@bp.app_template_global()
 def direct_debit_collections(account) -> list:
     """The customer file's collections (returns included), for staff who may see collections."""
     return collections.collections_of_account(account_id=account.id)

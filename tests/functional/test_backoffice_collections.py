@@ -40,7 +40,8 @@ def bill_due(app, alpha):
         account = account_of(alpha.account_number)
         user = db.session.scalar(select(CustomerUser).where(CustomerUser.email == alpha.customer_email))
         user.locale = "fr"
-        mandates.sign_mandate(account=account, iban="DE89370400440532013000", holder_name="Jürgen Groß",
+        mandates.sign_mandate(tenant=db.session.get(Tenant, alpha.tenant_id), account=account,
+                              iban="DE89370400440532013000", holder_name="Jürgen Groß",
                               accepted=True, signed_at=utcnow() - timedelta(days=30), signed_by_user_id=user.id)
         bill = add_bill(alpha.account_number, "120.50", due=_today() + timedelta(days=3))
         db.session.commit()
