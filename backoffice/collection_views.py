@@ -33,6 +33,12 @@ REFUSALS = {
     "empty": _l("Every mandate of this batch has been revoked: cancel the batch."),
     "reason": _l("Choose the reason code given by the bank."),
     "already_returned": _l("This collection is already recorded as returned."),
+    "too_early": _l("It is too early to send this batch to the bank: a direct debit may be sent at most 14 days "
+                    "before its collection date. Submit it from the date shown."),
+    "date_passed": _l("The collection date of this batch has come: the bank will not take it any more. Cancel it "
+                      "and prepare a batch for a later date."),
+    "not_yet": _l("The collection date has not come yet: the bank settles a batch, and returns items, only from "
+                  "its collection date."),
 }
 BATCH_STATUS_NAMES = {"prepared": _l("prepared"), "submitted": _l("submitted to the bank"), "settled": _l("settled"),
                       "cancelled": _l("cancelled")}
@@ -149,7 +155,8 @@ def prepare():
 
 def _detail(batch, *, return_form=None, error=None, status=200, cancel_form=None):
     summary = collections.summaries([batch])[0]
-    return render_template("backoffice/collections/batch.html", batch=batch, summary=summary,
+    return render_template("backoffice/collections/batch.html", batch=batch, summary=summary, today=tenant_today(),
+                           submission_opens_on=collections.submission_opens_on(batch),
                            rows=collections.item_rows(batch), form=ActionForm(),
                            return_form=return_form or _return_form(), error=error,
                            cancel_form=cancel_form or CancelBatchForm(formdata=None)), status
@@ -205,7 +212,8 @@ def batch_submit(public_id: str):
             return _("The batch is marked as submitted to the bank. %(count)s collections whose mandate was revoked "
                      "were withdrawn.", count=dropped)
         return _("The batch is marked as submitted to the bank.")
-    return _action(public_id, lambda batch: collections.submit_batch(batch=batch, now=utcnow(), by=_by()), done)
+    return _action(public_id, lambda batch: collections.submit_batch(batch=batch, now=utcnow(),
+                                                                        today=tenant_today(), by=_by()), done)
 
 
 @bp.post("/<public_id>/settle")
