@@ -192,6 +192,9 @@ def replace_open_checkouts(*, plan: PaymentPlan, provider, now: datetime) -> lis
     db.session.scalar(select(CustomerAccount.id).where(CustomerAccount.id == plan.account.id).with_for_update())
     replaced = []
     for old in _open_checkouts_overlapping(plan):
+        if checkout_expired(old, now):  # nobody can pay on it any more: no need to ask the provider
+            mark_ended(payment=old, status="cancelled", reason=EXPIRED_REASON)
+            continue
         if old.provider == "stripe" and old.provider_reference:
             if provider is None or provider.name != "stripe":
                 raise ProviderError("a Stripe checkout is open but the tenant has no Stripe keys to expire it")
