@@ -27,6 +27,7 @@ JOBS: dict[str, tuple[str, str]] = {
     "billing.bill_instalments": ("domain.billing.instalment_jobs:bill_instalments", "billing"),
     "payments.prepare_collection": ("domain.payments.collection_jobs:prepare_collection", "default"),
     "payments.prepare_due_collections": ("domain.payments.collection_jobs:prepare_due_collections", "default"),
+    "payments.expire_checkouts": ("domain.payments.checkout_jobs:expire_checkouts", "default"),
 }
 
 # Jobs RQ runs again (up to RETRIES times) when the process running them dies (a work horse killed, out of

@@ -43,6 +43,7 @@ def daily_jobs(day: date, now: datetime) -> list[tuple[str, dict]]:
         ("requests.end_contracts_reached", {"today_iso": day.isoformat()}),
         ("billing.bill_instalments", {"billing_date": day.isoformat()}),
         ("payments.prepare_due_collections", {"today_iso": day.isoformat()}),
+        ("payments.expire_checkouts", {"now_iso": now.isoformat()}),
         ("identity.purge_expired_sessions", {"now_iso": now.isoformat()}),
     ]
 

@@ -33,6 +33,12 @@ REFUSALS = {
     "empty": _l("Every mandate of this batch has been revoked: cancel the batch."),
     "reason": _l("Choose the reason code given by the bank."),
     "already_returned": _l("This collection is already recorded as returned."),
+    "too_early": _l("It is too early to send this batch to the bank: a direct debit may be sent at most 14 days "
+                    "before its collection date. Submit it from the date shown."),
+    "date_passed": _l("The collection date of this batch has come: the bank will not take it any more. Cancel it "
+                      "and prepare a batch for a later date."),
+    "not_yet": _l("The collection date has not come yet: the bank settles a batch, and returns items, only from "
+                  "its collection date."),
 }
 BATCH_STATUS_NAMES = {"prepared": _l("prepared"), "submitted": _l("submitted to the bank"), "settled": _l("settled"),
                       "cancelled": _l("cancelled")}
@@ -69,6 +75,14 @@ def _return_form() -> ReturnForm:
     form.reason.choices = [("", _("Choose…"))] + [(code, f"{code} — {reason_label(code)}")
                                                    for code in collections.RETURN_REASONS]
     return form
+
+
+@bp.app_template_global()
+def payments_held_as_credit(account) -> list:
+    """The customer file's payments that settled no bill (held as credit on the account)."""
+    from domain.payments import services as payment_services
+
+    return payment_services.payments_held_as_credit(account_id=account.id)
 
 
 @bp.app_template_global()
@@ -141,7 +155,8 @@ def prepare():
 
 def _detail(batch, *, return_form=None, error=None, status=200, cancel_form=None):
     summary = collections.summaries([batch])[0]
-    return render_template("backoffice/collections/batch.html", batch=batch, summary=summary,
+    return render_template("backoffice/collections/batch.html", batch=batch, summary=summary, today=tenant_today(),
+                           submission_opens_on=collections.submission_opens_on(batch),
                            rows=collections.item_rows(batch), form=ActionForm(),
                            return_form=return_form or _return_form(), error=error,
                            cancel_form=cancel_form or CancelBatchForm(formdata=None)), status
@@ -197,7 +212,8 @@ def batch_submit(public_id: str):
             return _("The batch is marked as submitted to the bank. %(count)s collections whose mandate was revoked "
                      "were withdrawn.", count=dropped)
         return _("The batch is marked as submitted to the bank.")
-    return _action(public_id, lambda batch: collections.submit_batch(batch=batch, now=utcnow(), by=_by()), done)
+    return _action(public_id, lambda batch: collections.submit_batch(batch=batch, now=utcnow(),
+                                                                        today=tenant_today(), by=_by()), done)
 
 
 @bp.post("/<public_id>/settle")

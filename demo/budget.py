@@ -11,6 +11,7 @@ from domain.db import db
 from domain.identity.models import CustomerAccess, CustomerUser
 from domain.payments import mandates
 from tenants.context import tenant_scope
+from tenants.models import Tenant
 
 OTHER_ACCOUNTS = 4  # besides the demo login's accounts
 
@@ -39,9 +40,12 @@ def seed_budget_billing(*, tenant_id: int, today: date, now: datetime) -> int:
     number of plans. A contract the service refuses (not billed up to date, ending...) keeps periodic bills."""
     created = 0
     with tenant_scope(tenant_id):
+        tenant = db.session.get(Tenant, tenant_id)
         for serial, account in enumerate(_accounts(), start=1):
-            mandates.sign_mandate(account=account, iban=demo_iban(serial), holder_name=account.holder.display_name,
-                                  accepted=True, signed_at=now, signed_by_user_id=None)
+            if mandates.offers_mandates(tenant):  # SEPA: a utility billing in euros with a creditor identifier
+                mandates.sign_mandate(tenant=tenant, account=account, iban=demo_iban(serial),
+                                      holder_name=account.holder.display_name, accepted=True, signed_at=now,
+                                      signed_by_user_id=None)
             for contract in account.contracts:
                 try:
                     down_payments.create_plan(contract=contract, count=11, as_of=today, now=now,

@@ -26,6 +26,7 @@ BILLS_PER_PAGE = 20
 PAYMENT_STATUS_NAMES = {
     "pending": _l("Being confirmed"), "succeeded": _l("Paid"), "failed": _l("Failed"),
     "cancelled": _l("Cancelled"), "refunded": _l("Refunded"), "partly_refunded": _l("Partly refunded"),
+    "expired": _l("Not completed"),
 }
 
 
@@ -49,7 +50,8 @@ def bills():
     return render_template(
         "portal/bills/list.html", accounts=found.accounts, chosen=found.chosen, shown_accounts=found.shown_accounts,
         page=found.page, balances=found.balances, views=found.views, payments=found.payments,
-        payment_bills=found.payment_bills, account_numbers=found.account_numbers, **_names())
+        payment_bills=found.payment_bills, account_numbers=found.account_numbers,
+        debits=payments.pending_debits([v.bill.id for v in found.views if v.payable]), **_names())
 
 
 @bp.get("/bills/<number>")
@@ -67,7 +69,8 @@ def bill(number: str):
     taxes = [(tax, _percent(tax.rate, locale)) for tax in tax_totals(view.bill.lines)]
     return render_template(
         "portal/bills/detail.html", view=view, bill=view.bill, lines=lines, taxes=taxes,
-        allocations=bill_service.allocations_of_bill(bill_id=view.bill.id), **_names())
+        allocations=bill_service.allocations_of_bill(bill_id=view.bill.id),
+        debit=payments.pending_debits([view.bill.id]).get(view.bill.id) if view.payable else None, **_names())
 
 
 @bp.get("/bills/<number>.pdf")

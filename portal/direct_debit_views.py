@@ -113,17 +113,30 @@ def _mail(template: str, subject, **context) -> None:
 
 # --- direct debit ---------------------------------------------------------------------------------------------------
 
+@bp.app_context_processor
+def _direct_debit_offered():
+    tenant = g.get("tenant")
+    return {"direct_debit_offered": tenant is not None and mandates.offers_mandates(tenant)}
+
+
 @bp.route("/accounts/<account_number>/direct-debit", methods=["GET", "POST"])
 @customer_required
 def direct_debit(account_number: str):
     account = _account(account_number)
+    offered = mandates.offers_mandates(g.tenant)
     form = MandateForm()
     if request.method == "GET" and not form.holder_name.data:
         form.holder_name.data = account.holder.display_name
+    if request.method == "POST" and not offered:
+        # No mandate can be signed here: the page says so and how else to pay (an active one can still be ended).
+        return render_template("portal/direct_debit/mandate.html", account=account, form=form,
+                               mandate=mandates.active_mandate(account_id=account.id),
+                               history=mandates.mandates_of(account_id=account.id), creditor=_creditor(),
+                               revoke_form=PostForm(), mask=mandates.mask_iban, offered=False), 409
     if form.validate_on_submit():
-        mandate = mandates.sign_mandate(account=account, iban=form.iban.data, holder_name=form.holder_name.data,
-                                        accepted=form.accept.data, signed_at=utcnow(),
-                                        signed_by_user_id=current_user.user.id)
+        mandate = mandates.sign_mandate(tenant=g.tenant, account=account, iban=form.iban.data,
+                                        holder_name=form.holder_name.data, accepted=form.accept.data,
+                                        signed_at=utcnow(), signed_by_user_id=current_user.user.id)
         _mail("mandate_confirmation", _l("Your direct-debit mandate %(reference)s", reference=mandate.reference),
               mandate=mandate, account=account, creditor=_creditor(), masked=mandates.mask_iban(mandate.iban))
         flash(_("Your direct-debit mandate %(reference)s is active. A copy has been sent to you by e-mail.",
@@ -133,7 +146,7 @@ def direct_debit(account_number: str):
     return render_template("portal/direct_debit/mandate.html", account=account, form=form,
                            mandate=mandates.active_mandate(account_id=account.id),
                            history=mandates.mandates_of(account_id=account.id), creditor=_creditor(),
-                           revoke_form=PostForm(), mask=mandates.mask_iban), status
+                           revoke_form=PostForm(), mask=mandates.mask_iban, offered=offered), status
 
 
 @bp.post("/accounts/<account_number>/direct-debit/revoke")

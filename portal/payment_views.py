@@ -20,7 +20,8 @@ from app.mail import compose, send_after_commit
 from app.security import CSP
 from domain.billing import bills as bill_service
 from domain.contracts import services as accounts
-from domain.db import utcnow
+from domain.db import db, utcnow
+from domain.payments import mandates
 from domain.payments import services as payments
 from domain.payments import webhooks
 from domain.payments.providers import (
@@ -30,6 +31,7 @@ from domain.payments.providers import (
     ProviderError,
     SandboxProvider,
     StripeProvider,
+    card_provider_kind,
     encode_event,
     minor_units,
     sandbox_event,
@@ -49,6 +51,10 @@ REFUSALS = {
     "mixed_accounts": _l("Choose bills of one account at a time."),
     "unknown_account": _l("This account is not one of yours."),
     "nothing_due": _l("There is nothing to pay on this account."),
+    "direct_debit_submitted": _l("This is already being collected by direct debit: your bank will be debited on "
+                                 "the date shown. Nothing was charged to your card."),
+    "being_confirmed": _l("A card payment for these bills is being confirmed. Nothing more was charged: check its "
+                          "status before paying again."),
 }
 
 
@@ -56,13 +62,29 @@ def _uses_stripe(tenant) -> bool:
     return bool(tenant.stripe_secret_key)
 
 
+def card_provider_name(tenant) -> str | None:
+    """"stripe", "sandbox" or None: in production the sandbox only for a demo tenant (set by the operator)."""
+    return card_provider_kind(has_stripe_keys=_uses_stripe(tenant),
+                              production=current_app.config.get("ENV_NAME") == "production",
+                              demo=bool(tenant.payments_demo))
+
+
+@bp.app_context_processor
+def _card_payments():
+    tenant = g.get("tenant")
+    return {"card_payments": tenant is not None and card_provider_name(tenant) is not None}
+
+
 def _stripe_api_base() -> str:
     return current_app.config.get("STRIPE_API_BASE") or current_app.config["SETTINGS"].stripe_api_base
 
 
 def _provider(tenant, payment_public_id: str | None = None):
-    """The tenant's provider: Stripe with its own keys, else the sandbox (test mode)."""
-    if _uses_stripe(tenant):
+    """The tenant's provider: Stripe with its own keys, else the sandbox (test mode) where allowed, else None."""
+    kind = card_provider_name(tenant)
+    if kind is None:
+        return None
+    if kind == "stripe":
         return StripeProvider(secret_key=tenant.stripe_secret_key, webhook_secret=tenant.stripe_webhook_secret,
                               api_base=_stripe_api_base())
     checkout_url = url_for("portal.sandbox_checkout", public_id=payment_public_id, _external=True) \
@@ -71,20 +93,42 @@ def _provider(tenant, payment_public_id: str | None = None):
                                                          tenant_id=tenant.id), checkout_url=checkout_url)
 
 
+def _sweep(provider, account_ids: list[int]) -> None:
+    """Checkouts of these accounts left open past their expiry are ended before the customer reads them."""
+    try:
+        payments.expire_stale_checkouts(now=utcnow(), provider=provider, account_ids=account_ids)
+    except Exception:  # never keep a customer from their page because of a sweep
+        log.exception("checkout sweep failed tenant=%s", g.tenant.id)
+        db.session.rollback()
+
+
 def _pay_page(*, error: str | None = None, status: int = 200, selected: set[str] | None = None,
               only_account: str | None = None):
     user_id = current_user.user.id
     customer_accounts = accounts.accounts_of_customer(customer_user_id=user_id)
     if only_account:
         customer_accounts = [a for a in customer_accounts if a.account_number == only_account] or customer_accounts
+    provider = _provider(g.tenant)
+    if provider is not None:
+        _sweep(provider, [a.id for a in customer_accounts])
     open_views = bill_service.open_bills(account_ids=[a.id for a in customer_accounts], today=tenant_today())
     by_account: dict[int, list] = {}
     for view in open_views:
         by_account.setdefault(view.bill.account_id, []).append(view)
+    debits = payments.pending_debits([view.bill.id for view in open_views])
+    balances = accounts.balances(account_ids=[a.id for a in customer_accounts])
+    # The whole balance by card leaves out what the bank is already collecting (a file sent to the bank).
+    for view in open_views:
+        debit = debits.get(view.bill.id)
+        if debit is not None and debit.submitted:
+            balances[view.bill.account_id] -= debit.amount
     page = render_template(
-        "portal/payments/pay.html", accounts=customer_accounts, by_account=by_account,
-        balances=accounts.balances(account_ids=[a.id for a in customer_accounts]),
-        selected=selected or set(), error=error, form=FlaskForm(), test_mode=not _uses_stripe(g.tenant))
+        "portal/payments/pay.html", accounts=customer_accounts, by_account=by_account, balances=balances,
+        debits=debits, submitted_ids={bill_id for bill_id, d in debits.items() if d.submitted},
+        transfer_iban=g.tenant.iban, creditor=g.tenant.legal_name or g.tenant.name,
+        direct_debit_offered=mandates.offers_mandates(g.tenant),
+        selected=selected or set(), error=error, form=FlaskForm(), card_provider=provider and provider.name,
+        test_mode=provider is not None and provider.name == "sandbox")
     response = current_app.make_response((page, status))
     if _uses_stripe(g.tenant):
         # The form's POST is answered by a redirect to Stripe's hosted page: allow that form target.
@@ -107,18 +151,26 @@ def pay_submit():
         abort(400)
     tenant = g.tenant
     user = current_user.user
+    provider = _provider(tenant)
+    if provider is None:  # no card payment offered: the page says how else to pay
+        return _pay_page(status=409)
     mode = request.form.get("mode")
     bill_numbers = request.form.getlist("bill") if mode == "bills" else []
     account_number = request.form.get("account") if mode == "balance" else None
+    now = utcnow()
     try:
         plan = payments.plan_payment(customer_user_id=user.id, currency=tenant.currency, today=tenant_today(),
                                      bill_numbers=bill_numbers, account_number=account_number)
+        payments.replace_open_checkouts(plan=plan, provider=provider, now=now)
     except payments.PaymentRefused as refused:
         log.info("payment refused tenant=%s user=%s code=%s", tenant.id, user.id, refused.code)
-        return _pay_page(error=str(REFUSALS[refused.code]), status=400,
+        return _pay_page(error=str(REFUSALS[refused.code]), status=409 if refused.code == "being_confirmed" else 400,
                          selected={n for n in bill_numbers if n})
-    provider = _provider(tenant)
-    payment = payments.start_payment(plan=plan, provider=provider.name, customer_user_id=user.id, now=utcnow())
+    except ProviderError:
+        log.exception("checkout could not be replaced tenant=%s user=%s", tenant.id, user.id)
+        return _pay_page(error=_("The payment service cannot be reached just now. Nothing was charged: "
+                                 "please try again in a few minutes."), status=502)
+    payment = payments.start_payment(plan=plan, provider=provider.name, customer_user_id=user.id, now=now)
     if provider.name == "sandbox":
         provider = _provider(tenant, payment.public_id)
     lines = [CheckoutLine(label=_("Bill %(number)s", number=bill.number), amount=amount)
@@ -130,7 +182,7 @@ def pay_submit():
     checkout_request = CheckoutRequest(
         tenant_id=tenant.id, payment_public_id=payment.public_id, currency=plan.currency, lines=tuple(lines),
         success_url=status_url + "?return=success", cancel_url=status_url + "?return=cancel",
-        customer_email=user.email, locale=(user.locale or None))
+        customer_email=user.email, locale=(user.locale or None), expires_at=payment.expires_at)
     try:
         checkout = provider.create_checkout(checkout_request)
     except ProviderError:
@@ -138,7 +190,7 @@ def pay_submit():
         # 502: the request rolls back, so the pending payment is not kept.
         return _pay_page(error=_("The payment service cannot be reached just now. Nothing was charged: "
                                  "please try again in a few minutes."), status=502)
-    payments.attach_checkout(payment=payment, reference=checkout.reference)
+    payments.attach_checkout(payment=payment, reference=checkout.reference, expires_at=checkout.expires_at)
     return redirect(checkout.url, code=303)
 
 
@@ -185,17 +237,32 @@ def _status_page(found, *, refund_form=None, status: int = 200):
 @bp.get("/payments/<public_id>")
 @customer_required
 def payment(public_id: str):
-    """Where the checkout sends the customer back: it shows the status, it never fulfils."""
-    return _status_page(_owned_payment_or_404(public_id))
+    """Where the checkout sends the customer back: it shows the status, it never fulfils (a checkout past its
+    expiry is ended first: it shows as not completed)."""
+    found = _owned_payment_or_404(public_id)
+    if payments.checkout_expired(found, utcnow()):
+        _sweep(_provider(g.tenant), [found.account_id])
+    return _status_page(found)
+
+
+def _sandbox_or_404(public_id: str):
+    """A sandbox payment of this customer, while the tenant may use the sandbox (never in production unless the
+    operator made the tenant a demo)."""
+    if card_provider_name(g.tenant) != "sandbox":
+        abort(404)
+    found = _owned_payment_or_404(public_id)
+    if found.provider != "sandbox":
+        abort(404)
+    return found
 
 
 @bp.route("/payments/<public_id>/sandbox", methods=["GET", "POST"])
 @customer_required
 def sandbox_checkout(public_id: str):
     """The sandbox's checkout page (test mode, no real money): its buttons send the events Stripe would."""
-    found = _owned_payment_or_404(public_id)
-    if found.provider != "sandbox":
-        abort(404)
+    found = _sandbox_or_404(public_id)
+    if payments.checkout_expired(found, utcnow()):
+        _sweep(_provider(g.tenant), [found.account_id])
     if found.status != "pending":
         return redirect(url_for("portal.payment", public_id=public_id))
     form = FlaskForm()
@@ -222,9 +289,7 @@ def sandbox_refund(public_id: str):
     The page sends the signed events Stripe would send (`charge.refunded` with the new refunded total, or
     `charge.dispute.closed` lost) through the same webhook handler.
     """
-    found = _owned_payment_or_404(public_id)
-    if found.provider != "sandbox":
-        abort(404)
+    found = _sandbox_or_404(public_id)
     form = SandboxRefundForm()
     outcome = request.form.get("outcome")
     if outcome not in ("refund", "dispute_lost"):
@@ -270,6 +335,8 @@ def _receive(provider, payload: bytes, signature: str | None) -> webhooks.Webhoo
 def payment_webhook():
     """Stripe (or the sandbox) tells us what happened: signed with the tenant's webhook secret."""
     provider = _provider(g.tenant)
+    if provider is None:
+        abort(404)
     try:
         result = _receive(provider, request.get_data(), request.headers.get("Stripe-Signature"))
     except BadSignature as exc:

@@ -81,7 +81,8 @@ def resume(slug):
 @click.argument("slug")
 @click.option("--secret-key", default=None, help="sk_live_… or sk_test_… (a restricted rk_… key works too)")
 @click.option("--webhook-secret", default=None, help="whsec_…: the signing secret of the webhook endpoint")
-@click.option("--remove", is_flag=True, help="Forget the keys: card payments go back to the sandbox")
+@click.option("--remove", is_flag=True, help="Forget the keys: card payments go back to the sandbox (outside "
+                                            "production, or for a demo tenant), else none")
 @with_appcontext
 def set_stripe(slug, secret_key, webhook_secret, remove):
     """Card payments through the tenant's own Stripe account (webhook: https://<host>/payments/webhook)."""
@@ -93,6 +94,21 @@ def set_stripe(slug, secret_key, webhook_secret, remove):
     except services.TenantError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{slug}: card payments by {'the sandbox' if remove else 'Stripe Checkout'}")
+
+
+@tenants_cli.command("set-demo")
+@click.argument("slug")
+@click.option("--on/--off", "demo", default=True, show_default=True,
+              help="--on: a demo utility, whose card payments may use the sandbox (no money moves) even in "
+                   "production; --off: a real one, which needs its Stripe keys to take card payments")
+@with_appcontext
+def set_demo(slug, demo):
+    """Mark a tenant as a demo or not (production allows the sandbox checkout only for a demo)."""
+    try:
+        services.set_payments_demo(slug=slug, demo=demo)
+    except services.TenantError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{slug}: {'a demo: card payments may use the sandbox' if demo else 'not a demo'}")
 
 
 @tenants_cli.command("create-operator")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, CheckConstraint, Integer, Numeric, String
+from sqlalchemy import JSON, Boolean, CheckConstraint, Integer, Numeric, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.db import PlatformModel, UTCDateTime, utcnow
@@ -50,6 +50,9 @@ class Tenant(PlatformModel):
     # Card payments: the tenant's own Stripe account; without keys the portal uses the sandbox provider.
     stripe_secret_key: Mapped[str | None] = mapped_column(String(255))
     stripe_webhook_secret: Mapped[str | None] = mapped_column(String(255))
+    # A demo utility: only then may production use the sandbox checkout (no money moves). Set by the platform
+    # operator alone (`flask tenants set-demo`), never by the tenant's admin (migration 0011).
+    payments_demo: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     # Days within which the utility promises an answer to a complaint or a request.
     request_answer_days: Mapped[int] = mapped_column(Integer, nullable=False, default=10, server_default="10")
     # Days before the end of a billing period during which customers are invited to read their meter.

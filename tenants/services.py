@@ -1,6 +1,7 @@
 """Onboarding, listing and suspending tenants (platform operations)."""
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,8 @@ from domain.tasks.models import WorkGroup
 from tenants.context import platform_scope, tenant_scope
 from tenants.models import ACTIVITIES, Tenant
 from tenants.resolution import is_valid_slug
+
+log = logging.getLogger("tenants")
 
 DEFAULT_WORK_GROUPS = (
     ("front_office", "Front office"),
@@ -121,6 +124,19 @@ def set_tenant_status(*, slug: str, status: str, now: datetime) -> Tenant:
         tenant.status = status
         tenant.suspended_at = now if status == "suspended" else None
         db.session.commit()
+    return tenant
+
+
+def set_payments_demo(*, slug: str, demo: bool) -> Tenant:
+    """Mark a tenant as a demo (or not): only a demo may use the sandbox checkout in production, where no money
+    moves. The platform operator's decision alone (CLI), never the tenant's admin."""
+    with platform_scope("mark a tenant as a payments demo"):
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+        if tenant is None:
+            raise TenantError(f"no tenant {slug!r}")
+        tenant.payments_demo = demo
+        db.session.commit()
+    log.info("payments demo tenant=%s demo=%s", tenant.id, demo)
     return tenant
 
 

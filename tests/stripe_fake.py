@@ -2,7 +2,9 @@
 
 The real `stripe` library talks to it (its API base pointed here). It records every request (path,
 form parameters decoded from Stripe's bracket notation, headers) so tests can check what was sent;
-it answers POST /v1/checkout/sessions and GET /v1/checkout/sessions/<id> with Stripe-shaped objects,
+it answers POST /v1/checkout/sessions, GET /v1/checkout/sessions/<id> (an open session past its `expires_at` reads
+expired, as on Stripe) and POST /v1/checkout/sessions/<id>/expire (only an open session can be expired) with
+Stripe-shaped objects,
 refuses a request without a Bearer key with Stripe's 401 error body, and can be told to fail.
 """
 from __future__ import annotations
@@ -101,6 +103,19 @@ class StripeFake:
                 params = decode_form(self.rfile.read(length).decode())
                 if not self._common(params):
                     return
+                expire = re.fullmatch(r"/v1/checkout/sessions/([\w]+)/expire", self.path)
+                if expire:
+                    session = fake.session(expire.group(1))
+                    if session is None:
+                        self._send(404, {"error": {"type": "invalid_request_error", "message": "No such session"}})
+                    elif session["status"] != "open":
+                        self._send(400, {"error": {"type": "invalid_request_error", "code": "checkout_session_expire",
+                                                   "message": 'Only Checkout Sessions with a status in ["open"] '
+                                                              "can be expired."}})
+                    else:
+                        session["status"] = "expired"
+                        self._send(200, session)
+                    return
                 if self.path != "/v1/checkout/sessions":
                     self._send(404, {"error": {"type": "invalid_request_error", "message": "Unrecognized URL"}})
                     return
@@ -115,7 +130,7 @@ class StripeFake:
                     "client_reference_id": params.get("client_reference_id"),
                     "metadata": params.get("metadata", {}), "success_url": params.get("success_url"),
                     "cancel_url": params.get("cancel_url"), "created": int(time.time()),
-                    "expires_at": int(time.time()) + 86400, "livemode": False,
+                    "expires_at": int(params.get("expires_at") or int(time.time()) + 86400), "livemode": False,
                 }
                 fake.sessions[fake_id] = session
                 self._send(200, session)
@@ -124,12 +139,27 @@ class StripeFake:
                 if not self._common({}):
                     return
                 match = re.fullmatch(r"/v1/checkout/sessions/([\w]+)", self.path)
-                if not match or match.group(1) not in fake.sessions:
+                session = fake.session(match.group(1)) if match else None
+                if session is None:
                     self._send(404, {"error": {"type": "invalid_request_error", "message": "No such session"}})
                     return
-                self._send(200, fake.sessions[match.group(1)])
+                self._send(200, session)
 
         return Handler
+
+    def session(self, session_id: str) -> dict | None:
+        """A session as Stripe would return it now: an open one past its expiry has expired."""
+        session = self.sessions.get(session_id)
+        if session is not None and session["status"] == "open" and time.time() >= session["expires_at"]:
+            session["status"] = "expired"
+        return session
+
+    def complete(self, session_id: str) -> None:
+        """The customer paid on this session (its `checkout.session.completed` is still to be delivered)."""
+        self.sessions[session_id].update(status="complete", payment_status="paid")
+
+    def expire_requests(self) -> list[dict]:
+        return [r for r in self.requests if r["method"] == "POST" and r["path"].endswith("/expire")]
 
     def checkout_requests(self) -> list[dict]:
         return [r for r in self.requests if r["method"] == "POST" and r["path"] == "/v1/checkout/sessions"]

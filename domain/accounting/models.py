@@ -47,6 +47,7 @@ class Payment(TenantScoped):
         Index(None, "tenant_id", "provider", "provider_payment_ref"),
         CheckConstraint("method in ('card', 'direct_debit', 'transfer', 'cash', 'cheque')", name="method"),
         CheckConstraint("status in ('pending', 'succeeded', 'failed', 'cancelled', 'refunded')", name="status"),
+        Index(None, "tenant_id", "status", "expires_at"),  # the sweep of checkouts left open past their expiry
         parents={"account_id": "customer_accounts"},
     )
 
@@ -69,6 +70,8 @@ class Payment(TenantScoped):
     # Given back so far (refunds, lost disputes; see payment_reversals); the whole amount: status "refunded".
     refunded_amount: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal("0"),
                                                      server_default="0")
+    # When the provider's checkout session expires: past it, a pending payment was not completed (migration 0011).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     allocations: Mapped[list[PaymentAllocation]] = relationship(
         back_populates="payment", foreign_keys="PaymentAllocation.payment_id",

@@ -55,6 +55,7 @@ class PaymentRow:
     status: str
     refunded_amount: Decimal
     created_at: datetime
+    failure_reason: str | None = None  # why a checkout ended unpaid: expired or replaced reads "not completed"
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ _COUNT_BILLS = ReadSQL(f"""
 # The latest card payments (any status) and, for each, the bills it was allocated to (one row per bill).
 _CARD_PAYMENTS = ReadSQL(f"""
     SELECT p.id, p.public_id, p.account_id, p.amount, p.currency, p.status, p.refunded_amount, p.created_at,
-           b.number
+           p.failure_reason, b.number
     FROM (SELECT q.* FROM payments q
           WHERE q.tenant_id = :tenant_id AND q.account_id IN ({_MY_ACCOUNTS}) AND q.method = 'card'
             AND (CAST(:account_id AS BIGINT) IS NULL OR q.account_id = :account_id)

@@ -85,6 +85,12 @@ def creditor_identifier(tenant) -> str | None:
     return getattr(tenant, "sepa_creditor_id", None)
 
 
+def offers_mandates(tenant) -> bool:
+    """SEPA Core direct debit is in euros under a SEPA creditor identifier: a utility without both (one billing
+    in pounds, say) offers no mandate to sign."""
+    return (tenant.currency or "").upper() == "EUR" and bool(creditor_identifier(tenant))
+
+
 def mandate_reference(*, account_number: str, signed_at: datetime, sequence: int) -> str:
     """A SEPA mandate reference (at most 35 characters of the allowed set), unique per creditor: the
     customer number, the signature date and the account's mandate count."""
@@ -105,12 +111,15 @@ def mandates_of(*, account_id: int) -> list[DirectDebitMandate]:
                                    .order_by(DirectDebitMandate.signed_at.desc(), DirectDebitMandate.id.desc())))
 
 
-def sign_mandate(*, account: CustomerAccount, iban: str, holder_name: str, accepted: bool, signed_at: datetime,
-                 signed_by_user_id: int | None, bic: str | None = None) -> DirectDebitMandate:
+def sign_mandate(*, tenant, account: CustomerAccount, iban: str, holder_name: str, accepted: bool,
+                 signed_at: datetime, signed_by_user_id: int | None, bic: str | None = None) -> DirectDebitMandate:
     """Store a signed mandate for the account and collect its bills by direct debit from now on.
 
-    A mandate already active on the account is revoked at the same moment: one active mandate per account.
+    A mandate already active on the account is revoked at the same moment: one active mandate per account. A
+    utility that does not collect in euros under a SEPA creditor identifier refuses (`not_offered`).
     """
+    if not offers_mandates(tenant):
+        raise MandateRefused("not_offered", "this utility does not collect by SEPA direct debit")
     if not accepted:
         raise MandateRefused("not_accepted", "the mandate text was not accepted")
     holder = " ".join((holder_name or "").split())

@@ -12,12 +12,16 @@ import json
 import secrets
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import stripe
 
 STRIPE_API_BASE = "https://api.stripe.com"
 SIGNATURE_TOLERANCE_SECONDS = 300
+# How long a checkout stays open: past it the customer cannot pay on it, and the payment is shown as not completed.
+# Stripe accepts 30 minutes to 24 hours.
+CHECKOUT_LIFETIME = timedelta(hours=1)
 # ISO 4217 currencies without minor unit (Stripe's list of zero-decimal currencies, those a utility could bill in).
 _ZERO_DECIMAL = frozenset({"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND",
                            "VUV", "XAF", "XOF", "XPF"})
@@ -29,6 +33,16 @@ class ProviderError(RuntimeError):
 
 class BadSignature(ValueError):
     """A webhook whose signature, timestamp or body does not verify: it is refused and changes nothing."""
+
+
+def card_provider_kind(*, has_stripe_keys: bool, production: bool, demo: bool) -> str | None:
+    """Which card checkout a tenant offers: Stripe with its own keys; else the sandbox (test mode, no money moves),
+    which production allows only for a tenant the platform operator marked as a demo; else none at all."""
+    if has_stripe_keys:
+        return "stripe"
+    if not production or demo:
+        return "sandbox"
+    return None
 
 
 def minor_units(amount: Decimal, currency: str) -> int:
@@ -59,12 +73,28 @@ class CheckoutRequest:
     cancel_url: str
     customer_email: str | None = None
     locale: str | None = None
+    expires_at: datetime | None = None  # asked of the provider; it answers with the session's own
 
 
 @dataclass(frozen=True)
 class Checkout:
     reference: str  # the provider's session id
     url: str  # where the customer's browser goes
+    expires_at: datetime | None = None  # when the session expires (the provider's word)
+
+
+def _check_timestamp(signature_header: str | None, now: float | None = None) -> None:
+    """Refuse a signature dated in the future beyond the tolerance, as Stripe's library refuses an old one."""
+    now = time.time() if now is None else now
+    for part in (signature_header or "").split(","):
+        key, _sep, value = part.strip().partition("=")
+        if key == "t":
+            try:
+                timestamp = int(value)
+            except ValueError as exc:
+                raise BadSignature("unreadable timestamp") from exc
+            if timestamp > now + SIGNATURE_TOLERANCE_SECONDS:
+                raise BadSignature(f"timestamp {timestamp} is in the future beyond the tolerance")
 
 
 @dataclass(frozen=True)
@@ -101,6 +131,7 @@ def parse_event(payload: bytes | str, signature_header: str | None, secret: str)
                                                tolerance=SIGNATURE_TOLERANCE_SECONDS)
     except (stripe.SignatureVerificationError, ValueError) as exc:
         raise BadSignature(str(exc)) from exc
+    _check_timestamp(signature_header)
     data = event.to_dict()
     obj = (data.get("data") or {}).get("object") or {}
     metadata = obj.get("metadata") or {}
@@ -163,6 +194,8 @@ class StripeProvider:
             params["customer_email"] = request.customer_email
         if request.locale:
             params["locale"] = request.locale
+        if request.expires_at is not None:
+            params["expires_at"] = int(request.expires_at.timestamp())
         try:
             session = self._client.v1.checkout.sessions.create(
                 params=params, options={"idempotency_key": f"checkout-{request.payment_public_id}"})
@@ -170,7 +203,28 @@ class StripeProvider:
             raise ProviderError(f"Stripe refused the checkout: {exc.__class__.__name__}") from exc
         if not session.url:
             raise ProviderError("Stripe returned a session without a URL")
-        return Checkout(reference=session.id, url=session.url)
+        expires = getattr(session, "expires_at", None)
+        return Checkout(reference=session.id, url=session.url,
+                        expires_at=datetime.fromtimestamp(int(expires), UTC) if expires else request.expires_at)
+
+    def checkout_status(self, reference: str) -> str:
+        """The session's status on Stripe: open, complete or expired."""
+        try:
+            session = self._client.v1.checkout.sessions.retrieve(reference)
+        except stripe.StripeError as exc:
+            raise ProviderError(f"Stripe could not read the checkout: {exc.__class__.__name__}") from exc
+        return str(session.status or "")
+
+    def expire_checkout(self, reference: str) -> str:
+        """Close an open session so nobody can pay on it any more; returns its status afterwards: "expired", or
+        "complete" when the customer paid on it first (Stripe refuses to expire a completed session)."""
+        try:
+            session = self._client.v1.checkout.sessions.expire(reference)
+        except stripe.InvalidRequestError:
+            return self.checkout_status(reference)  # not open any more: completed, or expired already
+        except stripe.StripeError as exc:
+            raise ProviderError(f"Stripe could not expire the checkout: {exc.__class__.__name__}") from exc
+        return str(session.status or "expired")
 
     def parse_event(self, payload: bytes | str, signature_header: str | None) -> ProviderEvent:
         return parse_event(payload, signature_header, self.webhook_secret)
@@ -186,7 +240,14 @@ class SandboxProvider:
         self._checkout_url = checkout_url  # the sandbox page of this payment
 
     def create_checkout(self, request: CheckoutRequest) -> Checkout:
-        return Checkout(reference=f"cs_sandbox_{secrets.token_hex(12)}", url=self._checkout_url)
+        return Checkout(reference=f"cs_sandbox_{secrets.token_hex(12)}", url=self._checkout_url,
+                        expires_at=request.expires_at)
+
+    def checkout_status(self, reference: str) -> str:
+        return "open"  # the sandbox's page takes no payment once ours is no longer pending
+
+    def expire_checkout(self, reference: str) -> str:
+        return "expired"
 
     def parse_event(self, payload: bytes | str, signature_header: str | None) -> ProviderEvent:
         return parse_event(payload, signature_header, self.webhook_secret)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -35,6 +35,10 @@ from domain.payments.models import DirectDebitMandate
 
 log = logging.getLogger("payments.collections")
 CENT = Decimal("0.01")
+
+# The SEPA Core rulebook: a collection reaches the debtor's bank at most 14 calendar days before its collection date
+# (and at the latest the business day before). Before that window the file cannot be sent.
+SUBMISSION_WINDOW_DAYS = 14
 
 # ISO 20022 reason codes of SEPA Core R-transactions (EPC guidance), the ones staff meet in practice.
 RETURN_REASONS = ("AC01", "AC04", "AC06", "AC13", "AG01", "AG02", "AM04", "AM05", "BE05", "CNOR", "DNOR", "FF01",
@@ -317,10 +321,25 @@ def cancel_batch(*, batch: CollectionBatch, now: datetime) -> None:
     log.info("collection batch cancelled tenant=%s batch=%s", batch.tenant_id, batch.message_id)
 
 
-def submit_batch(*, batch: CollectionBatch, now: datetime, by: str) -> int:
+def submission_opens_on(batch: CollectionBatch) -> date:
+    """The first day the batch's file may be sent to the bank."""
+    return batch.collection_date - timedelta(days=SUBMISSION_WINDOW_DAYS)
+
+
+def submit_batch(*, batch: CollectionBatch, now: datetime, today: date, by: str) -> int:
     """The file was handed to the bank. Items whose mandate was revoked since preparing are dropped (they are
-    not in the file either); returns how many. A batch left with nothing to collect is refused."""
+    not in the file either), and so are bills paid meanwhile; returns how many. Refused before the submission
+    window opens (`too_early`), on or after the collection date (`date_passed`: prepare a new batch), or when
+    nothing is left to collect."""
     _require(batch, "prepared")
+    if today < submission_opens_on(batch):
+        raise CollectionRefused("too_early", f"batch {batch.message_id} can be sent from "
+                                             f"{submission_opens_on(batch)}")
+    if today >= batch.collection_date:
+        raise CollectionRefused("date_passed", f"the collection date of {batch.message_id} has come")
+    services.withdraw_paid_from_prepared_batches(
+        bill_ids=[item.bill_id for item in batch.items if item.status == "pending"])
+    db.session.expire(batch, ["items"])
     dropped = _items_of_revoked_mandates(batch)
     remaining = sum(1 for item in batch.items if item.status == "pending") - len(dropped)
     if remaining <= 0:
@@ -338,8 +357,11 @@ def submit_batch(*, batch: CollectionBatch, now: datetime, by: str) -> int:
 
 def settle_batch(*, batch: CollectionBatch, now: datetime, today: date, by: str) -> list[Payment]:
     """The bank credited the batch: one succeeded direct-debit payment per item still pending, allocated to its
-    bill and credited to the ledger. Items rejected before settlement get none."""
+    bill and credited to the ledger. Items rejected before settlement get none. Not before the collection date
+    (`not_yet`): the money is not there before."""
     _require(batch, "submitted")
+    if today < batch.collection_date:
+        raise CollectionRefused("not_yet", f"batch {batch.message_id} is collected on {batch.collection_date}")
     payments = []
     for item in batch.items:
         if item.status != "pending":
@@ -381,6 +403,8 @@ def record_return(*, batch: CollectionBatch, item: CollectionItem, reason: str, 
         raise CollectionRefused("already_returned", f"{item.end_to_end_id} is already returned")
     if batch.status not in ("submitted", "settled") or item.status not in ("pending", "settled"):
         raise CollectionRefused("state", f"{item.end_to_end_id} has not been sent to the bank")
+    if today < batch.collection_date:
+        raise CollectionRefused("not_yet", f"batch {batch.message_id} is collected on {batch.collection_date}")
     if item.status == "settled":
         payment = db.session.scalar(select(Payment).where(Payment.id == item.payment_id).with_for_update())
         payment.status = "failed"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from uuid import uuid4
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from domain.accounting.models import LedgerEntry, Payment, PaymentAllocation
@@ -18,12 +18,23 @@ from domain.contracts import services as accounts
 from domain.contracts.models import CustomerAccount
 from domain.db import db
 from domain.identity.models import CustomerAccess
+from domain.payments.collection_models import CollectionBatch, CollectionItem
 from domain.payments.models import PaymentReversal
-from domain.payments.providers import charge_refunded_event, dispute_event, minor_units, sandbox_payment_ref
+from domain.payments.providers import (
+    CHECKOUT_LIFETIME,
+    ProviderError,
+    charge_refunded_event,
+    dispute_event,
+    minor_units,
+    sandbox_payment_ref,
+)
 
 log = logging.getLogger("payments")
 CENT = Decimal("0.01")
 LEDGER_LABELS = {"card": "Card payment", "direct_debit": "Direct debit"}
+# Why a checkout ended without a payment, when the customer did not cancel it: shown as "not completed".
+EXPIRED_REASON = "Checkout expired"
+REPLACED_REASON = "Replaced by a newer checkout"
 
 # Which status may follow which. A failed card attempt may still be followed by a successful one in the
 # same checkout (money taken must be recorded); a success may be given back in full (refunded); nothing follows
@@ -64,6 +75,30 @@ def can_move(current: str, target: str) -> bool:
     return target in TRANSITIONS.get(current, frozenset())
 
 
+@dataclass(frozen=True)
+class PendingDebit:
+    """A bill's direct debit not collected yet: the date the bank debits it and whether the file has gone to the
+    bank (submitted: the bill can no longer be paid by card) or is still being prepared (prepared: paying by card
+    takes the bill out of the batch)."""
+
+    collection_date: date
+    amount: Decimal
+    submitted: bool
+
+
+def pending_debits(bill_ids: list[int]) -> dict[int, PendingDebit]:
+    """bill id -> its direct debit still to collect (one query, whatever the number of bills)."""
+    if not bill_ids:
+        return {}
+    rows = db.session.execute(
+        select(CollectionItem.bill_id, CollectionBatch.collection_date, CollectionItem.amount, CollectionBatch.status)
+        .join(CollectionBatch, CollectionBatch.id == CollectionItem.batch_id)
+        .where(CollectionItem.bill_id.in_(bill_ids), CollectionItem.status == "pending",
+               CollectionBatch.status.in_(("prepared", "submitted"))))
+    return {bill_id: PendingDebit(collection_date=on, amount=Decimal(amount), submitted=status == "submitted")
+            for bill_id, on, amount, status in rows}
+
+
 def _customer_accounts(customer_user_id: int) -> dict[str, CustomerAccount]:
     rows = db.session.scalars(
         select(CustomerAccount).join(CustomerAccess, CustomerAccess.account_id == CustomerAccount.id)
@@ -87,6 +122,9 @@ def plan_payment(*, customer_user_id: int, currency: str, today: date, bill_numb
         if unknown:
             raise PaymentRefused("unknown_bill", f"not an open bill of this customer: {unknown}")
         chosen = [open_by_number[n] for n in numbers]
+        debits = pending_debits([view.bill.id for view in chosen])
+        if any(debit.submitted for debit in debits.values()):
+            raise PaymentRefused("direct_debit_submitted", "a chosen bill is in a direct debit sent to the bank")
         account_ids = {view.bill.account_id for view in chosen}
         if len(account_ids) > 1:
             raise PaymentRefused("mixed_accounts", "bills of several accounts")
@@ -105,11 +143,20 @@ def plan_payment(*, customer_user_id: int, currency: str, today: date, bill_numb
     balance = accounts.balances(account_ids=[account.id])[account.id]
     if balance <= 0:
         raise PaymentRefused("nothing_due", "the account owes nothing")
+    open_views = bill_service.open_bills(account_ids=[account.id], today=today)
+    # What the bank is already collecting (a file sent to the bank) is not paid by card a second time.
+    debited = {bill_id: debit.amount for bill_id, debit in pending_debits([v.bill.id for v in open_views]).items()
+               if debit.submitted}
+    balance = (balance - sum(debited.values(), Decimal("0"))).quantize(CENT)
+    if balance <= 0:
+        raise PaymentRefused("direct_debit_submitted", "what the account owes is being collected by direct debit")
     allocations = []
     left = balance
-    for view in bill_service.open_bills(account_ids=[account.id], today=today):
+    for view in open_views:
         if left <= 0:
             break
+        if view.bill.id in debited:
+            continue
         share = min(view.outstanding, left)
         allocations.append((view.bill, share))
         left -= share
@@ -117,10 +164,55 @@ def plan_payment(*, customer_user_id: int, currency: str, today: date, bill_numb
                        whole_balance=True)
 
 
+def _open_checkouts_overlapping(plan: PaymentPlan) -> list[Payment]:
+    """Pending card payments of the plan's account that would pay some of the same bills (or, both without bills,
+    the same balance), locked."""
+    bill_ids = [bill.id for bill, _amount in plan.allocations]
+    pending = list(db.session.scalars(
+        select(Payment).where(Payment.account_id == plan.account.id, Payment.method == "card",
+                              Payment.status == "pending")
+        .order_by(Payment.created_at, Payment.id).with_for_update().options(selectinload(Payment.allocations))))
+    out = []
+    for payment in pending:
+        theirs = {a.bill_id for a in payment.allocations}
+        if theirs & set(bill_ids) or (not theirs and not bill_ids):
+            out.append(payment)
+    return out
+
+
+def replace_open_checkouts(*, plan: PaymentPlan, provider, now: datetime) -> list[Payment]:
+    """Before a new checkout for some bills: close every checkout still open for any of them, so only one can be
+    paid. On Stripe the session is expired through the API; one the customer has paid meanwhile cannot be, and the
+    new checkout is refused (`being_confirmed`) until its payment is confirmed. Returns the payments replaced.
+
+    `provider` is the tenant's provider now (None: none); ProviderError when Stripe cannot be reached (nothing is
+    changed then: the request rolls back).
+    """
+    # Lock the account: two checkouts opened at once for the same bills queue up here.
+    db.session.scalar(select(CustomerAccount.id).where(CustomerAccount.id == plan.account.id).with_for_update())
+    replaced = []
+    for old in _open_checkouts_overlapping(plan):
+        if checkout_expired(old, now):  # nobody can pay on it any more: no need to ask the provider
+            mark_ended(payment=old, status="cancelled", reason=EXPIRED_REASON)
+            continue
+        if old.provider == "stripe" and old.provider_reference:
+            if provider is None or provider.name != "stripe":
+                raise ProviderError("a Stripe checkout is open but the tenant has no Stripe keys to expire it")
+            status = provider.expire_checkout(old.provider_reference)
+            if status == "complete":
+                raise PaymentRefused("being_confirmed", f"checkout of payment {old.public_id} was paid")
+        mark_ended(payment=old, status="cancelled", reason=REPLACED_REASON)
+        log.info("checkout replaced tenant=%s payment=%s", old.tenant_id, old.public_id)
+        replaced.append(old)
+    return replaced
+
+
 def start_payment(*, plan: PaymentPlan, provider: str, customer_user_id: int, now: datetime) -> Payment:
-    """A pending card payment with its intended allocations; only the provider's webhook fulfils it."""
+    """A pending card payment with its intended allocations; only the provider's webhook fulfils it. Its
+    checkout expires after CHECKOUT_LIFETIME (the provider may set another expiry: `attach_checkout`)."""
     payment = Payment(account_id=plan.account.id, amount=plan.amount, currency=plan.currency, method="card",
-                      status="pending", provider=provider, created_at=now, customer_user_id=customer_user_id)
+                      status="pending", provider=provider, created_at=now, customer_user_id=customer_user_id,
+                      expires_at=now + CHECKOUT_LIFETIME)
     db.session.add(payment)
     db.session.flush()
     for bill, amount in plan.allocations:
@@ -132,9 +224,69 @@ def start_payment(*, plan: PaymentPlan, provider: str, customer_user_id: int, no
     return payment
 
 
-def attach_checkout(*, payment: Payment, reference: str) -> None:
+def attach_checkout(*, payment: Payment, reference: str, expires_at: datetime | None = None) -> None:
     payment.provider_reference = reference
+    if expires_at is not None:
+        payment.expires_at = expires_at
     db.session.flush()
+
+
+# --- Checkouts left open: expired, shown as not completed ------------------------------------------------------
+
+# A Stripe payment made in the session's last second is confirmed by its webhook a moment after the expiry.
+EXPIRY_GRACE = timedelta(minutes=5)
+# Payments started before expiries were recorded: Stripe's default session lifetime.
+LEGACY_LIFETIME = timedelta(hours=24)
+
+
+def checkout_expired(payment: Payment, now: datetime) -> bool:
+    """A pending checkout past its expiry (and the grace for a last-second payment): it was not completed."""
+    if payment.status != "pending" or payment.method != "card":
+        return False
+    expires_at = payment.expires_at or payment.created_at + LEGACY_LIFETIME
+    return now >= expires_at + EXPIRY_GRACE
+
+
+def _stale_filter(now: datetime):
+    return or_(Payment.expires_at <= now - EXPIRY_GRACE,
+               Payment.expires_at.is_(None) & (Payment.created_at <= now - EXPIRY_GRACE - LEGACY_LIFETIME))
+
+
+def expire_stale_checkouts(*, now: datetime, provider, account_ids: list[int] | None = None,
+                           limit: int = 500) -> list[Payment]:
+    """End the pending card payments whose checkout has expired: cancelled, nothing was charged.
+
+    A sandbox checkout past its expiry takes no payment any more. A Stripe one is checked with Stripe first
+    (`provider`, the tenant's): expired there, or still open (then expired through the API), it is cancelled;
+    completed, it stays pending for its webhook, which Stripe keeps retrying. Without a Stripe provider a Stripe
+    payment is left alone. `account_ids` limits the sweep to those accounts (a customer's pages).
+    """
+    stmt = (select(Payment).where(Payment.method == "card", Payment.status == "pending", _stale_filter(now))
+            .order_by(Payment.id).limit(limit).with_for_update())
+    if account_ids is not None:
+        if not account_ids:
+            return []
+        stmt = stmt.where(Payment.account_id.in_(account_ids))
+    ended = []
+    for payment in db.session.scalars(stmt):
+        if payment.provider == "stripe":
+            if provider is None or provider.name != "stripe" or not payment.provider_reference:
+                continue
+            try:
+                status = provider.expire_checkout(payment.provider_reference)
+            except ProviderError:
+                log.warning("checkout sweep could not reach Stripe tenant=%s payment=%s", payment.tenant_id,
+                            payment.public_id)
+                continue
+            if status != "expired":
+                continue
+        elif payment.provider != "sandbox":
+            continue
+        mark_ended(payment=payment, status="cancelled", reason=EXPIRED_REASON)
+        ended.append(payment)
+    if ended:
+        log.info("checkouts expired count=%d", len(ended))
+    return ended
 
 
 def payment_of_customer(*, customer_user_id: int, public_id: str) -> Payment | None:
@@ -211,8 +363,40 @@ def mark_succeeded(*, payment: Payment, now: datetime, today: date) -> None:
         currency=payment.currency, payment_id=payment.id,
         description=f"{LEDGER_LABELS.get(payment.method, 'Payment')} {payment.public_id[:8]}"))
     db.session.flush()
+    if payment.method != "direct_debit":
+        withdraw_paid_from_prepared_batches(bill_ids=[a.bill_id for a in payment.allocations])
     log.info("payment succeeded tenant=%s payment=%s amount=%s %s", payment.tenant_id, payment.public_id,
              payment.amount, payment.currency)
+
+
+def withdraw_paid_from_prepared_batches(*, bill_ids: list[int]) -> int:
+    """Bills paid otherwise (by card, say) leave the direct-debit batches not yet sent to the bank: a bill paid in
+    full is withdrawn, one partly paid is collected only for what is left. Returns how many items changed."""
+    if not bill_ids:
+        return 0
+    items = list(db.session.scalars(
+        select(CollectionItem).join(CollectionBatch, CollectionBatch.id == CollectionItem.batch_id)
+        .where(CollectionItem.bill_id.in_(bill_ids), CollectionItem.status == "pending",
+               CollectionBatch.status == "prepared").with_for_update(of=CollectionItem)))
+    if not items:
+        return 0
+    bills = {b.id: b for b in db.session.scalars(select(Bill).where(Bill.id.in_([i.bill_id for i in items])))}
+    paid = bill_service.paid_by_bill(list(bills))
+    changed = 0
+    for item in items:
+        bill = bills[item.bill_id]
+        left = max(bill.total_incl_tax - paid.get(bill.id, Decimal("0")), Decimal("0")).quantize(CENT)
+        if left <= 0:
+            item.status = "cancelled"
+        elif left < item.amount:
+            item.amount = left
+        else:
+            continue
+        changed += 1
+        log.info("collection item withdrawn tenant=%s item=%s bill=%s left=%s", item.tenant_id, item.end_to_end_id,
+                 bill.number, left)
+    db.session.flush()
+    return changed
 
 
 def mark_ended(*, payment: Payment, status: str, reason: str) -> None:
@@ -349,9 +533,12 @@ def apply_waiting_reversals(*, payment: Payment, now: datetime, today: date) -> 
 
 
 def display_status(payment: Payment) -> str:
-    """The status a customer reads: a succeeded payment partly given back is "partly_refunded"."""
+    """The status a customer reads: a succeeded payment partly given back is "partly_refunded"; a checkout that
+    expired or was replaced by a newer one is "expired" (not completed, nothing charged)."""
     if payment.status == "succeeded" and payment.refunded_amount and payment.refunded_amount > 0:
         return "partly_refunded"
+    if payment.status == "cancelled" and payment.failure_reason in (EXPIRED_REASON, REPLACED_REASON):
+        return "expired"
     return payment.status
 
 
@@ -384,3 +571,27 @@ def reversals_of_account(*, account_id: int, limit: int = 50) -> list[tuple[Paym
         select(PaymentReversal, Payment).join(Payment, Payment.id == PaymentReversal.payment_id)
         .where(Payment.account_id == account_id)
         .order_by(PaymentReversal.created_at.desc(), PaymentReversal.id.desc()).limit(limit)).tuples())
+
+
+@dataclass(frozen=True)
+class HeldCredit:
+    """A payment, or the part of it, that settled no bill: it stays on the account as credit."""
+
+    payment: Payment
+    credit: Decimal
+
+
+def payments_held_as_credit(*, account_id: int, limit: int = 20) -> list[HeldCredit]:
+    """Succeeded payments of the account whose amount (less what was given back) is more than what they settled,
+    latest first: e.g. a card payment that arrived for bills already paid otherwise."""
+    allocated = (select(PaymentAllocation.payment_id, func.sum(PaymentAllocation.amount).label("allocated"))
+                 .group_by(PaymentAllocation.payment_id).subquery())
+    rows = db.session.execute(
+        select(Payment, func.coalesce(allocated.c.allocated, 0))
+        .outerjoin(allocated, allocated.c.payment_id == Payment.id)
+        .where(Payment.account_id == account_id, Payment.status == "succeeded",
+               Payment.amount - Payment.refunded_amount > func.coalesce(allocated.c.allocated, 0))
+        .order_by(Payment.received_at.desc(), Payment.id.desc()).limit(limit)).all()
+    return [HeldCredit(payment=payment,
+                       credit=(payment.amount - payment.refunded_amount - Decimal(done)).quantize(CENT))
+            for payment, done in rows]

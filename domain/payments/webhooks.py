@@ -6,6 +6,12 @@ changes nothing. The payment's row is locked while its event is applied, so conc
 queue up; events out of order (an expiry after a success, a success twice) are refused by the
 status machine and recorded as ignored.
 
+Recording the event and applying it are one transaction (the request's): if applying fails, the event's row
+goes too, so the provider's retry is applied rather than answered "duplicate". On SQLite the transaction takes
+the write lock first (BEGIN IMMEDIATE): deliveries queue on the lock instead of failing with "database is
+locked", and the savepoint that records the event is nested in it rather than being the outermost transaction,
+whose release would commit the event row on its own.
+
 Money given back arrives here too: `charge.refunded` carries the charge's refunded total (only a rise is
 given back, so an older total is ignored), `charge.dispute.created`/`.closed` open and end a dispute (lost:
 given back like a refund; won: nothing). A refund that comes before the payment's success waits for it.
@@ -52,6 +58,24 @@ def receive(*, provider, payload: bytes, signature_header: str | None, tenant_id
     if not event.id:
         raise BadSignature("event without id")
     return apply_event(event=event, provider_name=provider.name, tenant_id=tenant_id, now=now, today=today)
+
+
+def begin_write() -> None:
+    """Make the current transaction a real one holding the write lock before anything is read (SQLite).
+
+    Python's sqlite3 module (before 3.12's autocommit attribute) opens a transaction only before an INSERT,
+    UPDATE or DELETE: reads run outside it, and a SAVEPOINT issued first becomes the outermost transaction,
+    which its RELEASE commits. BEGIN IMMEDIATE takes the database's write lock now (waiting up to the busy
+    timeout), so what follows is one transaction that the request commits or rolls back as a whole. PostgreSQL
+    is always in a real transaction, and the payment's row lock serialises concurrent deliveries there.
+    """
+    connection = db.session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.dbapi_connection
+    if raw.in_transaction:
+        return  # this request has written already: it holds the write lock
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _find_payment(event: ProviderEvent, provider_name: str, tenant_id: int) -> Payment | None:
@@ -123,6 +147,7 @@ def _decide(event: ProviderEvent, payment: Payment | None) -> str:
 
 def apply_event(*, event: ProviderEvent, provider_name: str, tenant_id: int, now: datetime,
                 today: date) -> WebhookResult:
+    begin_write()
     if _already_seen(provider_name, event.id):
         return WebhookResult("duplicate")
     payment = _find_payment(event, provider_name, tenant_id)
@@ -164,7 +189,9 @@ def apply_event(*, event: ProviderEvent, provider_name: str, tenant_id: int, now
     if decision == "failed":
         services.mark_ended(payment=payment, status="failed", reason=event.failure_reason or "Payment declined")
     elif decision == "cancelled":
-        services.mark_ended(payment=payment, status="cancelled", reason="Checkout expired or abandoned")
+        # The sandbox's "Cancel and go back" sends the expiry Stripe would send when a session is left.
+        services.mark_ended(payment=payment, status="cancelled",
+                            reason="Checkout abandoned" if provider_name == "sandbox" else services.EXPIRED_REASON)
     level = logging.WARNING if outcome in ("amount_mismatch", "unknown_payment") else logging.INFO
     log.log(level, "webhook event tenant=%s provider=%s event=%s type=%s payment=%s outcome=%s", tenant_id,
             provider_name, event.id, event.type, payment.public_id if payment else None, outcome)

@@ -2,7 +2,7 @@
 settle, record a return (the customer is e-mailed in their language); the tenant admin sets the creditor id."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -40,7 +40,8 @@ def bill_due(app, alpha):
         account = account_of(alpha.account_number)
         user = db.session.scalar(select(CustomerUser).where(CustomerUser.email == alpha.customer_email))
         user.locale = "fr"
-        mandates.sign_mandate(account=account, iban="DE89370400440532013000", holder_name="Jürgen Groß",
+        mandates.sign_mandate(tenant=db.session.get(Tenant, alpha.tenant_id), account=account,
+                              iban="DE89370400440532013000", holder_name="Jürgen Groß",
                               accepted=True, signed_at=utcnow() - timedelta(days=30), signed_by_user_id=user.id)
         bill = add_bill(alpha.account_number, "120.50", due=_today() + timedelta(days=3))
         db.session.commit()
@@ -139,12 +140,23 @@ def test_the_file_downloads_as_pain008_with_the_tenants_creditor_identifier(app,
     assert "DE98ZZZ09999999999" not in xml  # bravo's identifier
 
 
+def _move_to(clock, office, alpha, day) -> None:
+    """The tests' clock moved to `day`, in the morning in Paris; staff sign in again (sessions last hours)."""
+    clock.move_to(datetime.combine(day, time(8), tzinfo=UTC))
+    office.login(alpha.staff_emails["collections"], area="/backoffice")
+
+
+def _on_collection_day(clock, office, alpha, days: int = 7) -> None:
+    _move_to(clock, office, alpha, _today() + timedelta(days=days))
+
+
 def test_submit_settle_then_a_return_makes_the_bill_unpaid_and_tells_the_customer_in_french(
-        app, office, alpha, bill_due, outbox):
+        app, office, alpha, bill_due, outbox, clock):
     public_id = _prepare(office, _today() + timedelta(days=7))
     base = f"/backoffice/collections/{public_id}"
 
     assert office.submit(base, {}, action=f"{base}/submit").status_code == 302
+    _on_collection_day(clock, office, alpha)
     assert office.submit(base, {}, action=f"{base}/settle").status_code == 302
     settled_balance = _in(app, alpha, lambda: balance_of(alpha.account_number))
     e2e = _in(app, alpha, lambda: db.session.scalar(select(CollectionItem.end_to_end_id)))
@@ -169,10 +181,11 @@ def test_submit_settle_then_a_return_makes_the_bill_unpaid_and_tells_the_custome
     assert events.count("update") >= 2  # settled, then returned, each audited
 
 
-def test_a_return_without_a_reason_or_twice_changes_nothing(app, office, alpha, bill_due, outbox):
+def test_a_return_without_a_reason_or_twice_changes_nothing(app, office, alpha, bill_due, outbox, clock):
     public_id = _prepare(office, _today() + timedelta(days=7))
     base = f"/backoffice/collections/{public_id}"
     office.submit(base, {}, action=f"{base}/submit")
+    _on_collection_day(clock, office, alpha)
     e2e = _in(app, alpha, lambda: db.session.scalar(select(CollectionItem.end_to_end_id)))
 
     empty = office.submit(base, {"reason": ""}, action=f"{base}/items/{e2e}/return")
@@ -315,3 +328,36 @@ def test_a_french_staff_member_is_told_in_french_what_cancelling_a_batch_withdra
 
     assert "L’annulation retire 1 prélèvement de ce lot (120,50\u00a0€)" in page
     assert "Oui, annuler ce lot et retirer 1 prélèvement" in page
+
+
+def test_a_batch_is_submitted_only_in_its_window_and_settled_or_returned_only_from_its_date(
+        app, office, alpha, bill_due, outbox, clock):
+    far = _today() + timedelta(days=20)
+    with app.app_context(), tenant_scope(alpha.tenant_id):
+        add_bill(alpha.account_number, "30.00", due=_today() + timedelta(days=15))
+        db.session.commit()
+    public_id = _prepare(office, far)
+    base = f"/backoffice/collections/{public_id}"
+
+    early_page = office.get(base).get_data(as_text=True)
+    too_early = office.submit(base, {}, action=f"{base}/submit")
+    _move_to(clock, office, alpha, far - timedelta(days=14))
+    in_window = office.submit(base, {}, action=f"{base}/submit")
+    e2e = _in(app, alpha, lambda: db.session.scalar(select(CollectionItem.end_to_end_id)))
+    settle_early = office.submit(base, {}, action=f"{base}/settle")
+    return_early = office.submit(base, {"reason": "AM04"}, action=f"{base}/items/{e2e}/return")
+    submitted_page = office.get(base).get_data(as_text=True)
+
+    assert "Can be sent to the bank from" in early_page and "Mark as submitted to the bank" not in early_page
+    assert too_early.status_code == 409 and "too early to send this batch" in too_early.get_data(as_text=True)
+    assert in_window.status_code == 302
+    assert settle_early.status_code == 409 and "collection date has not come yet" in settle_early.get_data(
+        as_text=True)
+    assert return_early.status_code == 409 and "collection date has not come yet" in return_early.get_data(
+        as_text=True)
+    assert "Can be settled, and returns recorded, from the collection date" in submitted_page
+    batch = _batch(app, alpha, public_id)
+    assert (batch.status, batch.settled_at) == ("submitted", None)
+    assert _in(app, alpha, lambda: db.session.scalar(select(func.count(Payment.id)).where(
+        Payment.method == "direct_debit"))) == 0
+    assert _in(app, alpha, lambda: db.session.scalar(select(CollectionItem.return_reason))) is None

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -13,6 +13,7 @@ from domain.contracts.models import Contract, CustomerAccount
 from domain.db import db
 from domain.payments.models import DirectDebitMandate
 from tenants.context import tenant_scope
+from tests.integration.test_sepa_collections import configure
 
 TODAY = date(2026, 11, 28)
 GOOD_IBAN = "DE89 3704 0044 0532 0130 00"
@@ -24,6 +25,7 @@ def world(app, two_tenants, monkeypatch):
     import portal.direct_debit_views as views
     monkeypatch.setattr(views, "tenant_today", lambda: TODAY)
     a, b = two_tenants
+    configure(app, a.slug)  # SEPA direct debit: euros and a creditor identifier
     with app.app_context(), tenant_scope(a.tenant_id):
         for plan in db.session.scalars(select(DownPaymentPlan)):
             for instalment in plan.instalments:
@@ -263,3 +265,57 @@ def test_confirming_a_schedule_that_has_changed_shows_the_new_one_and_creates_no
     with app.app_context(), tenant_scope(a.tenant_id):
         active = select(func.count(DownPaymentPlan.id)).where(DownPaymentPlan.status == "active")
         assert db.session.scalar(active) == 0
+
+
+# --- SEPA only where the utility collects in euros under a creditor identifier ------------------------------------
+
+def _gbp_utility(app, make_tenant, browser):
+    from tests.factories import populate_tenant
+
+    tenant = make_tenant("gamma", currency="GBP", timezone="Europe/London")
+    with app.app_context():
+        data = populate_tenant(tenant)
+    with app.app_context(), tenant_scope(data.tenant_id):
+        for mandate in db.session.scalars(select(DirectDebitMandate)):
+            mandate.status = "revoked"  # the factory's mandate: this customer has none
+        db.session.scalar(select(CustomerAccount)).payment_method = "transfer"
+        db.session.commit()
+    client = browser(data.slug)
+    client.login(data.customer_email)
+    return data, client
+
+
+def test_a_utility_billing_in_pounds_offers_no_sepa_mandate(app, make_tenant, browser):
+    data, client = _gbp_utility(app, make_tenant, browser)
+    path = f"/accounts/{data.account_number}/direct-debit"
+
+    account_page = client.get(f"/accounts/{data.account_number}").get_data(as_text=True)
+    page = client.get(path).get_data(as_text=True)
+    refused = client.submit(path, {"holder_name": "Jane Doe", "iban": GOOD_IBAN, "accept": "y"})
+
+    assert path not in account_page
+    assert "does not collect payments by SEPA direct debit" in page and "Accept the mandate" not in page
+    assert refused.status_code == 409
+    assert [m.status for m in _mandates(app, data.tenant_id)] == ["revoked"]
+
+
+def test_a_euro_utility_without_a_creditor_identifier_offers_no_mandate_and_the_domain_refuses(
+        app, world, portal):
+    from domain.payments import mandates
+    from tenants.models import Tenant
+
+    a, _b = world
+    configure(app, a.slug, creditor_id=None)
+    before = [(m.id, m.status) for m in _mandates(app, a.tenant_id)]
+
+    page = portal.get(f"/accounts/{a.account_number}/direct-debit").get_data(as_text=True)
+    with app.app_context(), tenant_scope(a.tenant_id):
+        account = db.session.scalar(select(CustomerAccount))
+        with pytest.raises(mandates.MandateRefused) as refused:
+            mandates.sign_mandate(tenant=db.session.get(Tenant, a.tenant_id), account=account, iban=GOOD_IBAN,
+                                  holder_name="Jane Doe", accepted=True, signed_at=datetime.now(UTC),
+                                  signed_by_user_id=None)
+
+    assert refused.value.code == "not_offered"
+    assert "Accept the mandate" not in page
+    assert [(m.id, m.status) for m in _mandates(app, a.tenant_id)] == before

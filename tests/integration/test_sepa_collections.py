@@ -188,7 +188,7 @@ def test_a_mandate_already_collected_is_recurring(in_a):
     add_bill(payer.account_number, "20.00", due=date(2026, 12, 1))
     db.session.commit()
     first, _ = prepare(in_a)
-    collections.submit_batch(batch=first, now=NOW, by="Billing")
+    collections.submit_batch(batch=first, now=NOW, today=TODAY, by="Billing")
     next_bill = add_bill(payer.account_number, "21.00", due=date(2026, 12, 20), start=date(2026, 11, 1))
     db.session.commit()
 
@@ -203,7 +203,7 @@ def test_settling_records_a_direct_debit_payment_per_item_allocated_and_credited
     bill = add_bill(payer.account_number, "120.50", due=date(2026, 12, 1))
     db.session.commit()
     batch, _ = prepare(in_a)
-    collections.submit_batch(batch=batch, now=NOW, by="Billing")
+    collections.submit_batch(batch=batch, now=NOW, today=TODAY, by="Billing")
 
     payments = collections.settle_batch(batch=batch, now=NOW, today=COLLECTION, by="Billing")
     db.session.commit()
@@ -229,7 +229,7 @@ def test_settling_twice_or_before_submission_is_refused_and_records_nothing_more
 
     with pytest.raises(collections.CollectionRefused) as early:
         collections.settle_batch(batch=batch, now=NOW, today=COLLECTION, by="Billing")
-    collections.submit_batch(batch=batch, now=NOW, by="Billing")
+    collections.submit_batch(batch=batch, now=NOW, today=TODAY, by="Billing")
     collections.settle_batch(batch=batch, now=NOW, today=COLLECTION, by="Billing")
     with pytest.raises(collections.CollectionRefused) as twice:
         collections.settle_batch(batch=batch, now=NOW, today=COLLECTION, by="Billing")
@@ -243,7 +243,7 @@ def test_a_returned_item_undoes_its_payment_and_the_bill_is_unpaid_again(in_a):
     bill = add_bill(payer.account_number, "120.50", due=date(2026, 12, 1))
     db.session.commit()
     batch, _ = prepare(in_a)
-    collections.submit_batch(batch=batch, now=NOW, by="Billing")
+    collections.submit_batch(batch=batch, now=NOW, today=TODAY, by="Billing")
     payment = collections.settle_batch(batch=batch, now=NOW, today=COLLECTION, by="Billing")[0]
     item = db.session.scalar(select(CollectionItem))
 
@@ -272,7 +272,7 @@ def test_a_return_is_recorded_once_and_the_bill_is_not_collected_again_by_itself
     bill = add_bill(payer.account_number, "20.00", due=date(2026, 12, 1))
     db.session.commit()
     batch, _ = prepare(in_a)
-    collections.submit_batch(batch=batch, now=NOW, by="Billing")
+    collections.submit_batch(batch=batch, now=NOW, today=TODAY, by="Billing")
     collections.settle_batch(batch=batch, now=NOW, today=COLLECTION, by="Billing")
     item = db.session.scalar(select(CollectionItem))
     collections.record_return(batch=batch, item=item, reason="MD01", now=NOW, today=COLLECTION, by="Collections")
@@ -296,9 +296,9 @@ def test_an_item_rejected_before_settlement_gets_no_payment(in_a):
     rejected = add_bill(customer().account_number, "30.00", due=date(2026, 12, 1))
     db.session.commit()
     batch, _ = prepare(in_a)
-    collections.submit_batch(batch=batch, now=NOW, by="Billing")
+    collections.submit_batch(batch=batch, now=NOW, today=TODAY, by="Billing")
     item = db.session.scalar(select(CollectionItem).where(CollectionItem.bill_id == rejected.id))
-    collections.record_return(batch=batch, item=item, reason="AC04", now=NOW, today=TODAY, by="Collections")
+    collections.record_return(batch=batch, item=item, reason="AC04", now=NOW, today=COLLECTION, by="Collections")
 
     payments = collections.settle_batch(batch=batch, now=NOW, today=COLLECTION, by="Billing")
 
@@ -314,7 +314,7 @@ def test_unknown_reason_codes_and_items_not_sent_yet_are_refused(in_a):
 
     with pytest.raises(collections.CollectionRefused) as not_sent:
         collections.record_return(batch=batch, item=item, reason="AM04", now=NOW, today=TODAY, by="x")
-    collections.submit_batch(batch=batch, now=NOW, by="Billing")
+    collections.submit_batch(batch=batch, now=NOW, today=TODAY, by="Billing")
     with pytest.raises(collections.CollectionRefused) as unknown:
         collections.record_return(batch=batch, item=item, reason="XX99", now=NOW, today=TODAY, by="x")
 
@@ -333,7 +333,7 @@ def test_a_mandate_revoked_after_preparing_is_left_out_of_the_file_and_the_submi
     mandate.status = "revoked"
 
     message = collections.message_of(batch=batch, tenant=tenant_of(in_a), created_at=NOW)
-    dropped = collections.submit_batch(batch=batch, now=NOW, by="Billing")
+    dropped = collections.submit_batch(batch=batch, now=NOW, today=TODAY, by="Billing")
 
     assert [t.amount for t in message.transactions] == [Decimal("20.00")]
     assert dropped == 1
@@ -422,3 +422,26 @@ def test_the_prepare_job_is_idempotent_and_the_daily_job_looks_lead_days_ahead(a
                    for b in db.session.scalars(select(CollectionBatch))}
         assert batches == {date(2026, 12, 5): [(bill.id, Decimal("20.00"))],  # not collected twice
                            date(2026, 12, 10): [(later.id, Decimal("9.00"))]}
+
+
+def test_dates_decide_when_a_batch_may_be_submitted_settled_or_have_returns(in_a):
+    add_bill(customer().account_number, "20.00", due=date(2026, 12, 1))
+    db.session.commit()
+    batch, _ = prepare(in_a)  # collected on 2026-12-05
+
+    with pytest.raises(collections.CollectionRefused) as too_early:
+        collections.submit_batch(batch=batch, now=NOW, today=COLLECTION - timedelta(days=15), by="Billing")
+    with pytest.raises(collections.CollectionRefused) as on_the_day:
+        collections.submit_batch(batch=batch, now=NOW, today=COLLECTION, by="Billing")
+    collections.submit_batch(batch=batch, now=NOW, today=COLLECTION - timedelta(days=14), by="Billing")
+    item = db.session.scalar(select(CollectionItem))
+    with pytest.raises(collections.CollectionRefused) as settle_early:
+        collections.settle_batch(batch=batch, now=NOW, today=COLLECTION - timedelta(days=1), by="Billing")
+    with pytest.raises(collections.CollectionRefused) as return_early:
+        collections.record_return(batch=batch, item=item, reason="AM04", now=NOW,
+                                  today=COLLECTION - timedelta(days=1), by="x")
+    settled = collections.settle_batch(batch=batch, now=NOW, today=COLLECTION, by="Billing")
+
+    assert (too_early.value.code, on_the_day.value.code) == ("too_early", "date_passed")
+    assert (settle_early.value.code, return_early.value.code) == ("not_yet", "not_yet")
+    assert [p.amount for p in settled] == [Decimal("20.00")] and item.status == "settled"

@@ -26,7 +26,7 @@ def _b_batch(app, b, *, submitted: bool = False) -> tuple[str, str, str, str]:
                                                   collection_date=today + timedelta(days=5), today=today,
                                                   now=utcnow(), prepared_by="B staff")
         if submitted:
-            collections.submit_batch(batch=batch, now=utcnow(), by="B staff")
+            collections.submit_batch(batch=batch, now=utcnow(), today=today, by="B staff")
         db.session.commit()
         e2e = db.session.scalar(select(CollectionItem.end_to_end_id).where(CollectionItem.batch_id == batch.id))
         return batch.public_id, e2e, bill.number, batch.message_id
