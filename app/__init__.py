@@ -4,7 +4,9 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from flask import Flask, g, render_template
+from flask import Flask, g, render_template, request
+from flask.globals import request_ctx
+from markupsafe import escape
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.settings import Settings, load_settings
@@ -49,8 +51,14 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
     )
     app.config.update(overrides)
-    if settings.env == "production" or app.config.get("BEHIND_PROXY"):
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    if settings.proxy_hops:
+        # Only what the configured proxies appended is believed; with no proxy (0) a client's X-Forwarded-* headers
+        # change nothing: not its address (per-IP sign-in limits), not its scheme, not its host (its tenant).
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops,
+                                x_host=hops if settings.proxy_forwards_host else 0)
+    from tenants.secrets import configure_secrets
+    configure_secrets(settings.secrets_keys)
     if settings.env == "test":
         from domain.identity.passwords import configure_for_tests
         configure_for_tests()
@@ -84,7 +92,7 @@ def _init_extensions(app: Flask) -> None:
     from app.auth import Principal  # noqa: F401  (registers the user loader)
     from app.extensions import babel, csrf, limiter, login_manager, migrate
     from app.i18n import init_i18n, select_locale, select_timezone
-    from app.security import init_security
+    from app.security import init_input_guard, init_security
     from app.tenancy import init_tenancy
     from domain.audit.recorder import install_audit_recorder
     from domain.db import TenantSession, db, install_sqlite_pragmas
@@ -95,6 +103,7 @@ def _init_extensions(app: Flask) -> None:
     install_audit_recorder(TenantSession)
     install_sqlite_pragmas()
     init_tenancy(app)  # first: CSRF, rate limits and sign-in all need the tenant
+    init_input_guard(app)  # then input no view may see (NUL bytes): a 400 on the tenant's own error page
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -175,7 +184,16 @@ def _register_errors(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
 
     def _page(code: int, title: str, message: str):
-        return render_template("errors/error.html", code=code, title=title, message=message), code
+        # A request whose host werkzeug cannot even bind (e.g. `aquaville..localhost`) has no URL adapter, and the
+        # page's links would fail to build: bind one to the platform's domain, links are relative anyway.
+        context = request_ctx._get_current_object()
+        if context.url_adapter is None:
+            context.url_adapter = app.url_map.bind(app.config["PLATFORM_DOMAIN"], url_scheme=request.scheme)
+        try:
+            return render_template("errors/error.html", code=code, title=title, message=message), code
+        except Exception:  # an error page must never become a bare 500: the plain page below cannot fail
+            logging.getLogger("app").exception("error page %s could not be rendered", code)
+            return _plain_page(code, title, message), code
 
     from flask_babel import gettext as _
 
@@ -216,6 +234,12 @@ def _register_errors(app: Flask) -> None:
     def _server_error(e):
         return _page(500, _("Something went wrong"), _("An error occurred on our side. Nothing was saved. "
                                                       "Please try again later."))
+
+
+def _plain_page(code: int, title: str, message: str) -> str:
+    title, message = escape(str(title)), escape(str(message))
+    return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>"
+            f"<body><main><h1>{title}</h1><p>{message}</p><p>{code}</p></main></body></html>")
 
 
 def _register_commands(app: Flask) -> None:

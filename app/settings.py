@@ -49,6 +49,13 @@ class Settings:
     # Stripe's API host; the tests point the real `stripe` library at a local fake.
     stripe_api_base: str = "https://api.stripe.com"
     database_pre_ping: bool = False
+    # How many proxies in front of the app append to X-Forwarded-For/-Proto (werkzeug's ProxyFix counts): only
+    # what they added is believed. 0: the headers are ignored and the client is the TCP peer.
+    proxy_hops: int = 0
+    # Whether those proxies also set (overwrite) X-Forwarded-Host; off, the Host header alone names the tenant.
+    proxy_forwards_host: bool = False
+    # Fernet keys (urlsafe base64, 32 bytes) sealing tenant secrets at rest; the first seals, every one opens.
+    secrets_keys: tuple[str, ...] = ()
 
     @property
     def is_production(self) -> bool:
@@ -84,9 +91,12 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
 
     database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_dir / 'utility.db'}"
     database_url = _normalise_db_url(database_url)
-    if app_env == "production" and database_url.startswith("sqlite"):
-        # Allowed (embedded demo), but a real deployment sets DATABASE_URL.
-        pass
+    if app_env == "production" and not database_url.startswith("postgresql"):
+        # SQLite has no row-level security, no concurrent writers and no server: it is the embedded demo only.
+        raise SettingsError("production runs on PostgreSQL: set DATABASE_URL=postgresql://… "
+                            f"(got {database_url.split(':', 1)[0]!r}; SQLite is for development and tests)")
+    proxy_hops = _proxy_hops(env.get("PROXY_HOPS"), app_env)
+    secrets_keys = _secrets_keys(env.get("SECRETS_KEY"), app_env)
     migration_url = _normalise_db_url(env.get("MIGRATION_DATABASE_URL") or database_url)
 
     return Settings(
@@ -107,4 +117,47 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         app_db_role=env.get("APP_DB_ROLE") or "utility_app",
         stripe_api_base=(env.get("STRIPE_API_BASE") or "https://api.stripe.com").rstrip("/"),
         database_pre_ping=_bool(env.get("DATABASE_PRE_PING"), False),
+        proxy_hops=proxy_hops,
+        proxy_forwards_host=_bool(env.get("PROXY_FORWARDS_HOST"), False),
+        secrets_keys=secrets_keys,
     )
+
+
+def _proxy_hops(value: str | None, app_env: str) -> int:
+    """Production must say how many proxies it sits behind: guessing wrong either lets any client choose its
+    IP address (and beat the per-IP sign-in limits) or makes every client look like the proxy."""
+    if value is None or value.strip() == "":
+        if app_env == "production":
+            raise SettingsError("PROXY_HOPS is required in production: the number of proxies in front of the app "
+                                "that set X-Forwarded-For (1 behind one TLS-terminating proxy, 0 if none)")
+        return 0
+    hops = _int("PROXY_HOPS", value, 0)
+    if not 0 <= hops <= 5:
+        raise SettingsError(f"PROXY_HOPS must be between 0 and 5, got {hops}")
+    return hops
+
+
+# Development and tests only: a fixed key, so a development database stays readable from one start to the next.
+DEV_SECRETS_KEY = "ZGV2LW9ubHktc2VjcmV0cy1rZXktbm90LWZvci11c2U="
+
+
+def _secrets_keys(value: str | None, app_env: str) -> tuple[str, ...]:
+    """SECRETS_KEY: one Fernet key, or several separated by commas (the first seals, every one opens): a new key
+    goes first, `flask tenants reseal-secrets` rewrites every secret with it, then the old key is dropped."""
+    keys = tuple(k.strip() for k in (value or "").split(",") if k.strip())
+    if not keys:
+        if app_env == "production":
+            raise SettingsError("SECRETS_KEY is required in production: a Fernet key that seals tenants' secrets "
+                                "(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key()"
+                                ".decode())')")
+        return (DEV_SECRETS_KEY,)
+    from cryptography.fernet import Fernet
+
+    for index, key in enumerate(keys):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError) as exc:
+            raise SettingsError(f"SECRETS_KEY: key {index + 1} is not a Fernet key (32 bytes, urlsafe base64)") from exc
+    if app_env == "production" and DEV_SECRETS_KEY in keys:
+        raise SettingsError("SECRETS_KEY: the development key cannot be used in production")
+    return keys

@@ -30,6 +30,9 @@ PG_HOST = os.environ.get("BENCH_PG_HOST", "127.0.0.1")
 OWNER = os.environ.get("BENCH_PG_OWNER", "postgres")
 APP_ROLE = os.environ.get("APP_DB_ROLE", "utility_app")
 SECRET_KEY = "bench-secret-key-0123456789abcdef-0123456789"
+# What production also requires (app/settings.py): a key sealing tenants' secrets, and the proxies in front (wrk
+# on this machine plays the TLS proxy: it sends X-Forwarded-Proto: https).
+PRODUCTION_EXTRAS = {"SECRETS_KEY": "YmVuY2gtb25seS1zZWNyZXRzLWtleS0zMi1ieXRlcyE=", "PROXY_HOPS": "1"}
 
 
 # --- database -------------------------------------------------------------------------------------------------------

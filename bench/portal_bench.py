@@ -28,6 +28,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 from billing_setup import (  # noqa: E402
+    PRODUCTION_EXTRAS,
     ROOT,
     SECRET_KEY,
     Calendar,
@@ -373,7 +374,7 @@ def main() -> int:
 
     server_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MIGRATION_DATABASE_URL",
                                                                     "REDIS_URL", "FLASK_APP")}
-    server_env.update(APP_ENV="production", SECRET_KEY=SECRET_KEY, DATABASE_URL=app_url(args.db),
+    server_env.update(**PRODUCTION_EXTRAS, APP_ENV="production", SECRET_KEY=SECRET_KEY, DATABASE_URL=app_url(args.db),
                       INSTANCE_DIR=instance, PLATFORM_DOMAIN="localhost", PYTHONPATH=str(ROOT))
     cookies = signed_cookies(server_env, tokens)
     cookies_file = work / "cookies.txt"

@@ -23,7 +23,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from billing_setup import ROOT, SECRET_KEY, app_url  # noqa: E402
+from billing_setup import PRODUCTION_EXTRAS, ROOT, SECRET_KEY, app_url  # noqa: E402
 from portal_bench import HOST, signed_cookies  # noqa: E402
 
 
@@ -41,7 +41,7 @@ def main() -> int:
         raise SystemExit(f"no {state_file}: run bench/portal_bench.py --keep first")
     tokens = json.loads(state_file.read_text())["tokens"]
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MIGRATION_DATABASE_URL", "REDIS_URL")}
-    env.update(APP_ENV="production", SECRET_KEY=SECRET_KEY, DATABASE_URL=app_url(args.db),
+    env.update(**PRODUCTION_EXTRAS, APP_ENV="production", SECRET_KEY=SECRET_KEY, DATABASE_URL=app_url(args.db),
                INSTANCE_DIR=tempfile.mkdtemp(prefix="portal_profile_"), PLATFORM_DOMAIN="localhost",
                PYTHONPATH=str(ROOT))
     os.environ.update(env)

@@ -1,4 +1,5 @@
-"""`flask tenants ...`: onboard, list and suspend utilities, set their Stripe keys; create platform operators."""
+"""`flask tenants ...`: onboard, list and suspend utilities, set (and re-seal) their Stripe keys; create platform
+operators."""
 from __future__ import annotations
 
 import click
@@ -109,6 +110,15 @@ def set_demo(slug, demo):
     except services.TenantError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{slug}: {'a demo: card payments may use the sandbox' if demo else 'not a demo'}")
+
+
+@tenants_cli.command("reseal-secrets")
+@with_appcontext
+def reseal_secrets():
+    """Seal every tenant's secrets with the first key of SECRETS_KEY (after a new key was put first)."""
+    count = services.reseal_secrets()
+    click.echo(f"sealed the secrets of {count} tenant(s) with the first key of SECRETS_KEY; "
+               "older keys can now be removed from SECRETS_KEY")
 
 
 @tenants_cli.command("create-operator")

@@ -7,7 +7,8 @@ Three listeners on the session class:
 - `before_flush` stamps `tenant_id` on new rows and refuses rows of another tenant, or a
   change of `tenant_id`.
 - on PostgreSQL, the tenant is also set transaction-locally (`app.tenant_id`) for the
-  row-level security policies, whenever a transaction begins or the tenant changes.
+  row-level security policies, whenever a transaction begins or the tenant changes; inside
+  `platform_scope`, `app.platform` too, which only the `tenants` table's policy reads.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from domain.db import TenantScoped
 from tenants.context import NoTenantContext, TenantMismatch, current_tenant_id, platform_reason
 
 _DB_TENANT_KEY = "db_tenant_id"
+TENANTS_TABLE = "tenants"
 # A Core statement whose author filtered tenant_id by hand says so with this execution option.
 TENANT_FILTERED = "tenant_filtered"
 
@@ -40,12 +42,17 @@ def _reads_tenant_tables(statement) -> bool:
     return False
 
 
+def _wanted_db_context() -> tuple[int | None, bool]:
+    return current_tenant_id(), bool(platform_reason())
+
+
 def _sync_db_tenant(session, connection=None) -> None:
-    """Make PostgreSQL's `app.tenant_id` match the current tenant for this transaction."""
+    """Make PostgreSQL's `app.tenant_id` (and `app.platform`, the escape hatch the `tenants` table's policy
+    knows) match the current tenant for this transaction."""
     bind = connection if connection is not None else session.get_bind()
     if bind.dialect.name != "postgresql":
         return
-    wanted = current_tenant_id()
+    wanted = _wanted_db_context()
     if connection is None and session.info.get(_DB_TENANT_KEY, "unset") == wanted:
         return
     if connection is None:
@@ -56,8 +63,11 @@ def _sync_db_tenant(session, connection=None) -> None:
         conn = connection
     # Through the driver: this runs at the start of every transaction, and SQLAlchemy's statement
     # machinery would cost more than the round trip itself.
-    conn.exec_driver_sql("SELECT set_config('app.tenant_id', %(tenant_id)s, true)",
-                         {"tenant_id": "" if wanted is None else str(wanted)})
+    tenant_id, platform = wanted
+    conn.exec_driver_sql("SELECT set_config('app.tenant_id', %(tenant_id)s, true), "
+                         "set_config('app.platform', %(platform)s, true)",
+                         {"tenant_id": "" if tenant_id is None else str(tenant_id),
+                          "platform": "on" if platform else ""})
     session.info[_DB_TENANT_KEY] = wanted
 
 
@@ -80,6 +90,10 @@ def _on_do_orm_execute(state) -> None:
         return
     mappers = state.all_mappers
     if not any(issubclass(m.class_, TenantScoped) for m in mappers) and not _reads_tenant_tables(state.statement):
+        if any(m.local_table is not None and m.local_table.name == TENANTS_TABLE for m in mappers):
+            # The `tenants` table has its own policy (its own row, or the platform's escape hatch): keep the
+            # database's view of the context current. No tenant filter here: the platform console lists them all.
+            _sync_db_tenant(state.session)
         return
     tenant_id = current_tenant_id()
     if tenant_id is None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Integer, Numeric, String, false
+from sqlalchemy import JSON, Boolean, CheckConstraint, Integer, Numeric, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.db import PlatformModel, UTCDateTime, utcnow
+from tenants.secrets import open_sealed, seal
 
 ACTIVITIES = ("water", "gas", "electricity", "heating")
 TENANT_STATUSES = ("active", "suspended")
@@ -48,8 +49,10 @@ class Tenant(PlatformModel):
     sepa_creditor_id: Mapped[str | None] = mapped_column(String(35))
     sepa_collection_lead_days: Mapped[int | None] = mapped_column(Integer)
     # Card payments: the tenant's own Stripe account; without keys the portal uses the sandbox provider.
-    stripe_secret_key: Mapped[str | None] = mapped_column(String(255))
-    stripe_webhook_secret: Mapped[str | None] = mapped_column(String(255))
+    # Stored sealed (tenants/secrets.py); read and write them through `stripe_secret_key` and
+    # `stripe_webhook_secret` below, which open and seal.
+    stripe_secret_key_sealed: Mapped[str | None] = mapped_column("stripe_secret_key", Text)
+    stripe_webhook_secret_sealed: Mapped[str | None] = mapped_column("stripe_webhook_secret", Text)
     # A demo utility: only then may production use the sandbox checkout (no money moves). Set by the platform
     # operator alone (`flask tenants set-demo`), never by the tenant's admin (migration 0011).
     payments_demo: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
@@ -63,6 +66,26 @@ class Tenant(PlatformModel):
     @property
     def is_active(self) -> bool:
         return self.status == "active"
+
+    @property
+    def has_stripe_keys(self) -> bool:
+        return bool(self.stripe_secret_key_sealed)
+
+    @property
+    def stripe_secret_key(self) -> str | None:
+        return open_sealed(self.stripe_secret_key_sealed)
+
+    @stripe_secret_key.setter
+    def stripe_secret_key(self, value: str | None) -> None:
+        self.stripe_secret_key_sealed = seal(value)
+
+    @property
+    def stripe_webhook_secret(self) -> str | None:
+        return open_sealed(self.stripe_webhook_secret_sealed)
+
+    @stripe_webhook_secret.setter
+    def stripe_webhook_secret(self, value: str | None) -> None:
+        self.stripe_webhook_secret_sealed = seal(value)
 
     def __repr__(self) -> str:
         return f"<Tenant {self.slug}>"

@@ -14,7 +14,7 @@ import re
 import threading
 import time
 
-from sqlalchemy import event, select
+from sqlalchemy import String, bindparam, event, select, text
 
 from domain.db import db
 from domain.readsql import attached
@@ -25,6 +25,9 @@ _cache: dict[str, tuple[float, dict]] = {}  # host name -> (monotonic expiry, th
 _cache_lock = threading.Lock()
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+# A DNS name: dot-separated labels of letters, digits and inner hyphens, 63 characters at most each.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST_NAME = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
 
 
 class HostKind(enum.Enum):
@@ -37,6 +40,10 @@ def is_valid_slug(slug: str) -> bool:
     return bool(_SLUG.match(slug or "")) and slug not in {"www", "console", "api", "admin", "static"}
 
 
+def is_valid_host_name(name: str) -> bool:
+    return 0 < len(name) <= 253 and bool(_HOST_NAME.match(name))
+
+
 def split_host(host: str) -> str:
     host = (host or "").strip().lower().rstrip(".")
     if host.startswith("["):  # IPv6 literal
@@ -46,10 +53,10 @@ def split_host(host: str) -> str:
 
 def resolve_host(host: str, platform_domain: str) -> tuple[HostKind, Tenant | None]:
     name = split_host(host)
-    if not name:
-        return HostKind.UNKNOWN, None
-    if name == platform_domain:
+    if name and name == platform_domain:
         return HostKind.PLATFORM, None
+    if not is_valid_host_name(name):
+        return HostKind.UNKNOWN, None  # empty, `a..b`, a NUL byte, an IP literal: no tenant has such a name
     suffix = "." + platform_domain
     slug = None
     if name.endswith(suffix):
@@ -59,15 +66,27 @@ def resolve_host(host: str, platform_domain: str) -> tuple[HostKind, Tenant | No
     cached = _cache.get(name)
     if cached is not None and cached[0] > time.monotonic():
         return HostKind.TENANT, _attached(cached[1])
-    if name.endswith(suffix):
-        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
-    else:
-        tenant = db.session.scalar(select(Tenant).where(Tenant.custom_domain == name))
+    tenant = find_tenant_for_host(slug=slug, custom_domain=None if slug else name)
     if tenant is None:
         return HostKind.UNKNOWN, None  # not cached: a tenant created a moment later is found at once
     with _cache_lock:
         _cache[name] = (time.monotonic() + CACHE_SECONDS, _values(tenant))
     return HostKind.TENANT, tenant
+
+
+def find_tenant_for_host(*, slug: str | None, custom_domain: str | None) -> Tenant | None:
+    """The one tenant a host names, read with no tenant set.
+
+    On PostgreSQL the application role cannot read the `tenants` table outside its own row (row-level security,
+    migration 0013): it asks `tenant_for_host`, a SECURITY DEFINER function that answers one row for one host.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        statement = text("SELECT * FROM tenant_for_host(:slug, :custom_domain)").bindparams(
+            bindparam("slug", slug, type_=String), bindparam("custom_domain", custom_domain, type_=String))
+        return db.session.scalars(select(Tenant).from_statement(statement)).one_or_none()
+    if slug is not None:
+        return db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+    return db.session.scalar(select(Tenant).where(Tenant.custom_domain == custom_domain))
 
 
 def _values(tenant: Tenant) -> dict:

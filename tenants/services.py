@@ -20,6 +20,7 @@ from domain.tasks.models import WorkGroup
 from tenants.context import platform_scope, tenant_scope
 from tenants.models import ACTIVITIES, Tenant
 from tenants.resolution import is_valid_slug
+from tenants.secrets import reseal
 
 log = logging.getLogger("tenants")
 
@@ -156,3 +157,14 @@ def set_stripe_keys(*, slug: str, secret_key: str | None, webhook_secret: str | 
         tenant.stripe_webhook_secret = webhook_secret or None
         db.session.commit()
     return tenant
+
+
+def reseal_secrets() -> int:
+    """Key rotation: every tenant's secrets sealed again with the first key of SECRETS_KEY. Commits."""
+    with platform_scope("re-seal tenants' secrets with the first key"):
+        tenants = list(db.session.scalars(select(Tenant).order_by(Tenant.id)))
+        for tenant in tenants:
+            tenant.stripe_secret_key_sealed = reseal(tenant.stripe_secret_key_sealed)
+            tenant.stripe_webhook_secret_sealed = reseal(tenant.stripe_webhook_secret_sealed)
+        db.session.commit()
+    return len(tenants)

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from domain.db import db
 from domain.identity.models import StaffUser
-from tenants.context import tenant_scope
+from tenants.context import platform_scope, tenant_scope
 from tenants.models import Tenant
 
 
@@ -20,7 +20,8 @@ def test_create_tenant_with_its_first_administrator(app, browser):
 
     assert result.exit_code == 0, result.output
     with app.app_context():
-        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == "riverside"))
+        with platform_scope("test: the new tenant"):
+            tenant = db.session.scalar(select(Tenant).where(Tenant.slug == "riverside"))
         with tenant_scope(tenant.id):
             admin = db.session.scalar(select(StaffUser))
             assert admin.roles == {"tenant_admin"}
@@ -46,7 +47,7 @@ def test_create_refuses_bad_input_and_changes_nothing(app):
 
         assert result.exit_code != 0, option
         assert "Error" in result.output
-    with app.app_context():
+    with app.app_context(), platform_scope("test: no tenant made"):
         assert db.session.scalars(select(Tenant)).all() == []
 
 

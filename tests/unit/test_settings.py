@@ -34,3 +34,77 @@ def test_bad_values_are_reported_by_name():
         load_settings({"SESSION_HOURS": "twelve"})
     with pytest.raises(SettingsError, match="APP_ENV"):
         load_settings({"APP_ENV": "staging"})
+
+
+PRODUCTION = {"APP_ENV": "production", "SECRET_KEY": "s" * 40, "DATABASE_URL": "postgresql://app@db/utility",
+              "PROXY_HOPS": "1", "SECRETS_KEY": "q2Yh8j0yG7yS1m8o3m4uM2F0ZlV5m4Zc1oJXo4kH0xk="}
+
+
+def test_a_complete_production_configuration_loads():
+    settings = load_settings(PRODUCTION)
+
+    assert settings.is_production and settings.uses_postgresql
+    assert settings.proxy_hops == 1 and settings.proxy_forwards_host is False
+    assert settings.secrets_keys == (PRODUCTION["SECRETS_KEY"],)
+
+
+@pytest.mark.parametrize("url", ["sqlite:////srv/utility.db", "sqlite://", ""])
+def test_production_refuses_sqlite(url):
+    environ = {**PRODUCTION, "DATABASE_URL": url}
+
+    with pytest.raises(SettingsError, match="production runs on PostgreSQL"):
+        load_settings(environ)
+
+
+def test_production_refuses_to_start_on_sqlite(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    environ = {**os.environ, **PRODUCTION, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+               "INSTANCE_DIR": str(tmp_path)}
+
+    started = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=Path(__file__).resolve().parents[2],
+                             env=environ, capture_output=True, text=True, timeout=120)
+
+    assert started.returncode != 0
+    assert "SettingsError: production runs on PostgreSQL" in started.stderr
+
+
+def test_production_must_say_how_many_proxies_are_in_front():
+    environ = {k: v for k, v in PRODUCTION.items() if k != "PROXY_HOPS"}
+
+    with pytest.raises(SettingsError, match="PROXY_HOPS is required in production"):
+        load_settings(environ)
+    assert load_settings({**environ, "PROXY_HOPS": "0"}).proxy_hops == 0
+    with pytest.raises(SettingsError, match="PROXY_HOPS"):
+        load_settings({**environ, "PROXY_HOPS": "-1"})
+
+
+def test_forwarded_headers_are_ignored_by_default_outside_production():
+    for env in ("development", "test"):
+        settings = load_settings({"APP_ENV": env})
+
+        assert settings.proxy_hops == 0 and settings.proxy_forwards_host is False
+
+
+def test_production_needs_its_own_key_for_tenant_secrets():
+    from app.settings import DEV_SECRETS_KEY
+
+    without = {k: v for k, v in PRODUCTION.items() if k != "SECRETS_KEY"}
+
+    with pytest.raises(SettingsError, match="SECRETS_KEY is required in production"):
+        load_settings(without)
+    with pytest.raises(SettingsError, match="development key"):
+        load_settings({**without, "SECRETS_KEY": DEV_SECRETS_KEY})
+    with pytest.raises(SettingsError, match="not a Fernet key"):
+        load_settings({**without, "SECRETS_KEY": "too-short"})
+    assert load_settings({}).secrets_keys == (DEV_SECRETS_KEY,)
+
+
+def test_several_secrets_keys_rotate_first_one_seals():
+    keys = "q2Yh8j0yG7yS1m8o3m4uM2F0ZlV5m4Zc1oJXo4kH0xk=, ZGV2LW9ubHktc2VjcmV0cy1rZXktbm90LWZvci11c2U="
+
+    assert load_settings({"SECRETS_KEY": keys}).secrets_keys == (
+        "q2Yh8j0yG7yS1m8o3m4uM2F0ZlV5m4Zc1oJXo4kH0xk=", "ZGV2LW9ubHktc2VjcmV0cy1rZXktbm90LWZvci11c2U=")
