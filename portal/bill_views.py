@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from decimal import Decimal
 
 from babel.numbers import format_percent
 from flask import abort, make_response, render_template, request
@@ -14,9 +15,9 @@ from app.auth import customer_required
 from app.i18n import tenant_today
 from domain.billing import bill_list
 from domain.billing import bills as bill_service
-from domain.billing.document_data import display_unit, line_description, tax_totals
+from domain.billing import line_names
+from domain.billing.document_data import present_lines, tax_totals
 from domain.db import db
-from domain.i18n import format_unit_price
 from domain.payments import services as payments
 from portal.blueprint import bp
 
@@ -60,14 +61,19 @@ def bill(number: str):
     if view is None:
         abort(404)
     locale = str(get_locale())
-    currency = view.bill.currency
-    lines = [(line, line_description(line.description, gettext), display_unit(line.unit, line.quantity, locale),
-              format_unit_price(line.unit_price, currency, locale), _percent(line.tax_rate, locale))
-             for line in view.bill.lines]
-    taxes = [(tax, _percent(tax.rate, locale)) for tax in tax_totals(view.bill.lines)]
+    bill = view.bill
+    shown, deductions = present_lines(bill, locale)
+    lines = [(line, _percent(line.tax_rate, locale)) for line in shown]
+    charged = [line for line in bill.lines if not line_names.is_deduction(kind=bill.kind, component=line.component)]
+    totals = tax_totals(charged)
+    taxes = [(tax, _percent(tax.rate, locale)) for tax in totals]
+    basis = line_names.vat_basis(charged)
+    net = sum((tax.base for tax in totals), Decimal("0.00")) if deductions else bill.total_excl_tax
     return render_template(
-        "portal/bills/detail.html", view=view, bill=view.bill, lines=lines, taxes=taxes,
-        allocations=bill_service.allocations_of_bill(bill_id=view.bill.id), **_names())
+        "portal/bills/detail.html", view=view, bill=bill, lines=lines, taxes=taxes, deductions=deductions,
+        vat_basis=basis, vat_statement=line_names.vat_statement(basis, gettext) if shown else "",
+        net_total=net, gross_total=net + bill.total_tax,
+        allocations=bill_service.allocations_of_bill(bill_id=bill.id), **_names())
 
 
 @bp.get("/bills/<number>.pdf")

@@ -183,7 +183,13 @@ def test_true_up_bills_actual_minus_instalments_and_starts_the_next_year(app, wa
         assert (bill.period_start, bill.period_end) == (date(2026, 11, 1), date(2027, 12, 1))
         assert bill.total_incl_tax == Decimal("52.75") and bill.total_tax == Decimal("48.37")
         assert bill.number and bill.status == "issued"
-        assert sum(line.amount for line in bill.lines) == bill.total_excl_tax == Decimal("4.38")
+        # The consumption keeps its own totals; the twelve instalments are deducted at their gross amount, no VAT.
+        consumption = [line for line in bill.lines if line.component != "instalment"]
+        deducted = [line for line in bill.lines if line.component == "instalment"]
+        assert sum(line.amount for line in consumption) == bill.total_excl_tax == Decimal("879.50")
+        assert bill.total_excl_tax + bill.total_tax == Decimal("927.87")
+        assert len(deducted) == 12 and sum(line.amount_incl_tax for line in deducted) == Decimal("-875.12")
+        assert {line.amount for line in deducted} == {line.amount_incl_tax for line in deducted}
         ledger = db.session.scalar(select(LedgerEntry).where(LedgerEntry.bill_id == bill.id))
         assert (ledger.direction, ledger.amount) == ("debit", Decimal("52.75"))
         old = db.session.get(DownPaymentPlan, plan_id)
@@ -263,7 +269,9 @@ def test_instalment_and_true_up_bills_render_as_documents(app, water):
 
         assert instalment.total_incl_tax == Decimal("72.92")
         assert settlement.total_incl_tax == Decimal("52.75")
-        assert [line.amount for line in settlement.lines][-1] == Decimal("-875.12")
+        assert settlement.total_excl_tax == Decimal("879.50") and settlement.gross_total == Decimal("927.87")
+        assert settlement.deducted == Decimal("875.12") and len(settlement.deductions) == 12
+        assert all(line.description != "Instalment already billed" for line in settlement.lines)
         from domain.billing.document_jobs import render_bill_document
         assert render_bill_document(bill_id=_bills("true_up")[0].id).endswith(".pdf")
 
@@ -321,8 +329,9 @@ def test_a_true_up_on_an_estimated_index_is_regularised_by_the_next_one(app, wat
         # From the latest actual index (1304 on 2026-11-01): 800 m3 = 1,600.00, minus the 395 m3 the first
         # true-up charged (790.00), plus 366 days x 0.10; VAT 46.56: 893.16, minus instalments of 810.87.
         assert second.total_incl_tax == Decimal("82.29") and not second.estimated
-        assert sorted(line.amount for line in second.lines) == sorted(
-            [Decimal("1600.00"), Decimal("-790.00"), Decimal("36.60"), Decimal("-810.87")])
+        charged = [line.amount for line in second.lines if line.component != "instalment"]
+        assert sorted(charged) == sorted([Decimal("1600.00"), Decimal("-790.00"), Decimal("36.60")])
+        assert sum(line.amount for line in second.lines if line.component == "instalment") == Decimal("-810.87")
 
 
 def test_two_confirmations_at_once_leave_one_active_plan(app, water, monkeypatch):
