@@ -376,3 +376,89 @@ def test_a_periodic_run_after_an_estimated_settlement_credits_what_the_settlemen
         water_lines = sorted(line.amount for line in periodic.lines if line.component == "water")
         # 120 m3 actually used since the last actual index (240.00), minus the 92 m3 the settlement charged.
         assert water_lines == [Decimal("-184.00"), Decimal("240.00")]
+
+
+def _true_up_pdf_text(tenant_id: int, locale: str = "en") -> tuple[object, str]:
+    import io
+    import re
+
+    from pypdf import PdfReader
+
+    from domain.billing.document_data import build_bill_document
+    from domain.billing.document_pdf import render_bill_pdf
+    from domain.i18n import translator
+
+    (bill,) = _bills("true_up")
+    bill.account.locale = locale
+    db.session.flush()
+    doc = build_bill_document(bill_id=bill.id)
+    reader = PdfReader(io.BytesIO(render_bill_pdf(doc, _=translator(locale))))
+    return doc, re.sub(r"\s+", " ", " ".join(page.extract_text() for page in reader.pages))
+
+
+def test_the_true_up_document_shows_the_consumption_totals_then_the_instalments_deducted_gross(app, water):
+    tenant_id, contract_id, register_id = water
+    with app.app_context(), tenant_scope(tenant_id):
+        plans.create_plan(contract=_contract(contract_id), count=12, as_of=AS_OF, now=NOW)
+        register = db.session.get(f.Register, register_id)
+        f.MeterReadingFactory(register=register, read_on=date(2027, 12, 1), value=Decimal("1724.000"),
+                              source="agent")
+        db.session.commit()
+        bill_instalments(billing_date="2027-12-01")
+
+        doc, text = _true_up_pdf_text(tenant_id)
+
+    # 420 m3 x 2.00 + 395 days x 0.10 = 879.50 net, VAT 5.5 % 48.37, gross 927.87; then 11 x 72.92 + 73.00.
+    assert [(t.rate, t.base, t.tax) for t in doc.tax_totals] == [(Decimal("0.055"), Decimal("879.50"),
+                                                                  Decimal("48.37"))]
+    assert "Subtotal at VAT rate 5.5% €879.50 €48.37 €927.87" in text
+    assert "Total excl. VAT €879.50 Total VAT €48.37 Total incl. VAT €927.87" in text
+    assert "Instalment already billed, Dec 1, 2026 to Dec 31, 2026 -€72.92" in text
+    assert "Instalment already billed, Nov 1, 2027 to Nov 30, 2027 -€73.00" in text
+    assert text.count("Instalment already billed") == 12
+    assert "Instalments deducted -€875.12 Amount to pay €52.75" in text
+    assert "0%" not in text and "-0.00" not in text and "-€0.00" not in text  # no instalment priced at 0 % VAT
+
+
+def test_a_true_up_refund_ends_on_the_amount_to_be_refunded(app, water):
+    tenant_id, contract_id, register_id = water
+    with app.app_context(), tenant_scope(tenant_id):
+        plans.create_plan(contract=_contract(contract_id), count=12, as_of=AS_OF, now=NOW)
+        register = db.session.get(f.Register, register_id)
+        f.MeterReadingFactory(register=register, read_on=date(2027, 12, 1), value=Decimal("1604.000"),
+                              source="agent")
+        db.session.commit()
+        bill_instalments(billing_date="2027-12-01")
+
+        doc, text = _true_up_pdf_text(tenant_id, "fr")
+
+    # 300 m3 x 2.00 + 39.50 = 639.50 net, VAT 35.17, gross 674.67 - 875.12 = 200.45 to refund.
+    assert doc.total_excl_tax == Decimal("639.50") and doc.gross_total == Decimal("674.67")
+    assert "Total HT 639,50 € Total TVA 35,17 € Total TTC 674,67 €" in text
+    assert "Mensualités déduites -875,12 € Montant qui vous sera remboursé 200,45 €" in text
+
+
+def test_the_true_up_page_shows_the_same_layout_to_the_customer(app, water, browser):
+    tenant_id, contract_id, register_id = water
+    with app.app_context(), tenant_scope(tenant_id):
+        contract = _contract(contract_id)
+        user = f.CustomerUserFactory(party=contract.account.holder, email="budget@rivers.test")
+        f.CustomerAccessFactory(user=user, account=contract.account)
+        plans.create_plan(contract=contract, count=12, as_of=AS_OF, now=NOW)
+        register = db.session.get(f.Register, register_id)
+        f.MeterReadingFactory(register=register, read_on=date(2027, 12, 1), value=Decimal("1724.000"),
+                              source="agent")
+        db.session.commit()
+        bill_instalments(billing_date="2027-12-01")
+        (bill,) = _bills("true_up")
+        number = bill.number
+    signed_in = browser("rivers")
+    signed_in.login("budget@rivers.test")
+
+    from tests.functional.test_bill_presentation import visible_text
+    text = visible_text(signed_in.get(f"/bills/{number}").get_data(as_text=True))
+
+    assert "Total excl. VAT €879.50 Total VAT €48.37 Total incl. VAT €927.87" in text
+    assert text.count("Instalment already billed") == 12
+    assert "Amount to pay €52.75" in text
+    assert "0%" not in text
