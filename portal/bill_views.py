@@ -17,6 +17,7 @@ from domain.billing import bill_list
 from domain.billing import bills as bill_service
 from domain.billing import line_names
 from domain.billing.document_data import present_lines, tax_totals
+from domain.billing.document_pdf import document_title
 from domain.db import db
 from domain.payments import services as payments
 from portal.blueprint import bp
@@ -72,7 +73,7 @@ def bill(number: str):
     return render_template(
         "portal/bills/detail.html", view=view, bill=bill, lines=lines, taxes=taxes, deductions=deductions,
         vat_basis=basis, vat_statement=line_names.vat_statement(basis, gettext) if shown else "",
-        net_total=net, gross_total=net + bill.total_tax,
+        net_total=net, gross_total=net + bill.total_tax, kind_title=document_title(bill.kind, gettext),
         allocations=bill_service.allocations_of_bill(bill_id=bill.id), **_names())
 
 

@@ -520,6 +520,7 @@ def _totals_table(doc: BillDocument, _, styles: _Styles, brand: colors.Color, fm
     grand = ParagraphStyle("grand", parent=styles.cell_bold, fontSize=10, leading=13)
     grand_right = ParagraphStyle("grand_right", parent=grand, alignment=TA_RIGHT)
     spans = [first_total, first_total + 1]
+    rules = [("LINEABOVE", (0, first_total), (-1, first_total), 0.6, RULE)]
     if not doc.deductions:
         rows.append([Paragraph(_x(_("Total incl. VAT")), grand), "", "",
                      Paragraph(_x(fmt.money(doc.total_incl_tax)), grand_right)])
@@ -529,6 +530,7 @@ def _totals_table(doc: BillDocument, _, styles: _Styles, brand: colors.Color, fm
         rows.append([Paragraph(_x(_("Total incl. VAT")), styles.cell_bold), "", "",
                      Paragraph(_x(fmt.money(doc.gross_total)), styles.cell_bold_right)])
         spans.append(len(rows) - 1)
+        rules.append(("LINEABOVE", (0, len(rows)), (-1, len(rows)), 0.6, RULE))
         for item in doc.deductions:
             label = item.description
             if item.period_start and item.period_end:
@@ -538,6 +540,7 @@ def _totals_table(doc: BillDocument, _, styles: _Styles, brand: colors.Color, fm
             rows.append([Paragraph(_x(label), styles.cell), "", "",
                          Paragraph(_x(fmt.money(-item.amount)), styles.cell_right)])
             spans.append(len(rows) - 1)
+        rules.append(("LINEABOVE", (0, len(rows)), (-1, len(rows)), 0.6, RULE))
         rows.append([Paragraph(_x(_("Instalments deducted")), styles.cell), "", "",
                      Paragraph(_x(fmt.money(-doc.deducted)), styles.cell_right)])
         spans.append(len(rows) - 1)
@@ -545,7 +548,7 @@ def _totals_table(doc: BillDocument, _, styles: _Styles, brand: colors.Color, fm
                      Paragraph(_x(fmt.money(abs(doc.total_incl_tax))), grand_right)])
     last = len(rows) - 1
     spans.append(last)
-    width = 124 * mm
+    width = 150 * mm
     table = Table(rows, colWidths=[width - 84 * mm, 28 * mm, 28 * mm, 28 * mm], hAlign="RIGHT")
     table.setStyle(TableStyle([
         ("FONTSIZE", (0, 0), (-1, -1), 6),  # the empty cells must not be taller than the text ones
@@ -555,7 +558,7 @@ def _totals_table(doc: BillDocument, _, styles: _Styles, brand: colors.Color, fm
         ("RIGHTPADDING", (0, 0), (-1, -1), 5),
         ("TOPPADDING", (0, 0), (-1, -1), 2.5),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
-        ("LINEABOVE", (0, first_total), (-1, first_total), 0.6, RULE),
+        *rules,
         *[("SPAN", (0, row), (2, row)) for row in spans],
         ("BACKGROUND", (0, last), (-1, last), _tint(brand, 0.12)),
         ("LINEABOVE", (0, last), (-1, last), 1, brand),

@@ -83,7 +83,14 @@ def prorated(bound: Decimal, days: int) -> Decimal:
     return (bound * days / DAYS_PER_YEAR).quantize(MILLI, ROUND_HALF_UP)
 
 
-def _with_register(name: str, register_code: str | None, _) -> str:
+def _with_register(component: str, register_code: str | None, _) -> str:
+    """The component's name, for one register when the line prices one."""
+    code = (register_code or "").upper()
+    if component == "energy" and code == "PEAK":
+        return _("Energy consumption, peak hours")
+    if component == "energy" and code == "OFFPEAK":
+        return _("Energy consumption, off-peak hours")
+    name = component_name(component, _)
     register = register_name(register_code, _)
     return _("%(name)s, %(register)s") % {"name": name, "register": register} if register else name
 
@@ -128,15 +135,17 @@ def line_name(*, kind: str, component: str, description: str, register_code: str
         return _("Consumption older than the back-billing limit, not charged")
     if component == "instalment" or key in ("instalment", "instalments_billed"):
         return _("Instalment")
-    base = component_name(component, _)
+    base = _with_register(component, register_code, _)
     if key == "regularisation_credit":
-        return _("Estimate billed earlier, deducted: %(name)s") % {"name": _with_register(base, register_code, _)}
+        return _("Estimate billed earlier, deducted: %(name)s") % {"name": base}
     number = tier_number(key)
     if number is not None:
-        return _tier_name(_with_register(base, register_code, _), number, tier, unit, locale, _)
+        return _tier_name(base, number, tier, unit, locale, _)
     if key and not _KEY.match(key):
         return key  # a name the utility wrote for its customers (a levy's legal name): shown as written
-    return _with_register(base, register_code, _)
+    if key in ("energy_peak", "energy_offpeak") and register_code is None:  # lines stored without their register
+        return _with_register("energy", key.split("_")[1], _)
+    return base
 
 
 def unit_label(unit: str, locale: str) -> str:
