@@ -16,7 +16,7 @@ from app.i18n import tenant_today
 from domain.billing import bill_list
 from domain.billing import bills as bill_service
 from domain.billing import line_names
-from domain.billing.document_data import present_lines, tax_totals
+from domain.billing.document_data import consumption_of, gas_conversion_text, present_lines, tax_totals
 from domain.billing.document_pdf import document_title
 from domain.db import db
 from domain.payments import services as payments
@@ -33,6 +33,15 @@ PAYMENT_STATUS_NAMES = {
 
 def _percent(rate, locale: str) -> str:
     return format_percent(rate, format="#,##0.##%", locale=locale)
+
+
+def _change(item, locale: str) -> str:
+    """"+2 %" from the same period last year, as the PDF says it; empty when last year is not known."""
+    if not item.last_year:
+        return ""
+    ratio = ((item.this_year - item.last_year) / item.last_year).quantize(Decimal("0.01"))
+    sign = "+" if ratio > 0 else "-" if ratio < 0 else ""
+    return sign + _percent(abs(ratio), locale)
 
 
 def _names() -> dict:
@@ -70,10 +79,15 @@ def bill(number: str):
     taxes = [(tax, _percent(tax.rate, locale)) for tax in totals]
     basis = line_names.vat_basis(charged)
     net = sum((tax.base for tax in totals), Decimal("0.00")) if deductions else bill.total_excl_tax
+    consumption, comparisons = consumption_of(bill, locale)
+    conversions = {pod.identifier: gas_conversion_text(pod.conversion, pod.unit, locale)
+                   for pod in consumption if pod.conversion is not None}
+    changes = {item.identifier: _change(item, locale) for item in comparisons}
     return render_template(
         "portal/bills/detail.html", view=view, bill=bill, lines=lines, taxes=taxes, deductions=deductions,
         vat_basis=basis, vat_statement=line_names.vat_statement(basis, gettext) if shown else "",
         net_total=net, gross_total=net + bill.total_tax, kind_title=document_title(bill.kind, gettext),
+        consumption=consumption, comparisons=comparisons, conversions=conversions, changes=changes,
         allocations=bill_service.allocations_of_bill(bill_id=bill.id), **_names())
 
 

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.numbers import format_decimal
 from sqlalchemy import select
 
 from domain.billing import line_names
@@ -337,18 +338,7 @@ def build_bill_document(*, bill_id: int) -> BillDocument:
         total_excl_tax = sum((item.base for item in totals), Decimal("0.00"))
     basis = line_names.vat_basis(charged)
 
-    consumption: tuple[PodConsumption, ...] = ()
-    comparisons: tuple[YearComparison, ...] = ()
-    if bill.kind in CONSUMPTION_KINDS and pods:
-        billed = _billed_quantity(charged, pods[0].activity) if len(pods) == 1 else None
-        consumption = tuple(_pod_consumption(pod, bill, billed, locale, _, tenant) for pod in pods)
-        if all(not pod.estimated for pod in consumption):
-            comparisons = tuple(
-                YearComparison(identifier=item.identifier, unit=item.unit, this_year=item.quantity,
-                               last_year=_last_year_quantity(dp, bill))
-                for item, dp in zip(consumption, pods, strict=True)
-                if item.quantity is not None and item.unit == display_unit(dp.unit, Decimal(2), locale)
-            )
+    consumption, comparisons = consumption_of(bill, locale, tenant=tenant, pods=pods)
 
     offers = list(dict.fromkeys(c.offer.name for c in contracts))
     end_dates = [c.end_date for c in contracts]
@@ -396,6 +386,46 @@ def build_bill_document(*, bill_id: int) -> BillDocument:
         vat_basis=basis,
         vat_statement=line_names.vat_statement(basis, _) if lines else "",
     )
+
+
+def consumption_of(bill, locale: str, *, tenant=None, pods=None) -> tuple[tuple[PodConsumption, ...],
+                                                                         tuple[YearComparison, ...]]:
+    """What the meters measured over a consumption bill's period (gas converted to kWh, each factor shown), and
+    the same period a year earlier on the same basis when the bill rests on actual readings."""
+    if bill.kind not in CONSUMPTION_KINDS:
+        return (), ()
+    if pods is None:
+        pods = [c.delivery_point for c in _contracts_of(bill)]
+    if not pods:
+        return (), ()
+    if tenant is None:
+        tenant = db.session.get(Tenant, require_tenant_id())
+    _ = translations(locale).gettext
+    charged = [line for line in bill.lines if not line_names.is_deduction(kind=bill.kind, component=line.component)]
+    billed = _billed_quantity(charged, pods[0].activity) if len(pods) == 1 else None
+    consumption = tuple(_pod_consumption(pod, bill, billed, locale, _, tenant) for pod in pods)
+    comparisons: tuple[YearComparison, ...] = ()
+    if all(not pod.estimated for pod in consumption):
+        comparisons = tuple(
+            YearComparison(identifier=item.identifier, unit=item.unit, this_year=item.quantity,
+                           last_year=_last_year_quantity(dp, bill))
+            for item, dp in zip(consumption, pods, strict=True)
+            if item.quantity is not None and item.unit == display_unit(dp.unit, Decimal(2), locale)
+        )
+    return consumption, comparisons
+
+
+def gas_conversion_text(conversion: GasConversion, unit: str, locale: str) -> str:
+    """"Converted to energy: 100 m³ × correction factor 0.98 × calorific value 11.2 MJ/m³ ÷ 3.6 = 304.889 kWh",
+    every factor with all its decimals, so the customer can redo the product."""
+    def exact(value: Decimal) -> str:
+        return format_decimal(value, format="#,##0.##########", locale=normalise_locale(locale))
+
+    _ = translations(locale).gettext
+    return _("Converted to energy: %(volume)s × correction factor %(factor)s × calorific value %(value)s MJ/m³ "
+             "÷ 3.6 = %(energy)s kWh") % {
+        "volume": f"{exact(conversion.volume)}\u00a0{unit}", "factor": exact(conversion.correction_factor),
+        "value": exact(conversion.calorific_value), "energy": exact(conversion.energy)}
 
 
 def present_lines(bill, locale: str) -> tuple[tuple[DocumentLine, ...], tuple[Deduction, ...]]:

@@ -33,18 +33,9 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from domain.billing.document_data import BillDocument, PodConsumption
+from domain.billing.document_data import BillDocument, PodConsumption, gas_conversion_text
 from domain.billing.epc_qr import epc_payload, format_iban, is_valid_iban
-from babel.numbers import format_decimal
-
-from domain.i18n import (
-    format_date,
-    format_money,
-    format_number,
-    format_rate,
-    format_unit_price,
-    normalise_locale,
-)
+from domain.i18n import format_date, format_money, format_number, format_rate, format_unit_price
 
 log = logging.getLogger(__name__)
 
@@ -613,23 +604,11 @@ def _consumption_block(pod: PodConsumption, _, styles: _Styles, fmt: _Fmt):
             _x(_("Consumption measured: %(quantity)s") % {"quantity": fmt.quantity(pod.quantity, pod.unit)})
             + f" <font color='#5f6b7a'>({_x(basis)})</font>", styles.body))
     if pod.conversion is not None:
-        parts.append(Paragraph(_x(gas_conversion_text(pod.conversion, pod.unit, _, fmt.locale)), styles.body))
+        parts.append(Paragraph(_x(gas_conversion_text(pod.conversion, pod.unit, fmt.locale)), styles.body))
     elif pod.estimated:
         parts.append(Paragraph(_x(_("No meter reading for this period: the consumption is estimated.")),
                                styles.body))
     return KeepTogether(parts)
-
-
-def gas_conversion_text(conversion, unit: str, _, locale: str) -> str:
-    """"Converted to energy: 100 m³ × correction factor 0.98 × calorific value 11.2 MJ/m³ ÷ 3.6 = 304.889 kWh",
-    every factor with all its decimals, so the customer can redo the product."""
-    def exact(value: Decimal) -> str:
-        return format_decimal(value, format="#,##0.##########", locale=normalise_locale(locale))
-
-    return _("Converted to energy: %(volume)s × correction factor %(factor)s × calorific value %(value)s MJ/m³ "
-             "÷ 3.6 = %(energy)s kWh") % {
-        "volume": f"{exact(conversion.volume)}\u00a0{unit}", "factor": exact(conversion.correction_factor),
-        "value": exact(conversion.calorific_value), "energy": exact(conversion.energy)}
 
 
 def _comparison_table(doc: BillDocument, _, styles: _Styles, brand: colors.Color, fmt: _Fmt):

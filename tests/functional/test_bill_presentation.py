@@ -289,3 +289,18 @@ def test_a_gbp_tenant_prints_pence_per_kwh_and_pounds_per_m3(app, bills):
 
     assert "304.889 kWh 11.50p/kWh" in gas and "365 days 32.00p/day" in gas
     assert "£1.45/m³" in water
+
+
+def test_the_bill_page_shows_the_metered_volume_and_the_gas_conversion(app, bills, browser):
+    a, numbers = bills
+    signed_in = browser(a.slug)
+    signed_in.login(a.customer_email)
+
+    water = visible_text(signed_in.get(f"/bills/{numbers['water']}").get_data(as_text=True))
+    gas = visible_text(signed_in.get(f"/bills/{numbers['gas']}").get_data(as_text=True))
+
+    assert "Consumption measured: 40.958 m³" in water and "81.916" not in water
+    assert "40 m³ → 40.958 m³ (+2%)" in water
+    assert "Consumption measured: 100 m³" in gas
+    assert ("Converted to energy: 100 m³ × correction factor 0.98 × calorific value 11.2 MJ/m³ ÷ 3.6 = "
+            "304.889 kWh") in gas
