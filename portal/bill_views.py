@@ -74,10 +74,12 @@ def bill(number: str):
     bill = view.bill
     shown, deductions = present_lines(bill, locale)
     lines = [(line, _percent(line.tax_rate, locale)) for line in shown]
+    if bill.kind == "instalment":  # a payment on account: no VAT rate of its own
+        lines = [(line, "—") for line, _rate in lines]
     charged = [line for line in bill.lines if not line_names.is_deduction(kind=bill.kind, component=line.component)]
-    totals = tax_totals(charged)
+    basis = line_names.vat_basis(charged, bill.kind)
+    totals = () if basis == "none" else tax_totals(charged)
     taxes = [(tax, _percent(tax.rate, locale)) for tax in totals]
-    basis = line_names.vat_basis(charged)
     net = sum((tax.base for tax in totals), Decimal("0.00")) if deductions else bill.total_excl_tax
     consumption, comparisons = consumption_of(bill, locale)
     conversions = {pod.identifier: gas_conversion_text(pod.conversion, pod.unit, locale)

@@ -336,7 +336,9 @@ def build_bill_document(*, bill_id: int) -> BillDocument:
     total_excl_tax = bill.total_excl_tax
     if deductions:  # the consumption's own totals (a true-up issued before 0015's fix stored them net of instalments)
         total_excl_tax = sum((item.base for item in totals), Decimal("0.00"))
-    basis = line_names.vat_basis(charged)
+    basis = line_names.vat_basis(charged, bill.kind)
+    if basis == "none":
+        totals = ()
 
     consumption, comparisons = consumption_of(bill, locale, tenant=tenant, pods=pods)
 

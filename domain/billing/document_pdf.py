@@ -434,7 +434,7 @@ def _basis_heads(doc: BillDocument, _) -> tuple[str, str]:
     """Column heads of the unit price and the amount, saying whether they include VAT."""
     if doc.vat_basis == "incl":
         return _("Unit price incl. VAT"), _("Amount incl. VAT")
-    if doc.vat_basis == "mixed":
+    if doc.vat_basis in ("mixed", "none"):
         return _("Unit price"), _("Amount")
     return _("Unit price excl. VAT"), _("Amount excl. VAT")
 
@@ -463,7 +463,7 @@ def _lines_table(doc: BillDocument, _, styles: _Styles, brand: colors.Color, fmt
             description,
             Paragraph(_x(fmt.quantity(line.quantity, line.unit)), styles.cell_right),
             Paragraph(_x(line.unit_price_text or fmt.price(line.unit_price)), styles.cell_right),
-            Paragraph(_x(fmt.rate(line.tax_rate)), styles.cell_right),
+            Paragraph(_x("" if doc.vat_basis == "none" else fmt.rate(line.tax_rate)), styles.cell_right),
             amount,
         ])
     if len(rows) == 1:
@@ -494,6 +494,19 @@ def _balance_label(doc: BillDocument, _) -> str:
 
 
 def _totals_table(doc: BillDocument, _, styles: _Styles, brand: colors.Color, fmt: _Fmt):
+    if doc.vat_basis == "none":  # an instalment notice: the amount asked on account, no VAT rows
+        grand = ParagraphStyle("grand", parent=styles.cell_bold, fontSize=10, leading=13)
+        table = Table([[Paragraph(_x(_("Amount due")), grand),
+                        Paragraph(_x(fmt.money(doc.total_incl_tax)), ParagraphStyle(
+                            "grand_right", parent=grand, alignment=TA_RIGHT))]],
+                      colWidths=[66 * mm, 40 * mm], hAlign="RIGHT")
+        table.setStyle(TableStyle([
+            ("BACKGROUND", (0, 0), (-1, -1), _tint(brand, 0.12)),
+            ("LINEABOVE", (0, 0), (-1, 0), 1, brand),
+            ("TOPPADDING", (0, 0), (-1, -1), 5),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
+        ]))
+        return table
     rows = [["", Paragraph(_x(_("Excl. VAT")), styles.small_right), Paragraph(_x(_("VAT")), styles.small_right),
              Paragraph(_x(_("Incl. VAT")), styles.small_right)]]
     for item in doc.tax_totals:

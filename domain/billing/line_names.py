@@ -173,8 +173,11 @@ def unit_price_text(price: Decimal, *, currency: str, unit: str, locale: str) ->
     return f"{money}/{per}" if per else money
 
 
-def vat_basis(lines) -> str:
-    """"incl" when every priced line's price and amount include VAT, "excl" when none does, else "mixed"."""
+def vat_basis(lines, kind: str = "periodic") -> str:
+    """"incl" when every priced line's price and amount include VAT, "excl" when none does, else "mixed";
+    "none" for an instalment notice: a payment on account bears no VAT (the true-up bill charges it)."""
+    if kind == "instalment":
+        return "none"
     flags = {bool(line.unit_price_includes_tax) for line in lines}
     if flags == {True}:
         return "incl"
@@ -184,6 +187,9 @@ def vat_basis(lines) -> str:
 
 
 def vat_statement(basis: str, _: Callable[[str], str]) -> str:
+    if basis == "none":
+        return _("An instalment is a payment on account of your consumption: it bears no VAT of its own; VAT is "
+                 "charged on the consumption in your annual true-up bill.")
     if basis == "incl":
         return _("Unit prices and amounts on this bill include VAT; the VAT they contain is shown per rate below.")
     if basis == "mixed":

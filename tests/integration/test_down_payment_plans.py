@@ -462,3 +462,29 @@ def test_the_true_up_page_shows_the_same_layout_to_the_customer(app, water, brow
     assert text.count("Instalment already billed") == 12
     assert "Amount to pay €52.75" in text
     assert "0%" not in text
+
+
+def test_an_instalment_notice_asks_for_a_payment_on_account_without_a_vat_rate(app, water):
+    import io
+    import re
+
+    from pypdf import PdfReader
+
+    from domain.billing.document_data import build_bill_document
+    from domain.billing.document_pdf import render_bill_pdf
+    from domain.i18n import translator
+
+    tenant_id, contract_id, _ = water
+    with app.app_context(), tenant_scope(tenant_id):
+        plans.create_plan(contract=_contract(contract_id), count=12, as_of=AS_OF, now=NOW)
+        db.session.commit()
+        bill_instalments(billing_date="2026-12-01")
+
+        doc = build_bill_document(bill_id=_bills("instalment")[0].id)
+        reader = PdfReader(io.BytesIO(render_bill_pdf(doc, _=translator("en"))))
+        text = re.sub(r"\s+", " ", " ".join(page.extract_text() for page in reader.pages))
+
+    assert doc.tax_totals == () and doc.vat_basis == "none"
+    assert "Instalment 1 month €72.92/month €72.92" in text
+    assert "Amount due €72.92" in text and "it bears no VAT of its own" in text
+    assert "0%" not in text and "VAT rate" not in text
