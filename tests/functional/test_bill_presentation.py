@@ -304,3 +304,32 @@ def test_the_bill_page_shows_the_metered_volume_and_the_gas_conversion(app, bill
     assert "Consumption measured: 100 m³" in gas
     assert ("Converted to energy: 100 m³ × correction factor 0.98 × calorific value 11.2 MJ/m³ ÷ 3.6 = "
             "304.889 kWh") in gas
+
+
+def test_a_true_up_issued_before_the_fix_reads_with_the_consumptions_own_totals(app, two_tenants):
+    """Stored as 0015 found them: one 0 % "instalments_billed" line of -875.12 and a negative net of -4.38."""
+    a, _b = two_tenants
+    with app.app_context(), tenant_scope(a.tenant_id):
+        account = db.session.scalar(select(CustomerAccount).where(CustomerAccount.account_number == a.account_number))
+        bill = f.BillFactory(account=account, kind="true_up", total_excl_tax=Decimal("4.38"),
+                             total_tax=Decimal("48.37"), total_incl_tax=Decimal("52.75"))
+        bill.total_excl_tax = Decimal("879.50") - Decimal("875.12")
+        f.BillLineFactory(bill=bill, position=1, component="water", description="water", quantity=Decimal("420.000"),
+                          unit="m3", unit_price=Decimal("2.00"), amount=Decimal("840.00"), tax_rate=Decimal("0.055"))
+        f.BillLineFactory(bill=bill, position=2, component="standing_charge", description="standing_charge",
+                          quantity=Decimal("395.000"), unit="day", unit_price=Decimal("0.10"),
+                          amount=Decimal("39.50"), tax_rate=Decimal("0.055"))
+        f.BillLineFactory(bill=bill, position=3, component="instalment", description="instalments_billed",
+                          quantity=Decimal("12.000"), unit="month", unit_price=Decimal("-72.92667"),
+                          amount=Decimal("-875.12"), tax_rate=Decimal("0"))
+        db.session.commit()
+
+        doc = build_bill_document(bill_id=bill.id)
+    text = pdf_text(render_bill_pdf(doc, _=translator("en")))
+
+    assert [(t.rate, t.base, t.tax) for t in doc.tax_totals] == [(Decimal("0.055"), Decimal("879.50"),
+                                                                  Decimal("48.37"))]
+    assert (doc.total_excl_tax, doc.gross_total, doc.deducted, doc.total_incl_tax) == (
+        Decimal("879.50"), Decimal("927.87"), Decimal("875.12"), Decimal("52.75"))
+    assert "Instalments already billed" in text and "Amount to pay €52.75" in text
+    assert "0%" not in text and INTERNAL_CODE.findall(text) == []

@@ -418,6 +418,8 @@ def test_the_true_up_document_shows_the_consumption_totals_then_the_instalments_
     assert text.count("Instalment already billed") == 12
     assert "Instalments deducted -€875.12 Amount to pay €52.75" in text
     assert "0%" not in text and "-0.00" not in text and "-€0.00" not in text  # no instalment priced at 0 % VAT
+    from tests.functional.test_bill_presentation import INTERNAL_CODE
+    assert INTERNAL_CODE.findall(text) == []
 
 
 def test_a_true_up_refund_ends_on_the_amount_to_be_refunded(app, water):
@@ -462,6 +464,8 @@ def test_the_true_up_page_shows_the_same_layout_to_the_customer(app, water, brow
     assert text.count("Instalment already billed") == 12
     assert "Amount to pay €52.75" in text
     assert "0%" not in text
+    from tests.functional.test_bill_presentation import INTERNAL_CODE
+    assert INTERNAL_CODE.findall(text) == []
 
 
 def test_an_instalment_notice_asks_for_a_payment_on_account_without_a_vat_rate(app, water):
@@ -488,3 +492,5 @@ def test_an_instalment_notice_asks_for_a_payment_on_account_without_a_vat_rate(a
     assert "Instalment 1 month €72.92/month €72.92" in text
     assert "Amount due €72.92" in text and "it bears no VAT of its own" in text
     assert "0%" not in text and "VAT rate" not in text
+    from tests.functional.test_bill_presentation import INTERNAL_CODE
+    assert INTERNAL_CODE.findall(text) == []
