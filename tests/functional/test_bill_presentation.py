@@ -263,6 +263,12 @@ def test_on_a_tariff_with_vat_included_quantity_times_printed_price_is_the_print
     assert "Unit price incl. VAT" in text and "Amount incl. VAT" in text
     assert "Unit prices and amounts on this bill include VAT" in text
     assert doc.total_incl_tax == Decimal("126.13")
+    # The VAT per rate is the VAT the tax-included amounts contain, as the engine took it: 109.89 x 0.2 / 1.2 =
+    # 18.315 -> 18.32 (not 20 % of the rounded net 91.57 = 18.31), so the subtotals add up to the bill's VAT.
+    assert [(t.rate, t.base, t.tax, t.total) for t in doc.tax_totals] == [
+        (Decimal("0.055"), Decimal("15.39"), Decimal("0.85"), Decimal("16.24")),
+        (Decimal("0.2"), Decimal("91.57"), Decimal("18.32"), Decimal("109.89"))]
+    assert sum(t.tax for t in doc.tax_totals) == doc.total_tax == Decimal("19.17")
 
 
 def test_the_bill_page_states_vat_included_and_shows_amounts_that_multiply_out(app, bills, browser):
