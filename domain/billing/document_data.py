@@ -179,7 +179,7 @@ class BillDocument:
     # totals (then total_excl_tax, total_tax and gross_total are the consumption's; total_incl_tax is the
     # amount left to pay, negative for a refund).
     deductions: tuple[Deduction, ...] = ()
-    vat_basis: str = "excl"  # excl, incl or mixed: whether unit prices and line amounts include VAT
+    vat_basis: str = "excl"  # excl, incl, mixed; none: an instalment notice (a payment on account, no VAT)
     vat_statement: str = ""  # translated sentence saying so
 
     @property
