@@ -128,7 +128,21 @@ def bills(app, two_tenants):
         included = _supply(account, "electricity", "kWh", included_tariff,
                            [(date(2026, 8, 1), "11700.000"), (date(2026, 9, 1), "12034.000"),
                             (YEAR_END, "12398.000")])
+        two_rates = f.TariffVersionFactory()
+        for code, amount in (("PEAK", "0.2700"), ("OFFPEAK", "0.2068")):
+            f.UnitPriceFactory(version=two_rates, component="energy", register_code=code, price=Decimal(amount))
+        f.UnitPriceFactory(version=two_rates, component="levy", price=Decimal("0.012"))
+        point = f.DeliveryPointFactory(premise=f.PremiseFactory(), activity="electricity")
+        meter = f.MeterFactory()
+        f.MeterInstallationFactory(meter=meter, delivery_point=point, installed_on=date(2024, 1, 1))
+        for code, values in (("PEAK", ("1000", "1800", "2600")), ("OFFPEAK", ("500", "900", "1300"))):
+            register = f.RegisterFactory(meter=meter, code=code, label=code.title())
+            for read_on, value in zip((date(2024, 10, 1), YEAR_START, YEAR_END), values, strict=True):
+                f.MeterReadingFactory(register=register, read_on=read_on, value=Decimal(value), source="agent")
+        peak_offpeak = f.ContractFactory(account=account, delivery_point=point, offer_id=two_rates.offer_id,
+                                         start_date=date(2024, 1, 1))
         found = {
+            "peak_offpeak": _issue(a.tenant_id, peak_offpeak, YEAR_START, YEAR_END).number,
             "water": _issue(a.tenant_id, water, YEAR_START, YEAR_END).number,
             "gas": _issue(a.tenant_id, gas, YEAR_START, YEAR_END).number,
             "included": _issue(a.tenant_id, included, date(2026, 9, 1), YEAR_END).number,
@@ -201,6 +215,14 @@ WATER_NAMES = {
 }
 
 
+PEAK_NAMES = {
+    "en": ("Energy consumption, peak hours", "Energy consumption, off-peak hours", "Levy"),
+    "fr": ("Consommation d'énergie, heures pleines", "Consommation d'énergie, heures creuses", "Redevance"),
+    "de": ("Energieverbrauch", "Abgabe"),
+    "es": ("Consumo de energía", "Tasa"),
+}
+
+
 @pytest.mark.parametrize("locale", LOCALES)
 def test_lines_are_named_in_the_customers_language_and_no_internal_code_reaches_the_pdf(app, bills, locale):
     a, numbers = bills
@@ -211,6 +233,8 @@ def test_lines_are_named_in_the_customers_language_and_no_internal_code_reaches_
         assert INTERNAL_CODE.findall(text) == [], (kind, locale)
     for name in WATER_NAMES[locale]:
         assert name in texts["water"], (name, locale)
+    for name in PEAK_NAMES[locale]:
+        assert name in texts["peak_offpeak"], (name, locale)
 
 
 @pytest.mark.parametrize("locale", LOCALES)
