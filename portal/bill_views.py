@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from decimal import Decimal
 
 from babel.numbers import format_percent
 from flask import abort, make_response, render_template, request
@@ -14,9 +15,10 @@ from app.auth import customer_required
 from app.i18n import tenant_today
 from domain.billing import bill_list
 from domain.billing import bills as bill_service
-from domain.billing.document_data import display_unit, line_description, tax_totals
+from domain.billing import line_names
+from domain.billing.document_data import consumption_of, gas_conversion_text, present_lines, tax_totals
+from domain.billing.document_pdf import document_title
 from domain.db import db
-from domain.i18n import format_unit_price
 from domain.payments import services as payments
 from portal.blueprint import bp
 
@@ -32,6 +34,15 @@ PAYMENT_STATUS_NAMES = {
 
 def _percent(rate, locale: str) -> str:
     return format_percent(rate, format="#,##0.##%", locale=locale)
+
+
+def _change(item, locale: str) -> str:
+    """"+2 %" from the same period last year, as the PDF says it; empty when last year is not known."""
+    if not item.last_year:
+        return ""
+    ratio = ((item.this_year - item.last_year) / item.last_year).quantize(Decimal("0.01"))
+    sign = "+" if ratio > 0 else "-" if ratio < 0 else ""
+    return sign + _percent(abs(ratio), locale)
 
 
 def _names() -> dict:
@@ -62,15 +73,27 @@ def bill(number: str):
     if view is None:
         abort(404)
     locale = str(get_locale())
-    currency = view.bill.currency
-    lines = [(line, line_description(line.description, gettext), display_unit(line.unit, line.quantity, locale),
-              format_unit_price(line.unit_price, currency, locale), _percent(line.tax_rate, locale))
-             for line in view.bill.lines]
-    taxes = [(tax, _percent(tax.rate, locale)) for tax in tax_totals(view.bill.lines)]
+    bill = view.bill
+    shown, deductions = present_lines(bill, locale)
+    lines = [(line, _percent(line.tax_rate, locale)) for line in shown]
+    if bill.kind == "instalment":  # a payment on account: no VAT rate of its own
+        lines = [(line, "—") for line, _rate in lines]
+    charged = [line for line in bill.lines if not line_names.is_deduction(kind=bill.kind, component=line.component)]
+    basis = line_names.vat_basis(charged, bill.kind)
+    totals = () if basis == "none" else tax_totals(charged)
+    taxes = [(tax, _percent(tax.rate, locale)) for tax in totals]
+    net = sum((tax.base for tax in totals), Decimal("0.00")) if deductions else bill.total_excl_tax
+    consumption, comparisons = consumption_of(bill, locale)
+    conversions = {pod.identifier: gas_conversion_text(pod.conversion, pod.unit, locale)
+                   for pod in consumption if pod.conversion is not None}
+    changes = {item.identifier: _change(item, locale) for item in comparisons}
     return render_template(
-        "portal/bills/detail.html", view=view, bill=view.bill, lines=lines, taxes=taxes,
-        allocations=bill_service.allocations_of_bill(bill_id=view.bill.id),
-        debit=payments.pending_debits([view.bill.id]).get(view.bill.id) if view.payable else None, **_names())
+        "portal/bills/detail.html", view=view, bill=bill, lines=lines, taxes=taxes, deductions=deductions,
+        vat_basis=basis, vat_statement=line_names.vat_statement(basis, gettext) if shown else "",
+        net_total=net, gross_total=net + bill.total_tax, kind_title=document_title(bill.kind, gettext),
+        consumption=consumption, comparisons=comparisons, conversions=conversions, changes=changes,
+        allocations=bill_service.allocations_of_bill(bill_id=bill.id),
+        debit=payments.pending_debits([bill.id]).get(bill.id) if view.payable else None, **_names())
 
 
 @bp.get("/bills/<number>.pdf")

@@ -9,12 +9,16 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.numbers import format_decimal
 from sqlalchemy import select
 
+from domain.billing import line_names
+from domain.billing.engine.consumption import to_billed
 from domain.billing.models import Bill
 from domain.db import db
 from domain.identity.activation import display_code
 from domain.i18n import country_name, normalise_locale, translations, unit_symbol
+from domain.offers.models import TariffVersion
 from domain.readings.models import MeterReading
 from domain.storage import storage
 from tenants.context import require_tenant_id
@@ -63,12 +67,43 @@ class DocumentLine:
     tax_rate: Decimal  # ratio: 0.2 for 20 %
     period_start: date | None = None
     period_end: date | None = None  # exclusive
+    detail: str = ""  # translated: a tier's bounds over the line's days
+    unit_price_text: str = ""  # the price per unit customers know ("24.5p/kWh", "0,2516 €/kWh"); "" -> currency
+    includes_tax: bool = False  # the unit price and the amount shown include VAT
+    amount_incl_tax: Decimal | None = None
+
+    @property
+    def amount_shown(self) -> Decimal:
+        """The amount on the unit price's basis: quantity x printed price, rounded to the cent."""
+        if self.includes_tax and self.amount_incl_tax is not None:
+            return self.amount_incl_tax
+        return self.amount
+
+
+@dataclass(frozen=True)
+class Deduction:
+    """An instalment already billed, deducted from a true-up bill at its gross amount (positive)."""
+
+    description: str  # translated
+    amount: Decimal
+    period_start: date | None = None
+    period_end: date | None = None  # exclusive
+
+
+@dataclass(frozen=True)
+class GasConversion:
+    """Metered gas volume to billed energy: volume x correction factor x calorific value (MJ/m³) / 3.6."""
+
+    volume: Decimal  # m³
+    correction_factor: Decimal
+    calorific_value: Decimal  # MJ/m³
+    energy: Decimal  # kWh, three places
 
 
 @dataclass(frozen=True)
 class TaxTotal:
     rate: Decimal
-    base: Decimal
+    base: Decimal  # excluding VAT
     tax: Decimal
 
     @property
@@ -95,11 +130,12 @@ class RegisterReadings:
 class PodConsumption:
     identifier: str
     activity: str  # translated
-    unit: str  # display unit
-    quantity: Decimal | None
+    unit: str  # display unit of `quantity`: the meter's (m³ for water and gas)
+    quantity: Decimal | None  # what the meter measured over the period (never the sum of several lines)
     estimated: bool
     readings: tuple[RegisterReadings, ...] = ()
     supply_address: str = ""
+    conversion: GasConversion | None = None  # gas: the measured volume converted to the kWh billed
 
 
 @dataclass(frozen=True)
@@ -139,6 +175,21 @@ class BillDocument:
     payment_method: str = "transfer"  # transfer, card, direct_debit
     corrects_bill_number: str | None = None
     activation_code: str | None = None  # with the customer number, activates the online access
+    # A true-up bill: the instalments already billed, deducted at their gross amount after the consumption's
+    # totals (then total_excl_tax, total_tax and gross_total are the consumption's; total_incl_tax is the
+    # amount left to pay, negative for a refund).
+    deductions: tuple[Deduction, ...] = ()
+    vat_basis: str = "excl"  # excl, incl, mixed; none: an instalment notice (a payment on account, no VAT)
+    vat_statement: str = ""  # translated sentence saying so
+
+    @property
+    def gross_total(self) -> Decimal:
+        """The consumption's total including VAT (before any deduction)."""
+        return self.total_excl_tax + self.total_tax
+
+    @property
+    def deducted(self) -> Decimal:
+        return sum((item.amount for item in self.deductions), Decimal("0.00"))
 
     @property
     def period_last_day(self) -> date:
@@ -156,23 +207,24 @@ class BillDocument:
 # --- pure helpers (no database) ---------------------------------------------------------------
 
 
-def line_description(key: str, _: Callable[[str], str]) -> str:
-    """The translated text of a line's description key; a description that is no known key is shown as is."""
-    labels = {
-        "standing_charge": _("Standing charge"),
-        "energy": _("Energy consumption"),
+def line_description(key: str, _: Callable[[str], str], *, component: str | None = None,
+                     kind: str = "periodic") -> str:
+    """The translated name of a line from its description key (see `line_names.line_name`, which also knows the
+    line's register and tier bounds); a description that is no key is shown as written."""
+    key = (key or "").strip()
+    legacy = {
         "energy_peak": _("Energy consumption, peak hours"),
         "energy_offpeak": _("Energy consumption, off-peak hours"),
-        "water": _("Water supply"),
-        "sewerage": _("Sewerage"),
-        "levy": _("Levy"),
-        "network": _("Network access"),
-        "subscribed_power": _("Subscribed power"),
-        "regularisation_credit": _("Regularisation credit"),
-        "instalment": _("Instalment"),
         "instalments_billed": _("Instalments already billed"),
     }
-    return labels.get((key or "").strip(), key or "")
+    if key in legacy and kind != "true_up":
+        return legacy[key]
+    if component is None:
+        component = key.split("_tier")[0] if line_names.tier_number(key) else key
+        if component == "regularisation_credit":
+            component = ""
+    return line_names.line_name(kind=kind, component=component, description=key, register_code=None, unit="",
+                                locale="en", _=_)
 
 
 def activity_label(activity: str, _: Callable[[str], str]) -> str:
@@ -199,20 +251,33 @@ def display_unit(unit: str, quantity: Decimal, locale: str) -> str:
         return gettext("kW·year")
     if key == "kva·year":
         return gettext("kVA·year")
+    if key in ("item", "items"):
+        return ngettext("item", "items", count)
     return unit_symbol(unit)
 
 
 def tax_totals(lines) -> tuple[TaxTotal, ...]:
-    """Tax per rate on the sum of the lines at that rate, rounded half-up to the cent."""
+    """Tax per rate on the sum of the lines at that rate, rounded half-up to the cent, as the engine computes it
+    (engine/taxes.py): on tax-exclusive amounts, tax = base x rate; on tax-included ones (I, their sum at the
+    rate), tax = I x rate / (1 + rate) and the base is I - tax. Deductions of a true-up bill are no taxed line."""
     bases: dict[Decimal, Decimal] = {}
+    included: dict[Decimal, Decimal] = {}
     for line in lines:
         rate = Decimal(line.tax_rate).normalize()
-        bases[rate] = bases.get(rate, Decimal("0")) + Decimal(line.amount)
-    return tuple(
-        TaxTotal(rate=rate, base=base.quantize(CENT, ROUND_HALF_UP),
-                 tax=(base * rate).quantize(CENT, ROUND_HALF_UP))
-        for rate, base in sorted(bases.items())
-    )
+        incl = getattr(line, "amount_incl_tax", None)
+        if getattr(line, "unit_price_includes_tax", getattr(line, "includes_tax", False)) and incl is not None:
+            included[rate] = included.get(rate, Decimal("0")) + Decimal(incl)
+        else:
+            bases[rate] = bases.get(rate, Decimal("0")) + Decimal(line.amount)
+    totals = {}
+    for rate, base in bases.items():
+        totals[rate] = [base.quantize(CENT, ROUND_HALF_UP), (base * rate).quantize(CENT, ROUND_HALF_UP)]
+    for rate, amount in included.items():
+        tax = (amount * rate / (1 + rate)).quantize(CENT, ROUND_HALF_UP)
+        found = totals.setdefault(rate, [Decimal("0.00"), Decimal("0.00")])
+        found[0] += amount - tax
+        found[1] += tax
+    return tuple(TaxTotal(rate=rate, base=base, tax=tax) for rate, (base, tax) in sorted(totals.items()))
 
 
 def dispute_text(*, locale: str, complaint_contact: str | None, ombudsman_text: str | None,
@@ -265,31 +330,17 @@ def build_bill_document(*, bill_id: int) -> BillDocument:
     pods = [c.delivery_point for c in contracts]
     home_country = pods[0].premise.country if pods else None
 
-    lines = tuple(
-        DocumentLine(
-            description=line_description(line.description, _),
-            quantity=line.quantity,
-            unit=display_unit(line.unit, line.quantity, locale),
-            unit_price=line.unit_price,
-            amount=line.amount,
-            tax_rate=line.tax_rate,
-            period_start=line.period_start,
-            period_end=line.period_end,
-        )
-        for line in bill.lines
-    )
+    lines, deductions = present_lines(bill, locale)
+    charged = [line for line in bill.lines if not line_names.is_deduction(kind=bill.kind, component=line.component)]
+    totals = tax_totals(charged)
+    total_excl_tax = bill.total_excl_tax
+    if deductions:  # the consumption's own totals (a true-up issued before 0015's fix stored them net of instalments)
+        total_excl_tax = sum((item.base for item in totals), Decimal("0.00"))
+    basis = line_names.vat_basis(charged, bill.kind)
+    if basis == "none":
+        totals = ()
 
-    consumption: tuple[PodConsumption, ...] = ()
-    comparisons: tuple[YearComparison, ...] = ()
-    if bill.kind in CONSUMPTION_KINDS and pods:
-        billed = _billed_quantity(bill.lines) if len(pods) == 1 else None
-        consumption = tuple(_pod_consumption(pod, bill, billed, locale, _) for pod in pods)
-        if all(not pod.estimated for pod in consumption):
-            comparisons = tuple(
-                YearComparison(identifier=item.identifier, unit=item.unit, this_year=item.quantity,
-                               last_year=_last_year_quantity(dp, bill))
-                for item, dp in zip(consumption, pods, strict=True) if item.quantity is not None
-            )
+    consumption, comparisons = consumption_of(bill, locale, tenant=tenant, pods=pods)
 
     offers = list(dict.fromkeys(c.offer.name for c in contracts))
     end_dates = [c.end_date for c in contracts]
@@ -315,8 +366,8 @@ def build_bill_document(*, bill_id: int) -> BillDocument:
         currency=bill.currency,
         locale=locale,
         lines=lines,
-        tax_totals=tax_totals(bill.lines),
-        total_excl_tax=bill.total_excl_tax,
+        tax_totals=totals,
+        total_excl_tax=total_excl_tax,
         total_tax=bill.total_tax,
         total_incl_tax=bill.total_incl_tax,
         consumption=consumption,
@@ -333,7 +384,110 @@ def build_bill_document(*, bill_id: int) -> BillDocument:
         payment_method=account.payment_method,
         corrects_bill_number=corrects,
         activation_code=display_code(account.activation_code) or None,
+        deductions=deductions,
+        vat_basis=basis,
+        vat_statement=line_names.vat_statement(basis, _) if lines else "",
     )
+
+
+def consumption_of(bill, locale: str, *, tenant=None, pods=None) -> tuple[tuple[PodConsumption, ...],
+                                                                         tuple[YearComparison, ...]]:
+    """What the meters measured over a consumption bill's period (gas converted to kWh, each factor shown), and
+    the same period a year earlier on the same basis when the bill rests on actual readings."""
+    if bill.kind not in CONSUMPTION_KINDS:
+        return (), ()
+    if pods is None:
+        pods = [c.delivery_point for c in _contracts_of(bill)]
+    if not pods:
+        return (), ()
+    if tenant is None:
+        tenant = db.session.get(Tenant, require_tenant_id())
+    _ = translations(locale).gettext
+    charged = [line for line in bill.lines if not line_names.is_deduction(kind=bill.kind, component=line.component)]
+    billed = _billed_quantity(charged, pods[0].activity) if len(pods) == 1 else None
+    consumption = tuple(_pod_consumption(pod, bill, billed, locale, _, tenant) for pod in pods)
+    comparisons: tuple[YearComparison, ...] = ()
+    if all(not pod.estimated for pod in consumption):
+        comparisons = tuple(
+            YearComparison(identifier=item.identifier, unit=item.unit, this_year=item.quantity,
+                           last_year=_last_year_quantity(dp, bill))
+            for item, dp in zip(consumption, pods, strict=True)
+            if item.quantity is not None and item.unit == display_unit(dp.unit, Decimal(2), locale)
+        )
+    return consumption, comparisons
+
+
+def gas_conversion_text(conversion: GasConversion, unit: str, locale: str) -> str:
+    """"Converted to energy: 100 m³ × correction factor 0.98 × calorific value 11.2 MJ/m³ ÷ 3.6 = 304.889 kWh",
+    every factor with all its decimals, so the customer can redo the product."""
+    def exact(value: Decimal) -> str:
+        return format_decimal(value, format="#,##0.##########", locale=normalise_locale(locale))
+
+    _ = translations(locale).gettext
+    return _("Converted to energy: %(volume)s × correction factor %(factor)s × calorific value %(value)s MJ/m³ "
+             "÷ 3.6 = %(energy)s kWh") % {
+        "volume": f"{exact(conversion.volume)}\u00a0{unit}", "factor": exact(conversion.correction_factor),
+        "value": exact(conversion.calorific_value), "energy": exact(conversion.energy)}
+
+
+def present_lines(bill, locale: str) -> tuple[tuple[DocumentLine, ...], tuple[Deduction, ...]]:
+    """A bill's lines as its customer reads them (web page and PDF alike), and a true-up's deductions."""
+    _ = translations(locale).gettext
+    tiers = _tier_bounds(bill)
+    lines: list[DocumentLine] = []
+    deductions: list[Deduction] = []
+    for line in bill.lines:
+        if line_names.is_deduction(kind=bill.kind, component=line.component):
+            gross = line.amount_incl_tax if line.amount_incl_tax is not None else line.amount
+            name = (_("Instalments already billed") if line.description == "instalments_billed"
+                    else _("Instalment already billed"))
+            deductions.append(Deduction(description=name, amount=-gross, period_start=line.period_start,
+                                        period_end=line.period_end))
+            continue
+        tier = tiers.get(line.position)
+        days = (line.period_end - line.period_start).days if line.period_start and line.period_end else 0
+        lines.append(DocumentLine(
+            description=line_names.line_name(kind=bill.kind, component=line.component, description=line.description,
+                                             register_code=line.register_code, unit=line.unit, locale=locale, _=_,
+                                             tier=tier),
+            quantity=line.quantity,
+            unit=display_unit(line.unit, line.quantity, locale),
+            unit_price=line.unit_price,
+            amount=line.amount,
+            tax_rate=line.tax_rate,
+            period_start=line.period_start,
+            period_end=line.period_end,
+            detail=line_names.tier_detail(tier, days=days, unit=line.unit, locale=locale, _=_),
+            unit_price_text=line_names.unit_price_text(line.unit_price, currency=bill.currency, unit=line.unit,
+                                                       locale=locale),
+            includes_tax=bool(line.unit_price_includes_tax),
+            amount_incl_tax=line.amount_incl_tax,
+        ))
+    return tuple(lines), tuple(deductions)
+
+
+def _tier_bounds(bill) -> dict[int, line_names.TierBounds]:
+    """line position -> annual bounds of its tier, from the tariff version that priced it."""
+    tiered = [line for line in bill.lines if line_names.tier_number(line.description)]
+    if not tiered or bill.contract is None:
+        return {}
+    versions = list(db.session.scalars(select(TariffVersion).where(TariffVersion.offer_id == bill.contract.offer_id)))
+    found = {}
+    for line in tiered:
+        day = line.period_start or bill.period_start
+        version = next((v for v in versions if v.effective_from <= day
+                        and (v.effective_to is None or day < v.effective_to)), None)
+        if version is None:
+            continue
+        blocks = sorted((price for price in version.prices
+                         if price.component == line.component and price.register_code == line.register_code
+                         and (price.tier_from is not None or price.tier_to is not None)),
+                        key=lambda price: price.tier_from or Decimal(0))
+        number = line_names.tier_number(line.description)
+        if 1 <= number <= len(blocks):
+            block = blocks[number - 1]
+            found[line.position] = line_names.TierBounds(block.tier_from or Decimal(0), block.tier_to)
+    return found
 
 
 def _attr(obj, *names: str) -> str | None:
@@ -416,9 +570,23 @@ def _customer_address(holder, pods, home_country: str | None, locale: str) -> tu
     return tuple(p for p in [name, *lines] if p)
 
 
-def _billed_quantity(lines) -> Decimal | None:
-    quantities = [line.quantity for line in lines if (line.unit or "").lower() in CONSUMPTION_UNITS]
-    return sum(quantities, Decimal("0")) if quantities else None
+# The component whose lines measure what the meter counted (a water bill's sewerage is the same volume again).
+_METERED_COMPONENT = {"water": "water", "gas": "energy", "electricity": "energy", "heating": "energy"}
+
+
+def _billed_quantity(lines, activity: str) -> tuple[Decimal, str] | None:
+    """(quantity, unit) the bill charged for what the meter counted, when the readings cannot say it."""
+    component = _METERED_COMPONENT.get(activity, "energy")
+    found = [line for line in lines if line.component == component and line.description != "regularisation_credit"
+             and (line.unit or "").lower() in CONSUMPTION_UNITS]
+    if not found:
+        return None
+    return sum((line.quantity for line in found), Decimal("0")), found[0].unit
+
+
+def calorific_value_for(tenant, pod, start: date, end: date) -> Decimal | None:
+    """The calorific value (MJ/m³) that converted the gas of `[start, end)`: the tenant's value."""
+    return tenant.gas_calorific_value
 
 
 def _valid_reading(register_id: int, *, on_or_before: date, after: date | None = None):
@@ -433,7 +601,7 @@ def _valid_reading(register_id: int, *, on_or_before: date, after: date | None =
     return db.session.scalars(query.limit(1)).first()
 
 
-def _pod_consumption(pod, bill, billed: Decimal | None, locale: str, _) -> PodConsumption:
+def _pod_consumption(pod, bill, billed: tuple[Decimal, str] | None, locale: str, _, tenant) -> PodConsumption:
     meter = pod.meter_on(bill.period_end - timedelta(days=1))
     registers = list(meter.registers) if meter is not None else []
     readings = []
@@ -454,23 +622,36 @@ def _pod_consumption(pod, bill, billed: Decimal | None, locale: str, _) -> PodCo
             end_estimated=bool(end and end.source == "estimated"),
             quantity=quantity,
         ))
+    # What the meter measured, in its unit: the indexes' advance; else what the bill charged for it.
+    unit = display_unit(pod.unit, Decimal(2), locale)
     measured = [r.quantity for r in readings]
-    if billed is not None:
-        quantity = billed
-    elif measured and None not in measured:
+    if measured and None not in measured:
         quantity = sum(measured, Decimal("0"))
+    elif billed is not None and (billed[1] or "").lower() == (pod.unit or "").lower():
+        quantity = billed[0]
+    elif billed is not None:  # gas charged in kWh with no volume to show: say kWh, never m³
+        quantity, unit = billed[0], display_unit(billed[1], Decimal(2), locale)
     else:
         quantity = None
+    conversion = None
+    if pod.activity == "gas" and quantity is not None and unit == display_unit(pod.unit, Decimal(2), locale):
+        value = calorific_value_for(tenant, pod, bill.period_start, bill.period_end)
+        if value is not None:
+            factor = pod.gas_correction_factor if pod.gas_correction_factor is not None else Decimal("1")
+            conversion = GasConversion(volume=quantity, correction_factor=factor, calorific_value=value,
+                                       energy=to_billed(activity="gas", quantity=quantity, correction_factor=factor,
+                                                        calorific_value=value))
     estimated = not readings or any(r.end_value is None or r.end_estimated for r in readings)
     premise = pod.premise
     return PodConsumption(
         identifier=pod.identifier,
         activity=activity_label(pod.activity, _),
-        unit=display_unit(pod.unit, Decimal(2), locale),
+        unit=unit,
         quantity=quantity,
         estimated=estimated,
         readings=tuple(readings),
         supply_address=premise.one_line if premise is not None else "",
+        conversion=conversion,
     )
 
 

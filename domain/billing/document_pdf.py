@@ -33,7 +33,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from domain.billing.document_data import BillDocument, PodConsumption
+from domain.billing.document_data import BillDocument, PodConsumption, gas_conversion_text
 from domain.billing.epc_qr import epc_payload, format_iban, is_valid_iban
 from domain.i18n import format_date, format_money, format_number, format_rate, format_unit_price
 
@@ -430,30 +430,45 @@ def _heading(text: str, styles: _Styles):
     return Paragraph(_x(text), styles.h2)
 
 
+def _basis_heads(doc: BillDocument, _) -> tuple[str, str]:
+    """Column heads of the unit price and the amount, saying whether they include VAT."""
+    if doc.vat_basis == "incl":
+        return _("Unit price incl. VAT"), _("Amount incl. VAT")
+    if doc.vat_basis in ("mixed", "none"):
+        return _("Unit price"), _("Amount")
+    return _("Unit price excl. VAT"), _("Amount excl. VAT")
+
+
 def _lines_table(doc: BillDocument, _, styles: _Styles, brand: colors.Color, fmt: _Fmt):
+    price_head, amount_head = _basis_heads(doc, _)
     header = [Paragraph(_x(_("Description")), styles.head),
               Paragraph(_x(_("Quantity")), styles.head_right),
-              Paragraph(_x(_("Unit price")), styles.head_right),
+              Paragraph(_x(price_head), styles.head_right),
               Paragraph(_x(_("VAT")), styles.head_right),
-              Paragraph(_x(_("Amount excl. VAT")), styles.head_right)]
+              Paragraph(_x(amount_head), styles.head_right)]
     rows = [header]
     for line in doc.lines:
         description = [Paragraph(_x(line.description), styles.cell)]
+        if line.detail:
+            description.append(Paragraph(_x(line.detail), styles.small))
         if line.period_start and line.period_end and (line.period_start, line.period_end) != (
                 doc.period_start, doc.period_end):
             description.append(Paragraph(_x(_("%(start)s to %(end)s") % {
                 "start": fmt.date(line.period_start, "medium"),
                 "end": fmt.date(line.period_end - timedelta(days=1), "medium")}), styles.small))
+        amount = [Paragraph(_x(fmt.money(line.amount_shown)), styles.cell_right)]
+        if doc.vat_basis == "mixed":
+            amount.append(Paragraph(_x(_("incl. VAT") if line.includes_tax else _("excl. VAT")), styles.small_right))
         rows.append([
             description,
             Paragraph(_x(fmt.quantity(line.quantity, line.unit)), styles.cell_right),
-            Paragraph(_x(fmt.price(line.unit_price)), styles.cell_right),
-            Paragraph(_x(fmt.rate(line.tax_rate)), styles.cell_right),
-            Paragraph(_x(fmt.money(line.amount)), styles.cell_right),
+            Paragraph(_x(line.unit_price_text or fmt.price(line.unit_price)), styles.cell_right),
+            Paragraph(_x("" if doc.vat_basis == "none" else fmt.rate(line.tax_rate)), styles.cell_right),
+            amount,
         ])
     if len(rows) == 1:
         rows.append([Paragraph(_x(_("No line on this bill.")), styles.cell), "", "", "", ""])
-    widths = [CONTENT_W - 104 * mm, 28 * mm, 26 * mm, 18 * mm, 32 * mm]
+    widths = [CONTENT_W - 110 * mm, 26 * mm, 34 * mm, 18 * mm, 32 * mm]
     table = Table(rows, colWidths=widths, repeatRows=1)
     style = [
         ("BACKGROUND", (0, 0), (-1, 0), brand),
@@ -470,25 +485,75 @@ def _lines_table(doc: BillDocument, _, styles: _Styles, brand: colors.Color, fmt
     return table
 
 
+def _balance_label(doc: BillDocument, _) -> str:
+    if doc.total_incl_tax > 0:
+        return _("Amount to pay")
+    if doc.total_incl_tax < 0:
+        return _("Amount to be refunded to you")
+    return _("Nothing to pay")
+
+
 def _totals_table(doc: BillDocument, _, styles: _Styles, brand: colors.Color, fmt: _Fmt):
-    rows = [["", Paragraph(_x(_("Excl. VAT")), styles.small_right), Paragraph(_x(_("VAT")), styles.small_right)]]
+    if doc.vat_basis == "none":  # an instalment notice: the amount asked on account, no VAT rows
+        grand = ParagraphStyle("grand", parent=styles.cell_bold, fontSize=10, leading=13)
+        table = Table([[Paragraph(_x(_("Amount due")), grand),
+                        Paragraph(_x(fmt.money(doc.total_incl_tax)), ParagraphStyle(
+                            "grand_right", parent=grand, alignment=TA_RIGHT))]],
+                      colWidths=[66 * mm, 40 * mm], hAlign="RIGHT")
+        table.setStyle(TableStyle([
+            ("BACKGROUND", (0, 0), (-1, -1), _tint(brand, 0.12)),
+            ("LINEABOVE", (0, 0), (-1, 0), 1, brand),
+            ("TOPPADDING", (0, 0), (-1, -1), 5),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
+        ]))
+        return table
+    rows = [["", Paragraph(_x(_("Excl. VAT")), styles.small_right), Paragraph(_x(_("VAT")), styles.small_right),
+             Paragraph(_x(_("Incl. VAT")), styles.small_right)]]
     for item in doc.tax_totals:
         rows.append([
             Paragraph(_x(_("Subtotal at VAT rate %(rate)s") % {"rate": fmt.rate(item.rate)}), styles.cell),
             Paragraph(_x(fmt.money(item.base)), styles.cell_right),
             Paragraph(_x(fmt.money(item.tax)), styles.cell_right),
+            Paragraph(_x(fmt.money(item.total)), styles.cell_right),
         ])
     first_total = len(rows)
-    rows.append([Paragraph(_x(_("Total excl. VAT")), styles.cell), "",
+    rows.append([Paragraph(_x(_("Total excl. VAT")), styles.cell), "", "",
                  Paragraph(_x(fmt.money(doc.total_excl_tax)), styles.cell_right)])
-    rows.append([Paragraph(_x(_("Total VAT")), styles.cell), "",
+    rows.append([Paragraph(_x(_("Total VAT")), styles.cell), "", "",
                  Paragraph(_x(fmt.money(doc.total_tax)), styles.cell_right)])
     grand = ParagraphStyle("grand", parent=styles.cell_bold, fontSize=10, leading=13)
     grand_right = ParagraphStyle("grand_right", parent=grand, alignment=TA_RIGHT)
-    rows.append([Paragraph(_x(_("Total incl. VAT")), grand), "",
-                 Paragraph(_x(fmt.money(doc.total_incl_tax)), grand_right)])
-    width = 104 * mm
-    table = Table(rows, colWidths=[width - 60 * mm, 30 * mm, 30 * mm], hAlign="RIGHT")
+    spans = [first_total, first_total + 1]
+    rules = [("LINEABOVE", (0, first_total), (-1, first_total), 0.6, RULE)]
+    if not doc.deductions:
+        rows.append([Paragraph(_x(_("Total incl. VAT")), grand), "", "",
+                     Paragraph(_x(fmt.money(doc.total_incl_tax)), grand_right)])
+    else:
+        # A true-up: the consumption's gross total, then the instalments already billed, deducted at their gross
+        # amount (payments on account, no VAT of their own), then what is left to pay or to refund.
+        rows.append([Paragraph(_x(_("Total incl. VAT")), styles.cell_bold), "", "",
+                     Paragraph(_x(fmt.money(doc.gross_total)), styles.cell_bold_right)])
+        spans.append(len(rows) - 1)
+        rules.append(("LINEABOVE", (0, len(rows)), (-1, len(rows)), 0.6, RULE))
+        for item in doc.deductions:
+            label = item.description
+            if item.period_start and item.period_end:
+                label = _("%(name)s, %(start)s to %(end)s") % {
+                    "name": item.description, "start": fmt.date(item.period_start, "medium"),
+                    "end": fmt.date(item.period_end - timedelta(days=1), "medium")}
+            rows.append([Paragraph(_x(label), styles.cell), "", "",
+                         Paragraph(_x(fmt.money(-item.amount)), styles.cell_right)])
+            spans.append(len(rows) - 1)
+        rules.append(("LINEABOVE", (0, len(rows)), (-1, len(rows)), 0.6, RULE))
+        rows.append([Paragraph(_x(_("Instalments deducted")), styles.cell), "", "",
+                     Paragraph(_x(fmt.money(-doc.deducted)), styles.cell_right)])
+        spans.append(len(rows) - 1)
+        rows.append([Paragraph(_x(_balance_label(doc, _)), grand), "", "",
+                     Paragraph(_x(fmt.money(abs(doc.total_incl_tax))), grand_right)])
+    last = len(rows) - 1
+    spans.append(last)
+    width = 150 * mm
+    table = Table(rows, colWidths=[width - 84 * mm, 28 * mm, 28 * mm, 28 * mm], hAlign="RIGHT")
     table.setStyle(TableStyle([
         ("FONTSIZE", (0, 0), (-1, -1), 6),  # the empty cells must not be taller than the text ones
         ("LEADING", (0, 0), (-1, -1), 7),
@@ -497,14 +562,12 @@ def _totals_table(doc: BillDocument, _, styles: _Styles, brand: colors.Color, fm
         ("RIGHTPADDING", (0, 0), (-1, -1), 5),
         ("TOPPADDING", (0, 0), (-1, -1), 2.5),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
-        ("LINEABOVE", (0, first_total), (-1, first_total), 0.6, RULE),
-        ("SPAN", (0, first_total), (1, first_total)),
-        ("SPAN", (0, first_total + 1), (1, first_total + 1)),
-        ("SPAN", (0, first_total + 2), (1, first_total + 2)),
-        ("BACKGROUND", (0, first_total + 2), (-1, first_total + 2), _tint(brand, 0.12)),
-        ("LINEABOVE", (0, first_total + 2), (-1, first_total + 2), 1, brand),
-        ("TOPPADDING", (0, first_total + 2), (-1, first_total + 2), 5),
-        ("BOTTOMPADDING", (0, first_total + 2), (-1, first_total + 2), 5),
+        *rules,
+        *[("SPAN", (0, row), (2, row)) for row in spans],
+        ("BACKGROUND", (0, last), (-1, last), _tint(brand, 0.12)),
+        ("LINEABOVE", (0, last), (-1, last), 1, brand),
+        ("TOPPADDING", (0, last), (-1, last), 5),
+        ("BOTTOMPADDING", (0, last), (-1, last), 5),
     ]))
     return table
 
@@ -551,8 +614,10 @@ def _consumption_block(pod: PodConsumption, _, styles: _Styles, fmt: _Fmt):
     if pod.quantity is not None:
         basis = _("based on an estimate") if pod.estimated else _("based on actual readings")
         parts.append(Paragraph(
-            _x(_("Consumption billed: %(quantity)s") % {"quantity": fmt.quantity(pod.quantity, pod.unit)})
+            _x(_("Consumption measured: %(quantity)s") % {"quantity": fmt.quantity(pod.quantity, pod.unit)})
             + f" <font color='#5f6b7a'>({_x(basis)})</font>", styles.body))
+    if pod.conversion is not None:
+        parts.append(Paragraph(_x(gas_conversion_text(pod.conversion, pod.unit, fmt.locale)), styles.body))
     elif pod.estimated:
         parts.append(Paragraph(_x(_("No meter reading for this period: the consumption is estimated.")),
                                styles.body))
@@ -676,6 +741,9 @@ def _story(doc: BillDocument, _, styles: _Styles, brand: colors.Color, fmt: _Fmt
     story.append(_heading(_("Details of your credit note") if doc.kind == "credit_note"
                           else _("Details of your bill"), styles))
     story.append(_lines_table(doc, _, styles, brand, fmt))
+    if doc.vat_statement:
+        story.append(Spacer(1, 1.5 * mm))
+        story.append(Paragraph(_x(doc.vat_statement), styles.small))
     story.append(Spacer(1, 3 * mm))
     story.append(KeepTogether([_totals_table(doc, _, styles, brand, fmt)]))
 

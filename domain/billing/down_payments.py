@@ -32,7 +32,14 @@ from domain.billing.chunk_inputs import (
 )
 from domain.billing.drafts import draft_row
 from domain.billing.engine import BillLine as EngineLine
-from domain.billing.engine import Instalment, compute_bill, instalment_schedule, regularisation_start, true_up
+from domain.billing.engine import (
+    Instalment,
+    compute_bill,
+    instalment_schedule,
+    regularisation_start,
+    true_up,
+    true_up_bill,
+)
 from domain.billing.engine.model import ReadingIn
 from domain.billing.engine.periods import add_months
 from domain.billing.issuing import issue_new
@@ -313,8 +320,13 @@ def _estimated_bills(tenant_id: int, contract_id: int) -> list:
 
 
 def _billed_instalments(plan: DownPaymentPlan) -> list[Decimal]:
+    return [item.amount for item in _billed_instalment_items(plan)]
+
+
+def _billed_instalment_items(plan: DownPaymentPlan) -> list[Instalment]:
+    """The plan's instalments billed and not cancelled, each at its bill's gross amount."""
     bills = bills_of_plan(plan)
-    return [bills[i.bill_id].total_incl_tax for i in plan.instalments
+    return [Instalment(i.sequence, i.due_on, bills[i.bill_id].total_incl_tax) for i in plan.instalments
             if i.bill_id is not None and bills[i.bill_id].status == "issued"]
 
 
@@ -340,23 +352,17 @@ def _settle(plan: DownPaymentPlan, contract: Contract, tenant: Tenant, *, period
                           back_billing_exempt_from=item.readings_prevented_from)
     if not result.ok:
         raise PlanRefused("engine", f"the true-up cannot be computed: {_problems(result)}")
-    paid = _billed_instalments(plan)
-    settled = true_up(annual_total_incl_tax=result.total_incl_tax, instalments_paid=paid,
+    paid = _billed_instalment_items(plan)
+    settled = true_up(annual_total_incl_tax=result.total_incl_tax, instalments_paid=[i.amount for i in paid],
                       next_first_due=next_first_due, next_count=plan.instalment_count,
                       next_estimated_annual_amount=next_estimate)
-    lines = result.lines
-    if settled.instalments_paid:
-        lines = (*lines, EngineLine(
-            component="instalment", description="instalments_billed", period_start=plan.start_on,
-            period_end=period_end, quantity=Decimal(len(paid)).quantize(ONE), unit="month",
-            unit_price=-(settled.instalments_paid / len(paid)).quantize(Decimal("0.00001")),
-            amount=-settled.instalments_paid, tax_rate=Decimal("0")))
-    totals = _Totals(result.total_excl_tax - settled.instalments_paid, result.total_tax, settled.balance,
-                     result.estimated, result.consumption)
+    # The consumption with its own net, VAT and gross totals, then the instalments deducted at their gross
+    # amount: the bill's total including tax is the balance (what the ledger posts), never a negative net.
+    settlement = true_up_bill(consumption=result, instalments=paid)
     row = draft_row(tenant_id=tenant.id, account_id=plan.account_id, contract_id=contract.id, kind="true_up",
-                    period_start=plan.start_on, period_end=period_end, currency=plan.currency, result=totals)
-    (bill_id,) = issue_new(tenant_id=tenant.id, drafts=[(row, lines)], issued_at=now, issue_date=issue_date,
-                           payment_terms_days=tenant.payment_terms_days)
+                    period_start=plan.start_on, period_end=period_end, currency=plan.currency, result=settlement)
+    (bill_id,) = issue_new(tenant_id=tenant.id, drafts=[(row, settlement.lines)], issued_at=now,
+                           issue_date=issue_date, payment_terms_days=tenant.payment_terms_days)
     _store_estimated_readings(registers, result.estimated_readings, now)
     plan.true_up_bill_id = bill_id
     contract.billed_until = period_end

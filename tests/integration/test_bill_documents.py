@@ -143,10 +143,11 @@ def test_builds_the_document_data_from_the_database(app, two_tenants):
     assert doc.delivery_points == (a.delivery_point_identifier,)
     assert doc.tariff_name.startswith("Base offer") and doc.contract_end_date is None
     pod = doc.consumption[0]
-    assert pod.identifier == a.delivery_point_identifier and pod.quantity == Decimal("200.000")
+    # What the meter measured between the readings shown (1000 -> 1234), not the bill lines' quantities.
+    assert pod.identifier == a.delivery_point_identifier and pod.quantity == Decimal("234.000")
     assert pod.readings[0].end_value == Decimal("1234.000") and pod.readings[0].start_value == Decimal("1000.000")
     assert not pod.estimated
-    assert doc.comparisons[0].this_year == Decimal("200.000") and doc.comparisons[0].last_year is None
+    assert doc.comparisons[0].this_year == Decimal("234.000") and doc.comparisons[0].last_year is None
     assert doc.dispute_text.startswith(translator("fr")("To dispute this bill, contact our customer service first."))
 
 

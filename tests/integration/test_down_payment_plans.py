@@ -183,7 +183,13 @@ def test_true_up_bills_actual_minus_instalments_and_starts_the_next_year(app, wa
         assert (bill.period_start, bill.period_end) == (date(2026, 11, 1), date(2027, 12, 1))
         assert bill.total_incl_tax == Decimal("52.75") and bill.total_tax == Decimal("48.37")
         assert bill.number and bill.status == "issued"
-        assert sum(line.amount for line in bill.lines) == bill.total_excl_tax == Decimal("4.38")
+        # The consumption keeps its own totals; the twelve instalments are deducted at their gross amount, no VAT.
+        consumption = [line for line in bill.lines if line.component != "instalment"]
+        deducted = [line for line in bill.lines if line.component == "instalment"]
+        assert sum(line.amount for line in consumption) == bill.total_excl_tax == Decimal("879.50")
+        assert bill.total_excl_tax + bill.total_tax == Decimal("927.87")
+        assert len(deducted) == 12 and sum(line.amount_incl_tax for line in deducted) == Decimal("-875.12")
+        assert {line.amount for line in deducted} == {line.amount_incl_tax for line in deducted}
         ledger = db.session.scalar(select(LedgerEntry).where(LedgerEntry.bill_id == bill.id))
         assert (ledger.direction, ledger.amount) == ("debit", Decimal("52.75"))
         old = db.session.get(DownPaymentPlan, plan_id)
@@ -263,7 +269,9 @@ def test_instalment_and_true_up_bills_render_as_documents(app, water):
 
         assert instalment.total_incl_tax == Decimal("72.92")
         assert settlement.total_incl_tax == Decimal("52.75")
-        assert [line.amount for line in settlement.lines][-1] == Decimal("-875.12")
+        assert settlement.total_excl_tax == Decimal("879.50") and settlement.gross_total == Decimal("927.87")
+        assert settlement.deducted == Decimal("875.12") and len(settlement.deductions) == 12
+        assert all(line.description != "Instalment already billed" for line in settlement.lines)
         from domain.billing.document_jobs import render_bill_document
         assert render_bill_document(bill_id=_bills("true_up")[0].id).endswith(".pdf")
 
@@ -321,8 +329,9 @@ def test_a_true_up_on_an_estimated_index_is_regularised_by_the_next_one(app, wat
         # From the latest actual index (1304 on 2026-11-01): 800 m3 = 1,600.00, minus the 395 m3 the first
         # true-up charged (790.00), plus 366 days x 0.10; VAT 46.56: 893.16, minus instalments of 810.87.
         assert second.total_incl_tax == Decimal("82.29") and not second.estimated
-        assert sorted(line.amount for line in second.lines) == sorted(
-            [Decimal("1600.00"), Decimal("-790.00"), Decimal("36.60"), Decimal("-810.87")])
+        charged = [line.amount for line in second.lines if line.component != "instalment"]
+        assert sorted(charged) == sorted([Decimal("1600.00"), Decimal("-790.00"), Decimal("36.60")])
+        assert sum(line.amount for line in second.lines if line.component == "instalment") == Decimal("-810.87")
 
 
 def test_two_confirmations_at_once_leave_one_active_plan(app, water, monkeypatch):
@@ -367,3 +376,121 @@ def test_a_periodic_run_after_an_estimated_settlement_credits_what_the_settlemen
         water_lines = sorted(line.amount for line in periodic.lines if line.component == "water")
         # 120 m3 actually used since the last actual index (240.00), minus the 92 m3 the settlement charged.
         assert water_lines == [Decimal("-184.00"), Decimal("240.00")]
+
+
+def _true_up_pdf_text(tenant_id: int, locale: str = "en") -> tuple[object, str]:
+    import io
+    import re
+
+    from pypdf import PdfReader
+
+    from domain.billing.document_data import build_bill_document
+    from domain.billing.document_pdf import render_bill_pdf
+    from domain.i18n import translator
+
+    (bill,) = _bills("true_up")
+    bill.account.locale = locale
+    db.session.flush()
+    doc = build_bill_document(bill_id=bill.id)
+    reader = PdfReader(io.BytesIO(render_bill_pdf(doc, _=translator(locale))))
+    return doc, re.sub(r"\s+", " ", " ".join(page.extract_text() for page in reader.pages))
+
+
+def test_the_true_up_document_shows_the_consumption_totals_then_the_instalments_deducted_gross(app, water):
+    tenant_id, contract_id, register_id = water
+    with app.app_context(), tenant_scope(tenant_id):
+        plans.create_plan(contract=_contract(contract_id), count=12, as_of=AS_OF, now=NOW)
+        register = db.session.get(f.Register, register_id)
+        f.MeterReadingFactory(register=register, read_on=date(2027, 12, 1), value=Decimal("1724.000"),
+                              source="agent")
+        db.session.commit()
+        bill_instalments(billing_date="2027-12-01")
+
+        doc, text = _true_up_pdf_text(tenant_id)
+
+    # 420 m3 x 2.00 + 395 days x 0.10 = 879.50 net, VAT 5.5 % 48.37, gross 927.87; then 11 x 72.92 + 73.00.
+    assert [(t.rate, t.base, t.tax) for t in doc.tax_totals] == [(Decimal("0.055"), Decimal("879.50"),
+                                                                  Decimal("48.37"))]
+    assert "Subtotal at VAT rate 5.5% €879.50 €48.37 €927.87" in text
+    assert "Total excl. VAT €879.50 Total VAT €48.37 Total incl. VAT €927.87" in text
+    assert "Instalment already billed, Dec 1, 2026 to Dec 31, 2026 -€72.92" in text
+    assert "Instalment already billed, Nov 1, 2027 to Nov 30, 2027 -€73.00" in text
+    assert text.count("Instalment already billed") == 12
+    assert "Instalments deducted -€875.12 Amount to pay €52.75" in text
+    assert "0%" not in text and "-0.00" not in text and "-€0.00" not in text  # no instalment priced at 0 % VAT
+    from tests.functional.test_bill_presentation import INTERNAL_CODE
+    assert INTERNAL_CODE.findall(text) == []
+
+
+def test_a_true_up_refund_ends_on_the_amount_to_be_refunded(app, water):
+    tenant_id, contract_id, register_id = water
+    with app.app_context(), tenant_scope(tenant_id):
+        plans.create_plan(contract=_contract(contract_id), count=12, as_of=AS_OF, now=NOW)
+        register = db.session.get(f.Register, register_id)
+        f.MeterReadingFactory(register=register, read_on=date(2027, 12, 1), value=Decimal("1604.000"),
+                              source="agent")
+        db.session.commit()
+        bill_instalments(billing_date="2027-12-01")
+
+        doc, text = _true_up_pdf_text(tenant_id, "fr")
+
+    # 300 m3 x 2.00 + 39.50 = 639.50 net, VAT 35.17, gross 674.67 - 875.12 = 200.45 to refund.
+    assert doc.total_excl_tax == Decimal("639.50") and doc.gross_total == Decimal("674.67")
+    assert "Total HT 639,50 € Total TVA 35,17 € Total TTC 674,67 €" in text
+    assert "Mensualités déduites -875,12 € Montant qui vous sera remboursé 200,45 €" in text
+
+
+def test_the_true_up_page_shows_the_same_layout_to_the_customer(app, water, browser):
+    tenant_id, contract_id, register_id = water
+    with app.app_context(), tenant_scope(tenant_id):
+        contract = _contract(contract_id)
+        user = f.CustomerUserFactory(party=contract.account.holder, email="budget@rivers.test")
+        f.CustomerAccessFactory(user=user, account=contract.account)
+        plans.create_plan(contract=contract, count=12, as_of=AS_OF, now=NOW)
+        register = db.session.get(f.Register, register_id)
+        f.MeterReadingFactory(register=register, read_on=date(2027, 12, 1), value=Decimal("1724.000"),
+                              source="agent")
+        db.session.commit()
+        bill_instalments(billing_date="2027-12-01")
+        (bill,) = _bills("true_up")
+        number = bill.number
+    signed_in = browser("rivers")
+    signed_in.login("budget@rivers.test")
+
+    from tests.functional.test_bill_presentation import visible_text
+    text = visible_text(signed_in.get(f"/bills/{number}").get_data(as_text=True))
+
+    assert "Total excl. VAT €879.50 Total VAT €48.37 Total incl. VAT €927.87" in text
+    assert text.count("Instalment already billed") == 12
+    assert "Amount to pay €52.75" in text
+    assert "0%" not in text
+    from tests.functional.test_bill_presentation import INTERNAL_CODE
+    assert INTERNAL_CODE.findall(text) == []
+
+
+def test_an_instalment_notice_asks_for_a_payment_on_account_without_a_vat_rate(app, water):
+    import io
+    import re
+
+    from pypdf import PdfReader
+
+    from domain.billing.document_data import build_bill_document
+    from domain.billing.document_pdf import render_bill_pdf
+    from domain.i18n import translator
+
+    tenant_id, contract_id, _ = water
+    with app.app_context(), tenant_scope(tenant_id):
+        plans.create_plan(contract=_contract(contract_id), count=12, as_of=AS_OF, now=NOW)
+        db.session.commit()
+        bill_instalments(billing_date="2026-12-01")
+
+        doc = build_bill_document(bill_id=_bills("instalment")[0].id)
+        reader = PdfReader(io.BytesIO(render_bill_pdf(doc, _=translator("en"))))
+        text = re.sub(r"\s+", " ", " ".join(page.extract_text() for page in reader.pages))
+
+    assert doc.tax_totals == () and doc.vat_basis == "none"
+    assert "Instalment 1 month €72.92/month €72.92" in text
+    assert "Amount due €72.92" in text and "it bears no VAT of its own" in text
+    assert "0%" not in text and "VAT rate" not in text
+    from tests.functional.test_bill_presentation import INTERNAL_CODE
+    assert INTERNAL_CODE.findall(text) == []

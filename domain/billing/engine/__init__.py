@@ -5,7 +5,7 @@ Entry points: `prepare_tariff` (once per tariff version in a run), `compute_bill
 """
 from .bill import DEFAULT_PLAUSIBILITY_FACTOR, compute_bill
 from .credit_notes import credit_note, credit_note_lines
-from .instalments import instalment_schedule, true_up
+from .instalments import instalment_schedule, true_up, true_up_bill
 from .model import (
     ACTIVITIES,
     BILL_KINDS,
@@ -36,5 +36,5 @@ __all__ = [
     "PriorCharge", "ReadingIn",
     "RegisterConsumption", "TariffIn", "TaxTotal", "TrueUp", "UnitPriceIn", "back_billing_cutoff", "compute_bill",
     "credit_note", "credit_note_lines", "instalment_schedule", "prepare_tariff", "regularisation_start",
-    "round_money", "round_quantity", "true_up",
+    "round_money", "round_quantity", "true_up", "true_up_bill",
 ]

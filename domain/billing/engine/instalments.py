@@ -5,9 +5,16 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
-from .model import Instalment, TrueUp
+from .model import BillLine, BillResult, Instalment, TrueUp
 from .money import ZERO_MONEY, floor_money
 from .periods import add_months
+
+# A deduction line of a true-up bill: an instalment already billed, at its gross amount. Instalments are payments
+# on account, not supplies: the line bears no VAT and is outside the bill's tax-exclusive and tax totals.
+DEDUCTION_COMPONENT = "instalment"
+DEDUCTION_DESCRIPTION = "instalment_deducted"
+_ONE = Decimal("1.000")
+_NO_RATE = Decimal("0")
 
 MIN_INSTALMENTS = 10
 MAX_INSTALMENTS = 12
@@ -44,3 +51,29 @@ def true_up(*, annual_total_incl_tax: Decimal, instalments_paid: Iterable[Decima
         schedule = instalment_schedule(estimated_annual_amount=max(amount, ZERO_MONEY), count=next_count,
                                        first_due=next_first_due)
     return TrueUp(annual_total_incl_tax, paid, balance, description, schedule)
+
+
+def true_up_bill(*, consumption: BillResult, instalments: Iterable[Instalment]) -> BillResult:
+    """The true-up bill: the period's consumption priced as usual (its lines, its tax totals, its net, VAT and
+    gross totals unchanged), then one deduction line per instalment billed at its gross amount.
+
+    The result's `total_excl_tax` and `total_tax` are the consumption's; `total_incl_tax` is the amount left to
+    pay (negative: to refund) = the consumption's gross total - the instalments. Deduction lines are no taxable
+    supply: amount = amount_incl_tax = -instalment, quantity 1 item, never part of a tax total. So a bill's lines
+    other than deductions still sum to `total_excl_tax`, and the ledger posts `total_incl_tax` as it does for
+    any bill (the instalment bills were posted when issued).
+    """
+    if not consumption.ok:
+        raise ValueError("a bill with problems cannot be trued up")
+    deductions = tuple(
+        BillLine(DEDUCTION_COMPONENT, DEDUCTION_DESCRIPTION, item.due_date, add_months(item.due_date, 1), _ONE,
+                 "item", item.amount, -item.amount, _NO_RATE, False, -item.amount, None)
+        for item in sorted(instalments, key=lambda item: (item.due_date, item.number))
+    )
+    paid = sum((line.unit_price for line in deductions), ZERO_MONEY)
+    return BillResult(
+        "true_up", consumption.period_start, consumption.period_end, (*consumption.lines, *deductions),
+        consumption.tax_totals, consumption.total_excl_tax, consumption.total_tax,
+        consumption.total_incl_tax - paid, consumption.consumption, consumption.estimated,
+        consumption.estimated_readings, consumption.regularised_from,
+    )

@@ -184,7 +184,9 @@ def _quick_init(cls):
 @_quick_init
 @dataclass(frozen=True)
 class BillLine:
-    """One line of a bill. `amount` is tax-exclusive (2 places) and lines sum to the bill's total_excl_tax.
+    """One line of a bill. `amount` is tax-exclusive (2 places) and lines sum to the bill's total_excl_tax, except
+    a true-up's deductions (component "instalment", see `true_up_bill`): instalments already billed, at their gross
+    amount (amount = amount_incl_tax = -instalment), outside VAT and outside the tax-exclusive total.
 
     When the tariff publishes tax-included prices, `unit_price` is that published price,
     `unit_price_includes_tax` is True and `amount_incl_tax` = quantity x unit_price rounded to the cent.
