@@ -585,8 +585,19 @@ def _billed_quantity(lines, activity: str) -> tuple[Decimal, str] | None:
 
 
 def calorific_value_for(tenant, pod, start: date, end: date) -> Decimal | None:
-    """The calorific value (MJ/m³) that converted the gas of `[start, end)`: the tenant's value."""
-    return tenant.gas_calorific_value
+    """The calorific value (MJ/m³) that converted the gas of `[start, end)`: the dated value in force then (the
+    tenant's setting before its first dated one). None when the value changed inside the period: the engine then
+    converted each part with its own value, which one line "volume × factor × value ÷ 3.6" cannot show."""
+    from domain.offers.models import GasCalorificValue
+
+    dated = db.session.execute(
+        select(GasCalorificValue.effective_from, GasCalorificValue.value)
+        .where(GasCalorificValue.effective_from < end).order_by(GasCalorificValue.effective_from)
+    ).all()
+    if any(start < effective_from < end for effective_from, _value in dated):
+        return None
+    in_force = [value for effective_from, value in dated if effective_from <= start]
+    return in_force[-1] if in_force else tenant.gas_calorific_value
 
 
 def _valid_reading(register_id: int, *, on_or_before: date, after: date | None = None):

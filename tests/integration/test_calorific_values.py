@@ -133,3 +133,23 @@ def test_a_refused_calorific_value_stores_nothing(app, gas_customer, day, value,
         assert db.session.scalar(select(func.count(GasCalorificValue.id))) == 1
     listed = app.test_cli_runner().invoke(args=["billing", "calorific-values", "--tenant", tenant.slug])
     assert "from 2026-02-11: 40.0000 MJ/m3 (recorded by Gas desk)" in listed.output
+
+
+def test_the_bill_document_states_the_calorific_value_in_force_in_its_period(app, make_tenant):
+    from domain.billing.document_data import calorific_value_for
+
+    tenant = make_tenant("calordoc", activities=("gas",))
+    with app.app_context(), tenant_scope(tenant.id):
+        row = db.session.get(Tenant, tenant.id)
+        row.gas_calorific_value = D("38.0")
+        db.session.add(GasCalorificValue(effective_from=FEB, value=D("40.0"), recorded_by="test",
+                                         recorded_at=datetime(2026, 1, 20, tzinfo=UTC)))
+        db.session.flush()
+
+        before = calorific_value_for(row, None, JAN, FEB)
+        after = calorific_value_for(row, None, FEB, MAR)
+        across = calorific_value_for(row, None, date(2026, 1, 15), date(2026, 2, 15))
+
+    # January is converted with the setting, February with the value recorded from 1 February; a period across
+    # the change was converted in two parts, which one "volume x factor x value / 3.6" line cannot state.
+    assert (before, after, across) == (D("38.0"), D("40.0"), None)
