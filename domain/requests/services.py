@@ -357,7 +357,9 @@ def customer_reply(*, request: ServiceRequest, customer: CustomerUser, body: str
 
 def staff_message(*, request: ServiceRequest, staff_id: int, body: str, internal: bool,
                   uploads: list[files.Upload], now: datetime, new_status: str | None = None) -> RequestMessage:
-    """A staff reply to the customer, or an internal note the customer never sees."""
+    """A staff reply to the customer, or an internal note the customer never sees.
+
+    The status becomes `new_status`; None keeps it exactly as it is (staff chose "keep the status")."""
     body = (body or "").strip()
     if not body:
         raise RequestRefused("empty")
@@ -369,10 +371,8 @@ def staff_message(*, request: ServiceRequest, staff_id: int, body: str, internal
     db.session.add(message)
     db.session.flush()
     files.store(request=request, message=message, uploads=checked, uploaded_by_kind="staff", now=now)
-    if new_status is not None:
+    if new_status is not None and new_status != request.status:
         change_status(request=request, status=new_status, now=now)
-    elif not internal and request.status == "open":
-        change_status(request=request, status="in_progress", now=now)
     db.session.flush()
     return message
 
