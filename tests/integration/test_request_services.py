@@ -1,6 +1,7 @@
 """Request services on the database: opening, references, move out, messages, unread replies, tasks."""
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -267,22 +268,48 @@ def test_the_daily_job_ends_contracts_whose_move_out_date_has_come(app, two_tena
         assert db.session.scalar(select(Contract.status)) == "ended"
 
 
-def test_a_reference_taken_meanwhile_is_retried_with_the_next_one(alpha, monkeypatch):
-    if db.session.get_bind().dialect.name != "postgresql":
-        pytest.skip("the retry uses a savepoint; on SQLite writers are serialised and a collision is refused")
-    first = _open(alpha).reference  # R2026-000001
-    real = services._next_reference
-    calls = []
-
-    def stale_then_real(**kwargs):  # as if another transaction had committed the next number meanwhile
-        calls.append(1)
-        return first if len(calls) == 1 else real(**kwargs)
-
-    monkeypatch.setattr(services, "_next_reference", stale_then_real)
-
+def test_a_request_rolled_back_gives_its_number_back_so_numbers_have_no_gap(alpha):
+    first = _open(alpha).reference
+    db.session.commit()
+    with pytest.raises(RuntimeError):
+        with db.session.begin_nested():
+            _open(alpha)  # R2026-000002 taken...
+            raise RuntimeError("the request's transaction fails")  # ...and given back
     second = _open(alpha).reference
+    db.session.commit()
 
-    assert (first, second, len(calls)) == ("R2026-000001", "R2026-000002", 2)
+    assert (first, second) == ("R2026-000001", "R2026-000002")
+
+
+def test_references_have_one_form_and_the_database_refuses_a_duplicate(alpha):
+    from sqlalchemy.exc import IntegrityError
+
+    from tests.factories import ServiceRequestFactory
+
+    opened = _open(alpha)
+    db.session.commit()
+
+    assert re.fullmatch(r"R2026-\d{6}", opened.reference)
+    with pytest.raises(IntegrityError):
+        with db.session.begin_nested():
+            ServiceRequestFactory(account_id=opened.account_id, reference=opened.reference)
+
+
+def test_a_legacy_reference_keeps_working_and_the_counter_continues_after_it(app, alpha, browser):
+    from domain.requests.models import RequestNumberSequence
+    from tests.factories import ServiceRequestFactory
+
+    account_id = _open(alpha).account_id  # R2026-000001
+    ServiceRequestFactory(account_id=account_id, reference="SR-2026-00007", subject="Given by the former demo")
+    # As the migration leaves it: the counter of 2026 after the highest number of either form.
+    db.session.scalar(select(RequestNumberSequence).where(RequestNumberSequence.year == 2026)).next_value = 8
+    db.session.commit()
+
+    following = _open(alpha).reference
+    db.session.commit()
+
+    assert following == "R2026-000008"
+    assert services.request_by_reference(reference="SR-2026-00007").subject == "Given by the former demo"
 
 
 def test_the_next_billing_run_makes_the_final_bill_up_to_the_move_out_date(app, two_tenants, monkeypatch):
