@@ -246,8 +246,8 @@ def _move_out(customer_accounts):
                 if created is not None:
                     return redirect(url_for("portal.request", reference=created.reference))
             else:  # tell the date's problem too, not only after the readings are fixed
-                problem = moves.date_problem(move_out_on=form.effective_on.data, contract=contract,
-                                             today=tenant_today())
+                problem = moves.move_out_date_problem(move_out_on=form.effective_on.data, contract=contract,
+                                                      today=tenant_today())
                 if problem:
                     field_errors["effective_on"] = MOVE_OUT_ERRORS[problem](None)
         return render_template("portal/requests/move_out.html", form=form, contract=contract, to_read=to_read,

@@ -114,7 +114,17 @@ def test_move_out_dates_out_of_bounds_are_refused(alpha, on, code):
     assert _count(ServiceRequest) == 1 and _contract(alpha).end_date is None  # only populate_tenant's request
 
 
+def _off_budget_billing() -> None:
+    """populate_tenant puts the contract on budget billing (a plan's factory row): take it off."""
+    from domain.billing.plan_models import DownPaymentPlan
+
+    for plan in db.session.scalars(select(DownPaymentPlan)):
+        plan.status = "cancelled"
+    db.session.flush()
+
+
 def test_move_out_inside_a_billed_period_is_refused(alpha):
+    _off_budget_billing()
     _contract(alpha).billed_until = TODAY + timedelta(days=10)
 
     with pytest.raises(moves.MoveOutRefused) as refused:
@@ -321,6 +331,7 @@ def test_the_next_billing_run_makes_the_final_bill_up_to_the_move_out_date(app, 
     a, _b = two_tenants
     move_out_on = date(2026, 11, 20)
     with app.app_context(), tenant_scope(a.tenant_id):
+        _off_budget_billing()
         db.session.scalar(select(Contract)).billed_until = date(2026, 11, 1)
         _move_out(a, on=move_out_on, value="1300", today=date(2026, 11, 21))
         db.session.commit()
