@@ -254,11 +254,13 @@ def _move_out(customer_accounts):
                                label=_point_label, readings_raw=readings_raw, field_errors=field_errors,
                                register_name=register_name, unit_labels=UNIT_LABELS,
                                error=error, today=tenant_today(), max_ahead=moves.MAX_DAYS_AHEAD,
-                               max_past=moves.MAX_DAYS_PAST), 400
+                               max_past=moves.MAX_DAYS_PAST,
+                               budget_billing=moves.on_budget_billing(contract=contract)), 400
     return render_template("portal/requests/move_out.html", form=form, contract=contract, to_read=to_read,
                            label=_point_label, readings_raw=readings_raw, field_errors=field_errors,
                            register_name=register_name, unit_labels=UNIT_LABELS, error=None,
-                           today=tenant_today(), max_ahead=moves.MAX_DAYS_AHEAD, max_past=moves.MAX_DAYS_PAST)
+                           today=tenant_today(), max_ahead=moves.MAX_DAYS_AHEAD, max_past=moves.MAX_DAYS_PAST,
+                           budget_billing=moves.on_budget_billing(contract=contract))
 
 
 def _reading_message(problem: str, details: dict) -> str:

@@ -93,6 +93,11 @@ def unbilled_from(*, contract: Contract) -> date | None:
     return plan.start_on if plan is not None else contract.billed_until
 
 
+def on_budget_billing(*, contract: Contract) -> bool:
+    """Whether the contract has an active down-payment plan (its move out ends it, see the module)."""
+    return down_payments.active_plan(contract_id=contract.id) is not None
+
+
 def move_out_date_problem(*, move_out_on: date | None, contract: Contract, today: date) -> str | None:
     """`date_problem` for the contract as it is stored (budget billing included)."""
     return date_problem(move_out_on=move_out_on, contract=contract, today=today,

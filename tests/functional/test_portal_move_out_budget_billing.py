@@ -91,7 +91,8 @@ def test_moving_out_on_budget_billing_ends_the_plan_with_the_final_true_up_bill(
 
     form, response = _move_out(browser, slug, email, date(2027, 3, 1), "1424")
 
-    assert form.status_code == 200
+    assert form.status_code == 200 and "You are on budget billing: it ends on your move-out date." in \
+        form.get_data(as_text=True)
     assert response.status_code == 302, response.get_data(as_text=True)
     with app.app_context(), tenant_scope(tenant_id):
         contract, plan, final, instalments = _state(tenant_id, contract_id)
