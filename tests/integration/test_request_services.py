@@ -305,6 +305,45 @@ def test_references_have_one_form_and_the_database_refuses_a_duplicate(alpha):
             ServiceRequestFactory(account_id=opened.account_id, reference=opened.reference)
 
 
+def test_two_requests_opened_at_once_get_consecutive_numbers(app, two_tenants):
+    import threading
+    import time
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("SQLite has one writer at a time; the row lock is PostgreSQL's")
+    a, _b = two_tenants
+    first_taken, release, found = threading.Event(), threading.Event(), {}
+
+    def opener(name: str, wait_for: threading.Event | None):
+        with app.app_context(), tenant_scope(a.tenant_id):
+            try:
+                if wait_for is not None:
+                    wait_for.wait(10)
+                found[name] = _open(a).reference
+                found[f"{name}_at"] = time.monotonic()
+                if name == "first":
+                    first_taken.set()
+                    release.wait(10)  # the first transaction holds its number a while
+                db.session.commit()
+            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+                found[name] = repr(exc)
+                first_taken.set()
+
+    threads = [threading.Thread(target=opener, args=("first", None)),
+               threading.Thread(target=opener, args=("second", first_taken))]
+    for thread in threads:
+        thread.start()
+    first_taken.wait(10)
+    time.sleep(1)
+    released_at = time.monotonic()
+    release.set()
+    for thread in threads:
+        thread.join(20)
+
+    assert (found["first"], found["second"]) == ("R2026-000001", "R2026-000002")
+    assert found["second_at"] >= released_at  # the second waited for the first's commit
+
+
 def test_a_legacy_reference_keeps_working_and_the_counter_continues_after_it(app, alpha, browser):
     from domain.requests.models import RequestNumberSequence
     from tests.factories import ServiceRequestFactory
