@@ -21,7 +21,7 @@ from backoffice.views import bp
 from domain.db import utcnow
 from domain.readings import review
 from domain.readings.photos import photo_token
-from domain.readings.validation import ReadingProblem, parse_index
+from domain.readings.validation import DEFAULT_PLAUSIBILITY_FACTOR, ReadingProblem, parse_index
 from portal.reading_views import SOURCE_NAMES, register_name
 
 UNIT_LABELS = {"m3": "m³"}
@@ -80,6 +80,8 @@ class RejectForm(_PageForm):
 class CorrectForm(_PageForm):
     value = StringField(_l("Right index"), validators=[DataRequired(_l("Enter the right index.")), _parsed_index])
     rollover = BooleanField(_l("The meter went back to zero"))
+    # Shown after the warning that the index gives a consumption outside the plausible range.
+    confirm_implausible = BooleanField(_l("I have checked this index: it is right"))
     reason = TextAreaField(_l("Note to the customer (optional)"), validators=[
         Optional(), Length(max=review.REASON_MAX, message=_l("Use at most 255 characters."))])
 
@@ -202,9 +204,14 @@ def reading_correct(ref: str):
             abort(400)
         return _form_problem(ref, "correct", form)
     try:
-        done = review.correct_reading(reading_id=reading_id, value=form.index, rollover_confirmed=form.rollover.data,
-                                      reason=form.reason.data, staff_user_id=current_user.user.id, now=utcnow())
+        done = review.correct_reading(
+            reading_id=reading_id, value=form.index, rollover_confirmed=form.rollover.data, reason=form.reason.data,
+            staff_user_id=current_user.user.id, now=utcnow(), implausible_confirmed=form.confirm_implausible.data,
+            plausibility_factor=current_app.config.get("READING_PLAUSIBILITY_FACTOR", DEFAULT_PLAUSIBILITY_FACTOR))
     except review.ReviewRefused as exc:
+        if exc.code == "implausible":
+            unit = unit_label(review.reading_by_id(reading_id=reading_id).register.meter.unit)
+            return _form_problem(ref, "correct", form, "confirm", _implausible(exc.judged, unit))
         if exc.code == "same_value":
             return _form_problem(ref, "correct", form, "value",
                                  _("This is the index the customer gave: accept the reading instead."))
@@ -214,9 +221,23 @@ def reading_correct(ref: str):
         return _handled(exc)
     _tell_customer(done)
     unit = unit_label(done.reading.register.meter.unit)
-    flash(_("You corrected %(what)s to %(value)s: bills will use the corrected index, not the customer's.",
-            what=_what(done.reading), value=quantity(done.corrected_by.value, unit)) + " " + _told(done), "success")
+    message = _("You corrected %(what)s to %(value)s: bills will use the corrected index, not the customer's.",
+                what=_what(done.reading), value=quantity(done.corrected_by.value, unit))
+    if done.corrected_by.implausible_confirmed:
+        message += " " + _("It is recorded that you confirmed it outside the expected range.")
+    flash(message + " " + _told(done), "success")
     return _back()
+
+
+def _implausible(judged: review.Judgement, unit: str) -> str:
+    """The warning for a right index far from the expected consumption (staff confirm it or change it)."""
+    low, high = judged.plausibility.low, judged.plausibility.high
+    return _("This index means %(consumption)s used since %(date)s, where about %(expected)s was expected "
+             "(accepted between %(low)s and %(high)s). Check it; if it is right, tick “I have checked this "
+             "index: it is right” and store it again.",
+             consumption=quantity(judged.consumption, unit), date=format_day(judged.previous.read_on),
+             expected=quantity(rough(judged.expected, unit), unit), low=quantity(rough(low, unit), unit),
+             high=quantity(rough(high, unit), unit))
 
 
 def _told(done: review.Review) -> str:

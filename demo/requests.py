@@ -36,4 +36,4 @@ def seed_requests(utility, *, tenant, created, agent, now: datetime) -> None:
                                 uploads=[files.Upload(filename="meter.png", data=_PNG)]),
     )
     services.staff_message(request=request, staff_id=agent.id, body=reply, internal=False, uploads=[],
-                           now=opened_at + timedelta(hours=3))
+                           now=opened_at + timedelta(hours=3), new_status="in_progress")

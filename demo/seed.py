@@ -49,6 +49,7 @@ from domain.payments.creditor import check_digits
 from domain.parties.models import ContactPoint, Party, PartyRole
 from domain.readings.models import MeterReading
 from domain.requests.models import RequestMessage, ServiceRequest
+from domain.requests.numbering import reserve_reference
 from domain.sites.models import DeliveryPoint, Meter, MeterInstallation, Premise, Register
 from domain.tasks.models import Task, WorkGroup
 from tenants.context import platform_scope, tenant_scope
@@ -361,7 +362,8 @@ def _create_requests(utility: DemoUtility, *, plan: list[PartyPlan], created: _C
         opened_at = now - timedelta(days=spec.days_ago, hours=rng.randint(1, 8))
         done = spec.status in ("resolved", "closed")
         request = ServiceRequest(
-            reference=f"SR-{now.year}-{n:05d}", account_id=account.id, kind=spec.kind, status=spec.status,
+            reference=reserve_reference(tenant_id=account.tenant_id, year=opened_at.year),
+            account_id=account.id, kind=spec.kind, status=spec.status,
             subject=spec.subject, opened_at=opened_at, due_at=opened_at + timedelta(days=spec.sla_days),
             delivery_point_id=account.contracts[0].delivery_point_id if spec.kind in REQUESTS_WITH_POINT else None,
             closed_at=opened_at + timedelta(days=max(1, spec.days_ago // 2)) if done else None,

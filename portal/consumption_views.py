@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 from flask import abort, g, render_template, request
@@ -10,7 +9,7 @@ from flask_babel import format_date, format_percent
 from flask_login import current_user
 
 from app.auth import customer_required
-from app.i18n import tenant_zone
+from app.i18n import tenant_today
 from domain.readings import services as reading_service
 from portal.blueprint import bp
 
@@ -115,7 +114,7 @@ def _total(months, attribute: str) -> tuple[Decimal | None, bool]:
 @bp.get("/consumption")
 @customer_required
 def consumption():
-    today = datetime.now(tenant_zone()).date()
+    today = tenant_today()
     identifier = request.args.get("dp") or None
     try:
         points, result = reading_service.point_consumption(customer_user_id=current_user.user.id,

@@ -246,19 +246,21 @@ def _move_out(customer_accounts):
                 if created is not None:
                     return redirect(url_for("portal.request", reference=created.reference))
             else:  # tell the date's problem too, not only after the readings are fixed
-                problem = moves.date_problem(move_out_on=form.effective_on.data, contract=contract,
-                                             today=tenant_today())
+                problem = moves.move_out_date_problem(move_out_on=form.effective_on.data, contract=contract,
+                                                      today=tenant_today())
                 if problem:
                     field_errors["effective_on"] = MOVE_OUT_ERRORS[problem](None)
         return render_template("portal/requests/move_out.html", form=form, contract=contract, to_read=to_read,
                                label=_point_label, readings_raw=readings_raw, field_errors=field_errors,
                                register_name=register_name, unit_labels=UNIT_LABELS,
                                error=error, today=tenant_today(), max_ahead=moves.MAX_DAYS_AHEAD,
-                               max_past=moves.MAX_DAYS_PAST), 400
+                               max_past=moves.MAX_DAYS_PAST,
+                               budget_billing=moves.on_budget_billing(contract=contract)), 400
     return render_template("portal/requests/move_out.html", form=form, contract=contract, to_read=to_read,
                            label=_point_label, readings_raw=readings_raw, field_errors=field_errors,
                            register_name=register_name, unit_labels=UNIT_LABELS, error=None,
-                           today=tenant_today(), max_ahead=moves.MAX_DAYS_AHEAD, max_past=moves.MAX_DAYS_PAST)
+                           today=tenant_today(), max_ahead=moves.MAX_DAYS_AHEAD, max_past=moves.MAX_DAYS_PAST,
+                           budget_billing=moves.on_budget_billing(contract=contract))
 
 
 def _reading_message(problem: str, details: dict) -> str:

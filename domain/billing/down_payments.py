@@ -377,9 +377,11 @@ def _locked_plan(plan_id: int) -> DownPaymentPlan | None:
     return db.session.scalar(stmt)
 
 
-def true_up_plan(*, plan_id: int, now: datetime) -> tuple[Bill, DownPaymentPlan | None]:
+def true_up_plan(*, plan_id: int, now: datetime,
+                 issue_date: date | None = None) -> tuple[Bill, DownPaymentPlan | None]:
     """At the plan's true-up date: the true-up bill, the plan completed, and the next year's plan (same number
-    of instalments, from the new estimate) unless the contract ends. Returns (bill, new plan or None)."""
+    of instalments, from the new estimate) unless the contract ends. Returns (bill, new plan or None).
+    The bill is dated `issue_date`, by default the true-up date (a move out recorded later dates it that day)."""
     plan = _locked_plan(plan_id)
     if plan is None or plan.status != "active":
         raise PlanRefused("state", "only an active plan can be trued up")
@@ -394,8 +396,8 @@ def true_up_plan(*, plan_id: int, now: datetime) -> tuple[Bill, DownPaymentPlan 
 
     plan.status = "completed"  # before the new plan: one active plan per contract
     db.session.flush()
-    bill, settled = _settle(plan, contract, tenant, period_end=period_end, issue_date=period_end, now=now,
-                            next_first_due=None)
+    bill, settled = _settle(plan, contract, tenant, period_end=period_end, issue_date=issue_date or period_end,
+                            now=now, next_first_due=None)
     new_plan = None
     if continues:
         proposal = _proposal(tenant, contract, count=plan.instalment_count, start_on=start_on, first_due=first_due,

@@ -2,9 +2,11 @@
 spread over the calendar months it covers, in proportion to days.
 
 Only consecutive readings of the same meter and register make an interval (a meter exchange starts afresh).
-Estimated readings that an actual reading of the register later superseded are left out, so the months
-between two actual readings follow the real consumption; the remaining estimates flag the months they touch.
-A month is reported only when intervals cover every one of its days.
+Estimated readings between two actual readings of the register are left out (the actual readings superseded
+them), so those months follow the real consumption. Estimates before the register's first actual reading, or
+after its latest one, are the only account of their months: they stay, and flag the months they touch (a
+history that starts on an estimated index, as after a takeover or a first estimated bill, still has figures
+for its first months). A month is reported only when intervals cover every one of its days.
 """
 from __future__ import annotations
 
@@ -65,11 +67,12 @@ def month_start(day: date) -> date:
 
 def _kept(readings: tuple[IndexReading, ...]) -> list[IndexReading]:
     ordered = sorted(readings, key=lambda r: (r.read_on, r.estimated))
-    latest_actual = max((r.read_on for r in ordered if not r.estimated), default=None)
+    actual_days = [r.read_on for r in ordered if not r.estimated]
+    first_actual, latest_actual = (actual_days[0], actual_days[-1]) if actual_days else (None, None)
     kept: list[IndexReading] = []
     for reading in ordered:
-        if reading.estimated and latest_actual is not None and reading.read_on <= latest_actual:
-            continue
+        if reading.estimated and first_actual is not None and first_actual <= reading.read_on <= latest_actual:
+            continue  # superseded: the actual readings on either side give the real consumption
         if kept and kept[-1].read_on == reading.read_on:
             continue  # one index per day: the actual one sorts first
         kept.append(reading)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, Index, String
+from sqlalchemy import CheckConstraint, Date, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from domain.db import BigId, Quantity, TenantScoped, UTCDateTime, tenant_ref, tenant_table_args
@@ -35,6 +35,8 @@ class MeterReading(TenantScoped):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     submitted_by_user_id: Mapped[int | None] = mapped_column(BigId)
     rollover_confirmed: Mapped[bool] = mapped_column(nullable=False, default=False)
+    # A staff member saved this index although it is outside the plausible range, after being warned.
+    implausible_confirmed: Mapped[bool] = mapped_column(nullable=False, default=False, server_default=false())
     rejection_reason: Mapped[str | None] = mapped_column(String(255))
     photo_path: Mapped[str | None] = mapped_column(String(255))
 

@@ -23,6 +23,7 @@ from domain.readings.models import MeterReading
 from domain.readings.photos import key_pattern, read_photo, valid_token
 from domain.readings.services import TASK_KIND, _history
 from domain.readings.validation import (
+    DEFAULT_PLAUSIBILITY_FACTOR,
     IndexCheck,
     Plausibility,
     ReadingProblem,
@@ -45,14 +46,28 @@ class ReadingGone(LookupError):
 
 class ReviewRefused(ValueError):
     """Nothing was changed. `code`: "handled" (already accepted or rejected: `status` says which), "reason"
-    (a rejection needs a reason), "same_value" (a correction equal to the customer's index), or "index"
-    (the corrected index is refused: `problem` is the ReadingProblem)."""
+    (a rejection needs a reason), "same_value" (a correction equal to the customer's index), "index"
+    (the corrected index is refused: `problem` is the ReadingProblem), or "implausible" (the corrected index
+    gives a consumption outside the plausible range and was not confirmed: `judged` has the figures)."""
 
-    def __init__(self, code: str, *, status: str | None = None, problem: ReadingProblem | None = None):
+    def __init__(self, code: str, *, status: str | None = None, problem: ReadingProblem | None = None,
+                 judged: Judgement | None = None):
         super().__init__(code)
         self.code = code
         self.status = status
         self.problem = problem
+        self.judged = judged
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """An index weighed as a customer's is: the consumption since the previous actual reading, what was
+    expected over those days, and the range accepted without a check."""
+
+    previous: PreviousReading | None
+    consumption: Decimal | None
+    expected: Decimal | None
+    plausibility: Plausibility
 
 
 # --- the queue ----------------------------------------------------------------------------------------------------
@@ -139,26 +154,37 @@ def _contract_on(contracts: list[Contract], delivery_point_id: int, day: date) -
     return found[-1] if found else None
 
 
+def _weigh(reading: MeterReading, dp: DeliveryPoint | None,
+           contract: Contract | None) -> tuple[PreviousReading | None, Decimal | None]:
+    """(the register's previous actual reading, the consumption expected since then up to the reading's day),
+    from the register's history without the reading itself."""
+    if dp is None:
+        return None, None
+    register, meter = reading.register, reading.register.meter
+    meters, history = _history(dp, reading.read_on, {reading.id})
+    mine = [r for r in history if r.meter_serial == meter.serial_number and r.register_code == register.code
+            and not r.estimated]
+    if not mine:
+        return None, None
+    previous = PreviousReading(mine[-1].read_on, mine[-1].value)
+    expected = expected_consumption(
+        activity=dp.activity, meters=meters, readings=history, register_code=register.code,
+        share=len(meter.registers), since=previous.read_on, day=reading.read_on,
+        estimated_annual_consumption=contract.estimated_annual_consumption if contract else None)
+    return previous, expected
+
+
 def _judged(reading: MeterReading, dp: DeliveryPoint | None, contracts: list[Contract]) -> ReadingToCheck:
     register, meter = reading.register, reading.register.meter
     contract = _contract_on(contracts, dp.id, reading.read_on) if dp is not None else None
-    previous = consumption = expected = None
-    verdict = Plausibility(True, None, None)
-    if dp is not None:
-        meters, history = _history(dp, reading.read_on, {reading.id})
-        mine = [r for r in history if r.meter_serial == meter.serial_number and r.register_code == register.code
-                and not r.estimated]
-        if mine:
-            previous = PreviousReading(mine[-1].read_on, mine[-1].value)
-            try:
-                consumption = _check(reading.value, previous, meter, reading.rollover_confirmed).consumption
-            except ReadingProblem:
-                consumption = None  # the history changed since: staff see the figures without a consumption
-            expected = expected_consumption(
-                activity=dp.activity, meters=meters, readings=history, register_code=register.code,
-                share=len(meter.registers), since=previous.read_on, day=reading.read_on,
-                estimated_annual_consumption=contract.estimated_annual_consumption if contract else None)
-            verdict = plausibility(consumption=consumption, expected=expected)
+    previous, expected = _weigh(reading, dp, contract)
+    consumption = None
+    if previous is not None:
+        try:
+            consumption = _check(reading.value, previous, meter, reading.rollover_confirmed).consumption
+        except ReadingProblem:
+            consumption = None  # the history changed since: staff see the figures without a consumption
+    verdict = plausibility(consumption=consumption, expected=expected)
     return ReadingToCheck(reading, register, meter, dp, contract, contract.account if contract else None, previous,
                           consumption, expected, verdict)
 
@@ -297,30 +323,41 @@ def reject_reading(*, reading_id: int, reason: str, staff_user_id: int, now: dat
 
 
 def correct_reading(*, reading_id: int, value: Decimal, rollover_confirmed: bool, reason: str | None,
-                    staff_user_id: int, now: datetime) -> Review:
+                    staff_user_id: int, now: datetime, implausible_confirmed: bool = False,
+                    plausibility_factor: Decimal = DEFAULT_PLAUSIBILITY_FACTOR) -> Review:
     """The customer's reading is rejected and the right index, checked like any index against the previous
-    actual reading, is stored as a valid reading of the same day by the meter reader ("agent")."""
+    actual reading, is stored as a valid reading of the same day by the meter reader ("agent").
+
+    The right index is weighed as a customer's is: when the consumption it gives is outside the plausible
+    range, nothing is stored until staff confirm it (`implausible_confirmed`, after the warning); a confirmed
+    one says so on the reading (`implausible_confirmed`) and in the audit trail, with the figures."""
     reading = _locked_pending(reading_id)
     if value == reading.value:
         raise ReviewRefused("same_value")
     meter = reading.register.meter
     dp = _points_of([reading]).get(reading.id)
-    previous = None
-    if dp is not None:
-        _meters, history = _history(dp, reading.read_on, {reading.id})
-        mine = [r for r in history if r.meter_serial == meter.serial_number and r.register_code == reading.register.code
-                and not r.estimated]
-        previous = PreviousReading(mine[-1].read_on, mine[-1].value) if mine else None
+    contract = _contract_on(_contracts_of([dp.id]), dp.id, reading.read_on) if dp is not None else None
+    previous, expected = _weigh(reading, dp, contract)
     try:
         check = _check(value, previous, meter, rollover_confirmed)
     except ReadingProblem as problem:
         raise ReviewRefused("index", problem=problem) from problem
+    judged = Judgement(previous, check.consumption, expected,
+                       plausibility(consumption=check.consumption, expected=expected, factor=plausibility_factor))
+    implausible = not judged.plausibility.plausible
+    if implausible and not implausible_confirmed:
+        raise ReviewRefused("implausible", judged=judged)
     reason = _clean_reason(reason) or None
     reading.status = "rejected"
     reading.rejection_reason = reason
     corrected = MeterReading(register_id=reading.register_id, read_on=reading.read_on, value=value, source="agent",
-                             status="valid", received_at=now, rollover_confirmed=check.rolled_over)
+                             status="valid", received_at=now, rollover_confirmed=check.rolled_over,
+                             implausible_confirmed=implausible)
     db.session.add(corrected)
     db.session.flush()
+    figures = {}
+    if implausible:
+        figures = {"implausible_confirmed": True, "consumption": judged.consumption, "expected": judged.expected,
+                   "accepted_low": judged.plausibility.low, "accepted_high": judged.plausibility.high}
     return _finish(reading, "corrected", staff_user_id, now, tell=True, corrected_by=corrected,
-                   corrected_value=value, corrected_reading_id=corrected.id, reason=reason)
+                   corrected_value=value, corrected_reading_id=corrected.id, reason=reason, **figures)

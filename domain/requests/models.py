@@ -91,3 +91,14 @@ class RequestAttachment(TenantScoped):
     storage_key: Mapped[str] = mapped_column(String(255), nullable=False)
     uploaded_by_kind: Mapped[str] = mapped_column(String(16), nullable=False)  # customer, staff
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class RequestNumberSequence(TenantScoped):
+    """The next request number per tenant and year (`R<year>-<number>`), taken when a request is opened."""
+
+    __tablename__ = "request_number_sequences"
+    __table_args__ = tenant_table_args(UniqueConstraint("tenant_id", "year"))
+    __audited__ = False
+
+    year: Mapped[int] = mapped_column(nullable=False)
+    next_value: Mapped[int] = mapped_column(nullable=False, default=1)

@@ -10,6 +10,15 @@ The contract's end date becomes the move-out date (periods are [start, end), so 
 first day not supplied); the next billing run then makes the final bill from the final reading. The
 contract's status becomes "ended" at once when the date has been reached, otherwise by
 `end_contracts_reached` on that day.
+
+On budget billing (an active down-payment plan) the plan's period is not billed yet: its instalments are
+payments on account, so the consumption since the plan's start is what is still to bill, and any date from
+there on is accepted. Moving out ends the plan on the move-out date: no instalment falls due from that day
+on, and the plan's true-up (`down_payments.true_up_plan`, the same settlement as at the end of a plan's year)
+is the final bill: the consumption up to the move-out date, less the instalments billed. It is issued at once
+when the date has been reached, otherwise by the daily instalment job on that day. Should the engine not be
+able to settle it at once, the plan stays shortened to the move-out date and the daily job tries again (and
+gives staff a task if it still cannot).
 """
 from __future__ import annotations
 
@@ -17,8 +26,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
+from domain.billing import down_payments
+from domain.billing.models import Bill
+from domain.billing.plan_models import DownPaymentInstalment, DownPaymentPlan
 from domain.contracts.models import Contract
 from domain.db import db
 from domain.readings.models import MeterReading
@@ -47,8 +59,17 @@ class RegisterToRead:
     previous: MeterReading | None
 
 
-def date_problem(*, move_out_on: date | None, contract: Contract, today: date) -> str | None:
-    """Why this move-out date is refused (a code), or None when it is acceptable. Pure."""
+_BILLED_UNTIL = object()
+
+
+def date_problem(*, move_out_on: date | None, contract: Contract, today: date,
+                 billed_until: date | None = _BILLED_UNTIL) -> str | None:
+    """Why this move-out date is refused (a code), or None when it is acceptable. Pure.
+
+    `billed_until`: the end of the period bills already cover (`unbilled_from`); the contract's own
+    `billed_until` when not given."""
+    if billed_until is _BILLED_UNTIL:
+        billed_until = contract.billed_until
     if move_out_on is None:
         return "date_missing"
     if move_out_on <= contract.start_date:
@@ -57,11 +78,30 @@ def date_problem(*, move_out_on: date | None, contract: Contract, today: date) -
         return "date_too_far"
     if move_out_on < today - timedelta(days=MAX_DAYS_PAST):
         return "date_too_old"
-    if contract.billed_until is not None and move_out_on < contract.billed_until:
+    if billed_until is not None and move_out_on < billed_until:
         return "date_billed"
     if contract.end_date is not None:
         return "already_ending"
     return None
+
+
+def unbilled_from(*, contract: Contract) -> date | None:
+    """Where the consumption not billed yet starts: on budget billing the start of the plan's period (its
+    instalments bill no consumption, although the contract's `billed_until` is the plan's end so that periodic
+    runs leave it alone), otherwise the end of the latest bill."""
+    plan = down_payments.active_plan(contract_id=contract.id)
+    return plan.start_on if plan is not None else contract.billed_until
+
+
+def on_budget_billing(*, contract: Contract) -> bool:
+    """Whether the contract has an active down-payment plan (its move out ends it, see the module)."""
+    return down_payments.active_plan(contract_id=contract.id) is not None
+
+
+def move_out_date_problem(*, move_out_on: date | None, contract: Contract, today: date) -> str | None:
+    """`date_problem` for the contract as it is stored (budget billing included)."""
+    return date_problem(move_out_on=move_out_on, contract=contract, today=today,
+                        billed_until=unbilled_from(contract=contract))
 
 
 def previous_actual_reading(*, register_id: int, on_or_before: date) -> MeterReading | None:
@@ -105,9 +145,10 @@ def move_out(*, contract: Contract, move_out_on: date | None, readings: dict[str
     Everything is checked before anything is written, so a refusal stores nothing."""
     # Two move outs of one contract at once: the second waits here, then sees the first one's end date.
     db.session.refresh(contract, with_for_update=True)
-    problem = date_problem(move_out_on=move_out_on, contract=contract, today=today)
+    billed_until = unbilled_from(contract=contract)
+    problem = date_problem(move_out_on=move_out_on, contract=contract, today=today, billed_until=billed_until)
     if problem:
-        raise MoveOutRefused(problem, billed_until=contract.billed_until, start=contract.start_date)
+        raise MoveOutRefused(problem, billed_until=billed_until, start=contract.start_date)
     to_read = registers_to_read(contract=contract, on=move_out_on)
     if not to_read:
         raise MoveOutRefused("no_meter")
@@ -137,7 +178,38 @@ def move_out(*, contract: Contract, move_out_on: date | None, readings: dict[str
     if move_out_on <= today:
         contract.status = "ended"
     db.session.flush()
+    plan = down_payments.active_plan(contract_id=contract.id)
+    if plan is not None:
+        end_budget_billing(plan=plan, contract=contract, move_out_on=move_out_on, today=today, now=now)
     return final[0]
+
+
+def end_budget_billing(*, plan: DownPaymentPlan, contract: Contract, move_out_on: date, today: date,
+                       now: datetime) -> Bill | None:
+    """End the contract's plan on its move-out date; returns the final (true-up) bill when issued now.
+
+    Instalments not billed and falling due from the move-out date on are dropped (when the plan is settled
+    now, every instalment not billed: none will be). The plan's year becomes [start, move-out date), and so
+    does the period the contract counts as the plan's (`billed_until`), so no periodic run bills it meanwhile.
+    """
+    settle_now = move_out_on <= today
+    unbilled = delete(DownPaymentInstalment).where(DownPaymentInstalment.plan_id == plan.id,
+                                                   DownPaymentInstalment.bill_id.is_(None))
+    db.session.execute(unbilled if settle_now else unbilled.where(DownPaymentInstalment.due_on >= move_out_on))
+    db.session.expire(plan, ["instalments"])
+    if move_out_on <= plan.start_on:  # the plan's period has not begun: nothing of it to settle
+        return down_payments.cancel_plan(plan=plan, on=move_out_on, now=now)
+    plan.true_up_on = move_out_on
+    contract.billed_until = move_out_on
+    db.session.flush()
+    if not settle_now:
+        return None  # the daily instalment job trues the plan up on the move-out date
+    try:
+        with db.session.begin_nested():
+            bill, _next_plan = down_payments.true_up_plan(plan_id=plan.id, now=now, issue_date=today)
+    except down_payments.PlanRefused:
+        return None  # left to the daily job, which retries and gives staff a task if it still cannot
+    return bill
 
 
 def end_contracts_reached(*, today: date) -> int:

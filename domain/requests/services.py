@@ -13,7 +13,6 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from domain.contracts.models import Contract, CustomerAccount
@@ -21,6 +20,7 @@ from domain.db import db
 from domain.identity.models import CustomerAccess, CustomerUser, StaffUser
 from domain.requests import attachments as files
 from domain.requests import moves
+from domain.requests import numbering
 from domain.requests.models import REQUEST_STATUSES, RequestAttachment, RequestMessage, ServiceRequest
 from domain.readings.models import MeterReading
 from domain.sites.models import DeliveryPoint, Register
@@ -61,10 +61,6 @@ def answer_due_at(*, opened_at: datetime, answer_days: int, zone: ZoneInfo) -> d
     answer_on = add_working_days(opened_at.astimezone(zone).date(), answer_days)
     return datetime.combine(answer_on + timedelta(days=1), time(0), tzinfo=zone).astimezone(ZoneInfo("UTC")) \
         - timedelta(microseconds=1)
-
-
-def format_reference(year: int, value: int) -> str:
-    return f"R{year}-{value:06d}"
 
 
 def is_overdue(request: ServiceRequest, *, now: datetime) -> bool:
@@ -233,33 +229,11 @@ class NewRequest:
     uploads: list[files.Upload] = field(default_factory=list)
 
 
-def _next_reference(*, year: int) -> str:
-    """The next reference of the current tenant (the guard scopes the query) for the year."""
-    prefix = f"R{year}-"
-    latest = db.session.scalar(
-        select(func.max(ServiceRequest.reference)).where(ServiceRequest.reference.like(f"{prefix}%")))
-    value = int(latest[len(prefix):]) + 1 if latest and latest[len(prefix):].isdigit() else 1
-    return format_reference(year, value)
-
-
 def _insert_with_reference(request: ServiceRequest, *, year: int) -> None:
-    """Give the request the tenant's next reference; the unique constraint settles a race, and we retry."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        # SQLite (development, tests): one writer at a time; a collision is refused by the unique constraint.
-        request.reference = _next_reference(year=year)
-        db.session.add(request)
-        db.session.flush()
-        return
-    for _attempt in range(5):
-        request.reference = _next_reference(year=year)
-        try:
-            with db.session.begin_nested():
-                db.session.add(request)
-                db.session.flush()
-            return
-        except IntegrityError:
-            continue
-    raise RequestRefused("reference_busy")
+    """Give the request the tenant's next reference (gapless: the counter rolls back with the request)."""
+    request.reference = numbering.reserve_reference(tenant_id=request.tenant_id, year=year)
+    db.session.add(request)
+    db.session.flush()
 
 
 def _work_group() -> WorkGroup:
@@ -357,7 +331,9 @@ def customer_reply(*, request: ServiceRequest, customer: CustomerUser, body: str
 
 def staff_message(*, request: ServiceRequest, staff_id: int, body: str, internal: bool,
                   uploads: list[files.Upload], now: datetime, new_status: str | None = None) -> RequestMessage:
-    """A staff reply to the customer, or an internal note the customer never sees."""
+    """A staff reply to the customer, or an internal note the customer never sees.
+
+    The status becomes `new_status`; None keeps it exactly as it is (staff chose "keep the status")."""
     body = (body or "").strip()
     if not body:
         raise RequestRefused("empty")
@@ -369,10 +345,8 @@ def staff_message(*, request: ServiceRequest, staff_id: int, body: str, internal
     db.session.add(message)
     db.session.flush()
     files.store(request=request, message=message, uploads=checked, uploaded_by_kind="staff", now=now)
-    if new_status is not None:
+    if new_status is not None and new_status != request.status:
         change_status(request=request, status=new_status, now=now)
-    elif not internal and request.status == "open":
-        change_status(request=request, status="in_progress", now=now)
     db.session.flush()
     return message
 

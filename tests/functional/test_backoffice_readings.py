@@ -268,3 +268,56 @@ def test_the_queue_is_paged_oldest_first(app, office, alpha):
     assert second.count('class="card review-item"') == 1 and "620\u00a0m³" in second
     assert f'href="{QUEUE}?page=2"' in first and f'href="{QUEUE}?page=1"' in second
     assert beyond.status_code == 200 and "page 2 of 2" in beyond.get_data(as_text=True)
+
+
+def test_a_correction_far_from_the_expected_consumption_is_stored_only_once_staff_confirm_it(app, browser, office,
+                                                                                              alpha, pending, outbox):
+    # 1,000 m3 since the previous actual reading where about 20 were expected (a digit typed too many).
+    reading_id, serial = pending
+
+    warned = _post(office, app, alpha, reading_id, "correct", {"value": "1465"})
+
+    text = warned.get_data(as_text=True)
+    assert warned.status_code == 422
+    warning = re.search(r"This index means ([^<]*) used since ([^<]*), where about ([^<]*) was expected "
+                        r"\(accepted between ([^<]*) and ([^<]*)\)\. Check it", text)
+    assert warning.group(1, 3, 4, 5) == ("1,000\u00a0m³", "20\u00a0m³", "6.7\u00a0m³", "60\u00a0m³")
+    assert "2026" in warning.group(2)  # the previous actual reading's day, 1 November
+    assert 'name="confirm_implausible"' in text and 'value="1465"' in text
+    assert _reading(app, alpha, reading_id).status == "pending" and outbox() == []
+    with app.app_context(), tenant_scope(alpha.tenant_id):
+        assert db.session.scalar(select(func.count(MeterReading.id)).where(
+            MeterReading.source == "agent", MeterReading.read_on == date(2026, 11, 21))) == 0
+
+    confirmed = _post(office, app, alpha, reading_id, "correct", {"value": "1465", "confirm_implausible": "y"})
+
+    assert confirmed.status_code == 302
+    assert _reading(app, alpha, reading_id).status == "rejected"
+    with app.app_context(), tenant_scope(alpha.tenant_id):
+        agent = db.session.scalar(select(MeterReading).where(MeterReading.source == "agent",
+                                                             MeterReading.read_on == date(2026, 11, 21)))
+        assert (agent.value, agent.status, agent.implausible_confirmed) == (Decimal("1465.000"), "valid", True)
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "reading_corrected"))
+        assert event.changes["implausible_confirmed"] is True
+        assert [Decimal(str(event.changes[k])) for k in ("consumption", "expected", "accepted_low",
+                                                         "accepted_high")] == \
+            [Decimal("1000"), Decimal("20"), Decimal("6.667"), Decimal("60")]
+    queue = office.get(QUEUE).get_data(as_text=True)
+    assert "It is recorded that you confirmed it outside the expected range." in queue
+    office.submit("/backoffice/", {}, action="/backoffice/logout")
+    supervisor = browser(alpha.slug)
+    supervisor.login(alpha.staff_emails["supervisor"], area="/backoffice")
+    history = supervisor.get(f"/backoffice/customers/{alpha.account_number}/history").get_data(as_text=True)
+    assert "confirmed outside the expected range" in history and "expected about 20" in history
+
+
+def test_a_plausible_correction_needs_no_confirmation_and_is_not_flagged(app, office, alpha, pending):
+    reading_id, _serial = pending
+
+    response = _post(office, app, alpha, reading_id, "correct", {"value": "485,5"})
+
+    assert response.status_code == 302
+    with app.app_context(), tenant_scope(alpha.tenant_id):
+        agent = db.session.scalar(select(MeterReading).where(MeterReading.source == "agent",
+                                                             MeterReading.read_on == date(2026, 11, 21)))
+        assert (agent.value, agent.implausible_confirmed) == (Decimal("485.500"), False)

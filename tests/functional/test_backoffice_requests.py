@@ -120,12 +120,26 @@ def test_a_reply_is_mailed_to_the_customer_in_their_language_with_a_link(app, of
     assert "We have corrected your bill." in page and "credit.pdf" in page
 
 
-def test_the_first_reply_moves_an_open_request_to_in_progress(app, office, alpha, outbox):
-    office.submit(_path(alpha), {"reply-body": "We are looking into it.", "reply-status": ""},
+def test_a_reply_with_keep_the_status_keeps_it_exactly(app, office, alpha, outbox):
+    page = office.get(_path(alpha)).get_data(as_text=True)
+    assert '<option value="">keep the status</option>' in page
+
+    response = office.submit(_path(alpha), {"reply-body": "We are looking into it.", "reply-status": ""},
+                             action=f"{_path(alpha)}/reply")
+
+    assert response.status_code == 302
+    request = _request(app, alpha)
+    assert (request.status, request.closed_at) == ("open", None)
+    assert len(outbox()) == 1
+    assert "We are looking into it." in office.get(_path(alpha)).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("chosen", ["in_progress", "waiting_customer"])
+def test_a_reply_sets_the_status_staff_chose(app, office, alpha, outbox, chosen):
+    office.submit(_path(alpha), {"reply-body": "We are looking into it.", "reply-status": chosen},
                   action=f"{_path(alpha)}/reply")
 
-    assert _request(app, alpha).status == "in_progress"
-    assert len(outbox()) == 1
+    assert _request(app, alpha).status == chosen
 
 
 def test_an_internal_note_is_kept_for_staff_and_mails_nobody(app, office, browser, alpha, outbox):

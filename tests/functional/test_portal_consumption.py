@@ -70,3 +70,28 @@ def test_consumption_without_readings_says_so(app, browser, two_tenants):
     text = portal.get("/consumption").get_data(as_text=True)
 
     assert "not enough readings yet" in text and 'role="img"' not in text
+
+
+def test_a_history_that_starts_on_estimated_readings_has_figures_for_its_first_months(app, browser, two_tenants):
+    # As in the demo: the first two indexes were estimated (their months billed on estimates), then read each
+    # month. 10 m3 a month over the 12 months before, 12 m3 a month over the last 12.
+    a, _b = two_tenants
+    this_month = _month_start()
+    start = add_months(this_month, -24)
+    readings, value = [], 500
+    for n in range(25):
+        readings.append((add_months(start, n), str(value), "estimated" if n < 2 else "agent"))
+        value += 10 if n < 12 else 12
+    with app.app_context(), tenant_scope(a.tenant_id):
+        prepare_meter(a, start=add_months(this_month, -30), readings=readings)
+        db.session.commit()
+    portal = browser(a.slug)
+    portal.login(a.customer_email)
+
+    text = portal.get("/consumption").get_data(as_text=True)
+
+    facts = dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", text))
+    assert facts == {"Last 12 months": "144\u00a0m³", "The 12 months before": "120\u00a0m³"}
+    oldest = re.findall(r'<th scope="row">[^<]+</th>\s*<td class="num">(.*?)</td>', text)[-2:]
+    assert oldest == ['10 <span class="muted">(estimated)</span>'] * 2
+    assert text.count("no data") == 12  # only the year before the 24 months, which has no readings

@@ -275,3 +275,20 @@ def test_utcnow_runs_from_the_clock_set_for_a_replay():
     with pytest.raises(ValueError):
         with clock_from(datetime(2025, 3, 2, 6, 0)):
             pass
+
+
+def test_the_demos_requests_are_numbered_in_one_format_from_one_gapless_sequence(seeded):
+    import re
+
+    from domain.requests.models import ServiceRequest
+    from domain.requests.numbering import parse_reference
+
+    for tenant in seeded.values():
+        with tenant_scope(tenant.id):
+            references = list(db.session.scalars(select(ServiceRequest.reference)))
+            db.session.commit()
+        assert references and all(re.fullmatch(r"R\d{4}-\d{6}", r) for r in references), references
+        numbers = sorted(parse_reference(r) for r in references)
+        for _year, group in groupby(numbers, key=lambda n: n[0]):
+            in_year = [n for _y, n in group]
+            assert in_year == list(range(1, len(in_year) + 1))  # no gap, no repeat

@@ -140,6 +140,30 @@ def test_a_correction_lower_than_the_previous_reading_is_refused_and_changes_not
                                                                             MeterReading.read_on == TODAY)) == 0
 
 
+def test_a_correction_outside_the_plausible_range_is_refused_until_confirmed_then_recorded(ctx, two_tenants):
+    a, _b = two_tenants
+    with tenant_scope(a.tenant_id):
+        reading = _pending(a)
+
+        with pytest.raises(review.ReviewRefused) as refused:
+            review.correct_reading(reading_id=reading.id, value=Decimal("1465"), rollover_confirmed=False,
+                                   reason=None, staff_user_id=_staff_id(a), now=LATER)
+        judged = refused.value.judged
+        unchanged = (reading.status, db.session.scalar(select(func.count(MeterReading.id)).where(
+            MeterReading.source == "agent", MeterReading.read_on == TODAY)))
+        done = review.correct_reading(reading_id=reading.id, value=Decimal("1465"), rollover_confirmed=False,
+                                      reason=None, staff_user_id=_staff_id(a), now=LATER, implausible_confirmed=True)
+
+        # 1,000 m3 since 1 November where 20 were expected: accepted without a check between 6.667 and 60.
+        assert refused.value.code == "implausible" and unchanged == ("pending", 0)
+        assert (judged.consumption, judged.expected, judged.plausibility.low, judged.plausibility.high) == (
+            Decimal("1000.000"), Decimal("20.000"), Decimal("6.667"), Decimal("60.000"))
+        assert judged.previous.read_on == date(2026, 11, 1)
+        assert (done.corrected_by.value, done.corrected_by.implausible_confirmed) == (Decimal("1465"), True)
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "reading_corrected"))
+        assert event.changes["implausible_confirmed"] is True and event.changes["corrected_value"] == "1465"
+
+
 def test_a_correction_equal_to_the_customers_index_is_refused(ctx, two_tenants):
     a, _b = two_tenants
     with tenant_scope(a.tenant_id):

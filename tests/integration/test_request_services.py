@@ -1,6 +1,7 @@
 """Request services on the database: opening, references, move out, messages, unread replies, tasks."""
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -113,7 +114,17 @@ def test_move_out_dates_out_of_bounds_are_refused(alpha, on, code):
     assert _count(ServiceRequest) == 1 and _contract(alpha).end_date is None  # only populate_tenant's request
 
 
+def _off_budget_billing() -> None:
+    """populate_tenant puts the contract on budget billing (a plan's factory row): take it off."""
+    from domain.billing.plan_models import DownPaymentPlan
+
+    for plan in db.session.scalars(select(DownPaymentPlan)):
+        plan.status = "cancelled"
+    db.session.flush()
+
+
 def test_move_out_inside_a_billed_period_is_refused(alpha):
+    _off_budget_billing()
     _contract(alpha).billed_until = TODAY + timedelta(days=10)
 
     with pytest.raises(moves.MoveOutRefused) as refused:
@@ -198,7 +209,7 @@ def test_staff_replies_are_unread_until_the_customer_looks_and_internal_notes_ne
     services.mark_seen(request, now=NOW + timedelta(hours=3))
 
     assert request not in after_note
-    assert request in after_reply and request.status == "in_progress"
+    assert request in after_reply and request.status == "open"  # no status chosen: kept as it was
     assert request not in services.unread_replies(user_id)
     assert [m.body for m in services.visible_messages(request)] == ["Please check my bill.", "We are checking."]
 
@@ -267,22 +278,87 @@ def test_the_daily_job_ends_contracts_whose_move_out_date_has_come(app, two_tena
         assert db.session.scalar(select(Contract.status)) == "ended"
 
 
-def test_a_reference_taken_meanwhile_is_retried_with_the_next_one(alpha, monkeypatch):
-    if db.session.get_bind().dialect.name != "postgresql":
-        pytest.skip("the retry uses a savepoint; on SQLite writers are serialised and a collision is refused")
-    first = _open(alpha).reference  # R2026-000001
-    real = services._next_reference
-    calls = []
-
-    def stale_then_real(**kwargs):  # as if another transaction had committed the next number meanwhile
-        calls.append(1)
-        return first if len(calls) == 1 else real(**kwargs)
-
-    monkeypatch.setattr(services, "_next_reference", stale_then_real)
-
+def test_a_request_rolled_back_gives_its_number_back_so_numbers_have_no_gap(alpha):
+    first = _open(alpha).reference
+    db.session.commit()
+    with pytest.raises(RuntimeError):
+        with db.session.begin_nested():
+            _open(alpha)  # R2026-000002 taken...
+            raise RuntimeError("the request's transaction fails")  # ...and given back
     second = _open(alpha).reference
+    db.session.commit()
 
-    assert (first, second, len(calls)) == ("R2026-000001", "R2026-000002", 2)
+    assert (first, second) == ("R2026-000001", "R2026-000002")
+
+
+def test_references_have_one_form_and_the_database_refuses_a_duplicate(alpha):
+    from sqlalchemy.exc import IntegrityError
+
+    from tests.factories import ServiceRequestFactory
+
+    opened = _open(alpha)
+    db.session.commit()
+
+    assert re.fullmatch(r"R2026-\d{6}", opened.reference)
+    with pytest.raises(IntegrityError):
+        with db.session.begin_nested():
+            ServiceRequestFactory(account_id=opened.account_id, reference=opened.reference)
+
+
+def test_two_requests_opened_at_once_get_consecutive_numbers(app, two_tenants):
+    import threading
+    import time
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("SQLite has one writer at a time; the row lock is PostgreSQL's")
+    a, _b = two_tenants
+    first_taken, release, found = threading.Event(), threading.Event(), {}
+
+    def opener(name: str, wait_for: threading.Event | None):
+        with app.app_context(), tenant_scope(a.tenant_id):
+            try:
+                if wait_for is not None:
+                    wait_for.wait(10)
+                found[name] = _open(a).reference
+                found[f"{name}_at"] = time.monotonic()
+                if name == "first":
+                    first_taken.set()
+                    release.wait(10)  # the first transaction holds its number a while
+                db.session.commit()
+            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+                found[name] = repr(exc)
+                first_taken.set()
+
+    threads = [threading.Thread(target=opener, args=("first", None)),
+               threading.Thread(target=opener, args=("second", first_taken))]
+    for thread in threads:
+        thread.start()
+    first_taken.wait(10)
+    time.sleep(1)
+    released_at = time.monotonic()
+    release.set()
+    for thread in threads:
+        thread.join(20)
+
+    assert (found["first"], found["second"]) == ("R2026-000001", "R2026-000002")
+    assert found["second_at"] >= released_at  # the second waited for the first's commit
+
+
+def test_a_legacy_reference_keeps_working_and_the_counter_continues_after_it(app, alpha, browser):
+    from domain.requests.models import RequestNumberSequence
+    from tests.factories import ServiceRequestFactory
+
+    account_id = _open(alpha).account_id  # R2026-000001
+    ServiceRequestFactory(account_id=account_id, reference="SR-2026-00007", subject="Given by the former demo")
+    # As the migration leaves it: the counter of 2026 after the highest number of either form.
+    db.session.scalar(select(RequestNumberSequence).where(RequestNumberSequence.year == 2026)).next_value = 8
+    db.session.commit()
+
+    following = _open(alpha).reference
+    db.session.commit()
+
+    assert following == "R2026-000008"
+    assert services.request_by_reference(reference="SR-2026-00007").subject == "Given by the former demo"
 
 
 def test_the_next_billing_run_makes_the_final_bill_up_to_the_move_out_date(app, two_tenants, monkeypatch):
@@ -294,6 +370,7 @@ def test_the_next_billing_run_makes_the_final_bill_up_to_the_move_out_date(app, 
     a, _b = two_tenants
     move_out_on = date(2026, 11, 20)
     with app.app_context(), tenant_scope(a.tenant_id):
+        _off_budget_billing()
         db.session.scalar(select(Contract)).billed_until = date(2026, 11, 1)
         _move_out(a, on=move_out_on, value="1300", today=date(2026, 11, 21))
         db.session.commit()

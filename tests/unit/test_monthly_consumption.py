@@ -103,3 +103,35 @@ def test_each_month_is_compared_with_the_same_month_a_year_earlier():
 
     assert january.year_before.quantity == D("120") and january.change == D("0.250")
     assert february.current.quantity is None and february.change is None
+
+
+def test_estimates_before_the_first_actual_reading_give_their_months_a_figure():
+    # The demo's water customer: the history starts on two estimated indexes (December 2024 and January 2025
+    # were billed on estimates), then actual readings. Those months are covered by readings, so they have figures.
+    register = _register((date(2024, 12, 1), "61.415", True), (date(2025, 1, 1), "67.332", True),
+                         (date(2025, 2, 1), "73.213", False), (date(2025, 3, 1), "78.771", False),
+                         (date(2025, 4, 1), "90.000", True), (date(2025, 5, 1), "84.900", False))
+
+    months = monthly_consumption([register])
+
+    assert months[date(2024, 12, 1)] == MonthConsumption(date(2024, 12, 1), D("5.917"), True)
+    assert months[date(2025, 1, 1)] == MonthConsumption(date(2025, 1, 1), D("5.881"), True)
+    assert months[date(2025, 2, 1)] == MonthConsumption(date(2025, 2, 1), D("5.558"), False)
+    # The April estimate lies between two actual readings: superseded, March and April share 6.129 by days.
+    assert months[date(2025, 3, 1)] == MonthConsumption(date(2025, 3, 1), D("3.115"), False)
+    assert months[date(2025, 4, 1)] == MonthConsumption(date(2025, 4, 1), D("3.014"), False)
+
+
+def test_a_year_of_months_starting_on_estimates_adds_up_to_the_index_difference():
+    readings = [(date(2024, 12, 1), "100", True), (date(2025, 1, 1), "130", True)]
+    readings += [(date(2025, m, 1), str(130 + 30 * (m - 1)), False) for m in range(2, 13)]
+    readings += [(date(2025, 12, 1), "460", False)]
+    register = _register(*readings)
+
+    months = monthly_consumption([register])
+    [december] = compare_with_year_before(months, [date(2025, 12, 1)])
+
+    figures = [months[date(2024, 12, 1)]] + [months[date(2025, m, 1)] for m in range(1, 12)]
+    assert all(f.quantity is not None for f in figures)
+    assert sum(f.quantity for f in figures) == D("360.000")  # 460 - 100, the twelve months December to November
+    assert december.year_before == MonthConsumption(date(2024, 12, 1), D("30.000"), True)
