@@ -5,11 +5,12 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from flask_babel import format_date, format_datetime, gettext as _
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from app.auth import staff_permission
-from app.i18n import LOCALE_NAMES, PAYMENT_METHOD_NAMES, STATUS_NAMES, quantity, tenant_today, tenant_zone
+from app.i18n import (LOCALE_NAMES, PAYMENT_METHOD_NAMES, STATUS_NAMES, format_day, format_moment, quantity,
+                      tenant_today, tenant_zone)
 from app.auth_views import register_auth_views
 from backoffice import texts
 from backoffice.dashboard import home_figures
@@ -64,8 +65,8 @@ def _history_value(field: str, value) -> str:
             return str(value)
     if isinstance(value, str):
         try:
-            return format_date(date.fromisoformat(value)) if len(value) == 10 else \
-                format_datetime(datetime.fromisoformat(value), "short")
+            return format_day(date.fromisoformat(value)) if len(value) == 10 else \
+                format_moment(datetime.fromisoformat(value), "short")
         except ValueError:
             return value
     return str(value)

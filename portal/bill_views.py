@@ -6,12 +6,12 @@ from datetime import timedelta
 
 from babel.numbers import format_percent
 from flask import abort, make_response, render_template, request
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.auth import customer_required
-from app.i18n import tenant_today
+from app.i18n import format_locale, tenant_today
 from domain.billing import bill_list
 from domain.billing import bills as bill_service
 from domain.billing.document_data import display_unit, line_description, tax_totals
@@ -59,7 +59,7 @@ def bill(number: str):
                                          today=tenant_today())
     if view is None:
         abort(404)
-    locale = str(get_locale())
+    locale = format_locale()
     currency = view.bill.currency
     lines = [(line, line_description(line.description, gettext), display_unit(line.unit, line.quantity, locale),
               format_unit_price(line.unit_price, currency, locale), _percent(line.tax_rate, locale))

@@ -99,7 +99,7 @@ def test_the_proposal_shows_the_schedule_and_creating_it_stores_that_plan(app, b
     text = shown.get_data(as_text=True)
     assert shown.status_code == 200 and "Proposed schedule" in text
     assert f"€{proposal.estimated_amount:,}" in text and f"€{proposal.instalment_amount}" in text
-    assert "Dec 1, 2026" in text and text.count("<tr><td>") == 11
+    assert "1 Dec 2026" in text and text.count("<tr><td>") == 11
     assert _active(app, a) == []
 
     created = _create(billing, a, number, "11")

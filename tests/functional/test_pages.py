@@ -178,8 +178,8 @@ def test_browser_language_is_used_when_nothing_else_is_set(two_tenants, browser)
 
     page = browser(a.slug).get("/login", headers={"Accept-Language": "es-ES,es;q=0.9"}).get_data(as_text=True)
 
-    # The tenant's default (en) comes before the browser's preference.
-    assert '<html lang="en">' in page
+    # A first visit follows the browser among the platform's languages, before the tenant's default (en).
+    assert '<html lang="es">' in page
 
 
 def test_money_and_dates_follow_the_locale(app):
