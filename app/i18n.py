@@ -49,7 +49,8 @@ BILL_PAYMENT_STATUS_NAMES = {
     "cancelled": _l("Cancelled"), "credit_note": _l("Credit note"),
 }
 BILL_STATUS_NAMES = {"draft": _l("draft"), "issued": _l("issued"), "cancelled": _l("cancelled")}
-ACTION_NAMES = {"insert": _l("created"), "update": _l("changed"), "delete": _l("deleted")}
+ACTION_NAMES = {"insert": _l("created"), "update": _l("changed"), "delete": _l("deleted"),
+                "portal_update": _l("changed in the portal")}
 PAYMENT_METHOD_NAMES = {"transfer": _l("bank transfer"), "card": _l("card"), "direct_debit": _l("direct debit")}
 
 

@@ -41,6 +41,9 @@ HISTORY_FIELDS = {
     "title": _l("Title"), "first_name": _l("First name"), "last_name": _l("Last name"),
     "organisation_name": _l("Organisation name"), "registration_number": _l("Registration number"),
     "birth_date": _l("Date of birth"),
+    # What customers change themselves in the portal (domain.identity.profile).
+    "phone": _l("Phone number"), "email": _l("E-mail address"), "postal_address": _l("Postal address"),
+    "marketing_consent": _l("News and offers"),
 }
 FREQUENCY_NAMES = {"monthly": _l("monthly"), "bimonthly": _l("every two months"), "quarterly": _l("quarterly"),
                    "biannual": _l("twice a year"), "annual": _l("yearly")}
@@ -53,6 +56,8 @@ def _history_value(field: str, value) -> str:
     """A recorded value as staff read it: words for codes, dates and quantities in their language."""
     if value is None or value == "":
         return "—"
+    if field == "postal_address" and isinstance(value, dict):
+        return _postal_address(value)
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
     names = HISTORY_CHOICES.get(field)
@@ -70,6 +75,19 @@ def _history_value(field: str, value) -> str:
         except ValueError:
             return value
     return str(value)
+
+
+def _postal_address(address: dict) -> str:
+    """12 avenue Foch, 69006 Lyon, France: the country named in the staff member's language."""
+    from flask_babel import get_locale
+
+    from domain.i18n import country_name
+
+    town = " ".join(part for part in (address.get("postcode"), address.get("city")) if part)
+    country = address.get("country")
+    parts = (address.get("address_line1"), address.get("address_line2"), town,
+             country_name(country, str(get_locale())) if country else None)
+    return ", ".join(part for part in parts if part)
 
 
 def history_changes(changes: dict) -> list[tuple[str, str | None, str | None]]:
