@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from app.auth import staff_permission
+from app.confirmation import confirm_form, confirmed
 from app.i18n import (LOCALE_NAMES, PAYMENT_METHOD_NAMES, STATUS_NAMES, format_day, format_moment, quantity,
                       tenant_today, tenant_zone)
 from app.auth_views import register_auth_views
@@ -137,21 +138,38 @@ def customer(account_number: str):
     found = accounts.account_by_number(account_number=account_number)
     if found is None:
         abort(404)
+    return customer_page(found)
+
+
+# Cancelling and re-billing issues a credit note and a new bill, and cancelling a budget plan may issue a settlement
+# bill: issued bills never change, so both ask for a ticked box first (an unticked request answers 422).
+RebillForm = confirm_form(_l("Tick the box to confirm that the bill is to be cancelled and re-billed."))
+PlanCancelForm = confirm_form(_l("Tick the box to confirm that the budget plan is to be cancelled."))
+
+
+def customer_page(found, *, refused_form=None, refused: str | None = None, status: int = 200):
+    """The customer file; `refused` names the unconfirmed action shown again open with its error
+    (`rebill:<bill number>` or `plan:<public id>`)."""
     balance = accounts.balances(account_ids=[found.id])[found.id]
     bill_views = bills.bill_views(bills.bills_of_account(account_id=found.id), today=tenant_today())
     return render_template("backoffice/customer.html", account=found, balance=balance,
                            bill_views=bill_views, form=FlaskForm(), one_day=timedelta(days=1),
                            mandate=mandates.active_mandate(account_id=found.id),
                            budget_plans=down_payments.plans_with_bills(account_id=found.id),
-                           card_reversals=card_payments.reversals_of_account(account_id=found.id))
+                           card_reversals=card_payments.reversals_of_account(account_id=found.id),
+                           confirm_blank=RebillForm(formdata=None), refused_form=refused_form,
+                           refused=refused), status
 
 
 @bp.post("/bills/<number>/correct")
 @staff_permission("billing.run")
 def bill_correct(number: str):
     bill = bills.issued_bill(number=number)
-    if bill is None or not FlaskForm().validate_on_submit():
-        abort(404 if bill is None else 400)
+    if bill is None:
+        abort(404)
+    form = RebillForm()
+    if not confirmed(form):  # not confirmed: no credit note, no new bill
+        return customer_page(bill.account, refused_form=form, refused=f"rebill:{number}", status=422)
     account_number = bill.account.account_number
     now = utcnow()
     try:

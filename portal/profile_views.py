@@ -269,4 +269,8 @@ def profile_close():
         flash(_("Your request is recorded and you have been signed out everywhere. We have sent you a "
                 "confirmation by e-mail."), "info")
         return redirect(url_for("portal.login"))
+    if form.is_submitted():
+        if form.csrf_token.errors:
+            abort(400)
+        return render_template("portal/profile/close.html", form=form), 422  # not confirmed: the access stays
     return render_template("portal/profile/close.html", form=form)

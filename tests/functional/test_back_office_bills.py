@@ -22,7 +22,8 @@ def test_billing_staff_cancel_and_rebill_a_bill_from_the_customer_file(app, two_
     path = f"/backoffice/customers/{a.account_number}"
 
     before = office.get(path).get_data(as_text=True)
-    response = office.submit(path, {}, action=f"/backoffice/bills/{number}/correct", follow_redirects=True)
+    response = office.submit(path, {"confirm": "y"}, action=f"/backoffice/bills/{number}/correct",
+                             follow_redirects=True)
     after = response.get_data(as_text=True)
 
     assert number in before and "Cancel and re-bill" in before

@@ -82,7 +82,8 @@ def test_console_lists_tenants_with_usage_and_suspends_one(app, two_tenants, bro
     console.login("ops@platform.example.com", area="/console")
 
     page = console.get("/console/").get_data(as_text=True)
-    suspend = console.submit("/console/", {}, action=f"/console/tenants/{b.slug}/status/suspended")
+    suspend = console.submit(f"/console/tenants/{b.slug}/suspend", {"confirm": "y"},
+                             action=f"/console/tenants/{b.slug}/status/suspended")
     suspended_portal = browser(b.slug).get("/login")
     still_open = browser(a.slug).get("/login")
 

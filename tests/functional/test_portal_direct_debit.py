@@ -130,7 +130,7 @@ def test_revoking_ends_the_mandate_and_goes_back_to_transfers(app, portal, world
     path = f"/accounts/{a.account_number}/direct-debit"
     portal.submit(path, {"holder_name": "Alice Martin", "iban": GOOD_IBAN, "accept": "y"})
 
-    response = portal.submit(path, {}, action=f"{path}/revoke")
+    response = portal.submit(path, {"confirm": "y"}, action=f"{path}/revoke")
 
     assert response.status_code == 302
     assert all(m.status == "revoked" and m.revoked_at for m in _mandates(app, a.tenant_id))
