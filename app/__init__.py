@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from flask import Flask, g, render_template
+from flask import Flask, g, render_template, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.settings import Settings, load_settings
@@ -172,8 +172,26 @@ def _init_request_transaction(app: Flask) -> None:
 def _register_errors(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
 
+    def _layout() -> str:
+        """The layout of the area the request is in: a signed-in staff member keeps the back office's navigation on a
+        403 or a 404 there, a customer the portal's (each layout shows its navigation only to its own users)."""
+        if request.path.startswith("/console"):
+            return "console/layout.html"
+        if g.get("tenant") is None:
+            return "base.html"
+        if request.path == "/backoffice" or request.path.startswith("/backoffice/"):
+            return "backoffice/layout.html"
+        return "portal/layout.html"
+
     def _page(code: int, title: str, message: str):
-        return render_template("errors/error.html", code=code, title=title, message=message), code
+        context = {"code": code, "title": title, "message": message}
+        try:
+            return render_template("errors/error.html", layout=_layout(), **context), code
+        except Exception:  # the area's layout needs what may have failed (the database): the plain page still tells
+            if code < 500:
+                raise
+            app.logger.exception("error page in its area's layout failed")
+            return render_template("errors/error.html", layout="base.html", **context), code
 
     from flask_babel import gettext as _
 
