@@ -13,6 +13,7 @@ from flask_babel import get_locale, get_timezone, get_translations, to_user_time
 from jinja2 import pass_eval_context
 from markupsafe import Markup
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import current_user
 
 from domain.i18n import tenant_formatting_locale
@@ -48,9 +49,19 @@ BILL_PAYMENT_STATUS_NAMES = {
     "due": _l("Due"), "paid": _l("Paid"), "partly_paid": _l("Partly paid"), "overdue": _l("Overdue"),
     "cancelled": _l("Cancelled"), "credit_note": _l("Credit note"),
 }
-BILL_STATUS_NAMES = {"draft": _l("draft"), "issued": _l("issued"), "cancelled": _l("cancelled")}
-ACTION_NAMES = {"insert": _l("created"), "update": _l("changed"), "delete": _l("deleted"),
-                "portal_update": _l("changed in the portal")}
+# Status words agree with the noun they qualify in languages with genders: a context where one English word needs two
+# forms (a cancelled bill, "facture annulée", but a cancelled plan or batch, "plan annulé", "lot annulé").
+BILL_STATUS_NAMES = {"draft": _l("draft"), "issued": _l("issued"),
+                     "cancelled": lazy_pgettext("bill status", "cancelled")}
+PLAN_STATUS_NAMES = {"active": lazy_pgettext("budget plan status", "active"),
+                     "completed": lazy_pgettext("budget plan status", "completed"),
+                     "cancelled": lazy_pgettext("budget plan status", "cancelled")}
+# What happened to a record in its history ("Bill · created"): words that need no agreement with the record's noun
+# where a participle would (French "création", not "créé" beside "Facture").
+ACTION_NAMES = {"insert": lazy_pgettext("history action", "created"),
+                "update": lazy_pgettext("history action", "changed"),
+                "delete": lazy_pgettext("history action", "deleted"),
+                "portal_update": lazy_pgettext("history action", "changed in the portal")}
 PAYMENT_METHOD_NAMES = {"transfer": _l("bank transfer"), "card": _l("card"), "direct_debit": _l("direct debit")}
 
 
@@ -236,4 +247,5 @@ def init_i18n(app) -> None:
                 "payment_method_names": PAYMENT_METHOD_NAMES, "entity_names": ENTITY_NAMES,
                 "action_names": ACTION_NAMES, "run_status_names": RUN_STATUS_NAMES,
                 "exception_names": EXCEPTION_NAMES, "bill_kind_names": BILL_KIND_NAMES,
-                "bill_status_names": BILL_STATUS_NAMES, "bill_payment_status_names": BILL_PAYMENT_STATUS_NAMES}
+                "bill_status_names": BILL_STATUS_NAMES, "bill_payment_status_names": BILL_PAYMENT_STATUS_NAMES,
+                "plan_status_names": PLAN_STATUS_NAMES}

@@ -8,6 +8,7 @@ from babel.numbers import format_percent
 from flask import abort, make_response, render_template, request
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import current_user
 
 from app.auth import customer_required
@@ -23,9 +24,11 @@ from portal.blueprint import bp
 log = logging.getLogger("portal.bills")
 BILLS_PER_PAGE = 20
 
+# A payment's words ("paiement": "Payé", "Annulé"), not a bill's ("facture": "Payée", "Annulée").
 PAYMENT_STATUS_NAMES = {
-    "pending": _l("Being confirmed"), "succeeded": _l("Paid"), "failed": _l("Failed"),
-    "cancelled": _l("Cancelled"), "refunded": _l("Refunded"), "partly_refunded": _l("Partly refunded"),
+    "pending": _l("Being confirmed"), "succeeded": lazy_pgettext("payment status", "Paid"), "failed": _l("Failed"),
+    "cancelled": lazy_pgettext("payment status", "Cancelled"), "refunded": _l("Refunded"),
+    "partly_refunded": _l("Partly refunded"),
 }
 
 

@@ -38,7 +38,7 @@ KIND_HINTS = {"complaint": _l("Something went wrong: a bill, a payment, our serv
 # "open" in the context of a request: the bare word is also a contract's open end, which languages word differently.
 REQUEST_STATUS_NAMES = {"open": lazy_pgettext("request status", "open"), "in_progress": _l("in progress"),
                         "waiting_customer": _l("waiting for you"), "resolved": _l("resolved"),
-                        "closed": _l("closed")}
+                        "closed": lazy_pgettext("request status", "closed")}
 
 ATTACHMENT_ERRORS = {
     "type": lambda name: _("%(name)s is not a PDF, JPEG or PNG file.", name=name),
