@@ -91,3 +91,15 @@ def test_a_change_that_changes_nothing_is_not_recorded(app, two_tenants, browser
 
     assert html.count("Phone number: — → +33 4 72 10 20 30") == 1
     assert "Phone number: +33 4 72 10 20 30 → +33 4 72 10 20 30" not in html
+
+
+def test_the_history_reads_in_french_with_french_punctuation(app, two_tenants, browser, outbox):
+    a = two_tenants[0]
+
+    _customer_changes_everything(app, a, browser, outbox)
+    html = _history(app, browser, a, "fr").replace("\u00a0", " ")
+
+    assert "Client · moved@example.test" in html
+    assert "Numéro de téléphone : — → +33 4 72 10 20 30" in html
+    assert "Actualités et offres : Non → Oui" in html
+    assert "modification dans l’espace client" in html
