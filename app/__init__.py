@@ -183,14 +183,30 @@ def _init_request_transaction(app: Flask) -> None:
 def _register_errors(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
 
+    def _layout() -> str:
+        """The layout of the area the request is in: a signed-in staff member keeps the back office's navigation on a
+        403 or a 404 there, a customer the portal's (each layout shows its navigation only to its own users)."""
+        if request.path.startswith("/console"):
+            return "console/layout.html"
+        if g.get("tenant") is None:
+            return "base.html"
+        if request.path == "/backoffice" or request.path.startswith("/backoffice/"):
+            return "backoffice/layout.html"
+        return "portal/layout.html"
+
     def _page(code: int, title: str, message: str):
         # A request whose host werkzeug cannot even bind (e.g. `aquaville..localhost`) has no URL adapter, and the
         # page's links would fail to build: bind one to the platform's domain, links are relative anyway.
-        context = request_ctx._get_current_object()
-        if context.url_adapter is None:
-            context.url_adapter = app.url_map.bind(app.config["PLATFORM_DOMAIN"], url_scheme=request.scheme)
+        request_context = request_ctx._get_current_object()
+        if request_context.url_adapter is None:
+            request_context.url_adapter = app.url_map.bind(app.config["PLATFORM_DOMAIN"], url_scheme=request.scheme)
+        context = {"code": code, "title": title, "message": message}
         try:
-            return render_template("errors/error.html", code=code, title=title, message=message), code
+            return render_template("errors/error.html", layout=_layout(), **context), code
+        except Exception:  # the area's layout needs what may have failed (the database): the plain layout still tells
+            logging.getLogger("app").exception("error page %s in its area's layout could not be rendered", code)
+        try:
+            return render_template("errors/error.html", layout="base.html", **context), code
         except Exception:  # an error page must never become a bare 500: the plain page below cannot fail
             logging.getLogger("app").exception("error page %s could not be rendered", code)
             return _plain_page(code, title, message), code

@@ -1,17 +1,22 @@
 """Locale and time-zone selection and the formatting filters templates use."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 
+from babel.dates import format_date, format_datetime, format_time, get_datetime_format
 from babel.numbers import format_currency, format_decimal, format_percent
-from flask import g, request, session
-from flask_babel import format_date, format_datetime, format_time, get_locale, get_translations
+from flask import g, has_request_context, request, session
+from flask_babel import get_locale, get_timezone, get_translations, to_user_timezone
 from jinja2 import pass_eval_context
 from markupsafe import Markup
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import current_user
+
+from domain.i18n import tenant_formatting_locale
 
 LOCALES = ("en", "fr", "de", "es")
 LOCALE_NAMES = {"en": "English", "fr": "Français", "de": "Deutsch", "es": "Español"}
@@ -44,23 +49,60 @@ BILL_PAYMENT_STATUS_NAMES = {
     "due": _l("Due"), "paid": _l("Paid"), "partly_paid": _l("Partly paid"), "overdue": _l("Overdue"),
     "cancelled": _l("Cancelled"), "credit_note": _l("Credit note"),
 }
-BILL_STATUS_NAMES = {"draft": _l("draft"), "issued": _l("issued"), "cancelled": _l("cancelled")}
-ACTION_NAMES = {"insert": _l("created"), "update": _l("changed"), "delete": _l("deleted")}
+# Status words agree with the noun they qualify in languages with genders: a context where one English word needs two
+# forms (a cancelled bill, "facture annulée", but a cancelled plan or batch, "plan annulé", "lot annulé").
+BILL_STATUS_NAMES = {"draft": _l("draft"), "issued": _l("issued"),
+                     "cancelled": lazy_pgettext("bill status", "cancelled")}
+PLAN_STATUS_NAMES = {"active": lazy_pgettext("budget plan status", "active"),
+                     "completed": lazy_pgettext("budget plan status", "completed"),
+                     "cancelled": lazy_pgettext("budget plan status", "cancelled")}
+# What happened to a record in its history ("Bill · created"): words that need no agreement with the record's noun
+# where a participle would (French "création", not "créé" beside "Facture").
+ACTION_NAMES = {"insert": lazy_pgettext("history action", "created"),
+                "update": lazy_pgettext("history action", "changed"),
+                "delete": lazy_pgettext("history action", "deleted"),
+                "portal_update": lazy_pgettext("history action", "changed in the portal")}
 PAYMENT_METHOD_NAMES = {"transfer": _l("bank transfer"), "card": _l("card"), "direct_debit": _l("direct debit")}
 
 
 def select_locale() -> str:
-    """The user's choice, then the tenant's default, then the browser's preference."""
+    """The user's choice (profile, then the language picked on this browser), then the browser's preference among
+    the languages the platform speaks, then the tenant's default."""
     user = getattr(current_user, "user", None) if current_user else None
     if user is not None and getattr(user, "locale", None) in LOCALES:
         return user.locale
     chosen = session.get("locale")
     if chosen in LOCALES:
         return chosen
+    if has_request_context():
+        preferred = request.accept_languages.best_match(LOCALES)
+        if preferred:
+            return preferred
     tenant = g.get("tenant")
     if tenant is not None and tenant.default_locale in LOCALES:
         return tenant.default_locale
-    return request.accept_languages.best_match(LOCALES) or "en"
+    return "en"
+
+
+def format_locale() -> str:
+    """The locale of numbers, dates and money on this page: its language as written in the tenant's country
+    (en_IE on an English page of a French utility: "€60.00", "1 Nov 2026"; fr_BE for a Belgian one)."""
+    return tenant_formatting_locale(str(get_locale()), _formatting_tenant())
+
+
+def _formatting_tenant():
+    return g.get("formatting_tenant") or g.get("tenant")
+
+
+@contextmanager
+def tenant_formats(tenant):
+    """Format as `tenant` does while rendering outside its requests (a mail composed by a job)."""
+    previous = g.get("formatting_tenant")
+    g.formatting_tenant = tenant
+    try:
+        yield
+    finally:
+        g.formatting_tenant = previous
 
 
 def tenant_zone():
@@ -78,7 +120,7 @@ def tenant_today() -> date:
 
 
 def select_timezone() -> str:
-    tenant = g.get("tenant")
+    tenant = _formatting_tenant()
     return tenant.timezone if tenant is not None else "UTC"
 
 
@@ -88,13 +130,13 @@ def money(amount: Decimal | None, currency: str | None = None) -> str:
     if currency is None:
         tenant = g.get("tenant")
         currency = tenant.currency if tenant is not None else "EUR"
-    return format_currency(amount, currency, locale=str(get_locale()))
+    return format_currency(amount, currency, locale=format_locale())
 
 
 def quantity(value: Decimal | None, unit: str = "") -> str:
     if value is None:
         return ""
-    text = format_decimal(value, format="#,##0.###", locale=str(get_locale()))
+    text = format_decimal(value, format="#,##0.###", locale=format_locale())
     return f"{text}\u00a0{unit}" if unit else text
 
 
@@ -103,20 +145,27 @@ def number(value, digits: int = 0) -> str:
     if value is None:
         return "—"
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(Decimal(str(value)), format=pattern, locale=str(get_locale()))
+    return format_decimal(Decimal(str(value)), format=pattern, locale=format_locale())
 
 
 def percent(value) -> str:
     """A whole percentage (0-100) as the locale writes it: 42% in English, 42 % in French and German."""
-    return format_percent(Decimal(str(value or 0)) / 100, locale=str(get_locale()))
+    return format_percent(Decimal(str(value or 0)) / 100, locale=format_locale())
+
+
+def signed_percent(ratio) -> str:
+    """A change as a signed whole percentage (+12 %, −5 %) in the page's locale; `ratio` 0.12 is +12 %."""
+    return format_percent(ratio, "+#,##0%;-#,##0%", locale=format_locale())
 
 
 def _date(value: date | None, fmt: str = "medium") -> str:
+    """A date (or the date of a moment, in the user's time zone) in the page's locale; `fmt` a Babel
+    format name or pattern ("MMM yy")."""
     if not value:
         return ""
-    if isinstance(value, datetime):  # shown in the user's time zone
-        return format_date(value, fmt)
-    return _plain_date(value, fmt, str(get_locale()))
+    if isinstance(value, datetime):
+        return format_date(to_user_timezone(value), fmt, locale=format_locale())
+    return _plain_date(value, fmt, format_locale())
 
 
 def _datetime(value: datetime | None, fmt: str = "medium") -> str:
@@ -124,12 +173,18 @@ def _datetime(value: datetime | None, fmt: str = "medium") -> str:
     has a two-digit year (29.11.26) beside dates written in full on the same page."""
     if not value:
         return ""
+    locale = format_locale()
     if fmt == "minutes":
-        from babel.dates import get_datetime_format
+        moment = to_user_timezone(value)
+        pattern = str(get_datetime_format("medium", locale=locale))
+        return pattern.replace("{1}", format_date(moment, "medium", locale=locale)).replace(
+            "{0}", format_time(moment, "short", locale=locale))
+    return format_datetime(value, fmt, tzinfo=get_timezone(), locale=locale)
 
-        pattern = str(get_datetime_format("medium", locale=get_locale()))
-        return pattern.replace("{1}", format_date(value, "medium")).replace("{0}", format_time(value, "short"))
-    return format_datetime(value, fmt)
+
+# The formatting helpers views use (same output as the template filters).
+format_day = _date
+format_moment = _datetime
 
 
 # --- fast paths for pages -------------------------------------------------------------------------------------------
@@ -172,7 +227,7 @@ def _gettext_for_page() -> dict:
 
 @lru_cache(maxsize=4096)
 def _plain_date(value: date, fmt: str, locale: str) -> str:
-    return format_date(value, fmt)
+    return format_date(value, fmt, locale=locale)
 
 
 def init_i18n(app) -> None:
@@ -186,9 +241,11 @@ def init_i18n(app) -> None:
 
     @app.context_processor
     def _i18n_context():
-        return {"current_locale": str(get_locale()), "locales": LOCALES, "locale_names": LOCALE_NAMES,
+        return {"current_locale": str(get_locale()), "format_locale": format_locale(),
+                "locales": LOCALES, "locale_names": LOCALE_NAMES,
                 "activity_names": ACTIVITY_NAMES, "status_names": STATUS_NAMES,
                 "payment_method_names": PAYMENT_METHOD_NAMES, "entity_names": ENTITY_NAMES,
                 "action_names": ACTION_NAMES, "run_status_names": RUN_STATUS_NAMES,
                 "exception_names": EXCEPTION_NAMES, "bill_kind_names": BILL_KIND_NAMES,
-                "bill_status_names": BILL_STATUS_NAMES, "bill_payment_status_names": BILL_PAYMENT_STATUS_NAMES}
+                "bill_status_names": BILL_STATUS_NAMES, "bill_payment_status_names": BILL_PAYMENT_STATUS_NAMES,
+                "plan_status_names": PLAN_STATUS_NAMES}

@@ -22,7 +22,9 @@ def _transport():
 
 def compose(*, tenant, to: str, subject, template: str, locale: str | None, **context) -> OutgoingMail:
     """Render a mail with the tenant's branding in the recipient's language (pass `subject` lazily)."""
-    with force_locale(locale or tenant.default_locale):
+    from app.i18n import tenant_formats
+
+    with force_locale(locale or tenant.default_locale), tenant_formats(tenant):
         subject = str(subject)
         text = render_template(f"mail/{template}.txt", tenant=tenant, **context)
         html = render_template(f"mail/{template}.html", tenant=tenant, **context)

@@ -10,6 +10,9 @@ from tenants.resolution import HostKind, resolve_host
 # Blueprints served on the platform's own host (no tenant) and on every host.
 PLATFORM_BLUEPRINTS = {"console"}
 ANY_HOST_BLUEPRINTS = {"health"}
+# What a suspended tenant's host still serves: what its "service suspended" page needs to look like the utility's
+# own (stylesheets, brand colours, logo) and to be read in another language.
+SUSPENDED_ENDPOINTS = {"static", "branding.brand_css", "branding.logo", "portal.language"}
 
 
 def init_tenancy(app) -> None:
@@ -32,11 +35,12 @@ def init_tenancy(app) -> None:
         # A tenant host: the platform console is not served here.
         if request.blueprint in PLATFORM_BLUEPRINTS:
             abort(404)
-        if not tenant.is_active:
-            return render_template("errors/suspended.html", tenant=tenant), 503
         g.tenant = tenant
         reset_tenant(g.tenant_token)
         g.tenant_token = set_tenant(tenant.id)
+        if not tenant.is_active and request.endpoint not in SUSPENDED_ENDPOINTS:
+            # In the tenant's language (or the browser's), with its branding: g.tenant is set for the page.
+            return render_template("errors/suspended.html", tenant=tenant), 503
         return None
 
     @app.teardown_request

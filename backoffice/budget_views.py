@@ -17,7 +17,8 @@ from app.auth import staff_permission
 from app.i18n import _date as format_day
 from app.i18n import ACTIVITY_NAMES, money, tenant_today
 from app.mail import compose, send_after_commit
-from backoffice.views import bp
+from app.confirmation import confirmed
+from backoffice.views import PlanCancelForm, bp, customer_page
 from domain.billing import down_payments as plans
 from domain.contracts import services as accounts
 from domain.db import utcnow
@@ -148,8 +149,9 @@ def customer_budget_cancel(account_number: str, public_id: str):
     plan = plans.plan_by_public_id(public_id=public_id)
     if plan is None or plan.account_id != account.id:
         abort(404)
-    if not FlaskForm().validate_on_submit():
-        abort(400)
+    form = PlanCancelForm()
+    if not confirmed(form):  # not confirmed: the plan goes on, no settlement bill
+        return customer_page(account, refused_form=form, refused=f"plan:{public_id}", status=422)
     back = redirect(url_for("backoffice.customer", account_number=account.account_number) + "#budget")
     today = tenant_today()
     try:

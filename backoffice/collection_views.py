@@ -8,6 +8,7 @@ from datetime import date
 from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import current_user
 
 from app.auth import staff_permission
@@ -41,7 +42,7 @@ REFUSALS = {
                   "its collection date."),
 }
 BATCH_STATUS_NAMES = {"prepared": _l("prepared"), "submitted": _l("submitted to the bank"), "settled": _l("settled"),
-                      "cancelled": _l("cancelled")}
+                      "cancelled": lazy_pgettext("direct-debit batch status", "cancelled")}
 ITEM_STATUS_NAMES = {"pending": _l("to collect"), "settled": _l("collected"), "returned": _l("returned"),
                      "cancelled": _l("withdrawn")}
 # What the customer and staff read for a reason code; the others are "another reason given by the bank".

@@ -7,12 +7,11 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from babel.numbers import format_decimal
-from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 
-from app.i18n import EXCEPTION_NAMES
+from app.i18n import EXCEPTION_NAMES, format_day, format_locale
 
 # The groups the product creates (tenants.services.DEFAULT_WORK_GROUPS and the processes that re-create them).
 # A tenant that named a group itself keeps its name: only the product's own English name is translated.
@@ -54,7 +53,7 @@ def _problem_name(code: str) -> str:
 def _day(value) -> str:
     if isinstance(value, str):
         value = date.fromisoformat(value)
-    return format_date(value, "medium")
+    return format_day(value, "medium")
 
 
 def task_title(task) -> str:
@@ -119,7 +118,7 @@ DETAILS = {
 
 
 def _formatted(params: dict) -> dict:
-    locale = str(get_locale())
+    locale = format_locale()
     out = {}
     for key, value in params.items():
         if value is None:

@@ -5,11 +5,13 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from flask_babel import format_date, format_datetime, gettext as _
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from app.auth import staff_permission
-from app.i18n import LOCALE_NAMES, PAYMENT_METHOD_NAMES, STATUS_NAMES, quantity, tenant_today, tenant_zone
+from app.confirmation import confirm_form, confirmed
+from app.i18n import (LOCALE_NAMES, PAYMENT_METHOD_NAMES, STATUS_NAMES, format_day, format_moment, quantity,
+                      tenant_today, tenant_zone)
 from app.auth_views import register_auth_views
 from backoffice import texts
 from backoffice.dashboard import home_figures
@@ -42,6 +44,9 @@ HISTORY_FIELDS = {
     "birth_date": _l("Date of birth"),
     "readings_prevented_from": _l("Readings prevented since"),
     "readings_prevented_reason": _l("How the customer prevented readings"),
+    # What customers change themselves in the portal (domain.identity.profile).
+    "phone": _l("Phone number"), "email": _l("E-mail address"), "postal_address": _l("Postal address"),
+    "marketing_consent": _l("News and offers"),
 }
 FREQUENCY_NAMES = {"monthly": _l("monthly"), "bimonthly": _l("every two months"), "quarterly": _l("quarterly"),
                    "biannual": _l("twice a year"), "annual": _l("yearly")}
@@ -54,6 +59,8 @@ def _history_value(field: str, value) -> str:
     """A recorded value as staff read it: words for codes, dates and quantities in their language."""
     if value is None or value == "":
         return "—"
+    if field == "postal_address" and isinstance(value, dict):
+        return _postal_address(value)
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
     names = HISTORY_CHOICES.get(field)
@@ -66,11 +73,24 @@ def _history_value(field: str, value) -> str:
             return str(value)
     if isinstance(value, str):
         try:
-            return format_date(date.fromisoformat(value)) if len(value) == 10 else \
-                format_datetime(datetime.fromisoformat(value), "short")
+            return format_day(date.fromisoformat(value)) if len(value) == 10 else \
+                format_moment(datetime.fromisoformat(value), "short")
         except ValueError:
             return value
     return str(value)
+
+
+def _postal_address(address: dict) -> str:
+    """12 avenue Foch, 69006 Lyon, France: the country named in the staff member's language."""
+    from flask_babel import get_locale
+
+    from domain.i18n import country_name
+
+    town = " ".join(part for part in (address.get("postcode"), address.get("city")) if part)
+    country = address.get("country")
+    parts = (address.get("address_line1"), address.get("address_line2"), town,
+             country_name(country, str(get_locale())) if country else None)
+    return ", ".join(part for part in parts if part)
 
 
 def history_changes(changes: dict) -> list[tuple[str, str | None, str | None]]:
@@ -120,21 +140,38 @@ def customer(account_number: str):
     found = accounts.account_by_number(account_number=account_number)
     if found is None:
         abort(404)
+    return customer_page(found)
+
+
+# Cancelling and re-billing issues a credit note and a new bill, and cancelling a budget plan may issue a settlement
+# bill: issued bills never change, so both ask for a ticked box first (an unticked request answers 422).
+RebillForm = confirm_form(_l("Tick the box to confirm that the bill is to be cancelled and re-billed."))
+PlanCancelForm = confirm_form(_l("Tick the box to confirm that the budget plan is to be cancelled."))
+
+
+def customer_page(found, *, refused_form=None, refused: str | None = None, status: int = 200):
+    """The customer file; `refused` names the unconfirmed action shown again open with its error
+    (`rebill:<bill number>` or `plan:<public id>`)."""
     balance = accounts.balances(account_ids=[found.id])[found.id]
     bill_views = bills.bill_views(bills.bills_of_account(account_id=found.id), today=tenant_today())
     return render_template("backoffice/customer.html", account=found, balance=balance,
                            bill_views=bill_views, form=FlaskForm(), one_day=timedelta(days=1),
                            mandate=mandates.active_mandate(account_id=found.id),
                            budget_plans=down_payments.plans_with_bills(account_id=found.id),
-                           card_reversals=card_payments.reversals_of_account(account_id=found.id))
+                           card_reversals=card_payments.reversals_of_account(account_id=found.id),
+                           confirm_blank=RebillForm(formdata=None), refused_form=refused_form,
+                           refused=refused), status
 
 
 @bp.post("/bills/<number>/correct")
 @staff_permission("billing.run")
 def bill_correct(number: str):
     bill = bills.issued_bill(number=number)
-    if bill is None or not FlaskForm().validate_on_submit():
-        abort(404 if bill is None else 400)
+    if bill is None:
+        abort(404)
+    form = RebillForm()
+    if not confirmed(form):  # not confirmed: no credit note, no new bill
+        return customer_page(bill.account, refused_form=form, refused=f"rebill:{number}", status=422)
     account_number = bill.account.account_number
     now = utcnow()
     try:

@@ -8,7 +8,8 @@ from decimal import Decimal
 from gettext import NullTranslations
 from pathlib import Path
 
-from babel import Locale, UnknownLocaleError
+from babel import Locale, UnknownLocaleError, localedata
+from babel.core import get_global
 from babel.dates import format_date as _babel_format_date
 from babel.numbers import format_currency, format_decimal, format_percent
 from babel.support import Translations
@@ -28,6 +29,48 @@ def normalise_locale(locale: str | None) -> str:
         return str(Locale.parse(locale.replace("-", "_")))
     except (UnknownLocaleError, ValueError):
         return DEFAULT_LOCALE
+
+
+def zone_country(timezone: str | None) -> str | None:
+    """The country of a time zone (`Europe/Paris` -> `FR`, CLDR's own mapping); None for `UTC` and the like."""
+    return get_global("zone_territories").get(timezone or "")
+
+
+def _official_in(language: str, country: str) -> bool:
+    status = get_global("territory_languages").get(country, {}).get(language, {})
+    return bool(status.get("official_status"))
+
+
+def _in_europe(country: str) -> bool:
+    return any(zone.startswith("Europe/") for zone in get_global("territory_zones").get(country, ()))
+
+
+@functools.cache
+def formatting_locale(language: str | None, country: str | None) -> str:
+    """The locale numbers, dates and money are written in: the page's language as it is written in the utility's
+    country when the two go together (en_GB, en_IE, fr_BE, de_AT, fr_FR), else the language alone.
+
+    A language that is not official in the country keeps its own conventions rather than the country's: CLDR's
+    en_FR writes "60,00 €" and en_DE "60,00 €", which an English page must not. English there is the English of
+    Europe's euro area (en_IE: "€60.00", "1 Nov 2026", 24-hour clock) for a European utility, and international
+    English (en_001) elsewhere, never the United States' "Nov 1, 2026" unless the utility is in the United States.
+    """
+    language = normalise_locale(language).split("_")[0]
+    if not country:
+        return language
+    country = country.upper()
+    combined = f"{language}_{country}"
+    if localedata.exists(combined) and _official_in(language, country):
+        return combined
+    if language == "en":
+        return "en_IE" if _in_europe(country) else "en_001"
+    return language
+
+
+def tenant_formatting_locale(language: str | None, tenant) -> str:
+    """`formatting_locale` for a tenant: its `country` when it has one, else the country of its time zone."""
+    country = getattr(tenant, "country", None) or zone_country(getattr(tenant, "timezone", None))
+    return formatting_locale(language, country)
 
 
 @functools.cache

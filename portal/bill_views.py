@@ -7,12 +7,13 @@ from decimal import Decimal
 
 from babel.numbers import format_percent
 from flask import abort, make_response, render_template, request
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import current_user
 
 from app.auth import customer_required
-from app.i18n import tenant_today
+from app.i18n import format_locale, tenant_today
 from domain.billing import bill_list
 from domain.billing import bills as bill_service
 from domain.billing import line_names
@@ -25,9 +26,11 @@ from portal.blueprint import bp
 log = logging.getLogger("portal.bills")
 BILLS_PER_PAGE = 20
 
+# A payment's words ("paiement": "Payé", "Annulé"), not a bill's ("facture": "Payée", "Annulée").
 PAYMENT_STATUS_NAMES = {
-    "pending": _l("Being confirmed"), "succeeded": _l("Paid"), "failed": _l("Failed"),
-    "cancelled": _l("Cancelled"), "refunded": _l("Refunded"), "partly_refunded": _l("Partly refunded"),
+    "pending": _l("Being confirmed"), "succeeded": lazy_pgettext("payment status", "Paid"), "failed": _l("Failed"),
+    "cancelled": lazy_pgettext("payment status", "Cancelled"), "refunded": _l("Refunded"),
+    "partly_refunded": _l("Partly refunded"),
     "expired": _l("Not completed"),
 }
 
@@ -72,7 +75,7 @@ def bill(number: str):
                                          today=tenant_today())
     if view is None:
         abort(404)
-    locale = str(get_locale())
+    locale = format_locale()
     bill = view.bill
     shown, deductions = present_lines(bill, locale)
     lines = [(line, _percent(line.tax_rate, locale)) for line in shown]

@@ -5,11 +5,10 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 from flask import abort, g, render_template, request
-from flask_babel import format_date, format_percent
 from flask_login import current_user
 
 from app.auth import customer_required
-from app.i18n import tenant_today
+from app.i18n import format_day, signed_percent, tenant_today
 from domain.readings import services as reading_service
 from portal.blueprint import bp
 
@@ -101,7 +100,7 @@ def _shown(value: Decimal | None, unit: str) -> Decimal | None:
 
 
 def _percent(change: Decimal) -> str:
-    return format_percent(change, "+#,##0%;-#,##0%")
+    return signed_percent(change)
 
 
 def _total(months, attribute: str) -> tuple[Decimal | None, bool]:
@@ -124,7 +123,7 @@ def consumption():
             return render_template("portal/consumption/index.html", points=[], result=None)
         abort(404)
     months = result.months
-    chart = chart_geometry(months, lambda month: format_date(month, "MMM yy"))
+    chart = chart_geometry(months, lambda month: format_day(month, "MMM yy"))
     latest = months[-12:]
     return render_template(
         "portal/consumption/index.html", points=points, result=result, months=months, chart=chart,

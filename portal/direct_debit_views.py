@@ -13,6 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from app.auth import customer_required
+from app.confirmation import confirm_form, confirmed
 from app.mail import compose, send_after_commit
 from domain.billing import down_payments as plans
 from domain.contracts import services as accounts
@@ -132,7 +133,7 @@ def direct_debit(account_number: str):
         return render_template("portal/direct_debit/mandate.html", account=account, form=form,
                                mandate=mandates.active_mandate(account_id=account.id),
                                history=mandates.mandates_of(account_id=account.id), creditor=_creditor(),
-                               revoke_form=PostForm(), mask=mandates.mask_iban, offered=False), 409
+                               revoke_form=RevokeForm(formdata=None), mask=mandates.mask_iban, offered=False), 409
     if form.validate_on_submit():
         mandate = mandates.sign_mandate(tenant=g.tenant, account=account, iban=form.iban.data,
                                         holder_name=form.holder_name.data, accepted=form.accept.data,
@@ -142,20 +143,29 @@ def direct_debit(account_number: str):
         flash(_("Your direct-debit mandate %(reference)s is active. A copy has been sent to you by e-mail.",
                 reference=mandate.reference), "success")
         return redirect(url_for("portal.direct_debit", account_number=account.account_number))
-    status = 422 if form.errors else 200
+    return _mandate_page(account, form=form, status=422 if form.errors else 200)
+
+
+# Ending a mandate cannot be undone (a new one needs new bank details and a new acceptance): a ticked box first.
+RevokeForm = confirm_form(_l("Tick the box to confirm that the mandate ends."))
+
+
+def _mandate_page(account, *, form, revoke_form=None, status=200):
     return render_template("portal/direct_debit/mandate.html", account=account, form=form,
                            mandate=mandates.active_mandate(account_id=account.id),
                            history=mandates.mandates_of(account_id=account.id), creditor=_creditor(),
-                           revoke_form=PostForm(), mask=mandates.mask_iban, offered=offered), status
+                           revoke_form=revoke_form or RevokeForm(formdata=None), mask=mandates.mask_iban,
+                           offered=mandates.offers_mandates(g.tenant)), status
 
 
 @bp.post("/accounts/<account_number>/direct-debit/revoke")
 @customer_required
 def revoke_direct_debit(account_number: str):
     account = _account(account_number)
-    form = PostForm()
-    if not form.validate_on_submit():
-        abort(400)
+    form = RevokeForm()
+    if not confirmed(form):  # not confirmed: the mandate stays
+        return _mandate_page(account, form=MandateForm(formdata=None, holder_name=account.holder.display_name),
+                             revoke_form=form, status=422)
     try:
         mandate = mandates.revoke_mandate(account=account, revoked_at=utcnow())
     except mandates.MandateRefused:

@@ -132,7 +132,8 @@ def profile_contact():
                                            address_line1=form.address_line1.data.strip(),
                                            address_line2=(form.address_line2.data or "").strip() or None,
                                            postcode=form.postcode.data.strip().upper(),
-                                           city=form.city.data.strip(), country=form.country.data))
+                                           city=form.city.data.strip(), country=form.country.data),
+                                       now=utcnow())
         log.info("contact details changed tenant=%s user=%s", g.tenant.id, user.id)
         flash(_("Your contact details have been saved."), "success")
         return redirect(url_for("portal.profile"))
@@ -193,7 +194,7 @@ def profile_language():
     form = LanguageForm()
     if not form.validate_on_submit():
         return _profile_page(language_form=form, status=400)
-    profile.set_locale(user=_user(), locale=form.locale.data)
+    profile.set_locale(user=_user(), locale=form.locale.data, now=utcnow())
     session["locale"] = form.locale.data
     flash(_("Your language has been saved."), "success")
     return redirect(url_for("portal.profile"))
@@ -268,4 +269,8 @@ def profile_close():
         flash(_("Your request is recorded and you have been signed out everywhere. We have sent you a "
                 "confirmation by e-mail."), "info")
         return redirect(url_for("portal.login"))
+    if form.is_submitted():
+        if form.csrf_token.errors:
+            abort(400)
+        return render_template("portal/profile/close.html", form=form), 422  # not confirmed: the access stays
     return render_template("portal/profile/close.html", form=form)

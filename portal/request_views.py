@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from app.files import private_file
 from app.auth import customer_required
-from app.i18n import ACTIVITY_NAMES, quantity, tenant_today, tenant_zone
+from app.i18n import ACTIVITY_NAMES, format_day, quantity, tenant_today, tenant_zone
 from domain.contracts import services as accounts
 from domain.db import utcnow
 from domain.paging import page_of
@@ -38,7 +38,7 @@ KIND_HINTS = {"complaint": _l("Something went wrong: a bill, a payment, our serv
 # "open" in the context of a request: the bare word is also a contract's open end, which languages word differently.
 REQUEST_STATUS_NAMES = {"open": lazy_pgettext("request status", "open"), "in_progress": _l("in progress"),
                         "waiting_customer": _l("waiting for you"), "resolved": _l("resolved"),
-                        "closed": _l("closed")}
+                        "closed": lazy_pgettext("request status", "closed")}
 
 ATTACHMENT_ERRORS = {
     "type": lambda name: _("%(name)s is not a PDF, JPEG or PNG file.", name=name),
@@ -196,9 +196,7 @@ def new_request():
 
 
 def _due_text(created) -> str:
-    from flask_babel import format_date
-
-    return format_date(created.due_at, "long")
+    return format_day(created.due_at, "long")
 
 
 def _new_from(kind: str, form) -> requests_service.NewRequest:
@@ -210,7 +208,7 @@ def _new_from(kind: str, form) -> requests_service.NewRequest:
             lines.append(form.description.data.strip())
         return requests_service.NewRequest(
             kind=kind, account_number=form.account.data, effective_on=form.effective_on.data,
-            subject=_("Moving in on %(date)s", date=form.effective_on.data.isoformat()),
+            subject=_("Moving in on %(date)s", date=format_day(form.effective_on.data, "long")),
             description="\n\n".join(lines), uploads=_uploads())
     return requests_service.NewRequest(
         kind=kind, account_number=form.account.data, point_identifier=form.point.data or None,
@@ -264,12 +262,10 @@ def _move_out(customer_accounts):
 
 
 def _reading_message(problem: str, details: dict) -> str:
-    from flask_babel import format_date
-
     if problem == "reading_lower":
         return _("The reading cannot be lower than the previous reading (%(value)s on %(date)s).",
                  value=quantity(details["previous"], UNIT_LABELS.get(details["unit"], details["unit"])),
-                 date=format_date(details["previous_on"]))
+                 date=format_day(details["previous_on"]))
     if problem == "reading_missing":
         return _("Enter the final reading.")
     return _("Enter the reading as a number, for example 1234.5.")
@@ -277,13 +273,11 @@ def _reading_message(problem: str, details: dict) -> str:
 
 def _record_move_out(contract, form, parsed):
     """(the request, None, {}) or (None, a message for the summary, messages per register code)."""
-    from flask_babel import format_date
-
     dp = contract.delivery_point
     new = requests_service.NewRequest(
         kind="move_out", account_number=contract.account.account_number, point_identifier=dp.identifier,
         effective_on=form.effective_on.data, final_readings=parsed,
-        subject=_("Moving out on %(date)s", date=form.effective_on.data.isoformat()),
+        subject=_("Moving out on %(date)s", date=format_day(form.effective_on.data, "long")),
         description=(form.description.data or "").strip(), uploads=_uploads())
     try:
         created = _open(new)
@@ -299,7 +293,7 @@ def _record_move_out(contract, form, parsed):
     except requests_service.RequestRefused as exc:
         return None, REQUEST_ERRORS[exc.code](), {}
     flash(_("Your move out on %(date)s is recorded with your final reading. Your final bill will follow. "
-            "Reference: %(reference)s.", date=format_date(created.effective_on, "long"),
+            "Reference: %(reference)s.", date=format_day(created.effective_on, "long"),
             reference=created.reference), "success")
     return created, None, {}
 

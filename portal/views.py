@@ -53,7 +53,11 @@ def language():
     chosen = request.form.get("locale")
     if chosen in LOCALES:
         session["locale"] = chosen
-        if current_user.is_authenticated and current_user.kind in ("customer", "staff"):
+        if current_user.is_authenticated and current_user.kind == "customer":
+            from domain.identity import profile
+
+            profile.set_locale(user=current_user.user, locale=chosen, now=utcnow())  # in the customer's history
+        elif current_user.is_authenticated and current_user.kind == "staff":
             current_user.user.locale = chosen
     target = request.form.get("next") or url_for("portal.home")
     if not target.startswith("/") or target.startswith("//"):

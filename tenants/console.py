@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
 from app.auth import operator_required, safe_next, sign_in, sign_out
+from app.confirmation import confirm_form, confirmed
 from app.auth_forms import LoginForm
 from app.auth_views import SIGN_IN_SCOPE, too_many_failures_message
 from app.extensions import limiter
@@ -54,10 +56,37 @@ def home():
     return render_template("console/home.html", usages=tenants.list_tenants_with_usage(), form=FlaskForm())
 
 
+# Suspending takes a utility's portal and back office away from all its customers and staff at once: the operator
+# reads what happens on a page of its own and ticks a box (checked again here, so it works without JavaScript).
+SuspendForm = confirm_form(_l("Tick the box to confirm that the utility is to be suspended."))
+
+
+def _usage_or_404(slug: str):
+    found = next((usage for usage in tenants.list_tenants_with_usage() if usage.tenant.slug == slug), None)
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.get("/tenants/<slug>/suspend")
+@operator_required
+def confirm_suspend(slug: str):
+    usage = _usage_or_404(slug)
+    if usage.tenant.status == "suspended":
+        return redirect(url_for("console.home"))
+    return render_template("console/suspend.html", usage=usage, form=SuspendForm(formdata=None))
+
+
 @bp.post("/tenants/<slug>/status/<status>")
 @operator_required
 def set_status(slug: str, status: str):
-    if status not in ("active", "suspended") or not FlaskForm().validate_on_submit():
+    if status not in ("active", "suspended"):
+        abort(400)
+    if status == "suspended":
+        form = SuspendForm()
+        if not confirmed(form):  # not confirmed: the utility stays open
+            return render_template("console/suspend.html", usage=_usage_or_404(slug), form=form), 422
+    elif not FlaskForm().validate_on_submit():
         abort(400)
     try:
         tenants.set_tenant_status(slug=slug, status=status, now=utcnow())

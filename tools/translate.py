@@ -5,7 +5,9 @@
 
 Both first run `make messages` (extract + update); `fill` then writes the given translations where a
 locale's string is empty and compiles the catalogues. A lock file serialises concurrent runs. Plural
-messages take {"fr": ["singular", "plural"], …}.
+messages take {"fr": ["singular", "plural"], …}. A message with a context (pgettext) takes the key
+"<context>\\u0004<msgid>" in the JSON (gettext's separator, as JSON writes it) when there is one, else
+its msgid's translation.
 """
 from __future__ import annotations
 
@@ -53,6 +55,8 @@ def _fill(path: Path) -> int:
             catalogue = read_po(f, locale=locale)
         for message in catalogue:
             key = message.id if isinstance(message.id, str) else (message.id[0] if message.id else None)
+            if key and message.context and f"{message.context}\u0004{key}" in wanted:
+                key = f"{message.context}\u0004{key}"  # a pgettext message: "context\u0004msgid" in the JSON
             if not key or key not in wanted or locale not in wanted[key]:
                 continue
             value = wanted[key][locale]

@@ -17,7 +17,7 @@ from domain.billing.engine.consumption import to_billed
 from domain.billing.models import Bill
 from domain.db import db
 from domain.identity.activation import display_code
-from domain.i18n import country_name, normalise_locale, translations, unit_symbol
+from domain.i18n import country_name, normalise_locale, tenant_formatting_locale, translations, unit_symbol
 from domain.offers.models import TariffVersion
 from domain.readings.models import MeterReading
 from domain.storage import storage
@@ -323,7 +323,8 @@ def build_bill_document(*, bill_id: int) -> BillDocument:
 
     account = bill.account
     holder = account.holder
-    locale = normalise_locale(account.locale or tenant.default_locale)
+    # The customer's language written as in the utility's country (en_IE for English in France: "€60.00").
+    locale = tenant_formatting_locale(account.locale or tenant.default_locale, tenant)
     _ = translations(locale).gettext
 
     contracts = _contracts_of(bill)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from domain.audit.recorder import record_event
 from domain.contracts.models import CustomerAccount
 from domain.db import db
 from domain.identity import notices
@@ -19,6 +20,9 @@ from domain.tasks.models import Task, WorkGroup
 
 CLOSURE_GROUP = "front_office"
 CLOSURE_DAYS = 30  # the answer the customer is promised
+# The audit action of a change the customer made to their own details in the portal (staff read it in the customer
+# file's history, with the customer as the one who made it).
+PORTAL_CHANGE = "portal_update"
 
 
 class SameEmail(ValueError):
@@ -46,10 +50,28 @@ def party_of(user: CustomerUser) -> Party:
     return db.session.get(Party, user.party_id)
 
 
-def update_contact_details(*, user: CustomerUser, phone: str | None, address: PostalAddress) -> None:
+def _record_portal_change(*, user: CustomerUser, changes: dict, now: datetime) -> None:
+    """One history entry on the customer's details for what they changed themselves: {field: (before, after)};
+    fields left as they were are not recorded, and nothing at all when nothing changed."""
+    changed = {field: {"before": before, "after": after} for field, (before, after) in changes.items()
+               if before != after}
+    if changed:
+        record_event(db.session, tenant_id=user.tenant_id, action=PORTAL_CHANGE, entity_type="Party",
+                     entity_id=user.party_id, details=changed, occurred_at=now)
+
+
+def _address(point: ContactPoint | None) -> dict | None:
+    if point is None:
+        return None
+    return {"address_line1": point.address_line1, "address_line2": point.address_line2,
+            "postcode": point.postcode, "city": point.city, "country": point.country}
+
+
+def update_contact_details(*, user: CustomerUser, phone: str | None, address: PostalAddress, now: datetime) -> None:
     """Replace the party's primary phone number and postal address (an empty phone removes it)."""
     party = party_of(user)
     phone_point = party.primary("phone")
+    phone_before = phone_point.value if phone_point is not None else None
     if phone:
         if phone_point is None:
             phone_point = ContactPoint(party_id=party.id, kind="phone", is_primary=True)
@@ -58,6 +80,7 @@ def update_contact_details(*, user: CustomerUser, phone: str | None, address: Po
     elif phone_point is not None:
         db.session.delete(phone_point)
     postal = party.primary("postal")
+    address_before = _address(postal)
     if postal is None:
         postal = ContactPoint(party_id=party.id, kind="postal", is_primary=True)
         db.session.add(postal)
@@ -67,6 +90,8 @@ def update_contact_details(*, user: CustomerUser, phone: str | None, address: Po
     postal.city = address.city
     postal.country = address.country
     db.session.flush()
+    _record_portal_change(user=user, now=now, changes={"phone": (phone_before, phone or None),
+                                                       "postal_address": (address_before, _address(postal))})
 
 
 def start_email_change(*, user: CustomerUser, new_email: str, now: datetime) -> tuple[str, str]:
@@ -140,12 +165,15 @@ def confirm_email_change(*, token: str, user: CustomerUser, now: datetime) -> Em
     point.verified_at = now
     notices.email_changed(user=user, new_email=row.email, now=now)  # shown once at the next sign-in
     db.session.flush()
+    _record_portal_change(user=user, now=now, changes={"email": (old_email, row.email)})
     return EmailChanged(old_email=old_email, new_email=row.email, changed_at=now)
 
 
-def set_locale(*, user: CustomerUser, locale: str) -> None:
+def set_locale(*, user: CustomerUser, locale: str, now: datetime) -> None:
+    before = user.locale
     user.locale = locale
     db.session.flush()
+    _record_portal_change(user=user, now=now, changes={"locale": (before, locale)})
 
 
 def set_paperless(*, user: CustomerUser, account: CustomerAccount, paperless: bool) -> None:
@@ -156,7 +184,7 @@ def set_paperless(*, user: CustomerUser, account: CustomerAccount, paperless: bo
         CustomerAccess.customer_user_id == user.id, CustomerAccess.account_id == account.id))
     if allowed is None:
         raise PermissionError("not one of the customer's accounts")
-    account.paperless = paperless
+    account.paperless = paperless  # the account's own audit entry records it, with the customer as actor
     db.session.flush()
 
 
@@ -167,6 +195,7 @@ def set_marketing_consent(*, user: CustomerUser, consent: bool, now: datetime) -
     user.marketing_consent = consent
     user.marketing_consent_at = now
     db.session.flush()
+    _record_portal_change(user=user, now=now, changes={"marketing_consent": (not consent, consent)})
     return True
 
 

@@ -6,8 +6,9 @@
   document.documentElement.classList.add("js");
   var url = card.dataset.progressUrl;
   var bar = document.getElementById("run-bar");
-  // Numbers as the page's language writes them (1.068,2 and 42 % in German), like the server-rendered page.
-  var lang = document.documentElement.lang || undefined;
+  // Numbers as the server-rendered page writes them (1.068,2 and 42 % in German): the page's language as written in
+  // the utility's country (data-locale, e.g. en-IE), else the page's language.
+  var lang = card.dataset.locale || document.documentElement.lang || undefined;
   function format(el, value) {
     if (el.dataset.format === "percent") {
       return new Intl.NumberFormat(lang, { style: "percent" }).format(value / 100);

@@ -176,7 +176,7 @@ def test_exceptions_are_listed_on_the_run_page(app, two_tenants, browser):
         exception = db.session.scalar(select(BillingException).where(BillingException.run_id == run.id))
         number = db.session.get(Contract, exception.contract_id).contract_number
     page = office.get(f"{RUNS}/{run.public_id}").get_data(as_text=True)
-    assert number in page and "No tariff is in force from Jan 1, 2024 to Jan 15, 2024." in page
+    assert number in page and "No tariff is in force from 1 Jan 2024 to 15 Jan 2024." in page
     assert exception.params == {"detail": "no_tariff", "start": "2024-01-01", "end": "2024-01-15"}
     assert "No exception." not in page
 

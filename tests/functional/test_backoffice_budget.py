@@ -99,7 +99,7 @@ def test_the_proposal_shows_the_schedule_and_creating_it_stores_that_plan(app, b
     text = shown.get_data(as_text=True)
     assert shown.status_code == 200 and "Proposed schedule" in text
     assert f"€{proposal.estimated_amount:,}" in text and f"€{proposal.instalment_amount}" in text
-    assert "Dec 1, 2026" in text and text.count("<tr><td>") == 11
+    assert "1 Dec 2026" in text and text.count("<tr><td>") == 11
     assert _active(app, a) == []
 
     created = _create(billing, a, number, "11")
@@ -162,7 +162,7 @@ def test_cancelling_after_an_instalment_was_billed_issues_the_settlement_bill(ap
     monkeypatch.setattr(views, "tenant_today", lambda: date(2026, 12, 10))
     (plan,) = _active(app, a)
 
-    response = billing.submit(_file(a), {}, action=f"{_file(a)}/budget/{plan.public_id}/cancel")
+    response = billing.submit(_file(a), {"confirm": "y"}, action=f"{_file(a)}/budget/{plan.public_id}/cancel")
 
     assert response.status_code == 302
     with app.app_context(), tenant_scope(a.tenant_id):
@@ -180,8 +180,8 @@ def test_cancelling_before_any_instalment_goes_back_to_periodic_bills(app, billi
     _create(billing, a, number, "10")
     (plan,) = _active(app, a)
 
-    response = billing.submit(_file(a), {}, action=f"{_file(a)}/budget/{plan.public_id}/cancel")
-    twice = billing.submit(_file(a), {}, action=f"{_file(a)}/budget/{plan.public_id}/cancel")
+    response = billing.submit(_file(a), {"confirm": "y"}, action=f"{_file(a)}/budget/{plan.public_id}/cancel")
+    twice = billing.submit(_file(a), {"confirm": "y"}, action=f"{_file(a)}/budget/{plan.public_id}/cancel")
 
     assert response.status_code == twice.status_code == 302
     assert "This budget plan is no longer active." in billing.get(_file(a)).get_data(as_text=True)

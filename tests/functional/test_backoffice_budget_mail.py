@@ -61,8 +61,8 @@ def test_cancelling_with_a_settlement_bill_tells_the_holder_in_their_language(ap
     (plan,) = _active(app, a)
     before = len(outbox())
 
-    billing.submit(_file(a), {}, action=f"{_file(a)}/budget/{plan.public_id}/cancel")
-    billing.submit(_file(a), {}, action=f"{_file(a)}/budget/{plan.public_id}/cancel")  # no longer active
+    billing.submit(_file(a), {"confirm": "y"}, action=f"{_file(a)}/budget/{plan.public_id}/cancel")
+    billing.submit(_file(a), {"confirm": "y"}, action=f"{_file(a)}/budget/{plan.public_id}/cancel")  # no longer active
 
     mails = outbox()[before:]
     assert len(mails) == 1
@@ -81,7 +81,7 @@ def test_cancelling_before_any_instalment_says_there_is_no_settlement_bill(app, 
     (plan,) = _active(app, a)
     before = len(outbox())
 
-    billing.submit(_file(a), {}, action=f"{_file(a)}/budget/{plan.public_id}/cancel")
+    billing.submit(_file(a), {"confirm": "y"}, action=f"{_file(a)}/budget/{plan.public_id}/cancel")
 
     mails = outbox()[before:]
     assert len(mails) == 1

@@ -97,7 +97,7 @@ def test_accepting_makes_the_reading_billable_and_closes_the_task(app, office, a
     assert _reading(app, alpha, reading_id).status == "valid"
     assert _task_status(app, alpha, reading_id) == "done"
     text = office.get(QUEUE).get_data(as_text=True)
-    assert f"You accepted the reading of meter {serial} of Nov 21, 2026: bills will use it." in text
+    assert f"You accepted the reading of meter {serial} of 21 Nov 2026: bills will use it." in text
     assert "No reading to check." in text
 
 
@@ -172,7 +172,7 @@ def test_correcting_stores_the_right_index_as_the_meter_readers_and_tells_the_cu
         assert (agent.value, agent.status) == (Decimal("485.500"), "valid")
     body = outbox()[0].get_body(("plain",)).get_content()
     assert "we corrected it to 485.5\u00a0m³" in body and "526\u00a0m³" in body
-    assert f"You corrected the reading of meter {serial} of Nov 21, 2026 to 485.5\u00a0m³" in \
+    assert f"You corrected the reading of meter {serial} of 21 Nov 2026 to 485.5\u00a0m³" in \
         office.get(QUEUE).get_data(as_text=True)
 
 

@@ -86,7 +86,7 @@ def test_in_english_the_titles_read_as_before_with_the_dates_written_out(app, br
     billing = office.get(f"{QUEUES}/billing").get_data(as_text=True)
 
     assert f"Close the online access of {tasks.customer_email}" in front
-    assert "Billing run of Mar 1, 2024: No tariff in force on contract K0000007" in billing
+    assert "Billing run of 1 Mar 2024: No tariff in force on contract K0000007" in billing
 
 
 def test_a_work_group_the_tenant_renamed_and_a_task_of_an_unknown_kind_keep_their_stored_words(app, browser, tasks):

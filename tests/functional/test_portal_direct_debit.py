@@ -132,7 +132,7 @@ def test_revoking_ends_the_mandate_and_goes_back_to_transfers(app, portal, world
     path = f"/accounts/{a.account_number}/direct-debit"
     portal.submit(path, {"holder_name": "Alice Martin", "iban": GOOD_IBAN, "accept": "y"})
 
-    response = portal.submit(path, {}, action=f"{path}/revoke")
+    response = portal.submit(path, {"confirm": "y"}, action=f"{path}/revoke")
 
     assert response.status_code == 302
     assert all(m.status == "revoked" and m.revoked_at for m in _mandates(app, a.tenant_id))
@@ -166,7 +166,7 @@ def test_budget_billing_shows_the_schedule_then_creates_the_plan_on_confirmation
 
     text = shown.get_data(as_text=True)
     assert shown.status_code == 200
-    assert "Your proposed schedule" in text and "Dec 1, 2026" in text and "Dec 1, 2027" in text
+    assert "Your proposed schedule" in text and "1 Dec 2026" in text and "1 Dec 2027" in text
     assert f"€{proposal.estimated_amount:,}" in text and f"€{proposal.instalment_amount}" in text
     assert text.count("<td>Not yet</td>") == 0
     with app.app_context(), tenant_scope(a.tenant_id):

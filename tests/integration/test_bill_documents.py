@@ -51,7 +51,7 @@ def test_renders_the_bill_and_files_it_under_the_tenants_prefix(app, two_tenants
     assert a.bill_number in text
     assert customer_name in text
     assert a.delivery_point_identifier in text
-    assert "€60.00" in text and "November 15, 2026" in text
+    assert "€60.00" in text and "15 November 2026" in text
 
 
 def test_a_second_run_keeps_the_stored_document_without_rendering_again(app, two_tenants, monkeypatch):
@@ -131,7 +131,7 @@ def test_builds_the_document_data_from_the_database(app, two_tenants):
         doc = build_bill_document(bill_id=_bill(a).id)
 
     assert doc.bill_number == a.bill_number and doc.account_number == a.account_number
-    assert doc.locale == "fr" and doc.kind == "periodic" and doc.currency == "EUR"
+    assert doc.locale == "fr_FR" and doc.kind == "periodic" and doc.currency == "EUR"
     assert doc.customer_address[1:] == ("8 avenue Foch", "75016 Paris")
     assert doc.issue_date == date(2026, 11, 1) and doc.due_date == date(2026, 11, 15)
     assert doc.period_last_day == date(2026, 9, 30)
