@@ -115,6 +115,23 @@ def enqueue_now(name: str, *, tenant_id: int | None, actor: dict | None = None, 
     return None
 
 
+def job_waiting(redis, job_id: str) -> bool:
+    """True if RQ holds a job of this id that is still to run: queued, scheduled (a retry) or deferred.
+
+    A started job is not counted: whether it still runs is told by the rows it locks (domain/billing/recovery.py);
+    a started job whose rows are free has lost its worker, or is a few milliseconds from locking them, and a second
+    job for the same work is harmless. A finished, failed or missing job is not waiting either."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job, JobStatus
+    from rq.serializers import JSONSerializer
+
+    try:
+        status = Job.fetch(job_id, connection=redis, serializer=JSONSerializer).get_status(refresh=False)
+    except NoSuchJobError:
+        return False
+    return status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
+
+
 def enqueue_after_commit(name: str, *, tenant_id: int | None, **kwargs) -> None:
     """Collect a job during a request; it is dispatched once the request has committed."""
     if not has_request_context():
