@@ -83,10 +83,20 @@ def _bounded_warm_shutdown(worker, grace: float) -> None:
 
     warm = worker.request_stop
 
+    def last_resort() -> None:  # the cold shutdown itself hung (a stuck scheduler process, Redis away)
+        log.warning("worker still running %.0f s after SIGTERM: exiting now", grace + 5)
+        if worker.horse_pid:
+            try:
+                os.killpg(os.getpgid(worker.horse_pid), signal.SIGKILL)
+            except OSError:
+                pass
+        os._exit(1)
+
     def request_stop(signum, frame):
-        timer = threading.Timer(grace, lambda: os.kill(os.getpid(), signal.SIGTERM))
-        timer.daemon = True
-        timer.start()
+        for delay, action in ((grace, lambda: os.kill(os.getpid(), signal.SIGTERM)), (grace + 5, last_resort)):
+            timer = threading.Timer(delay, action)
+            timer.daemon = True
+            timer.start()
         warm(signum, frame)
 
     worker.request_stop = request_stop
