@@ -25,6 +25,7 @@ JOBS: dict[str, tuple[str, str]] = {
     "billing.render_bill_document": ("domain.billing.document_jobs:render_bill_document", "billing"),
     "billing.render_run_documents": ("domain.billing.document_jobs:render_run_documents", "default"),
     "billing.render_chunk_documents": ("domain.billing.document_jobs:render_chunk_documents", "default"),
+    "billing.render_bill_documents": ("domain.billing.document_jobs:render_bill_documents", "default"),
     "requests.end_contracts_reached": ("domain.requests.moves:end_contracts_reached_job", "default"),
     "billing.bill_instalments": ("domain.billing.instalment_jobs:bill_instalments", "billing"),
     "payments.prepare_collection": ("domain.payments.collection_jobs:prepare_collection", "default"),
@@ -34,7 +35,7 @@ JOBS: dict[str, tuple[str, str]] = {
 # Jobs RQ runs again (up to RETRIES times) when the process running them dies (a work horse killed, out of
 # memory): each is idempotent, so a second run finishes what the first began and repeats nothing.
 RETRIED_ON_CRASH = frozenset({"billing.plan_run", "billing.bill_chunk", "billing.issue_run", "billing.issue_chunk",
-                              "billing.render_chunk_documents"})
+                              "billing.render_chunk_documents", "billing.render_bill_documents"})
 RETRIES = 3
 
 

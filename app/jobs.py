@@ -59,6 +59,7 @@ def run_job(name: str, tenant_id: int | None, actor: dict | None = None, kwargs:
         with scope, acting_as(who):
             result = func(**(kwargs or {}))
             db.session.commit()
+            _dispatch_documents()  # of bills this job issued, now that they are committed
             log.info("job done name=%s tenant=%s", name, tenant_id)
             return result
     except Exception:
@@ -143,3 +144,15 @@ def enqueue_after_commit(name: str, *, tenant_id: int | None, **kwargs) -> None:
 def flush_pending_jobs() -> None:
     for name, tenant_id, kwargs in g.pop("pending_jobs", []):
         enqueue_now(name, tenant_id=tenant_id, **kwargs)
+    _dispatch_documents()  # of bills the request issued (a corrective bill...), once committed
+
+
+def _dispatch_documents() -> None:
+    """An issued bill's document is rendered right after the issuing transaction commits (domain/billing/
+    document_jobs.py); a failure to ask is logged: the document is then rendered, once, when first opened."""
+    from domain.billing.document_jobs import dispatch_documents
+
+    try:
+        dispatch_documents()
+    except Exception:
+        log.exception("could not ask for the documents of issued bills")

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 
 from domain.billing.document_data import BillNotFound, build_bill_document
 from domain.billing.document_pdf import render_bill_pdf
+from domain.billing.issuing import committed_bills
 from domain.billing.models import Bill
 from domain.billing.run_models import BillingRunChunk
 from domain.db import db
@@ -122,11 +123,42 @@ def stored_document(bill: Bill) -> bytes:
 
 def dispatch_chunk_documents(*, tenant_id: int, run_id: int, chunk_number: int) -> None:
     """After a chunk's bills are issued and committed: ask for their documents (unless made on demand here)."""
+    committed_bills()  # asked for here, by chunk: not once more bill by bill
     if _on_demand.get():
         return
     dispatch("billing.render_chunk_documents", tenant_id=tenant_id,
              job_id=f"billing-{tenant_id}-{run_id}-documents-{chunk_number}", run_id=run_id,
              chunk_number=chunk_number)
+
+
+def dispatch_documents() -> int:
+    """After a commit (the job runner, the end of a request): ask for the documents of the bills it issued outside
+    billing runs (corrective bills, credit notes, instalments, final bills), in batches. Returns how many."""
+    issued = committed_bills()
+    if not issued or _on_demand.get():
+        return 0
+    by_tenant: dict[int, list[int]] = {}
+    for tenant_id, bill_id in issued:
+        by_tenant.setdefault(tenant_id, []).append(bill_id)
+    for tenant_id, bill_ids in by_tenant.items():
+        for start in range(0, len(bill_ids), RUN_BATCH):
+            batch = bill_ids[start:start + RUN_BATCH]
+            dispatch("billing.render_bill_documents", tenant_id=tenant_id,
+                     job_id=f"billing-{tenant_id}-documents-{batch[0]}-{batch[-1]}", bill_ids=batch)
+    return len(issued)
+
+
+def render_bill_documents(*, bill_ids: list[int]) -> dict:
+    """Render the documents of these issued bills that have none yet (skipping rows another worker holds)."""
+    tenant_id = require_tenant_id()
+    stmt = (select(Bill).where(Bill.id.in_(bill_ids), Bill.status == "issued", Bill.document_path.is_(None))
+            .order_by(Bill.id))
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    bills = list(db.session.scalars(stmt))
+    for bill in bills:
+        _render(bill, tenant_id)
+    return {"rendered": len(bills)}
 
 
 def render_chunk_documents(*, run_id: int, chunk_number: int, after_bill_id: int = 0,

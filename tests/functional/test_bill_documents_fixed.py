@@ -211,3 +211,19 @@ def test_a_lost_file_is_replaced_only_by_an_identical_rendering(app, alpha):
         (Path(app.config["FILES_DIR"]) / again.document_path).unlink()
     lost = _customer_pdf(app, alpha, bill.number)
     assert lost.status_code == 503 and not lost.data.startswith(b"%PDF")
+
+
+def test_bills_issued_outside_runs_get_their_documents_once_the_request_has_committed(app, alpha):
+    bill = _issue_run(app, alpha)
+    office = Browser(app.test_client(), host(alpha.slug))
+    office.login(alpha.staff_emails["billing"], area="/backoffice")
+
+    office.submit(f"/backoffice/customers/{alpha.account_number}", {},
+                  action=f"/backoffice/bills/{bill.number}/correct")
+
+    with app.app_context(), tenant_scope(alpha.tenant_id):
+        made = db.session.execute(select(Bill.kind, Bill.document_path, Bill.document_sha256)
+                                  .where(Bill.corrects_bill_id == bill.id)).all()
+    assert sorted(kind for kind, _path, _sha in made) == ["corrective", "credit_note"]
+    for _kind, path, digest in made:
+        assert path and hashlib.sha256((Path(app.config["FILES_DIR"]) / path).read_bytes()).hexdigest() == digest
