@@ -15,6 +15,7 @@ from app.i18n import tenant_today
 from domain.billing import bill_list
 from domain.billing import bills as bill_service
 from domain.billing.document_data import display_unit, line_description, tax_totals
+from domain.billing.document_jobs import DocumentUnavailable
 from domain.db import db
 from domain.i18n import format_unit_price
 from domain.payments import services as payments
@@ -79,10 +80,11 @@ def bill_pdf(number: str):
         abort(404)
     try:
         data = bill_service.document_of(view.bill)
-    except Exception:  # the document cannot be rendered now: say so, never a 500
+    except Exception as exc:  # the document cannot be served now: say so, never a 500, never another document
         log.exception("bill document not available tenant=%s bill=%s", view.bill.tenant_id, view.bill.number)
         db.session.rollback()
-        page = render_template("portal/bills/preparing.html", number=number)
+        page = render_template("portal/bills/preparing.html", number=number,
+                               unavailable=isinstance(exc, DocumentUnavailable))
         response = make_response(page, 503)
         response.headers["Retry-After"] = "60"
         return response

@@ -191,6 +191,7 @@ def test_a_stored_document_whose_bytes_changed_is_never_served(app, alpha):
     staff = _staff_pdf(app, alpha, bill.number)
 
     assert customer.status_code == 503 and b"tampered" not in customer.data
+    assert "cannot be shown at the moment" in customer.get_data(as_text=True)
     assert staff.status_code == 503 and b"tampered" not in staff.data
     assert b"does not match its checksum" not in staff.data  # the page speaks to staff, not in internal terms
     assert "no longer matches" in staff.get_data(as_text=True)
