@@ -243,3 +243,15 @@ def test_a_run_is_refused_for_an_activity_the_utility_does_not_supply_or_dated_b
     (date(2028, 1, 31), date(2028, 2, 29)), (date(2026, 12, 15), date(2027, 1, 15))])
 def test_a_run_may_be_dated_up_to_one_monthly_cycle_ahead(today, latest):
     assert runs.latest_billing_date(today) == latest
+
+
+def test_the_sweep_command_takes_up_a_stalled_run_where_no_worker_runs(app, two_tenants, clock):
+    a, _ = two_tenants
+    run_id, created = _create(app, a.tenant_id, start=False)
+    clock.move_to(created + timedelta(minutes=2))
+
+    result = app.test_cli_runner().invoke(args=["jobs", "sweep"])
+
+    assert result.exit_code == 0, result.output
+    assert f"tenant {a.tenant_id} run {run_id}: planned" in result.output
+    assert _status(app, a.tenant_id, run_id) == "completed"
