@@ -108,7 +108,9 @@ def stored_document(bill: Bill) -> bytes:
     """The bytes of the bill's document as issued: rendered and stored now if no worker has done it yet, checked
     against the stored checksum (recorded now for a document stored before checksums were kept)."""
     tenant_id = require_tenant_id()
-    key = render_bill_document(bill_id=bill.id)
+    key = bill.document_path
+    if not key or not storage().exists(tenant_id=tenant_id, key=key):  # else no row lock: a plain read
+        key = render_bill_document(bill_id=bill.id)
     data = storage().read(tenant_id=tenant_id, key=key)
     digest = sha256(data)
     if bill.document_sha256 is None:
