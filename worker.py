@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import threading
+from datetime import timedelta
 
 # name -> ("module:function", queue)
 JOBS: dict[str, tuple[str, str]] = {
@@ -23,6 +24,8 @@ JOBS: dict[str, tuple[str, str]] = {
     "billing.issue_chunk": ("domain.billing.jobs:issue_chunk", "billing"),
     "billing.render_bill_document": ("domain.billing.document_jobs:render_bill_document", "billing"),
     "billing.render_run_documents": ("domain.billing.document_jobs:render_run_documents", "default"),
+    "billing.render_chunk_documents": ("domain.billing.document_jobs:render_chunk_documents", "default"),
+    "billing.render_bill_documents": ("domain.billing.document_jobs:render_bill_documents", "default"),
     "requests.end_contracts_reached": ("domain.requests.moves:end_contracts_reached_job", "default"),
     "billing.bill_instalments": ("domain.billing.instalment_jobs:bill_instalments", "billing"),
     "payments.prepare_collection": ("domain.payments.collection_jobs:prepare_collection", "default"),
@@ -32,8 +35,73 @@ JOBS: dict[str, tuple[str, str]] = {
 
 # Jobs RQ runs again (up to RETRIES times) when the process running them dies (a work horse killed, out of
 # memory): each is idempotent, so a second run finishes what the first began and repeats nothing.
-RETRIED_ON_CRASH = frozenset({"billing.plan_run", "billing.bill_chunk", "billing.issue_run", "billing.issue_chunk"})
+RETRIED_ON_CRASH = frozenset({"billing.plan_run", "billing.bill_chunk", "billing.issue_run", "billing.issue_chunk",
+                              "billing.render_chunk_documents", "billing.render_bill_documents"})
 RETRIES = 3
+
+
+log = logging.getLogger("worker")
+REDIS_RETRY_FIRST = 0.5  # seconds; doubled after each failed attempt, up to REDIS_RETRY_MAX
+REDIS_RETRY_MAX = 30.0
+STOP_GRACE = 5.0  # seconds a job in progress may take to finish after SIGTERM before it is stopped
+
+
+def wait_for_redis(conn, stop: threading.Event, *, first: float = REDIS_RETRY_FIRST,
+                   most: float = REDIS_RETRY_MAX) -> bool:
+    """Ping Redis until it answers (True), retrying with exponential back-off, or until `stop` is set (False): a
+    worker started before Redis (a host boot, a Redis restart) waits for it instead of exiting."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    delay = first
+    while not stop.is_set():
+        try:
+            conn.ping()
+            return True
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            log.warning("Redis is unreachable (%s): trying again in %.1f s", exc, delay)
+            if stop.wait(delay):
+                break
+            delay = min(delay * 2, most)
+    return False
+
+
+def _stop_on_signals(stop: threading.Event):
+    """Until the RQ worker installs its own handlers: SIGTERM/SIGINT end the wait for Redis at once."""
+    import signal
+
+    def handler(signum, frame):
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    return lambda: [signal.signal(sig, old) for sig, old in previous.items()]
+
+
+def _bounded_warm_shutdown(worker, grace: float) -> None:
+    """SIGTERM lets RQ finish the job in progress (warm shutdown); a job still running after `grace` seconds is
+    stopped (cold shutdown: its work horse is killed; an idempotent job is taken up again, see
+    domain/billing/recovery.py), so a worker given SIGTERM exits within a few seconds."""
+    import signal
+
+    warm = worker.request_stop
+
+    def last_resort() -> None:  # the cold shutdown itself hung (a stuck scheduler process, Redis away)
+        log.warning("worker still running %.0f s after SIGTERM: exiting now", grace + 5)
+        if worker.horse_pid:
+            try:
+                os.killpg(os.getpgid(worker.horse_pid), signal.SIGKILL)
+            except OSError:
+                pass
+        os._exit(1)
+
+    def request_stop(signum, frame):
+        for delay, action in ((grace, lambda: os.kill(os.getpid(), signal.SIGTERM)), (grace + 5, last_resort)):
+            timer = threading.Timer(delay, action)
+            timer.daemon = True
+            timer.start()
+        warm(signum, frame)
+
+    worker.request_stop = request_stop
 
 
 def main(argv: list[str]) -> int:
@@ -43,8 +111,8 @@ def main(argv: list[str]) -> int:
     from sqlalchemy.orm import configure_mappers
 
     from app import create_app
-    from app.jobs import QUEUES
-    from domain.db import db
+    from app.jobs import QUEUES, job_waiting
+    from domain.db import db, utcnow
 
     app = create_app()
     redis_url = app.config.get("REDIS_URL")
@@ -57,20 +125,28 @@ def main(argv: list[str]) -> int:
 
     for path, _queue in JOBS.values():
         importlib.import_module(path.partition(":")[0])
+    stop = threading.Event()
+    restore_signals = _stop_on_signals(stop)
+    conn = Redis.from_url(redis_url)
+    if not wait_for_redis(conn, stop):
+        log.info("worker stopped before Redis answered")
+        return 0
+    restore_signals()
     with app.app_context():
         engine = db.engine
         # Forked work horses must not reuse the parent's pooled connections.
         os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
         engine.dispose()
-        conn = Redis.from_url(redis_url)
         names = argv or list(QUEUES)
+        burst = os.environ.get("WORKER_BURST") == "1"
         if "billing" in names:
             # Runs a dead worker left unfinished go on now (domain/billing/recovery.py), not in ten minutes.
-            from domain.billing.recovery import resume_interrupted_runs
+            from domain.billing.recovery import sweep_stalled_runs
 
             try:
-                resume_interrupted_runs()
-            except Exception:  # the worker still starts; a run left behind can be resumed by staff
+                sweep_stalled_runs(now=utcnow(), job_waiting=lambda job_id: job_waiting(conn, job_id),
+                                   quiet_for=timedelta(0))
+            except Exception:  # the worker still starts; the periodic sweep tries again
                 logging.getLogger("billing").exception("could not take up interrupted billing runs")
             finally:
                 db.session.remove()  # no session or connection of the parent's is carried into the horses
@@ -79,12 +155,14 @@ def main(argv: list[str]) -> int:
         # warm caches; a forked work horse per job (the default) isolates jobs from each other's leaks and crashes.
         worker_class = SimpleWorker if os.environ.get("WORKER_FORK", "1") == "0" else Worker
         worker = worker_class(queues, connection=conn, serializer=JSONSerializer)
-        burst = os.environ.get("WORKER_BURST") == "1"
-        stop = threading.Event()
+        _bounded_warm_shutdown(worker, float(os.environ.get("WORKER_STOP_GRACE") or STOP_GRACE))
         if not burst and os.environ.get("WORKER_DAILY_JOBS", "1") == "1":
             from app.schedule import daily_scheduler_loop
             threading.Thread(target=daily_scheduler_loop, args=(app, conn, stop), name="daily-jobs",
                              daemon=True).start()
+        if not burst and "billing" in names:
+            from app.schedule import sweep_loop
+            threading.Thread(target=sweep_loop, args=(app, conn, stop), name="billing-sweep", daemon=True).start()
         try:
             worker.work(with_scheduler=True, burst=burst)
         finally:

@@ -59,6 +59,7 @@ def run_job(name: str, tenant_id: int | None, actor: dict | None = None, kwargs:
         with scope, acting_as(who):
             result = func(**(kwargs or {}))
             db.session.commit()
+            _dispatch_documents()  # of bills this job issued, now that they are committed
             log.info("job done name=%s tenant=%s", name, tenant_id)
             return result
     except Exception:
@@ -115,6 +116,23 @@ def enqueue_now(name: str, *, tenant_id: int | None, actor: dict | None = None, 
     return None
 
 
+def job_waiting(redis, job_id: str) -> bool:
+    """True if RQ holds a job of this id that is still to run: queued, scheduled (a retry) or deferred.
+
+    A started job is not counted: whether it still runs is told by the rows it locks (domain/billing/recovery.py);
+    a started job whose rows are free has lost its worker, or is a few milliseconds from locking them, and a second
+    job for the same work is harmless. A finished, failed or missing job is not waiting either."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job, JobStatus
+    from rq.serializers import JSONSerializer
+
+    try:
+        status = Job.fetch(job_id, connection=redis, serializer=JSONSerializer).get_status(refresh=False)
+    except NoSuchJobError:
+        return False
+    return status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
+
+
 def enqueue_after_commit(name: str, *, tenant_id: int | None, **kwargs) -> None:
     """Collect a job during a request; it is dispatched once the request has committed."""
     if not has_request_context():
@@ -126,3 +144,15 @@ def enqueue_after_commit(name: str, *, tenant_id: int | None, **kwargs) -> None:
 def flush_pending_jobs() -> None:
     for name, tenant_id, kwargs in g.pop("pending_jobs", []):
         enqueue_now(name, tenant_id=tenant_id, **kwargs)
+    _dispatch_documents()  # of bills the request issued (a corrective bill...), once committed
+
+
+def _dispatch_documents() -> None:
+    """An issued bill's document is rendered right after the issuing transaction commits (domain/billing/
+    document_jobs.py); a failure to ask is logged: the document is then rendered, once, when first opened."""
+    from domain.billing.document_jobs import dispatch_documents
+
+    try:
+        dispatch_documents()
+    except Exception:
+        log.exception("could not ask for the documents of issued bills")

@@ -1,4 +1,10 @@
-"""Daily jobs per tenant: ending contracts whose move-out date is reached, billing due instalments and
+"""The workers' scheduling: the billing sweep every few seconds, and the daily jobs per tenant.
+
+Billing sweep: every SWEEP_SECONDS one worker (claimed in Redis) takes up the billing runs a dead worker left
+behind or that stalled (domain/billing/recovery.py): a run completes within a minute of its last chunk whatever
+was killed. Without Redis, `flask jobs sweep` does the same (cron, every minute).
+
+Daily jobs per tenant: ending contracts whose move-out date is reached, billing due instalments and
 true-ups, preparing the SEPA collection batch N days ahead (tenants that chose so), purging expired sign-in
 sessions.
 
@@ -10,6 +16,7 @@ yet, and enqueues that day's jobs; with several workers each tenant day is dispa
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -107,6 +114,40 @@ def daily_scheduler_loop(app: Flask, redis, stop: threading.Event, interval: flo
         stop.wait(interval)
 
 
+SWEEP_SECONDS = 10.0  # a run stalled by a dead worker is taken up within about this long (plus RQ's pick-up)
+SWEEP_KEY = "schedule:billing-sweep"
+
+
+def sweep_seconds() -> float:
+    return float(os.environ.get("BILLING_SWEEP_SECONDS") or SWEEP_SECONDS)
+
+
+def sweep_runs(app: Flask, redis, interval: float | None = None) -> list[tuple[int, int, str]] | None:
+    """One sweep of the stalled billing runs, by one worker per interval across hosts (None: another took it)."""
+    from app.jobs import job_waiting
+    from domain.billing.recovery import sweep_stalled_runs
+
+    interval = interval or sweep_seconds()
+    # Held a little less than the interval: the next tick of any worker may sweep again.
+    if not redis.set(SWEEP_KEY, "1", nx=True, px=max(int(interval * 900), 100)):
+        return None
+    with app.app_context():
+        try:
+            return sweep_stalled_runs(now=utcnow(), job_waiting=lambda job_id: job_waiting(redis, job_id))
+        finally:
+            db.session.remove()
+
+
+def sweep_loop(app: Flask, redis, stop: threading.Event, interval: float | None = None) -> None:
+    """The worker's billing-sweep thread: a sweep every `interval` seconds until `stop` is set."""
+    interval = interval or sweep_seconds()
+    while not stop.wait(interval):
+        try:
+            sweep_runs(app, redis, interval)
+        except Exception:  # Redis or the database away for a moment: the next tick tries again
+            log.exception("billing sweep tick failed")
+
+
 jobs_cli = AppGroup("jobs", help="Background jobs.")
 
 
@@ -129,3 +170,12 @@ def daily_command(slug: str | None, day: str | None) -> None:
             tenant_day = TenantDay(tenant_day.tenant_id, date.fromisoformat(day))
         names = dispatch_day(tenant_day, now)
         click.echo(f"tenant {tenant_day.tenant_id} {tenant_day.day}: {', '.join(names)}")
+
+
+@jobs_cli.command("sweep")
+def sweep_command() -> None:
+    """Take up the billing runs that stalled (a dead worker, an interrupted command): for cron without workers."""
+    from domain.billing.recovery import sweep_stalled_runs
+
+    for tenant_id, run_id, what in sweep_stalled_runs(now=utcnow()):
+        click.echo(f"tenant {tenant_id} run {run_id}: {what}")

@@ -5,6 +5,11 @@ from wtforms import BooleanField, DateField, RadioField, SelectField, StringFiel
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from domain.billing.runs import ACTIVITIES
+
+ACTIVITY_LABELS = {"water": _l("Water"), "gas": _l("Gas"), "electricity": _l("Electricity"),
+                   "heating": _l("Urban heating")}
+
 
 class StartRunForm(FlaskForm):
     billing_date = DateField(_l("Billing date"), validators=[DataRequired(_l("Enter the billing date."))])
@@ -13,11 +18,14 @@ class StartRunForm(FlaskForm):
         SelectChoice("simulate", _l("Simulate first: draft bills to review, nothing is issued")),
         SelectChoice("issue", _l("Issue the bills straight away")),
     ], default="simulate")
-    activity = SelectField(_l("Activity"), choices=[
-        SelectChoice("", _l("All activities")), SelectChoice("water", _l("Water")), SelectChoice("gas", _l("Gas")),
-        SelectChoice("electricity", _l("Electricity")), SelectChoice("heating", _l("Urban heating")),
-    ], default="", validators=[Optional()])
+    activity = SelectField(_l("Activity"), choices=[], default="", validators=[Optional()])
     cycle = StringField(_l("Billing cycle (optional)"), validators=[Optional(), Length(max=16)])
+
+    def __init__(self, *args, activities: tuple[str, ...] = ACTIVITIES, **kwargs):
+        """`activities`: those the utility supplies; the list offers only them (and all of them together)."""
+        super().__init__(*args, **kwargs)
+        self.activity.choices = [SelectChoice("", _l("All activities"))] + [
+            SelectChoice(activity, ACTIVITY_LABELS[activity]) for activity in activities]
 
 
 class RunActionForm(FlaskForm):

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
-from flask_babel import gettext as _
+from flask_babel import format_date, gettext as _
 from flask_login import current_user
 
 from app.auth import staff_permission
+from app.i18n import tenant_today
 from backoffice.billing_forms import CancelRunForm, RunActionForm, StartRunForm
 from domain.billing import runs
 from domain.db import db, utcnow
@@ -16,6 +17,8 @@ RUN_ERRORS = {
     "busy": lambda: _("Another billing run is in progress. Wait for it to finish or cancel it."),
     "state": lambda: _("This run cannot do that in its current state."),
     "activity": lambda: _("Choose an activity from the list."),
+    "date_ahead": lambda: _("A run can be dated at most one billing cycle ahead, up to %(date)s.",
+                            date=format_date(runs.latest_billing_date(tenant_today()))),
     "mode": lambda: _("Choose what to do."),
     "chunk_size": lambda: _("Invalid chunk size."),
 }
@@ -31,12 +34,12 @@ def _run_or_404(public_id: str):
 @bp.route("/runs", methods=["GET", "POST"])
 @staff_permission("billing.run")
 def run_list():
-    form = StartRunForm()
+    form = StartRunForm(activities=runs.tenant_activities())
     if form.validate_on_submit():
         try:
             run = runs.create_run(billing_date=form.billing_date.data, mode=form.mode.data,
                                   scope_activity=form.activity.data or None, scope_cycle=form.cycle.data or None,
-                                  created_by=current_user.user.email, now=utcnow())
+                                  created_by=current_user.user.email, now=utcnow(), today=tenant_today())
         except runs.RunError as exc:
             flash(RUN_ERRORS[exc.code](), "error")
         else:

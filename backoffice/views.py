@@ -17,6 +17,8 @@ from backoffice import texts
 from backoffice.dashboard import home_figures
 from domain.audit import services as audit
 from domain.billing import bills, corrections, down_payments
+from domain.billing.document_jobs import DocumentUnavailable
+from domain.billing.payment_method import payment_method_at
 from domain.payments import mandates
 from domain.payments import services as card_payments
 from domain.db import db, utcnow
@@ -157,6 +159,7 @@ def customer_page(found, *, refused_form=None, refused: str | None = None, statu
     return render_template("backoffice/customer.html", account=found, balance=balance,
                            bill_views=bill_views, form=FlaskForm(), one_day=timedelta(days=1),
                            mandate=mandates.active_mandate(account_id=found.id),
+                           payment_method=payment_method_at(account=found, at=utcnow()),
                            budget_plans=down_payments.plans_with_bills(account_id=found.id),
                            card_reversals=card_payments.reversals_of_account(account_id=found.id),
                            confirm_blank=RebillForm(formdata=None), refused_form=refused_form,
@@ -192,7 +195,12 @@ def bill_pdf(number: str):
     bill = bills.issued_bill(number=number)
     if bill is None:
         abort(404)
-    response = make_response(bills.document_of(bill))
+    try:
+        data = bills.document_of(bill)
+    except DocumentUnavailable:  # never anything but the document as issued: staff restore the stored file
+        db.session.rollback()
+        return render_template("backoffice/document_unavailable.html", number=number), 503
+    response = make_response(data)
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = f'inline; filename="{bill.number}.pdf"'
     return response

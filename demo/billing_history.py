@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta, UTC
 from sqlalchemy import update
 
 from domain.billing import runs
+from domain.billing.document_jobs import documents_on_demand
 from domain.billing.run_models import BillingRun
 from domain.contracts.models import Contract
 from domain.db import clock_from, db, utcnow
@@ -52,8 +53,10 @@ def bill_history(*, tenant_id: int, dates: list[date], now: datetime | None = No
                                       scope_cycle=None, created_by="demo seed", now=utcnow(), chunk_size=500)
                 db.session.commit()
                 run_id = run.id
-                with inline_jobs():
-                    runs.start(run)  # in this process: the run is finished when this returns
+                # In this process: the run is finished when this returns. Two years of history would take minutes
+                # to render: its documents are rendered, once, when first opened (same bytes: see document_jobs).
+                with inline_jobs(), documents_on_demand():
+                    runs.start(run)
                 finished = db.session.get(BillingRun, run_id)
                 progress = runs.progress(finished, now=utcnow())
                 bills += progress.billed

@@ -31,6 +31,10 @@ class FileStorage:
     def read(self, *, tenant_id: int, key: str) -> bytes:
         return self._path(tenant_id, key).read_bytes()
 
+    def delete(self, *, tenant_id: int, key: str) -> None:
+        """Remove a file this process has just saved and not recorded anywhere (a lost compare-and-set)."""
+        self._path(tenant_id, key).unlink(missing_ok=True)
+
     def exists(self, *, tenant_id: int, key: str) -> bool:
         try:
             return self._path(tenant_id, key).is_file()

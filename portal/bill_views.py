@@ -19,6 +19,7 @@ from domain.billing import bills as bill_service
 from domain.billing import line_names
 from domain.billing.document_data import consumption_of, gas_conversion_text, present_lines, tax_totals
 from domain.billing.document_pdf import document_title
+from domain.billing.document_jobs import DocumentUnavailable
 from domain.db import db
 from domain.payments import services as payments
 from portal.blueprint import bp
@@ -108,10 +109,11 @@ def bill_pdf(number: str):
         abort(404)
     try:
         data = bill_service.document_of(view.bill)
-    except Exception:  # the document cannot be rendered now: say so, never a 500
+    except Exception as exc:  # the document cannot be served now: say so, never a 500, never another document
         log.exception("bill document not available tenant=%s bill=%s", view.bill.tenant_id, view.bill.number)
         db.session.rollback()
-        page = render_template("portal/bills/preparing.html", number=number)
+        page = render_template("portal/bills/preparing.html", number=number,
+                               unavailable=isinstance(exc, DocumentUnavailable))
         response = make_response(page, 503)
         response.headers["Retry-After"] = "60"
         return response

@@ -9,12 +9,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from domain.accounting.models import Payment, PaymentAllocation
-from domain.billing.document_jobs import render_bill_document
+from domain.billing.document_jobs import stored_document
 from domain.billing.models import Bill
 from domain.db import db
 from domain.identity.models import CustomerAccess
-from domain.storage import storage
-from tenants.context import require_tenant_id
 
 
 def bills_of_account(*, account_id: int, limit: int = 50) -> list[Bill]:
@@ -29,9 +27,9 @@ def issued_bill(*, number: str) -> Bill | None:
 
 
 def document_of(bill: Bill) -> bytes:
-    """The bill's PDF as sent; rendered now if no worker has rendered it yet."""
-    key = render_bill_document(bill_id=bill.id)
-    return storage().read(tenant_id=require_tenant_id(), key=key)
+    """The bill's PDF as issued, byte for byte (checked against its stored SHA-256); rendered and stored now, once,
+    if no worker has rendered it yet. Raises DocumentUnavailable rather than serve anything else."""
+    return stored_document(bill)
 
 
 # --- What the customer sees: a bill's payment status, computed from confirmed allocations ---------------------

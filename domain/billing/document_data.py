@@ -15,6 +15,7 @@ from sqlalchemy import select
 from domain.billing import line_names
 from domain.billing.engine.consumption import to_billed
 from domain.billing.models import Bill
+from domain.billing.payment_method import payment_method_at
 from domain.db import db
 from domain.identity.activation import display_code
 from domain.i18n import country_name, normalise_locale, tenant_formatting_locale, translations, unit_symbol
@@ -382,7 +383,9 @@ def build_bill_document(*, bill_id: int) -> BillDocument:
             water_only=bool(pods) and all(pod.activity == "water" for pod in pods),
         ),
         comparisons=comparisons,
-        payment_method=account.payment_method,
+        # The payment instructions read the mandates as they were when the bill was issued (domain/billing/
+        # payment_method.py): a document rendered later says what the issued bill said.
+        payment_method=payment_method_at(account=account, at=bill.issued_at),
         corrects_bill_number=corrects,
         activation_code=display_code(account.activation_code) or None,
         deductions=deductions,

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import and_, bindparam, event, select, update
+from sqlalchemy.orm import Session
 
 from domain.accounting.models import LedgerEntry
 from domain.billing.drafts import assign_bill_ids, insert_drafts
@@ -30,6 +31,32 @@ _contracts = Contract.__table__
 _ledger = LedgerEntry.__table__
 _FILTERED = {"tenant_filtered": True}
 _BILLED_KINDS = ("periodic", "final")
+# Bills issued in the session's open transaction, then (once it commits) waiting for their documents to be asked for:
+# the job runner and the request dispatch their rendering after the commit (document_jobs.dispatch_documents).
+_ISSUED = "billing.issued_bills"
+_COMMITTED = "billing.committed_bills"
+
+
+def _remember(tenant_id: int, bill_ids) -> None:
+    db.session.info.setdefault(_ISSUED, []).extend((tenant_id, bill_id) for bill_id in bill_ids)
+
+
+@event.listens_for(Session, "after_commit")
+def _issued_bills_committed(session) -> None:
+    issued = session.info.pop(_ISSUED, None)
+    if issued:
+        session.info.setdefault(_COMMITTED, []).extend(issued)
+
+
+@event.listens_for(Session, "after_rollback")
+def _issued_bills_rolled_back(session) -> None:
+    session.info.pop(_ISSUED, None)
+
+
+def committed_bills(session=None) -> list[tuple[int, int]]:
+    """(tenant id, bill id) of the bills issued by transactions of this session that have committed since the last
+    call; each is returned once."""
+    return (session or db.session).info.pop(_COMMITTED, [])
 
 _PG_ADVANCE = (
     "UPDATE contracts AS c SET billed_until = v.period_end"
@@ -124,6 +151,7 @@ def issue_new(*, tenant_id: int, drafts: list[tuple[dict, tuple]], issued_at: da
     for row, bill_id in zip(rows, ids, strict=True):
         row["id"] = bill_id
     _post_ledger(tenant_id, rows, issued_at, issue_date)
+    _remember(tenant_id, ids)
     return ids
 
 
@@ -166,4 +194,5 @@ def issue_drafts(*, tenant_id: int, bill_ids: list[int], issued_at: datetime, is
         )
     issued = [{**r, "number": n} for r, n in zip(rows, numbers, strict=True)]
     _post_ledger(tenant_id, issued, issued_at, issue_date)
+    _remember(tenant_id, [r["id"] for r in rows])
     return len(rows)

@@ -16,6 +16,7 @@ from sqlalchemy import and_, exists, func, select, update
 
 from domain.audit.recorder import record_event
 from domain.billing.chunk import bill_contract_range
+from domain.billing.document_jobs import dispatch_chunk_documents
 from domain.billing.issuing import issue_drafts
 from domain.billing.models import Bill
 from domain.billing.run_models import BillingRun, BillingRunChunk
@@ -82,10 +83,20 @@ def _plan_chunks(run: BillingRun) -> list[dict]:
     return chunks
 
 
+def _locked_run(run_id: int) -> BillingRun | None:
+    """The run's row, locked until the job commits (PostgreSQL): two planners of one run (a planner given back by
+    RQ and one dispatched by the sweep, domain/billing/recovery.py) plan it once; the second finds the chunks."""
+    stmt = select(BillingRun).where(BillingRun.id == run_id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return db.session.scalar(stmt)
+
+
 def plan_run(*, run_id: int) -> dict:
     """Split the run into chunks (first time only) and dispatch every chunk not done yet."""
-    run = _run(run_id)
+    run = _locked_run(run_id)
     if run is None or run.status not in ("pending", "running"):
+        db.session.rollback()
         return {"skipped": True}
     if not run.chunks:
         planned = _plan_chunks(run)
@@ -132,12 +143,18 @@ def _bill_chunk(run_id: int, chunk_number: int) -> dict:
     chunk = _locked_chunk(run_id, chunk_number)
     if run is None or chunk is None or chunk.status != "pending" or run.status != "running":
         db.session.rollback()
+        # Done already (a job given back after its worker died between the chunk's commit and closing the run):
+        # the run may be waiting for nothing but this close.
+        if run is not None:
+            _finish_if_done(run_id)
         return {"skipped": True}
     tenant = db.session.get(Tenant, run.tenant_id)
     try:
         outcome = bill_contract_range(run=run, tenant=tenant, first_contract_id=chunk.first_contract_id,
                                       last_contract_id=chunk.last_contract_id, now=utcnow())
-        chunk.issued = outcome.issued
+        # A chunk with nothing due issued nothing, and has nothing left to issue either: in issue mode it is issued,
+        # or the run would wait for it for ever.
+        chunk.issued = outcome.issued or run.mode == "issue"
         chunk.processed = outcome.processed
         chunk.billed = len(outcome.bill_ids)
         chunk.exceptions = outcome.exceptions
@@ -152,6 +169,8 @@ def _bill_chunk(run_id: int, chunk_number: int) -> dict:
         log.exception("billing chunk failed tenant=%s run=%s chunk=%s", run.tenant_id, run_id, chunk_number)
         _fail(run_id, chunk_number, f"{type(exc).__name__}: {exc}")
         return {"failed": True}
+    if outcome.issued and outcome.bill_ids:  # committed: their documents are rendered now, outside this transaction
+        dispatch_chunk_documents(tenant_id=run.tenant_id, run_id=run_id, chunk_number=chunk_number)
     _finish_if_done(run_id)
     return {"processed": outcome.processed, "billed": len(outcome.bill_ids), "exceptions": outcome.exceptions}
 
@@ -187,6 +206,8 @@ def issue_chunk(*, run_id: int, chunk_number: int) -> dict:
     chunk = _locked_chunk(run_id, chunk_number)
     if run is None or chunk is None or chunk.issued or run.status != "issuing":
         db.session.rollback()
+        if run is not None:
+            _finish_if_done(run_id)
         return {"skipped": True}
     tenant = db.session.get(Tenant, run.tenant_id)
     bill_ids = list(db.session.scalars(select(Bill.id).where(
@@ -196,12 +217,17 @@ def issue_chunk(*, run_id: int, chunk_number: int) -> dict:
                           issue_date=run.billing_date, payment_terms_days=tenant.payment_terms_days)
     chunk.issued = True
     db.session.commit()
+    if issued:
+        dispatch_chunk_documents(tenant_id=run.tenant_id, run_id=run_id, chunk_number=chunk_number)
     _finish_if_done(run_id)
     return {"issued": issued}
 
 
-def _finish_if_done(run_id: int) -> None:
-    """Close the run once no chunk is left; safe when several workers finish at once."""
+def finish_if_done(run_id: int) -> bool:
+    """Close the run once no chunk is left; safe when several workers finish at once. True if this call closed it.
+
+    Called after every chunk, by a chunk job that finds its chunk done already, and by the sweep
+    (domain/billing/recovery.py): whoever comes first closes the run."""
     chunks = BillingRunChunk
     now: datetime = utcnow()
     open_chunks = exists().where(chunks.run_id == run_id, chunks.status.in_(("pending", "failed")))
@@ -209,16 +235,23 @@ def _finish_if_done(run_id: int) -> None:
     simulated = db.session.execute(update(BillingRun).where(
         BillingRun.id == run_id, BillingRun.status == "running", BillingRun.mode == "simulate", ~open_chunks)
         .values(status="simulated", finished_at=now)).rowcount
+    # In issue mode a chunk is issued in the transaction that bills it: once none is open, the run is complete
+    # (runs left `running` by empty chunks never marked issued, before this was so, complete too).
     completed = db.session.execute(update(BillingRun).where(
-        BillingRun.id == run_id, BillingRun.status.in_(("running", "issuing")), ~open_chunks, ~unissued,
-        and_(BillingRun.mode == "issue") | (BillingRun.status == "issuing"))
+        BillingRun.id == run_id, ~open_chunks,
+        and_(BillingRun.status == "running", BillingRun.mode == "issue")
+        | and_(BillingRun.status == "issuing", ~unissued))
         .values(status="completed", finished_at=now)).rowcount
     if simulated or completed:
         run = _run(run_id)
         record_event(db.session, tenant_id=run.tenant_id, action=f"billing_run_{run.status}",
                      entity_type="BillingRun", entity_id=run.id, occurred_at=now, details={"status": run.status})
     db.session.commit()
-    if completed:  # documents ready before customers ask; without workers they are rendered on first download
+    if completed:  # catch-up for documents whose chunk job was lost with its worker (workers only)
         tenant_id = require_tenant_id()
         dispatch("billing.render_run_documents", tenant_id=tenant_id, job_id=f"billing-{tenant_id}-{run_id}-documents",
                  background_only=True, run_id=run_id)
+    return bool(simulated or completed)
+
+
+_finish_if_done = finish_if_done

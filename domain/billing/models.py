@@ -43,6 +43,8 @@ class Bill(TenantScoped):
         CheckConstraint("status in ('draft', 'issued', 'cancelled')", name="status"),
         CheckConstraint("status = 'draft' or number is not null", name="issued_has_number"),
         CheckConstraint("period_end > period_start", name="period"),
+        CheckConstraint("document_sha256 IS NULL OR (document_path IS NOT NULL AND length(document_sha256) = 64)",
+                        name="document_sha256"),
         Index(None, "tenant_id", "account_id", "issued_at"),
         Index(None, "tenant_id", "contract_id", "period_start"),
         Index(None, "tenant_id", "billing_run_id"),
@@ -75,6 +77,8 @@ class Bill(TenantScoped):
     total_tax: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal("0"))
     total_incl_tax: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal("0"))
     document_path: Mapped[str | None] = mapped_column(String(255))
+    # SHA-256 (hex) of the stored document: set once with document_path; served bytes are checked against it.
+    document_sha256: Mapped[str | None] = mapped_column(String(64))
     billing_run_id: Mapped[int | None] = tenant_ref(nullable=True)
     estimated: Mapped[bool] = mapped_column(nullable=False, default=False, server_default=false())
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

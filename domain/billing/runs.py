@@ -1,6 +1,7 @@
 """Billing runs as staff see them: start, simulate, issue, cancel, resume, and live progress."""
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -12,8 +13,10 @@ from domain.billing.run_models import BillingException, BillingRun, BillingRunCh
 from domain.db import db
 from domain.jobs import dispatch
 from tenants.context import require_tenant_id
+from tenants.models import Tenant
 
 ACTIVITIES = ("water", "gas", "electricity", "heating")
+FINISHED = ("simulated", "completed")
 MAX_CHUNK_SIZE = 5000
 # Each chunk job pays ~50-70 ms of fixed worker CPU (fork, connection, cold caches): 2000 halves that per bill
 # against 1000 and keeps a worker near 115 MB (bench/README.md, "Chunk size").
@@ -42,21 +45,42 @@ class RunProgress:
     total_incl_tax: Decimal
     rate_per_second: float | None
     seconds_left: float | None
+    finished: bool = False  # simulated or completed: everything in scope was processed
 
     @property
     def percent(self) -> int:
-        if self.total == 0:
-            return 100 if self.chunks_total == self.chunks_done else 0
+        if self.total == 0:  # nothing planned yet (pending), or a scope with no contract at all
+            return 100 if self.finished else 0
         return min(100, int(self.processed * 100 / self.total))
 
 
+def latest_billing_date(today: date) -> date:
+    """The furthest date a run may bill to: one monthly cycle after today (the same day next month, or that month's
+    last day). Further ahead, periods that have not begun would be billed on estimates."""
+    year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+    return date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
+
+
+def tenant_activities() -> tuple[str, ...]:
+    """The activities the current tenant supplies, in the usual order (what a run may be scoped to)."""
+    tenant = db.session.get(Tenant, require_tenant_id())
+    offered = set(tenant.activities or ()) if tenant is not None else set()
+    return tuple(activity for activity in ACTIVITIES if activity in offered)
+
+
 def create_run(*, billing_date: date, mode: str, scope_activity: str | None, scope_cycle: str | None,
-               created_by: str, now: datetime, chunk_size: int = DEFAULT_CHUNK_SIZE) -> BillingRun:
-    """Record a run and ask a worker to plan it (split into chunks)."""
+               created_by: str, now: datetime, chunk_size: int = DEFAULT_CHUNK_SIZE,
+               today: date | None = None) -> BillingRun:
+    """Record a run and ask a worker to plan it (split into chunks).
+
+    `today` (the tenant's date, computed at the edge): a run may not be dated more than a cycle after it.
+    """
     if mode not in ("simulate", "issue"):
         raise RunError("mode", "mode must be simulate or issue")
-    if scope_activity and scope_activity not in ACTIVITIES:
-        raise RunError("activity", f"unknown activity {scope_activity!r}")
+    if scope_activity and scope_activity not in tenant_activities():
+        raise RunError("activity", f"this utility does not supply {scope_activity!r}")
+    if today is not None and billing_date > latest_billing_date(today):
+        raise RunError("date_ahead", f"a run cannot be dated after {latest_billing_date(today).isoformat()}")
     if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
         raise RunError("chunk_size", f"chunk size must be between 1 and {MAX_CHUNK_SIZE}")
     busy = db.session.scalar(select(func.count(BillingRun.id)).where(
@@ -105,7 +129,8 @@ def progress(run: BillingRun, *, now: datetime) -> RunProgress:
     ).one()
     chunks_total, chunks_done, issued, processed, billed, exceptions, excl, tax, incl = row
     rate = seconds_left = None
-    if run.started_at and processed:
+    # A rate only while the run works or once it has done its work: a cancelled or failed run has no rate to give.
+    if run.started_at and processed and run.status not in ("cancelled", "failed"):
         end = run.finished_at or now
         elapsed = max((end - run.started_at).total_seconds(), 0.001)
         rate = processed / elapsed
@@ -116,6 +141,7 @@ def progress(run: BillingRun, *, now: datetime) -> RunProgress:
         chunks_done=int(chunks_done), chunks_total=int(chunks_total), issued_chunks=int(issued),
         total_excl_tax=Decimal(excl).quantize(cents), total_tax=Decimal(tax).quantize(cents),
         total_incl_tax=Decimal(incl).quantize(cents), rate_per_second=rate, seconds_left=seconds_left,
+        finished=run.status in FINISHED,
     )
 
 

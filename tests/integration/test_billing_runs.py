@@ -270,7 +270,7 @@ def test_bulk_writes_keep_text_numbers_and_nulls_exactly(app, two_tenants):
 
 
 @pytest.mark.parametrize(("field", "value", "billed"), [
-    ("scope_activity", "electricity", 1), ("scope_activity", "water", 0), ("scope_cycle", "no-such-cycle", 0)])
+    ("scope_activity", "electricity", 1), ("scope_activity", "gas", 0), ("scope_cycle", "no-such-cycle", 0)])
 def test_a_run_bills_only_its_scope(app, two_tenants, field, value, billed):
     a, _ = two_tenants
     with app.app_context(), tenant_scope(a.tenant_id):
