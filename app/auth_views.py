@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 
 from flask import current_app, flash, g, redirect, render_template, url_for
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -12,6 +11,7 @@ from flask_login import current_user
 from app.auth import public_view, safe_next, sign_in, sign_out
 from app.auth_forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, NewPasswordForm
 from app.extensions import limiter
+from app.i18n import format_moment
 from app.mail import compose, send_after_response
 from app.ratelimit import account_key, count_failed_sign_in, forget_failed_sign_ins, sign_in_blocked
 from domain.db import utcnow
@@ -76,7 +76,7 @@ _NOTICE_TEXTS = {
 def show_access_notices(user, now) -> None:
     """What the owner must hear of at this sign-in (a new access to their account, a changed address): once."""
     for notice in notices.take_unshown(user=user, now=now):
-        flash(_NOTICE_TEXTS[notice.kind](notice, format_datetime(notice.occurred_at, "short")), "error")
+        flash(_NOTICE_TEXTS[notice.kind](notice, format_moment(notice.occurred_at, "minutes")), "error")
 
 
 def register_auth_views(bp, *, kind: str, home_endpoint: str, template_dir: str, protect) -> None:

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
-from flask_babel import format_date, gettext as _
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.auth import staff_permission
-from app.i18n import tenant_today
+from app.i18n import format_day, tenant_today
 from backoffice.billing_forms import CancelRunForm, RunActionForm, StartRunForm
 from domain.billing import runs
 from domain.db import db, utcnow
@@ -18,7 +18,7 @@ RUN_ERRORS = {
     "state": lambda: _("This run cannot do that in its current state."),
     "activity": lambda: _("Choose an activity from the list."),
     "date_ahead": lambda: _("A run can be dated at most one billing cycle ahead, up to %(date)s.",
-                            date=format_date(runs.latest_billing_date(tenant_today()))),
+                            date=format_day(runs.latest_billing_date(tenant_today()))),
     "mode": lambda: _("Choose what to do."),
     "chunk_size": lambda: _("Invalid chunk size."),
 }

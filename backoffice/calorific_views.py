@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import flash, g, redirect, render_template, url_for
-from flask_babel import format_decimal
+from babel.numbers import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -14,7 +14,7 @@ from wtforms import DateField, StringField
 from wtforms.validators import InputRequired
 
 from app.auth import staff_permission
-from app.i18n import _date as format_day
+from app.i18n import format_day, format_locale
 from backoffice.billing_views import bp
 from domain.db import db, utcnow
 from domain.offers import services as offers
@@ -29,7 +29,7 @@ REFUSALS = {
 
 def calorific(value) -> str:
     """A calorific value as the page's locale writes it, with the decimals it has (39.2, 38,8765)."""
-    return format_decimal(value, format="#,##0.0###")
+    return format_decimal(value, format="#,##0.0###", locale=format_locale())
 
 
 class CalorificValueForm(FlaskForm):

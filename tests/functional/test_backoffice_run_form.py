@@ -42,7 +42,7 @@ def test_a_run_dated_more_than_a_cycle_ahead_is_refused_with_the_latest_date_all
     accepted = _start(office, billing_date="2026-12-28")
 
     page = refused.get_data(as_text=True)
-    assert "A run can be dated at most one billing cycle ahead, up to Dec 28, 2026." in page
+    assert "A run can be dated at most one billing cycle ahead, up to 28 Dec 2026." in page
     assert accepted.status_code == 302
     assert [run.billing_date.isoformat() for run in _runs(app, a.tenant_id)] == ["2026-12-28"]
 

@@ -64,8 +64,10 @@ def _without_mandates(app, data) -> None:
 
 def _sign(app, data, *, at: datetime = SIGNED_AT) -> None:
     with app.app_context(), tenant_scope(data.tenant_id):
-        mandates.sign_mandate(account=_account(data), iban="DE89370400440532013000", holder_name="Alice Martin",
-                              accepted=True, signed_at=at, signed_by_user_id=None)
+        tenant = db.session.get(Tenant, data.tenant_id)
+        tenant.sepa_creditor_id = tenant.sepa_creditor_id or "FR72ZZZ123456"  # a utility that collects by SEPA
+        mandates.sign_mandate(tenant=tenant, account=_account(data), iban="DE89370400440532013000",
+                              holder_name="Alice Martin", accepted=True, signed_at=at, signed_by_user_id=None)
         db.session.commit()
 
 
@@ -219,7 +221,7 @@ def test_bills_issued_outside_runs_get_their_documents_once_the_request_has_comm
     office = Browser(app.test_client(), host(alpha.slug))
     office.login(alpha.staff_emails["billing"], area="/backoffice")
 
-    office.submit(f"/backoffice/customers/{alpha.account_number}", {},
+    office.submit(f"/backoffice/customers/{alpha.account_number}", {"confirm": "y"},
                   action=f"/backoffice/bills/{bill.number}/correct")
 
     with app.app_context(), tenant_scope(alpha.tenant_id):

@@ -413,8 +413,8 @@ def test_the_true_up_document_shows_the_consumption_totals_then_the_instalments_
                                                                   Decimal("48.37"))]
     assert "Subtotal at VAT rate 5.5% €879.50 €48.37 €927.87" in text
     assert "Total excl. VAT €879.50 Total VAT €48.37 Total incl. VAT €927.87" in text
-    assert "Instalment already billed, Dec 1, 2026 to Dec 31, 2026 -€72.92" in text
-    assert "Instalment already billed, Nov 1, 2027 to Nov 30, 2027 -€73.00" in text
+    assert "Instalment already billed, 1 Dec 2026 to 31 Dec 2026 -€72.92" in text
+    assert "Instalment already billed, 1 Nov 2027 to 30 Nov 2027 -€73.00" in text
     assert text.count("Instalment already billed") == 12
     assert "Instalments deducted -€875.12 Amount to pay €52.75" in text
     assert "0%" not in text and "-0.00" not in text and "-€0.00" not in text  # no instalment priced at 0 % VAT
