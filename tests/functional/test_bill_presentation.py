@@ -337,7 +337,7 @@ def test_the_bill_page_shows_the_metered_volume_and_the_gas_conversion(app, bill
 
 
 def test_a_true_up_issued_before_the_fix_reads_with_the_consumptions_own_totals(app, two_tenants):
-    """Stored as true-ups were before this change: one 0 % "instalments_billed" line of -875.12 and a negative net of -4.38."""
+    """Stored as true-ups were before: one 0 % "instalments_billed" line of -875.12 and a negative net of -4.38."""
     a, _b = two_tenants
     with app.app_context(), tenant_scope(a.tenant_id):
         account = db.session.scalar(select(CustomerAccount).where(CustomerAccount.account_number == a.account_number))
