@@ -183,7 +183,11 @@ def _eligible(account, today) -> list:
     return [c for c in account.contracts if c.status == "active" and c.is_live_on(today)]
 
 
-def _budget_page(account, *, form=None, proposal=None, confirm=None, error=None, status=200):
+# Ending budget billing cannot be undone (a new plan starts from a new proposal): a ticked box first.
+CancelBudgetForm = confirm_form(_l("Tick the box to confirm that budget billing ends."))
+
+
+def _budget_page(account, *, form=None, proposal=None, confirm=None, error=None, status=200, refused_cancel=None):
     today = tenant_today()
     eligible = _eligible(account, today)
     current = plans.plans_of_account(account_id=account.id)
@@ -197,7 +201,8 @@ def _budget_page(account, *, form=None, proposal=None, confirm=None, error=None,
     contracts = {c.id: c for c in account.contracts}
     return render_template("portal/direct_debit/budget.html", account=account, plans=current, bills=bills,
                            contracts=contracts, form=form, proposal=proposal, confirm=confirm, error=error,
-                           choosable=choosable, cancel_form=PostForm(), unit_of=_unit_of,
+                           choosable=choosable, cancel_form=CancelBudgetForm(formdata=None),
+                           refused_cancel=refused_cancel or (None, None), unit_of=_unit_of,
                            mandate=mandates.active_mandate(account_id=account.id),
                            proposed_contract=contracts.get(proposal.contract_id) if proposal else None), status
 
@@ -269,9 +274,9 @@ def cancel_budget(account_number: str, public_id: str):
     plan = plans.plan_by_public_id(public_id=public_id)
     if plan is None or plan.account_id != account.id:
         abort(404)
-    form = PostForm()
-    if not form.validate_on_submit():
-        abort(400)
+    form = CancelBudgetForm()
+    if not confirmed(form):  # not confirmed: the plan goes on
+        return _budget_page(account, refused_cancel=(plan.public_id, form), status=422)
     try:
         settlement = plans.cancel_plan(plan=plan, on=tenant_today(), now=utcnow())
     except plans.PlanRefused as exc:

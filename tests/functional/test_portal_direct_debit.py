@@ -207,8 +207,14 @@ def test_ending_budget_billing_from_the_portal(app, portal, world):
     with app.app_context(), tenant_scope(a.tenant_id):
         public_id = db.session.scalar(select(DownPaymentPlan.public_id).where(DownPaymentPlan.status == "active"))
 
-    response = portal.submit(path, {}, action=f"{path}/{public_id}/cancel")
+    unconfirmed = portal.submit(path, {}, action=f"{path}/{public_id}/cancel")
+    with app.app_context(), tenant_scope(a.tenant_id):
+        still = db.session.scalar(select(DownPaymentPlan.status).where(DownPaymentPlan.public_id == public_id))
+    response = portal.submit(path, {"confirm": "y"}, action=f"{path}/{public_id}/cancel")
 
+    # Without the ticked box nothing ends: the page says what to do.
+    assert unconfirmed.status_code == 422 and still == "active"
+    assert "Tick the box to confirm that budget billing ends." in unconfirmed.get_data(as_text=True)
     assert response.status_code == 302
     with app.app_context(), tenant_scope(a.tenant_id):
         assert db.session.scalar(select(DownPaymentPlan.status).where(DownPaymentPlan.public_id == public_id)) \
