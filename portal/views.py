@@ -10,6 +10,7 @@ from flask_login import current_user
 from app.auth import customer_required
 from app.auth_views import register_auth_views
 from app.i18n import LOCALES, tenant_zone
+from domain.billing.payment_method import payment_method_at
 from domain.contracts import overview
 from domain.contracts import services as accounts
 from domain.db import utcnow
@@ -44,7 +45,9 @@ def account(account_number: str):
     if found is None:
         abort(404)
     balance = accounts.balances(account_ids=[found.id])[found.id]
-    return render_template("portal/account.html", account=found, balance=balance)
+    # "Direct debit (active)" from the mandate in force, not from the method the account was once given.
+    paid_by = payment_method_at(account=found, at=utcnow())
+    return render_template("portal/account.html", account=found, balance=balance, paid_by=paid_by)
 
 
 @bp.post("/language")

@@ -230,3 +230,18 @@ def test_bills_issued_outside_runs_get_their_documents_once_the_request_has_comm
     assert sorted(kind for kind, _path, _sha in made) == ["corrective", "credit_note"]
     for _kind, path, digest in made:
         assert path and hashlib.sha256((Path(app.config["FILES_DIR"]) / path).read_bytes()).hexdigest() == digest
+
+
+def test_the_portal_account_page_says_direct_debit_is_active_only_with_a_mandate_in_force(app, alpha):
+    portal = Browser(app.test_client(), host(alpha.slug))
+    portal.login(alpha.customer_email)
+    with_mandate = portal.get(f"/accounts/{alpha.account_number}").get_data(as_text=True)
+    _without_mandates(app, alpha)
+    with app.app_context(), tenant_scope(alpha.tenant_id):
+        _account(alpha).payment_method = "direct_debit"  # imported that way, no mandate in force
+        db.session.commit()
+
+    without = portal.get(f"/accounts/{alpha.account_number}").get_data(as_text=True)
+
+    assert "Direct debit (active)" in with_mandate
+    assert "Direct debit (active)" not in without and "Direct debit" in without
