@@ -409,9 +409,12 @@ def consumption_of(bill, locale: str, *, tenant=None, pods=None) -> tuple[tuple[
     _ = translations(locale).gettext
     charged = [line for line in bill.lines if not line_names.is_deduction(kind=bill.kind, component=line.component)]
     billed = _billed_quantity(charged, pods[0].activity) if len(pods) == 1 else None
-    consumption = tuple(_pod_consumption(pod, bill, billed, locale, _, tenant) for pod in pods)
+    since = _measured_since(bill, charged) if len(pods) == 1 else bill.period_start
+    consumption = tuple(_pod_consumption(pod, bill, billed, locale, _, tenant, since=since) for pod in pods)
     comparisons: tuple[YearComparison, ...] = ()
-    if all(not pod.estimated for pod in consumption):
+    # A bill that regularises estimates measures from the latest actual reading, not over the bill's period: no
+    # like-for-like year to compare with.
+    if since == bill.period_start and all(not pod.estimated for pod in consumption):
         comparisons = tuple(
             YearComparison(identifier=item.identifier, unit=item.unit, this_year=item.quantity,
                            last_year=_last_year_quantity(dp, bill))
@@ -616,13 +619,25 @@ def _valid_reading(register_id: int, *, on_or_before: date, after: date | None =
     return db.session.scalars(query.limit(1)).first()
 
 
-def _pod_consumption(pod, bill, billed: tuple[Decimal, str] | None, locale: str, _, tenant) -> PodConsumption:
+def _measured_since(bill, charged) -> date:
+    """Where the meter's advance shown on the bill starts: the bill's period start, or earlier when the bill
+    regularises estimated bills (its consumption lines then start at the latest actual reading, and the estimates
+    billed meanwhile are deducted), so the advance shown is the quantity the lines charge."""
+    starts = [line.period_start for line in charged
+              if line.period_start is not None and (line.unit or "").lower() in CONSUMPTION_UNITS
+              and line.quantity is not None and line.quantity > 0]
+    return min([bill.period_start, *starts])
+
+
+def _pod_consumption(pod, bill, billed: tuple[Decimal, str] | None, locale: str, _, tenant, *,
+                     since: date | None = None) -> PodConsumption:
+    since = since or bill.period_start
     meter = pod.meter_on(bill.period_end - timedelta(days=1))
     registers = list(meter.registers) if meter is not None else []
     readings = []
     for register in registers:
-        start = _valid_reading(register.id, on_or_before=bill.period_start)
-        end = _valid_reading(register.id, on_or_before=bill.period_end, after=bill.period_start)
+        start = _valid_reading(register.id, on_or_before=since)
+        end = _valid_reading(register.id, on_or_before=bill.period_end, after=since)
         quantity = None
         if start is not None and end is not None:
             quantity = meter_advance(start.value, end.value, digits=meter.digits, multiplier=meter.multiplier)
@@ -650,7 +665,7 @@ def _pod_consumption(pod, bill, billed: tuple[Decimal, str] | None, locale: str,
         quantity = None
     conversion = None
     if pod.activity == "gas" and quantity is not None and unit == display_unit(pod.unit, Decimal(2), locale):
-        value = calorific_value_for(tenant, pod, bill.period_start, bill.period_end)
+        value = calorific_value_for(tenant, pod, since, bill.period_end)
         if value is not None:
             factor = pod.gas_correction_factor if pod.gas_correction_factor is not None else Decimal("1")
             conversion = GasConversion(volume=quantity, correction_factor=factor, calorific_value=value,

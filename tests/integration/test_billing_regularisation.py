@@ -282,3 +282,24 @@ def test_a_meter_whose_registers_were_last_read_together_long_ago_is_loaded_back
 
     assert [day for day, _value, _estimated in loaded[peak.id]] == [START, date(2026, 3, 1)]
     assert [day for day, _value, _estimated in loaded[off_peak.id]] == [START, date(2026, 3, 1)]
+
+
+def test_the_regularising_bill_shows_the_meters_advance_since_the_latest_actual_reading(app, estimated_for_18_months):
+    from domain.billing.document_data import consumption_of
+    from domain.billing.models import Bill as BillRow
+
+    tenant_id, customers = estimated_for_18_months
+    contract_id, register_id = customers["low"]
+    _actual_reading(app, tenant_id, register_id, "1865.500")
+    run_id = _run(app, tenant_id, ACTUAL_ON)
+    bill, _lines = _bill(app, tenant_id, run_id, contract_id)
+
+    with app.app_context(), tenant_scope(tenant_id):
+        (pod,), comparisons = consumption_of(db.session.get(BillRow, bill.id), "en")
+
+    # The lines charge 318 + 547.5 m3 from 1 January 2025 and deduct the estimates: the advance shown is the same
+    # 865.5 m3 between the two actual readings, not the month since the latest estimate.
+    (register,) = pod.readings
+    assert (register.start_date, register.start_value, register.start_estimated) == (START, D("1000.000"), False)
+    assert (register.end_date, register.end_value, pod.quantity) == (ACTUAL_ON, D("1865.500"), D("865.500"))
+    assert comparisons == ()  # 19 months measured: no like-for-like period a year earlier
