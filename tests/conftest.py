@@ -36,6 +36,13 @@ def pytest_unconfigure(config):
     traveller = getattr(config, "_pinned_clock", None)
     if traveller is not None:
         traveller.stop()
+    # Timers still waiting (the in-memory rate-limit storage re-arms one every few milliseconds) are not daemons:
+    # Python joins them on exit. Under CI's libfaketime their timed waits may never end, so end them here.
+    import threading
+
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer):
+            thread.cancel()
 
 
 def pytest_report_header(config):
