@@ -17,7 +17,7 @@ from app.i18n import format_locale, tenant_today
 from domain.billing import bill_list
 from domain.billing import bills as bill_service
 from domain.billing import line_names
-from domain.billing.document_data import consumption_of, gas_conversion_text, present_lines, tax_totals
+from domain.billing.document_data import consumption_of, gas_conversion_text, present_lines, vat_summary
 from domain.billing.document_pdf import document_title
 from domain.billing.document_jobs import DocumentUnavailable
 from domain.db import db
@@ -82,11 +82,8 @@ def bill(number: str):
     lines = [(line, _percent(line.tax_rate, locale)) for line in shown]
     if bill.kind == "instalment":  # a payment on account: no VAT rate of its own
         lines = [(line, "—") for line, _rate in lines]
-    charged = [line for line in bill.lines if not line_names.is_deduction(kind=bill.kind, component=line.component)]
-    basis = line_names.vat_basis(charged, bill.kind)
-    totals = () if basis == "none" else tax_totals(charged)
+    totals, basis, net = vat_summary(bill)
     taxes = [(tax, _percent(tax.rate, locale)) for tax in totals]
-    net = sum((tax.base for tax in totals), Decimal("0.00")) if deductions else bill.total_excl_tax
     consumption, comparisons = consumption_of(bill, locale)
     conversions = {pod.identifier: gas_conversion_text(pod.conversion, pod.unit, locale)
                    for pod in consumption if pod.conversion is not None}

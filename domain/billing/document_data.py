@@ -333,14 +333,7 @@ def build_bill_document(*, bill_id: int) -> BillDocument:
     home_country = pods[0].premise.country if pods else None
 
     lines, deductions = present_lines(bill, locale)
-    charged = [line for line in bill.lines if not line_names.is_deduction(kind=bill.kind, component=line.component)]
-    totals = tax_totals(charged)
-    total_excl_tax = bill.total_excl_tax
-    if deductions:  # the consumption's own totals (a true-up issued before 0015's fix stored them net of instalments)
-        total_excl_tax = sum((item.base for item in totals), Decimal("0.00"))
-    basis = line_names.vat_basis(charged, bill.kind)
-    if basis == "none":
-        totals = ()
+    totals, basis, total_excl_tax = vat_summary(bill)
 
     consumption, comparisons = consumption_of(bill, locale, tenant=tenant, pods=pods)
 
@@ -392,6 +385,20 @@ def build_bill_document(*, bill_id: int) -> BillDocument:
         vat_basis=basis,
         vat_statement=line_names.vat_statement(basis, _) if lines else "",
     )
+
+
+def vat_summary(bill) -> tuple[tuple, str, Decimal]:
+    """The VAT subtotals a bill shows, whether its prices include VAT (line_names.vat_basis), and its total
+    excluding VAT: the web page and the PDF alike. A true-up's instalments deducted are outside VAT, so its totals
+    are the consumption's own (true-ups stored before instalments were deducted gross carry a net of the
+    instalments in total_excl_tax: summing the charged lines reads both alike)."""
+    charged = [line for line in bill.lines if not line_names.is_deduction(kind=bill.kind, component=line.component)]
+    totals = tax_totals(charged)
+    total_excl_tax = bill.total_excl_tax
+    if len(charged) < len(bill.lines):
+        total_excl_tax = sum((item.base for item in totals), Decimal("0.00"))
+    basis = line_names.vat_basis(charged, bill.kind)
+    return (() if basis == "none" else tuple(totals)), basis, total_excl_tax
 
 
 def consumption_of(bill, locale: str, *, tenant=None, pods=None) -> tuple[tuple[PodConsumption, ...],
