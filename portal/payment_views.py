@@ -58,13 +58,9 @@ REFUSALS = {
 }
 
 
-def _uses_stripe(tenant) -> bool:
-    return bool(tenant.stripe_secret_key)
-
-
 def card_provider_name(tenant) -> str | None:
     """"stripe", "sandbox" or None: in production the sandbox only for a demo tenant (set by the operator)."""
-    return card_provider_kind(has_stripe_keys=_uses_stripe(tenant),
+    return card_provider_kind(has_stripe_keys=tenant.has_stripe_keys,
                               production=current_app.config.get("ENV_NAME") == "production",
                               demo=bool(tenant.payments_demo))
 
@@ -116,12 +112,8 @@ def _pay_page(*, error: str | None = None, status: int = 200, selected: set[str]
     for view in open_views:
         by_account.setdefault(view.bill.account_id, []).append(view)
     debits = payments.pending_debits([view.bill.id for view in open_views])
-    balances = accounts.balances(account_ids=[a.id for a in customer_accounts])
-    # The whole balance by card leaves out what the bank is already collecting (a file sent to the bank).
-    for view in open_views:
-        debit = debits.get(view.bill.id)
-        if debit is not None and debit.submitted:
-            balances[view.bill.account_id] -= debit.amount
+    balances = payments.balances_payable_by_card(
+        accounts.balances(account_ids=[a.id for a in customer_accounts]), open_views, debits)
     page = render_template(
         "portal/payments/pay.html", accounts=customer_accounts, by_account=by_account, balances=balances,
         debits=debits, submitted_ids={bill_id for bill_id, d in debits.items() if d.submitted},
@@ -130,7 +122,7 @@ def _pay_page(*, error: str | None = None, status: int = 200, selected: set[str]
         selected=selected or set(), error=error, form=FlaskForm(), card_provider=provider and provider.name,
         test_mode=provider is not None and provider.name == "sandbox")
     response = current_app.make_response((page, status))
-    if _uses_stripe(g.tenant):
+    if g.tenant.has_stripe_keys:
         # The form's POST is answered by a redirect to Stripe's hosted page: allow that form target.
         response.headers["Content-Security-Policy"] = CSP.replace(
             "form-action 'self'", f"form-action 'self' {STRIPE_CHECKOUT_ORIGIN}")

@@ -86,6 +86,17 @@ class PendingDebit:
     submitted: bool
 
 
+def balances_payable_by_card(balances: dict[int, Decimal], open_views, debits) -> dict[int, Decimal]:
+    """What each account may pay by card: its balance less the bills a direct debit sent to the bank (a submitted
+    batch) is already collecting, which are not paid a second time. `debits` as `pending_debits` gives them."""
+    payable = dict(balances)
+    for view in open_views:
+        debit = debits.get(view.bill.id)
+        if debit is not None and debit.submitted and view.bill.account_id in payable:
+            payable[view.bill.account_id] -= debit.amount
+    return {account_id: amount.quantize(CENT) for account_id, amount in payable.items()}
+
+
 def pending_debits(bill_ids: list[int]) -> dict[int, PendingDebit]:
     """bill id -> its direct debit still to collect (one query, whatever the number of bills)."""
     if not bill_ids:
@@ -144,10 +155,9 @@ def plan_payment(*, customer_user_id: int, currency: str, today: date, bill_numb
     if balance <= 0:
         raise PaymentRefused("nothing_due", "the account owes nothing")
     open_views = bill_service.open_bills(account_ids=[account.id], today=today)
-    # What the bank is already collecting (a file sent to the bank) is not paid by card a second time.
-    debited = {bill_id: debit.amount for bill_id, debit in pending_debits([v.bill.id for v in open_views]).items()
-               if debit.submitted}
-    balance = (balance - sum(debited.values(), Decimal("0"))).quantize(CENT)
+    debits = pending_debits([v.bill.id for v in open_views])
+    debited = {bill_id for bill_id, debit in debits.items() if debit.submitted}
+    balance = balances_payable_by_card({account.id: balance}, open_views, debits)[account.id]
     if balance <= 0:
         raise PaymentRefused("direct_debit_submitted", "what the account owes is being collected by direct debit")
     allocations = []
