@@ -1,0 +1,23 @@
+"""Offers and tariffs: components, levies, names per locale, calorific zones
+
+(Slot reserved for this change; it changes nothing until filled.)
+
+Revision ID: 0019
+Revises: 0018
+Create Date: 2026-12-06 13:30:00.000000
+"""
+from alembic import op  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+
+revision = '0019'
+down_revision = '0018'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
