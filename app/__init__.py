@@ -141,6 +141,7 @@ def _register_blueprints(app: Flask) -> None:
     import backoffice.contract_views  # noqa: F401  (readings prevented by the customer, from the customer file)
     import backoffice.calorific_views  # noqa: F401  (gas calorific values, on the billing blueprint)
     from backoffice.views import bp as backoffice_bp
+    from backoffice.admin_views import bp as admin_bp
     from portal.routes import bp as portal_bp
     from tenants.branding import bp as branding_bp
     from tenants.console import bp as console_bp
@@ -150,6 +151,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(backoffice_bp, url_prefix="/backoffice")
     app.register_blueprint(billing_bp, url_prefix="/backoffice/billing")
     app.register_blueprint(collections_bp, url_prefix="/backoffice/collections")
+    app.register_blueprint(admin_bp, url_prefix="/backoffice/admin")
     app.register_blueprint(console_bp, url_prefix="/console")
     app.register_blueprint(branding_bp)
     app.register_blueprint(health_bp)
