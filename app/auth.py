@@ -110,6 +110,12 @@ def _login_endpoint(kind: str) -> str:
 
 def _require_kind(kind: str):
     if not current_user.is_authenticated or current_user.kind != kind:
+        from app.second_factor_views import pending_step_redirect
+
+        # Half-way through sign-in (password right, code or enrolment to come): nowhere else until it is done.
+        pending = pending_step_redirect(kind)
+        if pending is not None:
+            return pending
         if request.method == "GET":
             return redirect(url_for(_login_endpoint(kind), next=request.full_path.rstrip("?")))
         abort(401)

@@ -104,6 +104,11 @@ def register_auth_views(bp, *, kind: str, home_endpoint: str, template_dir: str,
                 error = _("The e-mail address or the password is not right.")
                 log.info("login refused kind=%s tenant=%s", kind, g.tenant.id)
             else:
+                from app.second_factor_views import continue_sign_in
+
+                second_step = continue_sign_in(kind, user, prefix=prefix, home_endpoint=home_endpoint)
+                if second_step is not None:  # staff with a second factor, or an administrator who must enrol
+                    return second_step
                 sign_in(kind, user)
                 if kind == "customer":
                     show_access_notices(user, now)

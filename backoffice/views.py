@@ -1,7 +1,7 @@
 """Back-office pages: staff sign-in, home, customer search and the customer file."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -13,6 +13,7 @@ from app.confirmation import confirm_form, confirmed
 from app.i18n import (LOCALE_NAMES, PAYMENT_METHOD_NAMES, STATUS_NAMES, format_day, format_moment, quantity,
                       tenant_today, tenant_zone)
 from app.auth_views import register_auth_views
+from app.second_factor_views import register_second_factor_views
 from backoffice import texts
 from backoffice.dashboard import home_figures
 from domain.audit import services as audit
@@ -110,6 +111,8 @@ def history_changes(changes: dict) -> list[tuple[str, str | None, str | None]]:
 
 register_auth_views(bp, kind="staff", home_endpoint="backoffice.home", template_dir="backoffice",
                     protect=staff_permission("home.view"))
+register_second_factor_views(bp, kind="staff", home_endpoint="backoffice.home", layout="backoffice/layout.html",
+                             issuer=lambda: g.tenant.name, protect=staff_permission("home.view"))
 
 
 @bp.get("/")

@@ -12,12 +12,15 @@ from app.auth_forms import LoginForm
 from app.auth_views import SIGN_IN_SCOPE, too_many_failures_message
 from app.extensions import limiter
 from app.ratelimit import count_failed_sign_in, sign_in_blocked
+from app.second_factor_views import continue_sign_in, register_second_factor_views
 from domain.db import utcnow
 from domain.identity import services as identity
 from tenants import services as tenants
 from tenants.context import platform_scope
 
 bp = Blueprint("console", __name__)
+register_second_factor_views(bp, kind="operator", home_endpoint="console.home", layout="console/layout.html",
+                             issuer=lambda: _("Platform console"), protect=operator_required)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -38,6 +41,10 @@ def login():
                 count_failed_sign_in("operator", form.email.data)
                 error = _("The e-mail address or the password is not right.")
             else:
+                # Every operator has a second factor: the code (or, the first time, enrolment) comes next.
+                second_step = continue_sign_in("operator", operator, prefix="console", home_endpoint="console.home")
+                if second_step is not None:
+                    return second_step
                 sign_in("operator", operator)
                 return redirect(safe_next(url_for("console.home")))
     return render_template("console/login.html", form=form, error=error)

@@ -169,13 +169,26 @@ def make_tenant(app):
     from tenants.services import create_tenant
 
     def _make(slug: str, activities=("electricity", "gas"), **kwargs):
+        from sqlalchemy import select
+
+        from domain.db import db
+        from domain.identity.models import StaffUser
+        from tenants.context import tenant_scope
+        from tests.factories import StaffSecondFactorFactory
+
         with app.app_context():
-            return create_tenant(
+            tenant = create_tenant(
                 slug=slug, name=kwargs.pop("name", slug.title() + " Utility"), activities=list(activities),
                 default_locale=kwargs.pop("default_locale", "en"), currency=kwargs.pop("currency", "EUR"),
                 timezone=kwargs.pop("timezone", "Europe/Paris"), admin_email=f"admin@{slug}.test",
                 admin_name="Admin", admin_password=TEST_PASSWORD, now=utcnow(), **kwargs,
             )
+            # An administrator must have a second factor: this one is enrolled with the tests' TOTP secret.
+            with tenant_scope(tenant.id):
+                admin = db.session.scalar(select(StaffUser).where(StaffUser.email == f"admin@{slug}.test"))
+                StaffSecondFactorFactory(user=admin)
+                db.session.commit()
+            return tenant
 
     return _make
 
@@ -227,7 +240,12 @@ class Browser:
         return self.post(action or form_path, data={**data, "csrf_token": token}, **kwargs)
 
     def login(self, email: str, password: str = TEST_PASSWORD, area: str = ""):
-        return self.submit(f"{area}/login", {"email": email, "password": password})
+        """Sign in through the form; staff and operators with a second factor type their app's code too
+        (tests/two_step.py), so the answer is the sign-in's redirect as for anyone else."""
+        from tests.two_step import complete_sign_in
+
+        response = self.submit(f"{area}/login", {"email": email, "password": password})
+        return complete_sign_in(self, response, email=email, area=area)
 
     def cookie(self, name: str = "session"):
         found = self.client.get_cookie(name, domain=self.host)

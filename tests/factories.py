@@ -13,7 +13,15 @@ from domain.billing.models import Bill, BillLine
 from domain.billing.plan_models import DownPaymentInstalment, DownPaymentPlan
 from domain.contracts.models import Contract, CustomerAccount
 from domain.db import db
-from domain.identity.models import CustomerAccess, CustomerUser, EmailVerification, StaffRoleGrant, StaffUser
+from domain.identity.models import (
+    CustomerAccess,
+    CustomerUser,
+    EmailVerification,
+    OperatorSecondFactor,
+    StaffRoleGrant,
+    StaffSecondFactor,
+    StaffUser,
+)
 from domain.identity.passwords import hash_password
 from domain.offers.models import Offer, TariffVersion, UnitPrice
 from domain.parties.models import ContactPoint, Party, PartyRole
@@ -23,9 +31,13 @@ from domain.requests.models import RequestAttachment, RequestMessage, ServiceReq
 from domain.sites.models import DeliveryPoint, Meter, MeterInstallation, Premise, Register
 from domain.tasks.models import Task, WorkGroup
 from tenants.context import tenant_scope
+from tenants.secrets import seal
 
 NOW = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 PASSWORD = "correct-horse-battery"
+# The TOTP secret of every user the factories enrol in a second factor (administrators, operators): tests compute
+# its codes with pyotp (tests/two_step.py), on the pinned clock.
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 _HASH: dict[str, str] = {}
 
 
@@ -359,6 +371,34 @@ class StaffUserFactory(Base):
     email = factory.Sequence(lambda n: f"staff{n}@utility.test")
     full_name = factory.Sequence(lambda n: f"Staff {n}")
     password_hash = factory.LazyFunction(password_hash)
+
+
+class StaffSecondFactorFactory(Base):
+    """A confirmed second factor with the test secret; no code used yet."""
+
+    class Meta:
+        model = StaffSecondFactor
+
+    staff_user_id = factory.LazyAttribute(lambda o: o.user.id)
+    secret_sealed = factory.LazyFunction(lambda: seal(TOTP_SECRET))
+    created_at = NOW
+    confirmed_at = NOW
+
+    class Params:
+        user = factory.SubFactory(StaffUserFactory)
+
+
+class OperatorSecondFactorFactory(Base):
+    class Meta:
+        model = OperatorSecondFactor
+
+    operator_id = factory.LazyAttribute(lambda o: o.operator.id)
+    secret_sealed = factory.LazyFunction(lambda: seal(TOTP_SECRET))
+    created_at = NOW
+    confirmed_at = NOW
+
+    class Params:
+        operator = None
 
 
 class StaffRoleGrantFactory(Base):

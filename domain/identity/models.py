@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, String, UniqueConstraint, false
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from domain.db import BigId, PlatformModel, TenantScoped, UTCDateTime, tenant_ref, tenant_table_args, utcnow
@@ -78,9 +78,20 @@ class StaffUser(TenantScoped):
         primaryjoin="StaffUser.id == StaffRoleGrant.staff_user_id", cascade="all, delete-orphan",
     )
 
+    # Read-only: written through domain/identity/second_factor.py, which expires it after each change.
+    second_factor: Mapped[StaffSecondFactor | None] = relationship(
+        foreign_keys="StaffSecondFactor.staff_user_id", uselist=False, viewonly=True,
+        primaryjoin="StaffUser.id == StaffSecondFactor.staff_user_id",
+    )
+
     @property
     def roles(self) -> frozenset[str]:
         return frozenset(g.role for g in self.role_grants)
+
+    @property
+    def has_second_factor(self) -> bool:
+        """Whether this staff member signs in with a TOTP code after the password (enrolment confirmed)."""
+        return self.second_factor is not None and self.second_factor.confirmed_at is not None
 
 
 class StaffRoleGrant(TenantScoped):
@@ -131,6 +142,15 @@ class PlatformOperator(PlatformModel):
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
     is_active: Mapped[bool] = mapped_column(nullable=False, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+    second_factor: Mapped[OperatorSecondFactor | None] = relationship(
+        foreign_keys="OperatorSecondFactor.operator_id", uselist=False, viewonly=True,
+        primaryjoin="PlatformOperator.id == OperatorSecondFactor.operator_id",
+    )
+
+    @property
+    def has_second_factor(self) -> bool:
+        return self.second_factor is not None and self.second_factor.confirmed_at is not None
 
 
 class OperatorSession(PlatformModel):
@@ -225,3 +245,63 @@ class AccessNotice(TenantScoped):
     email_masked: Mapped[str | None] = mapped_column(String(254))  # never an address in full
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     shown_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# Second factor (TOTP) of staff and platform operators: domain/identity/second_factor.py reads and writes these.
+# The secret is sealed at rest (tenants/secrets.py); a row without `confirmed_at` is an enrolment under way (the
+# secret was shown, no code typed yet). `latest_used_step` is the 30-second time step of the latest code accepted:
+# a code of that step or an earlier one is refused, so a code seen over a shoulder cannot be used again.
+# Recovery codes are stored as SHA-256 digests (80 random bits each: no salt or slow hash needed) and used once.
+# Not audited row by row: enrolment, use of a recovery code and reset are recorded as business events.
+
+
+class StaffSecondFactor(TenantScoped):
+    __tablename__ = "staff_second_factors"
+    __table_args__ = tenant_table_args(
+        UniqueConstraint("tenant_id", "staff_user_id"),
+        parents={"staff_user_id": "staff_users"},
+    )
+    __audited__ = False
+
+    staff_user_id: Mapped[int] = tenant_ref()
+    secret_sealed: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    latest_used_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class StaffRecoveryCode(TenantScoped):
+    __tablename__ = "staff_recovery_codes"
+    __table_args__ = tenant_table_args(
+        UniqueConstraint("tenant_id", "staff_user_id", "code_hash"),
+        parents={"staff_user_id": "staff_users"},
+    )
+    __audited__ = False
+
+    staff_user_id: Mapped[int] = tenant_ref()
+    code_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class OperatorSecondFactor(PlatformModel):
+    __tablename__ = "operator_second_factors"
+    __table_args__ = (UniqueConstraint("operator_id"),)
+
+    operator_id: Mapped[int] = mapped_column(BigId, ForeignKey("platform_operators.id", ondelete="CASCADE"),
+                                             nullable=False)
+    secret_sealed: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    latest_used_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class OperatorRecoveryCode(PlatformModel):
+    __tablename__ = "operator_recovery_codes"
+    __table_args__ = (UniqueConstraint("operator_id", "code_hash"),)
+
+    operator_id: Mapped[int] = mapped_column(BigId, ForeignKey("platform_operators.id", ondelete="CASCADE"),
+                                             nullable=False)
+    code_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -207,6 +207,10 @@ def close_operator_session(*, token: str) -> None:
     db.session.execute(delete(OperatorSession).where(OperatorSession.token_hash == _token_hash(token)))
 
 
+def close_all_operator_sessions(*, operator_id: int) -> None:
+    db.session.execute(delete(OperatorSession).where(OperatorSession.operator_id == operator_id))
+
+
 def create_operator(*, email: str, full_name: str, password: str) -> PlatformOperator:
     _check_password(password)
     op = PlatformOperator(email=normalise_email(email), full_name=full_name, password_hash=hash_password(password))

@@ -348,4 +348,4 @@ def test_every_back_office_view_declares_its_permissions(app):
 
     assert views and not undeclared, f"back-office views without declared permissions: {undeclared}"
     assert open_views == ["backoffice.forgot_password", "backoffice.login", "backoffice.logout",
-                          "backoffice.reset_password"]
+                          "backoffice.reset_password", "backoffice.second_factor_required", "backoffice.second_step"]
