@@ -29,3 +29,25 @@ def pinned_command(*args: str) -> list[str]:
 def pinned_env(environ: dict[str, str], at: datetime | None = None) -> dict[str, str]:
     """The environment for `pinned_command`: the moment the child process starts at (now, on the tests' clock)."""
     return {**environ, "TEST_PROCESS_PINNED_AT": (at or datetime.now(UTC)).isoformat()}
+
+
+# The travellers (time_machine) of the pinned clock and of any `clock.move_to`, innermost last: `advance` moves the
+# innermost one on, keeping whether it ticks or stands still.
+_travellers: list = []
+
+
+def track(traveller) -> None:
+    _travellers.append(traveller)
+
+
+def untrack(traveller) -> None:
+    if traveller in _travellers:
+        _travellers.remove(traveller)
+
+
+def advance(seconds: float) -> None:
+    """Move the tests' clock forward by `seconds` for the rest of the test (and, on the session's pinned clock,
+    of the run: it only ever ticks forward). Never backward: a cookie signed "later" would not open "earlier"."""
+    if seconds < 0:
+        raise ValueError("the tests' clock only moves forward")
+    _travellers[-1].shift(seconds)

@@ -28,8 +28,10 @@ def pytest_configure(config):
 
     from tests.clock import PINNED_AT
 
+    from tests.clock import track
+
     config._pinned_clock = time_machine.travel(PINNED_AT, tick=True)
-    config._pinned_clock.start()
+    track(config._pinned_clock.start())
 
 
 def pytest_unconfigure(config):
@@ -60,13 +62,20 @@ class _Clock:
     def move_to(self, moment, tick: bool = True) -> None:
         import time_machine
 
+        from tests.clock import track
+
         traveller = time_machine.travel(moment, tick=tick)
-        traveller.start()
-        self._travellers.append(traveller)
+        moving = traveller.start()
+        track(moving)
+        self._travellers.append((traveller, moving))
 
     def stop(self) -> None:
+        from tests.clock import untrack
+
         while self._travellers:
-            self._travellers.pop().stop()
+            traveller, moving = self._travellers.pop()
+            untrack(moving)
+            traveller.stop()
 
 
 @pytest.fixture

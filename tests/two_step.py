@@ -4,17 +4,15 @@ with the app on their phone would, so tests that only need someone signed in nev
 - A user who must enrol (an operator, an administrator without a second factor) is enrolled with the factories'
   test secret (`tests.factories.TOTP_SECRET`), as `make_tenant` does for each tenant's first administrator.
 - The code typed is pyotp's for the pinned clock. A code is accepted once: a user signing in again within the same
-  30 seconds gets the next step's code (accepted, one step ahead), and beyond that the clock moves on to a step not
-  used yet for the time of that one request.
+  30 seconds gets the next step's code (accepted, one step ahead), and beyond that the tests' clock moves forward to
+  a step not used yet (tests/clock.py `advance`; forward only, so cookies and sessions stay valid).
 """
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-import time_machine
 from sqlalchemy import select
 
 from domain.db import db, utcnow
@@ -23,6 +21,7 @@ from domain.identity.models import OperatorSecondFactor, PlatformOperator, Staff
 from tenants.context import platform_scope, tenant_scope
 from tenants.models import Tenant
 from tenants.secrets import open_sealed
+from tests.clock import advance
 
 AREA_KINDS = {"": "customer", "/backoffice": "staff", "/console": "operator"}
 _USERS = {"staff": (StaffUser, StaffSecondFactor, "staff_user_id"),
@@ -77,13 +76,13 @@ def fresh_code(app, *, kind: str, email: str, host: str) -> Iterator[str]:
     with _scope(app, host):
         factor = _factor(kind, _user(kind, email))
         secret, latest = open_sealed(factor.secret_sealed), factor.latest_used_step
-    current = totp.time_step(utcnow())
+    now = utcnow()
+    current = totp.time_step(now)
     step = current if latest is None else max(current, latest + 1)
-    if step <= current + totp.TOLERANCE_STEPS:
-        yield totp.code_for_step(secret, step)
-        return
-    with time_machine.travel(datetime.fromtimestamp(step * totp.STEP_SECONDS + 1, UTC), tick=True):
-        yield totp.code_for_step(secret, step)
+    if step > current + totp.TOLERANCE_STEPS:
+        # Every step the app's codes may be taken from is used: the clock moves on to the next one, for good.
+        advance(step * totp.STEP_SECONDS + 1 - now.timestamp())
+    yield totp.code_for_step(secret, step)
 
 
 def complete_sign_in(browser, response, *, email: str, area: str):
