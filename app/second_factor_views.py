@@ -57,7 +57,10 @@ def continue_sign_in(kind: str, user, *, prefix: str, home_endpoint: str):
     if step is None:
         return None
     target = safe_next(url_for(home_endpoint))
-    session.clear()  # nothing from before survives: the state below is all this browser holds
+    locale = session.get("locale")
+    session.clear()  # nothing from before survives but the language picked: the state below is all this browser holds
+    if locale:
+        session["locale"] = locale
     session[PENDING] = {"kind": kind, "tenant": _tenant_id(), "user": user.id, "next": target,
                         "since": utcnow().timestamp()}
     log.info("sign-in second step %s kind=%s tenant=%s user=%s", step, kind, _tenant_id(), user.id)
@@ -139,7 +142,6 @@ def register_second_factor_views(bp, *, kind: str, home_endpoint: str, layout: s
             return redirect(url_for(f"{prefix}.login"))
         user, target = pending
         form = CodeForm()
-        error = None
         if form.validate_on_submit():
             if sign_in_blocked(kind, user.email):
                 return render_template("auth/second_step.html", layout=layout, form=form, error=_too_many()), 429
@@ -151,7 +153,7 @@ def register_second_factor_views(bp, *, kind: str, home_endpoint: str, layout: s
                 return redirect(url_for(f"{prefix}.login"))
             except second_factor.SecondFactorError as exc:
                 count_failed_sign_in(kind, user.email)
-                error = _code_error(exc)
+                form.code.errors.append(_code_error(exc))
                 log.info("second step refused kind=%s tenant=%s user=%s", kind, _tenant_id(), user.id)
             else:
                 sign_in(kind, user)
@@ -160,7 +162,7 @@ def register_second_factor_views(bp, *, kind: str, home_endpoint: str, layout: s
                           else "info")
                 log.info("login kind=%s tenant=%s user=%s", kind, _tenant_id(), user.id)
                 return redirect(target)
-        return render_template("auth/second_step.html", layout=layout, form=form, error=error)
+        return render_template("auth/second_step.html", layout=layout, form=form, error=None)
 
     bp.add_url_rule("/login/code", "second_step", _throttled(second_step, f"{prefix}_second_step"),
                     methods=["GET", "POST"])
@@ -174,7 +176,6 @@ def register_second_factor_views(bp, *, kind: str, home_endpoint: str, layout: s
         if second_factor.has_second_factor(kind=kind, user=user):
             return redirect(url_for(f"{prefix}.second_step"))
         form = CodeForm()
-        error = None
         if form.validate_on_submit():
             if sign_in_blocked(kind, user.email):
                 return _enrolment_page(user, form, _too_many(), at_sign_in=True, status=429)
@@ -183,24 +184,25 @@ def register_second_factor_views(bp, *, kind: str, home_endpoint: str, layout: s
                     codes = second_factor.confirm_enrolment(kind=kind, user=user, code=form.code.data, now=utcnow())
             except second_factor.SecondFactorError:
                 count_failed_sign_in(kind, user.email)
-                error = _enrolment_error()
+                form.code.errors.append(_enrolment_error())
             else:
                 sign_in(kind, user)
                 log.info("login after enrolment kind=%s tenant=%s user=%s", kind, _tenant_id(), user.id)
                 return _codes_page(codes, target)
-        return _enrolment_page(user, form, error, at_sign_in=True)
+        return _enrolment_page(user, form, None, at_sign_in=True)
 
     bp.add_url_rule("/login/second-factor", "second_factor_required",
                     _throttled(second_factor_required, f"{prefix}_second_factor_required"), methods=["GET", "POST"])
 
-    @protect
-    def second_factor_page():
-        user = current_user.user
+    def _status_page(user, form, error=None, status: int = 200):
         enrolled = second_factor.enrolled_at(kind=kind, user=user) if user.has_second_factor else None
         left = second_factor.recovery_codes_left(kind=kind, user=user) if enrolled else None
-        return render_template("auth/second_factor.html", layout=layout, enrolled_at=enrolled, codes_left=left,
-                               required=second_factor.required_for(kind=kind, user=user),
-                               form=CodeForm(formdata=None), error=None)
+        return render_template("auth/second_factor.html", layout=layout, kind=kind, enrolled_at=enrolled,
+                               codes_left=left, form=form, error=error), status
+
+    @protect
+    def second_factor_page():
+        return _status_page(current_user.user, CodeForm(formdata=None))
 
     bp.add_url_rule("/account/second-factor", "second_factor", second_factor_page)
 
@@ -210,17 +212,16 @@ def register_second_factor_views(bp, *, kind: str, home_endpoint: str, layout: s
         if user.has_second_factor:
             return redirect(url_for(f"{prefix}.second_factor"))
         form = CodeForm()
-        error = None
         if form.validate_on_submit():
             try:
                 codes = second_factor.confirm_enrolment(kind=kind, user=user, code=form.code.data, now=utcnow())
             except second_factor.SecondFactorError:
-                error = _enrolment_error()
+                form.code.errors.append(_enrolment_error())
             else:
                 flash(_("Two-step sign-in is on. From now on you sign in with your password and a code from your "
                         "app."), "success")
                 return _codes_page(codes, url_for(f"{prefix}.second_factor"))
-        return _enrolment_page(user, form, error, at_sign_in=False, status=422 if error else 200)
+        return _enrolment_page(user, form, None, at_sign_in=False, status=422 if form.code.errors else 200)
 
     bp.add_url_rule("/account/second-factor/enrol", "second_factor_enrol", second_factor_enrol,
                     methods=["GET", "POST"])
@@ -231,24 +232,17 @@ def register_second_factor_views(bp, *, kind: str, home_endpoint: str, layout: s
         if not user.has_second_factor:
             return redirect(url_for(f"{prefix}.second_factor"))
         form = CodeForm()
-        error = None
-        if form.validate_on_submit():
-            if sign_in_blocked(kind, user.email):
-                error = _too_many()
-            else:
-                try:
-                    codes = second_factor.renew_recovery_codes(kind=kind, user=user, code=form.code.data,
-                                                               now=utcnow())
-                except second_factor.SecondFactorError as exc:
-                    count_failed_sign_in(kind, user.email)
-                    error = _code_error(exc)
-                else:
-                    return _codes_page(codes, url_for(f"{prefix}.second_factor"))
-        return render_template("auth/second_factor.html", layout=layout,
-                               enrolled_at=second_factor.enrolled_at(kind=kind, user=user),
-                               codes_left=second_factor.recovery_codes_left(kind=kind, user=user),
-                               required=second_factor.required_for(kind=kind, user=user), form=form,
-                               error=error), 422
+        if not form.validate_on_submit():
+            return _status_page(user, form, status=422)
+        if sign_in_blocked(kind, user.email):
+            return _status_page(user, form, _too_many(), status=429)
+        try:
+            codes = second_factor.renew_recovery_codes(kind=kind, user=user, code=form.code.data, now=utcnow())
+        except second_factor.SecondFactorError as exc:
+            count_failed_sign_in(kind, user.email)
+            form.code.errors.append(_code_error(exc))
+            return _status_page(user, form, status=422)
+        return _codes_page(codes, url_for(f"{prefix}.second_factor"))
 
     bp.add_url_rule("/account/second-factor/recovery-codes", "second_factor_recovery_codes",
                     _throttled(second_factor_recovery_codes, f"{prefix}_second_factor_recovery_codes"),

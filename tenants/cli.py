@@ -135,3 +135,25 @@ def create_operator(email, full_name, password):
             raise click.ClickException(f"password: {exc}") from exc
         db.session.commit()
     click.echo(f"created operator {email}")
+
+
+@tenants_cli.command("reset-operator-second-factor")
+@click.option("--email", required=True)
+@with_appcontext
+def reset_operator_second_factor(email):
+    """Clear an operator's second factor (lost phone and recovery codes) and end their sessions: they set it up
+    again at their next sign-in to the console."""
+    from sqlalchemy import select
+
+    from domain.db import utcnow
+    from domain.identity import second_factor
+    from domain.identity.models import PlatformOperator
+
+    with platform_scope("reset an operator's second factor"):
+        operator = db.session.scalar(select(PlatformOperator).where(
+            PlatformOperator.email == identity.normalise_email(email)))
+        if operator is None:
+            raise click.ClickException(f"no operator {email}")
+        second_factor.reset_operator_second_factor(operator, now=utcnow())
+        db.session.commit()
+    click.echo(f"second factor of {operator.email} cleared: they set it up again at their next sign-in")

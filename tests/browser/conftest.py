@@ -101,6 +101,23 @@ class Site:
         self.page.click("button[type=submit].btn-primary")
         self.page.wait_for_load_state()
 
+    def second_step(self, app, email: str):
+        """On the second step of a staff member's or an operator's sign-in: type their app's code (tests/two_step.py);
+        elsewhere, nothing."""
+        from urllib.parse import urlsplit
+
+        from tests.two_step import fresh_code
+
+        url = urlsplit(self.page.url)
+        area = url.path.removesuffix("/login/code")
+        if area not in ("/backoffice", "/console") or area == url.path:
+            return
+        kind = "staff" if area == "/backoffice" else "operator"
+        with fresh_code(app, kind=kind, email=email, host=url.hostname) as code:
+            self.page.fill("#code", code)
+            self.page.click("button[type=submit].btn-primary")
+            self.page.wait_for_load_state()
+
     def choose_language(self, code: str):
         self.page.select_option("#locale-select", code)
         self.page.click(".lang-switch button[type=submit]")

@@ -155,6 +155,7 @@ def test_backoffice_pages_pass_axe_and_fit_a_phone(app, site, office_data, langu
     office.page.fill("#password", TEST_PASSWORD)
     office.page.click("button[type=submit].btn-primary")
     office.page.wait_for_load_state()
+    office.second_step(app, data.staff_emails["tenant_admin"])
     assert urlsplit(office.page.url).path == "/backoffice/"
     office.choose_language(language)
 
@@ -206,6 +207,7 @@ def test_customer_file_tables_fit_a_phone_and_scroll_regions_take_focus(app, sit
     office.page.fill("#password", TEST_PASSWORD)
     office.page.click("button[type=submit].btn-primary")
     office.page.wait_for_load_state()
+    office.second_step(app, data.staff_emails["tenant_admin"])
     office.goto(f"/backoffice/customers/{data.account_number}")
 
     assert office.horizontal_overflow() == 0

@@ -255,3 +255,23 @@ def test_the_tests_login_helper_signs_the_same_administrator_in_again_and_again(
         office.submit("/backoffice/", {}, action="/backoffice/logout")
 
     assert [(r.status_code, r.headers["Location"]) for r in answers] == [(302, "/backoffice/")] * 4
+
+
+def test_the_cli_clears_an_operators_second_factor_and_they_enrol_again(app, browser):
+    with app.app_context(), platform_scope("test operator"):
+        identity.create_operator(email="ops@platform.example.com", full_name="Ops", password=TEST_PASSWORD)
+        db.session.commit()
+    console = browser("localhost")
+    console.login("ops@platform.example.com", area="/console")  # enrolled with the tests' secret, signed in
+
+    result = app.test_cli_runner().invoke(args=["tenants", "reset-operator-second-factor",
+                                                "--email", "OPS@platform.example.com"])
+    signed_out = console.get("/console/")
+    again = _password(console, "ops@platform.example.com", area="/console")
+    unknown = app.test_cli_runner().invoke(args=["tenants", "reset-operator-second-factor",
+                                                 "--email", "nobody@platform.example.com"])
+
+    assert result.exit_code == 0, result.output
+    assert signed_out.status_code == 302 and signed_out.headers["Location"].startswith("/console/login")
+    assert again.headers["Location"] == "/console/login/second-factor"
+    assert unknown.exit_code != 0 and "no operator" in unknown.output
