@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
@@ -84,10 +84,9 @@ def pending_sign_in(kind: str):
 def qr_svg(uri: str) -> Markup:
     """The QR code of `uri` as inline SVG: served with the page, nothing fetched elsewhere, no script."""
     image = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathFillImage, border=2)
+    label = escape(_("QR code to scan with your app"))
     svg = image.to_string(encoding="unicode")
-    svg = svg.replace("<svg ", f'<svg class="qr-code" role="img" aria-label="{_("QR code to scan with your app")}" ',
-                      1)
-    return Markup(svg)
+    return Markup(svg.replace("<svg ", f'<svg class="qr-code" role="img" aria-label="{label}" ', 1))
 
 
 def _too_many():
