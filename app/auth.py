@@ -81,7 +81,10 @@ def _load_principal(session_id: str):
 def sign_in(kind: str, user) -> None:
     """Open a server-side session for `user` and bind it to a fresh cookie session."""
     now = utcnow()
-    session.clear()  # no session fixation: nothing from before sign-in survives
+    locale = session.get("locale")
+    session.clear()  # no session fixation: nothing from before sign-in survives but the language picked
+    if locale:
+        session["locale"] = locale
     if kind == "operator":
         opened = identity.open_operator_session(operator_id=user.id, now=now, lifetime=_lifetime())
     else:
