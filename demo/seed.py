@@ -438,3 +438,6 @@ def _echo_logins(echo: Echo, host: str) -> None:
     echo("")
     echo(f"Platform console   http://{host}/console/")
     echo(f"    {OPERATOR_EMAIL:<36} operator")
+    echo("")
+    echo("Administrators and the operator set up two-step sign-in (a TOTP app: FreeOTP, Aegis, Google Authenticator…)")
+    echo("at their first sign-in; other staff may from their account page.")
