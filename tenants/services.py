@@ -160,11 +160,15 @@ def set_stripe_keys(*, slug: str, secret_key: str | None, webhook_secret: str | 
 
 
 def reseal_secrets() -> int:
-    """Key rotation: every tenant's secrets sealed again with the first key of SECRETS_KEY. Commits."""
+    """Key rotation: every tenant's secrets sealed again with the first key of SECRETS_KEY, and the second factors'
+    TOTP secrets of its staff and of the operators. Commits."""
+    from domain.identity import second_factor
+
     with platform_scope("re-seal tenants' secrets with the first key"):
         tenants = list(db.session.scalars(select(Tenant).order_by(Tenant.id)))
         for tenant in tenants:
             tenant.stripe_secret_key_sealed = reseal(tenant.stripe_secret_key_sealed)
             tenant.stripe_webhook_secret_sealed = reseal(tenant.stripe_webhook_secret_sealed)
         db.session.commit()
+    second_factor.reseal_secrets(tenant_ids=[tenant.id for tenant in tenants])
     return len(tenants)

@@ -28,7 +28,8 @@ from domain.identity.models import (
     StaffSecondFactor,
     StaffUser,
 )
-from tenants.secrets import open_sealed, seal
+from tenants.context import platform_scope, tenant_scope
+from tenants.secrets import open_sealed, reseal, seal
 
 log = logging.getLogger("identity.second_factor")
 
@@ -281,3 +282,21 @@ def _record(kind: str, user, action: str, now: datetime, details: dict) -> None:
     if kind == "staff":
         record_event(db.session, tenant_id=user.tenant_id, action=action, entity_type="StaffUser",
                      entity_id=user.id, details=details, occurred_at=now)
+
+
+def reseal_secrets(*, tenant_ids: list[int]) -> int:
+    """Key rotation (`flask tenants reseal-secrets`): every TOTP secret sealed again with the first key of
+    SECRETS_KEY, staff tenant by tenant (row-level security stays on), then operators. Commits; returns how many."""
+    count = 0
+    for tenant_id in tenant_ids:
+        with tenant_scope(tenant_id):
+            for factor in db.session.scalars(select(StaffSecondFactor)):
+                factor.secret_sealed = reseal(factor.secret_sealed)
+                count += 1
+            db.session.commit()
+    with platform_scope("re-seal operators' TOTP secrets with the first key"):
+        for factor in db.session.scalars(select(OperatorSecondFactor)):
+            factor.secret_sealed = reseal(factor.secret_sealed)
+            count += 1
+        db.session.commit()
+    return count

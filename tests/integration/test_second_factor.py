@@ -15,7 +15,7 @@ from domain.identity import services as identity
 from domain.identity.models import LoginSession, StaffUser
 from tenants import secrets
 from tenants.context import platform_scope, tenant_scope
-from tests.factories import StaffRoleGrantFactory, StaffUserFactory
+from tests.factories import TOTP_SECRET, StaffRoleGrantFactory, StaffUserFactory
 
 NOW = datetime(2026, 11, 28, 9, 0, 5, tzinfo=UTC)  # 5 s into a 30-second step
 
@@ -153,3 +153,24 @@ def test_operators_must_enrol_and_are_reset_too(app):
         assert required == "enrol" and enrolled is True
         assert operator.has_second_factor is False
         db.session.rollback()
+
+
+def test_key_rotation_reseals_the_totp_secrets_too(app, owner_engine, make_tenant):
+    from cryptography.fernet import Fernet
+
+    tenant = make_tenant("rotor")
+    old_keys = app.config["SETTINGS"].secrets_keys
+    new_key = Fernet.generate_key().decode()
+    try:
+        secrets.configure_secrets([new_key, *old_keys])
+        result = app.test_cli_runner().invoke(args=["tenants", "reseal-secrets"])
+        secrets.configure_secrets([new_key])
+        with owner_engine.connect() as conn:
+            stored = conn.execute(text("SELECT secret_sealed FROM staff_second_factors WHERE tenant_id = :t"),
+                                  {"t": tenant.id}).scalar_one()
+        opened = secrets.open_sealed(stored)
+    finally:
+        secrets.configure_secrets(old_keys)
+
+    assert result.exit_code == 0, result.output
+    assert opened == TOTP_SECRET  # the administrator's, sealed again with the new key alone
