@@ -168,14 +168,19 @@ def make_tenant(app):
     from domain.db import utcnow
     from tenants.services import create_tenant
 
-    def _make(slug: str, activities=("electricity", "gas"), **kwargs):
+    def _make(slug: str, activities=("electricity", "gas"), live: bool = True, **kwargs):
+        """`live=False`: a utility whose portal has not opened yet (the go-live switch, tenants/go_live.py)."""
         with app.app_context():
-            return create_tenant(
+            tenant = create_tenant(
                 slug=slug, name=kwargs.pop("name", slug.title() + " Utility"), activities=list(activities),
                 default_locale=kwargs.pop("default_locale", "en"), currency=kwargs.pop("currency", "EUR"),
                 timezone=kwargs.pop("timezone", "Europe/Paris"), admin_email=f"admin@{slug}.test",
                 admin_name="Admin", admin_password=TEST_PASSWORD, now=utcnow(), **kwargs,
             )
+            if live:
+                from tests.factories import make_live
+                make_live(tenant)
+            return tenant
 
     return _make
 
