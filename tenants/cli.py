@@ -50,10 +50,11 @@ def create(slug, name, activities, default_locale, currency, timezone, custom_do
 def list_():
     """List tenants with their status and size."""
     rows = services.list_tenants_with_usage(now=utcnow())
-    click.echo(f"{'slug':<20} {'status':<12} {'accounts':>9} {'staff':>6} {'bills/month':>11}  name")
+    click.echo(f"{'slug':<20} {'status':<10} {'portal':<12} {'accounts':>9} {'staff':>6} {'bills/month':>11}  name")
     for usage in rows:
         t = usage.tenant
-        click.echo(f"{t.slug:<20} {usage.state:<12} {usage.accounts:>9} {usage.staff:>6} "
+        portal = "live" if t.is_live else "coming soon"
+        click.echo(f"{t.slug:<20} {t.status:<10} {portal:<12} {usage.accounts:>9} {usage.staff:>6} "
                    f"{usage.bills_this_month:>11}  {t.name}")
 
 

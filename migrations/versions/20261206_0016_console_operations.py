@@ -67,5 +67,6 @@ def downgrade():
         for table in NEW_TENANT_TABLES:
             op.execute(f"DROP POLICY IF EXISTS {POLICY} ON {table}")
     op.drop_table('tenant_exports')
-    with op.batch_alter_table('tenants', schema=None) as batch_op:
-        batch_op.drop_column('live_at')
+    # Not a batch: on SQLite a batch rebuilds `tenants`, which every tenant table references (foreign keys on);
+    # SQLite 3.35+ drops a column in place.
+    op.drop_column('tenants', 'live_at')
