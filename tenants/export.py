@@ -144,25 +144,27 @@ def _batches(model, attrs, tenant_id: int) -> Iterator[list]:
 def _write_table(archive: zipfile.ZipFile, name: str, columns: list[str], batches) -> dict:
     """Write one table as CSV (straight into the archive) and JSON (spooled, then copied in)."""
     count = 0
-    with archive.open(f"tables/{name}.csv", "w", force_zip64=True) as csv_entry, \
-            tempfile.SpooledTemporaryFile(max_size=_JSON_SPOOL_BYTES) as spool:
-        csv_out, json_out = _Hashing(csv_entry), _Hashing(spool)
-        header = io.StringIO()
-        csv.writer(header).writerow(columns)
-        csv_out.write(header.getvalue().encode("utf-8"))
-        json_out.write(b"[")
-        for batch in batches:
-            text = io.StringIO()
-            writer = csv.writer(text)
-            parts = []
-            for row in batch:
-                writer.writerow([_csv_value(v) for v in row])
-                parts.append(json.dumps({c: _json_value(v) for c, v in zip(columns, row)}, ensure_ascii=False,
-                                        default=str))
-            csv_out.write(text.getvalue().encode("utf-8"))
-            json_out.write((("\n" if count == 0 else ",\n") + ",\n".join(parts)).encode("utf-8"))
-            count += len(batch)
-        json_out.write(b"\n]\n")
+    with tempfile.SpooledTemporaryFile(max_size=_JSON_SPOOL_BYTES) as spool:
+        json_out = _Hashing(spool)
+        with archive.open(f"tables/{name}.csv", "w", force_zip64=True) as csv_entry:
+            csv_out = _Hashing(csv_entry)
+            header = io.StringIO()
+            csv.writer(header).writerow(columns)
+            csv_out.write(header.getvalue().encode("utf-8"))
+            json_out.write(b"[")
+            for batch in batches:
+                text = io.StringIO()
+                writer = csv.writer(text)
+                parts = []
+                for row in batch:
+                    writer.writerow([_csv_value(v) for v in row])
+                    parts.append(json.dumps({c: _json_value(v) for c, v in zip(columns, row, strict=True)},
+                                            ensure_ascii=False, default=str))
+                csv_out.write(text.getvalue().encode("utf-8"))
+                json_out.write((("\n" if count == 0 else ",\n") + ",\n".join(parts)).encode("utf-8"))
+                count += len(batch)
+            json_out.write(b"\n]\n")
+        # One entry open at a time: the CSV is closed, the spooled JSON goes in now.
         spool.seek(0)
         with archive.open(f"tables/{name}.json", "w", force_zip64=True) as json_entry:
             shutil.copyfileobj(spool, json_entry, _COPY_BYTES)
