@@ -22,7 +22,6 @@ from domain.readings.models import MeterReading
 from domain.storage import storage
 from tenants import export
 from tenants.context import tenant_scope
-from tenants.export_models import TenantExport
 from tenants.services import set_stripe_keys
 from tests.factories import MeterReadingFactory, RegisterFactory, populate_tenant
 
