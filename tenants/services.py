@@ -126,11 +126,13 @@ def _usage(tenant: Tenant, now: datetime) -> TenantUsage:
     start, end = month_bounds(now, tenant.timezone)
     tid = tenant.id
     with tenant_scope(tid):
-        accounts = select(func.count(CustomerAccount.id)).where(CustomerAccount.tenant_id == tid).scalar_subquery()
-        staff = select(func.count(StaffUser.id)).where(StaffUser.tenant_id == tid,
-                                                       StaffUser.is_active.is_(True)).scalar_subquery()
-        bills = select(func.count(Bill.id)).where(Bill.tenant_id == tid, Bill.issued_at >= start,
-                                                  Bill.issued_at < end).scalar_subquery()
+        # count(*): index-only scans of (tenant_id, id) and (tenant_id, issued_at) on PostgreSQL.
+        accounts = select(func.count()).select_from(CustomerAccount).where(
+            CustomerAccount.tenant_id == tid).scalar_subquery()
+        staff = select(func.count()).select_from(StaffUser).where(
+            StaffUser.tenant_id == tid, StaffUser.is_active.is_(True)).scalar_subquery()
+        bills = select(func.count()).select_from(Bill).where(
+            Bill.tenant_id == tid, Bill.issued_at >= start, Bill.issued_at < end).scalar_subquery()
         row = db.session.execute(select(accounts, staff, bills),
                                  execution_options={TENANT_FILTERED: True}).one()
         db.session.commit()

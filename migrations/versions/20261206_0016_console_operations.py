@@ -3,6 +3,7 @@
 - `tenants.live_at`: when the administrator opened the portal (tenants/go_live.py). A tenant without it shows a
   "coming soon" page on its portal while its back office works. Every tenant that exists already serves its
   customers, so it is live from its creation here; tenants created from now on start not live.
+- `bills (tenant_id, issued_at)`: the console counts each utility's bills issued this month from this index.
 - `tenant_exports`: the exports an operator asked for from the console (a job writes the ZIP to the tenant's
   storage). A tenant table: row-level security enabled, forced and with its policy, as 0014 gave the others.
 
@@ -55,6 +56,8 @@ def upgrade():
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_tenant_exports_tenant_id_id')),
     sa.UniqueConstraint('tenant_id', 'public_id', name=op.f('uq_tenant_exports_tenant_id_public_id'))
     )
+    # The console counts each utility's bills issued this month: a range on issued_at within the tenant.
+    op.create_index(op.f('ix_bills_tenant_id_issued_at'), 'bills', ['tenant_id', 'issued_at'], unique=False)
     if postgresql:
         for table in NEW_TENANT_TABLES:
             op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
@@ -67,6 +70,7 @@ def downgrade():
         for table in NEW_TENANT_TABLES:
             op.execute(f"DROP POLICY IF EXISTS {POLICY} ON {table}")
     op.drop_table('tenant_exports')
+    op.drop_index(op.f('ix_bills_tenant_id_issued_at'), table_name='bills')
     # Not a batch: on SQLite a batch rebuilds `tenants`, which every tenant table references (foreign keys on);
     # SQLite 3.35+ drops a column in place.
     op.drop_column('tenants', 'live_at')
