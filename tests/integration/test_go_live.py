@@ -112,7 +112,8 @@ def test_going_live_is_refused_while_a_check_is_missing(ctx, make_tenant):
     db.session.rollback()
 
     assert [check.key for check in refused.value.missing] == ["legal_identity"]
-    assert _tenant(tenant_id).live_at is None
+    with tenant_scope(tenant_id):
+        assert _tenant(tenant_id).live_at is None
 
 
 def test_going_live_opens_the_portal_and_is_audited_with_its_author(ctx, make_tenant):
