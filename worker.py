@@ -34,6 +34,9 @@ JOBS: dict[str, tuple[str, str]] = {
     "tenants.export_data": ("tenants.export:export_job", "default"),
 }
 
+# Jobs that may take longer than RQ's default of 180 s (seconds): a whole utility's export.
+JOB_TIMEOUTS = {"tenants.export_data": 4 * 3600}
+
 # The platform operator's jobs on a tenant, which run even while it is suspended (every other job of a suspended
 # tenant is skipped, app/jobs.py): exporting a suspended utility's data is what operators do before handing it over.
 RUN_WHEN_SUSPENDED = frozenset({"tenants.export_data"})

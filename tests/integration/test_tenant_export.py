@@ -234,3 +234,24 @@ def test_on_postgresql_every_table_is_read_under_row_level_security_as_the_tenan
 
     assert len(seen) == len(export.tenant_models())
     assert set(seen) == {(str(a.tenant_id), "repeatable read", False)}
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis (REDIS_URL)")
+def test_on_the_workers_the_export_job_may_run_for_hours_not_rqs_three_minutes(app, tenants_ab):
+    from redis import Redis
+    from rq.job import Job
+    from rq.serializers import JSONSerializer
+
+    from app.jobs import enqueue_now
+
+    a, _b = tenants_ab
+    asked = export.request_export(tenant_id=a.tenant_id, requested_by="ops@platform.example.com", now=utcnow())
+
+    job_id = enqueue_now("tenants.export_data", tenant_id=a.tenant_id, export_id=asked.id,
+                         job_id=f"test-export-timeout-{asked.public_id}")
+    connection = Redis.from_url(app.config["REDIS_URL"])
+    job = Job.fetch(job_id, connection=connection, serializer=JSONSerializer)
+    try:
+        assert job.timeout == 4 * 3600 and job.origin == "default"
+    finally:
+        job.delete()
