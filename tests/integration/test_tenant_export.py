@@ -11,7 +11,6 @@ import shutil
 import zipfile
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
@@ -31,8 +30,9 @@ on_postgresql = pytest.mark.skipif("postgresql" not in os.environ.get("TEST_DATA
 
 @pytest.fixture(autouse=True)
 def _empty_storage(app):
-    """Files stay on disk between tests, and SQLite gives the next test's tenants the same ids."""
-    shutil.rmtree(Path(app.config["FILES_DIR"]) / "tenants", ignore_errors=True)
+    """Files stay on disk between tests, and SQLite gives the next test's tenants the same ids. (The process-wide
+    storage, which another test's app may have pointed elsewhere than this app's FILES_DIR.)"""
+    shutil.rmtree(storage().root / "tenants", ignore_errors=True)
 
 
 @pytest.fixture
