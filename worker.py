@@ -31,7 +31,15 @@ JOBS: dict[str, tuple[str, str]] = {
     "payments.prepare_collection": ("domain.payments.collection_jobs:prepare_collection", "default"),
     "payments.prepare_due_collections": ("domain.payments.collection_jobs:prepare_due_collections", "default"),
     "payments.expire_checkouts": ("domain.payments.checkout_jobs:expire_checkouts", "default"),
+    "tenants.export_data": ("tenants.export:export_job", "default"),
 }
+
+# Jobs that may take longer than RQ's default of 180 s (seconds): a whole utility's export.
+JOB_TIMEOUTS = {"tenants.export_data": 4 * 3600}
+
+# The platform operator's jobs on a tenant, which run even while it is suspended (every other job of a suspended
+# tenant is skipped, app/jobs.py): exporting a suspended utility's data is what operators do before handing it over.
+RUN_WHEN_SUSPENDED = frozenset({"tenants.export_data"})
 
 # Jobs RQ runs again (up to RETRIES times) when the process running them dies (a work horse killed, out of
 # memory): each is idempotent, so a second run finishes what the first began and repeats nothing.

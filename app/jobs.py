@@ -57,6 +57,12 @@ def run_job(name: str, tenant_id: int | None, actor: dict | None = None, kwargs:
     scope = tenant_scope(tenant_id) if tenant_id is not None else platform_scope(f"job:{name}")
     try:
         with scope, acting_as(who):
+            if tenant_id is not None and _suspended(tenant_id) and name not in _run_when_suspended():
+                # A suspended utility's jobs stop: this one does nothing (a billing chunk stays pending and is taken
+                # up on reactivation, tenants.services.set_tenant_status; a daily job's day is simply missed).
+                db.session.rollback()
+                log.info("job skipped: tenant suspended name=%s tenant=%s", name, tenant_id)
+                return {"skipped": "tenant suspended"}
             result = func(**(kwargs or {}))
             db.session.commit()
             _dispatch_documents()  # of bills this job issued, now that they are committed
@@ -68,6 +74,30 @@ def run_job(name: str, tenant_id: int | None, actor: dict | None = None, kwargs:
         raise
     finally:
         db.session.remove()
+
+
+def _suspended(tenant_id: int) -> bool:
+    """Read from the database each time (a column, not the session's possibly stale Tenant): a suspension made by
+    the console a moment ago stops the very next job."""
+    from sqlalchemy import select
+
+    from tenants.models import Tenant
+
+    return db.session.scalar(select(Tenant.status).where(Tenant.id == tenant_id)) == "suspended"
+
+
+def _run_when_suspended() -> frozenset[str]:
+    from worker import RUN_WHEN_SUSPENDED
+    return RUN_WHEN_SUSPENDED
+
+
+def job_waiting_check():
+    """`job_waiting` for the current app: whether RQ still holds a job of that id (None without Redis)."""
+    app = current_app._get_current_object()
+    if not app.config.get("REDIS_URL"):
+        return None
+    redis = _queue(app, "default").connection
+    return lambda job_id: job_waiting(redis, job_id)
 
 
 def _queue(app, queue_name: str):
@@ -95,9 +125,12 @@ def enqueue_now(name: str, *, tenant_id: int | None, actor: dict | None = None, 
         return None
     if app.config.get("REDIS_URL") and not inline:
         queue = _queue(app, queue_name)
+        from worker import JOB_TIMEOUTS
+
         job = queue.enqueue(
             "app.jobs.run_job", args=(name, tenant_id, actor, kwargs),
             job_id=job_id, description=f"{name} tenant={tenant_id}", retry=_retry(name),
+            job_timeout=JOB_TIMEOUTS.get(name),
         )
         return job.id
     # In-process: the same run_job. It commits and removes the scoped session, so callers

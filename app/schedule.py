@@ -69,10 +69,14 @@ def started_days(tenants: Iterable[tuple[int, str]], now: datetime) -> list[Tena
 
 
 def _active_tenants() -> list[tuple[int, str]]:
+    """(id, time zone) of the tenants whose daily jobs run: a suspended tenant's jobs stop (logged, once a tick)."""
     with platform_scope("daily schedule: list the active tenants"):
-        rows = db.session.execute(select(Tenant.id, Tenant.timezone).where(Tenant.status == "active")).all()
+        rows = db.session.execute(select(Tenant.id, Tenant.timezone, Tenant.status).order_by(Tenant.id)).all()
         db.session.rollback()
-    return [(tenant_id, zone) for tenant_id, zone in rows]
+    for tenant_id, _zone, status in rows:
+        if status != "active":
+            log.info("daily jobs skipped: tenant suspended tenant=%s", tenant_id)
+    return [(tenant_id, zone) for tenant_id, zone, status in rows if status == "active"]
 
 
 def dispatch_day(tenant_day: TenantDay, now: datetime) -> list[str]:
@@ -165,6 +169,8 @@ def daily_command(slug: str | None, day: str | None) -> None:
         if tenant_id is None:
             raise click.ClickException(f"no tenant {slug!r}")
         tenants = [t for t in tenants if t[0] == tenant_id]
+        if not tenants:
+            click.echo(f"tenant {slug} is suspended: its daily jobs do not run")
     for tenant_day in started_days(tenants, now):
         if day:
             tenant_day = TenantDay(tenant_day.tenant_id, date.fromisoformat(day))

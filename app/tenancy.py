@@ -13,6 +13,10 @@ ANY_HOST_BLUEPRINTS = {"health"}
 # What a suspended tenant's host still serves: what its "service suspended" page needs to look like the utility's
 # own (stylesheets, brand colours, logo) and to be read in another language.
 SUSPENDED_ENDPOINTS = {"static", "branding.brand_css", "branding.logo", "portal.language"}
+# Before its administrator goes live (tenants/go_live.py) a tenant's portal shows a "coming soon" page on every
+# page; these still answer (the language choice, the payment provider's notifications), and the back office works.
+PORTAL_BLUEPRINT = "portal"
+BEFORE_LIVE_PORTAL_ENDPOINTS = {"portal.language", "portal.payment_webhook"}
 
 
 def init_tenancy(app) -> None:
@@ -41,6 +45,9 @@ def init_tenancy(app) -> None:
         if not tenant.is_active and request.endpoint not in SUSPENDED_ENDPOINTS:
             # In the tenant's language (or the browser's), with its branding: g.tenant is set for the page.
             return render_template("errors/suspended.html", tenant=tenant), 503
+        if (not tenant.is_live and request.blueprint == PORTAL_BLUEPRINT
+                and request.endpoint not in BEFORE_LIVE_PORTAL_ENDPOINTS):
+            return render_template("errors/coming_soon.html", tenant=tenant), 503
         return None
 
     @app.teardown_request

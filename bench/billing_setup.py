@@ -103,6 +103,7 @@ def create_bench_tenant(app, *, slug: str = "bench", gas_calorific_value: str = 
             row = db.session.get(Tenant, tenant.id)
             row.gas_calorific_value = Decimal(gas_calorific_value)
             row.back_billing_months = None
+            row.live_at = utcnow()  # its portal is open (the portal bench reads it)
             db.session.commit()
             tenant_id, currency = row.id, row.currency
         db.session.remove()

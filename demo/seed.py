@@ -170,6 +170,7 @@ def _finish_branding(tenant_id: int, utility: DemoUtility) -> None:
         if tenant.currency == "EUR":  # SEPA direct debit: shown on mandates, carried by the collection files
             tenant.sepa_creditor_id = _demo_creditor_id(utility.slug)
         tenant.dispute_contact = f"support@{utility.slug}.example.com"
+        tenant.live_at = tenant.created_at  # the demo utilities serve their customers from the start
         db.session.commit()
 
 

@@ -25,3 +25,4 @@ from domain.requests.models import RequestAttachment, RequestMessage, ServiceReq
 from domain.sites.models import DeliveryPoint, Meter, MeterInstallation, Premise, Register  # noqa: F401
 from domain.tasks.models import Task, WorkGroup  # noqa: F401
 from tenants.models import Tenant  # noqa: F401
+from tenants.export_models import TenantExport  # noqa: F401

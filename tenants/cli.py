@@ -2,6 +2,8 @@
 operators."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask.cli import with_appcontext
 
@@ -47,16 +49,20 @@ def create(slug, name, activities, default_locale, currency, timezone, custom_do
 @with_appcontext
 def list_():
     """List tenants with their status and size."""
-    rows = services.list_tenants_with_usage()
-    click.echo(f"{'slug':<20} {'status':<10} {'accounts':>9} {'staff':>6}  name")
+    rows = services.list_tenants_with_usage(now=utcnow())
+    click.echo(f"{'slug':<20} {'status':<10} {'portal':<12} {'accounts':>9} {'staff':>6} {'bills/month':>11}  name")
     for usage in rows:
         t = usage.tenant
-        click.echo(f"{t.slug:<20} {t.status:<10} {usage.accounts:>9} {usage.staff:>6}  {t.name}")
+        portal = "live" if t.is_live else "coming soon"
+        click.echo(f"{t.slug:<20} {t.status:<10} {portal:<12} {usage.accounts:>9} {usage.staff:>6} "
+                   f"{usage.bills_this_month:>11}  {t.name}")
 
 
 def _set_status(slug: str, status: str, done: str) -> None:
+    from app.jobs import job_waiting_check
+
     try:
-        services.set_tenant_status(slug=slug, status=status, now=utcnow())
+        services.set_tenant_status(slug=slug, status=status, now=utcnow(), job_waiting=job_waiting_check())
     except services.TenantError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{done} {slug}")
@@ -76,6 +82,35 @@ def suspend(slug):
 def resume(slug):
     """Reactivate a suspended tenant."""
     _set_status(slug, "active", "resumed")
+
+
+@tenants_cli.command("export")
+@click.argument("slug")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option("--render-documents/--stored-documents-only", default=True, show_default=True,
+              help="Render first the PDFs of issued bills no worker has stored yet (as opening them would)")
+@with_appcontext
+def export(slug, path, render_documents):
+    """Export a utility's whole data to a ZIP: every table as JSON and CSV, its documents, a manifest."""
+    from tenants.export import write_export
+
+    tenant = services.tenant_by_slug(slug)
+    if tenant is None:
+        raise click.ClickException(f"no tenant {slug!r}")
+    partial = path.with_name(path.name + ".part")
+    try:
+        summary = write_export(tenant_id=tenant.id, target=partial, now=utcnow(),
+                               render_missing_documents=render_documents)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(path)  # a reader never finds half an archive under the name asked for
+    click.echo(f"exported {slug} to {path}: {summary.tables} tables, {summary.rows} rows, "
+               f"{summary.documents} documents ({path.stat().st_size} bytes)")
+    not_rendered = summary.manifest.get("documents_not_rendered")
+    if not_rendered:
+        click.echo(f"warning: {len(not_rendered)} bill document(s) could not be rendered: "
+                   f"{', '.join(map(str, not_rendered[:10]))}", err=True)
 
 
 @tenants_cli.command("set-stripe")

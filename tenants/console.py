@@ -1,7 +1,8 @@
 """Platform console, on the platform's own host: operators sign in, list and suspend tenants."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, send_file, url_for
+from flask_login import current_user
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -10,11 +11,13 @@ from app.auth import operator_required, safe_next, sign_in, sign_out
 from app.confirmation import confirm_form, confirmed
 from app.auth_forms import LoginForm
 from app.auth_views import SIGN_IN_SCOPE, too_many_failures_message
+from app.jobs import enqueue_after_commit, job_waiting_check
 from app.extensions import limiter
 from app.ratelimit import count_failed_sign_in, sign_in_blocked
 from app.second_factor_views import continue_sign_in, register_second_factor_views
 from domain.db import utcnow
 from domain.identity import services as identity
+from tenants import export as exports
 from tenants import services as tenants
 from tenants.context import platform_scope
 
@@ -60,7 +63,8 @@ def logout():
 @bp.get("/")
 @operator_required
 def home():
-    return render_template("console/home.html", usages=tenants.list_tenants_with_usage(), form=FlaskForm())
+    return render_template("console/home.html", usages=tenants.list_tenants_with_usage(now=utcnow()),
+                           form=FlaskForm())
 
 
 # Suspending takes a utility's portal and back office away from all its customers and staff at once: the operator
@@ -69,7 +73,7 @@ SuspendForm = confirm_form(_l("Tick the box to confirm that the utility is to be
 
 
 def _usage_or_404(slug: str):
-    found = next((usage for usage in tenants.list_tenants_with_usage() if usage.tenant.slug == slug), None)
+    found = tenants.tenant_usage(slug=slug, now=utcnow())
     if found is None:
         abort(404)
     return found
@@ -96,10 +100,49 @@ def set_status(slug: str, status: str):
     elif not FlaskForm().validate_on_submit():
         abort(400)
     try:
-        tenants.set_tenant_status(slug=slug, status=status, now=utcnow())
+        tenants.set_tenant_status(slug=slug, status=status, now=utcnow(), job_waiting=job_waiting_check())
     except tenants.TenantError:
         abort(404)
     from app.i18n import STATUS_NAMES
 
     flash(_("%(slug)s is now %(status)s.", slug=slug, status=STATUS_NAMES[status]), "success")
     return redirect(url_for("console.home"))
+
+
+# A utility's whole data as a ZIP: written by a job (queue `default`, in-process without Redis) to the tenant's
+# storage, then downloaded from the list of its exports (tenants/export.py).
+@bp.get("/tenants/<slug>/exports")
+@operator_required
+def exports_page(slug: str):
+    usage = _usage_or_404(slug)
+    found = exports.exports_of(tenant_id=usage.tenant.id)
+    working = any(export.status in ("pending", "running") for export in found)
+    return render_template("console/exports.html", usage=usage, exports=found, working=working, form=FlaskForm())
+
+
+@bp.post("/tenants/<slug>/exports")
+@operator_required
+def start_export(slug: str):
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    usage = _usage_or_404(slug)
+    operator = current_user.user
+    export = exports.request_export(tenant_id=usage.tenant.id, requested_by=operator.email, now=utcnow())
+    enqueue_after_commit("tenants.export_data", tenant_id=usage.tenant.id, export_id=export.id,
+                         actor={"kind": "operator", "id": operator.id, "label": operator.email},
+                         job_id=f"tenant-export-{usage.tenant.id}-{export.public_id}")
+    flash(_("The export of %(name)s has started. It appears below once written.", name=usage.tenant.name),
+          "success")
+    return redirect(url_for("console.exports_page", slug=slug))
+
+
+@bp.get("/tenants/<slug>/exports/<public_id>.zip")
+@operator_required
+def download_export(slug: str, public_id: str):
+    tenant = tenants.tenant_by_slug(slug)
+    export = exports.export_by_public_id(tenant_id=tenant.id, public_id=public_id) if tenant else None
+    path = exports.export_file(export) if export else None
+    if path is None:
+        abort(404)
+    return send_file(path, mimetype="application/zip", as_attachment=True,
+                     download_name=f"{slug}-{export.finished_at:%Y-%m-%d-%H%M}.zip", max_age=0)

@@ -62,10 +62,18 @@ class Tenant(PlatformModel):
     reading_window_days: Mapped[int] = mapped_column(Integer, nullable=False, default=7, server_default="7")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # h-console
+    # When the administrator opened the portal (tenants/go_live.py); None: not live yet, the portal shows a
+    # "coming soon" page while the back office works. Tenants older than the go-live switch are live (0016).
+    live_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     @property
     def is_active(self) -> bool:
         return self.status == "active"
+
+    @property
+    def is_live(self) -> bool:
+        return self.live_at is not None
 
     @property
     def has_stripe_keys(self) -> bool:

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import get_currency_name
 from sqlalchemy import func, select
 
+from domain.billing.models import Bill
 from domain.contracts.models import CustomerAccount
 from domain.db import db
 from domain.identity.models import StaffRoleGrant, StaffUser
@@ -18,6 +20,7 @@ from domain.identity.passwords import hash_password, password_problems
 from domain.identity.services import normalise_email
 from domain.tasks.models import WorkGroup
 from tenants.context import platform_scope, tenant_scope
+from tenants.guard import TENANT_FILTERED
 from tenants.models import ACTIVITIES, Tenant
 from tenants.resolution import is_valid_slug
 from tenants.secrets import reseal
@@ -40,7 +43,15 @@ class TenantError(ValueError):
 class TenantUsage:
     tenant: Tenant
     accounts: int
-    staff: int
+    staff: int  # active staff members
+    bills_this_month: int = 0  # issued since the first of this month, in the tenant's time zone
+
+    @property
+    def state(self) -> str:
+        """What the console shows: "suspended", "live", or "coming_soon" (the portal has not opened yet)."""
+        if self.tenant.status == "suspended":
+            return "suspended"
+        return "live" if self.tenant.is_live else "coming_soon"
 
 
 def _validate(*, slug, name, activities, default_locale, currency, timezone, admin_email, admin_password):
@@ -100,31 +111,78 @@ def create_tenant(*, slug: str, name: str, activities: list[str], default_locale
     return tenant
 
 
-def list_tenants_with_usage() -> list[TenantUsage]:
-    """Every tenant with its size, counted inside each tenant (row-level security stays on)."""
+def month_bounds(now: datetime, timezone: str) -> tuple[datetime, datetime]:
+    """`[first of this month, first of next month)` at midnight in `timezone`, as aware UTC datetimes."""
+    zone = ZoneInfo(timezone)
+    local = now.astimezone(zone)
+    start = datetime(local.year, local.month, 1, tzinfo=zone)
+    end = datetime(local.year + (local.month == 12), local.month % 12 + 1, 1, tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def _usage(tenant: Tenant, now: datetime) -> TenantUsage:
+    """The tenant's size in one statement, inside its own scope (row-level security stays on): every count reads
+    an index that starts with tenant_id."""
+    start, end = month_bounds(now, tenant.timezone)
+    tid = tenant.id
+    with tenant_scope(tid):
+        # count(*): index-only scans of (tenant_id, id) and (tenant_id, issued_at) on PostgreSQL.
+        accounts = select(func.count()).select_from(CustomerAccount).where(
+            CustomerAccount.tenant_id == tid).scalar_subquery()
+        staff = select(func.count()).select_from(StaffUser).where(
+            StaffUser.tenant_id == tid, StaffUser.is_active.is_(True)).scalar_subquery()
+        bills = select(func.count()).select_from(Bill).where(
+            Bill.tenant_id == tid, Bill.issued_at >= start, Bill.issued_at < end).scalar_subquery()
+        row = db.session.execute(select(accounts, staff, bills),
+                                 execution_options={TENANT_FILTERED: True}).one()
+        db.session.commit()
+    return TenantUsage(tenant, int(row[0] or 0), int(row[1] or 0), int(row[2] or 0))
+
+
+def list_tenants_with_usage(*, now: datetime) -> list[TenantUsage]:
+    """Every tenant with its size: one statement per tenant, counted inside it (row-level security stays on)."""
     with platform_scope("list tenants"):
         tenants = list(db.session.scalars(select(Tenant).order_by(Tenant.slug)))
         db.session.commit()
-    out = []
-    for tenant in tenants:
-        with tenant_scope(tenant.id):
-            accounts = db.session.scalar(select(func.count(CustomerAccount.id))) or 0
-            staff = db.session.scalar(select(func.count(StaffUser.id))) or 0
-            db.session.commit()
-        out.append(TenantUsage(tenant, accounts, staff))
-    return out
+    return [_usage(tenant, now) for tenant in tenants]
 
 
-def set_tenant_status(*, slug: str, status: str, now: datetime) -> Tenant:
+def tenant_by_slug(slug: str) -> Tenant | None:
+    with platform_scope("find a tenant by slug"):
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+        db.session.commit()
+    return tenant
+
+
+def tenant_usage(*, slug: str, now: datetime) -> TenantUsage | None:
+    """One tenant's size, or None for an unknown slug."""
+    tenant = tenant_by_slug(slug)
+    return None if tenant is None else _usage(tenant, now)
+
+
+def set_tenant_status(*, slug: str, status: str, now: datetime,
+                      job_waiting: Callable[[str], bool] | None = None) -> Tenant:
+    """Suspend or reactivate a tenant. Suspended, its hosts answer a "service suspended" page and its jobs are not
+    run (app/jobs.py, app/schedule.py); a billing run in progress stops after the chunk at work. Reactivated, its
+    interrupted billing runs are taken up at once where they stopped (`job_waiting`: whether a job of that id is
+    still queued, so it is not dispatched twice)."""
     if status not in ("active", "suspended"):
         raise TenantError("status: active or suspended")
     with platform_scope(f"set tenant status {status}"):
         tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
         if tenant is None:
             raise TenantError(f"no tenant {slug!r}")
+        previous = tenant.status
         tenant.status = status
         tenant.suspended_at = now if status == "suspended" else None
         db.session.commit()
+    log.info("tenant status tenant=%s slug=%s from=%s to=%s", tenant.id, slug, previous, status)
+    if previous == "suspended" and status == "active":
+        from domain.billing.recovery import take_up_runs
+
+        taken = take_up_runs(tenant_id=tenant.id, now=now, job_waiting=job_waiting)
+        if taken:
+            log.info("billing runs taken up after reactivation tenant=%s actions=%s", tenant.id, taken)
     return tenant
 
 

@@ -177,7 +177,8 @@ def make_tenant(app):
     from domain.db import utcnow
     from tenants.services import create_tenant
 
-    def _make(slug: str, activities=("electricity", "gas"), **kwargs):
+    def _make(slug: str, activities=("electricity", "gas"), live: bool = True, **kwargs):
+        """`live=False`: a utility whose portal has not opened yet (the go-live switch, tenants/go_live.py)."""
         from sqlalchemy import select
 
         from domain.db import db
@@ -197,6 +198,9 @@ def make_tenant(app):
                 admin = db.session.scalar(select(StaffUser).where(StaffUser.email == f"admin@{slug}.test"))
                 StaffSecondFactorFactory(user=admin)
                 db.session.commit()
+            if live:
+                from tests.factories import make_live
+                make_live(tenant)
             return tenant
 
     return _make

@@ -544,8 +544,23 @@ class TenantData:
     request_reference: str
 
 
-def populate_tenant(tenant) -> TenantData:
+def make_live(tenant) -> None:
+    """Open the tenant's portal (as if its administrator had gone live), unless it is live already."""
+    from tenants.context import platform_scope
+    from tenants.models import Tenant
+
+    with platform_scope("tests: a live tenant"):
+        row = db.session.get(Tenant, tenant.id)
+        if row.live_at is None:
+            row.live_at = NOW
+            db.session.commit()
+        tenant.live_at = row.live_at
+
+
+def populate_tenant(tenant, live: bool = True) -> TenantData:
     """One customer with an online access, an account, a contract, a meter, a bill; staff of every role."""
+    if live:
+        make_live(tenant)
     with tenant_scope(tenant.id):
         party = PartyFactory()
         ContactPointFactory(party=party, value=f"{tenant.slug}.customer@example.test")

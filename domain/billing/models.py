@@ -48,6 +48,8 @@ class Bill(TenantScoped):
         Index(None, "tenant_id", "account_id", "issued_at"),
         Index(None, "tenant_id", "contract_id", "period_start"),
         Index(None, "tenant_id", "billing_run_id"),
+        # The console's "bills issued this month" per utility (tenants/services.py) reads this range (migration 0016).
+        Index(None, "tenant_id", "issued_at"),
         # One live bill per contract, period and kind: a re-run after a crash cannot bill twice.
         Index("uq_bills_live_contract_period_kind", "tenant_id", "contract_id", "period_start", "kind",
               unique=True, postgresql_where=text("status <> 'cancelled'"), sqlite_where=text("status <> 'cancelled'")),

@@ -71,6 +71,18 @@ def sweep_stalled_runs(*, now: datetime, job_waiting: Callable[[str], bool] = _n
     return done
 
 
+def take_up_runs(*, tenant_id: int, now: datetime, job_waiting: Callable[[str], bool] | None = None
+                 ) -> list[tuple[int, str]]:
+    """Take up one tenant's interrupted runs now, without waiting for them to look stalled: a reactivated tenant's
+    run whose chunks were skipped while it was suspended (app/jobs.py) goes on from the first chunk not done."""
+    with tenant_scope(tenant_id):
+        try:
+            return _sweep_tenant(tenant_id, now=now, job_waiting=job_waiting or _never_waiting,
+                                 quiet_for=timedelta(0))
+        finally:
+            db.session.rollback()
+
+
 def _precise() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 

@@ -9,7 +9,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
-from domain.db import db
+from domain.db import db, utcnow
 from tenants import secrets, services
 from tenants.context import platform_scope
 from tenants.models import Tenant
@@ -140,7 +140,7 @@ def test_the_app_role_cannot_insert_a_tenant_outside_the_escape_hatch(app_engine
 def test_hosts_still_resolve_and_the_console_still_lists_every_tenant(app, two_tenants, browser):
     a, b = two_tenants
     with app.app_context():
-        listed = [usage.tenant.slug for usage in services.list_tenants_with_usage()]
+        listed = [usage.tenant.slug for usage in services.list_tenants_with_usage(now=utcnow())]
 
     assert "Bravo Utility" in browser(b.slug).get("/login").get_data(as_text=True)
     assert listed == ["alpha", "bravo"]

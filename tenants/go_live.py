@@ -1,0 +1,142 @@
+"""The go-live checklist: what a new utility still lacks before its portal opens, and the switch that opens it.
+
+Each check is a small function registered with `@go_live_check`: given the tenant and its local date, it returns a
+`Check` (done or not, what is missing, in the administrator's language, and the endpoint of the page that fixes
+it). The administration home lists them all; "Go live" is allowed only when every one is done.
+
+Extension point: a part of the administration area that adds a setting the portal needs registers its own check
+(in its module, imported by the app factory) with `@go_live_check("key", _l("Title"), endpoint="admin.…")`.
+The checks run inside the tenant's scope (the administrator's request), in registration order.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from domain.audit.recorder import record_event
+from domain.contracts.models import CustomerAccount
+from domain.db import db
+from domain.identity.models import StaffRoleGrant, StaffUser
+from domain.offers.models import Offer, TariffVersion
+from tenants.context import require_tenant_id
+from tenants.models import ACTIVITIES, Tenant
+
+log = logging.getLogger("tenants")
+
+STAFF_ROLES = ("agent", "billing", "collections", "supervisor", "tenant_admin")
+ROLE_NAMES = {"agent": _l("Customer service agent"), "billing": _l("Billing"), "collections": _l("Collections"),
+              "supervisor": _l("Supervisor"), "tenant_admin": _l("Administrator")}
+_ACTIVITY_NAMES = {"water": _l("Water"), "gas": _l("Gas"), "electricity": _l("Electricity"),
+                   "heating": _l("Urban heating")}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the checklist. `missing`: what is still to do (empty when done), each a sentence."""
+
+    key: str
+    title: object
+    done: bool
+    missing: tuple = ()
+    endpoint: str | None = None
+
+
+CheckFunction = Callable[[Tenant, date], tuple[bool, list, str | None]]
+_REGISTRY: list[tuple[str, object, CheckFunction]] = []
+
+
+def go_live_check(key: str, title) -> Callable[[CheckFunction], CheckFunction]:
+    """Register a check: the function returns (done, what is missing, endpoint of the page that fixes it)."""
+    def register(func: CheckFunction) -> CheckFunction:
+        if any(existing == key for existing, _title, _func in _REGISTRY):
+            raise ValueError(f"go-live check {key!r} is registered twice")
+        _REGISTRY.append((key, title, func))
+        return func
+    return register
+
+
+def registered_checks() -> list[str]:
+    return [key for key, _title, _func in _REGISTRY]
+
+
+def checklist(tenant: Tenant, *, today: date) -> list[Check]:
+    """Every registered check for the tenant (call inside its scope), `today` being its local date."""
+    out = []
+    for key, title, func in _REGISTRY:
+        done, missing, endpoint = func(tenant, today)
+        out.append(Check(key=key, title=title, done=bool(done), missing=() if done else tuple(missing),
+                         endpoint=endpoint))
+    return out
+
+
+class NotReady(RuntimeError):
+    """Go-live refused: some checks are not done (`missing` lists them)."""
+
+    def __init__(self, missing: list[Check]):
+        super().__init__("not ready to go live: " + ", ".join(check.key for check in missing))
+        self.missing = missing
+
+
+class AlreadyLive(RuntimeError):
+    """The portal is open already."""
+
+
+def go_live(*, tenant: Tenant, today: date, now: datetime) -> Tenant:
+    """Open the portal: every check must pass. Audit-trailed with its author; the caller commits."""
+    if tenant.id != require_tenant_id():
+        raise PermissionError("a tenant goes live only in its own scope")
+    if tenant.is_live:
+        raise AlreadyLive(tenant.slug)
+    missing = [check for check in checklist(tenant, today=today) if not check.done]
+    if missing:
+        raise NotReady(missing)
+    tenant.live_at = now
+    db.session.flush()
+    record_event(db.session, tenant_id=tenant.id, action="tenant_went_live", entity_type="Tenant",
+                 entity_id=tenant.id, occurred_at=now, details={"live_at": now, "checks": registered_checks()})
+    log.info("tenant went live tenant=%s slug=%s", tenant.id, tenant.slug)
+    return tenant
+
+
+# --- the checks that today's data can answer -------------------------------------------------------------------
+
+
+@go_live_check("offers", _l("An offer with a tariff in force for each activity"))
+def _offers(tenant: Tenant, today: date):
+    in_force = select(Offer.activity).join(TariffVersion, TariffVersion.offer_id == Offer.id).where(
+        Offer.is_active.is_(True), TariffVersion.effective_from <= today,
+        (TariffVersion.effective_to.is_(None)) | (TariffVersion.effective_to > today)).distinct()
+    covered = set(db.session.scalars(in_force))
+    wanted = [a for a in ACTIVITIES if a in (tenant.activities or ())]
+    missing = [_l("%(activity)s: no offer with a tariff in force today.", activity=_ACTIVITY_NAMES[a])
+               for a in wanted if a not in covered]
+    return not missing, missing, "admin.offers"
+
+
+@go_live_check("legal_identity", _l("Legal identity"))
+def _legal_identity(tenant: Tenant, today: date):
+    fields = (("legal_name", _l("The legal name of the utility.")),
+              ("postal_address", _l("The postal address.")),
+              ("ombudsman", _l("The ombudsman or mediator customers can turn to.")))
+    missing = [label for name, label in fields if not (getattr(tenant, name, None) or "").strip()]
+    return not missing, missing, "admin.identity"
+
+
+@go_live_check("staff", _l("A staff member for each role"))
+def _staff(tenant: Tenant, today: date):
+    held = set(db.session.scalars(select(StaffRoleGrant.role).join(
+        StaffUser, StaffUser.id == StaffRoleGrant.staff_user_id).where(StaffUser.is_active.is_(True)).distinct()))
+    missing = [_l("No active staff member has the role “%(role)s”.", role=ROLE_NAMES[role])
+               for role in STAFF_ROLES if role not in held]
+    return not missing, missing, "admin.staff"
+
+
+@go_live_check("customers", _l("Customers imported"))
+def _customers(tenant: Tenant, today: date):
+    any_account = db.session.scalar(select(CustomerAccount.id).limit(1))
+    return any_account is not None, [_l("No customer account yet: import the customer base.")], "admin.imports"
