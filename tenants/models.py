@@ -62,6 +62,10 @@ class Tenant(PlatformModel):
     reading_window_days: Mapped[int] = mapped_column(Integer, nullable=False, default=7, server_default="7")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # h-people
+    # Where the utility operates (ISO 3166 alpha-2, e.g. FR): the wizard fills currency, time zone and language
+    # from it, and pages write numbers and dates as that country does (domain.i18n.tenant_formatting_locale).
+    country: Mapped[str | None] = mapped_column(String(2))
 
     @property
     def is_active(self) -> bool:
