@@ -147,6 +147,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.routes import bp as portal_bp
     from tenants.branding import bp as branding_bp
     from tenants.console import bp as console_bp
+    import tenants.console_wizard  # noqa: F401  (the wizard creating a utility, on the console blueprint)
     from app.health import bp as health_bp
 
     app.register_blueprint(portal_bp)
