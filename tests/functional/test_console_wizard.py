@@ -41,7 +41,8 @@ def _value(page, name) -> str | None:
 
 def _selected(page, name) -> str | None:
     select_ = re.search(rf'<select[^>]*name="{name}".*?</select>', page, re.S)
-    found = select_ and re.search(r'<option selected value="([^"]*)"|<option value="([^"]*)" selected', select_.group(0))
+    found = select_ and re.search(r'<option selected value="([^"]*)"|<option value="([^"]*)" selected',
+                                  select_.group(0))
     return (found.group(1) or found.group(2)) if found else None
 
 
