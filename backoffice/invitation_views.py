@@ -24,6 +24,16 @@ def _invalid(reason: str):
     return render_template("backoffice/invitation_invalid.html", reason=reason), status
 
 
+def _second_step(user):
+    """The sign-in's second step (the identity part's two-step sign-in: an administrator must enrol a second factor)
+    when it is there and this member needs it; None to sign them in at once."""
+    try:
+        from app.second_factor_views import continue_sign_in
+    except ImportError:
+        return None
+    return continue_sign_in("staff", user, prefix="backoffice", home_endpoint="backoffice.home")
+
+
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
 @public_view
 @limiter.limit(lambda: current_app.config["RATE_LIMIT_LOGIN"], methods=["POST"])
@@ -42,8 +52,12 @@ def accept_invitation(token: str):
         except invitations.InvitationNotValid as exc:
             return _invalid(exc.reason)
         else:
-            sign_in("staff", user)
             log.info("staff joined tenant=%s staff=%s", g.tenant.id, user.id)
+            second_step = _second_step(user)
+            if second_step is not None:  # an administrator enrols a second factor before anything else
+                flash(_("Welcome, %(name)s. Your password is set.", name=user.full_name), "success")
+                return second_step
+            sign_in("staff", user)
             flash(_("Welcome, %(name)s. Your password is set and you are signed in.", name=user.full_name),
                   "success")
             return redirect(url_for("backoffice.home"))

@@ -260,3 +260,31 @@ def test_second_factor_reset_button_follows_the_identity_part(app, browser, two_
     assert "Reset the second factor" in with_it and done.status_code == 302
     assert calls == [("agent@alpha.test", "admin@alpha.test")]
 
+
+
+def test_joining_hands_over_to_the_second_step_when_the_sign_in_has_one(app, browser, two_tenants, outbox,
+                                                                         monkeypatch):
+    """The identity part's two-step sign-in decides whether an administrator must first enrol a second factor:
+    joining goes through it (`app.second_factor_views.continue_sign_in`) instead of signing in at once."""
+    import sys
+    from types import ModuleType
+
+    from flask import redirect
+
+    a, _b = two_tenants
+    office = _office(browser, a)
+    _invite(office, roles=["tenant_admin"])
+    path = _link(outbox()[-1]).split("alpha.localhost", 1)[1]
+    handed = []
+    fake = ModuleType("app.second_factor_views")
+    fake.continue_sign_in = lambda kind, user, *, prefix, home_endpoint: (
+        handed.append((kind, user.email, prefix)) or redirect("/backoffice/login/second-factor"))
+    monkeypatch.setitem(sys.modules, "app.second_factor_views", fake)
+    newcomer = browser(a.slug)
+    newcomer.client.delete_cookie("session", domain=newcomer.host)
+
+    joined = newcomer.submit(path, {"password": "nadia-password-1", "confirm": "nadia-password-1"})
+
+    assert joined.status_code == 302 and joined.headers["Location"].endswith("/backoffice/login/second-factor")
+    assert handed == [("staff", "nadia@alpha.test", "backoffice")]
+    assert newcomer.get(path).status_code == 410  # the password is set: the link is used up
