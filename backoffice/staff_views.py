@@ -29,6 +29,20 @@ REFUSALS = {
     "last_admin": _l("This is the last administrator who can sign in: make someone else an administrator first."),
     "not_invited": _l("This person has already joined: there is nothing to invite them to."),
 }
+def _history_line(event, group_names: dict[str, str]) -> str:
+    details = event.changes or {}
+    roles = ", ".join(str(ROLE_NAMES.get(role, role)) for role in details.get("roles", ()))
+    groups = ", ".join(group_names.get(code, code) for code in details.get("work_groups", ())) or "—"
+    if event.action == "staff_invited":
+        return _("Invited as %(roles)s; work groups: %(groups)s", roles=roles, groups=groups)
+    if event.action == "staff_access_changed":
+        return _("Roles: %(roles)s; work groups: %(groups)s", roles=roles, groups=groups)
+    return str(HISTORY_ACTIONS.get(event.action, event.action))
+
+
+HISTORY_ACTIONS = {"staff_reinvited": _l("New invitation sent"), "staff_joined": _l("Joined: password chosen"),
+                   "staff_deactivated": _l("Deactivated, signed out everywhere"),
+                   "staff_reactivated": _l("Reactivated")}
 DeactivateForm = confirm_form(_l("Tick the box to confirm that this person is to be deactivated."))
 
 
@@ -91,12 +105,14 @@ def invite_staff():
 
 def _member_page(user, form, *, deactivate_form=None, status: int = 200, problem: str | None = None):
     latest = invitations.latest_invitation(user=user)
+    group_names = {group.code: label for group, label in _groups()}
+    history = [(event, _history_line(event, group_names)) for event in staff_admin.history_of(user)]
     return render_template(
         "backoffice/admin/staff_member.html", member=user, form=form, status=staff_admin.status_of(user),
         status_names=STATUS_NAMES, role_descriptions=ROLE_DESCRIPTIONS, latest_invitation=latest,
         now=utcnow(), is_self=user.id == _by().id, problem=problem,
         deactivate_form=deactivate_form or DeactivateForm(formdata=None), action_form=FlaskForm(),
-        can_reset_second_factor=second_factor_reset() is not None,
+        can_reset_second_factor=second_factor_reset() is not None, history=history,
     ), status
 
 
@@ -108,7 +124,7 @@ def staff_member(public_id: str):
     if form.validate_on_submit():
         try:
             staff_admin.update_access(user=user, roles=form.roles.data, work_group_codes=form.work_groups.data,
-                                      by=_by())
+                                      by=_by(), now=utcnow())
         except staff_admin.StaffChangeRefused as exc:
             getattr(form, exc.field).errors.append(_refusal(exc))
         else:
@@ -146,7 +162,7 @@ def reactivate_staff(public_id: str):
     user = _member_or_404(public_id)
     if not FlaskForm().validate_on_submit():
         abort(400)
-    staff_admin.reactivate_staff(user=user, by=_by())
+    staff_admin.reactivate_staff(user=user, by=_by(), now=utcnow())
     flash(_("%(name)s is active again.", name=user.full_name), "success")
     return redirect(url_for("admin.staff_member", public_id=user.public_id))
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
+from domain.audit.recorder import record_event
 from domain.db import db
 from domain.identity.invitation_models import StaffInvitation
 from domain.identity.models import StaffUser
@@ -108,5 +109,7 @@ def accept_invitation(*, token: str, new_password: str, now: datetime) -> StaffU
     invitation.used_at = now
     user.last_login_at = now
     close_all_sessions(user_kind="staff", user_id=user.id)
+    record_event(db.session, tenant_id=user.tenant_id, action="staff_joined", entity_type="StaffUser",
+                 entity_id=user.id, details={}, occurred_at=now)
     log.info("staff invitation accepted staff=%s", user.id)
     return user

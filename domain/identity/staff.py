@@ -12,6 +12,8 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from domain.audit.models import AuditEvent
+from domain.audit.recorder import record_event
 from domain.db import db
 from domain.identity import invitations
 from domain.identity.models import STAFF_ROLES, StaffRoleGrant, StaffUser
@@ -42,6 +44,25 @@ class StaffRow:
     roles: tuple[str, ...]
     work_groups: tuple[WorkGroup, ...]
     status: str
+
+
+def _record(user: StaffUser, action: str, details: dict, now: datetime) -> None:
+    """One line of the member's own history (the grants and memberships are audited row by row as well)."""
+    record_event(db.session, tenant_id=user.tenant_id, action=action, entity_type="StaffUser", entity_id=user.id,
+                 details=details, occurred_at=now)
+
+
+HISTORY_ACTIONS = ("staff_invited", "staff_reinvited", "staff_joined", "staff_access_changed", "staff_deactivated",
+                   "staff_reactivated")
+
+
+def history_of(user: StaffUser, *, limit: int = 50) -> list[AuditEvent]:
+    """What was done to the member's access, newest first, with who did it (sign-ins, which only move
+    `last_login_at`, are left out)."""
+    return list(db.session.scalars(
+        select(AuditEvent).where(AuditEvent.entity_type == "StaffUser", AuditEvent.entity_id == user.id,
+                                 AuditEvent.action.in_(HISTORY_ACTIONS))
+        .order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(limit)))
 
 
 def status_of(user: StaffUser) -> str:
@@ -126,18 +147,22 @@ def invite_staff(*, email: str, full_name: str, roles, work_group_codes=(), loca
     db.session.flush()
     for group in groups:
         db.session.add(WorkGroupMember(work_group_id=group.id, staff_user_id=user.id))
-    return invitations.issue_invitation(user=user, by=by, now=now)
+    sent = invitations.issue_invitation(user=user, by=by, now=now)
+    _record(user, "staff_invited", {"roles": roles, "work_groups": [g.code for g in groups]}, now)
+    return sent
 
 
 def reinvite_staff(*, user: StaffUser, by: StaffUser | None, now: datetime) -> invitations.SentInvitation:
     """A fresh link for a member who has not joined yet (the earlier one expired or was lost)."""
     try:
-        return invitations.issue_invitation(user=user, by=by, now=now)
+        sent = invitations.issue_invitation(user=user, by=by, now=now)
     except invitations.AlreadyJoined as exc:
         raise StaffChangeRefused("not_invited") from exc
+    _record(user, "staff_reinvited", {}, now)
+    return sent
 
 
-def update_access(*, user: StaffUser, roles, work_group_codes, by: StaffUser) -> None:
+def update_access(*, user: StaffUser, roles, work_group_codes, by: StaffUser, now: datetime) -> None:
     """Give `user` exactly these roles and work groups."""
     roles = _check_roles(roles)
     groups = _groups(work_group_codes)
@@ -160,6 +185,8 @@ def update_access(*, user: StaffUser, roles, work_group_codes, by: StaffUser) ->
             db.session.delete(membership)
     for group_id in wanted - set(current):
         db.session.add(WorkGroupMember(work_group_id=group_id, staff_user_id=user.id))
+    _record(user, "staff_access_changed", {"roles": sorted(roles, key=STAFF_ROLES.index),
+                                           "work_groups": sorted(g.code for g in groups)}, now)
     log.info("staff access changed staff=%s by=%s roles=%s", user.id, by.id, ",".join(sorted(roles)))
 
 
@@ -175,12 +202,14 @@ def deactivate_staff(*, user: StaffUser, by: StaffUser, now: datetime) -> None:
     user.is_active = False
     close_all_sessions(user_kind="staff", user_id=user.id)
     invitations.revoke_invitations(user=user, now=now)
+    _record(user, "staff_deactivated", {}, now)
     log.info("staff deactivated staff=%s by=%s", user.id, by.id)
 
 
-def reactivate_staff(*, user: StaffUser, by: StaffUser) -> None:
+def reactivate_staff(*, user: StaffUser, by: StaffUser, now: datetime) -> None:
     """The member may sign in again (with their password; one who never joined needs a new invitation)."""
     if user.is_active:
         return
     user.is_active = True
+    _record(user, "staff_reactivated", {}, now)
     log.info("staff reactivated staff=%s by=%s", user.id, by.id)

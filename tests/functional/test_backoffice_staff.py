@@ -159,10 +159,13 @@ def test_edit_roles_and_work_groups_is_audited(app, browser, two_tenants):
     assert response.status_code == 302
     page = office.get(path).get_data(as_text=True)
     assert "are saved" in page
+    # The member's history says what changed and who changed it.
+    assert "Roles: Customer service agent, Supervisor; work groups: Front office" in page
+    assert "admin@alpha.test" in page.split("History", 1)[1]
     assert _member(app, a, "agent@alpha.test").roles == {"agent", "supervisor"}
     with app.app_context(), tenant_scope(a.tenant_id):
         events = db.session.scalars(select(AuditEvent).where(AuditEvent.id > before)).all()
-        assert {e.entity_type for e in events} == {"StaffRoleGrant", "WorkGroupMember"}
+        assert {e.entity_type for e in events} == {"StaffRoleGrant", "WorkGroupMember", "StaffUser"}
         assert {(e.actor_kind, e.actor_id) for e in events} == {("staff", admin.id)}
 
 

@@ -171,7 +171,7 @@ def test_deactivating_voids_a_pending_invitation_and_reactivating_does_not_reviv
     with tenant_scope(a.tenant_id):
         sent = _invite()
         staff_admin.deactivate_staff(user=sent.user, by=_admin(), now=utcnow())
-        staff_admin.reactivate_staff(user=sent.user, by=_admin())
+        staff_admin.reactivate_staff(user=sent.user, by=_admin(), now=utcnow())
         db.session.commit()
 
         with pytest.raises(invitations.InvitationNotValid) as refused:
@@ -186,7 +186,7 @@ def test_reactivated_member_signs_in_again(ctx, two_tenants):
     with tenant_scope(a.tenant_id):
         agent = _admin("agent@alpha.test")
         staff_admin.deactivate_staff(user=agent, by=_admin(), now=utcnow())
-        staff_admin.reactivate_staff(user=agent, by=_admin())
+        staff_admin.reactivate_staff(user=agent, by=_admin(), now=utcnow())
         db.session.commit()
 
         assert identity.authenticate(user_kind="staff", email=agent.email, password="correct-horse-battery",
@@ -215,7 +215,8 @@ def test_the_last_administrator_is_protected(ctx, two_tenants):
         with pytest.raises(staff_admin.StaffChangeRefused) as deactivation:
             staff_admin.deactivate_staff(user=admin, by=supervisor, now=utcnow())
         with pytest.raises(staff_admin.StaffChangeRefused) as demotion:
-            staff_admin.update_access(user=admin, roles=["agent"], work_group_codes=[], by=supervisor)
+            staff_admin.update_access(user=admin, roles=["agent"], work_group_codes=[], by=supervisor,
+                                      now=utcnow())
 
         assert admin.is_active and admin.roles == {"tenant_admin"}
     assert deactivation.value.code == demotion.value.code == "last_admin"
@@ -227,7 +228,7 @@ def test_an_administrator_may_be_removed_while_another_remains(ctx, two_tenants)
         admin = _admin()
         supervisor = _admin("supervisor@alpha.test")
         staff_admin.update_access(user=supervisor, roles=["supervisor", "tenant_admin"], work_group_codes=[],
-                                  by=admin)
+                                  by=admin, now=utcnow())
 
         staff_admin.deactivate_staff(user=admin, by=supervisor, now=utcnow())
 
@@ -240,12 +241,12 @@ def test_roles_and_work_groups_are_replaced_and_audited_with_their_author(ctx, t
         admin = _admin()
         agent = _admin("agent@alpha.test")
         staff_admin.update_access(user=agent, roles=["agent"], work_group_codes=["front_office", "metering"],
-                                  by=admin)
+                                  by=admin, now=utcnow())
         db.session.commit()
 
         with acting_as(Actor("staff", admin.id, admin.email)):
             staff_admin.update_access(user=agent, roles=["billing", "collections"], work_group_codes=["metering"],
-                                      by=admin)
+                                      by=admin, now=utcnow())
             db.session.commit()
 
         assert agent.roles == {"billing", "collections"}
@@ -264,7 +265,8 @@ def test_unknown_role_or_group_changes_nothing(ctx, two_tenants):
         for roles, groups, field in ((["wizard"], [], "roles"), ([], [], "roles"), (["agent"], ["nope"],
                                                                                    "work_groups")):
             with pytest.raises(staff_admin.StaffChangeRefused) as refused:
-                staff_admin.update_access(user=agent, roles=roles, work_group_codes=groups, by=_admin())
+                staff_admin.update_access(user=agent, roles=roles, work_group_codes=groups, by=_admin(),
+                                          now=utcnow())
             assert refused.value.field == field
         assert agent.roles == {"agent"}
         assert db.session.scalar(select(func.count(WorkGroupMember.id))) == 0
