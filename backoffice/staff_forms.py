@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectField, SelectMultipleField, StringField
+from wtforms import EmailField, SelectField, SelectMultipleField, StringField, ValidationError
 from wtforms.validators import DataRequired, Length, Regexp
 
 from app.auth_forms import EMAIL_SHAPE
@@ -39,15 +39,11 @@ class _AccessFields(FlaskForm):
 
     def validate_roles(self, field):
         if any(role not in ROLE_PERMISSIONS for role in field.data or ()):
-            from wtforms import ValidationError
-
             raise ValidationError(_l("Choose roles from the list."))
 
     def validate_work_groups(self, field):
         known = {code for code, _label in self.work_groups.choices}
         if any(code not in known for code in field.data or ()):
-            from wtforms import ValidationError
-
             raise ValidationError(_l("Choose work groups from the list."))
 
 

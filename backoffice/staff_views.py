@@ -29,6 +29,13 @@ REFUSALS = {
     "last_admin": _l("This is the last administrator who can sign in: make someone else an administrator first."),
     "not_invited": _l("This person has already joined: there is nothing to invite them to."),
 }
+# The member's history (domain.identity.staff.history_of), line by line.
+HISTORY_ACTIONS = {"staff_reinvited": _l("New invitation sent"), "staff_joined": _l("Joined: password chosen"),
+                   "staff_deactivated": _l("Deactivated, signed out everywhere"),
+                   "staff_reactivated": _l("Reactivated")}
+DeactivateForm = confirm_form(_l("Tick the box to confirm that this person is to be deactivated."))
+
+
 def _history_line(event, group_names: dict[str, str]) -> str:
     details = event.changes or {}
     roles = ", ".join(str(ROLE_NAMES.get(role, role)) for role in details.get("roles", ()))
@@ -38,12 +45,6 @@ def _history_line(event, group_names: dict[str, str]) -> str:
     if event.action == "staff_access_changed":
         return _("Roles: %(roles)s; work groups: %(groups)s", roles=roles, groups=groups)
     return str(HISTORY_ACTIONS.get(event.action, event.action))
-
-
-HISTORY_ACTIONS = {"staff_reinvited": _l("New invitation sent"), "staff_joined": _l("Joined: password chosen"),
-                   "staff_deactivated": _l("Deactivated, signed out everywhere"),
-                   "staff_reactivated": _l("Reactivated")}
-DeactivateForm = confirm_form(_l("Tick the box to confirm that this person is to be deactivated."))
 
 
 def _member_or_404(public_id: str):
