@@ -143,9 +143,12 @@ def _register_blueprints(app: Flask) -> None:
     from backoffice.views import bp as backoffice_bp
     from backoffice.admin_views import bp as admin_bp
     import backoffice.go_live_views  # noqa: F401  (the go-live switch, on the admin blueprint)
+    import backoffice.staff_views  # noqa: F401  (staff administration, on the admin blueprint)
+    import backoffice.invitation_views  # noqa: F401  (an invited staff member joins, on the back-office blueprint)
     from portal.routes import bp as portal_bp
     from tenants.branding import bp as branding_bp
     from tenants.console import bp as console_bp
+    import tenants.console_wizard  # noqa: F401  (the wizard creating a utility, on the console blueprint)
     from app.health import bp as health_bp
 
     app.register_blueprint(portal_bp)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 SECTIONS: list[tuple[str, object, object]] = [
+    ("admin.staff", _l("Staff"), _l("Invite staff by e-mail, give roles and work groups, deactivate an access.")),
 ]
 
 

@@ -16,6 +16,7 @@ from domain.identity.models import (  # noqa: F401
     StaffRoleGrant,
     StaffUser,
 )
+from domain.identity.invitation_models import StaffInvitation  # noqa: F401
 from domain.offers.models import Offer, TariffVersion, UnitPrice  # noqa: F401
 from domain.parties.models import ContactPoint, Party, PartyRole  # noqa: F401
 from domain.payments.collection_models import CollectionBatch, CollectionItem  # noqa: F401
@@ -23,6 +24,6 @@ from domain.payments.models import DirectDebitMandate, PaymentEvent, PaymentReve
 from domain.readings.models import MeterReading  # noqa: F401
 from domain.requests.models import RequestAttachment, RequestMessage, ServiceRequest  # noqa: F401
 from domain.sites.models import DeliveryPoint, Meter, MeterInstallation, Premise, Register  # noqa: F401
-from domain.tasks.models import Task, WorkGroup  # noqa: F401
+from domain.tasks.models import Task, WorkGroup, WorkGroupMember  # noqa: F401
 from tenants.models import Tenant  # noqa: F401
 from tenants.export_models import TenantExport  # noqa: F401

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from app.invitation_mail import send_invitation
 from domain.db import db, utcnow
 from domain.identity import services as identity
 from tenants import services
@@ -23,26 +24,68 @@ def tenants_cli():
 @click.option("--slug", required=True, help="Host name label: <slug>.<PLATFORM_DOMAIN>")
 @click.option("--name", required=True)
 @click.option("--activity", "activities", multiple=True, required=True, type=click.Choice(ACTIVITIES))
-@click.option("--locale", "default_locale", default="en", show_default=True)
-@click.option("--currency", default="EUR", show_default=True)
-@click.option("--timezone", default="Europe/Paris", show_default=True)
+@click.option("--country", default=None, help="ISO 3166 code (FR, DE, GB…): currency, time zone and language follow "
+                                              "from it unless given")
+@click.option("--locale", "default_locale", default=None, help="Default language (en, fr, de, es) [country's, else en]")
+@click.option("--currency", default=None, help="ISO 4217 code [country's, else EUR]")
+@click.option("--timezone", default=None, help="IANA zone [country's main zone, else Europe/Paris]")
 @click.option("--custom-domain", default=None)
 @click.option("--admin-email", required=True)
 @click.option("--admin-name", default="Administrator", show_default=True)
-@click.option("--admin-password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--admin-locale", default=None, help="The administrator's language (invitation and back office)")
+@click.option("--admin-password", default=None,
+              help="Give the administrator this password instead of inviting them (scripts and tests)")
 @with_appcontext
-def create(slug, name, activities, default_locale, currency, timezone, custom_domain, admin_email, admin_name,
-           admin_password):
-    """Onboard a new utility with its first administrator."""
+def create(slug, name, activities, country, default_locale, currency, timezone, custom_domain, admin_email,
+           admin_name, admin_locale, admin_password):
+    """Onboard a new utility; its first administrator is invited by e-mail (a single-use link to choose a
+    password), unless --admin-password is given."""
+    defaults = _country_defaults(country)
     try:
-        tenant = services.create_tenant(
-            slug=slug, name=name, activities=list(activities), default_locale=default_locale, currency=currency,
-            timezone=timezone, admin_email=admin_email, admin_name=admin_name, admin_password=admin_password,
-            custom_domain=custom_domain, now=utcnow(),
+        onboarded = services.onboard_tenant(
+            slug=slug, name=name, activities=list(activities), country=country,
+            default_locale=default_locale or (defaults.locale if defaults else "en"),
+            currency=currency or (defaults.currency if defaults and defaults.currency else "EUR"),
+            timezone=timezone or (defaults.timezone if defaults and defaults.timezone else "Europe/Paris"),
+            admin_email=admin_email, admin_name=admin_name, admin_password=admin_password,
+            admin_locale=admin_locale, custom_domain=custom_domain, now=utcnow(),
         )
     except services.TenantError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"created tenant {tenant.slug} (id {tenant.id}); administrator {admin_email}")
+    tenant = onboarded.tenant
+    click.echo(f"created tenant {tenant.slug} (id {tenant.id}): {tenant.currency}, {tenant.timezone}, "
+               f"{tenant.default_locale}")
+    if onboarded.invitation is not None:
+        send_invitation(tenant=tenant, sent=onboarded.invitation, inviter=None)
+        click.echo(f"invited administrator {onboarded.admin_email}: the link works once, for 7 days")
+    else:
+        click.echo(f"administrator {onboarded.admin_email} signs in with the password given")
+
+
+def _country_defaults(country):
+    from tenants.countries import country_defaults
+
+    if not country:
+        return None
+    try:
+        return country_defaults(country, on=utcnow().date())
+    except ValueError as exc:
+        raise click.ClickException(f"country: unknown ISO 3166 country code {country!r}") from exc
+
+
+@tenants_cli.command("invite-admin")
+@click.argument("slug")
+@click.option("--email", required=True, help="An administrator who has not joined yet, or a new one")
+@click.option("--name", default=None, help="The new administrator's name")
+@with_appcontext
+def invite_admin(slug, email, name):
+    """Send a tenant administrator a new invitation (the first one expired or was lost)."""
+    try:
+        tenant, sent = services.invite_administrator(slug=slug, email=email, name=name, now=utcnow())
+    except services.TenantError as exc:
+        raise click.ClickException(str(exc)) from exc
+    send_invitation(tenant=tenant, sent=sent, inviter=None)
+    click.echo(f"invited administrator {sent.user.email} of {slug}: the link works once, for 7 days")
 
 
 @tenants_cli.command("list")

@@ -66,6 +66,10 @@ class Tenant(PlatformModel):
     # When the administrator opened the portal (tenants/go_live.py); None: not live yet, the portal shows a
     # "coming soon" page while the back office works. Tenants older than the go-live switch are live (0016).
     live_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # h-people
+    # Where the utility operates (ISO 3166 alpha-2, e.g. FR): the wizard fills currency, time zone and language
+    # from it, and pages write numbers and dates as that country does (domain.i18n.tenant_formatting_locale).
+    country: Mapped[str | None] = mapped_column(String(2))
 
     @property
     def is_active(self) -> bool:

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel import Locale, UnknownLocaleError
 from babel.numbers import get_currency_name
 from sqlalchemy import func, select
 
@@ -16,13 +15,16 @@ from domain.billing.models import Bill
 from domain.contracts.models import CustomerAccount
 from domain.db import db
 from domain.identity.models import StaffRoleGrant, StaffUser
-from domain.identity.passwords import hash_password, password_problems
+from domain.identity.invitations import SentInvitation, issue_invitation
+from domain.identity.passwords import hash_password, password_problems, unusable_password
 from domain.identity.services import normalise_email
+from domain.identity.staff import StaffChangeRefused, invite_staff, reinvite_staff
 from domain.tasks.models import WorkGroup
 from tenants.context import platform_scope, tenant_scope
 from tenants.guard import TENANT_FILTERED
 from tenants.models import ACTIVITIES, Tenant
-from tenants.resolution import is_valid_slug
+from tenants.countries import PLATFORM_LOCALES, is_country
+from tenants.resolution import is_valid_host_name, is_valid_slug
 from tenants.secrets import reseal
 
 log = logging.getLogger("tenants")
@@ -35,8 +37,48 @@ DEFAULT_WORK_GROUPS = (
 )
 
 
+# What can be wrong with each field of a new utility, in English for the command line; the console words the same
+# codes in the operator's language (tenants/console_wizard.py PROBLEM_MESSAGES).
+PROBLEM_ENGLISH = {
+    "required": "required",
+    "slug_invalid": "use 1-40 lower-case letters, digits or hyphens (not www, console, api, admin)",
+    "slug_taken": "{value!r} is taken",
+    "domain_invalid": "{value!r} is not a host name",
+    "domain_taken": "{value!r} is taken",
+    "activities_invalid": "choose among " + ", ".join(ACTIVITIES),
+    "country_unknown": "unknown ISO 3166 country code {value!r}",
+    "locale_unknown": "choose among " + ", ".join(PLATFORM_LOCALES),
+    "currency_unknown": "unknown ISO 4217 code {value!r}",
+    "timezone_unknown": "unknown zone {value!r}",
+    "email_invalid": "not an e-mail address",
+    "password_weak": "{value}",
+}
+FIELD_ENGLISH = {
+    "slug": "slug", "name": "name", "custom_domain": "custom domain", "activities": "activities",
+    "country": "country", "default_locale": "default locale", "currency": "currency", "timezone": "time zone",
+    "admin_name": "administrator name", "admin_email": "administrator e-mail",
+    "admin_password": "administrator password",
+}
+EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    code: str
+    value: str = ""
+
+    def english(self) -> str:
+        return PROBLEM_ENGLISH[self.code].format(value=self.value)
+
+
 class TenantError(ValueError):
-    """Invalid onboarding data; the message says which field and why."""
+    """Invalid onboarding data. `problems` maps each field at fault to what is wrong with it (the console says it in
+    the operator's language); `str()` says it all in English (the command line)."""
+
+    def __init__(self, message: str | None = None, *, problems: dict[str, FieldProblem] | None = None):
+        self.problems = dict(problems or {})
+        super().__init__(message or "; ".join(
+            f"{FIELD_ENGLISH.get(field, field)}: {problem.english()}" for field, problem in self.problems.items()))
 
 
 @dataclass(frozen=True)
@@ -54,47 +96,82 @@ class TenantUsage:
         return "live" if self.tenant.is_live else "coming_soon"
 
 
-def _validate(*, slug, name, activities, default_locale, currency, timezone, admin_email, admin_password):
+@dataclass(frozen=True)
+class Onboarded:
+    """A new tenant; `invitation` is its first administrator's (to be mailed) unless they were given a password."""
+
+    tenant: Tenant
+    admin_email: str
+    invitation: SentInvitation | None
+
+
+def check_tenant_fields(*, slug, name, activities, default_locale, currency, timezone, admin_email, admin_name,
+                        admin_password=None, country=None, custom_domain=None) -> dict[str, FieldProblem]:
+    """Every field's problem, without looking at the database (each wizard step checks its own fields with it)."""
+    problems: dict[str, FieldProblem] = {}
     if not is_valid_slug(slug):
-        raise TenantError("slug: use 1-40 lower-case letters, digits or hyphens (not www, console, api, admin)")
-    if not name.strip():
-        raise TenantError("name: required")
-    unknown = [a for a in activities if a not in ACTIVITIES]
-    if not activities or unknown:
-        raise TenantError(f"activities: choose among {', '.join(ACTIVITIES)}")
-    try:
-        Locale.parse(default_locale)
-    except (UnknownLocaleError, ValueError) as exc:
-        raise TenantError(f"default locale: unknown locale {default_locale!r}") from exc
-    if not re.fullmatch(r"[A-Z]{3}", currency) or get_currency_name(currency, locale="en") == currency:
-        raise TenantError(f"currency: unknown ISO 4217 code {currency!r}")
+        problems["slug"] = FieldProblem("slug_invalid", slug)
+    if not (name or "").strip():
+        problems["name"] = FieldProblem("required")
+    if custom_domain and (not is_valid_host_name(custom_domain) or "." not in custom_domain):
+        problems["custom_domain"] = FieldProblem("domain_invalid", custom_domain)
+    if not activities or any(a not in ACTIVITIES for a in activities):
+        problems["activities"] = FieldProblem("activities_invalid")
+    if country is not None and not is_country(country):
+        problems["country"] = FieldProblem("country_unknown", country)
+    if default_locale not in PLATFORM_LOCALES:
+        problems["default_locale"] = FieldProblem("locale_unknown", default_locale)
+    if not re.fullmatch(r"[A-Z]{3}", currency or "") or get_currency_name(currency, locale="en") == currency:
+        problems["currency"] = FieldProblem("currency_unknown", currency)
     try:
         ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise TenantError(f"time zone: unknown zone {timezone!r}") from exc
-    if "@" not in admin_email:
-        raise TenantError("administrator e-mail: not an e-mail address")
-    problems = password_problems(admin_password)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        problems["timezone"] = FieldProblem("timezone_unknown", timezone)
+    if not (admin_name or "").strip():
+        problems["admin_name"] = FieldProblem("required")
+    if not EMAIL_SHAPE.match(admin_email or ""):
+        problems["admin_email"] = FieldProblem("email_invalid")
+    if admin_password is not None:
+        weak = password_problems(admin_password)
+        if weak:
+            problems["admin_password"] = FieldProblem("password_weak", ", ".join(weak))
+    return problems
+
+
+def taken_fields(*, slug: str, custom_domain: str | None) -> dict[str, FieldProblem]:
+    """The slug or custom domain another tenant has (a host name names one tenant)."""
+    problems = {}
+    with platform_scope("check a new tenant's host names"):
+        if db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
+            problems["slug"] = FieldProblem("slug_taken", slug)
+        if custom_domain and db.session.scalar(select(Tenant.id).where(Tenant.custom_domain == custom_domain)):
+            problems["custom_domain"] = FieldProblem("domain_taken", custom_domain)
+        db.session.commit()
+    return problems
+
+
+def onboard_tenant(*, slug: str, name: str, activities: list[str], default_locale: str, currency: str,
+                   timezone: str, admin_email: str, admin_name: str, admin_password: str | None = None,
+                   admin_locale: str | None = None, country: str | None = None, custom_domain: str | None = None,
+                   primary_colour: str | None = None, now: datetime) -> Onboarded:
+    """Create a tenant, its default work groups and its first administrator, who is invited (a single-use link to
+    choose a password, the caller mails `invitation`) unless given a password (scripts and tests). Commits."""
+    slug = (slug or "").strip().lower()
+    currency = (currency or "").strip().upper()
+    country = country.strip().upper() if country else None
+    custom_domain = (custom_domain or "").strip().lower().rstrip(".") or None
+    problems = check_tenant_fields(slug=slug, name=name, activities=activities, default_locale=default_locale,
+                                   currency=currency, timezone=timezone, admin_email=admin_email,
+                                   admin_name=admin_name, admin_password=admin_password, country=country,
+                                   custom_domain=custom_domain)
     if problems:
-        raise TenantError(f"administrator password: {', '.join(problems)}")
-
-
-def create_tenant(*, slug: str, name: str, activities: list[str], default_locale: str, currency: str,
-                  timezone: str, admin_email: str, admin_name: str, admin_password: str,
-                  custom_domain: str | None = None, primary_colour: str | None = None,
-                  now: datetime) -> Tenant:
-    """Create a tenant, its default work groups and its first administrator. Commits."""
-    slug = slug.strip().lower()
-    currency = currency.strip().upper()
-    _validate(slug=slug, name=name, activities=activities, default_locale=default_locale, currency=currency,
-              timezone=timezone, admin_email=admin_email, admin_password=admin_password)
+        raise TenantError(problems=problems)
+    problems = taken_fields(slug=slug, custom_domain=custom_domain)
+    if problems:
+        raise TenantError(problems=problems)
     with platform_scope("create tenant"):
-        if db.session.scalar(select(Tenant).where(Tenant.slug == slug)) is not None:
-            raise TenantError(f"slug: {slug!r} is taken")
-        if custom_domain and db.session.scalar(select(Tenant).where(Tenant.custom_domain == custom_domain)):
-            raise TenantError(f"custom domain: {custom_domain!r} is taken")
         tenant = Tenant(slug=slug, name=name.strip(), activities=list(activities), default_locale=default_locale,
-                        currency=currency, timezone=timezone, custom_domain=custom_domain or None,
+                        currency=currency, timezone=timezone, custom_domain=custom_domain, country=country,
                         created_at=now)
         if primary_colour:
             tenant.primary_colour = primary_colour
@@ -103,12 +180,49 @@ def create_tenant(*, slug: str, name: str, activities: list[str], default_locale
     with tenant_scope(tenant.id):
         for code, label in DEFAULT_WORK_GROUPS:
             db.session.add(WorkGroup(code=code, name=label))
-        admin = StaffUser(email=normalise_email(admin_email), full_name=admin_name,
-                          password_hash=hash_password(admin_password), created_at=now)
+        password_hash = hash_password(admin_password) if admin_password is not None else unusable_password()
+        admin = StaffUser(email=normalise_email(admin_email), full_name=admin_name.strip(),
+                          password_hash=password_hash, locale=admin_locale or None, created_at=now)
         admin.role_grants.append(StaffRoleGrant(role="tenant_admin"))
         db.session.add(admin)
+        db.session.flush()
+        invitation = None if admin_password is not None else issue_invitation(user=admin, by=None, now=now)
         db.session.commit()
-    return tenant
+    log.info("tenant created tenant=%s slug=%s invited=%s", tenant.id, slug, invitation is not None)
+    return Onboarded(tenant, admin.email, invitation)
+
+
+def create_tenant(**fields) -> Tenant:
+    """`onboard_tenant` for callers that only need the tenant (scripts and tests giving the administrator a
+    password)."""
+    return onboard_tenant(**fields).tenant
+
+
+def invite_administrator(*, slug: str, email: str, name: str | None, now: datetime) -> tuple[Tenant, SentInvitation]:
+    """A (new) invitation for a tenant administrator who has not joined yet, or a new administrator: the platform's
+    way back in when the first administrator's link expired. Commits; the caller mails the invitation."""
+    with platform_scope("find a tenant"):
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+        db.session.commit()
+    if tenant is None:
+        raise TenantError(f"no tenant {slug!r}")
+    if not EMAIL_SHAPE.match(email or ""):
+        raise TenantError(problems={"admin_email": FieldProblem("email_invalid")})
+    with tenant_scope(tenant.id):
+        user = db.session.scalar(select(StaffUser).where(StaffUser.email == normalise_email(email)))
+        try:
+            if user is None:
+                sent = invite_staff(email=email, full_name=name or email, roles=["tenant_admin"], locale=None,
+                                    by=None, now=now)
+            else:
+                if "tenant_admin" not in user.roles:
+                    raise TenantError(f"{email} is a staff member of {slug} but not an administrator")
+                sent = reinvite_staff(user=user, by=None, now=now)
+        except StaffChangeRefused as exc:
+            db.session.rollback()
+            raise TenantError(f"{email} has already joined {slug}: they sign in with their password") from exc
+        db.session.commit()
+    return tenant, sent
 
 
 def month_bounds(now: datetime, timezone: str) -> tuple[datetime, datetime]:

@@ -6,7 +6,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from domain.db import BigId, PlatformModel, TenantScoped, UTCDateTime, tenant_ref, tenant_table_args, utcnow
+from domain.db import (BigId, PlatformModel, TenantScoped, UTCDateTime, public_id_column, tenant_ref, tenant_table_args,
+                       utcnow)
 
 STAFF_ROLES = ("agent", "billing", "collections", "supervisor", "tenant_admin")
 
@@ -61,7 +62,8 @@ class CustomerAccess(TenantScoped):
 
 class StaffUser(TenantScoped):
     __tablename__ = "staff_users"
-    __table_args__ = tenant_table_args(UniqueConstraint("tenant_id", "email"))
+    __table_args__ = tenant_table_args(UniqueConstraint("tenant_id", "email"),
+                                       UniqueConstraint("tenant_id", "public_id"))  # h-people
     __audit_exclude__ = ("password_hash",)
 
     email: Mapped[str] = mapped_column(String(254), nullable=False)
@@ -72,6 +74,9 @@ class StaffUser(TenantScoped):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # h-people: the reference staff pages use in URLs (never the sequential id). An invited member has an unusable
+    # password (domain.identity.passwords.unusable_password) until they accept the invitation.
+    public_id: Mapped[str] = public_id_column()
 
     role_grants: Mapped[list[StaffRoleGrant]] = relationship(
         back_populates="user", foreign_keys="StaffRoleGrant.staff_user_id",

@@ -53,3 +53,18 @@ def password_problems(password: str) -> list[str]:
     if password.lower() in {"password12", "1234567890", "motdepasse", "azertyuiop", "qwertyuiop"}:
         problems.append("too_common")
     return problems
+
+
+# Django's convention: a stored value no hasher recognises (it starts with "!") matches no password, so the account
+# cannot be signed in to until a real password is set. The random tail keeps two such values apart.
+UNUSABLE_PREFIX = "!"
+
+
+def unusable_password() -> str:
+    import secrets
+
+    return UNUSABLE_PREFIX + secrets.token_urlsafe(24)
+
+
+def has_usable_password(stored_hash: str | None) -> bool:
+    return bool(stored_hash) and not stored_hash.startswith(UNUSABLE_PREFIX)

@@ -19,6 +19,19 @@ class WorkGroup(TenantScoped):
     name: Mapped[str] = mapped_column(String(120), nullable=False)
 
 
+class WorkGroupMember(TenantScoped):
+    """A staff member belongs to a work group: its queue is theirs to work (set by a tenant administrator)."""
+
+    __tablename__ = "work_group_members"
+    __table_args__ = tenant_table_args(
+        UniqueConstraint("tenant_id", "work_group_id", "staff_user_id"),
+        parents={"work_group_id": "work_groups", "staff_user_id": "staff_users"},
+    )
+
+    work_group_id: Mapped[int] = tenant_ref()
+    staff_user_id: Mapped[int] = tenant_ref()
+
+
 class Task(TenantScoped):
     __tablename__ = "tasks"
     __table_args__ = tenant_table_args(

@@ -347,5 +347,6 @@ def test_every_back_office_view_declares_its_permissions(app):
     open_views = sorted(name for name, view in views.items() if getattr(view, "required_permissions", None) == ())
 
     assert views and not undeclared, f"back-office views without declared permissions: {undeclared}"
-    assert open_views == ["backoffice.forgot_password", "backoffice.login", "backoffice.logout",
-                          "backoffice.reset_password", "backoffice.second_factor_required", "backoffice.second_step"]
+    assert open_views == ["backoffice.accept_invitation", "backoffice.forgot_password", "backoffice.login",
+                          "backoffice.logout", "backoffice.reset_password", "backoffice.second_factor_required",
+                          "backoffice.second_step"]

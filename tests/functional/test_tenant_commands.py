@@ -1,6 +1,8 @@
 """`flask tenants create | list | suspend | resume | set-stripe | create-operator`."""
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from domain.db import db
@@ -119,3 +121,53 @@ def test_stripe_keys_are_checked_and_nothing_changes_on_error(app, make_tenant):
     assert half.exit_code != 0 and "both" in half.output
     assert unknown.exit_code != 0 and "ghost" in unknown.output
     assert _stripe_keys(app, "payer") == (None, None)
+
+
+def test_create_invites_the_first_administrator_by_default(app, browser, outbox):
+    result = _run(app, "tenants", "create", "--slug", "lakeside", "--name", "Lakeside Gas", "--activity", "gas",
+                  "--country", "DE", "--admin-email", "chefin@lakeside.example.com", "--admin-name", "Petra Klein")
+
+    assert result.exit_code == 0, result.output
+    assert "invited administrator chefin@lakeside.example.com" in result.output
+    with app.app_context(), platform_scope("test: the new tenant"):
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == "lakeside"))
+    # Currency, time zone and language follow from the country when not given.
+    assert (tenant.country, tenant.currency, tenant.timezone, tenant.default_locale) == (
+        "DE", "EUR", "Europe/Berlin", "de")
+    [mail] = outbox()
+    body = mail.get_body(("plain",)).get_content()
+    assert mail["To"] == "chefin@lakeside.example.com" and "Guten Tag Petra Klein" in body
+    link = re.search(r"http://lakeside\.localhost(/backoffice/invitation/\S+)", body).group(1)
+    # No password works before the invitation is accepted.
+    office = browser("lakeside")
+    assert office.login("chefin@lakeside.example.com", "any-password-at-all", area="/backoffice").status_code == 200
+    joined = office.submit(link, {"password": "petra-password-1", "confirm": "petra-password-1"})
+    assert joined.status_code == 302 and office.get(link).status_code == 410  # used up
+    office.client.delete_cookie("session", domain=office.host)
+    office.login("chefin@lakeside.example.com", "petra-password-1", area="/backoffice")
+    assert office.get("/backoffice/admin/").status_code == 200
+
+
+def test_invite_admin_sends_a_new_link_to_an_administrator_who_has_not_joined(app, outbox):
+    _run(app, "tenants", "create", "--slug", "lakeside", "--name", "Lakeside Gas", "--activity", "gas",
+         "--admin-email", "boss@lakeside.example.com")
+
+    again = _run(app, "tenants", "invite-admin", "lakeside", "--email", "boss@lakeside.example.com")
+    unknown = _run(app, "tenants", "invite-admin", "ghost", "--email", "boss@lakeside.example.com")
+
+    assert again.exit_code == 0, again.output
+    assert len(outbox()) == 2
+    first, second = (re.search(r"/backoffice/invitation/\S+", m.get_body(("plain",)).get_content()).group(0)
+                     for m in outbox())
+    assert first != second
+    assert unknown.exit_code != 0 and "ghost" in unknown.output
+
+
+def test_create_reports_every_field_at_fault(app):
+    result = _run(app, "tenants", "create", "--slug", "Bad!", "--name", " ", "--activity", "gas", "--currency", "ZZZ",
+                  "--admin-email", "nobody")
+
+    assert result.exit_code != 0
+    for words in ("slug:", "name: required", "currency: unknown ISO 4217 code 'ZZZ'",
+                  "administrator e-mail: not an e-mail address"):
+        assert words in result.output
