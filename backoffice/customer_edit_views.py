@@ -31,6 +31,14 @@ EDIT = ("customers.view", "customers.edit")
 UNIT_LABELS = {"m3": "m³", "kWh": "kWh"}
 
 
+def register_label(register) -> str:
+    """The usual registers in the staff member's language; any other keeps the label the utility gave it."""
+    return str(forms.REGISTER_NAMES.get(register.code, register.label))
+
+
+bp.add_app_template_global(register_label, "register_label")
+
+
 # --- wording of refusals ------------------------------------------------------------------------------------------
 
 def _unit(unit: str | None) -> str:
