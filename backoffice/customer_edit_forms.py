@@ -48,7 +48,8 @@ def _text(label, maximum, required=None):
 
 
 class HolderFields(FlaskForm):
-    kind = SelectField(_l("Customer type"), choices=[("person", _l("Person")), ("organisation", _l("Organisation"))])
+    kind = SelectField(_l("Customer type"), choices=[SelectChoice("person", _l("Person")),
+                                                     SelectChoice("organisation", _l("Organisation"))])
     title = _text(_l("Title (optional)"), 16)
     first_name = _text(_l("First name"), 100)
     last_name = _text(_l("Last name"), 100)
@@ -75,8 +76,8 @@ class MeterFields(FlaskForm):
                                       NumberRange(min=3, max=12, message=_l("A meter shows between 3 and 12 digits."))])
     multiplier = DecimalField(_l("Multiplier"), default=Decimal("1"),
                               validators=[InputRequired(_l("Enter the meter's multiplier (1 for most meters)."))])
-    layout = SelectField(_l("Registers"), choices=[("single", _l("One register (total)")),
-                                                   ("dual", _l("Two registers (peak and off-peak hours)"))])
+    layout = SelectField(_l("Registers"), choices=[SelectChoice("single", _l("One register (total)")),
+                                                   SelectChoice("dual", _l("Two registers (peak and off-peak hours)"))])
     is_smart = BooleanField(_l("Smart meter (sends its readings)"))
     index_TOTAL = StringField(_l("Index, total"), validators=[parsed_index], render_kw={"inputmode": "decimal"})
     index_PEAK = StringField(_l("Index, peak hours"), validators=[parsed_index], render_kw={"inputmode": "decimal"})
@@ -95,10 +96,10 @@ class SupplyFields(MeterFields):
                                                 validators=[Optional()])
 
     def prepare_supply(self, *, activities, offers, frequencies):
-        self.activity.choices = [(a, ACTIVITY_NAMES.get(a, a)) for a in activities]
-        self.offer.choices = [("", _l("Choose an offer"))] + [
-            (o.code, f"{ACTIVITY_NAMES.get(o.activity, o.activity)} · {o.name}") for o in offers]
-        self.billing_frequency.choices = list(frequencies.items())
+        self.activity.choices = [SelectChoice(a, ACTIVITY_NAMES.get(a, a)) for a in activities]
+        self.offer.choices = [SelectChoice("", _l("Choose an offer"))] + [
+            SelectChoice(o.code, f"{ACTIVITY_NAMES.get(o.activity, o.activity)} · {o.name}") for o in offers]
+        self.billing_frequency.choices = [SelectChoice(code, name) for code, name in frequencies.items()]
         return self
 
 
@@ -113,7 +114,7 @@ class PremiseFields(FlaskForm):
 class NewCustomerForm(HolderFields, SupplyFields, PremiseFields):
     same_address = BooleanField(_l("Supplied at the postal address"), default=True)
     locale = SelectField(_l("Language of bills and e-mails"),
-                         choices=[(code, LOCALE_NAMES[code]) for code in LOCALES])
+                         choices=[SelectChoice(code, LOCALE_NAMES[code]) for code in LOCALES])
     paperless = BooleanField(_l("Paperless billing"))
 
 
@@ -126,8 +127,9 @@ class ContactForm(HolderFields):
 
 
 class StaffReadingForm(FlaskForm):
-    channel = SelectField(_l("How the index was given"), choices=[("phone", _l("By the customer, on the phone")),
-                                                                  ("meter_reader", _l("Read by a meter reader"))])
+    channel = SelectField(_l("How the index was given"),
+                          choices=[SelectChoice("phone", _l("By the customer, on the phone")),
+                                   SelectChoice("meter_reader", _l("Read by a meter reader"))])
     read_on = DateField(_l("Date of the reading"), validators=[InputRequired(_l("Enter the date of the reading."))])
     rollover = BooleanField(_l("The meter went back to zero"))
     confirm_implausible = BooleanField(_l("I checked the index: it is right although far from what was expected"))

@@ -11,6 +11,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired
 
 from app.auth import staff_permission
 from app.i18n import _date as format_day
@@ -116,8 +118,10 @@ def reading_message(code: str, details: dict, unit: str) -> str | None:
     return None
 
 
-def _show(form, refused: FieldErrors, unit: str = "") -> list[str]:
-    """Put each refusal on its field; returns the messages of fields the form does not have (shown on top)."""
+def _show(form, refused: FieldErrors, unit: str = "", *, beside_form_errors: bool = False) -> list[str]:
+    """Put each refusal on its field; returns the messages of fields the form does not have (shown on top).
+    `beside_form_errors`: the form refused some fields already (what was typed is not a date, a number...); the
+    domain's refusals go on the other fields only, so every problem shows at once."""
     loose = []
     for name, code in refused.errors.items():
         message = refusal_message(name, code, refused.details.get(name, {}), unit)
@@ -127,14 +131,19 @@ def _show(form, refused: FieldErrors, unit: str = "") -> list[str]:
             field = getattr(form, "premise_" + name)
         if field is None:
             loose.append(message)
-        else:
+        elif not (beside_form_errors and field.errors):
             field.errors = [*field.errors, message]
     return loose
 
 
 def _invalid(form) -> None:
+    """A form without its token is a bad request; a date that is not one is worded as the missing date is."""
     if "csrf_token" in form.errors:
         abort(400)
+    for field in form:
+        if field.type == "DateField" and field.errors and field.data is None:
+            required = next((v.message for v in field.validators if isinstance(v, InputRequired)), None)
+            field.errors = [str(required or _("Enter the date."))]
 
 
 # --- reading the forms --------------------------------------------------------------------------------------------
@@ -242,6 +251,10 @@ def customer_new():
                 return _to_file(account)
         else:
             _invalid(form)
+            loose = _show(form, entry.check_new_customer(
+                holder=_holder(form), supply=_supply(form, premise_public_id=None,
+                                                     same_address=bool(form.same_address.data)),
+                tenant=g.tenant, today=tenant_today()), beside_form_errors=True)
     return render_template("backoffice/customers/new.html", form=form, loose=loose), status
 
 
@@ -286,6 +299,8 @@ def customer_contact(account_number: str):
                 return _to_file(account)
         else:
             _invalid(form)
+            loose = _show(form, entry.check_holder_change(account=account, holder=_holder(form), today=tenant_today()),
+                          beside_form_errors=True)
     return render_template("backoffice/customers/contact.html", account=account, form=form, loose=loose), status
 
 
@@ -297,7 +312,8 @@ def customer_supply_new(account_number: str):
     account = _account_or_404(account_number)
     premises = entry.premises_of(account)
     form = _prepare_supply(forms.SupplyForm())
-    form.premise.choices = [(p.public_id, p.one_line) for p in premises] + [("", _l("A new address"))]
+    form.premise.choices = [SelectChoice(p.public_id, p.one_line) for p in premises] + [
+        SelectChoice("", _l("A new address"))]
     if not form.is_submitted():
         form.premise.data = premises[0].public_id if premises else ""
         form.premise_country.data = _default_country()
@@ -321,6 +337,9 @@ def customer_supply_new(account_number: str):
                 return _to_file(account)
         else:
             _invalid(form)
+            loose = _show(form, entry.check_supply(account=account, supply=_supply(
+                form, premise_public_id=form.premise.data or None, same_address=False), tenant=g.tenant,
+                today=tenant_today()), beside_form_errors=True)
     return render_template("backoffice/customers/supply.html", account=account, form=form, loose=loose), status
 
 
@@ -428,6 +447,13 @@ def customer_meter_exchange(account_number: str, identifier: str):
                 return _to_file(account)
         else:
             _invalid(form)
+            refused = entry.check_exchange(
+                account=account, identifier=identifier, exchange_on=form.exchange_on.data,
+                removal_values=_indexes(form, "removal_", old_codes), rollover_confirmed=bool(form.rollover.data),
+                implausible_confirmed=bool(form.confirm_implausible.data), new_meter=_meter(form),
+                installation_values=_indexes(form, "index_", forms.ALL_REGISTERS), today=tenant_today())
+            loose = _show(form, refused, unit, beside_form_errors=True)
+            warned = "implausible" in refused.errors.values()
     warned = warned or bool(form.confirm_implausible.data)
     return render_template("backoffice/customers/exchange.html", account=account, point=point, meter=old, form=form,
                            removal_fields=[getattr(form, f"removal_{c}") for c in old_codes],

@@ -128,15 +128,26 @@ def _write_supply(supply: SupplyDetails, *, account: CustomerAccount, premise: P
     return contract
 
 
+def _customer_checks(holder: parties.HolderDetails, supply: SupplyDetails, tenant, today: date):
+    errors = ErrorCollector()
+    parties.check_holder(holder, errors, today=today)
+    _premise, offer = _check_supply(supply, errors, account=None, tenant=tenant, today=today)
+    return errors, offer
+
+
+def check_new_customer(*, holder: parties.HolderDetails, supply: SupplyDetails, tenant, today: date) -> FieldErrors:
+    """Every problem `create_customer` would refuse, without writing (to show them beside a form's own)."""
+    errors, _offer = _customer_checks(parties.clean_holder(holder), supply, tenant, today)
+    return FieldErrors(errors.errors, errors.details)
+
+
 def create_customer(*, holder: parties.HolderDetails, supply: SupplyDetails, locale: str | None, paperless: bool,
                     tenant, staff_user_id: int | None, today: date, now: datetime) -> CustomerAccount:
     """A new customer: the party with its contact points, an account numbered as the tenant's are, the premise
     and point of delivery, the meter with its registers installed with its first index, and a contract under the
     offer from its start date. Everything is checked first (FieldErrors lists every problem, nothing written)."""
     holder = parties.clean_holder(holder)
-    errors = ErrorCollector()
-    parties.check_holder(holder, errors, today=today)
-    _premise, offer = _check_supply(supply, errors, account=None, tenant=tenant, today=today)
+    errors, offer = _customer_checks(holder, supply, tenant, today)
     errors.raise_if_any()
     party = parties.create_party(details=holder, tenant=tenant, now=now)
     account = contracts.open_account(holder=party, tenant=tenant, opened_on=min(supply.start_date, today),
@@ -150,6 +161,13 @@ def create_customer(*, holder: parties.HolderDetails, supply: SupplyDetails, loc
     log.info("customer created by staff tenant=%s account=%s contract=%s staff=%s", tenant.id,
              account.account_number, contract.contract_number, staff_user_id)
     return account
+
+
+def check_supply(*, account: CustomerAccount, supply: SupplyDetails, tenant, today: date) -> FieldErrors:
+    """Every problem `add_supply` would refuse, without writing."""
+    errors = ErrorCollector()
+    _check_supply(supply, errors, account=account, tenant=tenant, today=today)
+    return FieldErrors(errors.errors, errors.details)
 
 
 def add_supply(*, account: CustomerAccount, supply: SupplyDetails, tenant, staff_user_id: int | None, today: date,
@@ -167,12 +185,22 @@ def add_supply(*, account: CustomerAccount, supply: SupplyDetails, tenant, staff
     return contract
 
 
-def change_holder(*, account: CustomerAccount, holder: parties.HolderDetails, today: date) -> None:
-    """New name and contact details of the account's holder (the kind, person or organisation, stays)."""
+def _holder_checks(account: CustomerAccount, holder: parties.HolderDetails, today: date):
     holder = parties.clean_holder(holder)
     holder = parties.HolderDetails(**{**holder.__dict__, "kind": account.holder.kind})
     errors = ErrorCollector()
     parties.check_holder(holder, errors, today=today)
+    return holder, errors
+
+
+def check_holder_change(*, account: CustomerAccount, holder: parties.HolderDetails, today: date) -> FieldErrors:
+    _holder, errors = _holder_checks(account, holder, today)
+    return FieldErrors(errors.errors, errors.details)
+
+
+def change_holder(*, account: CustomerAccount, holder: parties.HolderDetails, today: date) -> None:
+    """New name and contact details of the account's holder (the kind, person or organisation, stays)."""
+    holder, errors = _holder_checks(account, holder, today)
     errors.raise_if_any()
     parties.update_holder(party=account.holder, details=holder)
 
@@ -222,22 +250,9 @@ def point_of_account(account: CustomerAccount, identifier: str) -> DeliveryPoint
     return None
 
 
-def exchange_meter(*, account: CustomerAccount, identifier: str, exchange_on: date | None,
-                   removal_values: dict[str, Decimal | None], rollover_confirmed: bool, implausible_confirmed: bool,
-                   new_meter: sites.MeterSpec, installation_values: dict[str, Decimal | None], tenant,
-                   staff_user_id: int | None, today: date, now: datetime,
-                   plausibility_factor: Decimal = DEFAULT_PLAUSIBILITY_FACTOR) -> Exchange:
-    """Replace the meter of one of the account's points of delivery on `exchange_on`: the old meter's removal
-    reading (checked as any reading of it: dial, rollover, plausibility with the staff's confirmation), the old
-    installation ending that day, the new meter (serial unique, dial, multiplier, registers) installed that day
-    with its first index. The billing engine bills each meter over its own days ([installed_on, removed_on)).
-
-    The date is today or earlier (up to MAX_STAFF_DAYS_PAST days), after the old meter's installation and its
-    latest actual reading, and not inside a period a bill already covers. FieldErrors with every problem (codes
-    per field; "removal_<register>" and "index_<register>" for the indexes), nothing written."""
-    point = point_of_account(account, identifier)
-    if point is None:
-        raise LookupError(identifier)
+def _exchange_checks(*, account, point, exchange_on, removal_values, rollover_confirmed, implausible_confirmed,
+                     new_meter, installation_values, today, plausibility_factor):
+    """(errors, the installation ending, the removal readings judged) of a meter exchange; nothing written."""
     errors = ErrorCollector()
     installation = sites.current_installation(point)
     contract = next((c for c in account.contracts if c.delivery_point_id == point.id
@@ -281,7 +296,47 @@ def exchange_meter(*, account: CustomerAccount, identifier: str, exchange_on: da
                         errors.add(f"removal_{code}", "implausible", **problem.details)
     sites.check_meter(new_meter, errors)
     check_index_values(new_meter, installation_values, errors, prefix="index_")
+
+    return errors, installation, judged
+
+
+def check_exchange(*, account: CustomerAccount, identifier: str, exchange_on: date | None,
+                   removal_values: dict[str, Decimal | None], rollover_confirmed: bool, implausible_confirmed: bool,
+                   new_meter: sites.MeterSpec, installation_values: dict[str, Decimal | None], today: date,
+                   plausibility_factor: Decimal = DEFAULT_PLAUSIBILITY_FACTOR) -> FieldErrors:
+    """Every problem `exchange_meter` would refuse, without writing."""
+    point = point_of_account(account, identifier)
+    if point is None:
+        raise LookupError(identifier)
+    errors, _installation, _judged = _exchange_checks(
+        account=account, point=point, exchange_on=exchange_on, removal_values=removal_values,
+        rollover_confirmed=rollover_confirmed, implausible_confirmed=implausible_confirmed, new_meter=new_meter,
+        installation_values=installation_values, today=today, plausibility_factor=plausibility_factor)
+    return FieldErrors(errors.errors, errors.details)
+
+
+def exchange_meter(*, account: CustomerAccount, identifier: str, exchange_on: date | None,
+                   removal_values: dict[str, Decimal | None], rollover_confirmed: bool, implausible_confirmed: bool,
+                   new_meter: sites.MeterSpec, installation_values: dict[str, Decimal | None], tenant,
+                   staff_user_id: int | None, today: date, now: datetime,
+                   plausibility_factor: Decimal = DEFAULT_PLAUSIBILITY_FACTOR) -> Exchange:
+    """Replace the meter of one of the account's points of delivery on `exchange_on`: the old meter's removal
+    reading (checked as any reading of it: dial, rollover, plausibility with the staff's confirmation), the old
+    installation ending that day, the new meter (serial unique, dial, multiplier, registers) installed that day
+    with its first index. The billing engine bills each meter over its own days ([installed_on, removed_on)).
+
+    The date is today or earlier (up to MAX_STAFF_DAYS_PAST days), after the old meter's installation and its
+    latest actual reading, and not inside a period a bill already covers. FieldErrors with every problem (codes
+    per field; "removal_<register>" and "index_<register>" for the indexes), nothing written."""
+    point = point_of_account(account, identifier)
+    if point is None:
+        raise LookupError(identifier)
+    errors, installation, judged = _exchange_checks(
+        account=account, point=point, exchange_on=exchange_on, removal_values=removal_values,
+        rollover_confirmed=rollover_confirmed, implausible_confirmed=implausible_confirmed, new_meter=new_meter,
+        installation_values=installation_values, today=today, plausibility_factor=plausibility_factor)
     errors.raise_if_any()
+    old = installation.meter
 
     removal = []
     for item in judged:
@@ -313,4 +368,5 @@ def exchange_meter(*, account: CustomerAccount, identifier: str, exchange_on: da
 
 
 __all__ = ["FieldErrors", "SupplyDetails", "create_customer", "add_supply", "change_holder", "end_contract",
-           "exchange_meter", "Exchange", "premises_of", "point_of_account"]
+           "exchange_meter", "Exchange", "premises_of", "point_of_account", "check_new_customer", "check_supply",
+           "check_holder_change", "check_exchange"]

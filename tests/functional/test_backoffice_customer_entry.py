@@ -80,15 +80,16 @@ def test_errors_are_shown_per_field_and_change_nothing(app, browser, two_tenants
     office = _office(browser, a)
     before = _counts(app, a)
 
-    shape = office.submit("/backoffice/customers/new", {**NEW, "digits": "2", "index_TOTAL": "12x"})
-    rules = office.submit("/backoffice/customers/new", {
-        **NEW, "last_name": "", "email": "nope", "identifier": a.delivery_point_identifier, "multiplier": "0"})
+    response = office.submit("/backoffice/customers/new", {
+        **NEW, "digits": "2", "index_TOTAL": "12x", "installed_on": "not a date", "last_name": "", "email": "nope",
+        "identifier": a.delivery_point_identifier, "multiplier": "0"})
 
-    assert shape.status_code == rules.status_code == 422
-    page = shape.get_data(as_text=True)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
     assert "There is a problem" in page
+    # What the form refuses (not a number, not a date) and what the rules refuse, shown together.
     assert "A meter shows between 3 and 12 digits." in page and "Enter the reading as a number" in page
-    page = rules.get_data(as_text=True)
+    assert page.count("Enter the installation date.") == 2  # in the summary and by the field
     assert "Enter the last name." in page and "Enter a valid e-mail address." in page
     assert "This point of delivery identifier is already used by this utility." in page
     assert "The multiplier must be more than 0 and at most 100,000." in page
