@@ -50,7 +50,11 @@ def _unit(unit: str | None) -> str:
 def refusal_message(field: str, code: str, details: dict, unit: str = "") -> str:
     """A domain refusal code of a field, in the staff member's language."""
     day = details.get("date")
+    field = field.removeprefix("premise_") if field != "premise" else field
     specific = {
+        ("address_line1", "required"): _("Enter the street and number."),
+        ("postcode", "required"): _("Enter the postcode."),
+        ("city", "required"): _("Enter the town or city."),
         ("identifier", "taken"): _("This point of delivery identifier is already used by this utility."),
         ("serial_number", "taken"): _("A meter with this serial number already exists at this utility."),
         ("identifier", "too_long"): _("Use at most 40 characters."),

@@ -215,3 +215,48 @@ def test_ending_a_contract_from_the_file(app, browser, two_tenants):
     with app.app_context(), tenant_scope(a.tenant_id):
         contract = db.session.scalar(select(Contract))
         assert (contract.end_date, contract.status) == (date(2026, 11, 28), "ended")
+
+
+def test_an_implausible_reading_needs_the_staff_members_confirmation(app, browser, two_tenants):
+    a, _b = two_tenants
+    office = _office(browser, a)
+    serial = _meter_serial(app, a)
+    path = f"/backoffice/customers/{a.account_number}/meters/{serial}/reading"
+    data = {"channel": "meter_reader", "read_on": "2026-11-28", "r_TOTAL": "90000"}
+
+    warned = office.submit(path, data)
+    future = office.submit(path, {**data, "read_on": "2026-12-01"})
+    with app.app_context(), tenant_scope(a.tenant_id):
+        before = db.session.scalar(select(func.count(MeterReading.id)))
+    confirmed = office.submit(path, {**data, "confirm_implausible": "y"}, follow_redirects=True)
+
+    text = warned.get_data(as_text=True)
+    assert warned.status_code == 422 and "far from the" in text
+    assert "I checked the index: it is right although far from what was expected" in text
+    assert future.status_code == 422 and "The date cannot be in the future." in future.get_data(as_text=True)
+    assert f"The reading of meter {serial} is recorded." in confirmed.get_data(as_text=True)
+    with app.app_context(), tenant_scope(a.tenant_id):
+        assert db.session.scalar(select(func.count(MeterReading.id))) == before + 1
+        reading = db.session.scalar(select(MeterReading).order_by(MeterReading.id.desc()))
+        assert (reading.source, reading.status, reading.implausible_confirmed) == ("agent", "valid", True)
+
+
+def test_a_supply_at_a_new_address_for_an_existing_customer(app, browser, two_tenants, offer):
+    a, _b = two_tenants
+    office = _office(browser, a)
+    path = f"/backoffice/customers/{a.account_number}/supplies/new"
+    data = {k: NEW[k] for k in ("activity", "serial_number", "digits", "multiplier", "layout", "installed_on",
+                                "start_date", "offer", "billing_frequency")}
+    data.update({"premise": "", "premise_address_line1": "3 quai Est", "premise_postcode": "69002",
+                 "premise_city": "Lyon", "premise_country": "FR", "identifier": "PDL-SECOND", "layout": "dual",
+                 "index_PEAK": "10", "index_OFFPEAK": "20"})
+
+    missing = office.submit(path, {**data, "premise_address_line1": ""})
+    done = office.submit(path, data, follow_redirects=True)
+
+    assert missing.status_code == 422 and "Enter the street and number." in missing.get_data(as_text=True)
+    assert "Contract " in done.get_data(as_text=True) and "PDL-SECOND" in done.get_data(as_text=True)
+    with app.app_context(), tenant_scope(a.tenant_id):
+        point = db.session.scalar(select(DeliveryPoint).where(DeliveryPoint.identifier == "PDL-SECOND"))
+        assert point.premise.address_line1 == "3 quai Est"
+        assert [r.code for r in point.current_meter.registers] == ["PEAK", "OFFPEAK"]
