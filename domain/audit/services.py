@@ -28,6 +28,9 @@ def history_of_account(*, account, limit: int = 200) -> list[AuditEvent]:
     subjects += [("Contract", c.id) for c in account.contracts]
     subjects += _entered_subjects(account, parties)
     condition = or_(*(and_(AuditEvent.entity_type == t, AuditEvent.entity_id == i) for t, i in subjects))
+    # A customer's own changes of contact points are in the history once, as the portal's summary on the party
+    # ("portal_update"); the rows it wrote are shown for staff changes only.
+    condition = and_(condition, or_(AuditEvent.entity_type != "ContactPoint", AuditEvent.actor_kind != "customer"))
     return list(db.session.scalars(
         select(AuditEvent).where(condition).order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(limit)
     ))
