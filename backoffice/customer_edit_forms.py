@@ -74,7 +74,7 @@ class MeterFields(FlaskForm):
     digits = IntegerField(_l("Digits before the decimal point"), default=6,
                           validators=[InputRequired(_l("Enter how many digits the meter shows.")),
                                       NumberRange(min=3, max=12, message=_l("A meter shows between 3 and 12 digits."))])
-    multiplier = DecimalField(_l("Multiplier"), default=Decimal("1"),
+    multiplier = DecimalField(_l("Multiplier"), default=Decimal("1"), places=None,
                               validators=[InputRequired(_l("Enter the meter's multiplier (1 for most meters)."))])
     layout = SelectField(_l("Registers"), choices=[SelectChoice("single", _l("One register (total)")),
                                                    SelectChoice("dual", _l("Two registers (peak and off-peak hours)"))])
@@ -92,7 +92,7 @@ class SupplyFields(MeterFields):
     offer = SelectField(_l("Offer"), validators=[InputRequired(_l("Choose an offer."))])
     start_date = DateField(_l("Contract start date"), validators=[InputRequired(_l("Enter the start date."))])
     billing_frequency = SelectField(_l("Billing frequency"))
-    estimated_annual_consumption = DecimalField(_l("Estimated annual consumption (optional)"),
+    estimated_annual_consumption = DecimalField(_l("Estimated annual consumption (optional)"), places=None,
                                                 validators=[Optional()])
 
     def prepare_supply(self, *, activities, offers, frequencies):
