@@ -215,6 +215,9 @@ def test_ending_a_contract_from_the_file(app, browser, two_tenants):
     with app.app_context(), tenant_scope(a.tenant_id):
         contract = db.session.scalar(select(Contract))
         assert (contract.end_date, contract.status) == (date(2026, 11, 28), "ended")
+        final = db.session.scalar(select(MeterReading).where(MeterReading.read_on == date(2026, 11, 28)))
+        assert (final.value, final.source, final.status) == (Decimal("1600.000"), "agent", "valid")
+        assert final.entered_by_staff_id is not None
 
 
 def test_an_implausible_reading_needs_the_staff_members_confirmation(app, browser, two_tenants):
