@@ -247,7 +247,7 @@ def customer_new():
                 db.session.commit()
             except FieldErrors as refused:
                 db.session.rollback()
-                loose = _show(form, refused)
+                loose = _show(form, _as_typed(form, refused))
             except IntegrityError:
                 _serial_taken(form)
             else:
@@ -255,11 +255,19 @@ def customer_new():
                 return _to_file(account)
         else:
             _invalid(form)
-            loose = _show(form, entry.check_new_customer(
+            loose = _show(form, _as_typed(form, entry.check_new_customer(
                 holder=_holder(form), supply=_supply(form, premise_public_id=None,
                                                      same_address=bool(form.same_address.data)),
-                tenant=g.tenant, today=tenant_today()), beside_form_errors=True)
+                tenant=g.tenant, today=tenant_today())), beside_form_errors=True)
     return render_template("backoffice/customers/new.html", form=form, loose=loose), status
+
+
+def _as_typed(form, refused: FieldErrors) -> FieldErrors:
+    """Supplied at the postal address: the supply address is the postal one, whose fields carry its problems."""
+    if not form.same_address.data:
+        return refused
+    keep = {name: code for name, code in refused.errors.items() if not name.startswith("premise_")}
+    return FieldErrors(keep, refused.details)
 
 
 def _default_country() -> str:

@@ -263,3 +263,15 @@ def test_a_supply_at_a_new_address_for_an_existing_customer(app, browser, two_te
         point = db.session.scalar(select(DeliveryPoint).where(DeliveryPoint.identifier == "PDL-SECOND"))
         assert point.premise.address_line1 == "3 quai Est"
         assert [r.code for r in point.current_meter.registers] == ["PEAK", "OFFPEAK"]
+
+
+def test_a_postal_address_problem_is_shown_once_when_it_is_also_the_supply_address(app, browser, two_tenants, offer):
+    a, _b = two_tenants
+    office = _office(browser, a)
+
+    response = office.submit("/backoffice/customers/new", {**NEW, "city": "", "email": "nope"})
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert page.count('class="error-message"') == 2  # the town, on the postal address only, and the e-mail
+    assert "Enter the town or city." in page and "Enter a valid e-mail address." in page
