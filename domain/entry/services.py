@@ -8,7 +8,7 @@ readings (a meter's installation and removal readings go through the portal's ch
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -85,6 +85,12 @@ def _premise_of(account: CustomerAccount | None, public_id: str | None) -> Premi
     return None
 
 
+def clean_supply(supply: SupplyDetails) -> SupplyDetails:
+    address = parties.clean_address(supply.address) if supply.address is not None else None
+    return replace(supply, address=address, identifier=sites.normalise_reference(supply.identifier),
+                   offer_code=(supply.offer_code or "").strip())
+
+
 def _check_supply(supply: SupplyDetails, errors: ErrorCollector, *, account: CustomerAccount | None, tenant,
                   today: date):
     premise = _premise_of(account, supply.premise_public_id)
@@ -137,7 +143,7 @@ def _customer_checks(holder: parties.HolderDetails, supply: SupplyDetails, tenan
 
 def check_new_customer(*, holder: parties.HolderDetails, supply: SupplyDetails, tenant, today: date) -> FieldErrors:
     """Every problem `create_customer` would refuse, without writing (to show them beside a form's own)."""
-    errors, _offer = _customer_checks(parties.clean_holder(holder), supply, tenant, today)
+    errors, _offer = _customer_checks(parties.clean_holder(holder), clean_supply(supply), tenant, today)
     return FieldErrors(errors.errors, errors.details)
 
 
@@ -146,7 +152,7 @@ def create_customer(*, holder: parties.HolderDetails, supply: SupplyDetails, loc
     """A new customer: the party with its contact points, an account numbered as the tenant's are, the premise
     and point of delivery, the meter with its registers installed with its first index, and a contract under the
     offer from its start date. Everything is checked first (FieldErrors lists every problem, nothing written)."""
-    holder = parties.clean_holder(holder)
+    holder, supply = parties.clean_holder(holder), clean_supply(supply)
     errors, offer = _customer_checks(holder, supply, tenant, today)
     errors.raise_if_any()
     party = parties.create_party(details=holder, tenant=tenant, now=now)
@@ -165,6 +171,7 @@ def create_customer(*, holder: parties.HolderDetails, supply: SupplyDetails, loc
 
 def check_supply(*, account: CustomerAccount, supply: SupplyDetails, tenant, today: date) -> FieldErrors:
     """Every problem `add_supply` would refuse, without writing."""
+    supply = clean_supply(supply)
     errors = ErrorCollector()
     _check_supply(supply, errors, account=account, tenant=tenant, today=today)
     return FieldErrors(errors.errors, errors.details)
@@ -173,6 +180,7 @@ def check_supply(*, account: CustomerAccount, supply: SupplyDetails, tenant, tod
 def add_supply(*, account: CustomerAccount, supply: SupplyDetails, tenant, staff_user_id: int | None, today: date,
                now: datetime) -> Contract:
     """Another point of delivery (at one of the customer's premises or a new address), its meter and a contract."""
+    supply = clean_supply(supply)
     errors = ErrorCollector()
     premise, offer = _check_supply(supply, errors, account=account, tenant=tenant, today=today)
     errors.raise_if_any()

@@ -46,17 +46,21 @@ def _clean(text: str | None) -> str | None:
     return text or None
 
 
+def clean_address(address: Address) -> Address:
+    """Spaces tidied, an empty second line as None, postcode and country in capitals."""
+    return Address(address_line1=_clean(address.address_line1) or "", address_line2=_clean(address.address_line2),
+                   postcode=(_clean(address.postcode) or "").upper(), city=_clean(address.city) or "",
+                   country=(address.country or "").upper())
+
+
 def clean_holder(details: HolderDetails) -> HolderDetails:
     """The details with spaces tidied, empty texts as None, e-mail in lower case, postcode in capitals."""
-    address = details.address
     return HolderDetails(
         kind=details.kind, title=_clean(details.title), first_name=_clean(details.first_name),
         last_name=_clean(details.last_name), organisation_name=_clean(details.organisation_name),
         registration_number=_clean(details.registration_number), birth_date=details.birth_date,
         email=(_clean(details.email) or "").lower() or None, phone=_clean(details.phone),
-        address=Address(address_line1=_clean(address.address_line1) or "", address_line2=_clean(address.address_line2),
-                        postcode=(_clean(address.postcode) or "").upper(), city=_clean(address.city) or "",
-                        country=(address.country or "").upper()),
+        address=clean_address(details.address),
     )
 
 
