@@ -27,7 +27,9 @@ STATUS_NAMES = {"active": _l("active"), "closed": _l("closed"), "suspended": _l(
 ENTITY_NAMES = {"CustomerAccount": _l("Account"), "Party": _l("Customer details"), "Contract": _l("Contract"),
                 "ContactPoint": _l("Contact details"), "CustomerUser": _l("Online access"),
                 "MeterReading": _l("Meter reading"), "Bill": _l("Bill"), "Payment": _l("Payment"),
-                "ServiceRequest": _l("Request"), "StaffUser": _l("Staff member")}
+                "ServiceRequest": _l("Request"), "StaffUser": _l("Staff member"),
+                "DeliveryPoint": _l("Point of delivery"), "Premise": _l("Premise"), "Meter": _l("Meter"),
+                "MeterInstallation": _l("Meter installation")}
 RUN_STATUS_NAMES = {"pending": _l("waiting"), "running": _l("running"), "simulated": _l("simulated"),
                     "issuing": _l("issuing"), "completed": _l("completed"), "cancelled": _l("cancelled"),
                     "failed": _l("failed")}

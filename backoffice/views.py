@@ -50,12 +50,23 @@ HISTORY_FIELDS = {
     # What customers change themselves in the portal (domain.identity.profile).
     "phone": _l("Phone number"), "email": _l("E-mail address"), "postal_address": _l("Postal address"),
     "marketing_consent": _l("News and offers"),
+    # What staff enter (domain.entry): contact points, points of delivery, meters and their installation.
+    "value": _l("E-mail address or phone number"), "verified_at": _l("Verified on"),
+    "address_line1": _l("Address"), "address_line2": _l("Address line 2 (optional)"), "postcode": _l("Postcode"),
+    "city": _l("Town or city"), "country": _l("Country"), "identifier": _l("Point of delivery identifier"),
+    "serial_number": _l("Meter serial number"), "installed_on": _l("Meter installed on"),
+    "removed_on": _l("Removed on"), "digits": _l("Digits before the decimal point"), "multiplier": _l("Multiplier"),
+    "is_smart": _l("Smart meter (sends its readings)"),
 }
 FREQUENCY_NAMES = {"monthly": _l("monthly"), "bimonthly": _l("every two months"), "quarterly": _l("quarterly"),
                    "biannual": _l("twice a year"), "annual": _l("yearly")}
 HISTORY_CHOICES = {"status": STATUS_NAMES, "payment_method": PAYMENT_METHOD_NAMES, "locale": LOCALE_NAMES,
                    "billing_frequency": FREQUENCY_NAMES}
 REDACTED = "[redacted]"
+# Business events of staff data entry (domain.entry, domain.readings), as the history names them.
+ENTRY_ACTIONS = {"customer_created": _l("Customer created"), "supply_added": _l("Point of delivery and contract added"),
+                 "reading_entered": _l("Reading entered for the customer"), "meter_exchanged": _l("Meter exchanged")}
+ENTRY_CHANNELS = {"phone": _l("given on the phone"), "meter_reader": _l("read by a meter reader")}
 
 
 def _history_value(field: str, value) -> str:
@@ -217,5 +228,5 @@ def customer_history(account_number: str):
         abort(404)
     events = audit.history_of_account(account=found, limit=200)
     return render_template("backoffice/customer_history.html", account=found, events=events,
-                           history_changes=history_changes,
+                           history_changes=history_changes, entry_actions=ENTRY_ACTIONS, entry_channels=ENTRY_CHANNELS,
                            contract_numbers={c.id: c.contract_number for c in found.contracts})

@@ -23,13 +23,12 @@ from domain.i18n import country_name
 from domain.identity import profile
 from domain.identity.activation import InvalidVerification
 from domain.identity.data_export import collect_customer_data, zip_chunks
+from domain.parties.services import COUNTRIES, PHONE_SHAPE
 from portal.blueprint import bp
 
 log = logging.getLogger("portal.profile")
 
-PHONE_SHAPE = r"^\+?[0-9 ().-]{6,24}$"
 DEFAULT_COUNTRY = "FR"
-COUNTRIES = ("FR", "BE", "LU", "CH", "DE", "AT", "ES", "PT", "IT", "NL", "GB", "IE", "MC")
 
 
 def _country_choices():

@@ -26,7 +26,30 @@ def history_of_account(*, account, limit: int = 200) -> list[AuditEvent]:
         .where(CustomerAccess.account_id == account.id)))
     subjects = [("CustomerAccount", account.id)] + [("Party", party_id) for party_id in sorted(parties)]
     subjects += [("Contract", c.id) for c in account.contracts]
+    subjects += _entered_subjects(account, parties)
     condition = or_(*(and_(AuditEvent.entity_type == t, AuditEvent.entity_id == i) for t, i in subjects))
+    # A customer's own changes of contact points are in the history once, as the portal's summary on the party
+    # ("portal_update"); the rows it wrote are shown for staff changes only.
+    condition = and_(condition, or_(AuditEvent.entity_type != "ContactPoint", AuditEvent.actor_kind != "customer"))
     return list(db.session.scalars(
         select(AuditEvent).where(condition).order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(limit)
     ))
+
+
+def _entered_subjects(account, party_ids: set[int]) -> list[tuple[str, int]]:
+    """What staff enter about a customer besides the account, holder and contracts (domain.entry): the holder's
+    contact points, and the points of delivery of its contracts with their premises, meters and installations."""
+    from domain.parties.models import ContactPoint
+    from domain.sites.models import MeterInstallation
+
+    subjects = [("ContactPoint", point_id) for point_id in db.session.scalars(
+        select(ContactPoint.id).where(ContactPoint.party_id.in_(sorted(party_ids))))]
+    point_ids = sorted({c.delivery_point_id for c in account.contracts})
+    premise_ids = sorted({c.delivery_point.premise_id for c in account.contracts})
+    subjects += [("DeliveryPoint", i) for i in point_ids] + [("Premise", i) for i in premise_ids]
+    if point_ids:
+        for installation_id, meter_id in db.session.execute(
+                select(MeterInstallation.id, MeterInstallation.meter_id)
+                .where(MeterInstallation.delivery_point_id.in_(point_ids))):
+            subjects += [("MeterInstallation", installation_id), ("Meter", meter_id)]
+    return subjects

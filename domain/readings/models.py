@@ -34,6 +34,8 @@ class MeterReading(TenantScoped):
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     submitted_by_user_id: Mapped[int | None] = mapped_column(BigId)
+    # The staff member who entered it for the customer (on the phone, a meter reader's, a meter exchange's).
+    entered_by_staff_id: Mapped[int | None] = mapped_column(BigId)
     rollover_confirmed: Mapped[bool] = mapped_column(nullable=False, default=False)
     # A staff member saved this index although it is outside the plausible range, after being warned.
     implausible_confirmed: Mapped[bool] = mapped_column(nullable=False, default=False, server_default=false())

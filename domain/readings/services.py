@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from domain.audit.recorder import record_event
 from domain.billing.engine.consumption import to_billed
 from domain.billing.engine.model import MeterIn, ReadingIn
 from domain.billing.plan_models import DownPaymentPlan
@@ -234,6 +235,60 @@ def _previous_of(state: MeterState, register: Register) -> MeterReading | None:
     return None
 
 
+@dataclass
+class Judged:
+    """One register's index weighed as the portal weighs it: the check against the previous actual reading,
+    the consumption expected since then and whether the consumption is plausible."""
+
+    line: RegisterState
+    value: Decimal
+    check: IndexCheck
+    expected: Decimal | None
+    plausibility: Plausibility
+
+
+def judge_readings(*, state: MeterState, values: dict[str, Decimal], rollover_confirmed: bool, day: date,
+                   leave_out: set[int], plausibility_factor: Decimal,
+                   problems: dict[str, ReadingProblem | PhotoRefused] | None = None) -> list[Judged]:
+    """Check every register's index of the meter (dated `day`) against its previous actual reading, the dial
+    (rollover) and the expected consumption, as the portal does for a customer and the back office for staff.
+
+    Raises ReadingRefused with every register's problem (and any `problems` found before) when one is refused;
+    nothing is written here."""
+    problems = dict(problems or {})
+    meter = state.meter
+    checks = {}
+    for line in state.registers:
+        code = line.register.code
+        value = values.get(code)
+        if value is None:
+            problems[code] = ReadingProblem("missing")
+            continue
+        try:
+            checks[code] = check_index(value=value, previous=line.previous.value if line.previous else None,
+                                       digits=meter.digits, multiplier=meter.multiplier,
+                                       rollover_confirmed=rollover_confirmed)
+        except ReadingProblem as problem:
+            problems[code] = problem
+    if problems:
+        raise ReadingRefused(problems)
+    meters, readings = _history(state.delivery_point, day, leave_out)
+    share = len(state.registers)
+    judged = []
+    for line in state.registers:
+        code = line.register.code
+        check = checks[code]
+        expected = None
+        if line.previous is not None:
+            expected = expected_consumption(
+                activity=state.delivery_point.activity, meters=meters, readings=readings, register_code=code,
+                share=share, since=line.previous.read_on, day=day,
+                estimated_annual_consumption=state.contract.estimated_annual_consumption)
+        verdict = plausibility(consumption=check.consumption, expected=expected, factor=plausibility_factor)
+        judged.append(Judged(line, values[code], check, expected, verdict))
+    return judged
+
+
 def submit_reading(*, customer_user_id: int, serial: str, values: dict[str, Decimal], rollover_confirmed: bool,
                    photo: bytes | None, tenant, today: date, now: datetime,
                    plausibility_factor: Decimal = DEFAULT_PLAUSIBILITY_FACTOR) -> Submission:
@@ -254,44 +309,22 @@ def submit_reading(*, customer_user_id: int, serial: str, values: dict[str, Deci
         except PhotoRefused as refused:
             problems["photo"] = refused
     replaced_ids = {line.today.id for line in state.registers if line.today is not None}
-    meters, readings = _history(state.delivery_point, today, replaced_ids)
-    checks = {}
-    for line in state.registers:
-        code = line.register.code
-        value = values.get(code)
-        if value is None:
-            problems[code] = ReadingProblem("missing")
-            continue
-        try:
-            checks[code] = check_index(value=value, previous=line.previous.value if line.previous else None,
-                                       digits=meter.digits, multiplier=meter.multiplier,
-                                       rollover_confirmed=rollover_confirmed)
-        except ReadingProblem as problem:
-            problems[code] = problem
-    if problems:
-        raise ReadingRefused(problems)
+    judged = judge_readings(state=state, values=values, rollover_confirmed=rollover_confirmed, day=today,
+                            leave_out=replaced_ids, plausibility_factor=plausibility_factor, problems=problems)
 
     submission = Submission(state, replaced=bool(replaced_ids))
-    share = len(state.registers)
-    for line in state.registers:
-        code = line.register.code
-        check = checks[code]
-        expected = None
-        if line.previous is not None:
-            expected = expected_consumption(
-                activity=state.delivery_point.activity, meters=meters, readings=readings, register_code=code,
-                share=share, since=line.previous.read_on, day=today,
-                estimated_annual_consumption=state.contract.estimated_annual_consumption)
-        verdict = plausibility(consumption=check.consumption, expected=expected, factor=plausibility_factor)
+    for item in judged:
+        line = item.line
         reading = line.today or MeterReading(register_id=line.register.id, read_on=today, source="customer")
-        reading.value = values[code]
-        reading.status = "valid" if verdict.plausible else "pending"
+        reading.value = item.value
+        reading.status = "valid" if item.plausibility.plausible else "pending"
         reading.received_at = now
         reading.submitted_by_user_id = customer_user_id
-        reading.rollover_confirmed = check.rolled_over
+        reading.rollover_confirmed = item.check.rolled_over
         reading.rejection_reason = None
         db.session.add(reading)
-        submission.outcomes.append(RegisterOutcome(line.register, reading, check, expected, verdict))
+        submission.outcomes.append(RegisterOutcome(line.register, reading, item.check, item.expected,
+                                                   item.plausibility))
     db.session.flush()
 
     if photo is not None:
@@ -479,3 +512,139 @@ def point_consumption(*, customer_user_id: int, identifier: str | None, tenant, 
         }
     return points, PointConsumption(chosen, unit, converted, monthly.compare_with_year_before(per_month, wanted))
 
+
+
+# --- readings staff enter on a customer's behalf ------------------------------------------------------------------
+
+# How the staff member got the index -> the reading's source: the customer said it on the phone (the customer's
+# reading), or a meter reader read it (the agent's).
+STAFF_CHANNELS = {"phone": "customer", "meter_reader": "agent"}
+MAX_STAFF_DAYS_PAST = 60
+
+
+class StaffReadingRefused(ValueError):
+    """The date does not allow a reading (nothing stored): `code` is "future", "too_old", "no_contract" (no
+    contract of the account supplies the meter's point that day) or "later_reading" (an actual reading of the
+    meter is dated after it: `details["latest"]`)."""
+
+    def __init__(self, code: str, **details):
+        super().__init__(code)
+        self.code = code
+        self.details = details
+
+
+def previous_actual(register_ids: list[int], day: date) -> dict[int, MeterReading]:
+    """Per register, the latest valid actual (not estimated) reading on or before `day`."""
+    previous: dict[int, MeterReading] = {}
+    if not register_ids:
+        return previous
+    for reading in db.session.scalars(
+            select(MeterReading)
+            .where(MeterReading.register_id.in_(register_ids), MeterReading.read_on <= day,
+                   MeterReading.status == "valid", MeterReading.source != "estimated")
+            .order_by(MeterReading.read_on, MeterReading.id)):
+        previous[reading.register_id] = reading
+    return previous
+
+
+def latest_actual_on(register_ids: list[int]) -> date | None:
+    """The date of the latest valid actual reading of these registers."""
+    if not register_ids:
+        return None
+    return db.session.scalar(select(func.max(MeterReading.read_on)).where(
+        MeterReading.register_id.in_(register_ids), MeterReading.status == "valid",
+        MeterReading.source != "estimated"))
+
+
+def meter_of_account(*, account, serial: str, day: date) -> MeterState:
+    """The meter with this serial in service on `day` at a point of delivery one of the account's contracts
+    supplies that day, with each register's previous actual reading; MeterNotFound otherwise (another account's
+    or another tenant's meter answers the same)."""
+    for contract in account.contracts:
+        if not contract.is_live_on(day):
+            continue
+        meter = contract.delivery_point.meter_on(day)
+        if meter is not None and meter.serial_number == serial:
+            previous = previous_actual([r.id for r in meter.registers], day)
+            return MeterState(account.account_number, contract, contract.delivery_point, meter,
+                              [RegisterState(r, previous.get(r.id), None) for r in meter.registers], None, True)
+    raise MeterNotFound(serial)
+
+
+def meters_of_account(*, account, day: date) -> list[tuple[Contract, Meter]]:
+    """The meters in service on `day` on the account's live contracts (what staff may enter a reading of)."""
+    found = []
+    for contract in account.contracts:
+        meter = contract.delivery_point.meter_on(day) if contract.is_live_on(day) else None
+        if meter is not None:
+            found.append((contract, meter))
+    return found
+
+
+def implausible_problems(judged: list[Judged]) -> dict[str, ReadingProblem]:
+    """A problem per register whose consumption is outside the plausible range, with the figures staff are
+    warned with before they confirm."""
+    return {item.line.register.code: ReadingProblem(
+                "implausible", consumption=item.check.consumption, expected=item.expected,
+                low=item.plausibility.low, high=item.plausibility.high)
+            for item in judged if not item.plausibility.plausible}
+
+
+def staff_reading_date_problem(*, day: date, today: date) -> str | None:
+    if day > today:
+        return "future"
+    if day < today - timedelta(days=MAX_STAFF_DAYS_PAST):
+        return "too_old"
+    return None
+
+
+def enter_reading_for_customer(*, account, serial: str, channel: str, read_on: date, values: dict[str, Decimal],
+                               rollover_confirmed: bool, implausible_confirmed: bool, staff_user_id: int, tenant,
+                               today: date, now: datetime,
+                               plausibility_factor: Decimal = DEFAULT_PLAUSIBILITY_FACTOR) -> list[MeterReading]:
+    """Record the index a customer gave on the phone, or a meter reader's, for every register of a meter of the
+    account, dated `read_on` (today, or up to MAX_STAFF_DAYS_PAST days back, not before the meter's latest
+    actual reading).
+
+    The index goes through the portal's checks (`judge_readings`: format of the dial, lower than the previous one
+    only with a rollover the dial allows, plausibility). A consumption outside the plausible range is refused
+    (ReadingRefused, code "implausible" with the figures) until the staff member confirms it, as for a
+    correction; then the reading says so (`implausible_confirmed`). Staff readings are valid at once: billing
+    uses them. The account's history records the reading with its author; nothing is stored on any refusal."""
+    source = STAFF_CHANNELS[channel]
+    problem = staff_reading_date_problem(day=read_on, today=today)
+    if problem:
+        raise StaffReadingRefused(problem)
+    try:
+        state = meter_of_account(account=account, serial=serial, day=read_on)
+    except MeterNotFound:
+        if any(meter.serial_number == serial for _c, meter in meters_of_account(account=account, day=today)):
+            raise StaffReadingRefused("no_contract") from None
+        raise
+    db.session.scalar(select(Meter).where(Meter.id == state.meter.id).with_for_update())
+    latest = latest_actual_on([line.register.id for line in state.registers])
+    if latest is not None and latest > read_on:
+        raise StaffReadingRefused("later_reading", latest=latest)
+    judged = judge_readings(state=state, values=values, rollover_confirmed=rollover_confirmed, day=read_on,
+                            leave_out=set(), plausibility_factor=plausibility_factor)
+    implausible = implausible_problems(judged)
+    if implausible and not implausible_confirmed:
+        raise ReadingRefused(implausible)
+    stored = []
+    for item in judged:
+        reading = MeterReading(register_id=item.line.register.id, read_on=read_on, value=item.value, source=source,
+                               status="valid", received_at=now, rollover_confirmed=item.check.rolled_over,
+                               implausible_confirmed=not item.plausibility.plausible,
+                               entered_by_staff_id=staff_user_id)
+        db.session.add(reading)
+        stored.append(reading)
+    db.session.flush()
+    record_event(db.session, tenant_id=account.tenant_id, action="reading_entered", entity_type="CustomerAccount",
+                 entity_id=account.id, occurred_at=now,
+                 details={"meter": state.meter.serial_number, "channel": channel, "read_on": read_on,
+                          "values": {item.line.register.code: item.value for item in judged},
+                          "reading_ids": [r.id for r in stored],
+                          "implausible_confirmed": bool(implausible)})
+    log.info("reading entered by staff tenant=%s account=%s meter=%s channel=%s staff=%s implausible=%s",
+             tenant.id, account.account_number, state.meter.serial_number, channel, staff_user_id, bool(implausible))
+    return stored

@@ -1,0 +1,1 @@
+"""Staff data entry from the back office: customers created and changed, meters exchanged (all or nothing)."""
