@@ -12,6 +12,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -23,8 +24,8 @@ BILLING_FREQUENCY_NAMES = {"monthly": _l("Monthly"), "bimonthly": _l("Every two 
                            "quarterly": _l("Quarterly"), "biannual": _l("Half-yearly"), "annual": _l("Yearly")}
 PAYMENT_METHOD_NAMES = {"card": _l("Card (Stripe)"), "direct_debit": _l("SEPA direct debit"),
                         "transfer": _l("Bank transfer")}
-SMTP_SECURITY_NAMES = {"starttls": _l("STARTTLS (usually port 587)"), "tls": _l("TLS from the start (usually port "
-                                                                               "465)"),
+SMTP_SECURITY_NAMES = {"starttls": _l("STARTTLS (usually port 587)"),
+                       "tls": _l("TLS from the start (usually port 465)"),
                        "none": _l("None (only on a private network)")}
 
 
@@ -35,10 +36,10 @@ class MultiCheckboxField(SelectMultipleField):
 
 class BillingSettingsForm(FlaskForm):
     frequencies = MultiCheckboxField(_l("Billing frequencies offered"),
-                                     choices=[(f, BILLING_FREQUENCY_NAMES[f]) for f in BILLING_FREQUENCIES],
+                                     choices=[SelectChoice(f, BILLING_FREQUENCY_NAMES[f]) for f in BILLING_FREQUENCIES],
                                      validators=[DataRequired(_l("Choose at least one billing frequency."))])
     default_frequency = RadioField(_l("Billing frequency of new contracts"),
-                                   choices=[(f, BILLING_FREQUENCY_NAMES[f]) for f in BILLING_FREQUENCIES],
+                                   choices=[SelectChoice(f, BILLING_FREQUENCY_NAMES[f]) for f in BILLING_FREQUENCIES],
                                    validators=[InputRequired(_l("Choose the billing frequency of new contracts."))])
     reading_window_days = IntegerField(_l("Reading window (days)"), validators=[
         InputRequired(_l("Enter a number of days from 1 to 28.")),
@@ -52,13 +53,13 @@ class BillingSettingsForm(FlaskForm):
         InputRequired(_l("Enter a number of days from 1 to 90.")),
         NumberRange(min=1, max=90, message=_l("Enter a number of days from 1 to 90."))])
     plans_monthly = MultiCheckboxField(_l("Monthly instalments"), coerce=int,
-                                       choices=[(n, str(n)) for n in range(1, 13)])
+                                       choices=[SelectChoice(n, str(n)) for n in range(1, 13)])
     plans_bimonthly = MultiCheckboxField(_l("Instalments every two months"), coerce=int,
-                                         choices=[(n, str(n)) for n in range(1, 7)])
+                                         choices=[SelectChoice(n, str(n)) for n in range(1, 7)])
     plans_quarterly = MultiCheckboxField(_l("Quarterly instalments"), coerce=int,
-                                         choices=[(n, str(n)) for n in range(1, 5)])
+                                         choices=[SelectChoice(n, str(n)) for n in range(1, 5)])
     plans_biannual = MultiCheckboxField(_l("Half-yearly instalments"), coerce=int,
-                                        choices=[(n, str(n)) for n in range(1, 3)])
+                                        choices=[SelectChoice(n, str(n)) for n in range(1, 3)])
 
     def plan_fields(self):
         return [(frequency, PLAN_FREQUENCY_NAMES[frequency], self[f"plans_{frequency}"])
@@ -69,8 +70,8 @@ class BillingSettingsForm(FlaskForm):
 
 
 class PaymentMethodsForm(FlaskForm):
-    methods = MultiCheckboxField(_l("Payment methods offered to customers"),
-                                 choices=[(m, PAYMENT_METHOD_NAMES[m]) for m in PAYMENT_METHODS],
+    methods = MultiCheckboxField(_l("Methods customers may use"),
+                                 choices=[SelectChoice(m, PAYMENT_METHOD_NAMES[m]) for m in PAYMENT_METHODS],
                                  validators=[DataRequired(_l("Choose at least one way for customers to pay."))])
 
 
@@ -96,15 +97,15 @@ class MailSettingsForm(FlaskForm):
     sender_address = StringField(_l("Sender address (optional)"), validators=[
         Length(max=254, message=_l("Use at most 254 characters."))])
     server = RadioField(_l("Mail server"), default="platform",
-                        choices=[("platform", _l("The platform's mail server")),
-                                 ("own", _l("Our own SMTP server"))],
+                        choices=[SelectChoice("platform", _l("The platform's mail server")),
+                                 SelectChoice("own", _l("Our own SMTP server"))],
                         validators=[InputRequired(_l("Choose the mail server."))])
     smtp_host = StringField(_l("SMTP server host name"), validators=[
         Length(max=253, message=_l("Use at most 253 characters."))])
     smtp_port = IntegerField(_l("Port (optional)"), validators=[
         Optional(), NumberRange(min=1, max=65535, message=_l("Enter a port from 1 to 65535."))])
     smtp_security = SelectField(_l("Secure connection"), default="starttls",
-                                choices=[(k, v) for k, v in SMTP_SECURITY_NAMES.items()])
+                                choices=[SelectChoice(k, v) for k, v in SMTP_SECURITY_NAMES.items()])
     smtp_username = StringField(_l("User name (optional)"), validators=[
         Length(max=254, message=_l("Use at most 254 characters."))])
     smtp_password = PasswordField(_l("Password"), validators=[

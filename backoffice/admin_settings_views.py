@@ -30,7 +30,7 @@ from domain.db import db, utcnow
 from domain.payments import settings as payment_settings
 from domain.payments.mandates import mask_iban
 from domain.payments.providers import card_provider_kind
-from tenants.operation_settings import BILLING_FREQUENCIES, payment_methods, tenant_mail_tested
+from tenants.operation_settings import BILLING_FREQUENCIES, tenant_mail_tested
 
 log = logging.getLogger("backoffice.admin_settings")
 
@@ -162,7 +162,9 @@ def _card_possible(tenant) -> bool:
 def _payments_page(*, status: int = 200, methods_form=None, keys_form=None, remove_form=None, check=None):
     tenant = g.tenant
     if methods_form is None:
-        methods_form = PaymentMethodsForm(formdata=None, methods=list(payment_methods(tenant)))
+        # What customers are offered today: a method allowed but not set up (no creditor identifier) starts unticked.
+        methods_form = PaymentMethodsForm(formdata=None, methods=list(payment_settings.offered_methods(
+            tenant, card_possible=_card_possible(tenant))))
     return _page(
         "payments.html", status, tenant=tenant, methods_form=methods_form,
         keys_form=keys_form or StripeKeysForm(formdata=None), remove_form=remove_form or RemoveStripeKeysForm(
