@@ -8,6 +8,7 @@ import logging
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 
 from app.auth import staff_permission
@@ -103,8 +104,9 @@ def _billing_form_from(tenant) -> BillingSettingsForm:
 def _billing_refusal(form: BillingSettingsForm, exc: billing_settings.SettingsRefused) -> None:
     field = exc.field
     if exc.code == "in_use":
-        names = ", ".join(_("%(frequency)s (%(count)s contracts)", frequency=BILLING_FREQUENCY_NAMES[f], count=n)
-                          for f, n in sorted(exc.details["in_use"].items()))
+        in_use = sorted(exc.details["in_use"].items())
+        names = ", ".join(ngettext("%(frequency)s (%(num)d contract)", "%(frequency)s (%(num)d contracts)", n,
+                                   frequency=BILLING_FREQUENCY_NAMES[f]) for f, n in in_use)
         message = _("Contracts still bill at a frequency you withdrew: %(list)s. Keep it offered.", list=names)
     elif exc.code == "not_in_year":
         message = _("At most %(most)s instalments fit in a year at this frequency.", most=exc.details["most"])

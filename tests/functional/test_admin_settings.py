@@ -92,7 +92,7 @@ def test_administrator_saves_the_billing_settings_audited_with_their_name(app, a
     ({"frequencies": []}, "Choose at least one billing frequency."),
     ({"default_frequency": "annual"}, "The billing frequency of new contracts must be one of those offered."),
     ({"plans_monthly": [], "plans_quarterly": []}, "Offer at least one down-payment plan."),
-    ({"frequencies": ["quarterly"]}, "Contracts still bill at a frequency you withdrew: Monthly (1 contracts)."),
+    ({"frequencies": ["quarterly"]}, "Contracts still bill at a frequency you withdrew: Monthly (1 contract)."),
 ])
 def test_a_refused_billing_setting_says_why_and_changes_nothing(app, admin, two_tenants, change, message):
     a, _b = two_tenants
