@@ -32,9 +32,14 @@ def platform_transport():
 def _transport(mail: OutgoingMail):
     """The tenant's own SMTP server when it has one (administration, mail settings), else the platform's."""
     if mail.tenant_id is not None:
+        from tenants.context import current_tenant_id, tenant_scope
         from tenants.models import Tenant
 
-        tenant = db.session.get(Tenant, mail.tenant_id)
+        if current_tenant_id() == mail.tenant_id:
+            tenant = db.session.get(Tenant, mail.tenant_id)
+        else:  # after the response, or a job: the tenant's row is read as that tenant (row-level security)
+            with tenant_scope(mail.tenant_id):
+                tenant = db.session.get(Tenant, mail.tenant_id)
         own = tenant_transport(tenant) if tenant is not None else None
         if own is not None:
             return own

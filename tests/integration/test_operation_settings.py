@@ -67,7 +67,7 @@ def test_billing_settings_are_stored_and_audited_with_their_author(app, two_tena
                             "down_payment_options"}
     assert (event.actor_kind, event.actor_label, event.entity_type) == ("staff", "admin@alpha.test", "Tenant")
     assert event.changes["payment_terms_days"] == {"before": 14, "after": 21}
-    with app.app_context():
+    with app.app_context(), tenant_scope(b.tenant_id):
         other = db.session.get(Tenant, b.tenant_id)
         assert (other.payment_terms_days, other.billing_frequencies) == (14, None)
 
