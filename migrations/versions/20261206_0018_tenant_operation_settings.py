@@ -53,16 +53,35 @@ def upgrade():
                                          'instalment_count * instalment_months <= 12')
 
 
+def _plans_the_older_schema_cannot_hold() -> bool:
+    """Whether any tenant has a plan other than 10 to 12 monthly instalments (tenant by tenant on PostgreSQL, where
+    row-level security also applies to the tables' owner, as in 0014)."""
+    bind = op.get_bind()
+    query = sa.text("SELECT count(*) FROM down_payment_plans WHERE instalment_months <> 1 OR instalment_count < 10")
+    if bind.dialect.name != "postgresql":
+        return bool(bind.execute(query).scalar())
+    bind.execute(sa.text("SELECT set_config('app.platform', 'on', true)"))
+    tenant_ids = [row[0] for row in bind.execute(sa.text("SELECT id FROM tenants ORDER BY id"))]
+    bind.execute(sa.text("SELECT set_config('app.platform', '', true)"))
+    found = False
+    for tenant_id in tenant_ids:
+        bind.execute(sa.text("SELECT set_config('app.tenant_id', :id, true)"), {"id": str(tenant_id)})
+        found = found or bool(bind.execute(query).scalar())
+    bind.execute(sa.text("SELECT set_config('app.tenant_id', '', true)"))
+    return found
+
+
 def downgrade():
-    # Plans other than 10 to 12 monthly instalments cannot be kept by the older schema.
-    op.execute("UPDATE down_payment_plans SET status = 'cancelled' WHERE instalment_months <> 1 "
-               "OR instalment_count < 10")
-    op.execute("DELETE FROM down_payment_instalments WHERE plan_id IN (SELECT id FROM down_payment_plans "
-               "WHERE instalment_months <> 1 OR instalment_count < 10) AND bill_id IS NULL")
+    # The older schema holds only plans of 10 to 12 monthly instalments: refuse rather than lose the others.
+    if _plans_the_older_schema_cannot_hold():
+        raise RuntimeError("some down-payment plans are not 10 to 12 monthly instalments: "
+                           "the schema before revision 0018 cannot hold them")
     with op.batch_alter_table('down_payment_plans', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('ck_down_payment_plans_instalments_in_year'), type_='check')
         batch_op.drop_constraint(batch_op.f('ck_down_payment_plans_instalment_months'), type_='check')
         batch_op.drop_constraint(batch_op.f('ck_down_payment_plans_instalment_count'), type_='check')
+        batch_op.create_check_constraint(batch_op.f('ck_down_payment_plans_instalment_count'),
+                                         'instalment_count between 10 and 12')
         batch_op.drop_column('instalment_months')
     with op.batch_alter_table('tenants', schema=None) as batch_op:
         for name, _type in reversed(TENANT_COLUMNS):
