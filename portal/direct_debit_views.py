@@ -13,6 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from app.plan_wording import INSTALMENT_NAMES, count_refusal, plan_choices
+from tenants.operation_settings import plan_options
 from app.auth import customer_required
 from app.confirmation import confirm_form, confirmed
 from app.mail import compose, send_after_commit
@@ -216,7 +217,8 @@ def _budget_page(account, *, form=None, proposal=None, confirm=None, error=None,
     bills = {p.id: plans.bills_of_plan(p) for p in current}
     contracts = {c.id: c for c in account.contracts}
     return render_template("portal/direct_debit/budget.html", account=account, plans=current, bills=bills,
-                           instalment_names=INSTALMENT_NAMES, frequency_of=plans.plan_frequency,
+                           instalment_names=INSTALMENT_NAMES,
+                           monthly_only=set(plan_options(g.tenant)) == {"monthly"},
                            contracts=contracts, form=form, proposal=proposal, confirm=confirm, error=error,
                            choosable=choosable, cancel_form=CancelBudgetForm(formdata=None),
                            refused_cancel=refused_cancel or (None, None), unit_of=_unit_of,
