@@ -11,6 +11,8 @@ Revision ID: 0018
 Revises: 0017
 Create Date: 2026-12-06 13:30:00.000000
 """
+from contextlib import contextmanager
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -38,11 +40,30 @@ TENANT_COLUMNS = (
 )
 
 
+@contextmanager
+def _sqlite_table_rebuild():
+    """SQLite changes a CHECK constraint by rebuilding the table (batch mode: copy, drop, rename); with foreign keys
+    enforced, dropping a table that other rows point at fails. They are off for the rebuild, as SQLite's own
+    procedure for schema changes says, and checked afterwards (`PRAGMA foreign_key_check`)."""
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        yield
+        return
+    bind.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+        problems = bind.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if problems:
+            raise RuntimeError(f"foreign keys broken by the table rebuild: {problems[:5]}")
+    finally:
+        bind.exec_driver_sql("PRAGMA foreign_keys=ON")
+
+
 def upgrade():
     with op.batch_alter_table('tenants', schema=None) as batch_op:
         for name, type_ in TENANT_COLUMNS:
             batch_op.add_column(sa.Column(name, type_, nullable=True))
-    with op.batch_alter_table('down_payment_plans', schema=None) as batch_op:
+    with _sqlite_table_rebuild(), op.batch_alter_table('down_payment_plans', schema=None) as batch_op:
         batch_op.add_column(sa.Column('instalment_months', sa.Integer(), server_default='1', nullable=False))
         batch_op.drop_constraint(batch_op.f('ck_down_payment_plans_instalment_count'), type_='check')
         batch_op.create_check_constraint(batch_op.f('ck_down_payment_plans_instalment_count'),
@@ -76,13 +97,17 @@ def downgrade():
     if _plans_the_older_schema_cannot_hold():
         raise RuntimeError("some down-payment plans are not 10 to 12 monthly instalments: "
                            "the schema before revision 0018 cannot hold them")
-    with op.batch_alter_table('down_payment_plans', schema=None) as batch_op:
+    with _sqlite_table_rebuild(), op.batch_alter_table('down_payment_plans', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('ck_down_payment_plans_instalments_in_year'), type_='check')
         batch_op.drop_constraint(batch_op.f('ck_down_payment_plans_instalment_months'), type_='check')
         batch_op.drop_constraint(batch_op.f('ck_down_payment_plans_instalment_count'), type_='check')
         batch_op.create_check_constraint(batch_op.f('ck_down_payment_plans_instalment_count'),
                                          'instalment_count between 10 and 12')
         batch_op.drop_column('instalment_months')
+    if op.get_bind().dialect.name == "sqlite":  # SQLite drops a plain column in place: no rebuild of `tenants`
+        for name, _type in reversed(TENANT_COLUMNS):
+            op.execute(f"ALTER TABLE tenants DROP COLUMN {name}")
+        return
     with op.batch_alter_table('tenants', schema=None) as batch_op:
         for name, _type in reversed(TENANT_COLUMNS):
             batch_op.drop_column(name)

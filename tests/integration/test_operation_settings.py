@@ -24,6 +24,7 @@ from domain.db import db
 from domain.payments import settings as payment_settings
 from tenants.context import tenant_scope
 from tenants.models import Tenant
+from tests.integration.test_migrations import scratch_urls  # noqa: F401  (fixture)
 from tests.stripe_fake import StripeFake
 
 D = Decimal
@@ -384,3 +385,56 @@ def test_the_utility_s_e_mails_leave_through_its_own_server_with_its_sender(app,
         (received,) = smtp.wait()
     assert received.rcpt_tos == ["customer@example.com"]
     assert b"From: Alpha Billing <billing@alpha.example>" in received.content
+
+
+# --- the migration --------------------------------------------------------------------------------------------------
+
+def test_migration_0018_keeps_plans_and_instalments_both_ways_and_refuses_to_lose_a_quarterly_one(
+        scratch_urls, tmp_path):  # noqa: F811  (the fixture imported above)
+    """Down to 0017 and up again with a tenant, its contract and a plan whose instalments point at it (SQLite
+    rebuilds the plans' table there, foreign keys enforced), then a quarterly plan the older schema cannot hold."""
+    import os
+
+    from flask_migrate import downgrade, upgrade
+
+    from app import create_app
+    from app.settings import load_settings
+    from domain.billing.plan_models import DownPaymentInstalment, DownPaymentPlan
+    from domain.db import utcnow
+    from tenants.services import create_tenant
+    from tests.factories import populate_tenant
+
+    app_url, owner_url = scratch_urls
+    scratch = create_app(load_settings({
+        "APP_ENV": "test", "DATABASE_URL": app_url, "MIGRATION_DATABASE_URL": owner_url,
+        "INSTANCE_DIR": str(tmp_path), "APP_DB_ROLE": os.environ.get("APP_DB_ROLE", "utility_app"),
+    }))
+
+    def plans_and_instalments(tenant_id):
+        with tenant_scope(tenant_id):
+            found = ([(p.status, p.instalment_count) for p in db.session.scalars(select(DownPaymentPlan))],
+                     len(list(db.session.scalars(select(DownPaymentInstalment)))))
+            db.session.remove()
+            return found
+
+    with scratch.app_context():
+        upgrade()
+        tenant = create_tenant(slug="legacy", name="Legacy Water", activities=["water"], default_locale="en",
+                               currency="EUR", timezone="Europe/Paris", admin_email="admin@legacy.test",
+                               admin_name="Admin", admin_password="a-long-password-2026", now=utcnow())
+        tenant_id = tenant.id
+        populate_tenant(tenant)
+        db.session.remove()
+        before = plans_and_instalments(tenant_id)
+        downgrade(revision="0017")
+        upgrade()
+        after = plans_and_instalments(tenant_id)
+        with tenant_scope(tenant_id):
+            plan = db.session.scalar(select(DownPaymentPlan))
+            plan.instalment_count, plan.instalment_months = 4, 3
+            db.session.commit()
+            db.session.remove()
+        with pytest.raises(SystemExit):  # flask-migrate logs the migration's RuntimeError and exits
+            downgrade(revision="0017")
+
+    assert before == after and before[0] and before[1] > 0
