@@ -9,6 +9,13 @@ from flask_babel import lazy_gettext as _l
 
 SECTIONS: list[tuple[str, object, object]] = [
     ("admin.staff", _l("Staff"), _l("Invite staff by e-mail, give roles and work groups, deactivate an access.")),
+    ("admin.billing_settings_page", _l("Billing and readings"),
+     _l("Billing cycles, reading window, plausibility check, back-billing limit, payment terms and the "
+        "down-payment plans offered.")),
+    ("admin.payment_settings_page", _l("Payments"),
+     _l("Stripe keys for card payments, SEPA direct debit, and the payment methods customers are offered.")),
+    ("admin.mail_settings_page", _l("Mail"),
+     _l("The sender of the utility's e-mails, its own SMTP server or the platform's, and a test e-mail.")),
 ]
 
 

@@ -18,6 +18,7 @@ from app.i18n import _date as format_day
 from app.i18n import ACTIVITY_NAMES, money, tenant_today
 from app.mail import compose, send_after_commit
 from app.confirmation import confirmed
+from app.plan_wording import INSTALMENT_NAMES, PLAN_FREQUENCY_NAMES, count_refusal, plan_choices
 from backoffice.views import PlanCancelForm, bp, customer_page
 from domain.billing import down_payments as plans
 from domain.contracts import services as accounts
@@ -25,7 +26,6 @@ from domain.db import utcnow
 
 log = logging.getLogger("backoffice.budget")
 
-COUNTS = ("12", "11", "10")
 STAFF_PLAN_REFUSALS = {
     "already_active": _l("This contract is already on budget billing."),
     "contract_not_live": _l("Budget billing is only for a contract in supply today."),
@@ -48,7 +48,25 @@ class ConfirmPlanForm(FlaskForm):
 
 
 def _fingerprint(proposal) -> str:
-    return f"{proposal.instalments[0].due_date.isoformat()}|{proposal.estimated_amount}|{proposal.count}"
+    return (f"{proposal.instalments[0].due_date.isoformat()}|{proposal.estimated_amount}|{proposal.count}"
+            + ("" if proposal.frequency == "monthly" else f"|{proposal.frequency}"))
+
+
+def _refusal(code: str) -> str:
+    return count_refusal(g.tenant) if code == "count" else str(STAFF_PLAN_REFUSALS[code])
+
+
+def _offered(code: str | None) -> tuple[str, int] | None:
+    """(frequency, count) of a plan the utility offers, or None."""
+    if code not in {choice for choice, _label in plan_choices(g.tenant)}:
+        return None
+    return plans.parse_plan_option(code)
+
+
+@bp.context_processor
+def _plan_words():
+    return {"plan_choices": plan_choices, "plan_frequency": plans.plan_frequency,
+            "plan_frequency_names": PLAN_FREQUENCY_NAMES, "instalment_names": INSTALMENT_NAMES}
 
 
 def _account_or_404(account_number: str):
@@ -89,10 +107,11 @@ def _unit(contract) -> str:
 def _page(account, contract, *, count: str | None, proposal=None, error=None, status=200):
     confirm = None
     if proposal is not None:
-        confirm = ConfirmPlanForm(formdata=None, contract=contract.contract_number, instalments=str(proposal.count),
+        confirm = ConfirmPlanForm(formdata=None, contract=contract.contract_number,
+                                  instalments=plans.plan_option_code(proposal.frequency, proposal.count),
                                   shown=_fingerprint(proposal))
     return render_template("backoffice/budget.html", account=account, contract=contract, proposal=proposal,
-                           confirm=confirm, error=error, count=count, counts=COUNTS,
+                           confirm=confirm, error=error, count=count, counts=plan_choices(g.tenant),
                            unit=plans.consumption_unit(contract.delivery_point.activity)), status
 
 
@@ -102,12 +121,13 @@ def customer_budget(account_number: str):
     account = _account_or_404(account_number)
     contract = _contract_or_404(account, request.args.get("contract"))
     count = request.args.get("instalments", "")
-    if count not in COUNTS:
-        return _page(account, contract, count=None, error=STAFF_PLAN_REFUSALS["count"], status=422)
+    option = _offered(count)
+    if option is None:
+        return _page(account, contract, count=None, error=_refusal("count"), status=422)
     try:
-        proposal = plans.propose_plan(contract=contract, count=int(count), as_of=tenant_today())
+        proposal = plans.propose_plan(contract=contract, count=option[1], frequency=option[0], as_of=tenant_today())
     except plans.PlanRefused as exc:
-        return _page(account, contract, count=count, error=STAFF_PLAN_REFUSALS[exc.code], status=422)
+        return _page(account, contract, count=count, error=_refusal(exc.code), status=422)
     return _page(account, contract, count=count, proposal=proposal)
 
 
@@ -120,17 +140,19 @@ def customer_budget_create(account_number: str):
         abort(400)
     contract = _contract_or_404(account, form.contract.data)
     count = form.instalments.data
-    if count not in COUNTS:
-        return _page(account, contract, count=None, error=STAFF_PLAN_REFUSALS["count"], status=422)
-    today = tenant_today()
+    option = _offered(count)
+    if option is None:
+        return _page(account, contract, count=None, error=_refusal("count"), status=422)
+    (frequency, number), today = option, tenant_today()
     try:
-        proposal = plans.propose_plan(contract=contract, count=int(count), as_of=today)
+        proposal = plans.propose_plan(contract=contract, count=number, frequency=frequency, as_of=today)
         if _fingerprint(proposal) != form.shown.data:
             return _page(account, contract, count=count, proposal=proposal, status=409,
                          error=_("The schedule has changed since it was shown: check it again before creating it."))
-        plan = plans.create_plan(contract=contract, count=int(count), as_of=today, now=utcnow(), created_by="staff")
+        plan = plans.create_plan(contract=contract, count=number, frequency=frequency, as_of=today, now=utcnow(),
+                                 created_by="staff")
     except plans.PlanRefused as exc:
-        return _page(account, contract, count=count, error=STAFF_PLAN_REFUSALS[exc.code], status=422)
+        return _page(account, contract, count=count, error=_refusal(exc.code), status=422)
     log.info("budget plan created by staff tenant=%s account=%s contract=%s plan=%s staff=%s", g.tenant.id,
              account.account_number, contract.contract_number, plan.public_id, current_user.user.id)
     _mail_customer(account, "budget_plan_confirmation", _l("Your budget billing schedule"), plan=plan,

@@ -21,11 +21,17 @@ from backoffice.views import bp
 from domain.db import utcnow
 from domain.readings import review
 from domain.readings.photos import photo_token
-from domain.readings.validation import DEFAULT_PLAUSIBILITY_FACTOR, ReadingProblem, parse_index
+from domain.readings.validation import ReadingProblem, parse_index
+from tenants.operation_settings import plausibility_factor as tenant_plausibility_factor
 from portal.reading_views import SOURCE_NAMES, register_name
 
 UNIT_LABELS = {"m3": "m³"}
 DECISION_NAMES = {"valid": _l("accepted"), "rejected": _l("rejected"), "pending": _l("to be checked")}
+
+
+def _plausibility_factor():
+    """The utility's factor (administration, billing and readings settings), else the platform's configured one."""
+    return tenant_plausibility_factor(g.tenant, current_app.config.get("READING_PLAUSIBILITY_FACTOR"))
 
 
 def unit_label(unit: str) -> str:
@@ -207,7 +213,7 @@ def reading_correct(ref: str):
         done = review.correct_reading(
             reading_id=reading_id, value=form.index, rollover_confirmed=form.rollover.data, reason=form.reason.data,
             staff_user_id=current_user.user.id, now=utcnow(), implausible_confirmed=form.confirm_implausible.data,
-            plausibility_factor=current_app.config.get("READING_PLAUSIBILITY_FACTOR", DEFAULT_PLAUSIBILITY_FACTOR))
+            plausibility_factor=_plausibility_factor())
     except review.ReviewRefused as exc:
         if exc.code == "implausible":
             unit = unit_label(review.reading_by_id(reading_id=reading_id).register.meter.unit)

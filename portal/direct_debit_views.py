@@ -12,6 +12,8 @@ from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from app.plan_wording import INSTALMENT_NAMES, count_refusal, plan_choices
+from tenants.operation_settings import plan_options
 from app.auth import customer_required
 from app.confirmation import confirm_form, confirmed
 from app.mail import compose, send_after_commit
@@ -44,8 +46,6 @@ PLAN_REFUSALS = {
     "state": _l("This budget plan is no longer active."),
     "engine": _l("Your consumption so far cannot be settled automatically. Please contact us."),
 }
-COUNT_CHOICES = [SelectChoice("12", _l("12 instalments")), SelectChoice("11", _l("11 instalments")),
-                 SelectChoice("10", _l("10 instalments"))]
 
 
 def _iban(form, field):
@@ -79,8 +79,20 @@ class ProposalForm(FlaskForm):
     def validate_contract(self, field):
         if field.data not in {choice.value for choice in field.choices}:
             raise ValidationError(str(_l("Choose one of the contracts listed.")))
-    instalments = RadioField(_l("Number of monthly instalments"), choices=COUNT_CHOICES, default="12",
-                             validators=[DataRequired(_l("Choose 10, 11 or 12 instalments."))])
+    # The plans the utility offers (tenants/operation_settings.py), set per request by `_plan_form`.
+    instalments = RadioField(_l("Instalments"), choices=[], validate_choice=False)
+
+    def validate_instalments(self, field):
+        if field.data not in {choice[0] for choice in field.choices}:
+            raise ValidationError(count_refusal(g.tenant))
+
+
+def _plan_form(formdata=None) -> ProposalForm:
+    form = ProposalForm(formdata) if formdata is not None else ProposalForm(formdata=None)
+    form.instalments.choices = plan_choices(g.tenant)
+    if formdata is None and form.instalments.choices:
+        form.instalments.data = form.instalments.choices[0][0]
+    return form
 
 
 class ConfirmPlanForm(FlaskForm):
@@ -90,7 +102,12 @@ class ConfirmPlanForm(FlaskForm):
 
 
 def _fingerprint(proposal) -> str:
-    return f"{proposal.instalments[0].due_date.isoformat()}|{proposal.estimated_amount}|{proposal.count}"
+    return (f"{proposal.instalments[0].due_date.isoformat()}|{proposal.estimated_amount}|{proposal.count}"
+            + ("" if proposal.frequency == "monthly" else f"|{proposal.frequency}"))
+
+
+def _refusal(code: str) -> str:
+    return count_refusal(g.tenant) if code == "count" else str(PLAN_REFUSALS[code])
 
 
 def _account(account_number: str):
@@ -194,12 +211,14 @@ def _budget_page(account, *, form=None, proposal=None, confirm=None, error=None,
     on_plan = {p.contract_id for p in current if p.status == "active"}
     choosable = [c for c in eligible if c.id not in on_plan]
     if form is None:
-        form = ProposalForm(formdata=None)
+        form = _plan_form()
     form.contract.choices = [SelectChoice(c.contract_number, f"{activity_label(c)} — {c.delivery_point.identifier}")
                              for c in choosable]
     bills = {p.id: plans.bills_of_plan(p) for p in current}
     contracts = {c.id: c for c in account.contracts}
     return render_template("portal/direct_debit/budget.html", account=account, plans=current, bills=bills,
+                           instalment_names=INSTALMENT_NAMES,
+                           monthly_only=set(plan_options(g.tenant)) == {"monthly"},
                            contracts=contracts, form=form, proposal=proposal, confirm=confirm, error=error,
                            choosable=choosable, cancel_form=CancelBudgetForm(formdata=None),
                            refused_cancel=refused_cancel or (None, None), unit_of=_unit_of,
@@ -223,16 +242,17 @@ def budget(account_number: str):
     account = _account(account_number)
     if "contract" not in request.args:
         return _budget_page(account)
-    form = ProposalForm(request.args)
+    form = _plan_form(request.args)
     eligible = [c.contract_number for c in _eligible(account, tenant_today())]
     form.contract.choices = [SelectChoice(number, number) for number in eligible]
     if not form.validate():
         return _budget_page(account, form=form, status=422)
     contract = _contract_of(account, form.contract.data)
+    frequency, count = plans.parse_plan_option(form.instalments.data)
     try:
-        proposal = plans.propose_plan(contract=contract, count=int(form.instalments.data), as_of=tenant_today())
+        proposal = plans.propose_plan(contract=contract, count=count, frequency=frequency, as_of=tenant_today())
     except plans.PlanRefused as exc:
-        return _budget_page(account, form=form, error=PLAN_REFUSALS[exc.code], status=422)
+        return _budget_page(account, form=form, error=_refusal(exc.code), status=422)
     confirm = ConfirmPlanForm(formdata=None, contract=contract.contract_number, instalments=form.instalments.data,
                               shown=_fingerprint(proposal))
     return _budget_page(account, form=form, proposal=proposal, confirm=confirm)
@@ -246,20 +266,21 @@ def confirm_budget(account_number: str):
     if not form.validate_on_submit():
         abort(400)
     contract = _contract_of(account, form.contract.data)
-    if contract is None or form.instalments.data not in ("10", "11", "12"):
-        return _budget_page(account, error=PLAN_REFUSALS["count" if contract else "contract_not_live"], status=422)
-    count, today = int(form.instalments.data), tenant_today()
+    option = plans.parse_plan_option(form.instalments.data)
+    if contract is None or option is None:
+        return _budget_page(account, error=_refusal("count" if contract else "contract_not_live"), status=422)
+    (frequency, count), today = option, tenant_today()
     try:
-        proposal = plans.propose_plan(contract=contract, count=count, as_of=today)
+        proposal = plans.propose_plan(contract=contract, count=count, frequency=frequency, as_of=today)
         if _fingerprint(proposal) != form.shown.data:
-            confirm = ConfirmPlanForm(formdata=None, contract=contract.contract_number, instalments=str(count),
-                                      shown=_fingerprint(proposal))
+            confirm = ConfirmPlanForm(formdata=None, contract=contract.contract_number,
+                                      instalments=form.instalments.data, shown=_fingerprint(proposal))
             return _budget_page(account, proposal=proposal, confirm=confirm, status=409,
                                 error=_("The schedule has changed since it was shown to you: please check it "
                                         "again before confirming."))
-        plan = plans.create_plan(contract=contract, count=count, as_of=today, now=utcnow())
+        plan = plans.create_plan(contract=contract, count=count, frequency=frequency, as_of=today, now=utcnow())
     except plans.PlanRefused as exc:
-        return _budget_page(account, error=PLAN_REFUSALS[exc.code], status=422)
+        return _budget_page(account, error=_refusal(exc.code), status=422)
     _mail("budget_plan_confirmation", _l("Your budget billing schedule"), plan=plan, account=account,
           contract=contract, unit=_unit_of(contract),
           activity=activity_label(contract))

@@ -39,6 +39,7 @@ from domain.payments.providers import (
     sign_payload,
 )
 from app.i18n import tenant_today
+from tenants.operation_settings import payment_methods
 from portal.bill_views import PAYMENT_STATUS_NAMES
 from portal.blueprint import bp
 
@@ -65,10 +66,16 @@ def card_provider_name(tenant) -> str | None:
                               demo=bool(tenant.payments_demo))
 
 
+def card_offered(tenant) -> bool:
+    """Whether customers may start a card payment: a card checkout exists and the administrator offers cards.
+    Payments already started still finish (status pages, webhooks) whatever the administrator changes."""
+    return card_provider_name(tenant) is not None and "card" in payment_methods(tenant)
+
+
 @bp.app_context_processor
 def _card_payments():
     tenant = g.get("tenant")
-    return {"card_payments": tenant is not None and card_provider_name(tenant) is not None}
+    return {"card_payments": tenant is not None and card_offered(tenant)}
 
 
 def _stripe_api_base() -> str:
@@ -107,6 +114,8 @@ def _pay_page(*, error: str | None = None, status: int = 200, selected: set[str]
     provider = _provider(g.tenant)
     if provider is not None:
         _sweep(provider, [a.id for a in customer_accounts])
+    if not card_offered(g.tenant):
+        provider = None
     open_views = bill_service.open_bills(account_ids=[a.id for a in customer_accounts], today=tenant_today())
     by_account: dict[int, list] = {}
     for view in open_views:
@@ -117,7 +126,8 @@ def _pay_page(*, error: str | None = None, status: int = 200, selected: set[str]
     page = render_template(
         "portal/payments/pay.html", accounts=customer_accounts, by_account=by_account, balances=balances,
         debits=debits, submitted_ids={bill_id for bill_id, d in debits.items() if d.submitted},
-        transfer_iban=g.tenant.iban, creditor=g.tenant.legal_name or g.tenant.name,
+        transfer_iban=g.tenant.iban if "transfer" in payment_methods(g.tenant) else None,
+        creditor=g.tenant.legal_name or g.tenant.name,
         direct_debit_offered=mandates.offers_mandates(g.tenant),
         selected=selected or set(), error=error, form=FlaskForm(), card_provider=provider and provider.name,
         test_mode=provider is not None and provider.name == "sandbox")
@@ -143,7 +153,7 @@ def pay_submit():
         abort(400)
     tenant = g.tenant
     user = current_user.user
-    provider = _provider(tenant)
+    provider = _provider(tenant) if card_offered(tenant) else None
     if provider is None:  # no card payment offered: the page says how else to pay
         return _pay_page(status=409)
     mode = request.form.get("mode")

@@ -21,7 +21,8 @@ from app.i18n import quantity, tenant_zone
 from domain.db import utcnow
 from domain.readings import services as reading_service
 from domain.readings.photos import MAX_PHOTO_BYTES, photo_token
-from domain.readings.validation import DEFAULT_PLAUSIBILITY_FACTOR, ReadingProblem, parse_index
+from domain.readings.validation import ReadingProblem, parse_index
+from tenants.operation_settings import plausibility_factor as tenant_plausibility_factor
 from portal.blueprint import bp
 
 UNIT_LABELS = {"m3": "m³", "kWh": "kWh"}
@@ -32,6 +33,11 @@ REGISTER_NAMES = {"TOTAL": _l("Total"), "PEAK": _l("Peak hours"), "OFFPEAK": _l(
 READING_STATUS_NAMES = {"valid": _l("Accepted"), "pending": _l("To be checked"), "rejected": _l("Rejected")}
 
 _NOT_A_NUMBER = _l("Enter the reading as a number, for example 12345 or 12345.6 (at most three decimals).")
+
+
+def _plausibility_factor():
+    """The utility's factor (administration, billing and readings settings), else the platform's configured one."""
+    return tenant_plausibility_factor(g.tenant, current_app.config.get("READING_PLAUSIBILITY_FACTOR"))
 
 
 def _unit(unit: str) -> str:
@@ -154,8 +160,7 @@ def submit_reading(serial: str):
                 customer_user_id=current_user.user.id, serial=serial, values=form.values,
                 rollover_confirmed=bool(form.rollover.data), photo=_photo_bytes(form), tenant=g.tenant,
                 today=today, now=utcnow(),
-                plausibility_factor=current_app.config.get("READING_PLAUSIBILITY_FACTOR",
-                                                           DEFAULT_PLAUSIBILITY_FACTOR),
+                plausibility_factor=_plausibility_factor(),
             )
         except reading_service.MeterNotFound:
             abort(404)

@@ -70,6 +70,25 @@ class Tenant(PlatformModel):
     # Where the utility operates (ISO 3166 alpha-2, e.g. FR): the wizard fills currency, time zone and language
     # from it, and pages write numbers and dates as that country does (domain.i18n.tenant_formatting_locale).
     country: Mapped[str | None] = mapped_column(String(2))
+    # h-settings
+    # Billing and readings (tenants/operation_settings.py reads them with their defaults; None: the default).
+    billing_frequencies: Mapped[list | None] = mapped_column(JSON)  # frequencies offered; None: all of them
+    default_billing_frequency: Mapped[str | None] = mapped_column(String(16))  # for new contracts; None: monthly
+    plausibility_factor: Mapped[Decimal | None] = mapped_column(Numeric(4, 1))  # None: the platform's (3)
+    # Down-payment plans offered: {"monthly": [10, 11, 12], "quarterly": [4]}; None: monthly, 10 to 12.
+    down_payment_options: Mapped[dict | None] = mapped_column(JSON)
+    # Payment methods offered to customers (card, direct_debit, transfer); None: every method available.
+    payment_methods: Mapped[list | None] = mapped_column(JSON)
+    stripe_keys_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Mail: the From of the tenant's e-mails, and its own SMTP server (none: the platform's transport).
+    mail_sender_name: Mapped[str | None] = mapped_column(String(120))
+    mail_sender_address: Mapped[str | None] = mapped_column(String(254))
+    smtp_host: Mapped[str | None] = mapped_column(String(253))
+    smtp_port: Mapped[int | None] = mapped_column(Integer)
+    smtp_security: Mapped[str | None] = mapped_column(String(8))  # none, starttls, tls
+    smtp_username: Mapped[str | None] = mapped_column(String(254))
+    smtp_password_sealed: Mapped[str | None] = mapped_column("smtp_password", Text)  # sealed (tenants/secrets.py)
+    mail_tested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # a test mail last went through
 
     @property
     def is_active(self) -> bool:
@@ -98,6 +117,14 @@ class Tenant(PlatformModel):
     @stripe_webhook_secret.setter
     def stripe_webhook_secret(self, value: str | None) -> None:
         self.stripe_webhook_secret_sealed = seal(value)
+
+    @property
+    def smtp_password(self) -> str | None:
+        return open_sealed(self.smtp_password_sealed)
+
+    @smtp_password.setter
+    def smtp_password(self, value: str | None) -> None:
+        self.smtp_password_sealed = seal(value)
 
     def __repr__(self) -> str:
         return f"<Tenant {self.slug}>"

@@ -2,9 +2,9 @@
 
 The real `stripe` library talks to it (its API base pointed here). It records every request (path,
 form parameters decoded from Stripe's bracket notation, headers) so tests can check what was sent;
-it answers POST /v1/checkout/sessions, GET /v1/checkout/sessions/<id> (an open session past its `expires_at` reads
-expired, as on Stripe) and POST /v1/checkout/sessions/<id>/expire (only an open session can be expired) with
-Stripe-shaped objects,
+it answers GET /v1/balance, POST /v1/checkout/sessions, GET /v1/checkout/sessions/<id> (an open session past its
+`expires_at` reads expired, as on Stripe) and POST /v1/checkout/sessions/<id>/expire (only an open session can be
+expired) with Stripe-shaped objects,
 refuses a request without a Bearer key with Stripe's 401 error body, and can be told to fail.
 """
 from __future__ import annotations
@@ -50,6 +50,7 @@ class StripeFake:
         self.sessions: dict[str, dict] = {}
         self.fail_next: int | None = None  # an HTTP status to answer the next requests with...
         self.fail_times = 1  # ...this many times (the library retries)
+        self.revoked_keys: set[str] = set()  # answered 401 as Stripe answers a rolled or deleted key
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -85,7 +86,8 @@ class StripeFake:
             def _common(self, params: dict) -> bool:
                 fake.requests.append({"method": self.command, "path": self.path, "params": params,
                                       "headers": dict(self.headers)})
-                if not (self.headers.get("Authorization") or "").startswith("Bearer sk_"):
+                authorization = self.headers.get("Authorization") or ""
+                if not authorization.startswith("Bearer sk_") or authorization[len("Bearer "):] in fake.revoked_keys:
                     self._send(401, {"error": {"type": "invalid_request_error",
                                                "message": "Invalid API Key provided"}})
                     return False
@@ -137,6 +139,11 @@ class StripeFake:
 
             def do_GET(self):
                 if not self._common({}):
+                    return
+                if self.path == "/v1/balance":  # what the administration's "test connection" asks
+                    self._send(200, {"object": "balance", "livemode": False,
+                                     "available": [{"amount": 0, "currency": "eur"}],
+                                     "pending": [{"amount": 0, "currency": "eur"}]})
                     return
                 match = re.fullmatch(r"/v1/checkout/sessions/([\w]+)", self.path)
                 session = fake.session(match.group(1)) if match else None

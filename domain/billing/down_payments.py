@@ -1,10 +1,11 @@
 """Down-payment plans (budget billing): propose, create and cancel a plan; bill its instalments; true it up.
 
 A plan covers the consumption of its contract over `[start_on, true_up_on)`: from the end of the latest
-bill to twelve months after the first instalment. Instalments (10 to 12, monthly) spread the estimated
-amount of that period, priced by the engine at the tariff in force; at `true_up_on` a true-up bill charges
-the actual consumption of the period (the engine's periodic computation) minus the instalments billed, and
-a new plan follows for the next year.
+bill to twelve months after the first instalment. Instalments spread the estimated amount of that period, at the
+frequencies and counts the utility offers (tenants/operation_settings.py: by default 10 to 12 monthly; also
+every 2, 3 or 6 months, always within the plan's year), priced by the engine at the tariff in force; at
+`true_up_on` a true-up bill charges the actual consumption of the period (the engine's periodic computation)
+minus the instalments billed, and a new plan follows for the next year.
 
 While a plan is active the contract's `billed_until` is its `true_up_on`: the period belongs to the plan,
 so the periodic billing run, which bills from `billed_until`, leaves the contract alone until the true-up.
@@ -49,10 +50,11 @@ from domain.contracts.models import Contract
 from domain.db import db
 from domain.readings.models import MeterReading
 from tenants.models import Tenant
+from tenants.operation_settings import PLAN_FREQUENCY_MONTHS, plan_offered, plan_options
 
 log = logging.getLogger("billing.down_payments")
 
-INSTALMENT_COUNTS = (10, 11, 12)
+INSTALMENT_COUNTS = (10, 11, 12)  # the default offer: monthly
 ZERO = Decimal("0.00")
 ONE = Decimal("1.000")
 
@@ -78,6 +80,11 @@ class PlanProposal:
     estimated_amount: Decimal  # incl. tax, over the plan's period
     currency: str
     instalments: tuple[Instalment, ...]
+    frequency: str = "monthly"
+
+    @property
+    def months(self) -> int:
+        return PLAN_FREQUENCY_MONTHS[self.frequency]
 
     @property
     def count(self) -> int:
@@ -86,6 +93,29 @@ class PlanProposal:
     @property
     def instalment_amount(self) -> Decimal:
         return self.instalments[0].amount
+
+
+# --- the plans offered ----------------------------------------------------------------------------------------------
+
+def plan_option_code(frequency: str, count: int) -> str:
+    """How a form names a plan: "12" for 12 monthly instalments (as before plans had other frequencies),
+    "quarterly-4" otherwise."""
+    return str(count) if frequency == "monthly" else f"{frequency}-{count}"
+
+
+def parse_plan_option(code: str | None) -> tuple[str, int] | None:
+    """(frequency, count) of a form's plan code, or None for anything else."""
+    frequency, _, count = (code or "").rpartition("-")
+    frequency = frequency or "monthly"
+    if frequency not in PLAN_FREQUENCY_MONTHS or not count.isdigit() or len(count) > 2:
+        return None
+    return frequency, int(count)
+
+
+def offered_plan_options(tenant: Tenant) -> list[tuple[str, str, int]]:
+    """(code, frequency, count) of every plan the utility offers, monthly first, most instalments first."""
+    return [(plan_option_code(frequency, count), frequency, count)
+            for frequency, counts in plan_options(tenant).items() for count in counts]
 
 
 # --- reading plans --------------------------------------------------------------------------------------------------
@@ -192,24 +222,37 @@ def _estimate(tenant: Tenant, contract: Contract, *, start_on: date, true_up_on:
     return result
 
 
+def plan_frequency(months: int) -> str:
+    """The frequency name of a plan's `instalment_months`."""
+    return next(name for name, value in PLAN_FREQUENCY_MONTHS.items() if value == months)
+
+
 def _proposal(tenant: Tenant, contract: Contract, *, count: int, start_on: date, first_due: date,
-              true_up_on: date, tariff_on: date) -> PlanProposal:
-    if count not in INSTALMENT_COUNTS:
-        raise PlanRefused("count", f"a plan has 10, 11 or 12 instalments, not {count}")
+              true_up_on: date, tariff_on: date, frequency: str = "monthly",
+              offered_only: bool = True) -> PlanProposal:
+    if frequency not in PLAN_FREQUENCY_MONTHS:
+        raise PlanRefused("count", f"no plan with instalments {frequency!r}")
+    if offered_only and not plan_offered(tenant, frequency=frequency, count=count):
+        raise PlanRefused("count", f"the utility does not offer {count} instalments {frequency}")
     if contract.end_date is not None and contract.end_date < true_up_on:
         raise PlanRefused("contract_ending", "the contract ends before the plan's year is over")
     result = _estimate(tenant, contract, start_on=start_on, true_up_on=true_up_on, tariff_on=tariff_on)
-    schedule = instalment_schedule(estimated_annual_amount=result.total_incl_tax, count=count, first_due=first_due)
+    try:
+        schedule = instalment_schedule(estimated_annual_amount=result.total_incl_tax, count=count,
+                                       first_due=first_due, months=PLAN_FREQUENCY_MONTHS[frequency])
+    except ValueError as exc:
+        raise PlanRefused("count", str(exc)) from exc
     if schedule[0].amount <= 0:
         raise PlanRefused("nothing_to_spread", "the estimated amount is too small for monthly instalments")
     consumption = sum((c.billed_quantity for c in result.consumption), Decimal("0.000"))
     unit = result.consumption[0].billed_unit if result.consumption else ""
     return PlanProposal(contract.id, contract.account_id, start_on, true_up_on, consumption, unit,
-                        result.total_incl_tax, tenant.currency, schedule)
+                        result.total_incl_tax, tenant.currency, schedule, frequency)
 
 
-def propose_plan(*, contract: Contract, count: int, as_of: date) -> PlanProposal:
-    """The schedule a plan asked for on `as_of` would have (nothing is stored)."""
+def propose_plan(*, contract: Contract, count: int, as_of: date, frequency: str = "monthly") -> PlanProposal:
+    """The schedule a plan asked for on `as_of` would have (nothing is stored); `count` instalments at
+    `frequency`, one of the plans the utility offers (else PlanRefused "count")."""
     if contract.status != "active" or not contract.is_live_on(as_of):
         raise PlanRefused("contract_not_live", "the contract is not supplied today")
     if active_plan(contract_id=contract.id) is not None:
@@ -221,7 +264,7 @@ def propose_plan(*, contract: Contract, count: int, as_of: date) -> PlanProposal
         raise PlanRefused("not_billed_yet", f"the contract is billed only until {start_on}: a period is due")
     tenant = db.session.get(Tenant, contract.tenant_id)
     return _proposal(tenant, contract, count=count, start_on=start_on, first_due=first_due, true_up_on=true_up_on,
-                     tariff_on=as_of)
+                     tariff_on=as_of, frequency=frequency)
 
 
 def _store(proposal: PlanProposal, *, contract: Contract, now: datetime, created_by: str,
@@ -229,6 +272,7 @@ def _store(proposal: PlanProposal, *, contract: Contract, now: datetime, created
     plan = DownPaymentPlan(
         contract_id=proposal.contract_id, account_id=proposal.account_id, status="active",
         start_on=proposal.start_on, true_up_on=proposal.true_up_on, instalment_count=proposal.count,
+        instalment_months=proposal.months,
         instalment_amount=proposal.instalment_amount, estimated_consumption=proposal.estimated_consumption,
         estimated_amount=proposal.estimated_amount, currency=proposal.currency, created_at=now,
         created_by=created_by, previous_plan_id=previous_plan_id)
@@ -245,9 +289,9 @@ def _store(proposal: PlanProposal, *, contract: Contract, now: datetime, created
 
 
 def create_plan(*, contract: Contract, count: int, as_of: date, now: datetime,
-                created_by: str = "customer") -> DownPaymentPlan:
+                created_by: str = "customer", frequency: str = "monthly") -> DownPaymentPlan:
     """Put the contract on budget billing from the schedule `propose_plan` gives for the same day."""
-    proposal = propose_plan(contract=contract, count=count, as_of=as_of)
+    proposal = propose_plan(contract=contract, count=count, as_of=as_of, frequency=frequency)
     try:
         with db.session.begin_nested():  # two confirmations at once: the unique index lets one through
             return _store(proposal, contract=contract, now=now, created_by=created_by)
@@ -266,9 +310,9 @@ class _Totals:
         self.consumption = consumption
 
 
-def _instalment_line(instalment: DownPaymentInstalment) -> EngineLine:
+def _instalment_line(instalment: DownPaymentInstalment, months: int) -> EngineLine:
     return EngineLine(component="instalment", description="instalment", period_start=instalment.due_on,
-                      period_end=add_months(instalment.due_on, 1), quantity=ONE, unit="month",
+                      period_end=add_months(instalment.due_on, months), quantity=ONE, unit="month",
                       unit_price=instalment.amount, amount=instalment.amount, tax_rate=Decimal("0"))
 
 
@@ -291,9 +335,9 @@ def issue_due_instalments(*, billing_date: date, now: datetime) -> list[int]:
     for instalment, plan in due:
         row = draft_row(tenant_id=tenant.id, account_id=plan.account_id, contract_id=plan.contract_id,
                         kind="instalment", period_start=instalment.due_on,
-                        period_end=add_months(instalment.due_on, 1), currency=plan.currency,
+                        period_end=add_months(instalment.due_on, plan.instalment_months), currency=plan.currency,
                         result=_Totals(instalment.amount, ZERO, instalment.amount))
-        drafts.append((row, (_instalment_line(instalment),)))
+        drafts.append((row, (_instalment_line(instalment, plan.instalment_months),)))
     ids = issue_new(tenant_id=tenant.id, drafts=drafts, issued_at=now, issue_date=billing_date,
                     payment_terms_days=tenant.payment_terms_days)
     for (instalment, _plan), bill_id in zip(due, ids, strict=True):
@@ -355,10 +399,10 @@ def _settle(plan: DownPaymentPlan, contract: Contract, tenant: Tenant, *, period
     paid = _billed_instalment_items(plan)
     settled = true_up(annual_total_incl_tax=result.total_incl_tax, instalments_paid=[i.amount for i in paid],
                       next_first_due=next_first_due, next_count=plan.instalment_count,
-                      next_estimated_annual_amount=next_estimate)
+                      next_estimated_annual_amount=next_estimate, next_months=plan.instalment_months)
     # The consumption with its own net, VAT and gross totals, then the instalments deducted at their gross
     # amount: the bill's total including tax is the balance (what the ledger posts), never a negative net.
-    settlement = true_up_bill(consumption=result, instalments=paid)
+    settlement = true_up_bill(consumption=result, instalments=paid, months=plan.instalment_months)
     row = draft_row(tenant_id=tenant.id, account_id=plan.account_id, contract_id=contract.id, kind="true_up",
                     period_start=plan.start_on, period_end=period_end, currency=plan.currency, result=settlement)
     (bill_id,) = issue_new(tenant_id=tenant.id, drafts=[(row, settlement.lines)], issued_at=now,
@@ -400,12 +444,15 @@ def true_up_plan(*, plan_id: int, now: datetime,
                             now=now, next_first_due=None)
     new_plan = None
     if continues:
+        # The next year follows the plan the customer chose, even if the utility has stopped offering it since.
         proposal = _proposal(tenant, contract, count=plan.instalment_count, start_on=start_on, first_due=first_due,
-                             true_up_on=next_true_up, tariff_on=start_on)
+                             true_up_on=next_true_up, tariff_on=start_on,
+                             frequency=plan_frequency(plan.instalment_months), offered_only=False)
         # The engine's true-up gives the next schedule from the new estimate: the same one the proposal holds.
         schedule = true_up(annual_total_incl_tax=settled.annual_total_incl_tax, instalments_paid=(),
                            next_first_due=first_due, next_count=plan.instalment_count,
-                           next_estimated_annual_amount=proposal.estimated_amount).next_schedule
+                           next_estimated_annual_amount=proposal.estimated_amount,
+                           next_months=plan.instalment_months).next_schedule
         proposal = replace(proposal, instalments=schedule)
         new_plan = _store(proposal, contract=contract, now=now, created_by="true_up", previous_plan_id=plan.id)
     log.info("plan trued up tenant=%s plan=%s bill=%s balance=%s next=%s", tenant.id, plan.id, bill.id,

@@ -1,4 +1,4 @@
-"""Down-payment plans (budget billing): monthly instalments, then an annual true-up bill."""
+"""Down-payment plans (budget billing): instalments, then an annual true-up bill."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -13,13 +13,16 @@ PLAN_STATUSES = ("active", "completed", "cancelled")
 
 
 class DownPaymentPlan(TenantScoped):
-    """One contract's schedule of 10 to 12 monthly instalments, settled by a true-up bill at its end."""
+    """One contract's schedule of instalments (monthly, or every 2, 3 or 6 months, as the utility offers), settled by
+    a true-up bill at its end."""
 
     __tablename__ = "down_payment_plans"
     __table_args__ = tenant_table_args(
         UniqueConstraint("tenant_id", "public_id"),
         CheckConstraint("status in ('active', 'completed', 'cancelled')", name="status"),
-        CheckConstraint("instalment_count between 10 and 12", name="instalment_count"),
+        CheckConstraint("instalment_count between 1 and 12", name="instalment_count"),
+        CheckConstraint("instalment_months in (1, 2, 3, 6)", name="instalment_months"),
+        CheckConstraint("instalment_count * instalment_months <= 12", name="instalments_in_year"),
         CheckConstraint("instalment_amount > 0", name="instalment_positive"),
         CheckConstraint("true_up_on > start_on", name="period"),
         # At most one active plan per contract.
@@ -36,6 +39,8 @@ class DownPaymentPlan(TenantScoped):
     start_on: Mapped[date] = mapped_column(Date, nullable=False)  # start of the year the plan covers
     true_up_on: Mapped[date] = mapped_column(Date, nullable=False)  # end (exclusive): the true-up bill's date
     instalment_count: Mapped[int] = mapped_column(nullable=False)
+    # Months between two instalments: 1 (monthly), 2, 3 or 6; the instalments fall within the plan's year.
+    instalment_months: Mapped[int] = mapped_column(nullable=False, default=1, server_default="1")
     instalment_amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
     estimated_consumption: Mapped[Decimal] = mapped_column(Quantity, nullable=False)  # over the plan's year
     estimated_amount: Mapped[Decimal] = mapped_column(Money, nullable=False)  # incl. tax, over the plan's year

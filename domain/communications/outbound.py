@@ -58,11 +58,22 @@ class SMTPTransport:
         self.username = unquote(parsed.username) if parsed.username else None
         self.password = unquote(parsed.password) if parsed.password else None
         self.starttls = parse_qs(parsed.query).get("starttls", ["0"])[0] in ("1", "true")
+        self.timeout = 30
+
+    @classmethod
+    def from_settings(cls, *, host: str, port: int | None, security: str, username: str | None,
+                      password: str | None, timeout: int = 30) -> SMTPTransport:
+        """A tenant's own server: `security` is "tls" (implicit TLS, 465), "starttls" (587) or "none" (25)."""
+        transport = cls.__new__(cls)
+        transport.host, transport.tls, transport.starttls = host, security == "tls", security == "starttls"
+        transport.port = port or (465 if security == "tls" else 587 if security == "starttls" else 25)
+        transport.username, transport.password, transport.timeout = username or None, password, timeout
+        return transport
 
     def send(self, mail: OutgoingMail) -> str:
         cls = smtplib.SMTP_SSL if self.tls else smtplib.SMTP
         kwargs = {"context": ssl.create_default_context()} if self.tls else {}
-        with cls(self.host, self.port, timeout=30, **kwargs) as smtp:
+        with cls(self.host, self.port, timeout=self.timeout, **kwargs) as smtp:
             if self.starttls:
                 smtp.starttls(context=ssl.create_default_context())
             if self.username:

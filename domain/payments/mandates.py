@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from domain.contracts.models import CustomerAccount
 from domain.db import db
 from domain.payments.models import DirectDebitMandate
+from tenants.operation_settings import payment_methods
 
 log = logging.getLogger("payments")
 
@@ -87,8 +88,9 @@ def creditor_identifier(tenant) -> str | None:
 
 def offers_mandates(tenant) -> bool:
     """SEPA Core direct debit is in euros under a SEPA creditor identifier: a utility without both (one billing
-    in pounds, say) offers no mandate to sign."""
-    return (tenant.currency or "").upper() == "EUR" and bool(creditor_identifier(tenant))
+    in pounds, say) offers no mandate to sign; nor one whose administrator does not offer direct debit."""
+    return ((tenant.currency or "").upper() == "EUR" and bool(creditor_identifier(tenant))
+            and "direct_debit" in payment_methods(tenant))
 
 
 def mandate_reference(*, account_number: str, signed_at: datetime, sequence: int) -> str:

@@ -15,9 +15,11 @@ from domain.billing.engine.consumption import expected_rate, reading_book
 from domain.billing.engine.estimation import weighted_days, wrap
 from domain.billing.engine.model import MeterIn, ReadingIn
 from domain.billing.engine.money import round_quantity
+from tenants.operation_settings import DEFAULT_PLAUSIBILITY_FACTOR as PLATFORM_PLAUSIBILITY_FACTOR
 
-# A reading more than 3 times, or less than a third of, the expected consumption is checked by staff.
-DEFAULT_PLAUSIBILITY_FACTOR = Decimal(3)
+# A reading more than 3 times, or less than a third of, the expected consumption is checked by staff; each
+# utility may choose its own factor (tenants/operation_settings.py `plausibility_factor`).
+DEFAULT_PLAUSIBILITY_FACTOR = PLATFORM_PLAUSIBILITY_FACTOR
 
 _SPACES = re.compile(r"[\s\u00a0\u202f'’]")
 _NUMBER = re.compile(r"^\d+(\.\d{1,3})?$")

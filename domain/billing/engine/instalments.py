@@ -1,4 +1,4 @@
-"""Down-payment (budget billing) plans: monthly instalments summing exactly to an annual amount, and the true-up."""
+"""Down-payment (budget billing) plans: instalments summing exactly to an annual amount, and the true-up."""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -16,29 +16,34 @@ DEDUCTION_DESCRIPTION = "instalment_deducted"
 _ONE = Decimal("1.000")
 _NO_RATE = Decimal("0")
 
-MIN_INSTALMENTS = 10
+MIN_INSTALMENTS = 1
 MAX_INSTALMENTS = 12
+PLAN_MONTHS = (1, 2, 3, 6)  # months between two instalments: monthly, bimonthly, quarterly, half-yearly
 
 
-def instalment_schedule(*, estimated_annual_amount: Decimal, count: int, first_due: date) -> tuple[Instalment, ...]:
-    """`count` (10 to 12) monthly instalments from `first_due`: each the annual amount / count rounded down to
-    the cent, the last one taking the remainder cents, so they sum exactly to the annual amount. Due dates keep
-    the first one's day of month, clamped to shorter months (31 Jan, 28 Feb, 31 Mar...)."""
-    if not MIN_INSTALMENTS <= count <= MAX_INSTALMENTS:
-        raise ValueError(f"an instalment plan has {MIN_INSTALMENTS} to {MAX_INSTALMENTS} instalments, not {count}")
+def instalment_schedule(*, estimated_annual_amount: Decimal, count: int, first_due: date,
+                        months: int = 1) -> tuple[Instalment, ...]:
+    """`count` instalments `months` apart from `first_due` (monthly 10 to 12, or e.g. 4 quarterly), all within the
+    plan's year (count x months <= 12): each the annual amount / count rounded down to the cent, the last one
+    taking the remainder cents, so they sum exactly to the annual amount. Due dates keep the first one's day of
+    month, clamped to shorter months (31 Jan, 28 Feb, 31 Mar...)."""
+    if months not in PLAN_MONTHS:
+        raise ValueError(f"instalments fall every {PLAN_MONTHS} months, not every {months}")
+    if not MIN_INSTALMENTS <= count or count * months > MAX_INSTALMENTS:
+        raise ValueError(f"{count} instalments every {months} months do not fit in a year")
     if estimated_annual_amount < 0:
         raise ValueError("the estimated annual amount of an instalment plan cannot be negative")
     regular = floor_money(estimated_annual_amount / count)
     last = estimated_annual_amount - regular * (count - 1)
     return tuple(
-        Instalment(number, add_months(first_due, number - 1), regular if number < count else last)
+        Instalment(number, add_months(first_due, (number - 1) * months), regular if number < count else last)
         for number in range(1, count + 1)
     )
 
 
 def true_up(*, annual_total_incl_tax: Decimal, instalments_paid: Iterable[Decimal],
             next_first_due: date | None = None, next_count: int = 12,
-            next_estimated_annual_amount: Decimal | None = None) -> TrueUp:
+            next_estimated_annual_amount: Decimal | None = None, next_months: int = 1) -> TrueUp:
     """The year's balance: actual annual bill total (tax included) minus the instalments paid. Positive: the
     customer owes it; negative: a refund. With `next_first_due`, also the next year's schedule, on
     `next_estimated_annual_amount` or, by default, on this year's actual total (never below zero)."""
@@ -49,11 +54,11 @@ def true_up(*, annual_total_incl_tax: Decimal, instalments_paid: Iterable[Decima
     if next_first_due is not None:
         amount = annual_total_incl_tax if next_estimated_annual_amount is None else next_estimated_annual_amount
         schedule = instalment_schedule(estimated_annual_amount=max(amount, ZERO_MONEY), count=next_count,
-                                       first_due=next_first_due)
+                                       first_due=next_first_due, months=next_months)
     return TrueUp(annual_total_incl_tax, paid, balance, description, schedule)
 
 
-def true_up_bill(*, consumption: BillResult, instalments: Iterable[Instalment]) -> BillResult:
+def true_up_bill(*, consumption: BillResult, instalments: Iterable[Instalment], months: int = 1) -> BillResult:
     """The true-up bill: the period's consumption priced as usual (its lines, its tax totals, its net, VAT and
     gross totals unchanged), then one deduction line per instalment billed at its gross amount.
 
@@ -66,7 +71,7 @@ def true_up_bill(*, consumption: BillResult, instalments: Iterable[Instalment]) 
     if not consumption.ok:
         raise ValueError("a bill with problems cannot be trued up")
     deductions = tuple(
-        BillLine(DEDUCTION_COMPONENT, DEDUCTION_DESCRIPTION, item.due_date, add_months(item.due_date, 1), _ONE,
+        BillLine(DEDUCTION_COMPONENT, DEDUCTION_DESCRIPTION, item.due_date, add_months(item.due_date, months), _ONE,
                  "item", item.amount, -item.amount, _NO_RATE, False, -item.amount, None)
         for item in sorted(instalments, key=lambda item: (item.due_date, item.number))
     )

@@ -32,10 +32,35 @@ def test_instalments_fall_monthly_on_the_same_day_clamped_to_short_months():
     assert schedule[-1].due_date == date(2024, 12, 31)
 
 
-@pytest.mark.parametrize("count", [9, 13])
-def test_a_plan_has_ten_to_twelve_instalments(count):
-    with pytest.raises(ValueError, match="10 to 12"):
-        instalment_schedule(estimated_annual_amount=D("100"), count=count, first_due=date(2024, 1, 1))
+@pytest.mark.parametrize(("count", "months"), [(0, 1), (13, 1), (5, 3), (7, 2), (3, 6)])
+def test_a_plan_s_instalments_fit_in_its_year(count, months):
+    with pytest.raises(ValueError, match="do not fit in a year"):
+        instalment_schedule(estimated_annual_amount=D("100"), count=count, first_due=date(2024, 1, 1), months=months)
+
+
+def test_instalments_fall_only_monthly_or_every_two_three_or_six_months():
+    with pytest.raises(ValueError, match="not every 4"):
+        instalment_schedule(estimated_annual_amount=D("100"), count=3, first_due=date(2024, 1, 1), months=4)
+
+
+def test_quarterly_instalments_sum_exactly_and_keep_the_day_of_month():
+    schedule = instalment_schedule(estimated_annual_amount=D("1000.01"), count=4, first_due=date(2024, 1, 31),
+                                   months=3)
+
+    assert [(i.number, i.due_date, i.amount) for i in schedule] == [
+        (1, date(2024, 1, 31), D("250.00")), (2, date(2024, 4, 30), D("250.00")),
+        (3, date(2024, 7, 31), D("250.00")), (4, date(2024, 10, 31), D("250.01"))]
+
+
+def test_half_yearly_and_bimonthly_schedules():
+    half = instalment_schedule(estimated_annual_amount=D("999.99"), count=2, first_due=date(2025, 3, 1), months=6)
+    bimonthly = instalment_schedule(estimated_annual_amount=D("100.00"), count=6, first_due=date(2025, 1, 15),
+                                    months=2)
+
+    assert [(i.due_date, i.amount) for i in half] == [(date(2025, 3, 1), D("499.99")), (date(2025, 9, 1), D("500.00"))]
+    assert [i.due_date for i in bimonthly] == [date(2025, 1, 15), date(2025, 3, 15), date(2025, 5, 15),
+                                               date(2025, 7, 15), date(2025, 9, 15), date(2025, 11, 15)]
+    assert [i.amount for i in bimonthly] == [D("16.66")] * 5 + [D("16.70")]
 
 
 def test_true_up_bills_what_the_instalments_did_not_cover_and_plans_the_next_year():
