@@ -8,6 +8,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 SECTIONS: list[tuple[str, object, object]] = [
+    ("admin.offers", _l("Offers and tariffs"),
+     _l("Offers per activity, their prices from a date, the names customers read on bills, a typical bill.")),
 ]
 
 

@@ -23,8 +23,11 @@ from sqlalchemy import and_, func, select
 from domain.billing.engine.model import (
     CalorificValueIn,
     ContractIn,
+    IncludedPartIn,
     MeterIn,
+    PercentLevyIn,
     ReadingIn,
+    StandingChargeIn,
     TariffIn,
     UnitPriceIn,
     quick_slots_init,
@@ -34,7 +37,7 @@ from domain.billing.models import Bill
 from domain.contracts.models import Contract, CustomerAccount
 from domain.bulk import among, fetch, id_array, is_postgresql
 from domain.db import db
-from domain.offers.models import GasCalorificValue, Offer, TariffVersion, UnitPrice
+from domain.offers.models import GasCalorificValue, Offer, TariffComponent, TariffVersion, UnitPrice
 from domain.readings.models import MeterReading
 from domain.sites.models import DeliveryPoint, Meter, MeterInstallation, Register
 
@@ -366,14 +369,36 @@ def tariffs_by_offer(tenant_id: int, offer_ids: list[int]) -> dict[int, tuple[Ta
     for p in prices:
         by_version[p.tariff_version_id].append(UnitPriceIn(
             component=p.component, price=p.price, tax_rate=p.tax_rate, register_code=p.register_code,
-            tier_from=p.tier_from, tier_to=p.tier_to))
+            tier_from=p.tier_from, tier_to=p.tier_to, description=p.description))
+    tc = TariffComponent.__table__
+    extras: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for c in db.session.execute(
+        select(tc).where(tc.c.tenant_id == tenant_id, among(tc.c.tariff_version_id, [v.id for v in versions],
+                                                             db.session))
+        .order_by(tc.c.id).execution_options(tenant_filtered=True)
+    ).all():
+        extras[c.tariff_version_id][c.kind].append(component_input(c))
     out: dict[int, list[TariffIn]] = defaultdict(list)
     for v in versions:
+        found = extras.get(v.id, {})
         out[v.offer_id].append(TariffIn(
             name=v.offer_name, effective_from=v.effective_from, effective_to=v.effective_to,
             standing_charge_per_day=v.standing_charge_per_day, standing_charge_tax_rate=v.standing_charge_tax_rate,
-            prices_include_tax=v.prices_include_tax, prices=tuple(by_version[v.id])))
+            prices_include_tax=v.prices_include_tax, prices=tuple(by_version[v.id]),
+            standing_charges=tuple(found.get("standing_charge", ())),
+            percent_levies=tuple(found.get("percent_levy", ())),
+            included_parts=tuple(found.get("included_part", ()))))
     return {offer_id: tuple(items) for offer_id, items in out.items()}
+
+
+def component_input(row) -> StandingChargeIn | PercentLevyIn | IncludedPartIn:
+    """The engine's input for a `tariff_components` row (an ORM object or a Core row)."""
+    if row.kind == "standing_charge":
+        return StandingChargeIn(row.code, row.amount, row.per, row.tax_rate)
+    if row.kind == "percent_levy":
+        return PercentLevyIn(row.code, row.amount, tuple(key for key in (row.base or "").split(",") if key),
+                             row.tax_rate)
+    return IncludedPartIn(row.code, row.base, row.amount)
 
 
 class EstimatedBill(NamedTuple):

@@ -13,6 +13,7 @@ from babel.numbers import format_decimal
 from sqlalchemy import select
 
 from domain.billing import line_names
+from domain.offers import tariffs
 from domain.billing.engine.consumption import to_billed
 from domain.billing.models import Bill
 from domain.billing.payment_method import payment_method_at
@@ -247,6 +248,10 @@ def display_unit(unit: str, quantity: Decimal, locale: str) -> str:
         return ngettext("day", "days", count)
     if key in ("month", "months"):
         return ngettext("month", "months", count)
+    if key in ("year", "years"):
+        return ngettext("year", "years", count)
+    if key == line_names.PERCENT_UNIT:
+        return ""
     gettext = translations(locale).gettext
     if key == "kw·year":  # capacity charges (heating, electricity) in the reader's language
         return gettext("kW·year")
@@ -448,6 +453,7 @@ def present_lines(bill, locale: str) -> tuple[tuple[DocumentLine, ...], tuple[De
     """A bill's lines as its customer reads them (web page and PDF alike), and a true-up's deductions."""
     _ = translations(locale).gettext
     tiers = _tier_bounds(bill)
+    names = _utility_names(bill, locale)
     lines: list[DocumentLine] = []
     deductions: list[Deduction] = []
     for line in bill.lines:
@@ -463,7 +469,7 @@ def present_lines(bill, locale: str) -> tuple[tuple[DocumentLine, ...], tuple[De
         lines.append(DocumentLine(
             description=line_names.line_name(kind=bill.kind, component=line.component, description=line.description,
                                              register_code=line.register_code, unit=line.unit, locale=locale, _=_,
-                                             tier=tier),
+                                             tier=tier, names=names.get(line.position)),
             quantity=line.quantity,
             unit=display_unit(line.unit, line.quantity, locale),
             unit_price=line.unit_price,
@@ -478,6 +484,32 @@ def present_lines(bill, locale: str) -> tuple[tuple[DocumentLine, ...], tuple[De
             amount_incl_tax=line.amount_incl_tax,
         ))
     return tuple(lines), tuple(deductions)
+
+
+def _utility_names(bill, locale: str) -> dict[int, dict[str, str]]:
+    """line position -> the names (by line key) the utility gave the lines of the tariff version that priced it,
+    in the reader's language."""
+    if bill.contract is None or not bill.lines:
+        return {}
+    versions = list(db.session.scalars(select(TariffVersion).where(TariffVersion.offer_id == bill.contract.offer_id)))
+    if not any(_has_names(version) for version in versions):
+        return {}
+    language = normalise_locale(locale).split("_")[0]
+    by_version: dict[int, dict[str, str]] = {}
+    found = {}
+    for line in bill.lines:
+        version = tariffs.version_on(versions, line.period_start or bill.period_start)
+        if version is None:
+            continue
+        if version.id not in by_version:
+            by_version[version.id] = tariffs.names_by_key(version, language)
+        found[line.position] = by_version[version.id]
+    return found
+
+
+def _has_names(version) -> bool:
+    return bool(version.standing_charge_names or any(price.names for price in version.prices)
+                or any(component.names for component in version.components))
 
 
 def _tier_bounds(bill) -> dict[int, line_names.TierBounds]:
