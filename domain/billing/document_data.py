@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.numbers import format_decimal
+from babel.numbers import format_currency, format_decimal
 from sqlalchemy import select
 
 from domain.billing import line_names
@@ -454,6 +454,7 @@ def present_lines(bill, locale: str) -> tuple[tuple[DocumentLine, ...], tuple[De
     _ = translations(locale).gettext
     tiers = _tier_bounds(bill)
     names = _utility_names(bill, locale)
+    of_which = _included_details(bill, locale) if names else {}
     lines: list[DocumentLine] = []
     deductions: list[Deduction] = []
     for line in bill.lines:
@@ -477,7 +478,8 @@ def present_lines(bill, locale: str) -> tuple[tuple[DocumentLine, ...], tuple[De
             tax_rate=line.tax_rate,
             period_start=line.period_start,
             period_end=line.period_end,
-            detail=line_names.tier_detail(tier, days=days, unit=line.unit, locale=locale, _=_),
+            detail=" · ".join(text for text in (line_names.tier_detail(tier, days=days, unit=line.unit, locale=locale,
+                                                                        _=_), of_which.get(line.position)) if text),
             unit_price_text=line_names.unit_price_text(line.unit_price, currency=bill.currency, unit=line.unit,
                                                        locale=locale),
             includes_tax=bool(line.unit_price_includes_tax),
@@ -507,9 +509,38 @@ def _utility_names(bill, locale: str) -> dict[int, dict[str, str]]:
     return found
 
 
+def _included_details(bill, locale: str) -> dict[int, str]:
+    """line position -> "Of which electricity tax: €5.13; concession fee: €3.30" for the lines whose price contains
+    taxes or levies the utility declared (computed by the engine's rule, see pricing.included_amounts)."""
+    from domain.billing.engine.pricing import included_amounts
+
+    versions = list(db.session.scalars(select(TariffVersion).where(TariffVersion.offer_id == bill.contract.offer_id)))
+    if not any(c.kind == "included_part" for version in versions for c in version.components):
+        return {}
+    _ = translations(locale).gettext
+    language = normalise_locale(locale).split("_")[0]
+    found = {}
+    for line in bill.lines:
+        if line.period_start is None or line.description == "regularisation_credit":
+            continue
+        version = tariffs.version_on(versions, line.period_start)
+        if version is None:
+            continue
+        tariff = tariffs.tariff_input(version)
+        amounts = included_amounts([line], [(line.period_start, line.period_end, tariff)])
+        if amounts:
+            names = tariffs.names_by_key(version, language)
+            parts = "; ".join(_("%(name)s: %(amount)s") % {
+                "name": names.get(item.code) or _("taxes and levies"),
+                "amount": format_currency(item.amount, bill.currency, locale=normalise_locale(locale))}
+                for item in amounts)
+            found[line.position] = _("Of which %(parts)s") % {"parts": parts}
+    return found
+
+
 def _has_names(version) -> bool:
     return bool(version.standing_charge_names or any(price.names for price in version.prices)
-                or any(component.names for component in version.components))
+                or version.components)
 
 
 def _tier_bounds(bill) -> dict[int, line_names.TierBounds]:

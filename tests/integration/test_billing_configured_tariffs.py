@@ -3,8 +3,9 @@ and a new version from a later date takes effect only from that date.
 
 The customer: electricity from 1 January 2026, 310 kWh in January, 280 kWh in February. Version 1 (from
 1 January): 0.40 a day ("Abonnement" in French) at 5.5 %, metering 3.10 a month at 20 %, a levy of 10 % of the
-per-day standing charge at 5.5 %, energy 0.20 per kWh ("Électricité consommée") at 20 %. Version 2 from
-16 February: the same with 0.50 a day and energy at 0.30.
+per-day standing charge at 5.5 %, energy 0.20 per kWh ("Électricité consommée") at 20 %, which contains
+0.0205 per kWh of electricity tax and 0.0132 of concession fee ("of which", no total changes). Version 2 from
+16 February: a copy of version 1 with 0.50 a day and energy at 0.30.
 """
 from __future__ import annotations
 
@@ -53,6 +54,10 @@ def customer(app, make_tenant):
                               base=["standing_charge"], tax_percent="5.5", names={"fr": "Contribution tarifaire"})
         tariffs.add_unit_price(version=first, component="energy", price="0.20", tax_percent="20",
                                names={"fr": "Électricité consommée"})
+        tariffs.add_component(version=first, kind="included_part", code="electricity_tax", amount="0.0205",
+                              base="energy", names={"en": "electricity tax"})
+        tariffs.add_component(version=first, kind="included_part", code="concession_fee", amount="0.0132",
+                              base="energy", names={"en": "concession fee"})
         dp = DeliveryPointFactory(activity="electricity")
         meter = MeterFactory()
         register = RegisterFactory(meter=meter)
@@ -125,6 +130,19 @@ def test_a_run_bills_the_configured_prices_and_a_new_version_only_from_its_date(
                       "Électricité consommée", "Contribution tarifaire", "Contribution tarifaire"]
     # No Spanish names given: the standard names, never the keys.
     assert "metering" not in spanish and "cta" not in spanish and spanish[0] == "Término fijo"
+
+
+def test_the_bill_shows_the_taxes_its_energy_price_contains(app, customer):
+    tenant, _offer_id = customer
+    january = _run(app, tenant.id, FEB)
+
+    with app.app_context(), tenant_scope(tenant.id):
+        lines = present_lines(db.session.get(Bill, january), "en")[0]
+
+    # 310 kWh x 0.0205 = 6.355 -> 6.36; 310 x 0.0132 = 4.092 -> 4.09; the line's amount stays 62.00
+    energy = lines[2]
+    assert (energy.amount, energy.detail) == (D("62.00"), "Of which electricity tax: €6.36; concession fee: €4.09")
+    assert [line.detail for line in lines if line is not energy] == ["", "", ""]
 
 
 def test_the_version_the_issued_bill_used_is_now_locked(app, customer):
