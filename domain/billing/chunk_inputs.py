@@ -64,13 +64,14 @@ class DueContract:
     gas_correction_factor: Decimal | None
     # The customer prevented readings from this day: consumption from then is not limited by back-billing.
     readings_prevented_from: date | None = None
+    calorific_zone: str | None = None  # gas: the zone whose calorific values convert its volume
 
 
 # Columns of a contract row, in this order, for both the Core statement and the PostgreSQL one.
 _CONTRACT_COLUMNS = ("id", "contract_number", "account_id", "delivery_point_id", "offer_id", "start_date",
                      "end_date", "billed_until", "billing_frequency", "estimated_annual_consumption",
                      "readings_prevented_from")
-_DP_COLUMNS = ("activity", "subscribed_power", "gas_correction_factor")
+_DP_COLUMNS = ("activity", "subscribed_power", "gas_correction_factor", "calorific_zone")
 # The hand-written statements below look rows up key by key through LATERAL subqueries that the planner may not
 # flatten (they have an ORDER BY): on tables that grow during a run, or with statistics taken before it, a
 # flattened join is costed as a scan of the whole table, repeated for every chunk.
@@ -94,9 +95,9 @@ def _contract_rows(tenant_id: int):
 
 def _due(row, kind: str, start: date, end: date) -> DueContract:
     (contract_id, number, account_id, dp_id, offer_id, start_date, end_date, _billed_until, _frequency, eac,
-     prevented_from, activity, power, correction) = row
+     prevented_from, activity, power, correction, zone) = row
     return DueContract(contract_id, number, account_id, dp_id, offer_id, activity, kind, start, end, start_date,
-                       end_date, eac, power, correction, prevented_from)
+                       end_date, eac, power, correction, prevented_from, zone)
 
 
 def contract_for_period(*, tenant_id: int, contract_id: int, kind: str, period_start: date,
@@ -338,14 +339,25 @@ def register_period_starts(meters: dict[int, list[tuple]], due: list) -> dict[in
     return starts
 
 
-def calorific_values(tenant_id: int) -> tuple[CalorificValueIn, ...]:
-    """The tenant's dated gas calorific values, oldest first (one short statement: a few rows a year)."""
+def calorific_values_by_zone(tenant_id: int) -> dict[str, tuple[CalorificValueIn, ...]]:
+    """The tenant's dated gas calorific values per zone ("" for points of delivery without a zone), oldest first
+    (one short statement: a few rows a year per zone)."""
     cv = GasCalorificValue.__table__
     rows = db.session.execute(
-        select(cv.c.effective_from, cv.c.value).where(cv.c.tenant_id == tenant_id)
-        .order_by(cv.c.effective_from).execution_options(tenant_filtered=True)
+        select(cv.c.zone, cv.c.effective_from, cv.c.value).where(cv.c.tenant_id == tenant_id)
+        .order_by(cv.c.zone, cv.c.effective_from).execution_options(tenant_filtered=True)
     ).all()
-    return tuple(CalorificValueIn(day, value) for day, value in rows)
+    out: dict[str, list[CalorificValueIn]] = defaultdict(list)
+    for zone, day, value in rows:
+        out[zone or ""].append(CalorificValueIn(day, value))
+    return {zone: tuple(values) for zone, values in out.items()}
+
+
+def calorific_values(tenant_id: int, zone: str | None = None) -> tuple[CalorificValueIn, ...]:
+    """The dated gas calorific values of one zone (a point of delivery's `calorific_zone`; None or "" for the
+    utility's values without a zone), oldest first. A point of delivery is converted with its zone's values only;
+    before the zone's first value, the utility's `gas_calorific_value` setting is in force."""
+    return calorific_values_by_zone(tenant_id).get(zone or "", ())
 
 
 def tariffs_by_offer(tenant_id: int, offer_ids: list[int]) -> dict[int, tuple[TariffIn, ...]]:

@@ -667,9 +667,11 @@ def calorific_value_for(tenant, pod, start: date, end: date) -> Decimal | None:
     converted each part with its own value, which one line "volume × factor × value ÷ 3.6" cannot show."""
     from domain.offers.models import GasCalorificValue
 
+    zone = (getattr(pod, "calorific_zone", None) or "") if pod is not None else ""
     dated = db.session.execute(
         select(GasCalorificValue.effective_from, GasCalorificValue.value)
-        .where(GasCalorificValue.effective_from < end).order_by(GasCalorificValue.effective_from)
+        .where(GasCalorificValue.effective_from < end, GasCalorificValue.zone == zone)
+        .order_by(GasCalorificValue.effective_from)
     ).all()
     if any(start < effective_from < end for effective_from, _value in dated):
         return None

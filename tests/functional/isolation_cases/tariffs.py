@@ -118,3 +118,24 @@ def case_admin_preview_version(app, browser, a, b):
     code = _b_offer(app, b)
     _same_as_missing(office, f"{BASE}/{code}/versions/{DAY}/preview?consumption=100",
                      f"{BASE}/{MISSING}/versions/{DAY}/preview?consumption=100", code)
+
+
+def case_billing_calorific_zone(app, browser, a, b):
+    """B's point of delivery cannot be put in a zone from A's host: it reads like an unknown identifier."""
+    from domain.sites.models import DeliveryPoint
+
+    with app.app_context(), tenant_scope(b.tenant_id):
+        db.session.scalar(select(DeliveryPoint)).activity = "gas"
+        db.session.commit()
+    office = browser(a.slug)
+    office.login(a.staff_emails["billing"], area="/backoffice")
+    page = "/backoffice/billing/calorific-values"
+    token = office.csrf(page)
+    foreign = office.post(f"{page}/zones", {"pod-identifier": b.delivery_point_identifier, "pod-zone": "NORD",
+                                            "csrf_token": token})
+    missing = office.post(f"{page}/zones", {"pod-identifier": MISSING, "pod-zone": "NORD", "csrf_token": token})
+    assert foreign.status_code == missing.status_code == 422
+    assert (_TOKEN.sub("", foreign.get_data(as_text=True)).replace(b.delivery_point_identifier, MISSING)
+            == _TOKEN.sub("", missing.get_data(as_text=True)))
+    with app.app_context(), tenant_scope(b.tenant_id):
+        assert db.session.scalar(select(DeliveryPoint.calorific_zone)) is None
