@@ -7,7 +7,7 @@ in domain/offers/tariffs.py, which refuses what must not change (a version an is
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
@@ -23,7 +23,8 @@ from backoffice.admin_views import bp
 from domain.billing import line_names
 from domain.billing.document_data import activity_label
 from domain.db import db
-from domain.i18n import translations
+from domain.i18n import format_rate, translations
+from app.i18n import format_locale
 from domain.offers import tariffs
 from domain.offers.models import COMPONENTS
 
@@ -224,13 +225,18 @@ def offers():
                            activity_label=lambda a: activity_label(a, _)), 422 if form.errors else 200
 
 
+def _last_day(version):
+    """The last day a version is in force (its period's end is exclusive), None when open-ended."""
+    return version.effective_to - timedelta(days=1) if version.effective_to else None
+
+
 def _offer_page(offer, form=None, version_form=None, status=200):
     form = form or OfferEditForm(obj=offer, formdata=None)
     _choices(form)
     version_form = version_form or NewVersionForm(formdata=None)
     versions = sorted(offer.versions, key=lambda v: v.effective_from, reverse=True)
     return render_template("backoffice/admin/offer.html", offer=offer, form=form, version_form=version_form,
-                           versions=[(version, tariffs.is_locked(version)) for version in versions],
+                           versions=[(version, tariffs.is_locked(version), _last_day(version)) for version in versions],
                            activity=activity_label(offer.activity, _)), status
 
 
@@ -311,9 +317,36 @@ def _version_page(offer, version, *, settings=None, price_form=None, component_f
     for form in (settings, price_form, component_form):
         _choices(form)
     return render_template("backoffice/admin/tariff_version.html", offer=offer, version=version, locked=locked,
+                           last_day=_last_day(version),
                            lines=tariffs.version_lines(version), settings=settings, price_form=price_form,
                            component_form=component_form, message=message, describe=_describe,
+                           price_text=lambda line: price_text(offer, line), rate_text=rate_text,
                            locales=tariffs.LOCALES), status
+
+
+def rate_text(ratio) -> str:
+    """A tax or levy rate (a ratio) as the page's locale writes it, with its decimals: 5.5 %, 21.93 %."""
+    return format_rate(ratio, format_locale())
+
+
+def price_text(offer, line) -> str:
+    """A line's price with its currency and unit, exactly as stored (the wording bills use)."""
+    row = line.row
+    unit = "m3" if offer.activity == "water" else "kWh"
+    if line.kind == "standing_charge" and line.key == "standing_charge":
+        amount, unit = row.standing_charge_per_day, "day"
+    elif line.kind == "price":
+        amount = row.price
+        if row.component == "subscribed_power":
+            unit = "kW·year" if offer.activity == "heating" else "kVA·year"
+    elif line.kind == "standing_charge":
+        amount, unit = row.amount, row.per
+    elif line.kind == "percent_levy":
+        amount, unit = row.amount, line_names.PERCENT_UNIT
+    else:
+        amount = row.amount
+    return line_names.unit_price_text(amount.normalize(), currency=g.tenant.currency, unit=unit,
+                                      locale=format_locale())
 
 
 def _describe(line) -> str:
@@ -475,7 +508,7 @@ def preview_version(code: str, day: str):
             "included": [(names.get(item.code) or item.code.replace("_", " "), item) for item in included],
         })
     return render_template("backoffice/admin/tariff_preview.html", offer=found, version=version, form=form,
-                           result=result, lines=lines, locale=locale, locales=tariffs.LOCALES,
+                           result=result, lines=lines, locale=locale, locales=tariffs.LOCALES, rate_text=rate_text,
                            unit=tariffs.PREVIEW_UNIT[activity]), 422 if errors else 200
 
 
