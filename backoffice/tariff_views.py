@@ -505,7 +505,7 @@ def preview_version(code: str, day: str):
             "line": line,
             "price": line_names.unit_price_text(line.unit_price, currency=g.tenant.currency, unit=line.unit,
                                                 locale=locale),
-            "included": [(names.get(item.code) or item.code.replace("_", " "), item) for item in included],
+            "included": [(names.get(item.code) or catalogue.gettext("taxes and levies"), item) for item in included],
         })
     return render_template("backoffice/admin/tariff_preview.html", offer=found, version=version, form=form,
                            result=result, lines=lines, locale=locale, locales=tariffs.LOCALES, rate_text=rate_text,
