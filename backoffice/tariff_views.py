@@ -490,7 +490,10 @@ def preview_version(code: str, day: str):
     form.power.data = f"{power.normalize():f}"
     for name, message in errors.items():
         getattr(form, name).errors = [message]
-    result = tariffs.preview_bill(version=version, annual_consumption=consumption, subscribed_power=power)
+    try:
+        result = tariffs.preview_bill(version=version, annual_consumption=consumption, subscribed_power=power)
+    except tariffs.TariffRefused as exc:
+        return _version_page(found, version, status=422, message=refusal(exc))
     locale = request.args.get("locale") if request.args.get("locale") in tariffs.LOCALES else \
         (g.tenant.default_locale or "en")[:2]
     names = tariffs.names_by_key(version, locale)

@@ -418,5 +418,8 @@ def preview_bill(*, version: TariffVersion, annual_consumption: Decimal,
     contract = ContractIn(activity, start, None, (meter,), tuple(readings), (tariff_input(version, open_ended=True),),
                           annual_consumption, power, Decimal("1") if activity == "gas" else None,
                           Decimal("3.6") if activity == "gas" else None)  # x 1 x 3.6 / 3.6: kWh as given
-    return compute_bill(contract=contract, period_start=start, period_end=end, plausibility_factor=None,
-                        regularise=False)
+    try:
+        return compute_bill(contract=contract, period_start=start, period_end=end, plausibility_factor=None,
+                            regularise=False)
+    except ValueError as exc:  # a version the engine cannot price (prepare_tariff): say so, as editing would
+        raise TariffRefused("inconsistent", str(exc)) from exc

@@ -158,3 +158,17 @@ def test_other_staff_cannot_open_offers(browser, two_tenants):
     office.login(a.staff_emails["billing"], area="/backoffice")
 
     assert office.get(BASE).status_code == 403
+
+
+def test_the_preview_of_a_version_the_engine_cannot_price_says_why(app, admin):
+    version = _offer_with_version(admin)
+    with app.app_context(), tenant_scope(admin.tenant_id):
+        version_id = db.session.scalar(select(TariffVersion.id))
+        db.session.add(UnitPrice(tariff_version_id=version_id, component="water", price=Decimal("2"),
+                                 tax_rate=Decimal("0.055"), tier_from=Decimal("30")))  # no tier from 0
+        db.session.commit()
+
+    page = admin.get(f"{version}/preview")
+
+    assert page.status_code == 422
+    assert "The billing engine could not price the version so" in page.get_data(as_text=True)
