@@ -176,9 +176,8 @@ def _choices(form) -> None:
 
 
 def _field_error(form, exc: tariffs.TariffRefused, fallback: str) -> None:
-    aliases = {"tax": "tax", "standing_charge_tax": "standing_charge_tax", "amount": "amount"}
-    name = aliases.get(exc.field, exc.field) if exc.field else None
-    target = getattr(form, name, None) if name else None
+    """Show the refusal on the field at fault (or on `fallback` when the domain names no field of this form)."""
+    target = getattr(form, exc.field, None) if exc.field else None
     if target is None:
         target = getattr(form, fallback)
     target.errors = [*target.errors, refusal(exc)] if isinstance(target.errors, list) else [refusal(exc)]
@@ -438,7 +437,7 @@ def add_component(code: str, day: str):
                                   amount=form.amount.data, per=form.per.data or None,
                                   base=[key for key in (form.base.data or "").replace(" ", "").split(",") if key]
                                   if form.kind.data == "percent_levy" else (form.base.data or "").strip(),
-                                  tax_percent=form.tax.data or "0", names=form.names())
+                                  tax_percent=form.tax.data, names=form.names())
         except tariffs.TariffRefused as exc:
             db.session.rollback()
             return _refused_on_version(found, version, exc, component_form=form, fallback="amount")

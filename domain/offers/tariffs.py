@@ -167,7 +167,10 @@ def parse_amount(text, field: str, *, places: int = 6, allow_zero: bool = True) 
 
 def parse_percent(text, field: str) -> Decimal:
     """A rate typed in per cent ("20", "5,5", "21.93") as a fraction (0.20, 0.055, 0.2193), up to 100 %."""
-    value = parse_amount(text, field, places=3)
+    try:
+        value = parse_amount(text, field, places=3)
+    except TariffRefused as exc:
+        raise TariffRefused("percent", f"{text!r} is not a rate in per cent", field) from exc
     if value > 100:
         raise TariffRefused("percent", f"{text!r} is more than 100 %", field)
     return (value / 100).quantize(Decimal("0.00001"))

@@ -172,3 +172,25 @@ def test_the_preview_of_a_version_the_engine_cannot_price_says_why(app, admin):
 
     assert page.status_code == 422
     assert "The billing engine could not price the version so" in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"kind": "standing_charge", "code": "metering", "amount": "2", "per": "month", "tax": ""},
+     "Enter a rate in per cent from 0 to 100"),
+    ({"kind": "standing_charge", "code": "metering", "amount": "2", "per": "", "tax": "20"},
+     "Choose per day, per month or per year."),
+    ({"kind": "standing_charge", "code": "Metering!", "amount": "2", "per": "month", "tax": "20"},
+     "Enter a key of 2 to 40 lower-case letters"),
+    ({"kind": "percent_levy", "code": "cta", "amount": "21.93", "base": "nothing", "tax": "5.5"},
+     "Enter the keys of the lines of this version the levy is a percentage of."),
+])
+def test_a_refused_component_says_why_and_changes_nothing(app, admin, data, message):
+    from domain.offers.models import TariffComponent
+
+    version = _offer_with_version(admin)
+
+    refused = admin.submit(version, data, action=f"{version}/components")
+
+    assert refused.status_code == 422
+    assert message in refused.get_data(as_text=True)
+    assert _count(app, admin.tenant_id, TariffComponent) == 0
