@@ -16,6 +16,8 @@ SECTIONS: list[tuple[str, object, object]] = [
      _l("Stripe keys for card payments, SEPA direct debit, and the payment methods customers are offered.")),
     ("admin.mail_settings_page", _l("Mail"),
      _l("The sender of the utility's e-mails, its own SMTP server or the platform's, and a test e-mail.")),
+    ("admin.offers", _l("Offers and tariffs"),
+     _l("Offers per activity, their prices from a date, the names customers read on bills, a typical bill.")),
 ]
 
 

@@ -91,15 +91,16 @@ def _tenant(slug: str) -> Tenant:
               help="First day the value is in force, YYYY-MM-DD.")
 @click.option("--value", required=True, help="Gas calorific value in MJ/m3, e.g. 39.2.")
 @click.option("--by", "recorded_by", default="cli", show_default=True, help="Who records it (for the audit).")
+@click.option("--zone", default="", help="The calorific zone it is for (default: points of delivery without one).")
 @with_appcontext
-def calorific_value(slug: str, effective_from, value: str, recorded_by: str):
+def calorific_value(slug: str, effective_from, value: str, recorded_by: str, zone: str):
     """Record the gas calorific value in force from a date (until the next recorded one)."""
     tenant = _tenant(slug)
     day: date = effective_from.date()
     with tenant_scope(tenant.id):
         try:
             row = offers.record_calorific_value(effective_from=day, value=value, recorded_by=recorded_by,
-                                                now=utcnow())
+                                                now=utcnow(), zone=zone)
         except offers.CalorificValueRefused as exc:
             db.session.rollback()
             raise click.ClickException(str(exc)) from exc
@@ -116,5 +117,6 @@ def calorific_values(slug: str):
     with tenant_scope(tenant.id):
         click.echo(f"before any dated value: {tenant.gas_calorific_value or '-'} MJ/m3 (the utility's setting)")
         for row in offers.calorific_values():
-            click.echo(f"from {row.effective_from}: {row.value} MJ/m3 (recorded by {row.recorded_by})")
+            where = f"zone {row.zone}, " if row.zone else ""
+            click.echo(f"{where}from {row.effective_from}: {row.value} MJ/m3 (recorded by {row.recorded_by})")
         db.session.commit()

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from domain.bulk import among, insert_rows
 from domain.billing.chunk_inputs import (
     billing_readings,
-    calorific_values,
+    calorific_values_by_zone,
     contract_input,
     due_contracts,
     estimated_bills_by_contract,
@@ -96,7 +96,7 @@ def bill_contract_range(*, run, tenant, first_contract_id: int, last_contract_id
     estimated = estimated_bills_by_contract(tenant_id, [d.contract_id for d in due])
     gas = any(d.activity == "gas" for d in due)
     calorific_value = tenant.gas_calorific_value
-    dated_values = calorific_values(tenant_id) if gas else ()
+    dated_values = calorific_values_by_zone(tenant_id) if gas else {}
 
     # Plain locals for the loop: attributes of ORM objects cost a descriptor call each time.
     billing_date, run_id, issuing = run.billing_date, run.id, run.mode == "issue"
@@ -106,7 +106,7 @@ def bill_contract_range(*, run, tenant, first_contract_id: int, last_contract_id
     for item in due:
         contract = contract_input(item, meters=meters.get(item.delivery_point_id, []), readings=readings,
                                   tariffs=tariffs.get(item.offer_id, ()), gas_calorific_value=calorific_value,
-                                  gas_calorific_values=dated_values)
+                                  gas_calorific_values=dated_values.get(item.calorific_zone or "", ()))
         inputs.append(contract)
         if estimated.get(item.contract_id):
             start = regularisation_start(contract=contract, period_start=item.period_start,

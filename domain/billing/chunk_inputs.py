@@ -23,8 +23,11 @@ from sqlalchemy import and_, func, select
 from domain.billing.engine.model import (
     CalorificValueIn,
     ContractIn,
+    IncludedPartIn,
     MeterIn,
+    PercentLevyIn,
     ReadingIn,
+    StandingChargeIn,
     TariffIn,
     UnitPriceIn,
     quick_slots_init,
@@ -34,7 +37,7 @@ from domain.billing.models import Bill
 from domain.contracts.models import Contract, CustomerAccount
 from domain.bulk import among, fetch, id_array, is_postgresql
 from domain.db import db
-from domain.offers.models import GasCalorificValue, Offer, TariffVersion, UnitPrice
+from domain.offers.models import GasCalorificValue, Offer, TariffComponent, TariffVersion, UnitPrice
 from domain.readings.models import MeterReading
 from domain.sites.models import DeliveryPoint, Meter, MeterInstallation, Register
 
@@ -61,13 +64,14 @@ class DueContract:
     gas_correction_factor: Decimal | None
     # The customer prevented readings from this day: consumption from then is not limited by back-billing.
     readings_prevented_from: date | None = None
+    calorific_zone: str | None = None  # gas: the zone whose calorific values convert its volume
 
 
 # Columns of a contract row, in this order, for both the Core statement and the PostgreSQL one.
 _CONTRACT_COLUMNS = ("id", "contract_number", "account_id", "delivery_point_id", "offer_id", "start_date",
                      "end_date", "billed_until", "billing_frequency", "estimated_annual_consumption",
                      "readings_prevented_from")
-_DP_COLUMNS = ("activity", "subscribed_power", "gas_correction_factor")
+_DP_COLUMNS = ("activity", "subscribed_power", "gas_correction_factor", "calorific_zone")
 # The hand-written statements below look rows up key by key through LATERAL subqueries that the planner may not
 # flatten (they have an ORDER BY): on tables that grow during a run, or with statistics taken before it, a
 # flattened join is costed as a scan of the whole table, repeated for every chunk.
@@ -91,9 +95,9 @@ def _contract_rows(tenant_id: int):
 
 def _due(row, kind: str, start: date, end: date) -> DueContract:
     (contract_id, number, account_id, dp_id, offer_id, start_date, end_date, _billed_until, _frequency, eac,
-     prevented_from, activity, power, correction) = row
+     prevented_from, activity, power, correction, zone) = row
     return DueContract(contract_id, number, account_id, dp_id, offer_id, activity, kind, start, end, start_date,
-                       end_date, eac, power, correction, prevented_from)
+                       end_date, eac, power, correction, prevented_from, zone)
 
 
 def contract_for_period(*, tenant_id: int, contract_id: int, kind: str, period_start: date,
@@ -335,14 +339,25 @@ def register_period_starts(meters: dict[int, list[tuple]], due: list) -> dict[in
     return starts
 
 
-def calorific_values(tenant_id: int) -> tuple[CalorificValueIn, ...]:
-    """The tenant's dated gas calorific values, oldest first (one short statement: a few rows a year)."""
+def calorific_values_by_zone(tenant_id: int) -> dict[str, tuple[CalorificValueIn, ...]]:
+    """The tenant's dated gas calorific values per zone ("" for points of delivery without a zone), oldest first
+    (one short statement: a few rows a year per zone)."""
     cv = GasCalorificValue.__table__
     rows = db.session.execute(
-        select(cv.c.effective_from, cv.c.value).where(cv.c.tenant_id == tenant_id)
-        .order_by(cv.c.effective_from).execution_options(tenant_filtered=True)
+        select(cv.c.zone, cv.c.effective_from, cv.c.value).where(cv.c.tenant_id == tenant_id)
+        .order_by(cv.c.zone, cv.c.effective_from).execution_options(tenant_filtered=True)
     ).all()
-    return tuple(CalorificValueIn(day, value) for day, value in rows)
+    out: dict[str, list[CalorificValueIn]] = defaultdict(list)
+    for zone, day, value in rows:
+        out[zone or ""].append(CalorificValueIn(day, value))
+    return {zone: tuple(values) for zone, values in out.items()}
+
+
+def calorific_values(tenant_id: int, zone: str | None = None) -> tuple[CalorificValueIn, ...]:
+    """The dated gas calorific values of one zone (a point of delivery's `calorific_zone`; None or "" for the
+    utility's values without a zone), oldest first. A point of delivery is converted with its zone's values only;
+    before the zone's first value, the utility's `gas_calorific_value` setting is in force."""
+    return calorific_values_by_zone(tenant_id).get(zone or "", ())
 
 
 def tariffs_by_offer(tenant_id: int, offer_ids: list[int]) -> dict[int, tuple[TariffIn, ...]]:
@@ -366,14 +381,36 @@ def tariffs_by_offer(tenant_id: int, offer_ids: list[int]) -> dict[int, tuple[Ta
     for p in prices:
         by_version[p.tariff_version_id].append(UnitPriceIn(
             component=p.component, price=p.price, tax_rate=p.tax_rate, register_code=p.register_code,
-            tier_from=p.tier_from, tier_to=p.tier_to))
+            tier_from=p.tier_from, tier_to=p.tier_to, description=p.description))
+    tc = TariffComponent.__table__
+    extras: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for c in db.session.execute(
+        select(tc).where(tc.c.tenant_id == tenant_id, among(tc.c.tariff_version_id, [v.id for v in versions],
+                                                             db.session))
+        .order_by(tc.c.id).execution_options(tenant_filtered=True)
+    ).all():
+        extras[c.tariff_version_id][c.kind].append(component_input(c))
     out: dict[int, list[TariffIn]] = defaultdict(list)
     for v in versions:
+        found = extras.get(v.id, {})
         out[v.offer_id].append(TariffIn(
             name=v.offer_name, effective_from=v.effective_from, effective_to=v.effective_to,
             standing_charge_per_day=v.standing_charge_per_day, standing_charge_tax_rate=v.standing_charge_tax_rate,
-            prices_include_tax=v.prices_include_tax, prices=tuple(by_version[v.id])))
+            prices_include_tax=v.prices_include_tax, prices=tuple(by_version[v.id]),
+            standing_charges=tuple(found.get("standing_charge", ())),
+            percent_levies=tuple(found.get("percent_levy", ())),
+            included_parts=tuple(found.get("included_part", ()))))
     return {offer_id: tuple(items) for offer_id, items in out.items()}
+
+
+def component_input(row) -> StandingChargeIn | PercentLevyIn | IncludedPartIn:
+    """The engine's input for a `tariff_components` row (an ORM object or a Core row)."""
+    if row.kind == "standing_charge":
+        return StandingChargeIn(row.code, row.amount, row.per, row.tax_rate)
+    if row.kind == "percent_levy":
+        return PercentLevyIn(row.code, row.amount, tuple(key for key in (row.base or "").split(",") if key),
+                             row.tax_rate)
+    return IncludedPartIn(row.code, row.base, row.amount)
 
 
 class EstimatedBill(NamedTuple):

@@ -78,7 +78,8 @@ def cancel_and_rebill(*, number: str, issued_at: datetime, issue_date: date) -> 
     contract = contract_input(item, meters=meters, readings=readings,
                               tariffs=tuple(prepare_tariff(v) for v in versions),
                               gas_calorific_value=tenant.gas_calorific_value,
-                              gas_calorific_values=calorific_values(tenant_id) if item.activity == "gas" else ())
+                              gas_calorific_values=calorific_values(tenant_id, item.calorific_zone)
+                              if item.activity == "gas" else ())
 
     original.status = "cancelled"  # before looking for estimated bills: it is no longer one of them
     original.cancelled_at = issued_at

@@ -9,10 +9,11 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.numbers import format_decimal
+from babel.numbers import format_currency, format_decimal
 from sqlalchemy import select
 
 from domain.billing import line_names
+from domain.offers import tariffs
 from domain.billing.engine.consumption import to_billed
 from domain.billing.models import Bill
 from domain.billing.payment_method import payment_method_at
@@ -247,6 +248,10 @@ def display_unit(unit: str, quantity: Decimal, locale: str) -> str:
         return ngettext("day", "days", count)
     if key in ("month", "months"):
         return ngettext("month", "months", count)
+    if key in ("year", "years"):
+        return ngettext("year", "years", count)
+    if key == line_names.PERCENT_UNIT:
+        return ""
     gettext = translations(locale).gettext
     if key == "kw·year":  # capacity charges (heating, electricity) in the reader's language
         return gettext("kW·year")
@@ -448,6 +453,8 @@ def present_lines(bill, locale: str) -> tuple[tuple[DocumentLine, ...], tuple[De
     """A bill's lines as its customer reads them (web page and PDF alike), and a true-up's deductions."""
     _ = translations(locale).gettext
     tiers = _tier_bounds(bill)
+    names = _utility_names(bill, locale)
+    of_which = _included_details(bill, locale) if names else {}
     lines: list[DocumentLine] = []
     deductions: list[Deduction] = []
     for line in bill.lines:
@@ -463,7 +470,7 @@ def present_lines(bill, locale: str) -> tuple[tuple[DocumentLine, ...], tuple[De
         lines.append(DocumentLine(
             description=line_names.line_name(kind=bill.kind, component=line.component, description=line.description,
                                              register_code=line.register_code, unit=line.unit, locale=locale, _=_,
-                                             tier=tier),
+                                             tier=tier, names=names.get(line.position)),
             quantity=line.quantity,
             unit=display_unit(line.unit, line.quantity, locale),
             unit_price=line.unit_price,
@@ -471,13 +478,69 @@ def present_lines(bill, locale: str) -> tuple[tuple[DocumentLine, ...], tuple[De
             tax_rate=line.tax_rate,
             period_start=line.period_start,
             period_end=line.period_end,
-            detail=line_names.tier_detail(tier, days=days, unit=line.unit, locale=locale, _=_),
+            detail=" · ".join(text for text in (line_names.tier_detail(tier, days=days, unit=line.unit, locale=locale,
+                                                                        _=_), of_which.get(line.position)) if text),
             unit_price_text=line_names.unit_price_text(line.unit_price, currency=bill.currency, unit=line.unit,
                                                        locale=locale),
             includes_tax=bool(line.unit_price_includes_tax),
             amount_incl_tax=line.amount_incl_tax,
         ))
     return tuple(lines), tuple(deductions)
+
+
+def _utility_names(bill, locale: str) -> dict[int, dict[str, str]]:
+    """line position -> the names (by line key) the utility gave the lines of the tariff version that priced it,
+    in the reader's language."""
+    if bill.contract is None or not bill.lines:
+        return {}
+    versions = list(db.session.scalars(select(TariffVersion).where(TariffVersion.offer_id == bill.contract.offer_id)))
+    if not any(_has_names(version) for version in versions):
+        return {}
+    language = normalise_locale(locale).split("_")[0]
+    by_version: dict[int, dict[str, str]] = {}
+    found = {}
+    for line in bill.lines:
+        version = tariffs.version_on(versions, line.period_start or bill.period_start)
+        if version is None:
+            continue
+        if version.id not in by_version:
+            by_version[version.id] = tariffs.names_by_key(version, language)
+        found[line.position] = by_version[version.id]
+    return found
+
+
+def _included_details(bill, locale: str) -> dict[int, str]:
+    """line position -> "Of which electricity tax: €5.13; concession fee: €3.30" for the lines whose price contains
+    taxes or levies the utility declared (computed by the engine's rule, see pricing.included_amounts)."""
+    from domain.billing.engine.pricing import included_amounts
+
+    versions = list(db.session.scalars(select(TariffVersion).where(TariffVersion.offer_id == bill.contract.offer_id)))
+    if not any(c.kind == "included_part" for version in versions for c in version.components):
+        return {}
+    _ = translations(locale).gettext
+    language = normalise_locale(locale).split("_")[0]
+    found = {}
+    for line in bill.lines:
+        if line.period_start is None or line.description == "regularisation_credit":
+            continue
+        version = tariffs.version_on(versions, line.period_start)
+        if version is None:
+            continue
+        tariff = tariffs.tariff_input(version)
+        amounts = included_amounts([line], [(line.period_start, line.period_end, tariff)])
+        if amounts:
+            names = tariffs.names_by_key(version, language)
+            parts = "; ".join(_("%(name)s: %(amount)s") % {
+                "name": names.get(item.code) or _("taxes and levies"),
+                "amount": format_currency(item.amount, bill.currency, locale=normalise_locale(locale))}
+                for item in amounts)
+            found[line.position] = _("Of which %(parts)s") % {"parts": parts}
+    return found
+
+
+def _has_names(version) -> bool:
+    return bool(version.standing_charge_names or any(price.names for price in version.prices)
+                or version.components)
 
 
 def _tier_bounds(bill) -> dict[int, line_names.TierBounds]:
@@ -604,9 +667,11 @@ def calorific_value_for(tenant, pod, start: date, end: date) -> Decimal | None:
     converted each part with its own value, which one line "volume × factor × value ÷ 3.6" cannot show."""
     from domain.offers.models import GasCalorificValue
 
+    zone = (getattr(pod, "calorific_zone", None) or "") if pod is not None else ""
     dated = db.session.execute(
         select(GasCalorificValue.effective_from, GasCalorificValue.value)
-        .where(GasCalorificValue.effective_from < end).order_by(GasCalorificValue.effective_from)
+        .where(GasCalorificValue.effective_from < end, GasCalorificValue.zone == zone)
+        .order_by(GasCalorificValue.effective_from)
     ).all()
     if any(start < effective_from < end for effective_from, _value in dated):
         return None

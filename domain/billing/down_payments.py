@@ -178,8 +178,8 @@ def _engine_contract(tenant: Tenant, contract: Contract, *, period_start: date, 
                             effective_to=None),)
     engine_contract = contract_input(item, meters=meters, readings=readings, tariffs=tuple(versions),
                                      gas_calorific_value=tenant.gas_calorific_value,
-                                     gas_calorific_values=calorific_values(tenant.id) if item.activity == "gas"
-                                     else ())
+                                     gas_calorific_values=calorific_values(tenant.id, item.calorific_zone)
+                                     if item.activity == "gas" else ())
     registers = {(meter.serial, code): rid for meter, regs in meters for code, rid in regs.items()}
     return item, engine_contract, registers
 

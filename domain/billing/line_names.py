@@ -14,11 +14,11 @@ water), the currency elsewhere (0.2516 €/kWh, 2.25 €/m³, 0.085 €/day).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, format_percent
 
 from domain.i18n import normalise_locale, translations, unit_symbol
 
@@ -28,6 +28,7 @@ MILLI = Decimal("0.001")
 DEDUCTION_COMPONENT = "instalment"
 # Units priced in pence in Great Britain (energy and days); water stays in pounds per m³, as GB water bills print.
 _PENCE_UNITS = ("kwh", "day", "days")
+PERCENT_UNIT = "pct"  # a levy computed as a percentage: quantity = the amount it is on, unit price = the rate
 _TIER = re.compile(r"^(?P<base>[a-z0-9_]+?)_tier(?P<number>\d+)$")
 _KEY = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)*$")
 
@@ -124,11 +125,18 @@ def tier_detail(tier: TierBounds | None, *, days: int, unit: str, locale: str, _
 
 
 def line_name(*, kind: str, component: str, description: str, register_code: str | None, unit: str,
-              locale: str, _: Callable[[str], str], tier: TierBounds | None = None) -> str:
-    """The line's name in the reader's language; never an internal key."""
+              locale: str, _: Callable[[str], str], tier: TierBounds | None = None,
+              names: Mapping[str, str] | None = None) -> str:
+    """The line's name in the reader's language; never an internal key. `names`: the names the utility gave its
+    tariff's lines in the reader's language, by line key (a tier's name still tells its bounds)."""
     key = (description or "").strip()
     if is_deduction(kind=kind, component=component):
         return _("Instalment already billed")
+    if names and names.get(key):
+        number = tier_number(key)
+        if number is not None and tier is not None:
+            return _tier_name(names[key], number, tier, unit, locale, _)
+        return names[key]
     if key == "standing_charge" or component == "standing_charge":
         return _("Standing charge")
     if key == "back_billing_limit" or component == "back_billing_limit":
@@ -156,6 +164,8 @@ def unit_label(unit: str, locale: str) -> str:
         return catalogue.ngettext("day", "days", 1)
     if key in ("month", "months"):
         return catalogue.ngettext("month", "months", 1)
+    if key in ("year", "years"):
+        return catalogue.ngettext("year", "years", 1)
     labels = {"kw·year": catalogue.gettext("kW·year"), "kva·year": catalogue.gettext("kVA·year"), "item": ""}
     if key in labels:
         return labels[key]
@@ -165,6 +175,8 @@ def unit_label(unit: str, locale: str) -> str:
 def unit_price_text(price: Decimal, *, currency: str, unit: str, locale: str) -> str:
     """The unit price exactly as stored, per the unit customers know for the currency's country."""
     locale = normalise_locale(locale)
+    if (unit or "").strip().lower() == PERCENT_UNIT:  # a levy's rate of the amount it is computed on
+        return format_percent(Decimal(price), format="#,##0.#### %", locale=locale)
     per = unit_label(unit, locale)
     if currency == "GBP" and (unit or "").strip().lower() in _PENCE_UNITS:
         pence = format_decimal(Decimal(price) * 100, format="#,##0.00####", locale=locale)

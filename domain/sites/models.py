@@ -56,6 +56,7 @@ class DeliveryPoint(TenantScoped):
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="active")
     subscribed_power: Mapped[Decimal | None] = mapped_column(Ratio)  # kVA (electricity) or kW (heating)
     gas_correction_factor: Mapped[Decimal | None] = mapped_column(Ratio)
+    calorific_zone: Mapped[str | None] = mapped_column(String(40))  # gas: the zone whose calorific values apply
 
     premise: Mapped[Premise] = relationship(
         back_populates="delivery_points", foreign_keys=[premise_id],

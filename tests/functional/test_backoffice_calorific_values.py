@@ -67,3 +67,31 @@ def test_staff_without_billing_rights_cannot_record_a_value(app, browser, two_te
                                        "csrf_token": office.csrf("/backoffice/")})
 
     assert response.status_code == 403 and _values(app, a) == []
+
+
+def test_values_per_zone_and_a_point_of_deliverys_zone(app, browser, two_tenants):
+    from domain.sites.models import DeliveryPoint
+
+    a, _b = two_tenants
+    with app.app_context(), tenant_scope(a.tenant_id):
+        point = db.session.scalar(select(DeliveryPoint))
+        point.activity = "gas"
+        identifier = point.identifier
+        db.session.commit()
+    office = _office(browser, a)
+
+    office.submit(PAGE, {"effective_from": "2027-01-01", "value": "39.2", "zone": "NORD"})
+    assigned = office.submit(PAGE, {"pod-identifier": identifier, "pod-zone": "NORD"},
+                             action=f"{PAGE}/zones", follow_redirects=True).get_data(as_text=True)
+    unknown = office.submit(PAGE, {"pod-identifier": "NOPE", "pod-zone": "NORD"}, action=f"{PAGE}/zones")
+    bad = office.submit(PAGE, {"effective_from": "2027-02-01", "value": "39.2", "zone": "<b>"})
+
+    assert f"The point of delivery {identifier} is in zone NORD." in assigned
+    assert "<th scope=\"col\">Zone</th>" in assigned and "Zones: NORD." in assigned
+    assert unknown.status_code == 422 and "There is no gas point of delivery with this identifier." in (
+        unknown.get_data(as_text=True))
+    assert bad.status_code == 422 and "Enter a zone name of up to 40 letters" in bad.get_data(as_text=True)
+    with app.app_context(), tenant_scope(a.tenant_id):
+        assert db.session.execute(select(GasCalorificValue.zone, GasCalorificValue.value)).all() == [
+            ("NORD", Decimal("39.2000"))]
+        assert db.session.scalar(select(DeliveryPoint.calorific_zone)) == "NORD"

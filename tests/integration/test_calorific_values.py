@@ -153,3 +153,42 @@ def test_the_bill_document_states_the_calorific_value_in_force_in_its_period(app
     # January is converted with the setting, February with the value recorded from 1 February; a period across
     # the change was converted in two parts, which one "volume x factor x value / 3.6" line cannot state.
     assert (before, after, across) == (D("38.0"), D("40.0"), None)
+
+
+def test_a_point_of_delivery_in_a_calorific_zone_is_converted_with_its_zones_values(app, gas_customer):
+    from domain.offers import services as offers
+    from domain.sites.models import DeliveryPoint
+
+    tenant, _contract_id = gas_customer
+    with app.app_context(), tenant_scope(tenant.id):
+        identifier = db.session.scalar(select(DeliveryPoint.identifier))
+        offers.set_delivery_point_zone(identifier=identifier, zone="NORD")
+        offers.record_calorific_value(effective_from=date(2026, 2, 11), value="40.0", recorded_by="t",
+                                      now=datetime(2026, 2, 1, tzinfo=UTC), zone="NORD")
+        # Recorded for the points without a zone: not this customer's.
+        offers.record_calorific_value(effective_from=JAN, value="35.0", recorded_by="t",
+                                      now=datetime(2026, 2, 1, tzinfo=UTC))
+        db.session.commit()
+
+    january = _run(app, tenant.id, FEB)
+    february = _run(app, tenant.id, MAR)
+
+    # January: no NORD value yet, the utility's setting 38.0 (not the 35.0 of points without a zone):
+    # 310 x 1.02 x 38.0 / 3.6 = 3337.667 kWh; February as in the zone-less case above with 40.0 from 11 February
+    assert _energy(app, tenant.id, january.id) == [(D("3337.667"), D("333.77"))]
+    assert _energy(app, tenant.id, february.id) == [(D("3116.667"), D("311.67"))]
+
+
+def test_a_zone_is_a_short_name_and_a_point_of_delivery_must_be_gas(app, gas_customer):
+    from domain.offers import services as offers
+
+    tenant, _contract_id = gas_customer
+    with app.app_context(), tenant_scope(tenant.id):
+        with pytest.raises(offers.CalorificValueRefused) as bad_zone:
+            offers.record_calorific_value(effective_from=JAN, value="39", recorded_by="t",
+                                          now=datetime(2026, 2, 1, tzinfo=UTC), zone="<script>")
+        with pytest.raises(offers.CalorificValueRefused) as unknown:
+            offers.set_delivery_point_zone(identifier="NOPE", zone="NORD")
+        assert db.session.scalar(select(func.count(GasCalorificValue.id))) == 0
+
+    assert (bad_zone.value.code, unknown.value.code) == ("zone", "delivery_point")

@@ -16,25 +16,29 @@ from .model import (
     CalorificValueIn,
     ContractIn,
     GasConversion,
+    IncludedAmount,
+    IncludedPartIn,
     Instalment,
     MeterIn,
+    PercentLevyIn,
     PriorCharge,
     ReadingIn,
     RegisterConsumption,
+    StandingChargeIn,
     TariffIn,
     TaxTotal,
     TrueUp,
     UnitPriceIn,
 )
 from .money import round_money, round_quantity
-from .pricing import PreparedTariff, prepare_tariff
+from .pricing import PreparedTariff, prepare_tariff, price_keys
 from .regularisation import back_billing_cutoff, regularisation_start
 
 __all__ = [
     "ACTIVITIES", "BILL_KINDS", "COMPONENTS", "DEFAULT_PLAUSIBILITY_FACTOR", "BillLine", "BillResult",
-    "BillingProblem", "CalorificValueIn", "ContractIn", "GasConversion", "Instalment", "MeterIn", "PreparedTariff",
-    "PriorCharge", "ReadingIn",
+    "BillingProblem", "CalorificValueIn", "ContractIn", "GasConversion", "IncludedAmount", "IncludedPartIn",
+    "Instalment", "MeterIn", "PercentLevyIn", "PreparedTariff", "PriorCharge", "ReadingIn", "StandingChargeIn",
     "RegisterConsumption", "TariffIn", "TaxTotal", "TrueUp", "UnitPriceIn", "back_billing_cutoff", "compute_bill",
-    "credit_note", "credit_note_lines", "instalment_schedule", "prepare_tariff", "regularisation_start",
+    "credit_note", "credit_note_lines", "instalment_schedule", "prepare_tariff", "price_keys", "regularisation_start",
     "round_money", "round_quantity", "true_up", "true_up_bill",
 ]

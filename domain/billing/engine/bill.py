@@ -43,6 +43,9 @@ from .money import ZERO_MONEY, ZERO_QUANTITY, split_pro_rata
 from .periods import segments_in_force, split_segments_at
 from .pricing import (
     consumption_lines,
+    extra_standing_lines,
+    included_amounts,
+    percent_levy_lines,
     prepared,
     standing_charge_line,
     subscribed_power_lines,
@@ -248,6 +251,8 @@ def compute_bill(*, contract: ContractIn, period_start: date, period_end: date, 
     for seg_start, seg_end, tariff in charge_segments:
         if tariff.standing_charge_per_day:
             lines.append(standing_charge_line(tariff, seg_start, seg_end))
+        if tariff.standing_charges:
+            lines.extend(extra_standing_lines(tariff, seg_start, seg_end))
         if tariff.subscribed_power:
             lines.extend(subscribed_power_lines(tariff, seg_start, seg_end, power, power_unit))
     registers = measurement.registers
@@ -264,11 +269,20 @@ def compute_bill(*, contract: ContractIn, period_start: date, period_end: date, 
             quantities = {code: shares[code][index] for code in registers}
             total = sum(quantities.values(), ZERO_QUANTITY)
             consumption_lines(tariff, seg_start, seg_end, quantities, total, billed_unit, lines)
+    consumption_end = len(lines)
+    for seg_start, seg_end, tariff in charge_segments:
+        if tariff.percent_levies:
+            lines.extend(percent_levy_lines(tariff, seg_start, seg_end, lines))
+    levies_end = len(lines)
+    included = included_amounts(lines, (*charge_segments, *consumption_segments))
     if regularised_from is not None:
         lines.extend(credit_lines(prior_charges, window_start=regularised_from, window_end=period_start,
                                   cutoff=cutoff))
     if cutoff is not None:
-        lines.extend(back_billing_lines(lines[first_consumption_line:], window_start=window_start, cutoff=cutoff))
+        limited = lines[first_consumption_line:]
+        if levies_end > consumption_end:  # percentage levies follow their base's limit, not a limit of their own
+            limited = lines[first_consumption_line:consumption_end] + lines[levies_end:]
+        lines.extend(back_billing_lines(limited, window_start=window_start, cutoff=cutoff))
 
     lines_out, tax_totals, total_excl, total_tax, total_incl = summarise(lines)
     estimated = False
@@ -277,7 +291,7 @@ def compute_bill(*, contract: ContractIn, period_start: date, period_end: date, 
             estimated = True
     return BillResult(kind, period_start, period_end, lines_out, tax_totals, total_excl, total_tax, total_incl,
                       tuple(consumption), estimated, tuple(measurement.estimated_readings), regularised_from, (),
-                      tuple(conversions))
+                      tuple(conversions), included)
 
 
 ONE_FACTOR = Decimal("1")

@@ -41,6 +41,49 @@ class UnitPriceIn:
     description: str | None = None
 
 
+CHARGE_PERIODS = ("day", "month", "year")
+
+
+@dataclass(frozen=True, slots=True)
+class StandingChargeIn:
+    """A standing charge of its own besides the version's per-day one (e.g. supply and metering), with its own
+    line key `code`, tax rate and period: `amount` is per day, per calendar month or per calendar year.
+
+    Per month or per year the charge is prorated by day, calendar period by calendar period: each calendar month
+    (year) the segment overlaps costs amount x days overlapped / days of that month (that year: 365 or 366), so a
+    whole month costs exactly the monthly amount. The line's quantity is the sum of those fractions (months or
+    years, three places half-up) and its amount the unrounded sum x amount rounded once to the cent.
+    """
+
+    code: str
+    amount: Decimal
+    per: str
+    tax_rate: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PercentLevyIn:
+    """A levy computed as `rate` (0.2704 for 27.04 %) of the amounts of other lines of the same tariff segment:
+    those whose line key (description) is in `base` (e.g. France's CTA on the network part of the standing
+    charge). Its line: quantity = the base amount, unit "pct", unit price = the rate, amount = base x rate
+    rounded to the cent; on a tax-included tariff the base is the lines' tax-included amounts."""
+
+    code: str
+    rate: Decimal
+    base: tuple[str, ...]
+    tax_rate: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class IncludedPartIn:
+    """A tax or levy contained in the price of the lines of `component` (e.g. Germany's electricity tax in the
+    energy price): `per_unit` of each billed unit. Shown as an "of which" amount; it changes no total."""
+
+    code: str
+    component: str
+    per_unit: Decimal
+
+
 @dataclass(frozen=True, slots=True)
 class TariffIn:
     """A tariff version in force over `[effective_from, effective_to)`; prices may be published tax-included."""
@@ -52,6 +95,9 @@ class TariffIn:
     standing_charge_tax_rate: Decimal
     prices_include_tax: bool = False
     prices: tuple[UnitPriceIn, ...] = ()
+    standing_charges: tuple[StandingChargeIn, ...] = ()
+    percent_levies: tuple[PercentLevyIn, ...] = ()
+    included_parts: tuple[IncludedPartIn, ...] = ()
 
 
 def quick_slots_init(cls):
@@ -251,6 +297,19 @@ class GasConversion:
     energy: Decimal  # kWh
 
 
+@_quick_init
+@dataclass(frozen=True)
+class IncludedAmount:
+    """"Of which": the part of line `line_index`'s price that is the tax or levy `code`,
+    round_half_up(line quantity x per_unit) to the cent; part of the line's amount, not added to it."""
+
+    line_index: int
+    code: str
+    quantity: Decimal
+    per_unit: Decimal
+    amount: Decimal
+
+
 @dataclass(frozen=True, slots=True)
 class BillingProblem:
     """Why a bill could not be computed; a billing run records it and goes on with the next contract.
@@ -282,6 +341,7 @@ class BillResult:
     regularised_from: date | None = None
     problems: tuple[BillingProblem, ...] = ()
     gas_conversions: tuple[GasConversion, ...] = ()  # gas only: m3 -> kWh by calorific-value period
+    included: tuple[IncludedAmount, ...] = ()  # "of which" amounts of taxes and levies contained in prices
 
     @property
     def ok(self) -> bool:

@@ -7,12 +7,23 @@ quantity x published price rounded, line by line.
 """
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from .model import COMPONENTS, STANDING_CHARGE, BillLine, TariffIn
-from .money import DAYS_PER_YEAR, ONE, ZERO_QUANTITY, round_money, round_quantity
+from .model import (
+    CHARGE_PERIODS,
+    COMPONENTS,
+    STANDING_CHARGE,
+    BillLine,
+    IncludedAmount,
+    IncludedPartIn,
+    PercentLevyIn,
+    StandingChargeIn,
+    TariffIn,
+)
+from .money import DAYS_PER_YEAR, ONE, ZERO_MONEY, ZERO_QUANTITY, round_money, round_quantity
 
 _LINE_CACHE_SIZE = 4096
 
@@ -59,6 +70,9 @@ class PreparedTariff:
     subscribed_power: tuple[PriceBlock, ...]
     register_specific: tuple[tuple[str, frozenset[str]], ...]  # components priced register by register
     line_cache: dict = field(default_factory=dict, compare=False, repr=False)
+    standing_charges: tuple[StandingChargeIn, ...] = ()
+    percent_levies: tuple[PercentLevyIn, ...] = ()
+    included_parts: tuple[IncludedPartIn, ...] = ()
 
 
 def _block(price, description: str) -> PriceBlock:
@@ -72,6 +86,42 @@ def _suffix(register_code: str | None) -> str:
     return "" if register_code is None else "_" + register_code.lower()
 
 
+def price_keys(prices) -> list[str]:
+    """The line key (description) of each unit price, in order: its own `description`, else the component (with
+    the register's suffix), numbered "_tierN" in the order of the tiers' lower bounds for a tiered price. The
+    bill's lines carry these keys; names customers read are looked up by them (see line_names)."""
+    keys: list[str] = [""] * len(prices)
+    tiers: dict[tuple[str, str | None], list[int]] = {}
+    for index, price in enumerate(prices):
+        base = price.component + _suffix(price.register_code)
+        if price.tier_from is not None or price.tier_to is not None:
+            tiers.setdefault((price.component, price.register_code), []).append(index)
+        keys[index] = price.description or base
+    for (component, register_code), indexes in tiers.items():
+        indexes.sort(key=lambda index: prices[index].tier_from or Decimal(0))
+        for number, index in enumerate(indexes, 1):
+            if not prices[index].description:
+                keys[index] = f"{component}{_suffix(register_code)}_tier{number}"
+    return keys
+
+
+def _check_extras(tariff: TariffIn, keys: list[str]) -> None:
+    codes = {STANDING_CHARGE, *keys}
+    for charge in tariff.standing_charges:
+        if charge.per not in CHARGE_PERIODS:
+            raise ValueError(f"tariff {tariff.name}: a standing charge is per day, month or year, not {charge.per!r}")
+        if charge.code in codes:
+            raise ValueError(f"tariff {tariff.name}: two lines named {charge.code!r}")
+        codes.add(charge.code)
+    for levy in tariff.percent_levies:
+        if levy.code in codes:
+            raise ValueError(f"tariff {tariff.name}: two lines named {levy.code!r}")
+        unknown = [key for key in levy.base if key not in codes]
+        if not levy.base or unknown:
+            raise ValueError(f"tariff {tariff.name}: levy {levy.code} is a percentage of unknown lines {unknown}")
+        codes.add(levy.code)
+
+
 def prepare_tariff(tariff: TariffIn) -> PreparedTariff:
     """Check a tariff version and arrange its prices for fast pricing. Raises ValueError on a tariff that cannot
     be priced consistently (unknown component, gaps between tiers, a component priced both for all registers
@@ -81,13 +131,16 @@ def prepare_tariff(tariff: TariffIn) -> PreparedTariff:
     by_scope: dict[tuple[str, str | None], list] = {}
     subscribed = []
     scopes_of: dict[str, set] = {}
+    keys = price_keys(tariff.prices)
+    _check_extras(tariff, keys)
+    key_of = {id(price): key for price, key in zip(tariff.prices, keys, strict=True)}
     for price in tariff.prices:
         if price.component not in COMPONENTS:
             raise ValueError(f"tariff {tariff.name}: unknown component {price.component!r}")
         if price.component == "subscribed_power":
             if price.tier_from is not None or price.tier_to is not None or price.register_code is not None:
                 raise ValueError(f"tariff {tariff.name}: subscribed power has neither tiers nor registers")
-            subscribed.append(_block(price, price.description or "subscribed_power"))
+            subscribed.append(_block(price, key_of[id(price)]))
             continue
         by_scope.setdefault((price.component, price.register_code), []).append(price)
         scopes_of.setdefault(price.component, set()).add(price.register_code)
@@ -100,7 +153,7 @@ def prepare_tariff(tariff: TariffIn) -> PreparedTariff:
         tiered = [price for price in prices if price.tier_from is not None or price.tier_to is not None]
         if not tiered:
             groups.extend(
-                PriceGroup(component, register_code, (_block(price, price.description or base),), False)
+                PriceGroup(component, register_code, (_block(price, key_of[id(price)]),), False)
                 for price in prices
             )
             continue
@@ -118,7 +171,7 @@ def prepare_tariff(tariff: TariffIn) -> PreparedTariff:
                 raise ValueError(f"tariff {tariff.name}: empty tier in {base}")
             cursor = price.tier_to
         blocks = tuple(
-            _block(price, price.description or f"{base}_tier{number}") for number, price in enumerate(tiered, 1)
+            _block(price, key_of[id(price)]) for price in tiered
         )
         groups.append(PriceGroup(component, register_code, blocks, True))
     register_specific = tuple(
@@ -131,6 +184,8 @@ def prepare_tariff(tariff: TariffIn) -> PreparedTariff:
         standing_charge_divisor=ONE + tariff.standing_charge_tax_rate,
         prices_include_tax=tariff.prices_include_tax, consumption_groups=tuple(groups),
         subscribed_power=tuple(subscribed), register_specific=register_specific,
+        standing_charges=tariff.standing_charges, percent_levies=tariff.percent_levies,
+        included_parts=tariff.included_parts,
     )
 
 
@@ -226,3 +281,69 @@ def unpriced_registers(tariff: PreparedTariff, registers) -> list[tuple[str, str
                 missing.append((component, code))
     return missing
 
+
+
+def _calendar_fraction(start: date, end: date, per: str) -> Decimal:
+    """The months (per "month") or years (per "year") of `[start, end)`, calendar period by calendar period:
+    days overlapped / days of that month (year), summed unrounded."""
+    total = Decimal(0)
+    cursor = start
+    while cursor < end:
+        if per == "month":
+            length = calendar.monthrange(cursor.year, cursor.month)[1]
+            following = date(cursor.year + cursor.month // 12, cursor.month % 12 + 1, 1)
+        else:
+            length = 366 if calendar.isleap(cursor.year) else 365
+            following = date(cursor.year + 1, 1, 1)
+        stop = min(end, following)
+        total += Decimal((stop - cursor).days) / Decimal(length)
+        cursor = stop
+    return total
+
+
+def extra_standing_lines(tariff: PreparedTariff, start: date, end: date) -> list[BillLine]:
+    """The version's own standing charges over a segment (see `StandingChargeIn` for the proration rule)."""
+    lines = []
+    for charge in tariff.standing_charges:
+        if charge.per == "day":
+            quantity = Decimal((end - start).days) + ZERO_QUANTITY
+            exact = charge.amount * (end - start).days
+        else:
+            fraction = _calendar_fraction(start, end, charge.per)
+            quantity = round_quantity(fraction)
+            exact = charge.amount * fraction
+        lines.append(_line(tariff, STANDING_CHARGE, charge.code, start, end, quantity, charge.per, charge.amount,
+                           exact, charge.tax_rate, ONE + charge.tax_rate))
+    return lines
+
+
+def percent_levy_lines(tariff: PreparedTariff, start: date, end: date, lines: list[BillLine]) -> list[BillLine]:
+    """The version's percentage levies over a segment, each on the lines of that segment it is a percentage of
+    (lines starting and ending within `[start, end)` whose key is in the levy's base)."""
+    out = []
+    for levy in tariff.percent_levies:
+        base = ZERO_MONEY
+        for line in lines:
+            if line.description in levy.base and start <= line.period_start and line.period_end <= end:
+                base += line.amount_incl_tax if tariff.prices_include_tax else line.amount
+        out.append(_line(tariff, "levy", levy.code, start, end, base, "pct", levy.rate, base * levy.rate,
+                         levy.tax_rate, ONE + levy.tax_rate))
+    return out
+
+
+def included_amounts(lines, segments) -> tuple[IncludedAmount, ...]:
+    """"Of which" amounts: for each line of a component whose tariff segment declares taxes or levies contained
+    in its price, quantity x per unit rounded half-up to the cent. `segments`: (start, end, tariff) triples; a
+    line belongs to the first segment it lies within."""
+    if not any(tariff.included_parts for _, _, tariff in segments):
+        return ()
+    found = []
+    for index, line in enumerate(lines):
+        for start, end, tariff in segments:
+            if start <= line.period_start and line.period_end <= end:
+                for part in tariff.included_parts:
+                    if line.component == part.component:
+                        found.append(IncludedAmount(index, part.code, line.quantity, part.per_unit,
+                                                    round_money(line.quantity * part.per_unit)))
+                break
+    return tuple(found)
