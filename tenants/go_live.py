@@ -127,6 +127,34 @@ def _legal_identity(tenant: Tenant, today: date):
     return not missing, missing, "admin.identity"
 
 
+@go_live_check("payments", _l("Payment settings"))
+def _payments(tenant: Tenant, today: date):
+    from domain.payments.settings import offered_methods
+    from tenants.operation_settings import payment_methods
+
+    if tenant.payment_methods is None:
+        return False, [_l("Choose the ways customers may pay.")], "admin.payment_settings_page"
+    # A real checkout: the utility's own Stripe keys (the sandbox counts only for a demo utility).
+    card_possible = tenant.has_stripe_keys or bool(tenant.payments_demo)
+    offered = offered_methods(tenant, card_possible=card_possible)
+    missing = []
+    if "card" in payment_methods(tenant) and not card_possible:
+        missing.append(_l("Card payments need the utility's Stripe keys."))
+    if "transfer" in offered and not (tenant.iban or "").strip():
+        missing.append(_l("Bank transfers need the utility's IBAN, printed on bills."))
+    if not offered:
+        missing.append(_l("No way to pay is set up for customers yet."))
+    return not missing, missing, "admin.payment_settings_page"
+
+
+@go_live_check("mail", _l("Mail settings that passed a test"))
+def _mail(tenant: Tenant, today: date):
+    from tenants.operation_settings import tenant_mail_tested
+
+    done = tenant_mail_tested(tenant)
+    return done, [_l("Send a test e-mail from the mail settings: it must go through.")], "admin.mail_settings_page"
+
+
 @go_live_check("staff", _l("A staff member for each role"))
 def _staff(tenant: Tenant, today: date):
     held = set(db.session.scalars(select(StaffRoleGrant.role).join(

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from domain.audit.models import AuditEvent
-from domain.db import db
+from domain.db import db, utcnow
 from tenants.context import platform_scope, tenant_scope
 from tenants.models import Tenant
 from tests.factories import OfferFactory, TariffVersionFactory, populate_tenant
@@ -35,7 +35,8 @@ def fresh(app, make_tenant):
             TariffVersionFactory(offer=OfferFactory(activity="gas"))
             db.session.commit()
     _set(app, "fresh", legal_name="Fresh Energy SA", postal_address="1 rue de la Paix, 75002 Paris",
-         ombudsman="Médiateur national de l'énergie")
+         ombudsman="Médiateur national de l'énergie", payment_methods=["transfer"],
+         iban="FR7630006000011234567890189", mail_tested_at=utcnow())
     return data
 
 

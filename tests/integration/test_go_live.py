@@ -39,7 +39,8 @@ def _ready(make_tenant) -> int:
         TariffVersionFactory(offer=OfferFactory(activity="gas"))
         db.session.commit()
     _set(tenant.id, legal_name="Fresh Energy SA", postal_address="1 rue de la Paix, 75002 Paris",
-         ombudsman="Médiateur national de l'énergie, www.energie-mediateur.fr")
+         ombudsman="Médiateur national de l'énergie, www.energie-mediateur.fr", payment_methods=["transfer"],
+         iban="FR7630006000011234567890189", mail_tested_at=utcnow())
     return tenant.id
 
 
@@ -60,7 +61,7 @@ def test_a_new_utility_lacks_everything_but_its_administrator(ctx, make_tenant):
 
     checks = _checks(tenant.id)
 
-    assert list(checks) == ["offers", "legal_identity", "staff", "customers"]
+    assert list(checks) == ["offers", "legal_identity", "payments", "mail", "staff", "customers"]
     assert not any(check.done for check in checks.values())
     assert _missing(checks["offers"]) == ["Gas: no offer with a tariff in force today.",
                                           "Electricity: no offer with a tariff in force today."]
@@ -68,6 +69,8 @@ def test_a_new_utility_lacks_everything_but_its_administrator(ctx, make_tenant):
     assert _missing(checks["staff"]) == [f"No active staff member has the role “{role}”." for role in (
         "Customer service agent", "Billing", "Collections", "Supervisor")]
     assert checks["customers"].endpoint == "admin.imports"
+    assert _missing(checks["payments"]) == ["Choose the ways customers may pay."]
+    assert _missing(checks["mail"]) == ["Send a test e-mail from the mail settings: it must go through."]
 
 
 def test_a_configured_utility_passes_every_check(ctx, make_tenant):
@@ -150,3 +153,21 @@ def test_a_part_registers_its_own_check(ctx, make_tenant, monkeypatch):
     assert list(checks)[-1] == "mail" and not checks["mail"].done
     with tenant_scope(tenant_id), pytest.raises(go_live.NotReady):
         go_live.go_live(tenant=_tenant(tenant_id), today=TODAY, now=utcnow())
+
+
+def test_payments_need_a_way_to_pay_that_is_set_up(ctx, make_tenant):
+    tenant_id = _ready(make_tenant)
+    _set(tenant_id, payment_methods=["card", "transfer"], iban=None)
+
+    assert _missing(_checks(tenant_id)["payments"]) == [
+        "Card payments need the utility's Stripe keys.", "Bank transfers need the utility's IBAN, printed on bills."]
+
+    _set(tenant_id, payments_demo=True, iban="FR7630006000011234567890189")
+    assert _checks(tenant_id)["payments"].done
+
+
+def test_mail_settings_changed_after_their_test_need_a_new_test(ctx, make_tenant):
+    tenant_id = _ready(make_tenant)
+    _set(tenant_id, mail_tested_at=None)  # what saving other mail settings does
+
+    assert not _checks(tenant_id)["mail"].done
