@@ -142,15 +142,15 @@ def test_a_part_registers_its_own_check(ctx, make_tenant, monkeypatch):
     monkeypatch.setattr(go_live, "_REGISTRY", list(go_live._REGISTRY))
     tenant_id = _ready(make_tenant)
 
-    @go_live.go_live_check("mail", "Mail settings that passed a test")
-    def _mail(tenant, today):
-        return False, ["No test e-mail has been sent yet."], "admin.mail"
+    @go_live.go_live_check("meter_reading_app", "Meter reading app paired")
+    def _app(tenant, today):
+        return False, ["No meter reading app is paired yet."], "admin.home"
 
     checks = _checks(tenant_id)
     with pytest.raises(ValueError):
-        go_live.go_live_check("mail", "again")(_mail)
+        go_live.go_live_check("meter_reading_app", "again")(_app)
 
-    assert list(checks)[-1] == "mail" and not checks["mail"].done
+    assert list(checks)[-1] == "meter_reading_app" and not checks["meter_reading_app"].done
     with tenant_scope(tenant_id), pytest.raises(go_live.NotReady):
         go_live.go_live(tenant=_tenant(tenant_id), today=TODAY, now=utcnow())
 
