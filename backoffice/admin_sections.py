@@ -8,6 +8,11 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 SECTIONS: list[tuple[str, object, object]] = [
+    ("admin.identity_page", _l("Identity and legal details"),
+     _l("Legal name, registration and VAT numbers, customer service, emergency numbers, ombudsman, logo and "
+        "colours: what bills, e-mails and the portal show.")),
+    ("admin.portal_pages", _l("Portal pages"),
+     _l("Privacy and cookie notices, legal notice, accessibility statement, contact and help pages, per language.")),
 ]
 
 

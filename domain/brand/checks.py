@@ -19,7 +19,7 @@ VAT_FORMATS = {
     "XI": r"\d{9}|\d{12}|GD\d{3}|HA\d{3}", "GB": r"\d{9}|\d{12}|GD\d{3}|HA\d{3}", "CH": r"E\d{9}(MWST|TVA|IVA)?",
     "NO": r"\d{9}(MVA)?",
 }
-_PHONE = re.compile(r"^\+?[0-9][0-9 ().\-/]{2,24}[0-9]$")
+_PHONE = re.compile(r"^\+?[0-9(][0-9 ().\-/]{2,24}[0-9]$")
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
