@@ -79,12 +79,8 @@ def downgrade():
     op.drop_index(op.f('ix_identity_versions_tenant_id_effective_at'), table_name='identity_versions')
     op.drop_table('identity_versions')
     op.drop_table('portal_pages')
-    with op.batch_alter_table('tenants', schema=None) as batch_op:
-        batch_op.drop_column('ombudsman_contact')
-        batch_op.drop_column('emergency_phones')
-        batch_op.drop_column('support_hours')
-        batch_op.drop_column('support_phone')
-        batch_op.drop_column('website')
-        batch_op.drop_column('registered_office')
-        batch_op.drop_column('vat_number')
-        batch_op.drop_column('company_registration')
+    # Not a batch (which copies the table on SQLite, and cannot drop `tenants` while rows point at it): both
+    # databases drop a plain column in place.
+    for column in ('ombudsman_contact', 'emergency_phones', 'support_hours', 'support_phone', 'website',
+                   'registered_office', 'vat_number', 'company_registration'):
+        op.drop_column('tenants', column)
