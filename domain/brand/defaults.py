@@ -16,6 +16,12 @@ def md(value) -> str:
     return _SPECIAL.sub(r"\\\1", str(value or "").strip())
 
 
+def _tel(phone: str) -> str:
+    """A phone number as a link that dials it (digits and a leading + only in the address)."""
+    number = re.sub(r"[^0-9+]", "", phone)
+    return f"[{md(phone)}](tel:{number})" if number else md(phone)
+
+
 def _lines(value) -> list[str]:
     return [md(part) for part in re.split(r"[\n;]", value or "") if part.strip()]
 
@@ -38,7 +44,7 @@ def contact_lines(identity, locale: str, *, activities=None) -> list[str]:
     _ = translations(locale).gettext
     lines = []
     if identity.support_phone:
-        phone = md(identity.support_phone)
+        phone = _tel(identity.support_phone)
         if identity.support_hours:
             lines.append(_("Customer service: %(phone)s (%(hours)s)") % {
                 "phone": phone, "hours": md(identity.support_hours)})
@@ -53,16 +59,16 @@ def contact_lines(identity, locale: str, *, activities=None) -> list[str]:
     for activity in activities if activities is not None else (identity.activities or ()):
         if emergency.get(activity):
             lines.append(_("Emergencies (%(activity)s), day and night: %(phone)s") % {
-                "activity": activity_label(activity, _).lower(), "phone": md(emergency[activity])})
+                "activity": activity_label(activity, _).lower(), "phone": _tel(emergency[activity])})
     return lines
 
 
 def _legal_notice(identity, _, locale: str, platform: str) -> str:
     name = md(identity.legal_name or identity.name)
-    parts = [f"## {_('Publisher')}", _("This portal is published by %(name)s.") % {"name": name}]
+    parts = ["## " + _("Publisher"), _("This portal is published by %(name)s.") % {"name": name}]
     office = _lines(identity.registered_office or identity.postal_address)
     if office:
-        parts.append(_block([f"**{_('Registered office')}**", *office]))
+        parts.append(_block(["**" + _("Registered office") + "**", *office]))
     facts = []
     if identity.company_registration:
         facts.append(_("Company registration: %(number)s") % {"number": md(identity.company_registration)})
@@ -73,7 +79,7 @@ def _legal_notice(identity, _, locale: str, platform: str) -> str:
     contact = contact_lines(identity, locale, activities=())
     if contact:
         parts.append(_block(contact))
-    parts += [f"## {_('Hosting')}",
+    parts += ["## " + _("Hosting"),
               _("The portal is hosted and operated for %(name)s by %(platform)s, on servers in the European "
                 "Union.") % {"name": name, "platform": md(platform)}]
     return "\n\n".join(parts)
@@ -85,17 +91,17 @@ def _privacy(identity, _, locale: str, platform: str) -> str:
     return "\n\n".join([
         _("%(name)s is responsible for the personal data it processes to supply you and to run this portal.")
         % {"name": name},
-        f"## {_('What we process and why')}",
+        "## " + _("What we process and why"),
         _("Your identity and contact details, your accounts, contracts and delivery points, your meter readings "
           "and consumption, your bills and payments, and the requests you send us: to perform your supply "
           "contract, to bill you and to meet our legal obligations."),
-        f"## {_('How long we keep it')}",
+        "## " + _("How long we keep it"),
         _("As long as your contract runs, then for the periods the law requires (accounting records, limitation "
           "periods)."),
-        f"## {_('Who receives it')}",
+        "## " + _("Who receives it"),
         _("Only our staff who need it, the network operator for your meter, and our service providers (hosting, "
           "payments, mail), bound by contract. We never sell your data."),
-        f"## {_('Your rights')}",
+        "## " + _("Your rights"),
         _("You may access, correct and erase your data, object to or restrict its processing, and download it "
           "from your profile. To exercise a right, contact us; you may also complain to your data protection "
           "authority."),
@@ -122,11 +128,11 @@ def _accessibility(identity, _, locale: str, platform: str) -> str:
         _("%(name)s wants its portal to be usable by everyone. The portal is designed to meet the Web Content "
           "Accessibility Guidelines (WCAG) 2.1, level AA, and is checked with automated tests on every page.")
         % {"name": name},
-        f"## {_('Feedback and contact')}",
+        "## " + _("Feedback and contact"),
         _("If you cannot use a page or a document, tell us: we will give you the information another way and "
           "correct the page."),
         *([_block(contact)] if contact else []),
-        f"## {_('Enforcement')}",
+        "## " + _("Enforcement"),
         _("If our answer does not satisfy you, you may refer the matter to the authority in charge of "
           "accessibility in your country."),
     ])
@@ -136,12 +142,12 @@ def _contact(identity, _, locale: str, platform: str) -> str:
     parts = []
     lines = contact_lines(identity, locale)
     if lines:
-        parts += [f"## {_('Customer service')}", _block(lines)]
+        parts += ["## " + _("Customer service"), _block(lines)]
     letters = _lines(identity.postal_address or identity.registered_office)
     if letters:
-        parts += [f"## {_('By post')}", _block([md(identity.legal_name or identity.name), *letters])]
+        parts += ["## " + _("By post"), _block([md(identity.legal_name or identity.name), *letters])]
     if identity.dispute_contact or identity.ombudsman:
-        parts.append(f"## {_('Complaints')}")
+        parts.append("## " + _("Complaints"))
         if identity.dispute_contact:
             parts.append(_("Send your complaint first to %(contact)s.") % {"contact": md(identity.dispute_contact)})
         if identity.ombudsman:
@@ -168,10 +174,10 @@ def _help(identity, _, locale: str, platform: str) -> str:
     ]
     parts = []
     for question, answer in qa:
-        parts += [f"### {question}", answer]
+        parts += [f"## {question}", answer]
     contact = contact_lines(identity, locale)
     if contact:
-        parts += [f"## {_('Still need help?')}", _block(contact)]
+        parts += ["## " + _("Still need help?"), _block(contact)]
     return "\n\n".join(parts)
 
 

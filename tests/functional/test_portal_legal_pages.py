@@ -70,8 +70,10 @@ def test_generated_legal_notice_and_contact_page_come_from_the_identity(app, bro
     for fact in ("Alpha Énergie SA", "RCS Lyon 552 081 317", "FR40303265045", "10 place Bellecour", "69002 Lyon",
                  "Hosting"):
         assert fact in notice
-    assert "04 72 00 00 00 (8:00-18:00)" in contact
-    assert "Emergencies (gas), day and night: 0800 47 33 33" in contact
+    assert 'Customer service: <a href="tel:0472000000" rel="noopener noreferrer">04 72 00 00 00</a> (8:00-18:00)' \
+        in contact
+    assert 'Emergencies (gas), day and night: <a href="tel:0800473333" rel="noopener noreferrer">0800 47 33 33</a>' \
+        in contact
     assert "Médiateur national de l&#39;énergie" in contact or "Médiateur national de l'énergie" in contact
 
 
