@@ -56,6 +56,16 @@ def test_the_footer_links_to_the_pages_and_shows_customer_service(app, browser, 
         assert 'href="mailto:service@alpha.example"' in footer
 
 
+def test_the_footer_shows_what_the_utility_typed_as_text(app, browser, two_tenants):
+    a, _b = two_tenants
+    _identity(app, a, support_phone="04 72 00 00 00", support_hours="<b>8-18</b>", support_email='x"@alpha.example')
+
+    footer = _text(browser(a.slug).get("/login")).split('<footer class="site-footer">')[1]
+
+    assert "<b>8-18</b>" not in footer and "&lt;b&gt;8-18&lt;/b&gt;" in footer
+    assert 'mailto:x"@' not in footer
+
+
 def test_generated_legal_notice_and_contact_page_come_from_the_identity(app, browser, two_tenants):
     a, _b = two_tenants
     _identity(app, a, legal_name="Alpha Énergie SA", company_registration="RCS Lyon 552 081 317",
