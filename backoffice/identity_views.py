@@ -134,7 +134,8 @@ def identity_logo():
     upload = form.logo.data
     data = upload.read(MAX_BYTES + 1)
     try:
-        identity.save_logo(filename=upload.filename or "", data=data, author=_author(), now=utcnow())
+        identity.save_logo(filename=upload.filename or "", data=data, author=_author(), now=utcnow(),
+                           files=current_app.extensions["file_storage"])  # where tenants/branding.py reads it
     except LogoRefused as exc:
         db.session.rollback()
         form.logo.errors.append(str(LOGO_PROBLEMS[exc.code]))

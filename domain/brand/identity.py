@@ -132,12 +132,13 @@ def _apply(tenant: Tenant, group: str, clean: dict, *, author: str, now: datetim
     return changes
 
 
-def save_logo(*, filename: str, data: bytes, author: str, now: datetime) -> dict:
+def save_logo(*, filename: str, data: bytes, author: str, now: datetime, files=None) -> dict:
     """Check (and for SVG, sanitise) an uploaded logo and make it the utility's. Files are kept by their content:
-    a bill issued with an earlier logo still finds it."""
+    a bill issued with an earlier logo still finds it. `files`: the storage the logo is served from (the app's;
+    the process-wide one by default)."""
     kind, cleaned = check_logo(filename=filename, data=data)
     tenant = current_tenant()
-    files = storage()
+    files = files or storage()
     name = f"logo-{hashlib.sha256(cleaned).hexdigest()[:16]}.{kind}"
     key = files.save(tenant_id=tenant.id, category=LOGO_CATEGORY, filename=name, data=cleaned)
     return _apply(tenant, "logo", {"logo_path": key}, author=author, now=now)
