@@ -54,9 +54,21 @@ def compose(*, tenant, to: str, subject, template: str, locale: str | None, **co
         subject = str(subject)
         text = render_template(f"mail/{template}.txt", tenant=tenant, **context)
         html = render_template(f"mail/{template}.html", tenant=tenant, **context)
+        text, html = _with_footer(tenant, text, html)
     name, address = sender_of(tenant, platform_domain=current_app.config["PLATFORM_DOMAIN"])
     return OutgoingMail(to=to, subject=subject, text=text, html=html, sender_name=name,
                         sender_address=address, tenant_id=tenant.id)
+
+
+def _with_footer(tenant, text: str, html: str) -> tuple[str, str]:
+    """Every mail ends with the utility's legal name and customer-service contact (mail/_footer.*), whatever its
+    own template says."""
+    footer_text = render_template("mail/_footer.txt", tenant=tenant)
+    footer_html = render_template("mail/_footer.html", tenant=tenant)
+    text = text.rstrip() + "\n" + footer_text
+    index = html.rfind("</body>")
+    html = html[:index] + footer_html + html[index:] if index >= 0 else html + footer_html
+    return text, html
 
 
 def send_after_commit(mail: OutgoingMail) -> None:

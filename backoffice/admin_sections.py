@@ -18,6 +18,11 @@ SECTIONS: list[tuple[str, object, object]] = [
      _l("The sender of the utility's e-mails, its own SMTP server or the platform's, and a test e-mail.")),
     ("admin.offers", _l("Offers and tariffs"),
      _l("Offers per activity, their prices from a date, the names customers read on bills, a typical bill.")),
+    ("admin.identity_page", _l("Identity and legal details"),
+     _l("Legal name, registration and VAT numbers, customer service, emergency numbers, ombudsman, logo and "
+        "colours: what bills, e-mails and the portal show.")),
+    ("admin.portal_pages", _l("Portal pages"),
+     _l("Privacy and cookie notices, legal notice, accessibility statement, contact and help pages, per language.")),
 ]
 
 

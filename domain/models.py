@@ -2,6 +2,7 @@
 from domain.accounting.models import LedgerEntry, Payment, PaymentAllocation  # noqa: F401
 from domain.audit.models import AuditEvent  # noqa: F401
 from domain.billing.models import Bill, BillLine, BillNumberSequence  # noqa: F401
+from domain.brand.models import IdentityVersion, PortalPage  # noqa: F401
 from domain.billing.plan_models import DownPaymentInstalment, DownPaymentPlan  # noqa: F401
 from domain.billing.run_models import BillingException, BillingRun, BillingRunChunk  # noqa: F401
 from domain.contracts.models import Contract, CustomerAccount  # noqa: F401

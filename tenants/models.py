@@ -89,6 +89,17 @@ class Tenant(PlatformModel):
     smtp_username: Mapped[str | None] = mapped_column(String(254))
     smtp_password_sealed: Mapped[str | None] = mapped_column("smtp_password", Text)  # sealed (tenants/secrets.py)
     mail_tested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # a test mail last went through
+    # h-brand: the legal identity and contact details bills, e-mails and the portal print (domain/brand; the
+    # legal name, postal address for letters, dispute contact, ombudsman's name, support e-mail, colours and logo
+    # are the columns above). Emergency numbers: {activity: phone}, for the tenant's activities only.
+    company_registration: Mapped[str | None] = mapped_column(String(60))
+    vat_number: Mapped[str | None] = mapped_column(String(20))
+    registered_office: Mapped[str | None] = mapped_column(String(300))
+    website: Mapped[str | None] = mapped_column(String(200))
+    support_phone: Mapped[str | None] = mapped_column(String(40))
+    support_hours: Mapped[str | None] = mapped_column(String(200))
+    emergency_phones: Mapped[dict | None] = mapped_column(JSON)
+    ombudsman_contact: Mapped[str | None] = mapped_column(String(500))
 
     @property
     def is_active(self) -> bool:

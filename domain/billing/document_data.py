@@ -17,6 +17,7 @@ from domain.offers import tariffs
 from domain.billing.engine.consumption import to_billed
 from domain.billing.models import Bill
 from domain.billing.payment_method import payment_method_at
+from domain.brand.identity import identity_at
 from domain.db import db
 from domain.identity.activation import display_code
 from domain.i18n import country_name, normalise_locale, tenant_formatting_locale, translations, unit_symbol
@@ -57,6 +58,13 @@ class TenantInfo:
     website: str | None = None
     iban: str | None = None
     bic: str | None = None
+    # The legal identity in force when the bill was issued (domain/brand/identity.py identity_at).
+    legal_name: str | None = None
+    company_registration: str | None = None
+    vat_number: str | None = None
+    registered_office: tuple[str, ...] = ()
+    support_hours: str | None = None
+    emergency: tuple[tuple[str, str], ...] = ()  # (activity, translated; phone) for the bill's activities
 
 
 @dataclass(frozen=True)
@@ -287,14 +295,20 @@ def tax_totals(lines) -> tuple[TaxTotal, ...]:
 
 
 def dispute_text(*, locale: str, complaint_contact: str | None, ombudsman_text: str | None,
-                 water_only: bool) -> str:
+                 water_only: bool, ombudsman: str | None = None, ombudsman_contact: str | None = None) -> str:
     _ = translations(locale).gettext
     if complaint_contact:
         first = _("To dispute this bill, contact our customer service first: %(contact)s.") % {
             "contact": complaint_contact}
     else:
         first = _("To dispute this bill, contact our customer service first.")
-    if ombudsman_text:
+    if ombudsman:
+        named = ombudsman.strip()
+        if ombudsman_contact and ombudsman_contact.strip():
+            named += " (" + ", ".join(p.strip() for p in re.split(r"[\n;]", ombudsman_contact) if p.strip()) + ")"
+        second = _("If our answer does not satisfy you, or if you have none within two months, you can refer the "
+                   "dispute free of charge to %(ombudsman)s.") % {"ombudsman": named}
+    elif ombudsman_text:
         second = ombudsman_text.strip()
     elif water_only:
         second = _("If our answer does not satisfy you, or if you have none within two months, you can refer "
@@ -349,9 +363,12 @@ def build_bill_document(*, bill_id: int) -> BillDocument:
     if bill.corrects_bill_id is not None:
         corrects = db.session.scalar(select(Bill.number).where(Bill.id == bill.corrects_bill_id))
 
-    tenant_info = _tenant_info(tenant)
-    complaint_contact = (_attr(tenant, "complaints_address", "complaint_address", "complaints_url",
-                               "complaint_url") or tenant_info.support_email or tenant_info.support_phone)
+    # The identity as it stood when the bill was issued: a later change never alters an issued bill's document.
+    shown = identity_at(tenant=tenant, at=bill.issued_at)
+    tenant_info = _tenant_info(shown, activities=[pod.activity for pod in pods], _=_)
+    complaint_contact = (_attr(shown, "dispute_contact", "complaints_address", "complaint_address",
+                               "complaints_url", "complaint_url") or tenant_info.support_email
+                         or tenant_info.support_phone)
     return BillDocument(
         tenant=tenant_info,
         customer_name=holder.display_name or account.account_number,
@@ -379,6 +396,7 @@ def build_bill_document(*, bill_id: int) -> BillDocument:
             locale=locale, complaint_contact=complaint_contact,
             ombudsman_text=_attr(tenant, "ombudsman_text"),
             water_only=bool(pods) and all(pod.activity == "water" for pod in pods),
+            ombudsman=_attr(shown, "ombudsman"), ombudsman_contact=_attr(shown, "ombudsman_contact"),
         ),
         comparisons=comparisons,
         # The payment instructions read the mandates as they were when the bill was issued (domain/billing/
@@ -576,11 +594,18 @@ def _attr(obj, *names: str) -> str | None:
     return None
 
 
-def _tenant_info(tenant) -> TenantInfo:
+def _split_lines(text: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in re.split(r"[\n;]", text or "") if part.strip())
+
+
+def _tenant_info(tenant, *, activities=(), _=None) -> TenantInfo:
     colour = tenant.primary_colour if tenant.primary_colour and _COLOUR.match(tenant.primary_colour) else None
     address = _attr(tenant, "postal_address", "address")
+    phones = getattr(tenant, "emergency_phones", None) or {}
+    emergency = tuple((activity_label(activity, _) if _ else activity, phones[activity])
+                      for activity in dict.fromkeys(activities) if phones.get(activity))
     if address:
-        address_lines = tuple(part.strip() for part in re.split(r"[\n;]", address) if part.strip())
+        address_lines = _split_lines(address)
     else:
         street = [_attr(tenant, "address_line1"), _attr(tenant, "address_line2"),
                   " ".join(p for p in (_attr(tenant, "postcode"), _attr(tenant, "city")) if p)]
@@ -595,6 +620,12 @@ def _tenant_info(tenant) -> TenantInfo:
         website=_attr(tenant, "website", "website_url"),
         iban=_attr(tenant, "iban"),
         bic=_attr(tenant, "bic"),
+        legal_name=_attr(tenant, "legal_name"),
+        company_registration=_attr(tenant, "company_registration"),
+        vat_number=_attr(tenant, "vat_number"),
+        registered_office=_split_lines(_attr(tenant, "registered_office")),
+        support_hours=_attr(tenant, "support_hours"),
+        emergency=emergency,
     )
 
 

@@ -256,7 +256,9 @@ def _draw_logo(canvas: Canvas, doc: BillDocument, brand: colors.Color, x: float,
 def _tenant_contact_lines(doc: BillDocument) -> list[str]:
     tenant = doc.tenant
     lines = list(tenant.address_lines)
-    contact = [c for c in (tenant.support_phone, tenant.support_email, tenant.website) if c]
+    phone = f"{tenant.support_phone} ({tenant.support_hours})" if tenant.support_phone and tenant.support_hours \
+        else tenant.support_phone
+    contact = [c for c in (phone, tenant.support_email, tenant.website) if c]
     if contact:
         lines.append(" · ".join(contact))
     return lines
@@ -762,9 +764,42 @@ def _story(doc: BillDocument, _, styles: _Styles, brand: colors.Color, fmt: _Fmt
     if not doc.is_credit and doc.total_incl_tax > 0:
         story.append(KeepTogether([_heading(_("How to pay"), styles), *_payment_section(doc, _, styles, fmt)]))
 
-    dispute = [_heading(_("A question or a disagreement?"), styles), Paragraph(_x(doc.dispute_text), styles.body)]
+    dispute = [_heading(_("A question or a disagreement?"), styles)]
+    dispute += [Paragraph(_x(line), styles.body) for line in service_lines(doc, _)]
+    dispute.append(Paragraph(_x(doc.dispute_text), styles.body))
     story.append(KeepTogether(dispute))
+    legal = legal_line(doc, _)
+    if legal:
+        story += [Spacer(1, 4 * mm), Paragraph(_x(legal), styles.small)]
     return story
+
+
+def service_lines(doc: BillDocument, _) -> list[str]:
+    """Customer service with its hours, and the emergency number of each activity the bill is about."""
+    tenant = doc.tenant
+    lines = []
+    if tenant.support_phone:
+        lines.append(_("Customer service: %(phone)s (%(hours)s)") % {"phone": tenant.support_phone,
+                                                                     "hours": tenant.support_hours}
+                     if tenant.support_hours else _("Customer service: %(phone)s") % {"phone": tenant.support_phone})
+    for activity, phone in tenant.emergency:
+        lines.append(_("Emergencies (%(activity)s), day and night: %(phone)s") % {"activity": activity.lower(),
+                                                                                  "phone": phone})
+    return lines
+
+
+def legal_line(doc: BillDocument, _) -> str:
+    """The issuer's legal identity, as the law wants it on an invoice: legal name, registered office, company
+    registration and VAT numbers."""
+    tenant = doc.tenant
+    parts = [tenant.legal_name or ""]
+    if tenant.registered_office:
+        parts.append(_("Registered office: %(address)s") % {"address": ", ".join(tenant.registered_office)})
+    if tenant.company_registration:
+        parts.append(_("Company registration: %(number)s") % {"number": tenant.company_registration})
+    if tenant.vat_number:
+        parts.append(_("VAT number: %(number)s") % {"number": tenant.vat_number})
+    return " · ".join(p for p in parts if p) if tenant.legal_name or len(parts) > 1 else ""
 
 
 def render_bill_pdf(doc: BillDocument, *, _: Callable[[str], str]) -> bytes:
