@@ -120,11 +120,35 @@ def _offers(tenant: Tenant, today: date):
 
 @go_live_check("legal_identity", _l("Legal identity"))
 def _legal_identity(tenant: Tenant, today: date):
-    fields = (("legal_name", _l("The legal name of the utility.")),
-              ("postal_address", _l("The postal address.")),
-              ("ombudsman", _l("The ombudsman or mediator customers can turn to.")))
-    missing = [label for name, label in fields if not (getattr(tenant, name, None) or "").strip()]
-    return not missing, missing, "admin.identity"
+    def filled(*names) -> bool:
+        return any((getattr(tenant, name, None) or "").strip() for name in names)
+
+    fields = ((("legal_name",), _l("The legal name of the utility.")),
+              (("company_registration",), _l("The company registration number.")),
+              (("registered_office", "postal_address"), _l("The registered office or the postal address.")),
+              (("support_phone", "support_email"), _l("A customer-service phone number or e-mail address.")),
+              (("ombudsman",), _l("The ombudsman or mediator customers can turn to.")))
+    missing = [label for names, label in fields if not filled(*names)]
+    emergency = tenant.emergency_phones or {}
+    missing += [_l("%(activity)s: the emergency number.", activity=_ACTIVITY_NAMES[a])
+                for a in ACTIVITIES if a in (tenant.activities or ()) and not (emergency.get(a) or "").strip()]
+    return not missing, missing, "admin.identity_page"
+
+
+@go_live_check("portal_pages", _l("Portal pages"))
+def _portal_pages(tenant: Tenant, today: date):
+    from domain.brand.models import PortalPage
+
+    # The generated pages stand in for any page the utility has not written; the privacy notice and the legal
+    # notice are the utility's own statements, so they are reviewed and saved in its language before opening.
+    written = set(db.session.scalars(select(PortalPage.page).where(
+        PortalPage.locale == tenant.default_locale, PortalPage.page.in_(("privacy", "legal-notice")))))
+    missing = []
+    if "privacy" not in written:
+        missing.append(_l("Review and save the privacy notice."))
+    if "legal-notice" not in written:
+        missing.append(_l("Review and save the legal notice."))
+    return not missing, missing, "admin.portal_pages"
 
 
 @go_live_check("payments", _l("Payment settings"))

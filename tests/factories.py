@@ -557,6 +557,35 @@ def make_live(tenant) -> None:
         tenant.live_at = row.live_at
 
 
+# What the go-live checklist asks of a utility's settings (tenants/go_live.py), besides offers, staff and customers.
+READY_SETTINGS = dict(
+    legal_name="Fresh Energy SA", company_registration="RCS Paris 552 081 317",
+    postal_address="1 rue de la Paix, 75002 Paris", support_phone="+33 1 23 45 67 89",
+    ombudsman="Médiateur national de l'énergie",
+    emergency_phones={"electricity": "+33 9 72 67 50 75", "gas": "+33 8 00 47 33 33"},
+    payment_methods=["transfer"], iban="FR7630006000011234567890189", mail_tested_at=NOW,
+)
+
+
+def make_ready_for_go_live(tenant_id: int, locale: str = "en") -> None:
+    """Give a utility (electricity and gas) every setting the checklist asks for and its own privacy and legal
+    notices in `locale`, as its administrator would from the administration pages."""
+    from domain.brand.models import PortalPage
+    from tenants.context import platform_scope, tenant_scope
+    from tenants.models import Tenant
+
+    with platform_scope("tests: a utility ready to go live"):
+        row = db.session.get(Tenant, tenant_id)
+        for key, value in READY_SETTINGS.items():
+            setattr(row, key, value)
+        db.session.commit()
+    with tenant_scope(tenant_id):
+        for page in ("privacy", "legal-notice"):
+            db.session.add(PortalPage(page=page, locale=locale, body=f"Our {page}.", updated_at=NOW,
+                                      updated_by="admin@fresh.test"))
+        db.session.commit()
+
+
 def populate_tenant(tenant, live: bool = True) -> TenantData:
     """One customer with an online access, an account, a contract, a meter, a bill; staff of every role."""
     if live:

@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import select
 
 from domain.audit.models import AuditEvent
-from domain.db import db, utcnow
+from domain.db import db
 from tenants.context import platform_scope, tenant_scope
 from tenants.models import Tenant
-from tests.factories import OfferFactory, TariffVersionFactory, populate_tenant
+from tests.factories import OfferFactory, TariffVersionFactory, make_ready_for_go_live, populate_tenant
 
 
 def _set(app, slug, **values):
@@ -34,9 +34,7 @@ def fresh(app, make_tenant):
         with tenant_scope(tenant.id):
             TariffVersionFactory(offer=OfferFactory(activity="gas"))
             db.session.commit()
-    _set(app, "fresh", legal_name="Fresh Energy SA", postal_address="1 rue de la Paix, 75002 Paris",
-         ombudsman="Médiateur national de l'énergie", payment_methods=["transfer"],
-         iban="FR7630006000011234567890189", mail_tested_at=utcnow())
+        make_ready_for_go_live(tenant.id)
     return data
 
 
@@ -90,7 +88,7 @@ def test_the_administration_home_lists_what_is_missing(app, make_tenant, browser
                     "No active staff member has the role “Billing”.",
                     "No customer account yet: import the customer base."):
         assert missing in html
-    assert html.count("is-missing") == 4
+    assert html.count("is-missing") == 7
     assert 'action="/backoffice/admin/go-live"' not in html
     assert "appears here once every check is done" in html
 
@@ -104,7 +102,7 @@ def test_the_administrator_goes_live_after_confirming(app, fresh, browser):
     done = office.submit("/backoffice/admin/", {"confirm": "y"}, action="/backoffice/admin/go-live")
     after = office.get("/backoffice/admin/").get_data(as_text=True)
 
-    assert home.count("is-done") == 4 and 'action="/backoffice/admin/go-live"' in home
+    assert home.count("is-done") == 7 and 'action="/backoffice/admin/go-live"' in home
     assert unconfirmed.status_code == 422
     assert "Tick the box to confirm that the portal opens to customers now." in unconfirmed.get_data(as_text=True)
     assert still_closed == 503

@@ -14,7 +14,7 @@ from domain.identity.models import StaffUser
 from tenants import go_live
 from tenants.context import platform_scope, tenant_scope
 from tenants.models import Tenant
-from tests.factories import OfferFactory, TariffVersionFactory, populate_tenant
+from tests.factories import OfferFactory, TariffVersionFactory, make_ready_for_go_live, populate_tenant
 
 TODAY = date(2026, 11, 28)
 
@@ -38,9 +38,7 @@ def _ready(make_tenant) -> int:
     with tenant_scope(tenant.id):
         TariffVersionFactory(offer=OfferFactory(activity="gas"))
         db.session.commit()
-    _set(tenant.id, legal_name="Fresh Energy SA", postal_address="1 rue de la Paix, 75002 Paris",
-         ombudsman="Médiateur national de l'énergie, www.energie-mediateur.fr", payment_methods=["transfer"],
-         iban="FR7630006000011234567890189", mail_tested_at=utcnow())
+    make_ready_for_go_live(tenant.id)
     return tenant.id
 
 
@@ -61,11 +59,18 @@ def test_a_new_utility_lacks_everything_but_its_administrator(ctx, make_tenant):
 
     checks = _checks(tenant.id)
 
-    assert list(checks) == ["offers", "legal_identity", "payments", "mail", "staff", "customers"]
+    assert list(checks) == ["offers", "legal_identity", "portal_pages", "payments", "mail", "staff",
+                            "customers"]
     assert not any(check.done for check in checks.values())
     assert _missing(checks["offers"]) == ["Gas: no offer with a tariff in force today.",
                                           "Electricity: no offer with a tariff in force today."]
-    assert len(_missing(checks["legal_identity"])) == 3
+    assert _missing(checks["legal_identity"]) == [
+        "The legal name of the utility.", "The company registration number.",
+        "The registered office or the postal address.", "A customer-service phone number or e-mail address.",
+        "The ombudsman or mediator customers can turn to.", "Gas: the emergency number.",
+        "Electricity: the emergency number."]
+    assert _missing(checks["portal_pages"]) == ["Review and save the privacy notice.",
+                                                "Review and save the legal notice."]
     assert _missing(checks["staff"]) == [f"No active staff member has the role “{role}”." for role in (
         "Customer service agent", "Billing", "Collections", "Supervisor")]
     assert checks["customers"].endpoint == "admin.imports"
