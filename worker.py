@@ -31,12 +31,16 @@ JOBS: dict[str, tuple[str, str]] = {
     "payments.prepare_collection": ("domain.payments.collection_jobs:prepare_collection", "default"),
     "payments.prepare_due_collections": ("domain.payments.collection_jobs:prepare_due_collections", "default"),
     "payments.expire_checkouts": ("domain.payments.checkout_jobs:expire_checkouts", "default"),
+    "imports.check": ("domain.imports.services:check_import", "default"),
+    "imports.write_chunk": ("domain.imports.services:write_chunk", "default"),
+    "imports.advance": ("domain.imports.services:advance", "default"),
 }
 
 # Jobs RQ runs again (up to RETRIES times) when the process running them dies (a work horse killed, out of
 # memory): each is idempotent, so a second run finishes what the first began and repeats nothing.
 RETRIED_ON_CRASH = frozenset({"billing.plan_run", "billing.bill_chunk", "billing.issue_run", "billing.issue_chunk",
-                              "billing.render_chunk_documents", "billing.render_bill_documents"})
+                              "billing.render_chunk_documents", "billing.render_bill_documents",
+                              "imports.check", "imports.write_chunk", "imports.advance"})
 RETRIES = 3
 
 
