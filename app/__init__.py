@@ -142,6 +142,7 @@ def _register_blueprints(app: Flask) -> None:
     import backoffice.calorific_views  # noqa: F401  (gas calorific values, on the billing blueprint)
     from backoffice.views import bp as backoffice_bp
     from backoffice.admin_views import bp as admin_bp
+    import backoffice.import_views  # noqa: F401  (customer base import, on the administration blueprint)
     from portal.routes import bp as portal_bp
     from tenants.branding import bp as branding_bp
     from tenants.console import bp as console_bp

@@ -8,6 +8,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 SECTIONS: list[tuple[str, object, object]] = [
+    ("admin.imports", _l("Import of customers"),
+     _l("Load your existing customers, premises, meters, contracts, balances and readings from CSV or XLSX files.")),
 ]
 
 
