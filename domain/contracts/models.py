@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Date, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from domain.db import Quantity, TenantScoped, UTCDateTime, tenant_ref, tenant_table_args, utcnow
+from domain.db import external_ref_index, Quantity, TenantScoped, UTCDateTime, tenant_ref, tenant_table_args, utcnow
 from domain.offers.models import Offer
 from domain.parties.models import Party
 from domain.sites.models import DeliveryPoint
@@ -21,7 +21,7 @@ class CustomerAccount(TenantScoped):
         UniqueConstraint("tenant_id", "account_number"),
         CheckConstraint("status in ('active', 'closed')", name="status"),
         CheckConstraint("payment_method in ('transfer', 'card', 'direct_debit')", name="payment_method"),
-        Index(None, "tenant_id", "external_ref", unique=True),
+        external_ref_index(),
         parents={"holder_party_id": "parties"},
     )
     __audit_exclude__ = ("activation_code",)  # a staff member sees a new code once; the history never shows it
@@ -63,7 +63,7 @@ class Contract(TenantScoped):
         CheckConstraint("billing_frequency in ('monthly', 'bimonthly', 'quarterly', 'biannual', 'annual')",
                         name="billing_frequency"),
         Index(None, "tenant_id", "delivery_point_id", "start_date"),
-        Index(None, "tenant_id", "external_ref", unique=True),
+        external_ref_index(),
         parents={"account_id": "customer_accounts", "delivery_point_id": "delivery_points", "offer_id": "offers"},
     )
 

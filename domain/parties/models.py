@@ -6,7 +6,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from domain.db import TenantScoped, UTCDateTime, tenant_ref, tenant_table_args, utcnow
+from domain.db import external_ref_index, TenantScoped, UTCDateTime, tenant_ref, tenant_table_args, utcnow
 
 PARTY_KINDS = ("person", "organisation")
 CONTACT_KINDS = ("email", "phone", "postal")
@@ -19,7 +19,7 @@ class Party(TenantScoped):
         UniqueConstraint("tenant_id", "party_number"),
         CheckConstraint("kind in ('person', 'organisation')", name="kind"),
         Index(None, "tenant_id", "last_name", "first_name"),
-        Index(None, "tenant_id", "external_ref", unique=True),
+        external_ref_index(),
     )
 
     party_number: Mapped[str] = mapped_column(String(20), nullable=False)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Date, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from domain.db import Ratio, TenantScoped, public_id_column, tenant_ref, tenant_table_args
+from domain.db import external_ref_index, Ratio, TenantScoped, public_id_column, tenant_ref, tenant_table_args
 
 ACTIVITY_UNITS = {"water": "m3", "gas": "m3", "electricity": "kWh", "heating": "kWh"}
 _ACTIVITY_CHECK = "activity in ('water', 'gas', 'electricity', 'heating')"
@@ -18,7 +18,7 @@ class Premise(TenantScoped):
     __table_args__ = tenant_table_args(
         UniqueConstraint("tenant_id", "public_id"),
         Index(None, "tenant_id", "postcode", "address_line1"),
-        Index(None, "tenant_id", "external_ref", unique=True),
+        external_ref_index(),
     )
 
     public_id: Mapped[str] = public_id_column()
@@ -48,7 +48,7 @@ class DeliveryPoint(TenantScoped):
     __table_args__ = tenant_table_args(
         UniqueConstraint("tenant_id", "identifier"),
         UniqueConstraint("tenant_id", "premise_id", "activity"),
-        Index(None, "tenant_id", "external_ref", unique=True),
+        external_ref_index(),
         CheckConstraint(_ACTIVITY_CHECK, name="activity"),
         CheckConstraint("status in ('active', 'inactive')", name="status"),
         parents={"premise_id": "premises"},
@@ -96,7 +96,7 @@ class Meter(TenantScoped):
         CheckConstraint(_ACTIVITY_CHECK, name="activity"),
         CheckConstraint("digits between 3 and 12", name="digits"),
         CheckConstraint("multiplier > 0", name="multiplier"),
-        Index(None, "tenant_id", "external_ref", unique=True),
+        external_ref_index(),
     )
 
     serial_number: Mapped[str] = mapped_column(String(40), nullable=False)
