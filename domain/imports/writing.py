@@ -15,7 +15,7 @@ from decimal import Decimal
 from sqlalchemy import bindparam, delete, select, update
 
 from domain.accounting.models import LedgerEntry
-from domain.bulk import among, insert_rows
+from domain.bulk import among, insert_columns, insert_rows, is_postgresql
 from domain.contracts.models import Contract, CustomerAccount
 from domain.db import db, new_uuid
 from domain.imports.spec import COLUMN_NAMES
@@ -89,6 +89,8 @@ def _diff(current, wanted: dict, names: tuple[str, ...]) -> dict:
 def write_chunk(kind: str, rows: list[list[str]], ctx: ChunkContext) -> Counts:
     if ctx.tenant_id != require_tenant_id():
         raise ValueError("a chunk is written in its own tenant only")
+    if kind == "readings":  # millions of rows: read as lists, not dicts
+        return _write_readings(rows, ctx)
     return _WRITERS[kind](_records(kind, rows), ctx)
 
 
@@ -396,41 +398,52 @@ def _write_balances(records: list[dict], ctx: ChunkContext) -> Counts:
 
 # -- reading history -----------------------------------------------------------------------------------------------
 
-def _write_readings(records: list[dict], ctx: ChunkContext) -> Counts:
+def _write_readings(rows: list[list[str]], ctx: ChunkContext) -> Counts:
+    """Rows as checked: meter_ref, register, read_on, value, source."""
     meters, registers, readings = Meter.__table__, Register.__table__, MeterReading.__table__
-    refs = sorted({r["meter_ref"] for r in records})
+    refs = sorted({row[0] for row in rows})
     register_id = {(ref, code): id_ for ref, code, id_ in db.session.execute(
         select(meters.c.external_ref, registers.c.code, registers.c.id)
         .join(registers, (registers.c.tenant_id == meters.c.tenant_id) & (registers.c.meter_id == meters.c.id))
         .where(meters.c.tenant_id == ctx.tenant_id, among(meters.c.external_ref, refs, db.session))
         .execution_options(**FILTERED))}
     old: dict[tuple[int, date], object] = {}
-    if register_id:
-        for row in _select(readings, readings.c.register_id, readings.c.read_on, readings.c.id, readings.c.value,
-                           readings.c.source, readings.c.imported,
-                           where=[among(readings.c.register_id, sorted(register_id.values()), db.session)]):
-            key = (row.register_id, row.read_on)
-            if key not in old or row.imported:  # the imported reading of the day, if there is one
-                old[key] = row
+    for row in _select(readings, readings.c.register_id, readings.c.read_on, readings.c.id, readings.c.value,
+                       readings.c.source, readings.c.imported,
+                       where=[among(readings.c.register_id, sorted(register_id.values()), db.session)]):
+        key = (row.register_id, row.read_on)
+        if key not in old or row.imported:  # the imported reading of the day, if there is one
+            old[key] = row
     counts = Counts()
-    inserts, changes = [], []
-    tenant_id, now = ctx.tenant_id, ctx.now
-    for r in records:
-        register = register_id[(r["meter_ref"], r["register"])]
-        day = date.fromisoformat(r["read_on"])
-        value = Decimal(r["value"])
+    new_registers, new_days, new_values, new_sources, changes = [], [], [], [], []
+    fromisoformat = date.fromisoformat
+    for ref, code, day_text, value_text, source in rows:
+        register = register_id[(ref, code)]
+        day = fromisoformat(day_text)
+        value = Decimal(value_text)
         current = old.get((register, day)) if old else None
         if current is None:
-            inserts.append({"tenant_id": tenant_id, "register_id": register, "read_on": day, "value": value,
-                            "source": r["source"], "status": "valid", "received_at": now, "imported": True})
-        elif current.imported and (current.value != value or current.source != r["source"]):
-            changes.append({"b_id": current.id, "value": value, "source": r["source"]})
+            new_registers.append(register)
+            new_days.append(day)
+            new_values.append(value)
+            new_sources.append(source)
+        elif current.imported and (current.value != value or current.source != source):
+            changes.append({"b_id": current.id, "value": value, "source": source})
         else:  # the same, or a reading the platform itself recorded that day (kept as it is)
             counts.unchanged += 1
-    counts.created = len(inserts)
+    counts.created = len(new_registers)
     counts.updated = len(changes)
     _update(readings, changes)
-    insert_rows(db.session, readings, inserts)
+    if new_registers:
+        count = len(new_registers)
+        columns = {"register_id": new_registers, "read_on": new_days, "value": new_values, "source": new_sources}
+        constants = {"tenant_id": ctx.tenant_id, "status": "valid", "received_at": ctx.now, "imported": True,
+                     "rollover_confirmed": False, "implausible_confirmed": False}
+        if is_postgresql(db.session):
+            insert_columns(db.session, readings, columns, constants=constants)
+        else:
+            insert_rows(db.session, readings, [
+                {**constants, **{name: values[i] for name, values in columns.items()}} for i in range(count)])
     return counts
 
 
@@ -440,5 +453,4 @@ _WRITERS = {
     "meters": _write_meters,
     "contracts": _write_contracts,
     "balances": _write_balances,
-    "readings": _write_readings,
-}
+    }
