@@ -30,6 +30,10 @@ class MeterReading(TenantScoped):
         parents={"register_id": "registers"},
     )
 
+    # No foreign key to tenants: (tenant_id, register_id) -> registers proves the tenant, and a history import writes
+    # millions of readings, each checking every key (migration 0021, as 0005 did for bill lines).
+    tenant_id: Mapped[int] = mapped_column(BigId, nullable=False)
+
     register_id: Mapped[int] = tenant_ref()
     read_on: Mapped[date] = mapped_column(Date, nullable=False)
     value: Mapped[Decimal] = mapped_column(Quantity, nullable=False)

@@ -3,7 +3,10 @@
 - `external_ref` on parties, customer accounts, premises, points of delivery, meters and contracts: the utility's
   own reference from its former system, unique per tenant when set; an import matches rows by it, so importing a
   file again changes nothing and a corrected file updates what changed.
-- `meter_readings.imported`: a reading loaded from a history, one per register and day (partial unique index).
+- `meter_readings.imported`: a reading loaded from a history, one per register and day (partial unique index);
+  its `tenant_id -> tenants` foreign key is dropped, as 0005 did for bill lines: `(tenant_id, register_id) ->
+  registers` already proves the tenant, and a history of two years writes 24 readings per meter, each checking
+  every key.
 - `ledger_entries.opening_balance`: the balance carried over, one per account (partial unique index).
 - `customer_imports` and `customer_import_chunks`: an import, checked as a whole, written chunk by chunk by the
   workers with its progress recorded. Row-level security as 0014 gives new tenant tables.
@@ -35,6 +38,8 @@ def upgrade():
                         unique=True, sqlite_where=sa.text('external_ref IS NOT NULL'),
                         postgresql_where=sa.text('external_ref IS NOT NULL'))
     op.add_column('meter_readings', sa.Column('imported', sa.Boolean(), server_default=sa.false(), nullable=False))
+    with op.batch_alter_table('meter_readings', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_meter_readings_tenant_id_tenants'), type_='foreignkey')
     op.create_index('uq_meter_readings_imported_day', 'meter_readings', ['tenant_id', 'register_id', 'read_on'],
                     unique=True, sqlite_where=sa.text('imported'), postgresql_where=sa.text('imported'))
     op.add_column('ledger_entries', sa.Column('opening_balance', sa.Boolean(), server_default=sa.false(),
@@ -107,13 +112,14 @@ def downgrade():
     op.drop_table('customer_import_chunks')
     op.drop_index(op.f('ix_customer_imports_tenant_id_created_at'), table_name='customer_imports')
     op.drop_table('customer_imports')
+    # Columns dropped in place (SQLite 3.35+ too): batch mode would copy and drop tables other tables point at.
     op.drop_index('uq_ledger_entries_opening_balance', table_name='ledger_entries')
-    with op.batch_alter_table('ledger_entries', schema=None) as batch_op:
-        batch_op.drop_column('opening_balance')
+    op.drop_column('ledger_entries', 'opening_balance')
     op.drop_index('uq_meter_readings_imported_day', table_name='meter_readings')
+    op.drop_column('meter_readings', 'imported')
     with op.batch_alter_table('meter_readings', schema=None) as batch_op:
-        batch_op.drop_column('imported')
+        batch_op.create_foreign_key(batch_op.f('fk_meter_readings_tenant_id_tenants'), 'tenants', ['tenant_id'],
+                                    ['id'], ondelete='RESTRICT')
     for table in reversed(REFERENCED):
         op.drop_index(op.f(f'ix_{table}_tenant_id_external_ref'), table_name=table)
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_column('external_ref')
+        op.drop_column(table, 'external_ref')

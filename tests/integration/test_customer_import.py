@@ -18,6 +18,7 @@ from domain.imports import examples, services, writing
 from domain.imports.models import CustomerImport, CustomerImportChunk
 from domain.parties.models import ContactPoint, Party, PartyRole
 from domain.readings.models import MeterReading
+from domain.storage import storage
 from domain.sites.models import DeliveryPoint, Meter, MeterInstallation, Premise, Register
 from tenants.context import tenant_scope
 from tests.clock import pinned_command, pinned_env
@@ -233,7 +234,8 @@ def test_a_process_killed_in_the_middle_of_a_chunk_loses_and_doubles_nothing(app
     import_id = _create(app, a.tenant_id, files)
     ready = tmp_path / "ready"
     env = {**os.environ, "APP_ENV": "test", "SECRET_KEY": app.config["SECRET_KEY"],
-           "DATABASE_URL": str(app.config["SQLALCHEMY_DATABASE_URI"]), "INSTANCE_DIR": str(app.instance_path)}
+           "DATABASE_URL": str(app.config["SQLALCHEMY_DATABASE_URI"]), "INSTANCE_DIR": str(app.instance_path),
+           "FILES_DIR": str(storage().root)}  # where this process stored the files (the storage is process-wide)
     env.pop("REDIS_URL", None)
     stop_at = 8  # chunks of 2 rows: customers 1-3, premises 4-6, meters 7-9: in the middle of the meters
     log = (tmp_path / "child.log").open("w")
