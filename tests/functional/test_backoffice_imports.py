@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
@@ -13,6 +14,12 @@ from domain.identity.models import StaffUser
 from domain.imports.models import CustomerImport
 from domain.imports.spec import KINDS
 from tenants.context import tenant_scope
+
+
+@pytest.fixture(autouse=True)
+def _jobs_in_process(app, monkeypatch):
+    """The import runs in this process, as on the embedded default (tests/integration/test_jobs.py runs workers)."""
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
 
 
 def _office(browser, data):
