@@ -52,6 +52,7 @@ def example_rows(*, offers: dict[str, str], today: date) -> dict[str, list[dict[
         rows["contracts"].append({
             "contract_ref": f"CTR-{index:04d}", "customer_ref": ref, "pod_ref": f"POD-{index:04d}",
             "offer_code": offer_code, "start_date": start.isoformat(), "billing_frequency": "monthly",
+            "billed_until": _months_before(today, 0).isoformat(),  # billed by the former system up to this month
             "estimated_annual_consumption": str(_READING_STEP[activity] * 12), "contract_number": f"EXC{index:05d}"})
         rows["balances"].append({
             "customer_ref": ref, "amount": "45.20" if index % 2 else "-12.50", "as_of": _months_before(today, 0)
