@@ -42,6 +42,8 @@ RETRIED_ON_CRASH = frozenset({"billing.plan_run", "billing.bill_chunk", "billing
                               "billing.render_chunk_documents", "billing.render_bill_documents",
                               "imports.check", "imports.write_chunk", "imports.advance"})
 RETRIES = 3
+# RQ stops a job after 180 s unless told otherwise: checking the files of a whole customer base takes longer.
+JOB_TIMEOUTS = {"imports.check": 3600, "imports.write_chunk": 900}
 
 
 log = logging.getLogger("worker")

@@ -95,9 +95,12 @@ def enqueue_now(name: str, *, tenant_id: int | None, actor: dict | None = None, 
         return None
     if app.config.get("REDIS_URL") and not inline:
         queue = _queue(app, queue_name)
+        from worker import JOB_TIMEOUTS
+
         job = queue.enqueue(
             "app.jobs.run_job", args=(name, tenant_id, actor, kwargs),
             job_id=job_id, description=f"{name} tenant={tenant_id}", retry=_retry(name),
+            job_timeout=JOB_TIMEOUTS.get(name),
         )
         return job.id
     # In-process: the same run_job. It commits and removes the scoped session, so callers
