@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Date, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from domain.db import external_ref_index, Quantity, TenantScoped, UTCDateTime, tenant_ref, tenant_table_args, utcnow
+from domain.db import Quantity, TenantScoped, UTCDateTime, external_ref_index, tenant_ref, tenant_table_args, utcnow
 from domain.offers.models import Offer
 from domain.parties.models import Party
 from domain.sites.models import DeliveryPoint

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from domain.db import external_ref_index, TenantScoped, UTCDateTime, tenant_ref, tenant_table_args, utcnow
+from domain.db import TenantScoped, UTCDateTime, external_ref_index, tenant_ref, tenant_table_args, utcnow
 
 PARTY_KINDS = ("person", "organisation")
 CONTACT_KINDS = ("email", "phone", "postal")

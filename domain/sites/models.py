@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Date, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from domain.db import external_ref_index, Ratio, TenantScoped, public_id_column, tenant_ref, tenant_table_args
+from domain.db import Ratio, TenantScoped, external_ref_index, public_id_column, tenant_ref, tenant_table_args
 
 ACTIVITY_UNITS = {"water": "m3", "gas": "m3", "electricity": "kWh", "heating": "kWh"}
 _ACTIVITY_CHECK = "activity in ('water', 'gas', 'electricity', 'heating')"
