@@ -28,6 +28,7 @@ def test_settings_pages_pass_axe_and_fit_a_phone(app, site, make_tenant, languag
     office.page.fill("#password", TEST_PASSWORD)
     office.page.click("button[type=submit].btn-primary")
     office.page.wait_for_load_state()
+    office.second_step(app, data.staff_emails["tenant_admin"])
     assert urlsplit(office.page.url).path == "/backoffice/"
     office.choose_language(language)
 

@@ -56,6 +56,7 @@ def test_identity_and_pages_pass_axe_in_every_language(app, site, alpha, languag
     office.page.fill("#password", TEST_PASSWORD)
     office.page.click("button[type=submit].btn-primary")
     office.page.wait_for_load_state()
+    office.second_step(app, "admin@alpha.test")
     office.choose_language(language)
 
     for path in ("/backoffice/admin/identity", "/backoffice/admin/pages", "/backoffice/admin/pages/privacy/en"):

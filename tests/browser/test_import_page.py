@@ -54,6 +54,7 @@ def _admin(app, make_tenant, site):
     office.page.fill("#password", TEST_PASSWORD)
     office.page.click("button[type=submit].btn-primary")
     office.page.wait_for_load_state()
+    office.second_step(app, data.staff_emails["tenant_admin"])
     return data, office
 
 

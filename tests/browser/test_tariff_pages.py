@@ -51,6 +51,7 @@ def test_tariff_pages_pass_axe_and_fit_a_phone(app, site, tariff_data, language)
     office.page.fill("#password", TEST_PASSWORD)
     office.page.click("button[type=submit].btn-primary")
     office.page.wait_for_load_state()
+    office.second_step(app, f"admin@{tariff_data.slug}.test")
     assert urlsplit(office.page.url).path == "/backoffice/"
     office.choose_language(language)
     version = "/backoffice/admin/offers/ELEC-BASE/versions/2026-01-01"
