@@ -1,14 +1,21 @@
 """The tenant administrator's settings sections, as the administration home lists them.
 
-Each section is one line: (endpoint, title, what it sets). A part of the administration area adds its line here
-and registers its views on the `admin` blueprint (backoffice/admin_views.py) in a module of its own.
+Each section is one line: (endpoint, title, what it sets), in the order a new utility sets them up. A part of the
+administration area adds its line here and registers its views on the `admin` blueprint (backoffice/admin_views.py)
+in a module of its own.
 """
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
 SECTIONS: list[tuple[str, object, object]] = [
-    ("admin.staff", _l("Staff"), _l("Invite staff by e-mail, give roles and work groups, deactivate an access.")),
+    ("admin.identity_page", _l("Identity and legal details"),
+     _l("Legal name, registration and VAT numbers, customer service, emergency numbers, ombudsman, logo and "
+        "colours: what bills, e-mails and the portal show.")),
+    ("admin.portal_pages", _l("Portal pages"),
+     _l("Privacy and cookie notices, legal notice, accessibility statement, contact and help pages, per language.")),
+    ("admin.offers", _l("Offers and tariffs"),
+     _l("Offers per activity, their prices from a date, the names customers read on bills, a typical bill.")),
     ("admin.billing_settings_page", _l("Billing and readings"),
      _l("Billing cycles, reading window, plausibility check, back-billing limit, payment terms and the "
         "down-payment plans offered.")),
@@ -16,24 +23,12 @@ SECTIONS: list[tuple[str, object, object]] = [
      _l("Stripe keys for card payments, SEPA direct debit, and the payment methods customers are offered.")),
     ("admin.mail_settings_page", _l("Mail"),
      _l("The sender of the utility's e-mails, its own SMTP server or the platform's, and a test e-mail.")),
-    ("admin.offers", _l("Offers and tariffs"),
-     _l("Offers per activity, their prices from a date, the names customers read on bills, a typical bill.")),
-    ("admin.identity_page", _l("Identity and legal details"),
-     _l("Legal name, registration and VAT numbers, customer service, emergency numbers, ombudsman, logo and "
-        "colours: what bills, e-mails and the portal show.")),
-    ("admin.portal_pages", _l("Portal pages"),
-     _l("Privacy and cookie notices, legal notice, accessibility statement, contact and help pages, per language.")),
+    ("admin.staff", _l("Staff"), _l("Invite staff by e-mail, give roles and work groups, deactivate an access.")),
     ("admin.imports", _l("Import of customers"),
      _l("Load your existing customers, premises, meters, contracts, balances and readings from CSV or XLSX files.")),
 ]
 
 
 def sections():
-    """The sections whose endpoint exists in this app (a part not yet built is not listed)."""
-    from flask import current_app
+    return list(SECTIONS)
 
-    endpoints = set(current_app.view_functions)
-    return [(endpoint, title, about) for endpoint, title, about in SECTIONS if endpoint in endpoints]
-
-
-__all__ = ["SECTIONS", "sections", "_l"]
