@@ -1,0 +1,308 @@
+"""Issue 13's whole journey, through the real pages only: an operator creates an electricity utility in France; its
+first administrator accepts the invitation, enrols two-step sign-in, sets up the legal identity, an offer with two
+tariff versions, payments, mail and staff; a customer base arrives; the utility goes live; a customer activates online
+access and reads the meter; a billing run bills that customer with the configured prices, on a PDF that carries the
+configured legal identity."""
+from __future__ import annotations
+
+import html
+import io
+import re
+from decimal import Decimal
+
+import pyotp
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from domain.billing.models import Bill, BillLine
+from domain.db import db
+from domain.identity import services as identity
+from tenants.context import platform_scope, tenant_scope
+from tenants.go_live import checklist
+from tenants.models import Tenant
+from tests.conftest import TEST_PASSWORD, Browser
+from tests.functional.conftest import ServerLikeClient
+from tests.integration.test_billing_runs import _jobs_in_process  # noqa: F401  (jobs run in this process)
+
+SLUG = "lumiere"
+HOST = f"{SLUG}.localhost"
+ADMIN = "claire@lumiere.example.fr"
+CUSTOMER = "ines@example.test"
+WIZARD = "/console/tenants/new"
+ADMIN_PASSWORD = "claire-lumiere-2026"
+CUSTOMER_PASSWORD = "ines-lumiere-2026"
+OFFERS = "/backoffice/admin/offers"
+FIRST, SECOND = f"{OFFERS}/ELEC-BASE/versions/2026-01-01", f"{OFFERS}/ELEC-BASE/versions/2026-11-14"
+RUNS = "/backoffice/billing/runs"
+LEGAL = {"legal_name": "Lumière Énergie SAS", "company_registration": "RCS Lyon 552 081 317",
+         "vat_number": "", "registered_office": "8 quai Saint-Antoine\n69002 Lyon", "website": ""}
+_LINK = re.compile(r"https?://[^/\s]+(/\S+)")
+_SECRET = re.compile(r'<code class="totp-secret" id="totp-secret">([A-Z2-7 ]+)</code>')
+
+
+def _session(app, host: str, language: str = "en") -> Browser:
+    """A browser of its own (its own cookies, its language): the operator, the administrator and the customer are
+    three people."""
+    client = ServerLikeClient(app, app.response_class, use_cookies=True)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+    return Browser(client, host)
+
+
+def _text(response) -> str:
+    return html.unescape(response.get_data(as_text=True))
+
+
+def _link(mail) -> str:
+    return _LINK.search(mail.get_body(("plain",)).get_content()).group(1)
+
+
+def _mails_to(outbox, address: str) -> list:
+    return [mail for mail in outbox() if mail["To"] == address]
+
+
+def _tenant(app) -> Tenant:
+    with app.app_context(), platform_scope("test: read the tenant"):
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == SLUG))
+        db.session.expunge(tenant)
+        return tenant
+
+
+# --- 1. the operator creates the utility ---------------------------------------------------------------------------
+
+def _operator_creates_the_utility(app, outbox):
+    with app.app_context(), platform_scope("test operator"):
+        identity.create_operator(email="ops@platform.example.com", full_name="Ops", password=TEST_PASSWORD)
+        db.session.commit()
+    console = _session(app, "localhost")
+    console.login("ops@platform.example.com", area="/console")
+    carried = {"name": "Lumière Énergie", "slug": SLUG, "custom_domain": "", "activities": ["electricity"],
+               "country": "FR"}
+    settings = _text(console.submit(WIZARD, {**carried, "step": "utility", "go": "next"}))
+    assert "Regional settings" in settings and 'value="Europe/Paris"' in settings
+    carried |= {"defaults_for": "FR", "default_locale": "fr", "currency": "EUR", "timezone": "Europe/Paris"}
+    admin = {"admin_name": "Claire Martin", "admin_email": ADMIN, "admin_locale": "en"}
+    review = console.submit(WIZARD, {**carried, **admin, "step": "administrator", "go": "next"})
+    assert "Check and create" in _text(review) and HOST in _text(review)
+    created = console.submit(WIZARD, {**carried, **admin, "step": "review", "go": "create"})
+    assert created.status_code == 302
+    assert "Lumière Énergie" in _text(console.get("/console/"))
+    [invitation] = _mails_to(outbox, ADMIN)
+    return _link(invitation)
+
+
+# --- 2. the administrator joins and enrols two-step sign-in -------------------------------------------------------
+
+def _administrator_joins(app, invitation_path: str) -> Browser:
+    office = _session(app, HOST)
+    assert ADMIN in _text(office.get(invitation_path))
+    joined = office.submit(invitation_path, {"password": ADMIN_PASSWORD, "confirm": ADMIN_PASSWORD})
+    assert joined.status_code == 302 and joined.headers["Location"].endswith("/backoffice/login/second-factor")
+    enrol = _text(office.get("/backoffice/login/second-factor"))
+    assert "Set up two-step sign-in" in enrol
+    secret = _SECRET.search(enrol).group(1).replace(" ", "")
+    codes = office.submit("/backoffice/login/second-factor", {"code": pyotp.TOTP(secret).now()})
+    assert codes.status_code == 200 and len(re.findall(r"<li><code>[a-z0-9-]{19}</code></li>", _text(codes))) == 10
+    home = office.get("/backoffice/")
+    assert home.status_code == 200 and "Claire Martin" in _text(home)
+    return office
+
+
+# --- 3. identity, portal pages -----------------------------------------------------------------------------------
+
+def _problems(response) -> str:
+    """What the page says is wrong (its error summary and field errors), for the assertion's message."""
+    return " | ".join(re.sub(r"<[^>]+>|\s+", " ", found) for found in re.findall(
+        r'class="(?:error-summary|field-error|error-message|notice)[^"]*"[^>]*>(.*?)</', _text(response), re.S))
+
+
+def _saved(response, page: str) -> None:
+    assert response.status_code == 302, f"{page}: {response.status_code} {_problems(response)}"
+
+
+def _identity(office) -> None:
+    page = "/backoffice/admin/identity"
+    _saved(office.submit(page, LEGAL, action=f"{page}/legal"), page)
+    _saved(office.submit(page, {"postal_address": "BP 12, 69001 Lyon", "support_email": "service@lumiere.example.fr",
+                                "support_phone": "04 72 00 00 00", "support_hours": "Mon-Fri 8:00-18:00",
+                                "emergency_electricity": "09 72 67 50 69"}, action=f"{page}/service"), page)
+    _saved(office.submit(page, {"dispute_contact": "Service réclamations, BP 12, 69001 Lyon",
+                                "ombudsman": "Médiateur national de l'énergie",
+                                "ombudsman_contact": "Libre réponse 59252, 75443 Paris Cedex 09"},
+                         action=f"{page}/ombudsman"), page)
+    assert "Lumière Énergie SAS" in _text(office.get(page))
+    for notice in ("privacy", "legal-notice"):
+        path = f"/backoffice/admin/pages/{notice}/fr"
+        body = office.get(path)
+        text = re.search(r'<textarea[^>]*name="body"[^>]*>(.*?)</textarea>', body.get_data(as_text=True), re.S)
+        _saved(office.submit(path, {"body": html.unescape(text.group(1)).strip(), "action": "save"}), path)
+
+
+# --- 4. the offer and its two tariff versions --------------------------------------------------------------------
+
+def _offer(office) -> None:
+    _saved(office.submit(OFFERS, {"code": "elec-base", "name": "Électricité Base", "activity": "electricity",
+                                  "kind": "market"}), OFFERS)
+    _saved(office.submit(f"{OFFERS}/ELEC-BASE", {"effective_from": "2026-01-01"},
+                         action=f"{OFFERS}/ELEC-BASE/versions"), OFFERS)
+    _saved(office.submit(FIRST, {"prices_include_tax": "", "standing_charge_per_day": "0.50",
+                                 "standing_charge_tax": "20", "name_fr": "Abonnement Base",
+                                 "name_en": "Base subscription"}), FIRST)
+    _saved(office.submit(FIRST, {"component": "energy", "price": "0.20", "tax": "20", "name_fr": "Énergie Base",
+                                 "name_en": "Base energy"}, action=f"{FIRST}/prices"), FIRST)
+    # The price change from 14 November: a copy of the first version's lines, the energy price replaced.
+    _saved(office.submit(f"{OFFERS}/ELEC-BASE", {"effective_from": "2026-11-14"},
+                         action=f"{OFFERS}/ELEC-BASE/versions"), OFFERS)
+    _saved(office.submit(SECOND, {}, action=f"{SECOND}/lines/energy/remove"), SECOND)
+    _saved(office.submit(SECOND, {"component": "energy", "price": "0.25", "tax": "20", "name_fr": "Énergie Base",
+                                  "name_en": "Base energy"}, action=f"{SECOND}/prices"), SECOND)
+    listing = _text(office.get(f"{OFFERS}/ELEC-BASE"))
+    assert "Électricité Base" in listing
+    second = _text(office.get(SECOND))
+    assert "Abonnement Base" in second and "Énergie Base" in second and "0.25" in second
+
+
+# --- 5. payments and mail ----------------------------------------------------------------------------------------
+
+def _payments_and_mail(app, office, outbox) -> None:
+    # Bank transfers only: the IBAN printed on bills, and no SEPA creditor identifier (no direct debit).
+    _saved(office.submit("/backoffice/admin/payments", {"methods": ["transfer"]},
+                         action="/backoffice/admin/payments/methods"), "payments")
+    _saved(office.submit("/backoffice/collections/settings", {
+        "creditor_id": "", "iban": "FR76 3000 6000 0112 3456 7890 189", "bic": "agrifrpp", "lead_days": ""}),
+        "collections")
+    _saved(office.submit("/backoffice/admin/mail", {"sender_name": "Lumière Énergie",
+                                                    "sender_address": "", "server": "platform"}), "mail")
+    _saved(office.submit("/backoffice/admin/mail", {}, action="/backoffice/admin/mail/test"), "mail test")
+    assert _mails_to(outbox, ADMIN)[-1]["Subject"] == "Test e-mail from Lumière Énergie"
+    tenant = _tenant(app)
+    assert (tenant.iban, tenant.payment_methods) == ("FR7630006000011234567890189", ["transfer"])
+
+
+# --- 6. staff -------------------------------------------------------------------------------------------------
+
+STAFF = {"agent": "agent@lumiere.example.fr", "billing": "billing@lumiere.example.fr",
+         "collections": "collections@lumiere.example.fr", "supervisor": "supervisor@lumiere.example.fr"}
+
+
+def _staff(office, outbox) -> None:
+    for role, email in STAFF.items():
+        _saved(office.submit("/backoffice/admin/staff/invite", {
+            "full_name": f"{role.title()} Lumière", "email": email, "locale": "fr", "roles": [role],
+            "work_groups": []}), role)
+    listed = _text(office.get("/backoffice/admin/staff"))
+    assert all(email in listed for email in STAFF.values()) and listed.count("Invited") >= 4
+    assert sorted(mail["To"] for mail in outbox() if mail["To"] in STAFF.values()) == sorted(STAFF.values())
+
+
+# --- 7. the customer base ------------------------------------------------------------------------------------------
+
+NEW_CUSTOMER = {
+    "kind": "person", "title": "", "first_name": "Inès", "last_name": "Carpentier", "organisation_name": "",
+    "registration_number": "", "birth_date": "", "email": CUSTOMER, "phone": "+33 4 72 00 00 01",
+    "address_line1": "12 rue des Lilas", "address_line2": "", "postcode": "69003", "city": "Lyon", "country": "FR",
+    "same_address": "y", "premise_address_line1": "", "premise_postcode": "", "premise_city": "",
+    "premise_country": "FR", "activity": "electricity", "identifier": "PDL-LUM-1", "serial_number": "SN-LUM-1",
+    "digits": "6", "multiplier": "1", "layout": "single", "is_smart": "", "index_TOTAL": "1000",
+    "installed_on": "2026-10-28", "start_date": "2026-10-28", "offer": "ELEC-BASE", "billing_frequency": "monthly",
+    "estimated_annual_consumption": "", "locale": "fr",
+}
+
+
+def _customer_base(office) -> str:
+    """The customer, entered through the staff data-entry form; returns the account number."""
+    created = office.submit("/backoffice/customers/new", NEW_CUSTOMER, follow_redirects=True)
+    page = _text(created)
+    number = re.search(r"Customer (\S+) is created\.", page)
+    assert created.status_code == 200 and number, page[:3000]
+    assert "Inès Carpentier" in page and "PDL-LUM-1" in page
+    return number.group(1)
+
+
+# --- 8. going live -----------------------------------------------------------------------------------------------
+
+def _go_live(app, office) -> None:
+    tenant = _tenant(app)
+    with app.app_context(), tenant_scope(tenant.id):
+        undone = [(check.key, [str(m) for m in check.missing])
+                  for check in checklist(db.session.get(Tenant, tenant.id), today=tenant_today_of(tenant))
+                  if not check.done]
+    assert undone == []
+    assert _session(app, HOST).get("/").status_code == 503  # "coming soon" until the switch
+    live = office.submit("/backoffice/admin/", {"confirm": "y"}, action="/backoffice/admin/go-live",
+                         follow_redirects=True)
+    assert "Lumière Énergie is live: customers can use the portal now." in _text(live)
+    assert _tenant(app).live_at is not None
+
+
+def tenant_today_of(tenant):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(tenant.timezone)).date()
+
+
+# --- 9. the customer activates online access and reads the meter -------------------------------------------------
+
+def _customer_reads_the_meter(app, outbox, account_number: str) -> Browser:
+    portal = _session(app, HOST)
+    asked = portal.submit("/activate", {"account_number": account_number, "postcode": "69003",
+                                        "activation_code": "", "email": ""})
+    assert asked.status_code == 200
+    [mail] = _mails_to(outbox, CUSTOMER)
+    link = _link(mail)
+    done = portal.submit(link, {"password": CUSTOMER_PASSWORD, "confirm": CUSTOMER_PASSWORD})
+    assert done.status_code == 302
+    assert account_number in _text(portal.get("/"))
+    readings = _text(portal.get("/readings"))
+    assert "SN-LUM-1" in readings
+    token = portal.csrf("/readings/SN-LUM-1")
+    sent = portal.post("/readings/SN-LUM-1", {"r_TOTAL": "1310", "csrf_token": token},
+                       content_type="multipart/form-data")
+    assert sent.status_code == 302, _text(sent)[:3000]
+    assert "1\u202f310" in _text(portal.get(sent.headers["Location"])) or "1 310" in _text(
+        portal.get(sent.headers["Location"]))
+    return portal
+
+
+# --- 10. the billing run -------------------------------------------------------------------------------------------
+
+def _billing_run(app, office) -> Bill:
+    started = office.submit(RUNS, {"billing_date": "2026-11-28", "mode": "issue", "activity": "", "cycle": ""})
+    assert started.status_code == 302, _text(started)[:3000]
+    run_page = _text(office.get(started.headers["Location"]))
+    assert "Completed" in run_page or "completed" in run_page, run_page[:3000]
+    tenant = _tenant(app)
+    with app.app_context(), tenant_scope(tenant.id):
+        bill = db.session.scalar(select(Bill).where(Bill.status == "issued"))
+        lines = db.session.execute(select(BillLine.description, BillLine.quantity, BillLine.unit_price,
+                                          BillLine.amount).where(BillLine.bill_id == bill.id)
+                                   .order_by(BillLine.id)).all()
+        db.session.expunge(bill)
+    bill.line_rows = lines
+    return bill
+
+
+def test_an_operator_s_new_utility_goes_live_and_bills_its_first_customer(app, outbox):
+    invitation = _operator_creates_the_utility(app, outbox)
+    office = _administrator_joins(app, invitation)
+    _identity(office)
+    _offer(office)
+    _payments_and_mail(app, office, outbox)
+    _staff(office, outbox)
+    account_number = _customer_base(office)
+    _go_live(app, office)
+    portal = _customer_reads_the_meter(app, outbox, account_number)
+
+    bill = _billing_run(app, office)
+
+    # 28 October to 28 November: 31 days, 310 kWh read, 10 kWh a day: 17 days (170 kWh) at 0.20 until the price
+    # change of 14 November, then 14 days (140 kWh) at 0.25; the standing charge 31 x 0.50 = 15.50.
+    # Before tax 15.50 + 34.00 + 35.00 = 84.50; VAT 20 % = 16.90; total 101.40.
+    print(bill.line_rows)
+    assert bill.total_incl_tax == Decimal("101.40")
+    page = _text(portal.get(f"/bills/{bill.number}"))
+    assert "Abonnement Base" in page and "Énergie Base" in page
+    pdf = portal.get(f"/bills/{bill.number}.pdf")
+    text = re.sub(r"\s+", " ", " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages))
+    assert "Lumière Énergie SAS" in text and "RCS Lyon 552 081 317" in text
+    assert "8 quai Saint-Antoine" in text and "69002 Lyon" in text
