@@ -8,7 +8,9 @@ from __future__ import annotations
 import html
 import io
 import re
+from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pyotp
 from pypdf import PdfReader
@@ -18,7 +20,7 @@ from domain.billing.models import Bill, BillLine
 from domain.db import db
 from domain.identity import services as identity
 from tenants.context import platform_scope, tenant_scope
-from tenants.go_live import checklist
+from tenants.go_live import checklist, registered_checks
 from tenants.models import Tenant
 from tests.conftest import TEST_PASSWORD, Browser
 from tests.functional.conftest import ServerLikeClient
@@ -36,6 +38,8 @@ FIRST, SECOND = f"{OFFERS}/ELEC-BASE/versions/2026-01-01", f"{OFFERS}/ELEC-BASE/
 RUNS = "/backoffice/billing/runs"
 LEGAL = {"legal_name": "Lumière Énergie SAS", "company_registration": "RCS Lyon 552 081 317",
          "vat_number": "", "registered_office": "8 quai Saint-Antoine\n69002 Lyon", "website": ""}
+NOTICE_ADDITIONS = {"privacy": "Délégué à la protection des données : dpo@lumiere.example.fr",
+                    "legal-notice": "Directrice de la publication : Claire Martin"}
 _LINK = re.compile(r"https?://[^/\s]+(/\S+)")
 _SECRET = re.compile(r'<code class="totp-secret" id="totp-secret">([A-Z2-7 ]+)</code>')
 
@@ -135,11 +139,11 @@ def _identity(office) -> None:
                                 "ombudsman_contact": "Libre réponse 59252, 75443 Paris Cedex 09"},
                          action=f"{page}/ombudsman"), page)
     assert "Lumière Énergie SAS" in _text(office.get(page))
-    for notice in ("privacy", "legal-notice"):
+    for notice in ("privacy", "legal-notice"):  # reviewed in the utility's language: the generated text, completed
         path = f"/backoffice/admin/pages/{notice}/fr"
-        body = office.get(path)
-        text = re.search(r'<textarea[^>]*name="body"[^>]*>(.*?)</textarea>', body.get_data(as_text=True), re.S)
-        _saved(office.submit(path, {"body": html.unescape(text.group(1)).strip(), "action": "save"}), path)
+        generated = re.search(r'<textarea[^>]*name="body"[^>]*>(.*?)</textarea>', _text(office.get(path)), re.S)
+        body = f"{generated.group(1).strip()}\n\n{NOTICE_ADDITIONS[notice]}"
+        _saved(office.submit(path, {"body": body, "action": "save"}), path)
 
 
 # --- 4. the offer and its two tariff versions --------------------------------------------------------------------
@@ -228,22 +232,16 @@ def _customer_base(office) -> str:
 def _go_live(app, office) -> None:
     tenant = _tenant(app)
     with app.app_context(), tenant_scope(tenant.id):
-        undone = [(check.key, [str(m) for m in check.missing])
-                  for check in checklist(db.session.get(Tenant, tenant.id), today=tenant_today_of(tenant))
-                  if not check.done]
+        today = datetime.now(ZoneInfo(tenant.timezone)).date()
+        undone = [check.key for check in checklist(db.session.get(Tenant, tenant.id), today=today) if not check.done]
     assert undone == []
+    home = _text(office.get("/backoffice/admin/"))
+    assert home.count("is-done") == len(registered_checks()) and "is-missing" not in home
     assert _session(app, HOST).get("/").status_code == 503  # "coming soon" until the switch
     live = office.submit("/backoffice/admin/", {"confirm": "y"}, action="/backoffice/admin/go-live",
                          follow_redirects=True)
     assert "Lumière Énergie is live: customers can use the portal now." in _text(live)
     assert _tenant(app).live_at is not None
-
-
-def tenant_today_of(tenant):
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo(tenant.timezone)).date()
 
 
 # --- 9. the customer activates online access and reads the meter -------------------------------------------------
@@ -258,6 +256,8 @@ def _customer_reads_the_meter(app, outbox, account_number: str) -> Browser:
     done = portal.submit(link, {"password": CUSTOMER_PASSWORD, "confirm": CUSTOMER_PASSWORD})
     assert done.status_code == 302
     assert account_number in _text(portal.get("/"))
+    for notice, addition in NOTICE_ADDITIONS.items():
+        assert addition in _text(portal.get(f"/legal/{notice}"))
     readings = _text(portal.get("/readings"))
     assert "SN-LUM-1" in readings
     token = portal.csrf("/readings/SN-LUM-1")
