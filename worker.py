@@ -32,10 +32,14 @@ JOBS: dict[str, tuple[str, str]] = {
     "payments.prepare_due_collections": ("domain.payments.collection_jobs:prepare_due_collections", "default"),
     "payments.expire_checkouts": ("domain.payments.checkout_jobs:expire_checkouts", "default"),
     "tenants.export_data": ("tenants.export:export_job", "default"),
+    "imports.check": ("domain.imports.services:check_import", "default"),
+    "imports.write_chunk": ("domain.imports.services:write_chunk", "default"),
+    "imports.advance": ("domain.imports.services:advance", "default"),
 }
 
-# Jobs that may take longer than RQ's default of 180 s (seconds): a whole utility's export.
-JOB_TIMEOUTS = {"tenants.export_data": 4 * 3600}
+# Jobs that may take longer than RQ's default of 180 s (seconds): a whole utility's export; checking the files of a
+# whole customer base, and writing one chunk of it.
+JOB_TIMEOUTS = {"tenants.export_data": 4 * 3600, "imports.check": 3600, "imports.write_chunk": 900}
 
 # The platform operator's jobs on a tenant, which run even while it is suspended (every other job of a suspended
 # tenant is skipped, app/jobs.py): exporting a suspended utility's data is what operators do before handing it over.
@@ -44,7 +48,8 @@ RUN_WHEN_SUSPENDED = frozenset({"tenants.export_data"})
 # Jobs RQ runs again (up to RETRIES times) when the process running them dies (a work horse killed, out of
 # memory): each is idempotent, so a second run finishes what the first began and repeats nothing.
 RETRIED_ON_CRASH = frozenset({"billing.plan_run", "billing.bill_chunk", "billing.issue_run", "billing.issue_chunk",
-                              "billing.render_chunk_documents", "billing.render_bill_documents"})
+                              "billing.render_chunk_documents", "billing.render_bill_documents",
+                              "imports.check", "imports.write_chunk", "imports.advance"})
 RETRIES = 3
 
 

@@ -149,6 +149,7 @@ def _register_blueprints(app: Flask) -> None:
     import backoffice.admin_settings_views  # noqa: F401  (billing, payment and mail settings, on the admin blueprint)
     import backoffice.tariff_views  # noqa: F401  (offers and tariffs, on the admin blueprint)
     import backoffice.identity_views  # noqa: F401  (identity, logo, colours and portal pages, on the admin blueprint)
+    import backoffice.import_views  # noqa: F401  (customer base import, on the administration blueprint)
     from portal.routes import bp as portal_bp
     from tenants.branding import bp as branding_bp
     from tenants.console import bp as console_bp

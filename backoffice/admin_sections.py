@@ -23,6 +23,8 @@ SECTIONS: list[tuple[str, object, object]] = [
         "colours: what bills, e-mails and the portal show.")),
     ("admin.portal_pages", _l("Portal pages"),
      _l("Privacy and cookie notices, legal notice, accessibility statement, contact and help pages, per language.")),
+    ("admin.imports", _l("Import of customers"),
+     _l("Load your existing customers, premises, meters, contracts, balances and readings from CSV or XLSX files.")),
 ]
 
 

@@ -168,11 +168,15 @@ def insert_rows(session, table: Table, rows: list[dict], *, return_ids: bool = F
 def among(column, ids: list, session):
     """`column IN ids` as one array parameter on PostgreSQL (a short, cacheable statement), IN (...) elsewhere."""
     if _is_postgresql(session):
-        from sqlalchemy import String, any_, bindparam, cast
+        from sqlalchemy import String, Text, any_, bindparam, cast
         from sqlalchemy.dialects.postgresql import ARRAY
 
+        # Strings go as text[], not varchar(n)[]: the length coercion of varchar(n)[] is not leakproof, so under
+        # row-level security PostgreSQL would not use the column's index and would scan the table instead.
+        element = Text() if isinstance(column.type, String) else column.type
+        values = id_array(ids) if not isinstance(column.type, String) else array_literal(list(ids))
         # The text form of the array: psycopg would otherwise dump the list element by element.
-        return column == any_(cast(bindparam(None, id_array(ids), type_=String), ARRAY(column.type)))
+        return column == any_(cast(bindparam(None, values, type_=String), ARRAY(element)))
     return column.in_(ids)
 
 

@@ -188,6 +188,17 @@ def tenant_ref(nullable: bool = False) -> Mapped[int]:
     return mapped_column(BigId, nullable=nullable)
 
 
+def external_ref_index() -> Index:
+    """Unique `(tenant_id, external_ref)` where a reference is set (the customer base import matches rows by it).
+
+    Partial, so the planner never takes it for a lookup by `(tenant_id, id)` (a foreign-key check) on a table
+    not analysed yet, where it would read every row of the tenant."""
+    from sqlalchemy import text
+
+    return Index(None, "tenant_id", "external_ref", unique=True, sqlite_where=text("external_ref IS NOT NULL"),
+                 postgresql_where=text("external_ref IS NOT NULL"))
+
+
 def public_id_column() -> Mapped[str]:
     return mapped_column(String(36), nullable=False, default=new_uuid)
 

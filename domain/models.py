@@ -22,6 +22,7 @@ from domain.offers.models import Offer, TariffComponent, TariffVersion, UnitPric
 from domain.parties.models import ContactPoint, Party, PartyRole  # noqa: F401
 from domain.payments.collection_models import CollectionBatch, CollectionItem  # noqa: F401
 from domain.payments.models import DirectDebitMandate, PaymentEvent, PaymentReversal  # noqa: F401
+from domain.imports.models import CustomerImport, CustomerImportChunk  # noqa: F401
 from domain.readings.models import MeterReading  # noqa: F401
 from domain.requests.models import RequestAttachment, RequestMessage, ServiceRequest  # noqa: F401
 from domain.sites.models import DeliveryPoint, Meter, MeterInstallation, Premise, Register  # noqa: F401

@@ -333,7 +333,7 @@ def set_stripe_keys(*, slug: str, secret_key: str | None, webhook_secret: str | 
 
 def reseal_secrets() -> int:
     """Key rotation: every tenant's secrets sealed again with the first key of SECRETS_KEY, and the second factors'
-    TOTP secrets of its staff and of the operators. Commits."""
+    TOTP secrets of its staff and of the operators (Stripe keys, SMTP password, TOTP secrets). Commits."""
     from domain.identity import second_factor
 
     with platform_scope("re-seal tenants' secrets with the first key"):
@@ -341,6 +341,7 @@ def reseal_secrets() -> int:
         for tenant in tenants:
             tenant.stripe_secret_key_sealed = reseal(tenant.stripe_secret_key_sealed)
             tenant.stripe_webhook_secret_sealed = reseal(tenant.stripe_webhook_secret_sealed)
+            tenant.smtp_password_sealed = reseal(tenant.smtp_password_sealed)
         db.session.commit()
     second_factor.reseal_secrets(tenant_ids=[tenant.id for tenant in tenants])
     return len(tenants)

@@ -126,6 +126,16 @@ def _push_request_context():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _the_apps_file_storage(app):
+    """Jobs find files through the process-wide storage (domain/storage.py); a test that builds a second app
+    (migrations, settings) points it at that app's folder. Each test starts with the suite's app's storage."""
+    import domain.storage as files
+
+    files._storage = app.extensions["file_storage"]
+    yield
+
+
 @pytest.fixture(scope="session")
 def owner_engine(app):
     engine = create_engine(app.config["MIGRATION_DATABASE_URL"])

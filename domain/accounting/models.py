@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, Index, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from domain.billing.models import without_tenant_key
@@ -21,6 +21,9 @@ class LedgerEntry(TenantScoped):
         UniqueConstraint("tenant_id", "bill_id", "direction"),
         UniqueConstraint("tenant_id", "payment_id", "direction"),
         Index(None, "tenant_id", "account_id", "booked_on"),
+        # One opening balance per account (customer base import): a second import never doubles it.
+        Index("uq_ledger_entries_opening_balance", "tenant_id", "account_id", unique=True,
+              sqlite_where=text("opening_balance"), postgresql_where=text("opening_balance")),
         parents={"account_id": "customer_accounts", "bill_id": "bills", "payment_id": "payments"},
     ))
     # No foreign key to tenants: (tenant_id, account_id) -> customer_accounts proves the tenant (migration 0005).
@@ -35,6 +38,8 @@ class LedgerEntry(TenantScoped):
     description: Mapped[str] = mapped_column(String(255), nullable=False)
     bill_id: Mapped[int | None] = tenant_ref(nullable=True)
     payment_id: Mapped[int | None] = tenant_ref(nullable=True)
+    # The balance carried over from the former system when the customer base was imported.
+    opening_balance: Mapped[bool] = mapped_column(nullable=False, default=False, server_default=false())
 
 
 class Payment(TenantScoped):

@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Date, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from domain.db import Quantity, TenantScoped, UTCDateTime, tenant_ref, tenant_table_args, utcnow
+from domain.db import Quantity, TenantScoped, UTCDateTime, external_ref_index, tenant_ref, tenant_table_args, utcnow
 from domain.offers.models import Offer
 from domain.parties.models import Party
 from domain.sites.models import DeliveryPoint
@@ -21,6 +21,7 @@ class CustomerAccount(TenantScoped):
         UniqueConstraint("tenant_id", "account_number"),
         CheckConstraint("status in ('active', 'closed')", name="status"),
         CheckConstraint("payment_method in ('transfer', 'card', 'direct_debit')", name="payment_method"),
+        external_ref_index(),
         parents={"holder_party_id": "parties"},
     )
     __audit_exclude__ = ("activation_code",)  # a staff member sees a new code once; the history never shows it
@@ -37,6 +38,8 @@ class CustomerAccount(TenantScoped):
     opened_on: Mapped[date] = mapped_column(Date, nullable=False)
     closed_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    # The utility's own reference from its former system (customer base import): unique per tenant when set.
+    external_ref: Mapped[str | None] = mapped_column(String(60))
 
     holder: Mapped[Party] = relationship(
         foreign_keys=[holder_party_id], primaryjoin="Party.id == CustomerAccount.holder_party_id",
@@ -60,6 +63,7 @@ class Contract(TenantScoped):
         CheckConstraint("billing_frequency in ('monthly', 'bimonthly', 'quarterly', 'biannual', 'annual')",
                         name="billing_frequency"),
         Index(None, "tenant_id", "delivery_point_id", "start_date"),
+        external_ref_index(),
         parents={"account_id": "customer_accounts", "delivery_point_id": "delivery_points", "offer_id": "offers"},
     )
 
@@ -77,6 +81,8 @@ class Contract(TenantScoped):
     # back-billing limit then does not hold back consumption from that day on. Both set or both empty.
     readings_prevented_from: Mapped[date | None] = mapped_column(Date)
     readings_prevented_reason: Mapped[str | None] = mapped_column(String(500))
+    # The utility's own reference from its former system (customer base import): unique per tenant when set.
+    external_ref: Mapped[str | None] = mapped_column(String(60))
 
     account: Mapped[CustomerAccount] = relationship(
         back_populates="contracts", foreign_keys=[account_id], primaryjoin="CustomerAccount.id == Contract.account_id",

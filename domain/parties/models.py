@@ -6,7 +6,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from domain.db import TenantScoped, UTCDateTime, tenant_ref, tenant_table_args, utcnow
+from domain.db import TenantScoped, UTCDateTime, external_ref_index, tenant_ref, tenant_table_args, utcnow
 
 PARTY_KINDS = ("person", "organisation")
 CONTACT_KINDS = ("email", "phone", "postal")
@@ -19,6 +19,7 @@ class Party(TenantScoped):
         UniqueConstraint("tenant_id", "party_number"),
         CheckConstraint("kind in ('person', 'organisation')", name="kind"),
         Index(None, "tenant_id", "last_name", "first_name"),
+        external_ref_index(),
     )
 
     party_number: Mapped[str] = mapped_column(String(20), nullable=False)
@@ -30,6 +31,8 @@ class Party(TenantScoped):
     registration_number: Mapped[str | None] = mapped_column(String(40))
     birth_date: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    # The utility's own reference from its former system (customer base import): unique per tenant when set.
+    external_ref: Mapped[str | None] = mapped_column(String(60))
 
     contact_points: Mapped[list[ContactPoint]] = relationship(
         back_populates="party", foreign_keys="ContactPoint.party_id",

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, Index, String, false
+from sqlalchemy import CheckConstraint, Date, Index, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from domain.db import BigId, Quantity, TenantScoped, UTCDateTime, tenant_ref, tenant_table_args
@@ -24,8 +24,15 @@ class MeterReading(TenantScoped):
         CheckConstraint("value >= 0", name="value_positive"),
         Index(None, "tenant_id", "register_id", "read_on"),
         Index(None, "tenant_id", "status", "received_at"),
+        # One imported reading per register and day: importing a history again matches, never doubles.
+        Index("uq_meter_readings_imported_day", "tenant_id", "register_id", "read_on", unique=True,
+              sqlite_where=text("imported"), postgresql_where=text("imported")),
         parents={"register_id": "registers"},
     )
+
+    # No foreign key to tenants: (tenant_id, register_id) -> registers proves the tenant, and a history import writes
+    # millions of readings, each checking every key (migration 0021, as 0005 did for bill lines).
+    tenant_id: Mapped[int] = mapped_column(BigId, nullable=False)
 
     register_id: Mapped[int] = tenant_ref()
     read_on: Mapped[date] = mapped_column(Date, nullable=False)
@@ -41,6 +48,8 @@ class MeterReading(TenantScoped):
     implausible_confirmed: Mapped[bool] = mapped_column(nullable=False, default=False, server_default=false())
     rejection_reason: Mapped[str | None] = mapped_column(String(255))
     photo_path: Mapped[str | None] = mapped_column(String(255))
+    # Loaded from a reading history by the customer base import (domain/imports).
+    imported: Mapped[bool] = mapped_column(nullable=False, default=False, server_default=false())
 
     register: Mapped[Register] = relationship(
         foreign_keys=[register_id], primaryjoin="Register.id == MeterReading.register_id",

@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Date, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from domain.db import Ratio, TenantScoped, public_id_column, tenant_ref, tenant_table_args
+from domain.db import Ratio, TenantScoped, external_ref_index, public_id_column, tenant_ref, tenant_table_args
 
 ACTIVITY_UNITS = {"water": "m3", "gas": "m3", "electricity": "kWh", "heating": "kWh"}
 _ACTIVITY_CHECK = "activity in ('water', 'gas', 'electricity', 'heating')"
@@ -18,6 +18,7 @@ class Premise(TenantScoped):
     __table_args__ = tenant_table_args(
         UniqueConstraint("tenant_id", "public_id"),
         Index(None, "tenant_id", "postcode", "address_line1"),
+        external_ref_index(),
     )
 
     public_id: Mapped[str] = public_id_column()
@@ -26,6 +27,8 @@ class Premise(TenantScoped):
     postcode: Mapped[str] = mapped_column(String(16), nullable=False)
     city: Mapped[str] = mapped_column(String(100), nullable=False)
     country: Mapped[str] = mapped_column(String(2), nullable=False, default="FR")
+    # The utility's own reference from its former system (customer base import): unique per tenant when set.
+    external_ref: Mapped[str | None] = mapped_column(String(60))
 
     delivery_points: Mapped[list[DeliveryPoint]] = relationship(
         back_populates="premise", foreign_keys="DeliveryPoint.premise_id",
@@ -45,6 +48,7 @@ class DeliveryPoint(TenantScoped):
     __table_args__ = tenant_table_args(
         UniqueConstraint("tenant_id", "identifier"),
         UniqueConstraint("tenant_id", "premise_id", "activity"),
+        external_ref_index(),
         CheckConstraint(_ACTIVITY_CHECK, name="activity"),
         CheckConstraint("status in ('active', 'inactive')", name="status"),
         parents={"premise_id": "premises"},
@@ -57,6 +61,8 @@ class DeliveryPoint(TenantScoped):
     subscribed_power: Mapped[Decimal | None] = mapped_column(Ratio)  # kVA (electricity) or kW (heating)
     gas_correction_factor: Mapped[Decimal | None] = mapped_column(Ratio)
     calorific_zone: Mapped[str | None] = mapped_column(String(40))  # gas: the zone whose calorific values apply
+    # The utility's own reference from its former system (customer base import): unique per tenant when set.
+    external_ref: Mapped[str | None] = mapped_column(String(60))
 
     premise: Mapped[Premise] = relationship(
         back_populates="delivery_points", foreign_keys=[premise_id],
@@ -91,6 +97,7 @@ class Meter(TenantScoped):
         CheckConstraint(_ACTIVITY_CHECK, name="activity"),
         CheckConstraint("digits between 3 and 12", name="digits"),
         CheckConstraint("multiplier > 0", name="multiplier"),
+        external_ref_index(),
     )
 
     serial_number: Mapped[str] = mapped_column(String(40), nullable=False)
@@ -100,6 +107,8 @@ class Meter(TenantScoped):
     multiplier: Mapped[Decimal] = mapped_column(Ratio, nullable=False, default=Decimal("1"))
     unit: Mapped[str] = mapped_column(String(8), nullable=False)
     is_smart: Mapped[bool] = mapped_column(nullable=False, default=False)
+    # The utility's own reference from its former system (customer base import): unique per tenant when set.
+    external_ref: Mapped[str | None] = mapped_column(String(60))
 
     registers: Mapped[list[Register]] = relationship(
         back_populates="meter", foreign_keys="Register.meter_id",

@@ -73,16 +73,14 @@ def downgrade():
     if op.get_bind().dialect.name == "postgresql":
         for table in NEW_TENANT_TABLES:
             op.execute(f"DROP POLICY IF EXISTS {POLICY} ON {table}")
-    with op.batch_alter_table('unit_prices', schema=None) as batch_op:
-        batch_op.drop_column('names')
-        batch_op.drop_column('description')
-    with op.batch_alter_table('tariff_versions', schema=None) as batch_op:
-        batch_op.drop_column('standing_charge_names')
+    # Plain DROP COLUMN (SQLite 3.35+): a batch copy of a table other rows point at fails under foreign keys.
+    op.drop_column('unit_prices', 'names')
+    op.drop_column('unit_prices', 'description')
+    op.drop_column('tariff_versions', 'standing_charge_names')
     with op.batch_alter_table('gas_calorific_values', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('uq_gas_calorific_values_tenant_id_zone_effective_from'), type_='unique')
         batch_op.create_unique_constraint(batch_op.f('uq_gas_calorific_values_tenant_id_effective_from'),
                                           ['tenant_id', 'effective_from'])
         batch_op.drop_column('zone')
-    with op.batch_alter_table('delivery_points', schema=None) as batch_op:
-        batch_op.drop_column('calorific_zone')
+    op.drop_column('delivery_points', 'calorific_zone')
     op.drop_table('tariff_components')

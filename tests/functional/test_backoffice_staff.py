@@ -92,7 +92,7 @@ def test_invitation_is_mailed_in_the_invitees_language_and_lets_them_join(app, b
     assert joined.status_code == 302 and joined.headers["Location"].endswith("/backoffice/")
     assert newcomer.get("/backoffice/").status_code == 200  # signed in
     used = newcomer.get(path)
-    assert used.status_code == 410 and "already been used" in used.get_data(as_text=True)
+    assert used.status_code == 410 and 'name="password"' not in used.get_data(as_text=True)
 
 
 def test_invitation_form_errors_per_field_and_nothing_is_created(app, browser, two_tenants, outbox):
@@ -242,52 +242,44 @@ def test_last_administrator_keeps_the_role(app, browser, two_tenants):
     assert _member(app, a, "admin@alpha.test").roles == {"tenant_admin"}
 
 
-def test_second_factor_reset_button_follows_the_identity_part(app, browser, two_tenants, monkeypatch):
-    from backoffice import staff_views
+def test_an_administrator_resets_a_members_second_factor_and_ends_their_sessions(app, browser, two_tenants):
+    from domain.identity.models import StaffSecondFactor
+    from tests.factories import StaffSecondFactorFactory
 
     a, _b = two_tenants
-    office = _office(browser, a)
     agent = _member(app, a, "agent@alpha.test")
     path = f"/backoffice/admin/staff/{agent.public_id}"
-    calls = []
-
-    monkeypatch.setattr(staff_views, "second_factor_reset", lambda: None)
-    without = office.get(path).get_data(as_text=True)
-    missing = office.submit(path, {}, action=f"{path}/second-factor/reset")
-    monkeypatch.setattr(staff_views, "second_factor_reset",
-                        lambda: lambda user, *, by, now: calls.append((user.email, by.email)))
+    with app.app_context(), tenant_scope(a.tenant_id):
+        StaffSecondFactorFactory(user=db.session.get(StaffUser, agent.id))
+        db.session.commit()
+    member = browser(a.slug)
+    member.login("agent@alpha.test", area="/backoffice")
+    agent_session = member.cookie()  # the agent's browser, signed in
+    office = _office(browser, a)
     with_it = office.get(path).get_data(as_text=True)
+
     done = office.submit(path, {}, action=f"{path}/second-factor/reset")
+    after = office.get(path).get_data(as_text=True)
 
-    assert "Reset the second factor" not in without and missing.status_code == 404
     assert "Reset the second factor" in with_it and done.status_code == 302
-    assert calls == [("agent@alpha.test", "admin@alpha.test")]
+    assert "Reset the second factor" not in after  # nothing left to reset
+    with app.app_context(), tenant_scope(a.tenant_id):
+        assert db.session.scalar(select(StaffSecondFactor).where(
+            StaffSecondFactor.staff_user_id == agent.id)) is None
+    member.client.set_cookie("session", agent_session, domain=member.host)
+    assert member.get("/backoffice/").status_code == 302  # signed out at once
 
 
-
-def test_joining_hands_over_to_the_second_step_when_the_sign_in_has_one(app, browser, two_tenants, outbox,
-                                                                         monkeypatch):
-    """The identity part's two-step sign-in decides whether an administrator must first enrol a second factor:
-    joining goes through it (`app.second_factor_views.continue_sign_in`) instead of signing in at once."""
-    import sys
-    from types import ModuleType
-
-    from flask import redirect
-
+def test_an_invited_administrator_enrols_a_second_factor_before_anything_else(app, browser, two_tenants, outbox):
     a, _b = two_tenants
     office = _office(browser, a)
     _invite(office, roles=["tenant_admin"])
     path = _link(outbox()[-1]).split("alpha.localhost", 1)[1]
-    handed = []
-    fake = ModuleType("app.second_factor_views")
-    fake.continue_sign_in = lambda kind, user, *, prefix, home_endpoint: (
-        handed.append((kind, user.email, prefix)) or redirect("/backoffice/login/second-factor"))
-    monkeypatch.setitem(sys.modules, "app.second_factor_views", fake)
     newcomer = browser(a.slug)
     newcomer.client.delete_cookie("session", domain=newcomer.host)
 
     joined = newcomer.submit(path, {"password": "nadia-password-1", "confirm": "nadia-password-1"})
 
     assert joined.status_code == 302 and joined.headers["Location"].endswith("/backoffice/login/second-factor")
-    assert handed == [("staff", "nadia@alpha.test", "backoffice")]
+    assert newcomer.get("/backoffice/").status_code == 302  # nothing else before the second factor
     assert newcomer.get(path).status_code == 410  # the password is set: the link is used up

@@ -117,7 +117,7 @@ def test_the_tenant_row_is_exported_without_any_secret(tenants_ab):
     staff = _json(archive, "tables/staff_users.json")
     assert staff and all("password_hash" not in row for row in staff)
     excluded = _json(archive, "manifest.json")["excluded_columns"]
-    assert set(excluded["tenants"]) == {"stripe_secret_key", "stripe_webhook_secret"}
+    assert set(excluded["tenants"]) == {"stripe_secret_key", "stripe_webhook_secret", "smtp_password"}
     assert "password_hash" in excluded["staff_users"]
 
 

@@ -1,0 +1,1 @@
+"""Import of an existing customer base from CSV and XLSX files (issue 13 §4)."""
