@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import io
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -24,22 +24,23 @@ from tenants.go_live import checklist, registered_checks
 from tenants.models import Tenant
 from tests.conftest import TEST_PASSWORD, Browser
 from tests.functional.conftest import ServerLikeClient
-from tests.integration.test_billing_runs import _jobs_in_process  # noqa: F401  (jobs run in this process)
+from domain.imports.spec import KINDS
+from tests.integration.test_billing_runs import _jobs_in_process  # noqa: F401  (runs and imports run here)
 
 SLUG = "lumiere"
 HOST = f"{SLUG}.localhost"
-ADMIN = "claire@lumiere.example.fr"
-CUSTOMER = "ines@example.test"
+ADMIN = "camille@lumiere.example.fr"
+CUSTOMER = "customer1@example.com"  # the electricity customer of the example files
 WIZARD = "/console/tenants/new"
-ADMIN_PASSWORD = "claire-lumiere-2026"
-CUSTOMER_PASSWORD = "ines-lumiere-2026"
+ADMIN_PASSWORD = "camille-lumiere-2026"
+CUSTOMER_PASSWORD = "claire-lumiere-2026"
 OFFERS = "/backoffice/admin/offers"
 FIRST, SECOND = f"{OFFERS}/ELEC-BASE/versions/2026-01-01", f"{OFFERS}/ELEC-BASE/versions/2026-11-14"
 RUNS = "/backoffice/billing/runs"
 LEGAL = {"legal_name": "Lumière Énergie SAS", "company_registration": "RCS Lyon 552 081 317",
          "vat_number": "", "registered_office": "8 quai Saint-Antoine\n69002 Lyon", "website": ""}
 NOTICE_ADDITIONS = {"privacy": "Délégué à la protection des données : dpo@lumiere.example.fr",
-                    "legal-notice": "Directrice de la publication : Claire Martin"}
+                    "legal-notice": "Directrice de la publication : Camille Durand"}
 _LINK = re.compile(r"https?://[^/\s]+(/\S+)")
 _SECRET = re.compile(r'<code class="totp-secret" id="totp-secret">([A-Z2-7 ]+)</code>')
 
@@ -89,7 +90,7 @@ def _operator_creates_the_utility(app, outbox):
     settings = _text(console.submit(WIZARD, {**carried, "step": "utility", "go": "next"}))
     assert "Regional settings" in settings and 'value="Europe/Paris"' in settings
     carried |= {"defaults_for": "FR", "default_locale": "fr", "currency": "EUR", "timezone": "Europe/Paris"}
-    admin = {"admin_name": "Claire Martin", "admin_email": ADMIN, "admin_locale": "en"}
+    admin = {"admin_name": "Camille Durand", "admin_email": ADMIN, "admin_locale": "en"}
     review = console.submit(WIZARD, {**carried, **admin, "step": "administrator", "go": "next"})
     assert "Check and create" in _text(review) and HOST in _text(review)
     created = console.submit(WIZARD, {**carried, **admin, "step": "review", "go": "create"})
@@ -112,8 +113,18 @@ def _administrator_joins(app, invitation_path: str) -> Browser:
     codes = office.submit("/backoffice/login/second-factor", {"code": pyotp.TOTP(secret).now()})
     assert codes.status_code == 200 and len(re.findall(r"<li><code>[a-z0-9-]{19}</code></li>", _text(codes))) == 10
     home = office.get("/backoffice/")
-    assert home.status_code == 200 and "Claire Martin" in _text(home)
+    assert home.status_code == 200 and "Camille Durand" in _text(home)
+    office.totp = pyotp.TOTP(secret)  # the administrator's phone app
     return office
+
+
+def _administrator_signs_in_again(office) -> None:
+    """Days later: the session has ended; password, then the code the phone app shows."""
+    assert office.get("/backoffice/").status_code == 302
+    asked = office.submit("/backoffice/login", {"email": ADMIN, "password": ADMIN_PASSWORD})
+    assert asked.headers["Location"].endswith("/backoffice/login/code")
+    signed_in = office.submit("/backoffice/login/code", {"code": office.totp.now()})
+    assert signed_in.status_code == 302 and office.get("/backoffice/").status_code == 200
 
 
 # --- 3. identity, portal pages -----------------------------------------------------------------------------------
@@ -205,26 +216,23 @@ def _staff(office, outbox) -> None:
 
 # --- 7. the customer base ------------------------------------------------------------------------------------------
 
-NEW_CUSTOMER = {
-    "kind": "person", "title": "", "first_name": "Inès", "last_name": "Carpentier", "organisation_name": "",
-    "registration_number": "", "birth_date": "", "email": CUSTOMER, "phone": "+33 4 72 00 00 01",
-    "address_line1": "12 rue des Lilas", "address_line2": "", "postcode": "69003", "city": "Lyon", "country": "FR",
-    "same_address": "y", "premise_address_line1": "", "premise_postcode": "", "premise_city": "",
-    "premise_country": "FR", "activity": "electricity", "identifier": "PDL-LUM-1", "serial_number": "SN-LUM-1",
-    "digits": "6", "multiplier": "1", "layout": "single", "is_smart": "", "index_TOTAL": "1000",
-    "installed_on": "2026-10-28", "start_date": "2026-10-28", "offer": "ELEC-BASE", "billing_frequency": "monthly",
-    "estimated_annual_consumption": "", "locale": "fr",
-}
-
-
-def _customer_base(office) -> str:
-    """The customer, entered through the staff data-entry form; returns the account number."""
-    created = office.submit("/backoffice/customers/new", NEW_CUSTOMER, follow_redirects=True)
-    page = _text(created)
-    number = re.search(r"Customer (\S+) is created\.", page)
-    assert created.status_code == 200 and number, page[:3000]
-    assert "Inès Carpentier" in page and "PDL-LUM-1" in page
-    return number.group(1)
+def _import_the_examples(app, office) -> str:
+    """The example files the import page offers (built from this utility's offer), sent back as they are; returns
+    the account number of the electricity customer they hold."""
+    files = {}
+    for kind in KINDS:
+        example = office.get(f"/backoffice/admin/imports/examples/{kind}.csv")
+        assert example.status_code == 200
+        files[kind] = (io.BytesIO(example.data), f"{kind}.csv")
+    token = office.csrf("/backoffice/admin/imports")
+    sent = office.post("/backoffice/admin/imports", data={"csrf_token": token, **files},
+                       content_type="multipart/form-data")
+    assert sent.status_code == 302, _problems(sent)
+    report = _text(office.get(sent.headers["Location"]))
+    assert "Completed" in report and "What was imported" in report
+    found = _words(office.get("/backoffice/customers?q=customer1%40example.com"))
+    assert "EX00001" in found and "Claire Martin" in found, found[:3000]
+    return "EX00001"
 
 
 # --- 8. going live -----------------------------------------------------------------------------------------------
@@ -259,13 +267,13 @@ def _customer_reads_the_meter(app, outbox, account_number: str) -> Browser:
     for notice, addition in NOTICE_ADDITIONS.items():
         assert addition in _text(portal.get(f"/legal/{notice}"))
     readings = _text(portal.get("/readings"))
-    assert "SN-LUM-1" in readings
-    token = portal.csrf("/readings/SN-LUM-1")
-    sent = portal.post("/readings/SN-LUM-1", {"r_TOTAL": "1310", "csrf_token": token},
+    assert "EX-M000001" in readings
+    token = portal.csrf("/readings/EX-M000001")
+    sent = portal.post("/readings/EX-M000001", {"r_TOTAL": "2480", "csrf_token": token},
                        content_type="multipart/form-data")
     assert sent.status_code == 302, _text(sent)[:3000]
     history = _text(portal.get(sent.headers["Location"]))
-    assert re.search(r"1\W?310\W?kWh", history), history[history.find("<main"):][:2500]
+    assert re.search(r"2\W?480\W?kWh", history), history[history.find("<main"):][:2500]
     return portal
 
 
@@ -277,7 +285,7 @@ def _pdf_text(response) -> str:
 
 
 def _billing_run(app, office) -> Bill:
-    started = office.submit(RUNS, {"billing_date": "2026-11-28", "mode": "issue", "activity": "", "cycle": ""})
+    started = office.submit(RUNS, {"billing_date": "2026-12-01", "mode": "issue", "activity": "", "cycle": ""})
     assert started.status_code == 302, _text(started)[:3000]
     run_page = _text(office.get(started.headers["Location"]))
     assert "Completed" in run_page or "completed" in run_page, run_page[:3000]
@@ -292,34 +300,40 @@ def _billing_run(app, office) -> Bill:
     return bill
 
 
-def test_an_operator_s_new_utility_goes_live_and_bills_its_first_customer(app, outbox):
+def test_an_operator_s_new_utility_goes_live_and_bills_its_first_customer(app, outbox, clock):
     invitation = _operator_creates_the_utility(app, outbox)
     office = _administrator_joins(app, invitation)
     _identity(office)
     _offer(office)
     _payments_and_mail(app, office, outbox)
     _staff(office, outbox)
-    account_number = _customer_base(office)
+    account_number = _import_the_examples(app, office)
     _go_live(app, office)
+    # The former system billed up to 1 November; November's bill is due on 1 December, when the customer reads.
+    clock.move_to(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
     portal = _customer_reads_the_meter(app, outbox, account_number)
+    _administrator_signs_in_again(office)
 
     bill = _billing_run(app, office)
 
-    # 28 October to 28 November: 31 days, 310 kWh read, 10 kWh a day: 17 days (170 kWh) at 0.20 until the price
-    # change of 14 November, then 14 days (140 kWh) at 0.25; the standing charge 0.50 a day over both stretches.
-    assert bill.line_rows == [("standing_charge", Decimal("17"), Decimal("0.50"), Decimal("8.50")),
-                              ("standing_charge", Decimal("14"), Decimal("0.50"), Decimal("7.00")),
-                              ("energy", Decimal("170"), Decimal("0.20"), Decimal("34.00")),
-                              ("energy", Decimal("140"), Decimal("0.25"), Decimal("35.00"))]
-    # Before tax 8.50 + 7.00 + 34.00 + 35.00 = 84.50; VAT 20 % = 16.90; total 101.40.
-    assert (bill.total_excl_tax, bill.total_incl_tax) == (Decimal("84.50"), Decimal("101.40"))
+    # The imported reading of 1 October (1 840) and the customer's of 1 December (2 480): 640 kWh, shared between
+    # October and November along the electricity profile (domain/billing/engine/estimation.py: a day of
+    # October weighs 1.0, of November 1.1): 31 x 1.0 : 30 x 1.1 = 310 : 330 kWh for November. Split by days at the
+    # price change of 14 November: 13/30 x 330 = 143 kWh at 0.20, the other 187 kWh at 0.25; the standing charge
+    # 0.50 a day over both stretches (13 and 17 days).
+    assert bill.line_rows == [("standing_charge", Decimal("13"), Decimal("0.50"), Decimal("6.50")),
+                              ("standing_charge", Decimal("17"), Decimal("0.50"), Decimal("8.50")),
+                              ("energy", Decimal("143"), Decimal("0.20"), Decimal("28.60")),
+                              ("energy", Decimal("187"), Decimal("0.25"), Decimal("46.75"))]
+    # Before tax 6.50 + 8.50 + 28.60 + 46.75 = 90.35; VAT 20 % = 18.07; total 108.42.
+    assert (bill.total_excl_tax, bill.total_incl_tax) == (Decimal("90.35"), Decimal("108.42"))
     page = _words(portal.get(f"/bills/{bill.number}"))
-    assert "Abonnement Base 28/10/2026 – 13/11/2026 17 jours 0,50 €/jour 20% 8,50 €" in page
-    assert "Énergie Base 14/11/2026 – 27/11/2026 140 kWh 0,25 €/kWh 20% 35,00 €" in page
-    assert "Total TTC 101,40 €" in page
+    assert "Abonnement Base 01/11/2026 – 13/11/2026 13 jours 0,50 €/jour 20% 6,50 €" in page
+    assert "Énergie Base 14/11/2026 – 30/11/2026 187 kWh 0,25 €/kWh 20% 46,75 €" in page
+    assert "Total TTC 108,42 €" in page
     pdf = _pdf_text(portal.get(f"/bills/{bill.number}.pdf"))
-    assert "Énergie Base du 28 oct. 2026 au 13 nov. 2026 170 kWh 0,20 €/kWh 20 % 34,00 €" in pdf
-    assert "Total TTC 101,40 €" in pdf and "IBAN FR76 3000 6000 0112 3456 7890 189" in pdf
+    assert "Énergie Base du 1 nov. 2026 au 13 nov. 2026 143 kWh 0,20 €/kWh 20 % 28,60 €" in pdf
+    assert "Total TTC 108,42 €" in pdf and "IBAN FR76 3000 6000 0112 3456 7890 189" in pdf
     assert ("Lumière Énergie SAS · Siège social : 8 quai Saint-Antoine, 69002 Lyon · "
             "Immatriculation : RCS Lyon 552 081 317") in pdf
     assert "Urgences (électricité), jour et nuit : 09 72 67 50 69" in pdf
