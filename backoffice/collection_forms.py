@@ -54,6 +54,11 @@ class ReturnForm(FlaskForm):
 
 
 def _creditor_id(form, field):
+    # Optional here: a utility taking bank transfers only sets the IBAN printed on bills without being a SEPA
+    # creditor; the domain refuses an empty one while direct debit is offered.
+    if not "".join((field.data or "").split()):
+        field.data = None
+        return
     try:
         field.data = creditor.normalise_creditor_id(field.data)
     except creditor.InvalidCreditorId as exc:

@@ -14,8 +14,8 @@ from flask_login import current_user
 from app.auth import staff_permission
 from app.i18n import tenant_today
 from app.mail import compose, send_after_commit
-from backoffice.collection_forms import (ActionForm, CancelBatchForm, ConfirmForm, PreviewForm, ReturnForm,
-                                         SettingsForm)
+from backoffice.collection_forms import (CREDITOR_ID_MESSAGES, ActionForm, CancelBatchForm, ConfirmForm,
+                                         PreviewForm, ReturnForm, SettingsForm)
 from domain.db import db, utcnow
 from domain.payments import sepa_collections as collections
 
@@ -280,8 +280,16 @@ def settings():
         form.bic.data = tenant.bic
         form.lead_days.data = tenant.sepa_collection_lead_days
     if form.validate_on_submit():
-        changes = collections.update_settings(tenant=tenant, creditor_id=form.creditor_id.data, iban=form.iban.data,
-                                              bic=form.bic.data, lead_days=form.lead_days.data, now=utcnow())
+        try:
+            changes = collections.update_settings(tenant=tenant, creditor_id=form.creditor_id.data,
+                                                  iban=form.iban.data, bic=form.bic.data,
+                                                  lead_days=form.lead_days.data, now=utcnow())
+        except collections.CollectionRefused as exc:
+            if exc.code != "creditor_id":
+                raise
+            db.session.rollback()
+            form.creditor_id.errors = [str(CREDITOR_ID_MESSAGES["empty"])]
+            return render_template("backoffice/collections/settings.html", form=form), 422
         flash(_("The direct-debit settings are saved.") if changes else _("Nothing has changed."), "success")
         return redirect(url_for("collections.settings"))
     return render_template("backoffice/collections/settings.html", form=form), 422 if form.errors else 200

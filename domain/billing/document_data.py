@@ -17,6 +17,7 @@ from domain.offers import tariffs
 from domain.billing.engine.consumption import to_billed
 from domain.billing.models import Bill
 from domain.billing.payment_method import payment_method_at
+from tenants.operation_settings import payment_methods
 from domain.brand.identity import identity_at
 from domain.db import db
 from domain.identity.activation import display_code
@@ -65,6 +66,7 @@ class TenantInfo:
     registered_office: tuple[str, ...] = ()
     support_hours: str | None = None
     emergency: tuple[tuple[str, str], ...] = ()  # (activity, translated; phone) for the bill's activities
+    card_payments: bool = True  # the administrator allows card payments: the bill may point to the portal's checkout
 
 
 @dataclass(frozen=True)
@@ -626,7 +628,15 @@ def _tenant_info(tenant, *, activities=(), _=None) -> TenantInfo:
         registered_office=_split_lines(_attr(tenant, "registered_office")),
         support_hours=_attr(tenant, "support_hours"),
         emergency=emergency,
+        card_payments=_allows_cards(tenant),
     )
+
+
+def _allows_cards(tenant) -> bool:
+    """Whether the utility's administrator allows card payments (tenants/operation_settings.py)."""
+    if not hasattr(tenant, "payment_methods"):
+        return True  # a tenant-like object without payment settings (older callers): as before
+    return "card" in payment_methods(tenant)
 
 
 def _tenant_logo(tenant) -> bytes | None:

@@ -717,8 +717,9 @@ def _payment_section(doc: BillDocument, _, styles: _Styles, fmt: _Fmt):
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
             ]))
             text += [Spacer(1, 1.5 * mm), details, Spacer(1, 2 * mm)]
-        text.append(Paragraph(_x(_("Or pay online by card in your customer account, with the reference %(reference)s.")
-                                 % {"reference": doc.bill_number}), styles.body))
+        if tenant.card_payments:  # never point customers to a card checkout the utility does not offer
+            text.append(Paragraph(_x(_("Or pay online by card in your customer account, with the reference "
+                                       "%(reference)s.") % {"reference": doc.bill_number}), styles.body))
     if payload is None:
         return text
     qr_size = 34 * mm

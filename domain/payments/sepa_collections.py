@@ -32,6 +32,7 @@ from domain.payments.collection_models import LIVE_ITEM_STATUSES, CollectionBatc
 from domain.payments.creditor import normalise_creditor_id
 from domain.payments.mandates import creditor_identifier, creditor_name, normalise_iban
 from domain.payments.models import DirectDebitMandate
+from tenants.operation_settings import payment_methods
 
 log = logging.getLogger("payments.collections")
 CENT = Decimal("0.01")
@@ -457,11 +458,17 @@ def collections_of_account(*, account_id: int, limit: int = 20) -> list[tuple[Co
 
 # --- Settings ---------------------------------------------------------------------------------------------------
 
-def update_settings(*, tenant, creditor_id: str, iban: str, bic: str | None, lead_days: int | None,
+def update_settings(*, tenant, creditor_id: str | None, iban: str, bic: str | None, lead_days: int | None,
                     now: datetime) -> dict:
     """The tenant's SEPA creditor settings (validated by the caller's form with `creditor.normalise_creditor_id`
-    and `mandates.normalise_iban`, checked again here). Audited as one event with what changed."""
-    values = {"sepa_creditor_id": normalise_creditor_id(creditor_id), "iban": normalise_iban(iban),
+    and `mandates.normalise_iban`, checked again here). Audited as one event with what changed.
+
+    No creditor identifier (None) is allowed while direct debit is not among the ways to pay: a utility taking
+    bank transfers only still needs the IBAN printed on its bills (the go-live checklist asks for it)."""
+    if not creditor_id and "direct_debit" in payment_methods(tenant):
+        raise CollectionRefused("creditor_id", "direct debit is offered: a creditor identifier is needed")
+    values = {"sepa_creditor_id": normalise_creditor_id(creditor_id) if creditor_id else None,
+              "iban": normalise_iban(iban),
               "bic": bic or None, "sepa_collection_lead_days": lead_days}
     if lead_days is not None and not 1 <= lead_days <= 30:
         raise CollectionRefused("lead_days", "lead days are 1 to 30")

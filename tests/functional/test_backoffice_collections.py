@@ -252,6 +252,22 @@ def test_the_admin_sets_the_creditor_identifier_shown_on_the_mandate_page(app, b
     assert "AT92ZZZ00000012345" in mandate_page
 
 
+def test_a_utility_taking_transfers_only_saves_its_iban_without_a_creditor_identifier(app, browser, alpha):
+    admin = browser(alpha.slug)
+    admin.login(alpha.staff_emails["tenant_admin"], area="/backoffice")
+    settings = {"creditor_id": "", "iban": "FR76 3000 6000 0112 3456 7890 189", "bic": "", "lead_days": ""}
+
+    refused = admin.submit("/backoffice/collections/settings", settings)  # direct debit is offered (all methods)
+    admin.submit("/backoffice/admin/payments", {"methods": ["transfer"]}, action="/backoffice/admin/payments/methods")
+    saved = admin.submit("/backoffice/collections/settings", settings)
+
+    assert refused.status_code == 422 and "Enter the SEPA creditor identifier." in refused.get_data(as_text=True)
+    assert saved.status_code == 302
+    with app.app_context(), tenant_scope(alpha.tenant_id):
+        tenant = db.session.get(Tenant, alpha.tenant_id)
+        assert (tenant.sepa_creditor_id, tenant.iban) == (None, "FR7630006000011234567890189")
+
+
 def test_the_batches_reference_column_is_not_called_a_transfers_reference_in_german(app, office, alpha, bill_due):
     from domain.identity.models import StaffUser
 

@@ -167,3 +167,13 @@ def test_a_logo_is_drawn_and_a_broken_one_falls_back_to_the_initials():
 
     assert b"/Subtype /Image" in logo_pdf
     assert b"/Subtype /Image" not in broken_pdf and "RÉ" in pages_text(broken_pdf)[0]
+
+
+def test_the_card_checkout_is_mentioned_only_when_the_utility_allows_cards():
+    card = "Or pay online by card in your customer account"
+
+    _pdf, allowed = render(bill_document(locale="en"))
+    _pdf, transfers_only = render(bill_document(locale="en", tenant=replace(tenant(), card_payments=False)))
+
+    assert card in allowed
+    assert card not in transfers_only and "By bank transfer, quoting the reference:" in transfers_only
