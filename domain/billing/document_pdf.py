@@ -102,8 +102,9 @@ def qr_payload_for(doc: BillDocument) -> str | None:
     if not tenant.iban or not is_valid_iban(tenant.iban):
         return None
     try:
-        return epc_payload(bic=tenant.bic, name=tenant.name, iban=tenant.iban, amount=doc.total_incl_tax,
-                           currency=doc.currency, reference=doc.bill_number)
+        # The beneficiary of a transfer is the account holder: the utility's legal name where it has one.
+        return epc_payload(bic=tenant.bic, name=tenant.legal_name or tenant.name, iban=tenant.iban,
+                           amount=doc.total_incl_tax, currency=doc.currency, reference=doc.bill_number)
     except ValueError as exc:
         log.error("bill document: no EPC QR code bill=%s error=%s", doc.bill_number, exc)
         return None
@@ -703,7 +704,7 @@ def _payment_section(doc: BillDocument, _, styles: _Styles, fmt: _Fmt):
     else:
         if tenant.iban and is_valid_iban(tenant.iban):
             text.append(Paragraph(_x(_("By bank transfer, quoting the reference:")), styles.body))
-            rows = [(_("Beneficiary"), tenant.name), ("IBAN", format_iban(tenant.iban))]
+            rows = [(_("Beneficiary"), tenant.legal_name or tenant.name), ("IBAN", format_iban(tenant.iban))]
             if tenant.bic:
                 rows.append(("BIC", tenant.bic))
             rows.append((_("Reference"), doc.bill_number))

@@ -177,3 +177,13 @@ def test_the_card_checkout_is_mentioned_only_when_the_utility_allows_cards():
 
     assert card in allowed
     assert card not in transfers_only and "By bank transfer, quoting the reference:" in transfers_only
+
+
+def test_a_transfer_goes_to_the_utilitys_legal_name_where_it_has_one():
+    legal = bill_document(locale="en", tenant=replace(tenant(), legal_name="Régie Énergie du Rhône SPL"))
+
+    _pdf, text = render(legal)
+
+    assert qr_payload_for(legal) == epc_payload(bic="AGRIFRPP", name="Régie Énergie du Rhône SPL", iban=IBAN,
+                                                amount=Decimal("1390.72"), reference="F2026-000123")
+    assert "Beneficiary" in text and "Régie Énergie du Rhône SPL" in text
