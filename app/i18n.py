@@ -22,6 +22,9 @@ LOCALES = ("en", "fr", "de", "es")
 LOCALE_NAMES = {"en": "English", "fr": "Français", "de": "Deutsch", "es": "Español"}
 ACTIVITY_NAMES = {"water": _l("Water"), "gas": _l("Gas"), "electricity": _l("Electricity"),
                   "heating": _l("Urban heating")}
+# Staff roles (app/permissions.py), as a tenant administrator reads them.
+ROLE_NAMES = {"agent": _l("Customer service agent"), "billing": _l("Billing"), "collections": _l("Collections"),
+              "supervisor": _l("Supervisor"), "tenant_admin": _l("Administrator")}
 STATUS_NAMES = {"active": _l("active"), "closed": _l("closed"), "suspended": _l("suspended"),
                 "ended": _l("ended"), "pending": _l("pending")}
 ENTITY_NAMES = {"CustomerAccount": _l("Account"), "Party": _l("Customer details"), "Contract": _l("Contract"),

@@ -7,17 +7,10 @@ from wtforms import EmailField, SelectField, SelectMultipleField, StringField, V
 from wtforms.validators import DataRequired, Length, Regexp
 
 from app.auth_forms import EMAIL_SHAPE
-from app.i18n import LOCALE_NAMES, LOCALES
+from app.i18n import LOCALE_NAMES, LOCALES, ROLE_NAMES
 from app.permissions import ROLE_PERMISSIONS
 
 # What each role is for, in words a tenant administrator reads (the codes are app/permissions.py's).
-ROLE_NAMES = {
-    "agent": _l("Customer service agent"),
-    "billing": _l("Billing"),
-    "collections": _l("Collections"),
-    "supervisor": _l("Supervisor"),
-    "tenant_admin": _l("Administrator"),
-}
 ROLE_DESCRIPTIONS = {
     "agent": _l("Customers, their readings and requests; works task queues."),
     "billing": _l("Billing runs and readings to check."),

@@ -13,7 +13,8 @@ from app.confirmation import confirm_form, confirmed
 from app.invitation_mail import send_invitation
 from backoffice import texts
 from backoffice.admin_views import bp
-from backoffice.staff_forms import ROLE_DESCRIPTIONS, ROLE_NAMES, InviteStaffForm, StaffAccessForm
+from app.i18n import ROLE_NAMES
+from backoffice.staff_forms import ROLE_DESCRIPTIONS, InviteStaffForm, StaffAccessForm
 from domain.db import db, utcnow
 from domain.identity.second_factor import reset_second_factor
 from domain.identity import invitations

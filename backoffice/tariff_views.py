@@ -434,9 +434,7 @@ def add_component(code: str, day: str):
     if form.validate_on_submit():
         try:
             tariffs.add_component(version=version, kind=form.kind.data, code=form.code.data,
-                                  amount=form.amount.data, per=form.per.data or None,
-                                  base=[key for key in (form.base.data or "").replace(" ", "").split(",") if key]
-                                  if form.kind.data == "percent_levy" else (form.base.data or "").strip(),
+                                  amount=form.amount.data, per=form.per.data or None, base=form.base.data,
                                   tax_percent=form.tax.data, names=form.names())
         except tariffs.TariffRefused as exc:
             db.session.rollback()

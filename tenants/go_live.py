@@ -18,21 +18,17 @@ from datetime import date, datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from app.i18n import ACTIVITY_NAMES, ROLE_NAMES
 from domain.audit.recorder import record_event
 from domain.contracts.models import CustomerAccount
 from domain.db import db
-from domain.identity.models import StaffRoleGrant, StaffUser
+from domain.identity.models import STAFF_ROLES, StaffRoleGrant, StaffUser
 from domain.offers.models import Offer, TariffVersion
 from tenants.context import require_tenant_id
 from tenants.models import ACTIVITIES, Tenant
 
 log = logging.getLogger("tenants")
 
-STAFF_ROLES = ("agent", "billing", "collections", "supervisor", "tenant_admin")
-ROLE_NAMES = {"agent": _l("Customer service agent"), "billing": _l("Billing"), "collections": _l("Collections"),
-              "supervisor": _l("Supervisor"), "tenant_admin": _l("Administrator")}
-_ACTIVITY_NAMES = {"water": _l("Water"), "gas": _l("Gas"), "electricity": _l("Electricity"),
-                   "heating": _l("Urban heating")}
 
 
 @dataclass(frozen=True)
@@ -113,7 +109,7 @@ def _offers(tenant: Tenant, today: date):
         (TariffVersion.effective_to.is_(None)) | (TariffVersion.effective_to > today)).distinct()
     covered = set(db.session.scalars(in_force))
     wanted = [a for a in ACTIVITIES if a in (tenant.activities or ())]
-    missing = [_l("%(activity)s: no offer with a tariff in force today.", activity=_ACTIVITY_NAMES[a])
+    missing = [_l("%(activity)s: no offer with a tariff in force today.", activity=ACTIVITY_NAMES[a])
                for a in wanted if a not in covered]
     return not missing, missing, "admin.offers"
 
@@ -130,7 +126,7 @@ def _legal_identity(tenant: Tenant, today: date):
               (("ombudsman",), _l("The ombudsman or mediator customers can turn to.")))
     missing = [label for names, label in fields if not filled(*names)]
     emergency = tenant.emergency_phones or {}
-    missing += [_l("%(activity)s: the emergency number.", activity=_ACTIVITY_NAMES[a])
+    missing += [_l("%(activity)s: the emergency number.", activity=ACTIVITY_NAMES[a])
                 for a in ACTIVITIES if a in (tenant.activities or ()) and not (emergency.get(a) or "").strip()]
     return not missing, missing, "admin.identity_page"
 

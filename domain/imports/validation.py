@@ -257,6 +257,17 @@ class _Rule:
         return []
 
     @staticmethod
+    def _from_ref(v: dict, column: str, ref, limit: int, found: list) -> None:
+        """A number (account, contract, serial, point-of-delivery identifier) left empty is the row's own
+        reference, when that fits the column."""
+        if ref is None or v[column] is not None:
+            return
+        if len(ref) > limit:
+            found.append((column, "required_long_ref", {"max": limit}))
+        else:
+            v[column] = ref
+
+    @staticmethod
     def _unique(value, ref, in_file: dict, in_db: dict, column: str, found: list) -> None:
         """`value` (an account number, a serial...) may belong to `ref` only: not to another row of the file,
         nor to another row of the database."""
@@ -295,11 +306,7 @@ class _Customers(_Rule):
             found.append(("last_name", "required", {}))
         if kind == "organisation" and not v["organisation_name"]:
             found.append(("organisation_name", "required", {}))
-        if ref is not None and v["account_number"] is None:
-            if len(ref) > 20:
-                found.append(("account_number", "required_long_ref", {"max": 20}))
-            else:
-                v["account_number"] = ref
+        self._from_ref(v, "account_number", ref, 20, found)
         self._unique(v["account_number"], ref, self.numbers, self.known.account_numbers, "account_number", found)
         return found
 
@@ -334,11 +341,7 @@ class _Premises(_Rule):
                 if (premise, activity) in self.activities:
                     found.append(("activity", "activity_twice", {}))
                 self.activities.add((premise, activity))
-        if pod is not None and v["pod_identifier"] is None:
-            if len(pod) > 40:
-                found.append(("pod_identifier", "required_long_ref", {"max": 40}))
-            else:
-                v["pod_identifier"] = pod
+        self._from_ref(v, "pod_identifier", pod, 40, found)
         self._unique(v["pod_identifier"], pod, self.identifiers, self.known.pod_identifiers, "pod_identifier", found)
         return found
 
@@ -373,11 +376,7 @@ class _Meters(_Rule):
                 self.known.meters[ref] = (activity, v["digits"], frozenset(v["registers"]))
         if activity is not None and activity not in self.known.activities:
             found.append(("activity", "activity_not_supplied", {}))
-        if ref is not None and v["serial_number"] is None:
-            if len(ref) > 40:
-                found.append(("serial_number", "required_long_ref", {"max": 40}))
-            else:
-                v["serial_number"] = ref
+        self._from_ref(v, "serial_number", ref, 40, found)
         self._unique(v["serial_number"], ref, self.serials, self.known.serials, "serial_number", found)
         if pod is not None:
             pod_activity = self.known.pods.get(pod)
@@ -429,11 +428,7 @@ class _Contracts(_Rule):
             found.append(("billed_until", "billed_until_range", {}))
         if v["billing_frequency"] is None:
             v["billing_frequency"] = "monthly"
-        if ref is not None and v["contract_number"] is None:
-            if len(ref) > 24:
-                found.append(("contract_number", "required_long_ref", {"max": 24}))
-            else:
-                v["contract_number"] = ref
+        self._from_ref(v, "contract_number", ref, 24, found)
         self._unique(v["contract_number"], ref, self.numbers, self.known.contract_numbers, "contract_number", found)
         if pod is not None and start is not None:
             self.periods.setdefault(pod, []).append((start, end, self.row))

@@ -364,7 +364,7 @@ def add_component(*, version: TariffVersion, kind: str, code: str, amount, per: 
         row.amount = parse_amount(amount, "amount", allow_zero=False)
         row.tax_rate = parse_percent(tax_percent, "tax")
     elif kind == "percent_levy":
-        keys = [base] if isinstance(base, str) else list(base or ())
+        keys = base.split(",") if isinstance(base, str) else list(base or ())  # "network_standing, metering"
         keys = [key.strip() for key in keys if key and key.strip()]
         known = _taken_keys(version)
         if not keys or any(key not in known for key in keys):
@@ -373,6 +373,7 @@ def add_component(*, version: TariffVersion, kind: str, code: str, amount, per: 
         row.amount = parse_percent(amount, "amount")
         row.tax_rate = parse_percent(tax_percent, "tax")
     else:
+        base = base.strip() if isinstance(base, str) else base
         if base not in COMPONENTS:
             raise TariffRefused("component", f"unknown component {base!r}", "base")
         row.base = base
