@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, select, text, update
 
 from domain.accounting.models import LedgerEntry
-from domain.bulk import among, insert_columns, insert_rows, is_postgresql
+from domain.bulk import insert_columns, insert_rows, is_postgresql, probing
 from domain.contracts.models import Contract, CustomerAccount
 from domain.db import db, new_uuid
 from domain.imports.spec import COLUMN_NAMES
@@ -63,11 +63,17 @@ def _select(table, *columns, where):
                               .execution_options(**FILTERED)).all()
 
 
+def _probe(table, column, keys: list, *columns, where=()):
+    """The tenant's rows of `table` whose `column` is one of `keys`, each key looked up by its index."""
+    if not keys:
+        return []
+    return db.session.execute(probing(db.session, column, keys, *columns,
+                                      where=[table.c.tenant_id == require_tenant_id(), *where])
+                              .execution_options(**FILTERED)).all()
+
+
 def _by_ref(table, refs: list[str], *columns) -> dict:
-    if not refs:
-        return {}
-    rows = _select(table, table.c.external_ref, table.c.id, *columns, where=[among(table.c.external_ref, refs,
-                                                                                    db.session)])
+    rows = _probe(table, table.c.external_ref, refs, table.c.external_ref, table.c.id, *columns)
     return {row[0]: row for row in rows}
 
 
@@ -84,6 +90,14 @@ def _update(table, changes: list[dict]) -> None:
 
 def _diff(current, wanted: dict, names: tuple[str, ...]) -> dict:
     return {name: wanted[name] for name in names if getattr(current, name) != wanted[name]}
+
+
+def _statistics(*tables) -> None:
+    """Have PostgreSQL analyse those of `tables` it still believes (nearly) empty (migration 0023): the foreign
+    keys of the rows about to be inserted into their children are then checked through the right index, not by
+    reading the tenant's every row of the parent for each row."""
+    if is_postgresql(db.session):
+        db.session.execute(text("SELECT refresh_statistics(:tables)"), {"tables": [t.name for t in tables]})
 
 
 def write_chunk(kind: str, rows: list[list[str]], ctx: ChunkContext) -> Counts:
@@ -128,10 +142,9 @@ def _write_customers(records: list[dict], ctx: ChunkContext) -> Counts:
     old_accounts = _by_ref(accounts, refs, *(accounts.c[n] for n in _ACCOUNT_FIELDS))
     old_contacts: dict[tuple[int, str], object] = {}
     if old_parties:
-        for row in _select(contacts_t, contacts_t.c.party_id, contacts_t.c.kind, contacts_t.c.id,
-                           *(contacts_t.c[n] for n in _CONTACT_FIELDS),
-                           where=[among(contacts_t.c.party_id, [p.id for p in old_parties.values()], db.session),
-                                  contacts_t.c.is_primary.is_(True)]):
+        for row in _probe(contacts_t, contacts_t.c.party_id, [p.id for p in old_parties.values()],
+                          contacts_t.c.party_id, contacts_t.c.kind, contacts_t.c.id,
+                          *(contacts_t.c[n] for n in _CONTACT_FIELDS), where=[contacts_t.c.is_primary.is_(True)]):
             old_contacts.setdefault((row.party_id, row.kind), row)
     counts = Counts()
     new_records, party_changes, account_changes, contact_changes, contact_inserts = [], [], [], [], []
@@ -172,10 +185,12 @@ def _write_customers(records: list[dict], ctx: ChunkContext) -> Counts:
         new_party_ids = dict(zip([r["customer_ref"] for r, _p in missing_parties],
                                  insert_rows(db.session, parties, party_rows, return_ids=True), strict=True))
         party_id = {ref: row.id for ref, row in old_parties.items()} | new_party_ids
+        _statistics(parties)
         account_rows = [{"tenant_id": ctx.tenant_id, "external_ref": r["customer_ref"],
                          "holder_party_id": party_id[r["customer_ref"]], "status": "active",
                          "created_at": ctx.now, **account} for r, _p, account, _c, _o in new_records]
         account_ids = insert_rows(db.session, accounts, account_rows, return_ids=True)
+        _statistics(accounts)
         role_rows = []
         for (r, _p, account, contacts, old), account_id in zip(new_records, account_ids, strict=True):
             owner = party_id[r["customer_ref"]]
@@ -218,6 +233,7 @@ def _write_premises(records: list[dict], ctx: ChunkContext) -> Counts:
         {"tenant_id": ctx.tenant_id, "external_ref": ref, "public_id": new_uuid(), **wanted_premises[ref]}
         for ref in new_refs], return_ids=True)
     premise_id = {ref: row.id for ref, row in old_premises.items()} | dict(zip(new_refs, new_ids, strict=True))
+    _statistics(premises)
     counts = Counts()
     inserts, changes = [], []
     for r in records:
@@ -256,11 +272,11 @@ def _write_meters(records: list[dict], ctx: ChunkContext) -> Counts:
     old_registers: dict[int, set[str]] = {}
     old_installs: dict[tuple[int, int], object] = {}
     if old_ids:
-        for meter_id, code in _select(registers, registers.c.meter_id, registers.c.code,
-                                      where=[among(registers.c.meter_id, old_ids, db.session)]):
+        for meter_id, code in _probe(registers, registers.c.meter_id, old_ids, registers.c.meter_id,
+                                     registers.c.code):
             old_registers.setdefault(meter_id, set()).add(code)
-        for row in _select(installs, installs.c.meter_id, installs.c.delivery_point_id, installs.c.id,
-                           installs.c.installed_on, where=[among(installs.c.meter_id, old_ids, db.session)]):
+        for row in _probe(installs, installs.c.meter_id, old_ids, installs.c.meter_id, installs.c.delivery_point_id,
+                          installs.c.id, installs.c.installed_on):
             old_installs[(row.meter_id, row.delivery_point_id)] = row
     pod_id = _pod_ids({r["pod_ref"] for r in records if r["pod_ref"]})
     counts = Counts()
@@ -306,6 +322,7 @@ def _write_meters(records: list[dict], ctx: ChunkContext) -> Counts:
             install_rows.append({"tenant_id": ctx.tenant_id, "meter_id": meter_id,
                                  "delivery_point_id": pod_id[r["pod_ref"]], "installed_on": _d(r["installed_on"])})
     counts.created += len(new_meters)
+    _statistics(meters, DeliveryPoint.__table__)
     insert_rows(db.session, registers, register_rows)
     insert_rows(db.session, installs, install_rows)
     return counts
@@ -324,6 +341,7 @@ def _account_ids(refs: set[str]) -> dict[str, int]:
 
 def _write_contracts(records: list[dict], ctx: ChunkContext) -> Counts:
     contracts, offers = Contract.__table__, Offer.__table__
+    _statistics(CustomerAccount.__table__, DeliveryPoint.__table__)
     old = _by_ref(contracts, [r["contract_ref"] for r in records], *(contracts.c[n] for n in _CONTRACT_FIELDS))
     account_id = _account_ids({r["customer_ref"] for r in records})
     pod_id = _pod_ids({r["pod_ref"] for r in records})
@@ -359,12 +377,12 @@ def _write_contracts(records: list[dict], ctx: ChunkContext) -> Counts:
 
 def _write_balances(records: list[dict], ctx: ChunkContext) -> Counts:
     entries = LedgerEntry.__table__
+    _statistics(CustomerAccount.__table__)
     account_id = _account_ids({r["customer_ref"] for r in records})
-    old = {row.account_id: row for row in _select(
-        entries, entries.c.account_id, entries.c.id, entries.c.direction, entries.c.amount, entries.c.booked_on,
-        entries.c.description,
-        where=[among(entries.c.account_id, sorted(account_id.values()), db.session),
-               entries.c.opening_balance.is_(True)])}
+    old = {row.account_id: row for row in _probe(
+        entries, entries.c.account_id, sorted(account_id.values()), entries.c.account_id, entries.c.id,
+        entries.c.direction, entries.c.amount, entries.c.booked_on, entries.c.description,
+        where=[entries.c.opening_balance.is_(True)])}
     counts = Counts()
     inserts, changes, removed = [], [], []
     for r in records:
@@ -401,16 +419,15 @@ def _write_balances(records: list[dict], ctx: ChunkContext) -> Counts:
 def _write_readings(rows: list[list[str]], ctx: ChunkContext) -> Counts:
     """Rows as checked: meter_ref, register, read_on, value, source."""
     meters, registers, readings = Meter.__table__, Register.__table__, MeterReading.__table__
+    _statistics(registers)
     refs = sorted({row[0] for row in rows})
-    register_id = {(ref, code): id_ for ref, code, id_ in db.session.execute(
-        select(meters.c.external_ref, registers.c.code, registers.c.id)
-        .join(registers, (registers.c.tenant_id == meters.c.tenant_id) & (registers.c.meter_id == meters.c.id))
-        .where(meters.c.tenant_id == ctx.tenant_id, among(meters.c.external_ref, refs, db.session))
-        .execution_options(**FILTERED))}
+    meter_id = {id_: ref for ref, id_ in _probe(meters, meters.c.external_ref, refs, meters.c.external_ref,
+                                                  meters.c.id)}
+    register_id = {(meter_id[meter], code): id_ for meter, code, id_ in _probe(
+        registers, registers.c.meter_id, sorted(meter_id), registers.c.meter_id, registers.c.code, registers.c.id)}
     old: dict[tuple[int, date], object] = {}
-    for row in _select(readings, readings.c.register_id, readings.c.read_on, readings.c.id, readings.c.value,
-                       readings.c.source, readings.c.imported,
-                       where=[among(readings.c.register_id, sorted(register_id.values()), db.session)]):
+    for row in _probe(readings, readings.c.register_id, sorted(register_id.values()), readings.c.register_id,
+                      readings.c.read_on, readings.c.id, readings.c.value, readings.c.source, readings.c.imported):
         key = (row.register_id, row.read_on)
         if key not in old or row.imported:  # the imported reading of the day, if there is one
             old[key] = row

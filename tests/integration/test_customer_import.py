@@ -265,3 +265,27 @@ def test_a_process_killed_in_the_middle_of_a_chunk_loses_and_doubles_nothing(app
 
     assert _get(app, a.tenant_id, import_id).status == "completed"
     assert _added(before, _counts(app, a.tenant_id)) == _per_customer(5)
+
+
+@pytest.mark.skipif("postgresql" not in os.environ.get("TEST_DATABASE_URL", ""),
+                    reason="statistics and ANALYZE are PostgreSQL's; SQLite has no planner statistics to refresh")
+def test_the_application_role_refreshes_the_statistics_of_an_import_parent_only_while_they_call_it_empty(
+        app, two_tenants, owner_engine):
+    from sqlalchemy import text
+
+    tenant_id = two_tenants[0].tenant_id
+    assert _import(app, tenant_id, _example_files(app, tenant_id)).status == "completed"
+    with app.app_context(), tenant_scope(tenant_id):
+        with owner_engine.begin() as conn:  # as if never analysed since the rows came
+            conn.execute(text("UPDATE pg_class SET reltuples = -1 WHERE relname IN ('parties', 'meter_readings')"))
+        analysed = db.session.execute(text("SELECT refresh_statistics(:t)"),
+                                      {"t": ["parties", "meter_readings", "tenants; DROP TABLE parties"]}).scalar()
+        db.session.commit()
+    assert analysed == ["parties"]  # meter_readings and anything else are not on the function's list
+    with owner_engine.begin() as conn:
+        reltuples = conn.execute(text("SELECT reltuples FROM pg_class WHERE relname = 'parties'")).scalar()
+        assert reltuples >= 1
+        conn.execute(text("UPDATE pg_class SET reltuples = 50000 WHERE relname = 'parties'"))
+    with app.app_context(), tenant_scope(tenant_id):
+        assert db.session.execute(text("SELECT refresh_statistics(:t)"), {"t": ["parties"]}).scalar() == []
+        db.session.rollback()
