@@ -203,6 +203,7 @@ def probing(session, column, values: list, *columns, where=()):
         element, literal = Text(), array_literal(list(values))
     else:
         element, literal = BigInteger(), id_array(values)
-    keys = func.unnest(cast(bindparam(None, literal, type_=String), ARRAY(element))).table_valued("key").render_derived(name="k")
+    keys = (func.unnest(cast(bindparam(None, literal, type_=String), ARRAY(element))).table_valued("key")
+            .render_derived(name="k"))
     inner = select(*columns).where(column == keys.c.key, *where).offset(0).lateral("probe")
     return select(*inner.c).select_from(keys.join(inner, true()))
