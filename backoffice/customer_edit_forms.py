@@ -91,7 +91,7 @@ class SupplyFields(MeterFields):
     installed_on = DateField(_l("Meter installed on"), validators=[InputRequired(_l("Enter the installation date."))])
     offer = SelectField(_l("Offer"), validators=[InputRequired(_l("Choose an offer."))])
     start_date = DateField(_l("Contract start date"), validators=[InputRequired(_l("Enter the start date."))])
-    billing_frequency = SelectField(_l("Billing frequency"))
+    billing_frequency = SelectField(_l("Billing frequency"), validate_choice=False)  # the domain says why
     estimated_annual_consumption = DecimalField(_l("Estimated annual consumption (optional)"), places=None,
                                                 validators=[Optional()])
 

@@ -19,6 +19,7 @@ from app.i18n import _date as format_day
 from app.i18n import quantity, tenant_today
 from backoffice import customer_edit_forms as forms
 from backoffice.views import FREQUENCY_NAMES, bp
+from domain.billing.settings import billing_frequencies, default_billing_frequency
 from domain.contracts import services as accounts
 from domain.db import db, utcnow
 from domain.entry import services as entry
@@ -80,6 +81,7 @@ def refusal_message(field: str, code: str, details: dict, unit: str = "") -> str
         ("last_name", "required"): _("Enter the last name."),
         ("organisation_name", "required"): _("Enter the organisation's name."),
         ("billing_frequency", "unknown"): _("Choose a billing frequency."),
+        ("billing_frequency", "not_offered"): _("The utility does not bill at this frequency: choose one it offers."),
         ("estimated_annual_consumption", "range"): _("Enter a consumption above 0."),
         ("exchange_on", "no_meter"): _("No meter is installed at this point of delivery."),
         ("exchange_on", "before_installation"): _("The meter was installed on %(date)s: the exchange must be after "
@@ -190,8 +192,12 @@ def _supply(form, *, premise_public_id: str | None, same_address: bool) -> entry
 
 
 def _prepare_supply(form):
+    """The form's lists: the utility's activities, offers and billing frequencies (its default chosen first)."""
+    offered = billing_frequencies(g.tenant)
     form.prepare_supply(activities=g.tenant.activities or (), offers=accounts.offers_for_entry(),
-                        frequencies={k: v for k, v in FREQUENCY_NAMES.items()})
+                        frequencies={code: FREQUENCY_NAMES.get(code, code) for code in offered})
+    if not form.is_submitted():
+        form.billing_frequency.data = default_billing_frequency(g.tenant)
     form.premise_country.choices = forms.country_choices()
     return form
 

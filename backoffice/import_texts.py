@@ -93,7 +93,8 @@ COLUMN_MEANINGS = {
     "offer_code": _l("Code of one of this utility's offers, for the activity of the point of delivery."),
     "start_date": _l("First day of supply."),
     "end_date": _l("Day the supply ended (empty: still supplied)."),
-    "billing_frequency": _l("monthly, bimonthly, quarterly, biannual or annual (default monthly)."),
+    "billing_frequency": _l("monthly, bimonthly, quarterly, biannual or annual: one the utility offers (default: "
+                            "its default frequency, set in Billing and readings)."),
     "estimated_annual_consumption": _l("Expected consumption in a year, for estimates."),
     "billed_until": _l("Day after the last day your former system billed: billing goes on from there."),
     "contract_number": _l("Contract number shown to the customer (default: the contract_ref)."),
@@ -154,6 +155,8 @@ _ERRORS = {
     "unknown_offer": lambda p: _("This utility has no active offer with this code."),
     "offer_activity": lambda p: _("The offer is not for %(activity)s, the activity of the point of delivery.",
                                   activity=p["activity"]),
+    "frequency_not_offered": lambda p: _("The utility does not bill at this frequency (it offers: %(offered)s).",
+                                         offered=p["offered"]),
     "end_before_start": lambda p: _("The end date must be after the start date."),
     "billed_until_range": lambda p: _("Must be between the start date and the end date."),
     "overlap": lambda p: _("Another contract of the file supplies this point of delivery at the same time."),

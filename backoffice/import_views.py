@@ -2,7 +2,7 @@
 read the errors, download templates and example files (rules in domain/imports)."""
 from __future__ import annotations
 
-from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -20,6 +20,7 @@ from backoffice.import_texts import (
     error_message,
     format_name,
 )
+from domain.billing.settings import default_billing_frequency
 from domain.db import db, utcnow
 from domain.imports import examples, services
 from domain.imports.spec import COLUMNS, KINDS
@@ -111,7 +112,8 @@ def import_template(kind: str, fmt: str):
 @staff_permission("admin.configure")
 def import_example(kind: str, fmt: str):
     _kind_and_format(kind, fmt)
-    rows = examples.example_rows(offers=services.example_offers(), today=tenant_today())
+    rows = examples.example_rows(offers=services.example_offers(), today=tenant_today(),
+                                 frequency=default_billing_frequency(g.tenant))
     return _download(examples.as_table(kind, rows[kind]), f"{kind}-example", fmt)
 
 

@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from domain.audit.recorder import record_event
+from domain.billing.settings import SettingsRefused, frequency_for_new_contract
 from domain.contracts import services as contracts
 from domain.contracts.models import Contract, CustomerAccount
 from domain.db import db
@@ -111,6 +112,11 @@ def _check_supply(supply: SupplyDetails, errors: ErrorCollector, *, account: Cus
         offer_code=supply.offer_code, activity=supply.activity, start_date=supply.start_date,
         billing_frequency=supply.billing_frequency, estimated_annual_consumption=supply.estimated_annual_consumption,
         today=today, errors=errors, not_before=supply.installed_on)
+    if "billing_frequency" not in errors.errors:
+        try:
+            frequency_for_new_contract(tenant, supply.billing_frequency)
+        except SettingsRefused:
+            errors.add("billing_frequency", "not_offered")
     return premise, offer
 
 

@@ -26,8 +26,9 @@ def _months_before(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def example_rows(*, offers: dict[str, str], today: date) -> dict[str, list[dict[str, str]]]:
-    """Rows of each kind (column -> text), one customer per activity of `offers` (activity -> offer code)."""
+def example_rows(*, offers: dict[str, str], today: date, frequency: str = "") -> dict[str, list[dict[str, str]]]:
+    """Rows of each kind (column -> text), one customer per activity of `offers` (activity -> offer code), their
+    contracts billed at `frequency` (empty: the utility's default)."""
     start = _months_before(today, 24)
     rows: dict[str, list[dict[str, str]]] = {kind: [] for kind in KINDS}
     for index, (activity, offer_code) in enumerate(sorted(offers.items())[:len(_PEOPLE)], start=1):
@@ -51,7 +52,7 @@ def example_rows(*, offers: dict[str, str], today: date) -> dict[str, list[dict[
             "pod_ref": f"POD-{index:04d}", "installed_on": start.isoformat()})
         rows["contracts"].append({
             "contract_ref": f"CTR-{index:04d}", "customer_ref": ref, "pod_ref": f"POD-{index:04d}",
-            "offer_code": offer_code, "start_date": start.isoformat(), "billing_frequency": "monthly",
+            "offer_code": offer_code, "start_date": start.isoformat(), "billing_frequency": frequency,
             "billed_until": _months_before(today, 0).isoformat(),  # billed by the former system up to this month
             "estimated_annual_consumption": str(_READING_STEP[activity] * 12), "contract_number": f"EXC{index:05d}"})
         rows["balances"].append({

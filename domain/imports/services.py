@@ -23,6 +23,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from domain.audit.recorder import record_event
+from domain.billing.settings import billing_frequencies, default_billing_frequency
 from domain.contracts.models import Contract, CustomerAccount
 from domain.db import db, utcnow
 from domain.imports.models import CustomerImport, CustomerImportChunk
@@ -125,7 +126,8 @@ def latest_imports(limit: int = 20) -> list[CustomerImport]:
 def load_known() -> Known:
     """What the files may refer to in the database: the tenant's offers and every row with a reference."""
     tenant = db.session.get(Tenant, require_tenant_id())
-    known = Known(activities=tuple(tenant.activities or ()))
+    known = Known(activities=tuple(tenant.activities or ()), frequencies=tuple(billing_frequencies(tenant)),
+                  default_frequency=default_billing_frequency(tenant))
     known.offers = dict(db.session.execute(select(Offer.code, Offer.activity).where(Offer.is_active.is_(True))).all())
     for number, ref in db.session.execute(select(CustomerAccount.account_number, CustomerAccount.external_ref)):
         known.account_numbers[number] = ref

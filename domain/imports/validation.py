@@ -52,6 +52,8 @@ class Known:
     meters: dict[str, tuple[str, int, frozenset]] = field(default_factory=dict)  # ref -> activity, digits, registers
     serials: dict[str, str | None] = field(default_factory=dict)
     contract_numbers: dict[str, str | None] = field(default_factory=dict)
+    frequencies: tuple[str, ...] = ("monthly",)  # the billing frequencies the utility offers
+    default_frequency: str = "monthly"
 
 
 class ErrorSink:
@@ -427,7 +429,10 @@ class _Contracts(_Rule):
         if start is not None and billed is not None and (billed < start or (end is not None and billed > end)):
             found.append(("billed_until", "billed_until_range", {}))
         if v["billing_frequency"] is None:
-            v["billing_frequency"] = "monthly"
+            v["billing_frequency"] = self.known.default_frequency
+        elif v["billing_frequency"] not in self.known.frequencies:
+            found.append(("billing_frequency", "frequency_not_offered",
+                          {"offered": ", ".join(self.known.frequencies)}))
         self._from_ref(v, "contract_number", ref, 24, found)
         self._unique(v["contract_number"], ref, self.numbers, self.known.contract_numbers, "contract_number", found)
         if pod is not None and start is not None:

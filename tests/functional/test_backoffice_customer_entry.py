@@ -275,3 +275,28 @@ def test_a_postal_address_problem_is_shown_once_when_it_is_also_the_supply_addre
     assert response.status_code == 422
     assert page.count('class="error-message"') == 2  # the town, on the postal address only, and the e-mail
     assert "Enter the town or city." in page and "Enter a valid e-mail address." in page
+
+
+def test_a_new_contract_bills_at_the_frequencies_the_utility_offers_its_default_first(app, browser, two_tenants,
+                                                                                       offer):
+    from tenants.models import Tenant
+
+    a, _b = two_tenants
+    with app.app_context(), tenant_scope(a.tenant_id):
+        tenant = db.session.get(Tenant, a.tenant_id)
+        tenant.billing_frequencies, tenant.default_billing_frequency = ["quarterly", "annual"], "quarterly"
+        db.session.commit()
+    office = _office(browser, a)
+    form = office.get("/backoffice/customers/new").get_data(as_text=True)
+    assert '<option selected value="quarterly">' in form and 'value="annual"' in form
+    assert 'value="monthly"' not in form
+    before = _counts(app, a)
+
+    refused = office.submit("/backoffice/customers/new", NEW)  # monthly: not offered
+
+    assert refused.status_code == 422 and _counts(app, a) == before
+    assert "The utility does not bill at this frequency" in refused.get_data(as_text=True)
+    office.submit("/backoffice/customers/new", {**NEW, "billing_frequency": "quarterly"}, follow_redirects=True)
+    with app.app_context(), tenant_scope(a.tenant_id):
+        contract = db.session.scalar(select(Contract).order_by(Contract.id.desc()))
+        assert contract.billing_frequency == "quarterly"

@@ -289,3 +289,30 @@ def test_the_application_role_refreshes_the_statistics_of_an_import_parent_only_
     with app.app_context(), tenant_scope(tenant_id):
         assert db.session.execute(text("SELECT refresh_statistics(:t)"), {"t": ["parties"]}).scalar() == []
         db.session.rollback()
+
+
+def test_contracts_bill_at_the_utilitys_default_frequency_unless_the_file_names_one_it_offers(app, two_tenants):
+    from tenants.models import Tenant
+
+    a, _b = two_tenants
+    with app.app_context(), tenant_scope(a.tenant_id):
+        tenant = db.session.get(Tenant, a.tenant_id)
+        tenant.billing_frequencies, tenant.default_billing_frequency = ["bimonthly", "quarterly"], "bimonthly"
+        db.session.commit()
+    tables = _customer_files(_offer(app, a.tenant_id), 3)
+    column = tables["contracts"][0].index("billing_frequency")
+    tables["contracts"][2][column] = "quarterly"  # C2; C1 and C3 say nothing
+    tables["contracts"][3][column] = "monthly"  # C3: not offered
+    before = _counts(app, a.tenant_id)
+
+    refused = _import(app, a.tenant_id, _encode(tables))
+
+    assert refused.status == "invalid" and _counts(app, a.tenant_id) == before
+    assert _errors(refused) == {("contracts", 4, "billing_frequency", "frequency_not_offered")}
+    assert refused.errors[0]["params"] == {"offered": "bimonthly, quarterly"}
+    tables["contracts"][3][column] = ""
+    assert _import(app, a.tenant_id, _encode(tables)).status == "completed"
+    with app.app_context(), tenant_scope(a.tenant_id):
+        frequencies = dict(db.session.execute(select(Contract.external_ref, Contract.billing_frequency)
+                                              .where(Contract.external_ref.is_not(None))).all())
+    assert frequencies == {"K1": "bimonthly", "K2": "quarterly", "K3": "bimonthly"}
