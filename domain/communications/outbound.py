@@ -1,14 +1,30 @@
-"""Outbound mail transport: an outbox folder (embedded default) or an SMTP server."""
+"""Outbound mail transport: an outbox folder (embedded default) or an SMTP server.
+
+`transport.send(mail)` delivers one mail on its own connection. `transport.session()` opens one connection for a
+batch (a worker sending hundreds of messages): `session.send(mail)` raises `TemporaryFailure` (4xx, connection
+lost, timeout: try again later) or `PermanentFailure` (5xx: the address or the message is refused for good),
+and the session reconnects by itself after a temporary failure.
+"""
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mimetype: str = "application/pdf"
 
 
 @dataclass(frozen=True)
@@ -20,17 +36,52 @@ class OutgoingMail:
     sender_address: str
     tenant_id: int | None = None
     html: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()  # extra headers: List-Unsubscribe, X-Message-Ref...
+    attachments: tuple[Attachment, ...] = ()
+    message_id: str | None = None  # kept when given (a message sent again keeps its Message-ID)
 
     def to_email_message(self) -> EmailMessage:
         msg = EmailMessage()
         msg["From"] = formataddr((self.sender_name, self.sender_address))
         msg["To"] = self.to
         msg["Subject"] = self.subject
-        msg["Message-ID"] = make_msgid(domain=self.sender_address.split("@")[-1])
+        msg["Message-ID"] = self.message_id or make_msgid(domain=self.sender_address.split("@")[-1])
+        for name, value in self.headers:
+            msg[name] = value
         msg.set_content(self.text)
         if self.html:
             msg.add_alternative(self.html, subtype="html")
+        for attachment in self.attachments:
+            main, _, sub = attachment.mimetype.partition("/")
+            msg.add_attachment(attachment.content, maintype=main, subtype=sub or "octet-stream",
+                               filename=attachment.filename)
         return msg
+
+
+class TemporaryFailure(Exception):
+    """Try again later: a 4xx answer, the server unreachable or the connection lost."""
+
+    def __init__(self, reason: str, code: int | None = None):
+        super().__init__(reason)
+        self.reason, self.code = reason, code
+
+
+class PermanentFailure(Exception):
+    """Refused for good (5xx): sending the same mail again to the same address will fail again."""
+
+    def __init__(self, reason: str, code: int | None = None):
+        super().__init__(reason)
+        self.reason, self.code = reason, code
+
+
+def _failure(code: int | None, reason: str) -> Exception:
+    if code is not None and 500 <= code < 600:
+        return PermanentFailure(reason, code)
+    return TemporaryFailure(reason, code)
+
+
+def _text(value) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
 class OutboxTransport:
@@ -45,6 +96,10 @@ class OutboxTransport:
         path = target / f"{uuid.uuid4().hex}.eml"
         path.write_bytes(bytes(mail.to_email_message()))
         return str(path)
+
+    @contextmanager
+    def session(self) -> Iterator[OutboxTransport]:
+        yield self
 
 
 class SMTPTransport:
@@ -70,16 +125,85 @@ class SMTPTransport:
         transport.username, transport.password, transport.timeout = username or None, password, timeout
         return transport
 
-    def send(self, mail: OutgoingMail) -> str:
+    def connect(self) -> smtplib.SMTP:
         cls = smtplib.SMTP_SSL if self.tls else smtplib.SMTP
         kwargs = {"context": ssl.create_default_context()} if self.tls else {}
-        with cls(self.host, self.port, timeout=self.timeout, **kwargs) as smtp:
+        smtp = cls(self.host, self.port, timeout=self.timeout, **kwargs)
+        try:
             if self.starttls:
                 smtp.starttls(context=ssl.create_default_context())
             if self.username:
                 smtp.login(self.username, self.password or "")
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def send(self, mail: OutgoingMail) -> str:
+        with self.connect() as smtp:
             smtp.send_message(mail.to_email_message())
         return f"smtp://{self.host}:{self.port}"
+
+    @contextmanager
+    def session(self) -> Iterator[SMTPSession]:
+        session = SMTPSession(self)
+        try:
+            yield session
+        finally:
+            session.close()
+
+
+class SMTPSession:
+    """One SMTP connection reused for a batch; opened at the first mail, opened again after a lost one."""
+
+    def __init__(self, transport: SMTPTransport):
+        self.transport = transport
+        self.smtp: smtplib.SMTP | None = None
+        self.connections = 0
+
+    def send(self, mail: OutgoingMail) -> str:
+        message = mail.to_email_message()
+        try:
+            if self.smtp is None:
+                self.smtp = self.transport.connect()
+                self.connections += 1
+            refused = self.smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, reason = next(iter(exc.recipients.values()), (None, b"recipient refused"))
+            self._reset()
+            raise _failure(code, _text(reason)) from exc
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+            self._reset()
+            raise _failure(exc.smtp_code, _text(exc.smtp_error)) from exc
+        except smtplib.SMTPAuthenticationError as exc:  # our credentials, not the address: retry later
+            self.close()
+            raise TemporaryFailure(f"authentication refused: {_text(exc.smtp_error)}", exc.smtp_code) from exc
+        except smtplib.SMTPResponseException as exc:
+            self.close()
+            raise _failure(exc.smtp_code, _text(exc.smtp_error)) from exc
+        except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+            self.close()
+            raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
+        if refused:  # some of several recipients refused (we send to one: not expected)
+            code, reason = next(iter(refused.values()))
+            raise _failure(code, _text(reason))
+        return message["Message-ID"]
+
+    def _reset(self) -> None:
+        """After a refused mail the connection stays usable once the transaction is reset."""
+        try:
+            if self.smtp is not None:
+                self.smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            self.close()
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                self.smtp.close()
+            self.smtp = None
 
 
 def transport_for(mail_url: str | None, outbox_dir: Path):
