@@ -8,7 +8,6 @@ and the session reconnects by itself after a temporary failure.
 from __future__ import annotations
 
 import smtplib
-import socket
 import ssl
 import uuid
 from collections.abc import Iterator
@@ -181,7 +180,7 @@ class SMTPSession:
         except smtplib.SMTPResponseException as exc:
             self.close()
             raise _failure(exc.smtp_code, _text(exc.smtp_error)) from exc
-        except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+        except (smtplib.SMTPException, OSError) as exc:  # timeouts are OSErrors
             self.close()
             raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
         if refused:  # some of several recipients refused (we send to one: not expected)
