@@ -1,0 +1,148 @@
+"""Sending a campaign's recipients in batches: claim, send on one transport session, record; and finishing.
+
+A lane (one job at a time, several lanes side by side) claims the next pending recipients of the campaign with
+`FOR UPDATE SKIP LOCKED` on PostgreSQL and keeps them locked while it sends them, in one transaction that then
+records each outcome and commits. Two lanes never take the same recipient; a lane killed mid-batch (SIGKILL) loses
+its transaction: its recipients are pending again, and the messages it had already handed to the server in that
+batch go a second time, at most `size` of them. Nothing recorded `sent` is ever sent again.
+
+A temporary failure (4xx, server away) puts the recipient back as pending after a back-off that grows with each
+attempt; a permanent one (5xx), or too many attempts, records it `failed` with the server's reason.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, func, or_, select, update
+
+from domain.campaigns.models import Campaign, CampaignRecipient
+from domain.communications.outbound import PermanentFailure, TemporaryFailure
+from domain.db import UTCDateTime, db
+from tenants.guard import TENANT_FILTERED
+
+log = logging.getLogger("campaigns")
+
+BATCH_SIZE = 200
+BACKOFF_SECONDS = (60, 300, 1800, 7200)  # after the 1st, 2nd, 3rd, 4th temporary failure
+MAX_ATTEMPTS = 5
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait after `attempts` temporary failures (1 -> 1 minute ... then 2 hours)."""
+    return timedelta(seconds=BACKOFF_SECONDS[min(attempts, len(BACKOFF_SECONDS)) - 1])
+
+
+@dataclass
+class BatchOutcome:
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+
+def _locking(statement):
+    """Row locks on PostgreSQL (SQLite has one writer at a time: its write lock serialises the lanes)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return statement.with_for_update(skip_locked=True)
+    return statement
+
+
+def campaign_status(campaign_id: int) -> str | None:
+    return db.session.scalar(select(Campaign.status).where(Campaign.id == campaign_id))
+
+
+def claim(*, tenant_id: int, campaign_id: int, now: datetime, size: int) -> list:
+    """The next pending recipients due now, locked until the transaction ends: (id, email, name, account_number,
+    locale, attempts) rows."""
+    r = CampaignRecipient.__table__.c
+    statement = (select(r.id, r.email, r.name, r.account_number, r.locale, r.attempts)
+                 .where(r.tenant_id == tenant_id, r.campaign_id == campaign_id, r.status == "pending",
+                        or_(r.next_attempt_at.is_(None), r.next_attempt_at <= now))
+                 .order_by(r.id).limit(size))
+    return list(db.session.execute(_locking(statement).execution_options(**{TENANT_FILTERED: True})))
+
+
+def send_claimed(rows: list, *, session, build_mail: Callable, now: Callable[[], datetime]) -> tuple[list, list, list]:
+    """Send each claimed row on the open transport session: (sent, retries, failures) as parameter dicts."""
+    sent, retries, failures = [], [], []
+    for row in rows:
+        try:
+            session.send(build_mail(row))
+        except TemporaryFailure as exc:
+            attempts = row.attempts + 1
+            if attempts >= MAX_ATTEMPTS:
+                failures.append({"rid": row.id, "reason": _reason(exc), "attempts": attempts})
+            else:
+                retries.append({"rid": row.id, "reason": _reason(exc), "attempts": attempts,
+                                "at": now() + backoff(attempts)})
+        except PermanentFailure as exc:
+            failures.append({"rid": row.id, "reason": _reason(exc), "attempts": row.attempts + 1})
+        else:
+            sent.append({"rid": row.id, "at": now(), "attempts": row.attempts + 1})
+    return sent, retries, failures
+
+
+def _reason(exc) -> str:
+    code = getattr(exc, "code", None)
+    return (f"{code} {exc.reason}" if code else str(exc.reason))[:255]
+
+
+def record(*, tenant_id: int, sent: list, retries: list, failures: list) -> None:
+    """Each outcome in one executemany per kind (a batch of hundreds: three statements)."""
+    table = CampaignRecipient.__table__
+    where = (table.c.tenant_id == tenant_id) & (table.c.id == bindparam("rid"))
+    options = {TENANT_FILTERED: True}
+    if sent:
+        db.session.execute(update(table).where(where).values(
+            status="sent", sent_at=bindparam("at"), attempts=bindparam("attempts"), reason=None,
+            next_attempt_at=None).execution_options(**options), sent)
+    if retries:
+        db.session.execute(update(table).where(where).values(
+            status="pending", reason=bindparam("reason"), attempts=bindparam("attempts"),
+            next_attempt_at=bindparam("at")).execution_options(**options), retries)
+    if failures:
+        db.session.execute(update(table).where(where).values(
+            status="failed", reason=bindparam("reason"), attempts=bindparam("attempts"),
+            next_attempt_at=None).execution_options(**options), failures)
+
+
+def send_batch(*, tenant_id: int, campaign_id: int, session, build_mail: Callable, now: Callable[[], datetime],
+               size: int = BATCH_SIZE) -> BatchOutcome:
+    """Claim, send and record one batch, then commit (the locks end there)."""
+    rows = claim(tenant_id=tenant_id, campaign_id=campaign_id, now=now(), size=size)
+    outcome = BatchOutcome(claimed=len(rows))
+    if not rows:
+        db.session.rollback()
+        return outcome
+    sent, retries, failures = send_claimed(rows, session=session, build_mail=build_mail, now=now)
+    record(tenant_id=tenant_id, sent=sent, retries=retries, failures=failures)
+    db.session.commit()
+    outcome.sent, outcome.retried, outcome.failed = len(sent), len(retries), len(failures)
+    return outcome
+
+
+@dataclass(frozen=True)
+class Finish:
+    state: str  # completed, waiting (retries due later), busy (another lane holds the last ones), stopped
+    retry_at: datetime | None = None
+
+
+def finish_if_done(*, campaign_id: int, now: datetime) -> Finish:
+    """When a lane finds nothing to claim: complete the campaign if no recipient is pending any more."""
+    status = campaign_status(campaign_id)
+    if status != "sending":
+        return Finish("stopped")
+    pending, retry_at = db.session.execute(
+        select(func.count(CampaignRecipient.id), func.min(CampaignRecipient.next_attempt_at, type_=UTCDateTime()))
+        .where(CampaignRecipient.campaign_id == campaign_id, CampaignRecipient.status == "pending")).one()
+    if pending == 0:
+        done = db.session.execute(update(Campaign).where(Campaign.id == campaign_id, Campaign.status == "sending")
+                                  .values(status="completed", finished_at=now)).rowcount
+        return Finish("completed" if done else "stopped")
+    if retry_at is not None and retry_at > now:
+        return Finish("waiting", retry_at)
+    return Finish("busy")
