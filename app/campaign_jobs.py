@@ -109,7 +109,9 @@ def start(*, campaign_id: int) -> dict:
     if campaign is None or campaign.status != "sending":
         return {"skipped": campaign.status if campaign else "missing"}
     tenant = db.session.get(Tenant, campaign.tenant_id)
-    written = services.record_recipients(campaign, tenant=tenant, today=tenant_today(tenant), now=_now())
+    with tenant_formats(tenant):
+        today = tenant_today()
+    written = services.record_recipients(campaign, tenant=tenant, today=today, now=_now())
     for lane in range(1, services.LANES + 1):
         dispatch("campaigns.send", tenant_id=campaign.tenant_id, campaign_id=campaign.id, lane=lane)
     return {"recorded": written}
