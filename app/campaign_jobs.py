@@ -112,8 +112,9 @@ def start(*, campaign_id: int) -> dict:
     with tenant_formats(tenant):
         today = tenant_today()
     written = services.record_recipients(campaign, tenant=tenant, today=today, now=_now())
+    tenant_id = tenant.id
     for lane in range(1, services.LANES + 1):
-        dispatch("campaigns.send", tenant_id=campaign.tenant_id, campaign_id=campaign.id, lane=lane)
+        dispatch("campaigns.send", tenant_id=tenant_id, campaign_id=campaign_id, lane=lane)
     return {"recorded": written}
 
 

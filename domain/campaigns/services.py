@@ -9,7 +9,9 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import case, func, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from domain.audit.recorder import record_event
 from domain.campaigns import rendering, segments
@@ -169,27 +171,27 @@ def schedule(campaign: Campaign, *, tenant, at: datetime, now: datetime) -> None
 
 def record_recipients(campaign: Campaign, *, tenant, today: date, now: datetime) -> int:
     """Write one row per account of the segment, in one statement; twice is harmless (the unique key: a second
-    call adds nobody). Accounts without an address are recorded as skipped. Returns how many were written."""
+    call adds nobody, ON CONFLICT DO NOTHING). Accounts without an address are recorded as skipped. Returns how many
+    were written."""
     if campaign.started_at is not None:
         return 0
     source = segments.segment_select(tenant_id=tenant.id, purpose=campaign.purpose, criteria=criteria_of(campaign),
                                      default_locale=tenant.default_locale, today=today).subquery()
     email = source.c.email
-    from sqlalchemy import case
 
     rows = select(
         literal(tenant.id), literal(campaign.id), source.c.account_id, email, func.coalesce(source.c.name, ""),
         source.c.account_number, source.c.locale,
         case((email.is_(None), "skipped"), else_="pending"), case((email.is_(None), "no_email"), else_=None),
-        literal(0))
+        literal(0)).where(source.c.account_id.isnot(None))  # a WHERE: SQLite reads ON CONFLICT after it unambiguously
     table = CampaignRecipient.__table__
-    statement = insert(table).from_select(
+    dialect = db.session.get_bind().dialect.name
+    insert_into = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert_into(table).from_select(
         ["tenant_id", "campaign_id", "account_id", "email", "name", "account_number", "locale", "status", "reason",
-         "attempts"], rows)
+         "attempts"], rows).on_conflict_do_nothing(index_elements=["tenant_id", "campaign_id", "account_id"])
     written = db.session.execute(statement.execution_options(**{TENANT_FILTERED: True})).rowcount
-    counts = dict(db.session.execute(
-        select(CampaignRecipient.status, func.count()).where(CampaignRecipient.campaign_id == campaign.id)
-        .group_by(CampaignRecipient.status)).all())
+    counts = _status_counts(campaign.id)
     campaign.recipient_count = sum(counts.values())
     campaign.skipped_count = counts.get("skipped", 0)
     campaign.started_at = now
@@ -235,12 +237,16 @@ def cancel(campaign: Campaign, *, now: datetime) -> int:
     return skipped
 
 
+def _status_counts(campaign_id: int) -> dict[str, int]:
+    return dict(db.session.execute(
+        select(CampaignRecipient.status, func.count(CampaignRecipient.id))
+        .where(CampaignRecipient.campaign_id == campaign_id).group_by(CampaignRecipient.status)).all())
+
+
 def progress(campaign: Campaign) -> Progress:
-    counts = dict(db.session.execute(
-        select(CampaignRecipient.status, func.count()).where(CampaignRecipient.campaign_id == campaign.id)
-        .group_by(CampaignRecipient.status)).all())
+    counts = _status_counts(campaign.id)
     unsubscribed = db.session.scalar(
-        select(func.count()).select_from(MarketingOptOut).where(MarketingOptOut.campaign_id == campaign.id))
+        select(func.count(MarketingOptOut.id)).where(MarketingOptOut.campaign_id == campaign.id))
     return Progress(total=sum(counts.values()), pending=counts.get("pending", 0) + counts.get("sending", 0),
                     sent=counts.get("sent", 0), failed=counts.get("failed", 0), skipped=counts.get("skipped", 0),
                     unsubscribed=unsubscribed or 0)
