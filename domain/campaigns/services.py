@@ -190,8 +190,10 @@ def record_recipients(campaign: Campaign, *, tenant, today: date, now: datetime)
     statement = insert_into(table).from_select(
         ["tenant_id", "campaign_id", "account_id", "email", "name", "account_number", "locale", "status", "reason",
          "attempts"], rows).on_conflict_do_nothing(index_elements=["tenant_id", "campaign_id", "account_id"])
-    written = db.session.execute(statement.execution_options(**{TENANT_FILTERED: True})).rowcount
+    before = sum(_status_counts(campaign.id).values())
+    db.session.execute(statement.execution_options(**{TENANT_FILTERED: True}))
     counts = _status_counts(campaign.id)
+    written = sum(counts.values()) - before
     campaign.recipient_count = sum(counts.values())
     campaign.skipped_count = counts.get("skipped", 0)
     campaign.started_at = now

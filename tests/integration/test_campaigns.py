@@ -15,6 +15,7 @@ from domain.campaigns.criteria import CriteriaRefused, parse_criteria
 from domain.campaigns.models import Campaign, CampaignRecipient, MarketingOptOut
 from domain.campaigns.rendering import TemplateRefused
 from domain.db import db, utcnow
+from domain.jobs import inline_jobs
 from domain.identity.models import CustomerUser
 from tenants.context import tenant_scope
 from tenants.models import Tenant
@@ -51,8 +52,14 @@ def _send(app, tenant, campaign):
     services.send_now(campaign, tenant=db.session.get(Tenant, tenant.id), now=utcnow())
     db.session.commit()
     campaign_id = campaign.id
-    enqueue_now("campaigns.start", tenant_id=tenant.id, campaign_id=campaign_id)  # the lanes run after it
+    _run("campaigns.start", tenant.id, campaign_id=campaign_id)  # the lanes run after it
     return campaign_id
+
+
+def _run(name, tenant_id, **kwargs):
+    """In this process even when REDIS_URL is set (the jobs it dispatches too)."""
+    with inline_jobs():
+        enqueue_now(name, tenant_id=tenant_id, inline=True, **kwargs)
 
 
 def _statuses(campaign_id):
@@ -236,7 +243,7 @@ def test_a_temporary_refusal_is_retried_after_the_back_off_and_a_permanent_one_r
         retry_at, reason = busy.next_attempt_at, busy.reason
         db.session.rollback()
         clock.advance(sending.backoff(1).total_seconds() + 1)
-        enqueue_now("campaigns.send", tenant_id=tenant.id, campaign_id=campaign_id)
+        _run("campaigns.send", tenant.id, campaign_id=campaign_id)
         second = _statuses(campaign_id)
         gone = db.session.scalar(select(CampaignRecipient).where(CampaignRecipient.email == "gone@example.test"))
         received = sorted(m["To"] for m in server.messages())
@@ -267,11 +274,11 @@ def test_pause_stops_the_lanes_resume_goes_on_and_a_completed_campaign_cannot_be
         services.pause(campaign, now=utcnow())
         db.session.commit()
         campaign_id = campaign.id
-        enqueue_now("campaigns.send", tenant_id=tenant.id, campaign_id=campaign_id)
+        _run("campaigns.send", tenant.id, campaign_id=campaign_id)
         paused = len(server.received)
         services.resume(db.session.get(Campaign, campaign_id), now=utcnow())
         db.session.commit()
-        enqueue_now("campaigns.send", tenant_id=tenant.id, campaign_id=campaign_id, batch_size=2)
+        _run("campaigns.send", tenant.id, campaign_id=campaign_id, batch_size=2)
         after_resume = len(server.received)
         campaign = db.session.get(Campaign, campaign_id)
         with pytest.raises(services.CampaignRefused):
