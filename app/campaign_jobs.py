@@ -82,12 +82,13 @@ class CampaignMailer:
             footer_html = footer_html.replace("{UNSUBSCRIBE}", unsubscribe_url)
             index = html.rfind("</body>")
             html = html[:index] + footer_html + html[index:] if index >= 0 else html + footer_html
-        headers = (("X-Campaign", self.campaign.public_id),)
+        headers: tuple = (("X-Campaign", self.campaign.public_id),)
         if self.marketing:
             headers += (("List-Unsubscribe", f"<{unsubscribe_url}>"),
                         ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
         mail = OutgoingMail(to=row.email, subject=subject, text=text, html=html, sender_name=self.sender_name,
-                            sender_address=self.sender_address, tenant_id=self.tenant.id, headers=headers)
+                            sender_address=self.sender_address, tenant_id=self.tenant.id, headers=headers,
+                            fast=True)
         return mail, unsubscribe_url
 
     def mail(self, row) -> OutgoingMail:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, text, update
 
 from domain.campaigns.models import Campaign, CampaignRecipient
 from domain.communications.outbound import PermanentFailure, TemporaryFailure
@@ -91,23 +91,48 @@ def _reason(exc) -> str:
     return (f"{code} {exc.reason}" if code else str(exc.reason))[:255]
 
 
+_UNNEST_UPDATE = text("""
+    UPDATE campaign_recipients AS r
+    SET status = u.status, sent_at = u.sent_at, attempts = u.attempts, reason = u.reason,
+        next_attempt_at = u.next_attempt_at
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:statuses AS varchar[]), CAST(:sent_ats AS timestamptz[]),
+                CAST(:attempts AS integer[]), CAST(:reasons AS varchar[]), CAST(:next_ats AS timestamptz[]))
+         AS u(id, status, sent_at, attempts, reason, next_attempt_at)
+    WHERE r.tenant_id = :tenant_id AND r.id = u.id""")
+
+
 def record(*, tenant_id: int, sent: list, retries: list, failures: list) -> None:
-    """Each outcome in one executemany per kind (a batch of hundreds: three statements)."""
+    """Each outcome of the batch: on PostgreSQL one statement for the whole batch (arrays unnested), elsewhere one
+    executemany per kind."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        rows = ([(p["rid"], "sent", p["at"], p["attempts"], None, None) for p in sent]
+                + [(p["rid"], "pending", None, p["attempts"], p["reason"], p["at"]) for p in retries]
+                + [(p["rid"], "failed", None, p["attempts"], p["reason"], None) for p in failures])
+        if rows:
+            ids, statuses, sent_ats, attempts, reasons, next_ats = (list(column) for column in zip(*rows, strict=True))
+            db.session.execute(_UNNEST_UPDATE.execution_options(**{TENANT_FILTERED: True}), {
+                "ids": ids, "statuses": statuses, "sent_ats": sent_ats, "attempts": attempts, "reasons": reasons,
+                "next_ats": next_ats, "tenant_id": tenant_id})
+        return
     table = CampaignRecipient.__table__
-    where = (table.c.tenant_id == tenant_id) & (table.c.id == bindparam("rid"))
+    # Typed parameters: an untyped id would be compared as text or numeric, and the index on it ignored.
+    where = (table.c.tenant_id == tenant_id) & (table.c.id == bindparam("rid", type_=table.c.id.type))
+    at = bindparam("at", type_=table.c.sent_at.type)
+    attempts = bindparam("attempts", type_=table.c.attempts.type)
+    reason = bindparam("reason", type_=table.c.reason.type)
     options = {TENANT_FILTERED: True}
     if sent:
         db.session.execute(update(table).where(where).values(
-            status="sent", sent_at=bindparam("at"), attempts=bindparam("attempts"), reason=None,
+            status="sent", sent_at=at, attempts=attempts, reason=None,
             next_attempt_at=None).execution_options(**options), sent)
     if retries:
         db.session.execute(update(table).where(where).values(
-            status="pending", reason=bindparam("reason"), attempts=bindparam("attempts"),
-            next_attempt_at=bindparam("at")).execution_options(**options), retries)
+            status="pending", reason=reason, attempts=attempts, next_attempt_at=at).execution_options(**options),
+            retries)
     if failures:
         db.session.execute(update(table).where(where).values(
-            status="failed", reason=bindparam("reason"), attempts=bindparam("attempts"),
-            next_attempt_at=None).execution_options(**options), failures)
+            status="failed", reason=reason, attempts=attempts, next_attempt_at=None).execution_options(**options),
+            failures)
 
 
 def send_batch(*, tenant_id: int, campaign_id: int, session, build_mail: Callable, now: Callable[[], datetime],
