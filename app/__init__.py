@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         REDIS_URL=settings.redis_url,
         PLATFORM_DOMAIN=settings.platform_domain,
         MAIL_URL=settings.mail_url,
+        CAMPAIGN_BATCH_SIZE=settings.campaign_batch_size,
         OUTBOX_DIR=settings.outbox_dir,
         FILES_DIR=settings.files_dir,
         HTTPS=settings.https,

@@ -137,7 +137,8 @@ def test_send_now_delivers_and_the_progress_and_recipients_pages_follow(app, two
 
     assert sent.status_code == 302
     assert [m["To"] for m in mails] == [a.customer_email]  # never tenant B's customer
-    assert mails[0]["Subject"].startswith("Bonjour") and mails[0]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert mails[0]["Subject"].startswith("Bonjour")
+    assert mails[0]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert progress == {"status": "completed", "total": 1, "processed": 1, "percent": 100, "sent": 1, "failed": 0,
                         "skipped": 0, "unsubscribed": 0, "active": False}
     assert 'id="run-bar"' in detail and a.account_number in recipients
