@@ -162,9 +162,8 @@ def _criteria_lines(criteria: dict) -> list[tuple[str, str]]:
     lines = []
     for name, value in criteria.items():
         field = form[name]
-        label = dict((str(c[0]), str(c[1])) for c in field.choices).get(value, value) \
-            if hasattr(field, "choices") and field.choices else value
-        lines.append((str(field.label.text), label))
+        choices = {str(choice.value): str(choice.label) for choice in getattr(field, "choices", None) or ()}
+        lines.append((str(field.label.text), choices.get(value, value)))
     return lines
 
 

@@ -61,11 +61,14 @@ def test_a_supervisor_writes_a_campaign_and_counts_its_segment_without_script(ap
     service = office.get("/backoffice/campaigns/segment.json?purpose=service&activity=plutonium")
     public_id = _create(office)
     listed = office.get("/backoffice/campaigns/").get_data(as_text=True)
+    narrowed = _create(office, "Gas in Lyon", activity="gas", town="Lyon", paperless="no")
+    described = office.get(f"/backoffice/campaigns/{narrowed}").get_data(as_text=True)
 
     assert counted.status_code == 200 and "1 customer will receive it" in counted.get_data(as_text=True)
     assert live["count"] == 1 and live["sample"][0]["account_number"] == a.account_number
     assert service.status_code == 400 and service.get_json()["field"] == "activity"
     assert "Winter offer" in listed and public_id in listed
+    assert "Activity: Gas" in described and "Town: Lyon" in described and "Paperless billing: No" in described
 
 
 @pytest.mark.parametrize("role", ["agent", "billing", "collections"])
