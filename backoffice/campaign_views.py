@@ -4,7 +4,7 @@ resume, cancel, and who got what. Rules in domain/campaigns; sending in app/camp
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC
 
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -337,4 +337,4 @@ def campaign_recipients(public_id: str):
     return render_template("backoffice/campaigns/recipients.html", campaign=campaign, rows=rows[:50],
                            has_next=len(rows) > 50, page=page, status=status, status_names=RECIPIENT_STATUS_NAMES,
                            skip_reasons=SKIP_REASONS, progress=services.progress(campaign),
-                           datetime_now=datetime.now)
+                           locale_names=LOCALE_NAMES)
