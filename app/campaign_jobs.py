@@ -137,7 +137,7 @@ def send(*, campaign_id: int, lane: int = 1, batch_size: int | None = None) -> d
                 db.session.rollback()
                 return {**totals, "stopped": "status"}
             outcome = sending.send_batch(tenant_id=tenant_id, campaign_id=campaign_id, session=session,
-                                         build_mail=mailer.mail, now=_now, size=size)
+                                         build_mail=mailer.mail, now=_now, size=size, marketing=mailer.marketing)
             totals["sent"] += outcome.sent
             totals["failed"] += outcome.failed
             totals["retried"] += outcome.retried

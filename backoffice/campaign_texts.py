@@ -8,7 +8,8 @@ CAMPAIGN_STATUS_NAMES = {"draft": _l("Draft"), "scheduled": _l("Scheduled"), "se
 RECIPIENT_STATUS_NAMES = {"pending": _l("To send"), "sending": _l("Sending"), "sent": _l("Sent"),
                           "failed": _l("Failed"), "skipped": _l("Skipped")}
 PURPOSE_NAMES = {"marketing": _l("Marketing"), "service": _l("Service information")}
-SKIP_REASONS = {"no_email": _l("no e-mail address"), "cancelled": _l("campaign cancelled")}
+SKIP_REASONS = {"no_email": _l("no e-mail address"), "cancelled": _l("campaign cancelled"),
+                "unsubscribed": _l("unsubscribed before it was sent")}
 REFUSALS = {
     "name": _l("Enter a name of at most 120 characters."),
     "purpose": _l("Choose the purpose of the campaign."),

@@ -56,20 +56,42 @@ def campaign_status(campaign_id: int) -> str | None:
 
 
 def claim(*, tenant_id: int, campaign_id: int, now: datetime, size: int) -> list:
-    """The next pending recipients due now, locked until the transaction ends: (id, email, name, account_number,
-    locale, attempts) rows."""
+    """The next pending recipients due now, locked until the transaction ends: (id, account_id, email, name,
+    account_number, locale, attempts) rows."""
     r = CampaignRecipient.__table__.c
-    statement = (select(r.id, r.email, r.name, r.account_number, r.locale, r.attempts)
+    statement = (select(r.id, r.account_id, r.email, r.name, r.account_number, r.locale, r.attempts)
                  .where(r.tenant_id == tenant_id, r.campaign_id == campaign_id, r.status == "pending",
                         or_(r.next_attempt_at.is_(None), r.next_attempt_at <= now))
                  .order_by(r.id).limit(size))
     return list(db.session.execute(_locking(statement).execution_options(**{TENANT_FILTERED: True})))
 
 
-def send_claimed(rows: list, *, session, build_mail: Callable, now: Callable[[], datetime]) -> tuple[list, list, list]:
-    """Send each claimed row on the open transport session: (sent, retries, failures) as parameter dicts."""
-    sent, retries, failures = [], [], []
+def no_longer_consenting(*, tenant_id: int, account_ids: list[int]) -> set[int]:
+    """Accounts of a marketing batch that unsubscribed or withdrew their consent since the recipients were recorded
+    (one statement per batch)."""
+    from domain.campaigns.models import MarketingOptOut
+    from domain.identity.models import CustomerAccess, CustomerUser
+
+    if not account_ids:
+        return set()
+    consenting = set(db.session.scalars(
+        select(CustomerAccess.account_id).join(CustomerUser, CustomerUser.id == CustomerAccess.customer_user_id)
+        .where(CustomerAccess.account_id.in_(account_ids), CustomerUser.is_active.is_(True),
+               CustomerUser.marketing_consent.is_(True))))
+    opted_out = set(db.session.scalars(select(MarketingOptOut.account_id).where(
+        MarketingOptOut.account_id.in_(account_ids))))
+    return set(account_ids) - (consenting - opted_out)
+
+
+def send_claimed(rows: list, *, session, build_mail: Callable, now: Callable[[], datetime],
+                 withdrawn: frozenset[int] | set[int] = frozenset()) -> tuple[list, list, list, list]:
+    """Send each claimed row on the open transport session: (sent, retries, failures, skipped) as parameter dicts;
+    a row whose account is in `withdrawn` is skipped, not sent."""
+    sent, retries, failures, skipped = [], [], [], []
     for row in rows:
+        if row.account_id in withdrawn:
+            skipped.append({"rid": row.id, "reason": "unsubscribed", "attempts": row.attempts})
+            continue
         try:
             session.send(build_mail(row))
         except TemporaryFailure as exc:
@@ -83,7 +105,7 @@ def send_claimed(rows: list, *, session, build_mail: Callable, now: Callable[[],
             failures.append({"rid": row.id, "reason": _reason(exc), "attempts": row.attempts + 1})
         else:
             sent.append({"rid": row.id, "at": now(), "attempts": row.attempts + 1})
-    return sent, retries, failures
+    return sent, retries, failures, skipped
 
 
 def _reason(exc) -> str:
@@ -101,13 +123,14 @@ _UNNEST_UPDATE = text("""
     WHERE r.tenant_id = :tenant_id AND r.id = u.id""")
 
 
-def record(*, tenant_id: int, sent: list, retries: list, failures: list) -> None:
+def record(*, tenant_id: int, sent: list, retries: list, failures: list, skipped: list = ()) -> None:
     """Each outcome of the batch: on PostgreSQL one statement for the whole batch (arrays unnested), elsewhere one
     executemany per kind."""
     if db.session.get_bind().dialect.name == "postgresql":
         rows = ([(p["rid"], "sent", p["at"], p["attempts"], None, None) for p in sent]
                 + [(p["rid"], "pending", None, p["attempts"], p["reason"], p["at"]) for p in retries]
-                + [(p["rid"], "failed", None, p["attempts"], p["reason"], None) for p in failures])
+                + [(p["rid"], "failed", None, p["attempts"], p["reason"], None) for p in failures]
+                + [(p["rid"], "skipped", None, p["attempts"], p["reason"], None) for p in skipped])
         if rows:
             ids, statuses, sent_ats, attempts, reasons, next_ats = (list(column) for column in zip(*rows, strict=True))
             db.session.execute(_UNNEST_UPDATE.execution_options(**{TENANT_FILTERED: True}), {
@@ -129,22 +152,27 @@ def record(*, tenant_id: int, sent: list, retries: list, failures: list) -> None
         db.session.execute(update(table).where(where).values(
             status="pending", reason=reason, attempts=attempts, next_attempt_at=at).execution_options(**options),
             retries)
-    if failures:
-        db.session.execute(update(table).where(where).values(
-            status="failed", reason=reason, attempts=attempts, next_attempt_at=None).execution_options(**options),
-            failures)
+    for status, rows in (("failed", failures), ("skipped", skipped)):
+        if rows:
+            db.session.execute(update(table).where(where).values(
+                status=status, reason=reason, attempts=attempts, next_attempt_at=None).execution_options(**options),
+                list(rows))
 
 
 def send_batch(*, tenant_id: int, campaign_id: int, session, build_mail: Callable, now: Callable[[], datetime],
-               size: int = BATCH_SIZE) -> BatchOutcome:
-    """Claim, send and record one batch, then commit (the locks end there)."""
+               size: int = BATCH_SIZE, marketing: bool = False) -> BatchOutcome:
+    """Claim, send and record one batch, then commit (the locks end there). In a marketing campaign, whoever
+    unsubscribed or withdrew consent since the recipients were recorded is skipped."""
     rows = claim(tenant_id=tenant_id, campaign_id=campaign_id, now=now(), size=size)
     outcome = BatchOutcome(claimed=len(rows))
     if not rows:
         db.session.rollback()
         return outcome
-    sent, retries, failures = send_claimed(rows, session=session, build_mail=build_mail, now=now)
-    record(tenant_id=tenant_id, sent=sent, retries=retries, failures=failures)
+    withdrawn = no_longer_consenting(tenant_id=tenant_id, account_ids=[r.account_id for r in rows]) \
+        if marketing else set()
+    sent, retries, failures, skipped = send_claimed(rows, session=session, build_mail=build_mail, now=now,
+                                                    withdrawn=withdrawn)
+    record(tenant_id=tenant_id, sent=sent, retries=retries, failures=failures, skipped=skipped)
     db.session.commit()
     outcome.sent, outcome.retried, outcome.failed = len(sent), len(retries), len(failures)
     return outcome

@@ -338,3 +338,31 @@ def test_unsubscribing_withdraws_consent_records_an_opt_out_and_an_audit_event(c
 
     assert (first, again) == (True, False)
     assert user.marketing_consent is False and opt_outs == 1 and events == ["marketing_consent"]
+
+
+def test_who_withdraws_consent_after_the_recipients_were_recorded_is_skipped_not_sent(app, ctx, tenant):
+    from domain.campaigns.unsubscribe import Unsubscribing, unsubscribe
+
+    with tenant_scope(tenant.id):
+        customer(email="stay@example.test", consent=True)
+        leaving = customer(email="leave@example.test", consent=True)
+        customer(email="changed@example.test", consent=True)
+        campaign = _campaign()
+        db.session.commit()
+        the_tenant = db.session.get(Tenant, tenant.id)
+        services.send_now(campaign, tenant=the_tenant, now=utcnow())
+        services.record_recipients(campaign, tenant=the_tenant, today=TODAY, now=utcnow())
+        unsubscribe(Unsubscribing(account=leaving, campaign=campaign, locale=None), now=utcnow())
+        db.session.scalar(select(CustomerUser).where(CustomerUser.email == "changed@example.test")) \
+            .marketing_consent = False  # withdrawn in the profile
+        db.session.commit()
+        campaign_id = campaign.id
+
+    with SMTPServer() as server, platform_smtp(app, server.url), tenant_scope(tenant.id):
+        _run("campaigns.send", tenant.id, campaign_id=campaign_id)
+        rows = dict(db.session.execute(select(CampaignRecipient.email, CampaignRecipient.reason)
+                                       .where(CampaignRecipient.status == "skipped")).all())
+        received = [m["To"] for m in server.messages()]
+
+    assert received == ["stay@example.test"]
+    assert rows == {"leave@example.test": "unsubscribed", "changed@example.test": "unsubscribed"}
