@@ -29,6 +29,8 @@ TEMPLATE_REFUSALS = {
     "syntax": _l("The template cannot be read (%(part)s, line %(line)s): %(detail)s"),
     "unknown_variable": _l("The template uses a variable that does not exist (%(part)s): %(detail)s"),
     "unsafe": _l("The template tries something that is not allowed (%(part)s)."),
+    "not_allowed": _l("Campaign e-mails allow text, variables and conditions only; this template uses %(detail)s "
+                      "(%(part)s, line %(line)s)."),
     "error": _l("The template fails when it is filled in (%(part)s): %(detail)s"),
     "too_long": _l("The e-mail is too long once filled in (%(part)s)."),
 }

@@ -1,13 +1,16 @@
 """Staff-written campaign templates, rendered in Jinja's sandbox with a documented set of variables; pure.
 
-A template that does not compile, names a variable not in the list or tries something the sandbox forbids (an
-attribute of Python internals, a call) raises `TemplateRefused` with the part and a message staff can act on.
+A campaign e-mail is text with variables and, at most, conditions: `{{ customer_name }}`, `{{ x|upper }}`,
+`{% if ... %}`. Anything else (loops, calls, attributes, indexes, arithmetic) is refused before rendering, so no
+template can run for long or grow without bound (`{% for %}` nested ten deep would, even in the sandbox). A template
+that does not compile, names a variable not in the list or uses a refused construct raises `TemplateRefused` with the
+part and a message staff can act on; the sandbox stays as a second line.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 # name -> what it holds (shown to staff beside the template's fields)
@@ -30,6 +33,37 @@ class TemplateRefused(ValueError):
         self.part, self.code, self.detail, self.line = part, code, detail, line
 
 
+# What a template may contain: text, variables, filters of the list below, conditions, comparisons, `{% set %}`.
+_ALLOWED_NODES = (nodes.Template, nodes.Output, nodes.TemplateData, nodes.Name, nodes.Const, nodes.Filter, nodes.If,
+                  nodes.Compare, nodes.Operand, nodes.And, nodes.Or, nodes.Not, nodes.Concat, nodes.CondExpr,
+                  nodes.Test, nodes.Keyword, nodes.Assign, nodes.List, nodes.Tuple)
+_ALLOWED_FILTERS = frozenset({"default", "d", "upper", "lower", "title", "capitalize", "trim", "e", "escape",
+                              "truncate", "replace", "striptags"})
+_ALLOWED_TESTS = frozenset({"defined", "undefined", "none", "eq", "ne", "equalto", "string", "number"})
+_CONSTRUCTS = {nodes.For: "a loop", nodes.Call: "a call", nodes.Getattr: "an attribute", nodes.Getitem: "an index",
+               nodes.Macro: "a macro", nodes.Include: "an include", nodes.Import: "an import",
+               nodes.Extends: "extends", nodes.Block: "a block", nodes.CallBlock: "a call block",
+               nodes.FilterBlock: "a filter block", nodes.With: "a with block", nodes.Slice: "a slice",
+               nodes.BinExpr: "arithmetic", nodes.UnaryExpr: "arithmetic", nodes.Dict: "a dictionary"}
+
+
+def _construct(node) -> str:
+    for kind, name in _CONSTRUCTS.items():
+        if isinstance(node, kind):
+            return name
+    return type(node).__name__
+
+
+def _check_constructs(part: str, tree) -> None:
+    for node in tree.find_all(nodes.Node):
+        if isinstance(node, nodes.Filter) and node.name not in _ALLOWED_FILTERS:
+            raise TemplateRefused(part, "not_allowed", f"the filter {node.name}", node.lineno)
+        if isinstance(node, nodes.Test) and node.name not in _ALLOWED_TESTS:
+            raise TemplateRefused(part, "not_allowed", f"the test {node.name}", node.lineno)
+        if not isinstance(node, _ALLOWED_NODES):
+            raise TemplateRefused(part, "not_allowed", _construct(node), node.lineno)
+
+
 _text_env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 _html_env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True, keep_trailing_newline=True)
 
@@ -50,6 +84,7 @@ def compile_template(*, subject: str, text: str, html: str | None) -> Compiled:
             parts[part] = None
             continue
         try:
+            _check_constructs(part, env.parse(source))
             parts[part] = env.from_string(source)
         except TemplateSyntaxError as exc:
             raise TemplateRefused(part, "syntax", exc.message or "syntax error", exc.lineno) from exc
