@@ -366,3 +366,26 @@ def test_who_withdraws_consent_after_the_recipients_were_recorded_is_skipped_not
 
     assert received == ["stay@example.test"]
     assert rows == {"leave@example.test": "unsubscribed", "changed@example.test": "unsubscribed"}
+
+
+def test_a_scheduled_campaign_starts_once_its_time_has_come_by_the_sweep_command(app, tenant, outbox, monkeypatch):
+    monkeypatch.setitem(app.config, "REDIS_URL", None)  # the embedded default: cron runs `flask jobs sweep`
+    with app.app_context(), tenant_scope(tenant.id):
+        customer(email="later@example.test", consent=True)
+        campaign = _campaign()
+        services.schedule(campaign, tenant=db.session.get(Tenant, tenant.id), at=utcnow() + timedelta(hours=2),
+                          now=utcnow())
+        db.session.commit()
+        campaign_id = campaign.id
+    runner = app.test_cli_runner()
+
+    early = runner.invoke(args=["jobs", "sweep"])
+    early_mails = len(outbox())
+    clock.advance(2 * 3600 + 1)
+    due = runner.invoke(args=["jobs", "sweep"])
+
+    assert early.exit_code == 0 and early_mails == 0
+    assert due.exit_code == 0 and f"campaign {campaign_id}: started" in due.output
+    assert [m["To"] for m in outbox()] == ["later@example.test"]
+    with app.app_context(), tenant_scope(tenant.id):
+        assert db.session.get(Campaign, campaign_id).status == "completed"
