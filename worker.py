@@ -35,6 +35,9 @@ JOBS: dict[str, tuple[str, str]] = {
     "imports.check": ("domain.imports.services:check_import", "default"),
     "imports.write_chunk": ("domain.imports.services:write_chunk", "default"),
     "imports.advance": ("domain.imports.services:advance", "default"),
+    "campaigns.start": ("app.campaign_jobs:start", "mail"),
+    "campaigns.send": ("app.campaign_jobs:send", "mail"),
+    "campaigns.fire_scheduled": ("app.campaign_jobs:fire_scheduled", "mail"),
 }
 
 # Jobs that may take longer than RQ's default of 180 s (seconds): a whole utility's export; checking the files of a
@@ -49,7 +52,8 @@ RUN_WHEN_SUSPENDED = frozenset({"tenants.export_data"})
 # memory): each is idempotent, so a second run finishes what the first began and repeats nothing.
 RETRIED_ON_CRASH = frozenset({"billing.plan_run", "billing.bill_chunk", "billing.issue_run", "billing.issue_chunk",
                               "billing.render_chunk_documents", "billing.render_bill_documents",
-                              "imports.check", "imports.write_chunk", "imports.advance"})
+                              "imports.check", "imports.write_chunk", "imports.advance",
+                              "campaigns.start", "campaigns.send", "campaigns.fire_scheduled"})
 RETRIES = 3
 
 
@@ -117,6 +121,21 @@ def _bounded_warm_shutdown(worker, grace: float) -> None:
     worker.request_stop = request_stop
 
 
+def _campaign_sweep_loop(app, stop: threading.Event) -> None:
+    """Scheduled campaigns start within CAMPAIGN_SWEEP_SECONDS of their time even if RQ's scheduled job was lost."""
+    interval = float(os.environ.get("CAMPAIGN_SWEEP_SECONDS") or 60)
+    while not stop.wait(interval):
+        try:
+            with app.app_context():
+                from app.campaign_jobs import take_up_campaigns
+                from domain.db import db
+
+                take_up_campaigns(scheduled_only=True)
+                db.session.remove()
+        except Exception:
+            log.exception("campaign sweep tick failed")
+
+
 def main(argv: list[str]) -> int:
     from redis import Redis
     from rq import Queue, SimpleWorker, Worker
@@ -163,6 +182,16 @@ def main(argv: list[str]) -> int:
                 logging.getLogger("billing").exception("could not take up interrupted billing runs")
             finally:
                 db.session.remove()  # no session or connection of the parent's is carried into the horses
+        if "mail" in names:
+            # Campaigns whose lanes died with a worker go on now; scheduled ones whose time has come start.
+            from app.campaign_jobs import take_up_campaigns
+
+            try:
+                take_up_campaigns()
+            except Exception:  # the worker still starts; the periodic sweep tries the scheduled ones again
+                logging.getLogger("campaigns").exception("could not take up campaigns")
+            finally:
+                db.session.remove()
         queues = [Queue(n, connection=conn, serializer=JSONSerializer) for n in names]
         # WORKER_FORK=0: run each job in this process (RQ's SimpleWorker), keeping its database connection and
         # warm caches; a forked work horse per job (the default) isolates jobs from each other's leaks and crashes.
@@ -173,6 +202,8 @@ def main(argv: list[str]) -> int:
             from app.schedule import daily_scheduler_loop
             threading.Thread(target=daily_scheduler_loop, args=(app, conn, stop), name="daily-jobs",
                              daemon=True).start()
+        if not burst and "mail" in names:
+            threading.Thread(target=_campaign_sweep_loop, args=(app, stop), name="campaign-sweep", daemon=True).start()
         if not burst and "billing" in names:
             from app.schedule import sweep_loop
             threading.Thread(target=sweep_loop, args=(app, conn, stop), name="billing-sweep", daemon=True).start()

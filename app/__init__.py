@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         REDIS_URL=settings.redis_url,
         PLATFORM_DOMAIN=settings.platform_domain,
         MAIL_URL=settings.mail_url,
+        CAMPAIGN_BATCH_SIZE=settings.campaign_batch_size,
         OUTBOX_DIR=settings.outbox_dir,
         FILES_DIR=settings.files_dir,
         HTTPS=settings.https,
@@ -150,6 +151,7 @@ def _register_blueprints(app: Flask) -> None:
     import backoffice.tariff_views  # noqa: F401  (offers and tariffs, on the admin blueprint)
     import backoffice.identity_views  # noqa: F401  (identity, logo, colours and portal pages, on the admin blueprint)
     import backoffice.import_views  # noqa: F401  (customer base import, on the administration blueprint)
+    from backoffice.campaign_views import bp as campaigns_bp
     from portal.routes import bp as portal_bp
     from tenants.branding import bp as branding_bp
     from tenants.console import bp as console_bp
@@ -160,6 +162,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(backoffice_bp, url_prefix="/backoffice")
     app.register_blueprint(billing_bp, url_prefix="/backoffice/billing")
     app.register_blueprint(collections_bp, url_prefix="/backoffice/collections")
+    app.register_blueprint(campaigns_bp, url_prefix="/backoffice/campaigns")
     app.register_blueprint(admin_bp, url_prefix="/backoffice/admin")
     app.register_blueprint(console_bp, url_prefix="/console")
     app.register_blueprint(branding_bp)

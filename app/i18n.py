@@ -72,7 +72,10 @@ PAYMENT_METHOD_NAMES = {"transfer": _l("bank transfer"), "card": _l("card"), "di
 
 def select_locale() -> str:
     """The user's choice (profile, then the language picked on this browser), then the browser's preference among
-    the languages the platform speaks, then the tenant's default."""
+    the languages the platform speaks, then the tenant's default. A page about one customer reached without
+    signing in (one-click unsubscribe) sets `g.page_locale` to that customer's language first."""
+    if has_request_context() and g.get("page_locale") in LOCALES:
+        return g.page_locale
     user = getattr(current_user, "user", None) if current_user else None
     if user is not None and getattr(user, "locale", None) in LOCALES:
         return user.locale

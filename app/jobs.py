@@ -113,25 +113,30 @@ def _queue(app, queue_name: str):
 
 
 def enqueue_now(name: str, *, tenant_id: int | None, actor: dict | None = None, job_id: str | None = None,
-                inline: bool = False, background_only: bool = False, **kwargs) -> str | None:
+                inline: bool = False, background_only: bool = False, at=None, **kwargs) -> str | None:
     """Send a job to its RQ queue, or run it in-process when no REDIS_URL is set (or `inline` is asked).
 
-    A `background_only` job is skipped when it would run in-process (see domain.jobs.dispatch).
+    A `background_only` job is skipped when it would run in-process (see domain.jobs.dispatch); so is a job asked
+    for `at` a later moment (RQ's scheduler runs it then).
     """
     app = current_app._get_current_object()
     _path, queue_name = _registry()[name]
     if background_only and (inline or not app.config.get("REDIS_URL")):
         log.info("job skipped without workers name=%s tenant=%s", name, tenant_id)
         return None
+    if at is not None and (inline or not app.config.get("REDIS_URL")):
+        log.info("job for later skipped without workers name=%s tenant=%s at=%s", name, tenant_id, at)
+        return None
     if app.config.get("REDIS_URL") and not inline:
         queue = _queue(app, queue_name)
         from worker import JOB_TIMEOUTS
 
-        job = queue.enqueue(
-            "app.jobs.run_job", args=(name, tenant_id, actor, kwargs),
-            job_id=job_id, description=f"{name} tenant={tenant_id}", retry=_retry(name),
-            job_timeout=JOB_TIMEOUTS.get(name),
-        )
+        options = dict(job_id=job_id, description=f"{name} tenant={tenant_id}", retry=_retry(name),
+                       job_timeout=JOB_TIMEOUTS.get(name))
+        if at is not None:
+            job = queue.enqueue_at(at, "app.jobs.run_job", args=(name, tenant_id, actor, kwargs), **options)
+        else:
+            job = queue.enqueue("app.jobs.run_job", args=(name, tenant_id, actor, kwargs), **options)
         return job.id
     # In-process: the same run_job. It commits and removes the scoped session, so callers
     # dispatch only once their own work is committed (after the request, or in a command).

@@ -12,6 +12,7 @@ PERMISSIONS = {
     "tasks.work": "work the task queues",
     "audit.view": "see the audit history",
     "admin.configure": "configure the utility, staff and imports",
+    "campaigns.manage": "write, send and follow mailing campaigns",
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -20,7 +21,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "billing": frozenset({"home.view", "customers.view", "readings.validate", "billing.run", "tasks.work"}),
     "collections": frozenset({"home.view", "customers.view", "collections.manage", "tasks.work"}),
     "supervisor": frozenset({"home.view", "customers.view", "customers.edit", "readings.validate",
-                             "requests.handle", "tasks.work", "audit.view", "collections.manage"}),
+                             "requests.handle", "tasks.work", "audit.view", "collections.manage",
+                             "campaigns.manage"}),
     "tenant_admin": frozenset(PERMISSIONS),
 }
 

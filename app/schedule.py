@@ -180,8 +180,12 @@ def daily_command(slug: str | None, day: str | None) -> None:
 
 @jobs_cli.command("sweep")
 def sweep_command() -> None:
-    """Take up the billing runs that stalled (a dead worker, an interrupted command): for cron without workers."""
+    """Take up the billing runs that stalled (a dead worker, an interrupted command) and start the campaigns whose
+    scheduled time has come: for cron without workers (the embedded default cannot wait for a moment by itself)."""
+    from app.campaign_jobs import take_up_campaigns
     from domain.billing.recovery import sweep_stalled_runs
 
     for tenant_id, run_id, what in sweep_stalled_runs(now=utcnow()):
         click.echo(f"tenant {tenant_id} run {run_id}: {what}")
+    for tenant_id, campaign_id, what in take_up_campaigns(utcnow(), scheduled_only=True):
+        click.echo(f"tenant {tenant_id} campaign {campaign_id}: {what}")

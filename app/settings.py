@@ -56,6 +56,9 @@ class Settings:
     proxy_forwards_host: bool = False
     # Fernet keys (urlsafe base64, 32 bytes) sealing tenant secrets at rest; the first seals, every one opens.
     secrets_keys: tuple[str, ...] = ()
+    # Recipients a campaign's lane claims, sends and records per transaction (domain/campaigns/sending.py): at most
+    # this many messages go twice when a worker is killed mid-batch.
+    campaign_batch_size: int = 200
 
     @property
     def is_production(self) -> bool:
@@ -120,6 +123,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         proxy_hops=proxy_hops,
         proxy_forwards_host=_bool(env.get("PROXY_FORWARDS_HOST"), False),
         secrets_keys=secrets_keys,
+        campaign_batch_size=max(1, _int("CAMPAIGN_BATCH_SIZE", env.get("CAMPAIGN_BATCH_SIZE"), 200)),
     )
 
 

@@ -29,3 +29,4 @@ from domain.sites.models import DeliveryPoint, Meter, MeterInstallation, Premise
 from domain.tasks.models import Task, WorkGroup, WorkGroupMember  # noqa: F401
 from tenants.models import Tenant  # noqa: F401
 from tenants.export_models import TenantExport  # noqa: F401
+from domain.campaigns.models import Campaign, CampaignRecipient, CampaignTemplate, MarketingOptOut  # noqa: F401

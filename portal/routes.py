@@ -9,4 +9,5 @@ from portal import payment_views  # noqa: F401
 from portal import profile_views  # noqa: F401
 from portal import reading_views  # noqa: F401
 from portal import request_views  # noqa: F401
+from portal import unsubscribe_views  # noqa: F401
 from portal.blueprint import bp  # noqa: F401

@@ -7,6 +7,8 @@ and the session reconnects by itself after a temporary failure.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import smtplib
 import ssl
 import uuid
@@ -14,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -38,6 +40,9 @@ class OutgoingMail:
     headers: tuple[tuple[str, str], ...] = ()  # extra headers: List-Unsubscribe, X-Message-Ref...
     attachments: tuple[Attachment, ...] = ()
     message_id: str | None = None  # kept when given (a message sent again keeps its Message-ID)
+    # Serialise with `fast_bytes` (text and HTML, no attachment): a campaign's hundred thousand mails, where the
+    # email package's generator would cost more than the SMTP exchange itself.
+    fast: bool = False
 
     def to_email_message(self) -> EmailMessage:
         msg = EmailMessage()
@@ -55,6 +60,47 @@ class OutgoingMail:
             msg.add_attachment(attachment.content, maintype=main, subtype=sub or "octet-stream",
                                filename=attachment.filename)
         return msg
+
+
+def _header_text(value: str) -> str:
+    """A header value on one line; non-ASCII as RFC 2047 encoded words of at most 45 bytes each."""
+    value = " ".join(value.split())
+    if value.isascii():
+        return value
+    words, chunk = [], ""
+    for char in value:
+        if len((chunk + char).encode()) > 45:
+            words.append(chunk)
+            chunk = ""
+        chunk += char
+    words.append(chunk)
+    return "\r\n ".join("=?utf-8?b?" + base64.b64encode(word.encode()).decode("ascii") + "?=" for word in words)
+
+
+def _qp(text: str) -> bytes:
+    return binascii.b2a_qp(text.replace("\r\n", "\n").encode("utf-8")).replace(b"\n", b"\r\n")
+
+
+def fast_bytes(mail: OutgoingMail) -> bytes:
+    """The mail as MIME bytes with CRLF line ends, quoted-printable text and HTML alternatives, written directly: the
+    message `to_email_message` makes, some twenty times faster (smtplib sends bytes as they are). No attachments."""
+    if mail.attachments:
+        return bytes(mail.to_email_message())
+    message_id = mail.message_id or make_msgid(domain=mail.sender_address.split("@")[-1])
+    head = [f"From: {formataddr((mail.sender_name, mail.sender_address))}", f"To: {mail.to}",
+            f"Subject: {_header_text(mail.subject)}", f"Date: {formatdate(usegmt=True)}", f"Message-ID: {message_id}"]
+    head += [f"{name}: {_header_text(value)}" for name, value in mail.headers]
+    head.append("MIME-Version: 1.0")
+    text_part = b'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
+    if not mail.html:
+        return ("\r\n".join(head) + "\r\n").encode("utf-8") + text_part + _qp(mail.text) + b"\r\n"
+    boundary = "=_" + uuid.uuid4().hex  # "=_" never appears in quoted-printable
+    head.append(f'Content-Type: multipart/alternative; boundary="{boundary}"')
+    mark = f"--{boundary}\r\n".encode()
+    html_part = b'Content-Type: text/html; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
+    return b"".join((
+        ("\r\n".join(head) + "\r\n\r\n").encode("utf-8"), mark, text_part, _qp(mail.text), b"\r\n", mark,
+        html_part, _qp(mail.html), b"\r\n", f"--{boundary}--\r\n".encode()))
 
 
 class TemporaryFailure(Exception):
@@ -93,7 +139,7 @@ class OutboxTransport:
         target = self.folder / (f"t{mail.tenant_id}" if mail.tenant_id else "platform")
         target.mkdir(parents=True, exist_ok=True)
         path = target / f"{uuid.uuid4().hex}.eml"
-        path.write_bytes(bytes(mail.to_email_message()))
+        path.write_bytes(fast_bytes(mail) if mail.fast else bytes(mail.to_email_message()))
         return str(path)
 
     @contextmanager
@@ -161,12 +207,19 @@ class SMTPSession:
         self.connections = 0
 
     def send(self, mail: OutgoingMail) -> str:
-        message = mail.to_email_message()
+        message = data = None
+        if mail.fast:
+            data = fast_bytes(mail)
+        else:
+            message = mail.to_email_message()
         try:
             if self.smtp is None:
                 self.smtp = self.transport.connect()
                 self.connections += 1
-            refused = self.smtp.send_message(message)
+            if data is not None:
+                refused = self.smtp.sendmail(mail.sender_address, [mail.to], data)
+            else:
+                refused = self.smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
             code, reason = next(iter(exc.recipients.values()), (None, b"recipient refused"))
             self._reset()
@@ -186,7 +239,7 @@ class SMTPSession:
         if refused:  # some of several recipients refused (we send to one: not expected)
             code, reason = next(iter(refused.values()))
             raise _failure(code, _text(reason))
-        return message["Message-ID"]
+        return message["Message-ID"] if message is not None else mail.message_id
 
     def _reset(self) -> None:
         """After a refused mail the connection stays usable once the transaction is reset."""

@@ -1,4 +1,4 @@
-// Live progress of a billing run: polls the run's progress.json while it is active.
+// Live progress of a billing run, an import or a campaign: polls its progress.json while it is active.
 (function () {
   "use strict";
   var card = document.querySelector(".run-progress");
@@ -27,8 +27,9 @@
         if (!data) { return; }
         bar.value = data.percent;
         bar.textContent = new Intl.NumberFormat(lang, { style: "percent" }).format(data.percent / 100);
-        ["percent", "processed", "total", "billed", "exceptions", "rate", "seconds_left"].forEach(function (k) {
-          set(k, data[k]);
+        // Every figure the card shows that the answer carries (a run's bills, a campaign's sent and failed...).
+        Array.prototype.forEach.call(card.querySelectorAll("[data-field]"), function (el) {
+          if (el.dataset.field in data) { set(el.dataset.field, data[el.dataset.field]); }
         });
         if (data.active) { window.setTimeout(poll, 1000); } else { window.location.reload(); }
       })
