@@ -35,6 +35,8 @@ JOBS: dict[str, tuple[str, str]] = {
     "imports.check": ("domain.imports.services:check_import", "default"),
     "imports.write_chunk": ("domain.imports.services:write_chunk", "default"),
     "imports.advance": ("domain.imports.services:advance", "default"),
+    "communications.send_queued": ("domain.communications.sending:send_queued", "mail"),
+    "communications.sweep": ("domain.communications.sending:sweep", "mail"),
 }
 
 # Jobs that may take longer than RQ's default of 180 s (seconds): a whole utility's export; checking the files of a

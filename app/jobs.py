@@ -66,6 +66,7 @@ def run_job(name: str, tenant_id: int | None, actor: dict | None = None, kwargs:
             result = func(**(kwargs or {}))
             db.session.commit()
             _dispatch_documents()  # of bills this job issued, now that they are committed
+            _dispatch_mail()  # the messages this job queued, now that they are committed
             log.info("job done name=%s tenant=%s", name, tenant_id)
             return result
     except Exception:
@@ -178,6 +179,15 @@ def flush_pending_jobs() -> None:
     for name, tenant_id, kwargs in g.pop("pending_jobs", []):
         enqueue_now(name, tenant_id=tenant_id, **kwargs)
     _dispatch_documents()  # of bills the request issued (a corrective bill...), once committed
+
+
+def _dispatch_mail() -> None:
+    from domain.communications.pipeline import dispatch_committed
+
+    try:
+        dispatch_committed()
+    except Exception:  # the sweep sends what stays queued
+        log.exception("could not ask for the sending of queued mail")
 
 
 def _dispatch_documents() -> None:

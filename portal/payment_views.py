@@ -16,7 +16,7 @@ from wtforms.validators import InputRequired, StopValidation
 from app.auth import customer_required
 from app.extensions import csrf
 from app.i18n import money
-from app.mail import compose, send_after_commit
+from app.messages import queue_message
 from app.security import CSP
 from domain.billing import bills as bill_service
 from domain.contracts import services as accounts
@@ -321,14 +321,15 @@ def _receive(provider, payload: bytes, signature: str | None) -> webhooks.Webhoo
                               tenant_id=g.tenant.id, now=utcnow(), today=tenant_today())
     if result.receipt is not None:
         receipt = result.receipt
-        send_after_commit(compose(tenant=g.tenant, to=receipt.to, subject=_l("Your payment receipt"),
-                                  template="payment_receipt", locale=receipt.locale, receipt=receipt))
+        queue_message(kind="payment_received", to=receipt.to, subject=_l("Your payment receipt"),
+                      locale=receipt.locale, receipt=receipt,
+                      account=accounts.account_by_number(account_number=receipt.account_number))
     notice = result.reversal_notice
     if notice is not None:
         subject = _l("Money given back on your card payment") if notice.kind == "refund" else _l(
             "Your card payment was disputed: money given back")
-        send_after_commit(compose(tenant=g.tenant, to=notice.to, subject=subject, template="payment_reversal",
-                                  locale=notice.locale, notice=notice))
+        queue_message(kind="payment_reversal", to=notice.to, subject=subject, locale=notice.locale, notice=notice,
+                      account=accounts.account_by_number(account_number=notice.account_number))
     return result
 
 
