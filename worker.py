@@ -37,6 +37,7 @@ JOBS: dict[str, tuple[str, str]] = {
     "imports.advance": ("domain.imports.services:advance", "default"),
     "communications.send_queued": ("domain.communications.sending:send_queued", "mail"),
     "communications.sweep": ("domain.communications.sending:sweep", "mail"),
+    "communications.bills_available": ("domain.communications.notifications:bills_available", "mail"),
 }
 
 # Jobs that may take longer than RQ's default of 180 s (seconds): a whole utility's export; checking the files of a

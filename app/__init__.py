@@ -116,9 +116,11 @@ def _init_extensions(app: Flask) -> None:
     from app.jobs import enqueue_now
     from domain.jobs import set_dispatcher
     set_dispatcher(enqueue_now)
-    from app.messages import transport_of_tenant
+    from app.messages import render_for_domain, transport_of_tenant
+    from domain.communications.pipeline import set_renderer
     from domain.communications.sending import set_transport_provider
     set_transport_provider(transport_of_tenant)
+    set_renderer(render_for_domain)
 
     from domain.storage import configure_storage
     app.extensions["file_storage"] = configure_storage(app.config["FILES_DIR"])

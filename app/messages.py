@@ -111,6 +111,19 @@ def flush_committed_mail() -> None:
         log.exception("could not ask for the sending of mail tenants=%s", sorted(tenants))
 
 
+def render_for_domain(*, tenant_id: int, kind: str, to: str, locale: str | None, context: dict,
+                      links: dict[str, tuple[str, dict]]) -> pipeline.Rendered:
+    """The renderer of messages queued by domain code (domain/communications/pipeline.notify): links on the
+    tenant's own host, even from a worker."""
+    from app.invitation_mail import tenant_url
+    from domain.db import db
+    from tenants.models import Tenant
+
+    tenant = db.session.get(Tenant, tenant_id)
+    values = {name: tenant_url(tenant, endpoint, **args) for name, (endpoint, args) in links.items()}
+    return render(tenant=tenant, kind=kind, to=to, locale=locale, **context, **values)
+
+
 def commit_and_send() -> None:
     """Outside a request and a job (a command): commit, then ask for the sending of what was queued."""
     from domain.db import db

@@ -17,13 +17,14 @@ from app.auth import customer_required
 from app.extensions import csrf
 from app.i18n import money
 from app.messages import queue_message
+from domain.communications import pipeline
 from app.security import CSP
 from domain.billing import bills as bill_service
 from domain.contracts import services as accounts
 from domain.db import db, utcnow
 from domain.payments import mandates
 from domain.payments import services as payments
-from domain.payments import webhooks
+from domain.payments import receipts, webhooks
 from domain.payments.providers import (
     BadSignature,
     CheckoutLine,
@@ -330,7 +331,22 @@ def _receive(provider, payload: bytes, signature: str | None) -> webhooks.Webhoo
             "Your card payment was disputed: money given back")
         queue_message(kind="payment_reversal", to=notice.to, subject=subject, locale=notice.locale, notice=notice,
                       account=accounts.account_by_number(account_number=notice.account_number))
+    _tell_failed(result)
     return result
+
+
+def _tell_failed(result: webhooks.WebhookResult) -> None:
+    """A card payment the provider refused: the customer hears of it once (whoever retries the webhook)."""
+    payment = result.payment
+    if result.outcome != "applied" or payment is None or payment.status != "failed":
+        return
+    found = receipts.failure_notice(payment=payment)
+    if found is None or pipeline.already_recorded(kind="payment_failed", reference=f"payment:{payment.public_id}"):
+        return
+    account, to, locale = found
+    queue_message(kind="payment_failed", to=to, locale=locale, account=account,
+                  reference=f"payment:{payment.public_id}", amount=payment.amount, currency=payment.currency,
+                  payment_reference=payment.public_id, link=url_for("portal.home", _external=True))
 
 
 @bp.post("/payments/webhook")

@@ -45,9 +45,9 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     _kind("access_closure", variables=("days",)),
     _kind("staff_invitation", variables=("user", "link", "inviter", "until", "ink"), audience="staff"),
     # Bills and payments
-    _kind("bill_available", variables=("bill", "amount", "due_date", "link", "attached")),
+    _kind("bill_available", variables=("bill", "account", "holder_name", "link", "attached")),
     _kind("payment_received", optional=True, template="payment_receipt", variables=("receipt",)),
-    _kind("payment_failed", variables=("amount", "reference", "reason", "link")),
+    _kind("payment_failed", variables=("amount", "currency", "payment_reference", "link", "account")),
     _kind("payment_reversal", variables=("notice",)),
     _kind("collection_returned", variables=("notice", "reason", "portal_url")),
     _kind("mandate_confirmation", variables=("mandate", "account", "creditor")),

@@ -8,7 +8,7 @@ by the caller (app/messages.py renders templates with the tenant's branding): th
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import make_msgid
@@ -193,3 +193,41 @@ def failing_addresses(addresses: Iterable[str]) -> list[FailingAddress]:
         return []
     return list(db.session.scalars(select(FailingAddress).where(FailingAddress.address.in_(wanted))
                                    .order_by(FailingAddress.address)))
+
+
+# --- messages queued by domain code (jobs) --------------------------------------------------------------------------
+
+Renderer = Callable[..., Rendered]
+_renderer: Renderer | None = None
+
+
+def set_renderer(renderer: Renderer) -> None:
+    """The app factory plugs in how templates are rendered (app/messages.py: branding, language, links)."""
+    global _renderer
+    _renderer = renderer
+
+
+def notify(*, kind: str, to: str, locale: str | None, now: datetime, context: dict,
+           links: dict[str, tuple[str, dict]] | None = None, account_id: int | None = None,
+           party_id: int | None = None, customer_user_id: int | None = None, reference: str | None = None,
+           attachments: Sequence[dict] = ()) -> Message | None:
+    """Queue a message from domain code (a job): rendered by the plugged renderer, recorded like `record_message`.
+
+    `links` names URLs for the template as (endpoint, values) on the tenant's own host. With a `reference`, a
+    message already recorded for it is not recorded again (None is returned), also when two jobs race.
+    """
+    from sqlalchemy.exc import IntegrityError
+
+    if _renderer is None:
+        raise RuntimeError("no mail renderer configured: create the app first")
+    if reference is not None and already_recorded(kind=kind, reference=reference):
+        return None
+    rendered = _renderer(tenant_id=require_tenant_id(), kind=kind, to=to, locale=locale, context=context,
+                         links=links or {})
+    try:
+        with db.session.begin_nested():
+            return record_message(kind=kind, to=to, rendered=rendered, now=now, locale=locale,
+                                  account_id=account_id, party_id=party_id, customer_user_id=customer_user_id,
+                                  reference=reference, attachments=attachments)
+    except IntegrityError:  # another job recorded it a moment ago
+        return None
