@@ -21,6 +21,7 @@ from domain.communications.models import FailingAddress, Message, NotificationOp
 from domain.db import db
 from domain.jobs import dispatch
 from tenants.context import require_tenant_id
+from tenants.guard import TENANT_FILTERED
 
 log = logging.getLogger("communications")
 SEND_JOB = "communications.send_queued"
@@ -177,7 +178,8 @@ def messages_of_account(*, account_id: int, page: int = 1, per_page: int = 10) -
     holder = select(CustomerAccount.holder_party_id).where(CustomerAccount.id == account_id).scalar_subquery()
     # The account's own messages, and those to its holder about no account in particular (a password reset).
     where = or_(Message.account_id == account_id, and_(Message.account_id.is_(None), Message.party_id == holder))
-    total = db.session.scalar(select(func.count()).select_from(Message).where(where)) or 0
+    total = db.session.scalar(select(func.count()).select_from(Message).where(
+        Message.tenant_id == require_tenant_id(), where).execution_options(**{TENANT_FILTERED: True})) or 0
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
     rows = list(db.session.scalars(select(Message).where(where)

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import or_, select, update
 
 from domain.communications.models import FailingAddress, Message
 from domain.communications.outbound import Attachment, OutgoingMail, PermanentFailure, TemporaryFailure
@@ -21,6 +21,7 @@ from domain.communications.retry import MAX_ATTEMPTS, next_attempt_at
 from domain.db import db, utcnow
 from domain.jobs import dispatch
 from tenants.context import require_tenant_id
+from tenants.guard import TENANT_FILTERED
 
 log = logging.getLogger("communications.sending")
 BATCH = 200
@@ -92,7 +93,10 @@ def _attachment(ref: dict) -> Attachment:
 
 def mark_sent(message: Message, *, now: datetime) -> None:
     message.status, message.sent_at, message.next_attempt_at, message.failure_reason = "sent", now, None, None
-    db.session.execute(delete(FailingAddress).where(FailingAddress.address == normalise_address(message.recipient)))
+    found = db.session.scalar(select(FailingAddress).where(
+        FailingAddress.address == normalise_address(message.recipient)))
+    if found is not None:  # it takes mail again
+        db.session.delete(found)
 
 
 def mark_temporary_failure(message: Message, *, reason: str, now: datetime, max_attempts: int = MAX_ATTEMPTS) -> None:
@@ -167,16 +171,18 @@ def send_queued(*, limit: int = BATCH, now_iso: str | None = None) -> dict:
 def release_stale(*, now: datetime) -> int:
     """Messages left `sending` by a dead worker go back to the queue, due now. Returns how many."""
     return db.session.execute(
-        update(Message).where(Message.status == "sending", or_(Message.claimed_at.is_(None),
-                                                               Message.claimed_at < now - STALE_SENDING))
-        .values(status="queued", next_attempt_at=now), execution_options={"synchronize_session": False}).rowcount
+        update(Message).where(Message.tenant_id == require_tenant_id(), Message.status == "sending",
+                              or_(Message.claimed_at.is_(None), Message.claimed_at < now - STALE_SENDING))
+        .values(status="queued", next_attempt_at=now),
+        execution_options={"synchronize_session": False, TENANT_FILTERED: True}).rowcount
 
 
 def due_count(*, now: datetime) -> int:
     from sqlalchemy import func
 
     return db.session.scalar(select(func.count()).select_from(Message).where(
-        Message.status == "queued", Message.next_attempt_at <= now)) or 0
+        Message.tenant_id == require_tenant_id(), Message.status == "queued", Message.next_attempt_at <= now)
+        .execution_options(**{TENANT_FILTERED: True})) or 0
 
 
 def sweep(*, now_iso: str | None = None) -> dict:
