@@ -8,12 +8,13 @@ from datetime import timedelta
 from email import policy
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from domain.communications import pipeline, sending
 from domain.communications.models import FailingAddress, Message
 from domain.communications.outbound import SMTPTransport
 from domain.db import db, utcnow
+from domain.jobs import inline_jobs
 from tenants.context import tenant_scope
 from tenants.models import Tenant
 from tests.unit.test_outbound_mail import _Server
@@ -88,7 +89,8 @@ def test_the_outbox_mode_writes_the_recorded_message_as_an_eml_file(app, two_ten
     with app.app_context(), tenant_scope(a.tenant_id):
         _queue(a.tenant_id, locale="fr")
         db.session.commit()
-        pipeline.dispatch_committed()  # in-process: the sending job runs now
+        with inline_jobs():  # in-process, as without workers: the sending job runs now
+            pipeline.dispatch_committed()
     with app.app_context(), tenant_scope(a.tenant_id):
         (message,) = _messages()
 
@@ -192,7 +194,8 @@ def test_the_sweep_takes_up_messages_a_dead_worker_left_sending(app, two_tenants
         db.session.commit()
         recent = sending.claim_batch(now=now, limit=1)  # a worker still at work
         db.session.commit()
-        swept = sending.sweep(now_iso=now.isoformat())  # asks for a sending job (in-process: runs it)
+        with inline_jobs():  # the sending job it asks for runs now
+            swept = sending.sweep(now_iso=now.isoformat())
         statuses = {m.recipient: m.status for m in _messages()}
 
     assert [m.recipient for m in claimed] == ["one@example.com"] and len(recent) == 1
@@ -206,17 +209,19 @@ def test_a_batch_is_claimed_by_one_worker_only(app, two_tenants):
     a, _b = two_tenants
     from sqlalchemy.orm import Session
 
-    now = utcnow()
     with app.app_context(), tenant_scope(a.tenant_id):
         if db.engine.dialect.name != "postgresql":
             pytest.skip("row locks: PostgreSQL only (SQLite has one writer)")
         for n in range(5):
             _queue(a.tenant_id, to=f"c{n}@example.com")
         db.session.commit()
+        now = utcnow()
         first = [m.recipient for m in sending.claim_batch(now=now, limit=3)]  # not committed: rows locked
-        other = Session(bind=db.engine)
+        other = Session(bind=db.engine)  # another worker's connection: sets its tenant as the guard would
         try:
-            stmt = (select(Message.recipient).where(Message.status == "queued", Message.next_attempt_at <= now)
+            other.execute(text("SELECT set_config('app.tenant_id', :id, true)"), {"id": str(a.tenant_id)})
+            stmt = (select(Message.recipient).where(Message.tenant_id == a.tenant_id, Message.status == "queued",
+                                                    Message.next_attempt_at <= now)
                     .order_by(Message.id).with_for_update(skip_locked=True))
             second = list(other.scalars(stmt))
         finally:
