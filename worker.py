@@ -4,7 +4,8 @@ Jobs are registered here by name with their queue. The worker builds the app onc
 configures the mappers before forking, runs every job inside the app context, and gives
 each forked work horse fresh database connections (an engine is never shared across a
 fork). JSON serializer; RQ's built-in scheduler runs in the worker, and a thread dispatches
-each tenant's daily jobs once a day (app/schedule.py). A worker of the billing queue first takes up the
+each tenant's daily jobs once a day (app/schedule.py); a worker of the mail queue sweeps the tenants' mail every
+minute (retries due, messages a dead worker left). A worker of the billing queue first takes up the
 billing runs a dead worker left unfinished (domain/billing/recovery.py).
 """
 from __future__ import annotations
@@ -176,6 +177,9 @@ def main(argv: list[str]) -> int:
             from app.schedule import daily_scheduler_loop
             threading.Thread(target=daily_scheduler_loop, args=(app, conn, stop), name="daily-jobs",
                              daemon=True).start()
+        if not burst and "mail" in names:
+            from app.schedule import mail_sweep_loop
+            threading.Thread(target=mail_sweep_loop, args=(app, conn, stop), name="mail-sweep", daemon=True).start()
         if not burst and "billing" in names:
             from app.schedule import sweep_loop
             threading.Thread(target=sweep_loop, args=(app, conn, stop), name="billing-sweep", daemon=True).start()

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response, abort, flash, g, redirect, render_template, session, stream_with_context, url_for
+from flask import (Response, abort, flash, g, redirect, render_template, request, session, stream_with_context,
+                   url_for)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -16,7 +17,10 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Re
 from app.auth import customer_required, sign_out
 from app.auth_forms import EMAIL_SHAPE
 from app.i18n import LOCALE_NAMES, LOCALES
+from app.message_wording import ALWAYS_SENT_LABELS, preference_label
 from app.messages import queue_message
+from domain.communications import pipeline as communications
+from domain.communications.kinds import switchable_kinds
 from domain.contracts import services as accounts
 from domain.db import utcnow
 from domain.i18n import country_name
@@ -103,6 +107,9 @@ def _profile_page(*, language_form=None, marketing_form=None, status: int = 200)
         language_form=language_form or LanguageForm(locale=user.locale or _locale()),
         marketing_form=marketing_form or MarketingForm(marketing_consent=user.marketing_consent),
         paperless_form=PaperlessForm(), pending_email=profile.pending_email_change(user=user, now=utcnow()),
+        notifications_form=FlaskForm(), switchable=switchable_kinds(),
+        switched_off=communications.switched_off_kinds(customer_user_id=user.id),
+        preference_label=preference_label, always_sent=ALWAYS_SENT_LABELS.values(),
     ), status
 
 
@@ -234,6 +241,24 @@ def profile_marketing():
           else _("You will no longer receive news and offers. Service messages about your bills still come."),
           "success")
     return redirect(url_for("portal.profile", _anchor="marketing"))
+
+
+@bp.post("/profile/notifications")
+@customer_required
+def profile_notifications():
+    """Which optional e-mail notifications the customer gets (those the law or their safety requires always come)."""
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        switched_on, switched_off = communications.set_preferences(
+            customer_user_id=_user().id, enabled=request.form.getlist("enabled"), now=utcnow())
+    except communications.PreferenceRefused:
+        abort(400)
+    log.info("notification preferences tenant=%s user=%s on=%s off=%s", g.tenant.id, _user().id,
+             sorted(switched_on), sorted(switched_off))
+    flash(_("Your choice of e-mail notifications has been saved."), "success")
+    return redirect(url_for("portal.profile", _anchor="notifications"))
 
 
 @bp.get("/profile/my-data.zip")

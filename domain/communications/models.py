@@ -52,6 +52,10 @@ class Message(TenantScoped):
     attempts: Mapped[int] = mapped_column(nullable=False, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # when a worker took it (status sending)
+    # Why it is not sent (yet), for staff: `retrying` (refused for now: tried again later), `refused` (5xx: the
+    # address or the message refused for good), `gave_up` (refused for now too many times), `switched_off` (an
+    # optional kind the customer does not want); `failure_reason` keeps the server's answer, never a stack trace.
+    failure_code: Mapped[str | None] = mapped_column(String(16))
     failure_reason: Mapped[str | None] = mapped_column(String(400))
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from domain.communications.kinds import kind_of
 from domain.communications.models import FailingAddress, Message, NotificationOptOut
 from domain.db import db
+from domain.paging import Page, page_of
 from domain.jobs import dispatch
 from tenants.context import require_tenant_id
 from tenants.guard import TENANT_FILTERED
@@ -72,7 +73,7 @@ def record_message(*, kind: str, to: str, rendered: Rendered, now: datetime, loc
         subject=rendered.subject[:400], text_body=rendered.text, html_body=rendered.html,
         headers=[list(h) for h in headers] or None, attachments=list(attachments) or None,
         status="skipped" if skipped else "queued", attempts=0, next_attempt_at=None if skipped else now,
-        queued_at=now, failure_reason="switched off by the customer" if skipped else None,
+        queued_at=now, failure_code="switched_off" if skipped else None,
         message_id=make_msgid(domain=rendered.sender_address.rpartition("@")[2] or "localhost"),
     )
     db.session.add(message)
@@ -163,16 +164,9 @@ def set_preferences(*, customer_user_id: int, enabled: Iterable[str], now: datet
 
 # --- what staff see -------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class MessagePage:
-    messages: list[Message]
-    page: int
-    pages: int
-    total: int
-
-
-def messages_of_account(*, account_id: int, page: int = 1, per_page: int = 10) -> MessagePage:
-    """The account's messages, newest first, one page."""
+def messages_of_account(*, account_id: int, requested_page: str | None = None,
+                        size: int = 20) -> tuple[Page, list[Message]]:
+    """One page of the account's messages, newest first (`requested_page` as the query string gave it)."""
     from domain.contracts.models import CustomerAccount
 
     holder = select(CustomerAccount.holder_party_id).where(CustomerAccount.id == account_id).scalar_subquery()
@@ -180,12 +174,11 @@ def messages_of_account(*, account_id: int, page: int = 1, per_page: int = 10) -
     where = or_(Message.account_id == account_id, and_(Message.account_id.is_(None), Message.party_id == holder))
     total = db.session.scalar(select(func.count()).select_from(Message).where(
         Message.tenant_id == require_tenant_id(), where).execution_options(**{TENANT_FILTERED: True})) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
+    page = page_of(requested=requested_page, total=total, size=size)
     rows = list(db.session.scalars(select(Message).where(where)
                                    .order_by(Message.queued_at.desc(), Message.id.desc())
-                                   .offset((page - 1) * per_page).limit(per_page)))
-    return MessagePage(rows, page, pages, total)
+                                   .offset(page.offset).limit(page.size)))
+    return page, rows
 
 
 def failing_addresses(addresses: Iterable[str]) -> list[FailingAddress]:
@@ -233,3 +226,15 @@ def notify(*, kind: str, to: str, locale: str | None, now: datetime, context: di
                                   reference=reference, attachments=attachments)
     except IntegrityError:  # another job recorded it a moment ago
         return None
+
+
+def failing_addresses_of_account(account) -> list[FailingAddress]:
+    """The account's addresses a mail server refused for good: the holder's e-mail addresses on file and those of
+    the online accesses to the account."""
+    from domain.identity.models import CustomerAccess, CustomerUser
+
+    addresses = [c.value for c in (account.holder.contact_points if account.holder else []) if c.kind == "email"]
+    addresses += db.session.scalars(select(CustomerUser.email).join(
+        CustomerAccess, CustomerAccess.customer_user_id == CustomerUser.id)
+        .where(CustomerAccess.account_id == account.id))
+    return failing_addresses(addresses)

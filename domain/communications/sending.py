@@ -92,7 +92,8 @@ def _attachment(ref: dict) -> Attachment:
 
 
 def mark_sent(message: Message, *, now: datetime) -> None:
-    message.status, message.sent_at, message.next_attempt_at, message.failure_reason = "sent", now, None, None
+    message.status, message.sent_at, message.next_attempt_at = "sent", now, None
+    message.failure_code = message.failure_reason = None
     found = db.session.scalar(select(FailingAddress).where(
         FailingAddress.address == normalise_address(message.recipient)))
     if found is not None:  # it takes mail again
@@ -104,15 +105,16 @@ def mark_temporary_failure(message: Message, *, reason: str, now: datetime, max_
     retry_at = next_attempt_at(attempts=message.attempts, now=now, max_attempts=max_attempts)
     message.failure_reason = _short(reason)
     if retry_at is None:
-        message.status, message.next_attempt_at = "failed", None
+        message.status, message.next_attempt_at, message.failure_code = "failed", None, "gave_up"
         message.failure_reason = _short(f"gave up after {message.attempts} attempts: {reason}")
     else:
-        message.status, message.next_attempt_at = "queued", retry_at
+        message.status, message.next_attempt_at, message.failure_code = "queued", retry_at, "retrying"
 
 
 def mark_permanent_failure(message: Message, *, reason: str, now: datetime) -> None:
     """Failed at once, and the address marked failing (shown to staff in the customer file)."""
     message.status, message.next_attempt_at, message.failure_reason = "failed", None, _short(reason)
+    message.failure_code = "refused"
     address = normalise_address(message.recipient)
     found = db.session.scalar(select(FailingAddress).where(FailingAddress.address == address))
     if found is None:
