@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
+from domain.billing.document_jobs import DocumentUnavailable
 from domain.communications.models import FailingAddress, Message
 from domain.communications.outbound import Attachment, OutgoingMail, PermanentFailure, TemporaryFailure
 from domain.communications.pipeline import SEND_JOB, normalise_address
@@ -156,8 +157,12 @@ def send_queued(*, limit: int = BATCH, now_iso: str | None = None) -> dict:
             except PermanentFailure as exc:
                 mark_permanent_failure(message, reason=exc.reason, now=clock())
                 counts["failed"] += 1
-            except AttachmentUnavailable as exc:
-                mark_temporary_failure(message, reason=str(exc), now=clock())
+            except (AttachmentUnavailable, DocumentUnavailable) as exc:
+                mark_temporary_failure(message, reason=f"attachment unavailable: {exc}", now=clock())
+                counts["failed" if message.status == "failed" else "retry"] += 1
+            except Exception:  # one message's fault (a bug) must not hold the rest of the batch: logged, retried
+                log.exception("message could not be sent tenant=%s id=%s", tenant_id, message.id)
+                mark_temporary_failure(message, reason="internal error", now=clock())
                 counts["failed" if message.status == "failed" else "retry"] += 1
             else:
                 mark_sent(message, now=clock())

@@ -231,3 +231,20 @@ def test_a_batch_is_claimed_by_one_worker_only(app, two_tenants):
 
     assert first == ["c0@example.com", "c1@example.com", "c2@example.com"]
     assert second == ["c3@example.com", "c4@example.com"]
+
+
+def test_production_with_the_outbox_folder_sends_nothing_and_keeps_the_messages_queued(app, two_tenants, outbox,
+                                                                                        monkeypatch):
+    a, _b = two_tenants
+    monkeypatch.setitem(app.config, "ENV_NAME", "production")
+    monkeypatch.delitem(app.extensions, "mail_transport", raising=False)
+    with app.app_context(), tenant_scope(a.tenant_id):
+        _queue(a.tenant_id)
+        db.session.commit()
+        result = sending.send_queued()
+        (message,) = _messages()
+
+    assert result == {"sent": 0, "retry": 1, "failed": 0}
+    assert (message.status, message.failure_code, message.failure_reason) == (
+        "queued", "retrying", "mail is not configured")
+    assert outbox() == []
