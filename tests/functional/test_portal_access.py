@@ -396,7 +396,8 @@ class SlowTransport:
 
 
 @pytest.fixture
-def slow_mail(app):
+def slow_mail(app, monkeypatch):
+    monkeypatch.setitem(app.config, "REDIS_URL", None)  # the sending job in-process, after the response
     transport = SlowTransport(delay=1.0)
     saved = app.extensions.get("mail_transport")
     app.extensions["mail_transport"] = transport

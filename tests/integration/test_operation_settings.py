@@ -371,6 +371,7 @@ def test_the_utility_s_e_mails_leave_through_its_own_server_with_its_sender(app,
     """Any mail of the tenant (the mail pipeline, app/messages.py), not only the test mail."""
     from app.messages import queue_message
     from domain.communications.pipeline import dispatch_committed
+    from domain.jobs import inline_jobs
 
     a, _b = two_tenants
     with SmtpServer() as smtp:
@@ -382,7 +383,8 @@ def test_the_utility_s_e_mails_leave_through_its_own_server_with_its_sender(app,
             queue_message(kind="password_reset", tenant=tenant, to="customer@example.com", subject="Hello",
                           template="settings_test", locale="en", server=None)
             db.session.commit()
-            dispatch_committed()
+            with inline_jobs():  # the sending job in-process, even when REDIS_URL is set
+                dispatch_committed()
         (received,) = smtp.wait()
     assert received.rcpt_tos == ["customer@example.com"]
     assert b"From: Alpha Billing <billing@alpha.example>" in received.content
