@@ -4,7 +4,8 @@ Jobs are registered here by name with their queue. The worker builds the app onc
 configures the mappers before forking, runs every job inside the app context, and gives
 each forked work horse fresh database connections (an engine is never shared across a
 fork). JSON serializer; RQ's built-in scheduler runs in the worker, and a thread dispatches
-each tenant's daily jobs once a day (app/schedule.py). A worker of the billing queue first takes up the
+each tenant's daily jobs once a day (app/schedule.py); a worker of the mail queue sweeps the tenants' mail every
+minute (retries due, messages a dead worker left). A worker of the billing queue first takes up the
 billing runs a dead worker left unfinished (domain/billing/recovery.py).
 """
 from __future__ import annotations
@@ -38,6 +39,9 @@ JOBS: dict[str, tuple[str, str]] = {
     "campaigns.start": ("app.campaign_jobs:start", "mail"),
     "campaigns.send": ("app.campaign_jobs:send", "mail"),
     "campaigns.fire_scheduled": ("app.campaign_jobs:fire_scheduled", "mail"),
+    "communications.send_queued": ("domain.communications.sending:send_queued", "mail"),
+    "communications.sweep": ("domain.communications.sending:sweep", "mail"),
+    "communications.bills_available": ("domain.communications.notifications:bills_available", "mail"),
 }
 
 # Jobs that may take longer than RQ's default of 180 s (seconds): a whole utility's export; checking the files of a
@@ -204,6 +208,8 @@ def main(argv: list[str]) -> int:
                              daemon=True).start()
         if not burst and "mail" in names:
             threading.Thread(target=_campaign_sweep_loop, args=(app, stop), name="campaign-sweep", daemon=True).start()
+            from app.schedule import mail_sweep_loop
+            threading.Thread(target=mail_sweep_loop, args=(app, conn, stop), name="mail-sweep", daemon=True).start()
         if not burst and "billing" in names:
             from app.schedule import sweep_loop
             threading.Thread(target=sweep_loop, args=(app, conn, stop), name="billing-sweep", daemon=True).start()

@@ -117,6 +117,11 @@ def _init_extensions(app: Flask) -> None:
     from app.jobs import enqueue_now
     from domain.jobs import set_dispatcher
     set_dispatcher(enqueue_now)
+    from app.messages import render_for_domain, transport_of_tenant
+    from domain.communications.pipeline import set_renderer
+    from domain.communications.sending import set_transport_provider
+    set_transport_provider(transport_of_tenant)
+    set_renderer(render_for_domain)
 
     from domain.storage import configure_storage
     app.extensions["file_storage"] = configure_storage(app.config["FILES_DIR"])
@@ -172,7 +177,7 @@ def _register_blueprints(app: Flask) -> None:
 def _init_request_transaction(app: Flask) -> None:
     """A request is one transaction: commit on success, roll back otherwise; then mail and jobs."""
     from app.jobs import flush_pending_jobs
-    from app.mail import flush_pending_mail
+    from app.messages import flush_committed_mail
     from domain.db import db
 
     @app.after_request
@@ -187,10 +192,9 @@ def _init_request_transaction(app: Flask) -> None:
     def _finish(exc):
         if exc is not None:
             db.session.rollback()
-            g.pop("pending_mail", None)
             g.pop("pending_jobs", None)
             return
-        flush_pending_mail()
+        flush_committed_mail()
         flush_pending_jobs()
 
 

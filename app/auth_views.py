@@ -12,7 +12,7 @@ from app.auth import public_view, safe_next, sign_in, sign_out
 from app.auth_forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, NewPasswordForm
 from app.extensions import limiter
 from app.i18n import format_moment
-from app.mail import compose, send_after_response
+from app.messages import queue_message
 from app.ratelimit import account_key, count_failed_sign_in, forget_failed_sign_ins, sign_in_blocked
 from domain.db import utcnow
 from domain.identity import notices
@@ -136,10 +136,9 @@ def register_auth_views(bp, *, kind: str, home_endpoint: str, template_dir: str,
                 user, token = found
                 link = url_for(f"{prefix}.reset_password", token=token, _external=True)
                 # After the response: whether a mail goes out must not show in how long the answer takes.
-                send_after_response(compose(
-                    tenant=g.tenant, to=user.email, subject=_l("Reset your password"),
-                    template="password_reset", locale=user.locale, link=link,
-                ))
+                queue_message(kind="password_reset", to=user.email, subject=_l("Reset your password"),
+                              locale=user.locale, link=link, after_response=True,
+                              customer_user=user if kind == "customer" else None)
             # Same answer whether or not the address is known.
             flash(_("If this address belongs to an account, we have sent it a link to choose a new password. "
                     "The link works once, for 30 minutes."), "info")

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from app.i18n import tenant_formats, tenant_today
 from app.invitation_mail import tenant_url
-from app.mail import _transport
+from app.mail import tenant_or_platform_transport
 from domain.campaigns import rendering, sending, services
 from domain.campaigns.models import Campaign
 from domain.campaigns.unsubscribe import token_factory
@@ -130,8 +130,7 @@ def send(*, campaign_id: int, lane: int = 1, batch_size: int | None = None) -> d
     size = batch_size or int(current_app.config.get("CAMPAIGN_BATCH_SIZE") or sending.BATCH_SIZE)
     db.session.commit()
     totals = {"sent": 0, "failed": 0, "retried": 0}
-    probe = OutgoingMail(to="", subject="", text="", sender_name="", sender_address="", tenant_id=tenant_id)
-    with _transport(probe).session() as session:
+    with tenant_or_platform_transport(tenant_id).session() as session:
         for _batch in range(BATCHES_PER_JOB):
             if sending.campaign_status(campaign_id) != "sending":
                 db.session.rollback()

@@ -3,11 +3,13 @@ by the platform (console wizard, `flask tenants create`): in the invitee's langu
 branding, and a link to the utility's own host."""
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from flask import current_app, g, has_request_context, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_babel import refresh
 
-from app.mail import compose, send_after_commit
+from app.messages import queue_message
 from domain.identity.invitations import SentInvitation
 from tenants.contrast import ink_on
 
@@ -31,15 +33,20 @@ def tenant_url(tenant, endpoint: str, **values) -> str:
 
 
 def send_invitation(*, tenant, sent: SentInvitation, inviter: str | None) -> None:
-    """Mail the invitation once the transaction that made it commits (at once outside a request)."""
+    """Queue the invitation on the mail pipeline: sent once the transaction that made it commits (a command calls
+    `domain.communications.pipeline.dispatch_committed()` after its commit)."""
+    from tenants.context import current_tenant_id, tenant_scope
+
     link = tenant_url(tenant, "backoffice.accept_invitation", token=sent.token)
     if has_request_context():
         refresh()  # dates in the mail in the tenant's time zone, not the one this page has already looked up
     try:
-        mail = compose(tenant=tenant, to=sent.user.email, subject=_l("Your invitation to %(name)s", name=tenant.name),
-                       template="staff_invitation", locale=sent.user.locale, user=sent.user, link=link,
-                       inviter=inviter, until=sent.expires_at, ink=ink_on(tenant.primary_colour))
+        # The console and the commands run as the platform: the message is the utility's, recorded as it.
+        with tenant_scope(tenant.id) if current_tenant_id() != tenant.id else nullcontext():
+            queue_message(kind="staff_invitation", tenant=tenant, to=sent.user.email,
+                          subject=_l("Your invitation to %(name)s", name=tenant.name), locale=sent.user.locale,
+                          user=sent.user, link=link, inviter=inviter, until=sent.expires_at,
+                          ink=ink_on(tenant.primary_colour))
     finally:
         if has_request_context():
             refresh()
-    send_after_commit(mail)

@@ -66,6 +66,7 @@ def run_job(name: str, tenant_id: int | None, actor: dict | None = None, kwargs:
             result = func(**(kwargs or {}))
             db.session.commit()
             _dispatch_documents()  # of bills this job issued, now that they are committed
+            _dispatch_mail()  # the messages this job queued, now that they are committed
             log.info("job done name=%s tenant=%s", name, tenant_id)
             return result
     except Exception:
@@ -183,6 +184,22 @@ def flush_pending_jobs() -> None:
     for name, tenant_id, kwargs in g.pop("pending_jobs", []):
         enqueue_now(name, tenant_id=tenant_id, **kwargs)
     _dispatch_documents()  # of bills the request issued (a corrective bill...), once committed
+    _dispatch_mail()  # the notices of those bills (the request's own messages: app.messages.flush_committed_mail)
+
+
+def _dispatch_mail() -> None:
+    """After a commit: send the messages it queued, and announce the bills it issued (domain/communications)."""
+    from domain.communications.notifications import announce_committed_bills
+    from domain.communications.pipeline import dispatch_committed
+
+    try:
+        dispatch_committed()
+    except Exception:  # the sweep sends what stays queued
+        log.exception("could not ask for the sending of queued mail")
+    try:
+        announce_committed_bills()
+    except Exception:
+        log.exception("could not ask for the notices of issued bills")
 
 
 def _dispatch_documents() -> None:

@@ -1,9 +1,9 @@
-"""Mail written during a request is sent only after the request's transaction commits."""
+"""Rendering a mail with the tenant's branding, and the transport that sends it (the pipeline: app/messages.py)."""
 from __future__ import annotations
 
 import logging
 
-from flask import after_this_request, current_app, g, has_request_context, render_template
+from flask import current_app, render_template
 from flask_babel import force_locale
 
 from domain.db import db
@@ -29,17 +29,17 @@ def platform_transport():
     return transport
 
 
-def _transport(mail: OutgoingMail):
+def tenant_or_platform_transport(tenant_id: int | None):
     """The tenant's own SMTP server when it has one (administration, mail settings), else the platform's."""
-    if mail.tenant_id is not None:
+    if tenant_id is not None:
         from tenants.context import current_tenant_id, tenant_scope
         from tenants.models import Tenant
 
-        if current_tenant_id() == mail.tenant_id:
-            tenant = db.session.get(Tenant, mail.tenant_id)
-        else:  # after the response, or a job: the tenant's row is read as that tenant (row-level security)
-            with tenant_scope(mail.tenant_id):
-                tenant = db.session.get(Tenant, mail.tenant_id)
+        if current_tenant_id() == tenant_id:
+            tenant = db.session.get(Tenant, tenant_id)
+        else:  # the tenant's row is read as that tenant (row-level security)
+            with tenant_scope(tenant_id):
+                tenant = db.session.get(Tenant, tenant_id)
         own = tenant_transport(tenant) if tenant is not None else None
         if own is not None:
             return own
@@ -69,55 +69,3 @@ def _with_footer(tenant, text: str, html: str) -> tuple[str, str]:
     index = html.rfind("</body>")
     html = html[:index] + footer_html + html[index:] if index >= 0 else html + footer_html
     return text, html
-
-
-def send_after_commit(mail: OutgoingMail) -> None:
-    if has_request_context():
-        g.setdefault("pending_mail", []).append(mail)
-    else:
-        _transport(mail).send(mail)
-
-
-def flush_pending_mail() -> None:
-    for mail in g.pop("pending_mail", []):
-        try:
-            _transport(mail).send(mail)
-            log.info("mail sent tenant=%s subject=%r", mail.tenant_id, mail.subject)
-        except Exception:  # a failed mail must not turn a committed request into an error page
-            log.exception("mail failed tenant=%s", mail.tenant_id)
-
-
-def send_after_response(mail: OutgoingMail) -> None:
-    """Send once the response has gone out, not before: for mails whose sending must not show in the response time.
-
-    Activation, link-account and password-reset answers are the same whether or not the facts match; an SMTP
-    exchange before the response would tell them apart by its duration. The mail leaves after the server has
-    written the last byte (WSGI `close`), only if the request committed (status below 400).
-    """
-    if not has_request_context():
-        _transport(mail).send(mail)
-        return
-    pending = g.get("mail_after_response")
-    if pending is None:
-        pending = g.mail_after_response = []
-        after_this_request(_send_on_close)
-    pending.append(mail)
-
-
-def _send_on_close(response):
-    mails = g.pop("mail_after_response", [])
-    if response.status_code >= 400 or not mails:
-        return response
-    app = current_app._get_current_object()
-
-    def deliver():
-        with app.app_context():
-            for mail in mails:
-                try:
-                    _transport(mail).send(mail)
-                    log.info("mail sent after response tenant=%s subject=%r", mail.tenant_id, mail.subject)
-                except Exception:
-                    log.exception("mail failed tenant=%s", mail.tenant_id)
-
-    response.call_on_close(deliver)
-    return response

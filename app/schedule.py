@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -152,6 +152,32 @@ def sweep_loop(app: Flask, redis, stop: threading.Event, interval: float | None 
             log.exception("billing sweep tick failed")
 
 
+MAIL_SWEEP_SECONDS = 60.0  # a retry is sent within about a minute of its time; a dead worker's messages after 15
+MAIL_SWEEP_KEY = "schedule:mail-sweep"
+
+
+def sweep_mail(app: Flask, now: datetime | None = None) -> list[int]:
+    """Ask each active tenant's mail sweep (domain/communications/sending.sweep): retries whose time has come,
+    messages a dead worker left `sending`, messages whose sending was never asked for. Returns the tenant ids."""
+    now = now or utcnow()
+    with app.app_context():
+        tenants = [tenant_id for tenant_id, _zone in _active_tenants()]
+        for tenant_id in tenants:
+            enqueue_now("communications.sweep", tenant_id=tenant_id,
+                        job_id=f"mail-sweep-{tenant_id}-{now.strftime('%Y%m%d%H%M')}")
+    return tenants
+
+
+def mail_sweep_loop(app: Flask, redis, stop: threading.Event, interval: float = MAIL_SWEEP_SECONDS) -> None:
+    """The mail workers' sweep thread: one worker per interval (claimed in Redis) asks for the tenants' sweeps."""
+    while not stop.wait(interval):
+        try:
+            if redis.set(MAIL_SWEEP_KEY, "1", nx=True, px=max(int(interval * 900), 100)):
+                sweep_mail(app)
+        except Exception:  # Redis or the database away for a moment: the next tick tries again
+            log.exception("mail sweep tick failed")
+
+
 jobs_cli = AppGroup("jobs", help="Background jobs.")
 
 
@@ -180,12 +206,15 @@ def daily_command(slug: str | None, day: str | None) -> None:
 
 @jobs_cli.command("sweep")
 def sweep_command() -> None:
-    """Take up the billing runs that stalled (a dead worker, an interrupted command) and start the campaigns whose
-    scheduled time has come: for cron without workers (the embedded default cannot wait for a moment by itself)."""
+    """Take up the billing runs that stalled (a dead worker, an interrupted command), the mail waiting for a retry
+    or left by a dead worker, and start the campaigns whose scheduled time has come: for cron (every minute) without
+    workers (the embedded default cannot wait for a moment by itself)."""
     from app.campaign_jobs import take_up_campaigns
     from domain.billing.recovery import sweep_stalled_runs
 
     for tenant_id, run_id, what in sweep_stalled_runs(now=utcnow()):
         click.echo(f"tenant {tenant_id} run {run_id}: {what}")
+    tenants = sweep_mail(current_app._get_current_object())
+    click.echo(f"mail: swept {len(tenants)} tenants")
     for tenant_id, campaign_id, what in take_up_campaigns(utcnow(), scheduled_only=True):
         click.echo(f"tenant {tenant_id} campaign {campaign_id}: {what}")

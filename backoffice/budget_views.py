@@ -16,7 +16,7 @@ from wtforms import HiddenField
 from app.auth import staff_permission
 from app.i18n import _date as format_day
 from app.i18n import ACTIVITY_NAMES, money, tenant_today
-from app.mail import compose, send_after_commit
+from app.messages import queue_message
 from app.confirmation import confirmed
 from app.plan_wording import INSTALMENT_NAMES, PLAN_FREQUENCY_NAMES, count_refusal, plan_choices
 from backoffice.views import PlanCancelForm, bp, customer_page
@@ -83,14 +83,13 @@ def _contract_or_404(account, number: str | None):
     return contract
 
 
-def _mail_customer(account, template: str, subject, **context) -> bool:
+def _mail_customer(account, kind: str, subject, **context) -> bool:
     """The account holder's e-mail, in the account's language, after the commit; False if there is no address."""
     email = account.holder.primary("email") if account.holder else None
     if email is None or not email.value:
         log.info("budget plan mail not sent tenant=%s account=%s: no e-mail", g.tenant.id, account.account_number)
         return False
-    send_after_commit(compose(tenant=g.tenant, to=email.value, subject=subject, template=template,
-                              locale=account.locale, account=account, **context))
+    queue_message(kind=kind, to=email.value, subject=subject, locale=account.locale, account=account, **context)
     return True
 
 

@@ -15,7 +15,7 @@ from app.auth import staff_permission
 from app.campaign_jobs import mailer_for
 from app.i18n import LOCALE_NAMES, LOCALES, tenant_today, tenant_zone
 from app.jobs import enqueue_after_commit
-from app.mail import _transport
+from app.mail import tenant_or_platform_transport
 from backoffice.campaign_forms import ActionForm, CampaignForm, SendForm, TemplateForm
 from backoffice.campaign_texts import (
     CAMPAIGN_STATUS_NAMES,
@@ -256,7 +256,7 @@ def campaign_test_send(public_id: str):
     try:
         mail = mailer_for(campaign).mail(test)
         mail = replace(mail, subject="[TEST] " + mail.subject)
-        with _transport(mail).session() as session:
+        with tenant_or_platform_transport(mail.tenant_id).session() as session:
             session.send(mail)
     except TemplateRefused as exc:
         flash(template_refusal(exc), "error")

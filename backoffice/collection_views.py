@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from app.auth import staff_permission
 from app.i18n import tenant_today
-from app.mail import compose, send_after_commit
+from app.messages import queue_message
 from backoffice.collection_forms import (CREDITOR_ID_MESSAGES, ActionForm, CancelBatchForm, ConfirmForm,
                                          PreviewForm, ReturnForm, SettingsForm)
 from domain.db import db, utcnow
@@ -257,11 +257,11 @@ def item_return(public_id: str, end_to_end_id: str):
     except collections.CollectionRefused as exc:
         return _detail(batch, return_form=form, error=REFUSALS[exc.code], status=409)
     if notice is not None:
-        send_after_commit(compose(
-            tenant=g.tenant, to=notice.to, locale=notice.locale, template="collection_returned",
+        queue_message(
+            kind="collection_returned", to=notice.to, locale=notice.locale, account_id=item.account_id,
             subject=_l("Your direct debit for bill %(number)s was returned", number=notice.bill_number),
             notice=notice, reason=REASON_NAMES.get(notice.reason, _l("another reason given by the bank")),
-            portal_url=url_for("portal.home", _external=True)))
+            portal_url=url_for("portal.home", _external=True))
     flash(_("Collection %(reference)s is recorded as returned (%(reason)s); the bill is unpaid again.",
             reference=item.end_to_end_id, reason=item.return_reason) + (
         " " + _("The customer is told by e-mail.") if notice else " " + _("The customer has no e-mail address.")),

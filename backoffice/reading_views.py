@@ -16,7 +16,7 @@ from app.files import private_file
 from app.auth import staff_permission
 from app.i18n import _date as format_day
 from app.i18n import quantity
-from app.mail import compose, send_after_commit
+from app.messages import queue_message
 from backoffice.views import bp
 from domain.db import utcnow
 from domain.readings import review
@@ -257,10 +257,10 @@ def _tell_customer(done: review.Review) -> None:
     meter = reading.register.meter
     link = url_for("portal.reading_history", serial=meter.serial_number, _external=True)
     for recipient in done.recipients:
-        send_after_commit(compose(
-            tenant=g.tenant, to=recipient.email, subject=_l("About your meter reading of %(serial)s",
-                                                            serial=meter.serial_number),
-            template="reading_rejected", locale=recipient.locale, reading=reading, meter=meter,
+        queue_message(
+            kind="reading_rejected", to=recipient.email, account=done.account,
+            subject=_l("About your meter reading of %(serial)s", serial=meter.serial_number),
+            locale=recipient.locale, reading=reading, meter=meter,
             register_name=register_name if len(meter.registers) > 1 else None, unit=unit_label(meter.unit),
-            corrected=done.corrected_by, link=link, account=done.account,
-        ))
+            corrected=done.corrected_by, link=link,
+        )

@@ -13,7 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from app.auth import staff_permission
-from app.mail import compose, send_after_commit
+from app.messages import queue_message
 from backoffice.reading_views import register_name, unit_label
 from backoffice.views import bp
 from domain.db import utcnow
@@ -139,13 +139,13 @@ def _mail_customer(found, message) -> int:
     link = url_for("portal.request", reference=found.reference, _external=True)
     recipients = requests_service.reply_recipients(found)
     for user in recipients:
-        send_after_commit(compose(
-            tenant=g.tenant, to=user.email,
+        queue_message(
+            kind="request_reply", to=user.email, account=account, customer_user=user,
             subject=_l("%(name)s replied to your request %(reference)s", name=g.tenant.name,
                        reference=found.reference),
-            template="request_reply", locale=user.locale or account.locale, link=link, req=found,
+            locale=user.locale or account.locale, link=link, req=found,
             body=message.body, kind_name=KIND_NAMES[found.kind], status_name=REQUEST_STATUS_NAMES[found.status],
-        ))
+        )
     return len(recipients)
 
 

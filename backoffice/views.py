@@ -25,6 +25,10 @@ from domain.payments import services as card_payments
 from domain.db import db, utcnow
 from domain.contracts import services as accounts
 from domain.tasks import services as tasks
+from domain.communications import pipeline as communications
+from app.message_wording import FAILURE_NAMES as MESSAGE_FAILURE_NAMES
+from app.message_wording import STATUS_NAMES as MESSAGE_STATUS_NAMES
+from app.message_wording import kind_name
 
 bp = Blueprint("backoffice", __name__)
 # Stored English texts, worded in the staff member's language where templates show them.
@@ -177,7 +181,32 @@ def customer_page(found, *, refused_form=None, refused: str | None = None, statu
                            budget_plans=down_payments.plans_with_bills(account_id=found.id),
                            card_reversals=card_payments.reversals_of_account(account_id=found.id),
                            confirm_blank=RebillForm(formdata=None), refused_form=refused_form,
-                           refused=refused), status
+                           refused=refused, **_messages_of(found, size=LATEST_MESSAGES)), status
+
+
+LATEST_MESSAGES = 5  # in the customer file; all of them, paged, on its Messages page
+
+
+def _messages_of(account, *, size: int, requested: str | None = None) -> dict:
+    page, rows = communications.messages_of_account(account_id=account.id, requested_page=requested, size=size)
+    return {"message_page": page, "messages": rows,
+            "failing_addresses": communications.failing_addresses_of_account(account),
+            "message_kind_name": kind_name, "message_status_names": MESSAGE_STATUS_NAMES,
+            "message_failure_names": MESSAGE_FAILURE_NAMES}
+
+
+@bp.get("/customers/<account_number>/messages")
+@staff_permission("customers.view")
+def customer_messages(account_number: str):
+    """Every message sent (or not) to the customer, newest first, paged."""
+    found = accounts.account_by_number(account_number=account_number)
+    if found is None:
+        abort(404)
+    return render_template("backoffice/customer_messages.html", account=found,
+                           **_messages_of(found, size=MESSAGES_PER_PAGE, requested=request.args.get("page")))
+
+
+MESSAGES_PER_PAGE = 20
 
 
 @bp.post("/bills/<number>/correct")

@@ -18,6 +18,7 @@ from domain.identity.models import (  # noqa: F401
     StaffUser,
 )
 from domain.identity.invitation_models import StaffInvitation  # noqa: F401
+from domain.communications.models import FailingAddress, Message, NotificationOptOut  # noqa: F401
 from domain.offers.models import Offer, TariffComponent, TariffVersion, UnitPrice  # noqa: F401
 from domain.parties.models import ContactPoint, Party, PartyRole  # noqa: F401
 from domain.payments.collection_models import CollectionBatch, CollectionItem  # noqa: F401

@@ -20,7 +20,8 @@ from app.auth import customer_required, public_view, sign_in
 from app.auth_forms import EMAIL_SHAPE, NewPasswordForm
 from app.auth_views import PASSWORD_PROBLEM_MESSAGES, _throttled
 from app.i18n import tenant_zone
-from app.mail import compose, send_after_commit, send_after_response
+from app.mail import compose
+from app.messages import queue_message
 from domain.db import utcnow
 from domain.identity import activation
 from domain.identity.services import WeakPassword
@@ -83,18 +84,16 @@ def _locked_page():
 def tell_holders(user, account_ids: list[int], now) -> None:
     """A new online access: the holder's address on file hears of it (the other logins see a notice)."""
     for address, number, locale in activation.tell_holders(user=user, account_ids=account_ids, now=now):
-        send_after_commit(compose(
-            tenant=g.tenant, to=address, subject=_l("A new online access to your account"),
-            template="access_created", locale=locale, account_number=number,
-            email_masked=activation.hint_email(user.email), created_at=now))
+        queue_message(kind="access_created", to=address, subject=_l("A new online access to your account"),
+                      locale=locale, account_number=number, email_masked=activation.hint_email(user.email),
+                      created_at=now)
 
 
-def _send_link(started: activation.StartedVerification, *, template: str, subject, link: str, locale) -> None:
+def _send_link(started: activation.StartedVerification, *, kind: str, subject, link: str, locale) -> None:
     # After the response: whether a mail goes out must not show in how long the answer takes.
-    send_after_response(compose(
-        tenant=g.tenant, to=started.email, subject=subject, template=template, locale=locale, link=link,
-        account_number=started.account.account_number, existing=started.existing_user is not None,
-    ))
+    queue_message(kind=kind, to=started.email, subject=subject, locale=locale, link=link, account=started.account,
+                  account_number=started.account.account_number, existing=started.existing_user is not None,
+                  after_response=True)
 
 
 @public_view
@@ -114,7 +113,7 @@ def activate():
         started = answer.started
         if started is not None:
             link = url_for("portal.activate_account", token=started.token, _external=True)
-            _send_link(started, template="activation", subject=_l("Activate your online access"), link=link,
+            _send_link(started, kind="activation", subject=_l("Activate your online access"), link=link,
                        locale=started.existing_user.locale if started.existing_user else str(get_locale()))
             log.info("activation link sent tenant=%s account=%s to=%s", g.tenant.id, started.account.account_number,
                      "typed" if with_code else "on-file")
@@ -190,7 +189,7 @@ def link_account():
         started = answer.started
         if started is not None:
             link = url_for("portal.confirm_link", token=started.token, _external=True)
-            _send_link(started, template="activation", subject=_l("Add an account to your online access"),
+            _send_link(started, kind="link_account", subject=_l("Add an account to your online access"),
                        link=link, locale=user.locale or str(get_locale()))
             log.info("link-account link sent tenant=%s user=%s", g.tenant.id, user.id)
         if with_code:

@@ -16,7 +16,7 @@ from app.plan_wording import INSTALMENT_NAMES, count_refusal, plan_choices
 from tenants.operation_settings import plan_options
 from app.auth import customer_required
 from app.confirmation import confirm_form, confirmed
-from app.mail import compose, send_after_commit
+from app.messages import queue_message
 from domain.billing import down_payments as plans
 from domain.contracts import services as accounts
 from domain.db import utcnow
@@ -123,10 +123,9 @@ def _creditor() -> dict:
             "address": tenant.postal_address}
 
 
-def _mail(template: str, subject, **context) -> None:
+def _mail(kind: str, subject, **context) -> None:
     user = current_user.user
-    send_after_commit(compose(tenant=g.tenant, to=user.email, subject=subject, template=template,
-                              locale=user.locale, **context))
+    queue_message(kind=kind, to=user.email, subject=subject, locale=user.locale, customer_user=user, **context)
 
 
 # --- direct debit ---------------------------------------------------------------------------------------------------

@@ -16,14 +16,15 @@ from wtforms.validators import InputRequired, StopValidation
 from app.auth import customer_required
 from app.extensions import csrf
 from app.i18n import money
-from app.mail import compose, send_after_commit
+from app.messages import queue_message
+from domain.communications import pipeline
 from app.security import CSP
 from domain.billing import bills as bill_service
 from domain.contracts import services as accounts
 from domain.db import db, utcnow
 from domain.payments import mandates
 from domain.payments import services as payments
-from domain.payments import webhooks
+from domain.payments import receipts, webhooks
 from domain.payments.providers import (
     BadSignature,
     CheckoutLine,
@@ -321,15 +322,31 @@ def _receive(provider, payload: bytes, signature: str | None) -> webhooks.Webhoo
                               tenant_id=g.tenant.id, now=utcnow(), today=tenant_today())
     if result.receipt is not None:
         receipt = result.receipt
-        send_after_commit(compose(tenant=g.tenant, to=receipt.to, subject=_l("Your payment receipt"),
-                                  template="payment_receipt", locale=receipt.locale, receipt=receipt))
+        queue_message(kind="payment_received", to=receipt.to, subject=_l("Your payment receipt"),
+                      locale=receipt.locale, receipt=receipt,
+                      account=accounts.account_by_number(account_number=receipt.account_number))
     notice = result.reversal_notice
     if notice is not None:
         subject = _l("Money given back on your card payment") if notice.kind == "refund" else _l(
             "Your card payment was disputed: money given back")
-        send_after_commit(compose(tenant=g.tenant, to=notice.to, subject=subject, template="payment_reversal",
-                                  locale=notice.locale, notice=notice))
+        queue_message(kind="payment_reversal", to=notice.to, subject=subject, locale=notice.locale, notice=notice,
+                      account=accounts.account_by_number(account_number=notice.account_number))
+    _tell_failed(result)
     return result
+
+
+def _tell_failed(result: webhooks.WebhookResult) -> None:
+    """A card payment the provider refused: the customer hears of it once (whoever retries the webhook)."""
+    payment = result.payment
+    if result.outcome != "applied" or payment is None or payment.status != "failed":
+        return
+    found = receipts.failure_notice(payment=payment)
+    if found is None or pipeline.already_recorded(kind="payment_failed", reference=f"payment:{payment.public_id}"):
+        return
+    account, to, locale = found
+    queue_message(kind="payment_failed", to=to, locale=locale, account=account,
+                  reference=f"payment:{payment.public_id}", amount=payment.amount, currency=payment.currency,
+                  payment_reference=payment.public_id, link=url_for("portal.home", _external=True))
 
 
 @bp.post("/payments/webhook")

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import logging
 
-from flask import Response, abort, flash, g, redirect, render_template, session, stream_with_context, url_for
+from flask import (Response, abort, flash, g, redirect, render_template, request, session, stream_with_context,
+                   url_for)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -16,7 +17,10 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Re
 from app.auth import customer_required, sign_out
 from app.auth_forms import EMAIL_SHAPE
 from app.i18n import LOCALE_NAMES, LOCALES
-from app.mail import compose, send_after_commit
+from app.message_wording import ALWAYS_SENT_LABELS, preference_label
+from app.messages import queue_message
+from domain.communications import pipeline as communications
+from domain.communications.kinds import switchable_kinds
 from domain.contracts import services as accounts
 from domain.db import utcnow
 from domain.i18n import country_name
@@ -103,6 +107,9 @@ def _profile_page(*, language_form=None, marketing_form=None, status: int = 200)
         language_form=language_form or LanguageForm(locale=user.locale or _locale()),
         marketing_form=marketing_form or MarketingForm(marketing_consent=user.marketing_consent),
         paperless_form=PaperlessForm(), pending_email=profile.pending_email_change(user=user, now=utcnow()),
+        notifications_form=FlaskForm(), switchable=switchable_kinds(),
+        switched_off=communications.switched_off_kinds(customer_user_id=user.id),
+        preference_label=preference_label, always_sent=ALWAYS_SENT_LABELS.values(),
     ), status
 
 
@@ -150,10 +157,9 @@ def profile_email():
         except profile.SameEmail:
             form.email.errors.append(_("This is already the address you sign in with."))
         else:
-            send_after_commit(compose(
-                tenant=g.tenant, to=address, subject=_l("Confirm your new e-mail address"), template="verify_email",
-                locale=user.locale or _locale(), link=url_for("portal.confirm_email", token=token, _external=True),
-            ))
+            queue_message(kind="verify_email", to=address, subject=_l("Confirm your new e-mail address"),
+                          locale=user.locale or _locale(), customer_user=user,
+                          link=url_for("portal.confirm_email", token=token, _external=True))
             log.info("e-mail change started tenant=%s user=%s", g.tenant.id, user.id)
             flash(_("We have sent a link to %(email)s. Your sign-in address changes when you open it (within 24 "
                     "hours).", email=address), "info")
@@ -174,10 +180,10 @@ def confirm_email(token: str):
             flash(_("This address is already used by another online access. Choose another one."), "error")
             return redirect(url_for("portal.profile_email"))
         # The old address hears of it: if someone else changed it, its owner can still reach the utility.
-        send_after_commit(compose(
-            tenant=g.tenant, to=changed.old_email, subject=_l("The e-mail address of your online access has changed"),
-            template="email_changed", locale=_user().locale or _locale(), changed=changed,
-            new_email_masked=profile.mask_email(changed.new_email)))
+        queue_message(kind="email_changed", to=changed.old_email,
+                      subject=_l("The e-mail address of your online access has changed"),
+                      locale=_user().locale or _locale(), customer_user=_user(), changed=changed,
+                      new_email_masked=profile.mask_email(changed.new_email))
         log.info("e-mail changed tenant=%s user=%s", g.tenant.id, _user().id)
         flash(_("You now sign in with %(email)s.", email=changed.new_email), "success")
         return redirect(url_for("portal.profile"))
@@ -237,6 +243,24 @@ def profile_marketing():
     return redirect(url_for("portal.profile", _anchor="marketing"))
 
 
+@bp.post("/profile/notifications")
+@customer_required
+def profile_notifications():
+    """Which optional e-mail notifications the customer gets (those the law or their safety requires always come)."""
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        switched_on, switched_off = communications.set_preferences(
+            customer_user_id=_user().id, enabled=request.form.getlist("enabled"), now=utcnow())
+    except communications.PreferenceRefused:
+        abort(400)
+    log.info("notification preferences tenant=%s user=%s on=%s off=%s", g.tenant.id, _user().id,
+             sorted(switched_on), sorted(switched_off))
+    flash(_("Your choice of e-mail notifications has been saved."), "success")
+    return redirect(url_for("portal.profile", _anchor="notifications"))
+
+
 @bp.get("/profile/my-data.zip")
 @customer_required
 def profile_export():
@@ -259,10 +283,8 @@ def profile_close():
     form = CloseForm()
     if form.validate_on_submit():
         profile.request_closure(user=user, now=utcnow())
-        send_after_commit(compose(
-            tenant=g.tenant, to=user.email, subject=_l("Your request to close your online access"),
-            template="access_closure", locale=user.locale or _locale(), days=profile.CLOSURE_DAYS,
-        ))
+        queue_message(kind="access_closure", to=user.email, subject=_l("Your request to close your online access"),
+                      locale=user.locale or _locale(), customer_user=user, days=profile.CLOSURE_DAYS)
         log.info("access closure requested tenant=%s user=%s", g.tenant.id, user.id)
         sign_out()
         flash(_("Your request is recorded and you have been signed out everywhere. We have sent you a "

@@ -8,6 +8,7 @@ import click
 from flask.cli import with_appcontext
 
 from app.invitation_mail import send_invitation
+from app.messages import commit_and_send
 from domain.db import db, utcnow
 from domain.identity import services as identity
 from tenants import services
@@ -57,6 +58,7 @@ def create(slug, name, activities, country, default_locale, currency, timezone, 
                f"{tenant.default_locale}")
     if onboarded.invitation is not None:
         send_invitation(tenant=tenant, sent=onboarded.invitation, inviter=None)
+        commit_and_send()
         click.echo(f"invited administrator {onboarded.admin_email}: the link works once, for 7 days")
     else:
         click.echo(f"administrator {onboarded.admin_email} signs in with the password given")
@@ -85,6 +87,7 @@ def invite_admin(slug, email, name):
     except services.TenantError as exc:
         raise click.ClickException(str(exc)) from exc
     send_invitation(tenant=tenant, sent=sent, inviter=None)
+    commit_and_send()
     click.echo(f"invited administrator {sent.user.email} of {slug}: the link works once, for 7 days")
 
 

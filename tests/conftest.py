@@ -282,10 +282,15 @@ def browser(client):
 
 
 @pytest.fixture
-def outbox(app):
-    """The mails written to the outbox folder, parsed."""
+def outbox(app, monkeypatch):
+    """The mails written to the outbox folder, parsed.
+
+    Mail is sent by a job of the `mail` queue (app/messages.py): a test reading the outbox runs its jobs in-process,
+    as the embedded default does, also when REDIS_URL is set (no worker reads the queue during a test)."""
     import email
     from email import policy
+
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
 
     folder = Path(app.config["OUTBOX_DIR"])
 

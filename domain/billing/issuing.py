@@ -35,6 +35,7 @@ _BILLED_KINDS = ("periodic", "final")
 # the job runner and the request dispatch their rendering after the commit (document_jobs.dispatch_documents).
 _ISSUED = "billing.issued_bills"
 _COMMITTED = "billing.committed_bills"
+_TO_ANNOUNCE = "billing.bills_to_announce"  # the same bills, for the "bill available" notification
 
 
 def _remember(tenant_id: int, bill_ids) -> None:
@@ -46,11 +47,18 @@ def _issued_bills_committed(session) -> None:
     issued = session.info.pop(_ISSUED, None)
     if issued:
         session.info.setdefault(_COMMITTED, []).extend(issued)
+        session.info.setdefault(_TO_ANNOUNCE, []).extend(issued)
 
 
 @event.listens_for(Session, "after_rollback")
 def _issued_bills_rolled_back(session) -> None:
     session.info.pop(_ISSUED, None)
+
+
+def committed_bills_to_announce(session=None) -> list[tuple[int, int]]:
+    """Like `committed_bills`, for the notification that a bill is available (domain/communications): its own
+    list, so asking for documents and announcing bills do not take each other's bills."""
+    return (session or db.session).info.pop(_TO_ANNOUNCE, [])
 
 
 def committed_bills(session=None) -> list[tuple[int, int]]:

@@ -62,3 +62,12 @@ def claim_receipt(*, payment: Payment, now: datetime) -> Receipt | None:
                    currency=payment.currency, received_at=payment.received_at or now,
                    account_number=account.account_number,
                    holder_name=account.holder.display_name if account.holder else "", bills=bills)
+
+
+def failure_notice(*, payment: Payment) -> tuple[CustomerAccount, str, str | None] | None:
+    """Who hears that this card payment failed: (account, address, language), or None when nobody can be told."""
+    account = db.session.get(CustomerAccount, payment.account_id)
+    if account is None:
+        return None
+    to, locale = _recipient(payment, account)
+    return (account, to, locale) if to else None

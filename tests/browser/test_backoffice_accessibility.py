@@ -71,9 +71,29 @@ def office_data(app, make_tenant):
         register = contract.delivery_point.current_meter.registers[0]
         MeterReadingFactory(register=register, read_on=today - timedelta(days=2), value=Decimal("98765.000"),
                             status="pending")  # far from the expected consumption: waits in the readings queue
+        _messages(account_of(data.account_number), data)
         db.session.commit()
     run = _run_of(app, data.tenant_id)
     return data, run, contract_number
+
+
+def _messages(account, data) -> None:
+    """Seven messages of the customer (more than the file shows: its Messages page is linked), one refused for good
+    (the warning on a failing address) and one waiting for a retry."""
+    from domain.communications import sending
+    from domain.communications.pipeline import Rendered, record_message
+    from domain.db import utcnow
+
+    now = utcnow()
+    rendered = Rendered(subject="Your payment receipt", text="x", html=None, sender_name="Alpha",
+                        sender_address="no-reply@alpha.localhost")
+    messages = [record_message(kind=kind, to=data.customer_email, rendered=rendered, now=now, account_id=account.id)
+                for kind in ("payment_received", "bill_available", "request_reply", "payment_failed",
+                             "collection_returned", "mandate_confirmation", "reading_rejected")]
+    sending.mark_sent(messages[0], now=now)
+    sending.mark_permanent_failure(messages[1], reason="5.1.1 mailbox unavailable", now=now)
+    messages[2].attempts = 1
+    sending.mark_temporary_failure(messages[2], reason="4.3.0 try again later", now=now)
 
 
 def _endpoint_of(app, path: str) -> str | None:

@@ -389,9 +389,15 @@ class SlowTransport:
         self.sent.append((self._time.monotonic(), mail))
         return "slow://"
 
+    def session(self):  # the mail pipeline sends a batch on one session (one connection)
+        from contextlib import nullcontext
+
+        return nullcontext(self)
+
 
 @pytest.fixture
-def slow_mail(app):
+def slow_mail(app, monkeypatch):
+    monkeypatch.setitem(app.config, "REDIS_URL", None)  # the sending job in-process, after the response
     transport = SlowTransport(delay=1.0)
     saved = app.extensions.get("mail_transport")
     app.extensions["mail_transport"] = transport

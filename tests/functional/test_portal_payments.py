@@ -120,7 +120,10 @@ def test_a_declined_card_is_shown_as_failed(app, portal, outbox):
     bills_page = browser_a.get("/bills").get_data(as_text=True)
     assert "payment-status-failed" in bills_page
     assert _balance(app, a) == Decimal("125.00")
-    assert outbox() == []
+    (mail,) = outbox()  # the customer is told once, with no money taken
+    assert mail["Subject"].startswith("Your payment of ") and "did not go through" in mail["Subject"]
+    assert "no money was taken" in mail.get_body(("plain",)).get_content()
+    assert public_id in mail.get_body(("plain",)).get_content()
 
 
 def test_leaving_the_checkout_cancels_the_payment(app, portal):

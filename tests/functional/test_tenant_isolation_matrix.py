@@ -10,6 +10,7 @@ from datetime import timedelta
 
 
 import pytest
+from sqlalchemy import select
 
 from domain.db import db, utcnow
 from domain.identity import services as identity
@@ -58,6 +59,10 @@ def _forgot(app, browser, a, b, area, kind, email):
     after = set(outbox.rglob("*.eml")) if outbox.exists() else set()
     assert response.status_code == 302
     assert after == before  # B's address is unknown on A's host: no mail
+    from domain.communications.models import Message
+    for tenant_id in (a.tenant_id, b.tenant_id):
+        with app.app_context(), tenant_scope(tenant_id):
+            assert db.session.scalars(select(Message.id)).all() == []  # nor any recorded to be sent later
 
 
 def case_portal_forgot_password(app, browser, a, b):

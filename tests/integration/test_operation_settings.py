@@ -368,8 +368,10 @@ def test_going_back_to_the_platform_server_forgets_the_password(app, two_tenants
 
 
 def test_the_utility_s_e_mails_leave_through_its_own_server_with_its_sender(app, two_tenants):
-    """Any mail of the tenant (here the budget-plan mail path, `app.mail`), not only the test mail."""
-    from app.mail import compose, send_after_commit
+    """Any mail of the tenant (the mail pipeline, app/messages.py), not only the test mail."""
+    from app.messages import queue_message
+    from domain.communications.pipeline import dispatch_committed
+    from domain.jobs import inline_jobs
 
     a, _b = two_tenants
     with SmtpServer() as smtp:
@@ -378,10 +380,11 @@ def test_the_utility_s_e_mails_leave_through_its_own_server_with_its_sender(app,
             db.session.commit()
         with app.test_request_context(base_url=f"http://{a.slug}.localhost"), tenant_scope(a.tenant_id):
             tenant = db.session.get(Tenant, a.tenant_id)
-            mail = compose(tenant=tenant, to="customer@example.com", subject="Hello", template="settings_test",
-                           locale="en", server=None)
-        with app.app_context():
-            send_after_commit(mail)
+            queue_message(kind="password_reset", tenant=tenant, to="customer@example.com", subject="Hello",
+                          template="settings_test", locale="en", server=None)
+            db.session.commit()
+            with inline_jobs():  # the sending job in-process, even when REDIS_URL is set
+                dispatch_committed()
         (received,) = smtp.wait()
     assert received.rcpt_tos == ["customer@example.com"]
     assert b"From: Alpha Billing <billing@alpha.example>" in received.content

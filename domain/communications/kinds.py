@@ -1,0 +1,82 @@
+"""Every kind of message the platform sends: its category, whether a customer may switch it off, its template and
+the variables its template is given. Add a new notification here first, then queue it with
+`app.messages.queue_message(kind=...)`.
+
+Categories: `transactional` (caused by something the person did or that happened to their account: a link to
+activate, a receipt), `service` (information the utility must give all customers concerned: a regulated price
+change), `marketing` (campaigns, only with consent). A kind that is not `optional` cannot be switched off: the law
+or the person's own request requires it (a bill when paperless, a failed payment, a direct-debit pre-notification,
+password reset...). Every template also gets `tenant` (branding, name, contact) and ends with the utility's footer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TRANSACTIONAL, SERVICE, MARKETING = "transactional", "service", "marketing"
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    category: str
+    optional: bool  # the customer may switch it off in their profile
+    template: str  # templates/mail/<template>.txt and .html
+    variables: tuple[str, ...]  # what the template is given besides `tenant`
+    audience: str = "customer"  # "customer" or "staff"
+
+    @property
+    def switchable(self) -> bool:
+        return self.optional and self.audience == "customer" and self.category != MARKETING
+
+
+def _kind(name: str, category: str = TRANSACTIONAL, *, optional: bool = False, template: str | None = None,
+          variables: tuple[str, ...] = (), audience: str = "customer") -> Kind:
+    return Kind(name, category, optional, template or name, variables, audience)
+
+
+KINDS: dict[str, Kind] = {k.name: k for k in (
+    # Online access
+    _kind("activation", variables=("link", "account_number", "existing")),
+    _kind("link_account", template="activation", variables=("link", "account_number", "existing")),
+    _kind("access_created", variables=("account_number", "email_masked", "created_at")),
+    _kind("password_reset", variables=("link",)),
+    _kind("verify_email", variables=("link",)),
+    _kind("email_changed", variables=("changed", "new_email_masked")),
+    _kind("access_closure", variables=("days",)),
+    _kind("staff_invitation", variables=("user", "link", "inviter", "until", "ink"), audience="staff"),
+    # Bills and payments
+    _kind("bill_available", variables=("bill", "account", "holder_name", "link", "attached")),
+    _kind("payment_received", optional=True, template="payment_receipt", variables=("receipt",)),
+    _kind("payment_failed", variables=("amount", "currency", "payment_reference", "link", "account")),
+    _kind("payment_reversal", variables=("notice",)),
+    _kind("collection_returned", variables=("notice", "reason", "portal_url")),
+    _kind("mandate_confirmation", variables=("mandate", "account", "creditor")),
+    _kind("mandate_revoked", variables=("mandate", "account", "creditor")),
+    _kind("budget_plan_confirmation", variables=("plan", "account", "contract", "activity", "instalments")),
+    _kind("budget_plan_cancelled", variables=("plan", "account", "contract", "activity", "settlement")),
+    # Readings and requests
+    _kind("reading_rejected", optional=True, variables=(
+        "reading", "meter", "register_name", "unit", "corrected", "link", "account")),
+    _kind("request_reply", variables=("link", "req", "body", "kind_name", "status_name")),
+)}
+
+
+class UnknownKind(LookupError):
+    pass
+
+
+def kind_of(name: str) -> Kind:
+    try:
+        return KINDS[name]
+    except KeyError as exc:
+        raise UnknownKind(name) from exc
+
+
+def switchable_kinds() -> list[Kind]:
+    """The kinds a customer may switch off, in the order above."""
+    return [k for k in KINDS.values() if k.switchable]
+
+
+def required_customer_kinds() -> list[Kind]:
+    """The customer notifications that are always sent (shown as such in the profile)."""
+    return [k for k in KINDS.values() if k.audience == "customer" and not k.switchable]
