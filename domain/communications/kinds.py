@@ -62,6 +62,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     _kind("reading_rejected", optional=True, variables=(
         "reading", "meter", "register_name", "unit", "corrected", "link", "account")),
     _kind("request_reply", variables=("link", "req", "body", "kind_name", "status_name")),
+    _kind("reading_to_check", optional=True, variables=("serial", "read_on", "link")),
+    _kind("reading_accepted", optional=True, variables=("serial", "read_on", "value", "unit", "link", "account")),
     _kind("reading_window_open", optional=True, variables=(
         "account", "activity", "serial", "address", "window_end", "link")),
     _kind("move_out_confirmed", variables=("account", "activity", "address", "move_out_on", "readings", "link")),
