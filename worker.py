@@ -42,11 +42,13 @@ JOBS: dict[str, tuple[str, str]] = {
     "communications.send_queued": ("domain.communications.sending:send_queued", "mail"),
     "communications.sweep": ("domain.communications.sending:sweep", "mail"),
     "communications.bills_available": ("domain.communications.notifications:bills_available", "mail"),
+    "communications.reading_reminders": ("domain.communications.reading_notices:send_reading_reminders", "mail"),
 }
 
 # Jobs that may take longer than RQ's default of 180 s (seconds): a whole utility's export; checking the files of a
 # whole customer base, and writing one chunk of it.
-JOB_TIMEOUTS = {"tenants.export_data": 4 * 3600, "imports.check": 3600, "imports.write_chunk": 900}
+JOB_TIMEOUTS = {"tenants.export_data": 4 * 3600, "imports.check": 3600, "imports.write_chunk": 900,
+                "communications.reading_reminders": 3600}
 
 # The platform operator's jobs on a tenant, which run even while it is suspended (every other job of a suspended
 # tenant is skipped, app/jobs.py): exporting a suspended utility's data is what operators do before handing it over.
@@ -57,7 +59,8 @@ RUN_WHEN_SUSPENDED = frozenset({"tenants.export_data"})
 RETRIED_ON_CRASH = frozenset({"billing.plan_run", "billing.bill_chunk", "billing.issue_run", "billing.issue_chunk",
                               "billing.render_chunk_documents", "billing.render_bill_documents",
                               "imports.check", "imports.write_chunk", "imports.advance",
-                              "campaigns.start", "campaigns.send", "campaigns.fire_scheduled"})
+                              "campaigns.start", "campaigns.send", "campaigns.fire_scheduled",
+                              "communications.reading_reminders"})
 RETRIES = 3
 
 

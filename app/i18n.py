@@ -22,6 +22,9 @@ LOCALES = ("en", "fr", "de", "es")
 LOCALE_NAMES = {"en": "English", "fr": "Français", "de": "Deutsch", "es": "Español"}
 ACTIVITY_NAMES = {"water": _l("Water"), "gas": _l("Gas"), "electricity": _l("Electricity"),
                   "heating": _l("Urban heating")}
+# A meter's registers and units as customers read them (a mail's final readings...).
+REGISTER_NAMES = {"TOTAL": _l("Total"), "PEAK": _l("Peak hours"), "OFFPEAK": _l("Off-peak hours")}
+UNIT_LABELS = {"m3": "m³", "kWh": "kWh"}
 # Staff roles (app/permissions.py), as a tenant administrator reads them.
 ROLE_NAMES = {"agent": _l("Customer service agent"), "billing": _l("Billing"), "collections": _l("Collections"),
               "supervisor": _l("Supervisor"), "tenant_admin": _l("Administrator")}
@@ -252,6 +255,7 @@ def init_i18n(app) -> None:
         return {"current_locale": str(get_locale()), "format_locale": format_locale(),
                 "locales": LOCALES, "locale_names": LOCALE_NAMES,
                 "activity_names": ACTIVITY_NAMES, "status_names": STATUS_NAMES,
+                "register_names": REGISTER_NAMES, "unit_labels": UNIT_LABELS,
                 "payment_method_names": PAYMENT_METHOD_NAMES, "entity_names": ENTITY_NAMES,
                 "action_names": ACTION_NAMES, "run_status_names": RUN_STATUS_NAMES,
                 "exception_names": EXCEPTION_NAMES, "bill_kind_names": BILL_KIND_NAMES,

@@ -52,6 +52,7 @@ def daily_jobs(day: date, now: datetime) -> list[tuple[str, dict]]:
         ("payments.prepare_due_collections", {"today_iso": day.isoformat()}),
         ("payments.expire_checkouts", {"now_iso": now.isoformat()}),
         ("identity.purge_expired_sessions", {"now_iso": now.isoformat()}),
+        ("communications.reading_reminders", {"today_iso": day.isoformat()}),
     ]
 
 

@@ -174,6 +174,7 @@ def reading_accept(ref: str):
         done = review.accept_reading(reading_id=reading_id, staff_user_id=current_user.user.id, now=utcnow())
     except review.ReviewRefused as exc:
         return _handled(exc)
+    _tell_customer_accepted(done)
     flash(_("You accepted %(what)s: bills will use it.", what=_what(done.reading)), "success")
     return _back()
 
@@ -250,6 +251,18 @@ def _told(done: review.Review) -> str:
     if done.recipients:
         return _("The customer is told by e-mail.")
     return _("The customer has no online access, so no e-mail was sent.")
+
+
+def _tell_customer_accepted(done: review.Review) -> None:
+    """The outcome of a check the customer was told about when giving the reading (optional notice)."""
+    reading = done.reading
+    meter = reading.register.meter
+    link = url_for("portal.reading_history", serial=meter.serial_number, _external=True)
+    for recipient in done.recipients:
+        queue_message(kind="reading_accepted", to=recipient.email, account=done.account, locale=recipient.locale,
+                      reference=f"reading-accepted:{reading.id}:{recipient.email.lower()}",
+                      serial=meter.serial_number, read_on=reading.read_on, value=reading.value,
+                      unit=unit_label(meter.unit), link=link)
 
 
 def _tell_customer(done: review.Review) -> None:

@@ -18,6 +18,7 @@ from app.files import private_file
 from app.auth import customer_required
 from app.i18n import _date as format_day
 from app.i18n import quantity, tenant_zone
+from app.messages import queue_message
 from domain.db import utcnow
 from domain.readings import services as reading_service
 from domain.readings.photos import MAX_PHOTO_BYTES, photo_token
@@ -168,6 +169,7 @@ def submit_reading(serial: str):
             _show_problems(form, state, refused)
         else:
             _confirm(submission, today)
+            _tell_to_be_checked(submission, today)
             return redirect(url_for("portal.reading_history", serial=serial))
     return render_template("portal/readings/submit.html", state=state, form=form, today=today, unit_label=_unit,
                            source_names=SOURCE_NAMES)
@@ -190,6 +192,20 @@ def _rounded(value: Decimal | None, unit: str) -> Decimal | None:
     if value is None:
         return None
     return value.quantize(Decimal("0.1") if unit == "m³" else Decimal("1"), ROUND_HALF_UP)
+
+
+def _tell_to_be_checked(submission, today) -> None:
+    """A reading far from the expected goes to staff: the customer is told by e-mail too (optional notice), and
+    again with the outcome (backoffice/reading_views.py)."""
+    pending = [o for o in submission.outcomes if o.reading.status == "pending"]
+    if not pending:
+        return
+    user = current_user.user
+    serial = submission.state.meter.serial_number
+    queue_message(kind="reading_to_check", to=user.email, locale=user.locale, customer_user=user,
+                  account_id=submission.state.contract.account_id, reference=f"reading-check:{pending[0].reading.id}",
+                  serial=serial, read_on=today,
+                  link=url_for("portal.reading_history", serial=serial, _external=True))
 
 
 def _confirm(submission, today) -> None:

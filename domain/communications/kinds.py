@@ -54,10 +54,19 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     _kind("mandate_revoked", variables=("mandate", "account", "creditor")),
     _kind("budget_plan_confirmation", variables=("plan", "account", "contract", "activity", "instalments")),
     _kind("budget_plan_cancelled", variables=("plan", "account", "contract", "activity", "settlement")),
+    # Required by the SEPA Core rulebook before each debit: amount, date, mandate reference, creditor identifier.
+    _kind("direct_debit_prenotification", variables=(
+        "account", "amount", "currency", "collection_date", "bill_number", "mandate_reference",
+        "creditor_identifier", "creditor_name", "link")),
     # Readings and requests
     _kind("reading_rejected", optional=True, variables=(
         "reading", "meter", "register_name", "unit", "corrected", "link", "account")),
     _kind("request_reply", variables=("link", "req", "body", "kind_name", "status_name")),
+    _kind("reading_to_check", optional=True, variables=("serial", "read_on", "link")),
+    _kind("reading_accepted", optional=True, variables=("serial", "read_on", "value", "unit", "link", "account")),
+    _kind("reading_window_open", optional=True, variables=(
+        "account", "activity", "serial", "address", "window_end", "link")),
+    _kind("move_out_confirmed", variables=("account", "activity", "address", "move_out_on", "readings", "link")),
 )}
 
 

@@ -218,19 +218,45 @@ def prepare_batch(*, tenant, collection_date: date, today: date, now: datetime, 
                                    prepared_by=prepared_by)
             sequence = db.session.scalar(select(func.count(CollectionItem.id)).where(
                 CollectionItem.batch_id == batch.id)) or 0
+            items = []
             for candidate in found.candidates:
                 sequence += 1
-                db.session.add(CollectionItem(
+                items.append(CollectionItem(
                     batch_id=batch.id, bill_id=candidate.bill.id, account_id=candidate.account.id,
                     mandate_id=candidate.mandate.id, end_to_end_id=f"{batch.message_id}-{sequence:05d}",
                     sequence_type=candidate.sequence_type, amount=candidate.amount, currency=candidate.bill.currency,
                     status="pending"))
+            db.session.add_all(items)
             db.session.flush()
     except IntegrityError as exc:  # another preparation took these bills (or this date's batch) first
         raise CollectionRefused("busy", "another preparation is running; try again") from exc
+    for candidate, item in zip(found.candidates, items, strict=True):
+        prenotify(tenant=tenant, candidate=candidate, item=item, collection_date=collection_date, now=now)
     log.info("collection batch prepared tenant=%s batch=%s date=%s added=%d total=%s", batch.tenant_id,
              batch.message_id, collection_date, len(found.candidates), found.total)
     return batch, len(found.candidates)
+
+
+def prenotify(*, tenant, candidate: Candidate, item: CollectionItem, collection_date: date, now: datetime) -> bool:
+    """Tell the debtor before the debit, as the SEPA Core rulebook requires: amount, date, mandate reference and
+    creditor identifier (queued with the batch, sent once it commits; once per item). False: no address on file
+    (the bill itself also states the debit)."""
+    from domain.communications.notifications import recipient_of_account
+    from domain.communications.pipeline import notify
+
+    account = candidate.account
+    to = recipient_of_account(account)
+    if not to:
+        log.info("no pre-notification address tenant=%s account=%s", tenant.id, account.account_number)
+        return False
+    return notify(
+        kind="direct_debit_prenotification", to=to, locale=account.locale, now=now, account_id=account.id,
+        party_id=account.holder_party_id, reference=f"debit:{item.end_to_end_id}",
+        context={"account": account, "amount": item.amount, "currency": item.currency,
+                 "collection_date": collection_date, "bill_number": candidate.bill.number,
+                 "mandate_reference": candidate.mandate.reference,
+                 "creditor_identifier": creditor_identifier(tenant), "creditor_name": creditor_name(tenant)},
+        links={"link": ("portal.home", {})}) is not None
 
 
 def _new_batch(*, collection_date: date, currency: str, now: datetime, prepared_by: str) -> CollectionBatch:

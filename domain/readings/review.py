@@ -304,7 +304,7 @@ def accept_reading(*, reading_id: int, staff_user_id: int, now: datetime) -> Rev
     reading = _locked_pending(reading_id)
     reading.status = "valid"
     reading.rejection_reason = None
-    return _finish(reading, "accepted", staff_user_id, now, tell=False)
+    return _finish(reading, "accepted", staff_user_id, now, tell=reading.source == "customer")
 
 
 def _clean_reason(reason: str | None) -> str:

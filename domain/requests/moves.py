@@ -181,7 +181,30 @@ def move_out(*, contract: Contract, move_out_on: date | None, readings: dict[str
     plan = down_payments.active_plan(contract_id=contract.id)
     if plan is not None:
         end_budget_billing(plan=plan, contract=contract, move_out_on=move_out_on, today=today, now=now)
+    confirm_move_out(contract=contract, move_out_on=move_out_on, final=final, to_read=to_read, now=now)
     return final[0]
+
+
+def confirm_move_out(*, contract: Contract, move_out_on: date, final: list[MeterReading],
+                     to_read: list[RegisterToRead], now: datetime) -> bool:
+    """Tell the customer the supply ends, with the final readings recorded (queued, sent once the move-out commits;
+    once per contract and date). False: no e-mail address on file."""
+    from domain.communications.notifications import recipient_of_account
+    from domain.communications.pipeline import notify
+
+    account = contract.account
+    to = recipient_of_account(account)
+    if not to:
+        return False
+    point = contract.delivery_point
+    readings = [{"code": item.register.code, "label": item.register.label, "value": reading.value,
+                 "unit": item.register.meter.unit} for item, reading in zip(to_read, final, strict=True)]
+    return notify(
+        kind="move_out_confirmed", to=to, locale=account.locale, now=now, account_id=account.id,
+        party_id=account.holder_party_id, reference=f"move-out:{contract.id}:{move_out_on.isoformat()}",
+        context={"account": account, "activity": point.activity, "move_out_on": move_out_on, "readings": readings,
+                 "address": point.premise.one_line if point.premise else ""},
+        links={"link": ("portal.home", {})}) is not None
 
 
 def end_budget_billing(*, plan: DownPaymentPlan, contract: Contract, move_out_on: date, today: date,

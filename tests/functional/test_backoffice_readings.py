@@ -321,3 +321,17 @@ def test_a_plausible_correction_needs_no_confirmation_and_is_not_flagged(app, of
         agent = db.session.scalar(select(MeterReading).where(MeterReading.source == "agent",
                                                              MeterReading.read_on == date(2026, 11, 21)))
         assert (agent.value, agent.implausible_confirmed) == (Decimal("485.500"), False)
+
+
+def test_accepting_a_checked_reading_tells_the_customer(app, office, alpha, pending):
+    from domain.communications.models import Message
+
+    reading_id, serial = pending
+
+    _post(office, app, alpha, reading_id, "accept")
+
+    with app.app_context(), tenant_scope(alpha.tenant_id):
+        messages = list(db.session.scalars(select(Message).where(Message.kind == "reading_accepted")))
+    assert [(m.recipient, m.status != "skipped") for m in messages] == [(alpha.customer_email, True)]
+    assert messages[0].subject == f"Your reading of meter {serial} is accepted"
+    assert "526 m³" in messages[0].text_body.replace("\u00a0", " ") and "it is accepted" in messages[0].text_body

@@ -296,3 +296,20 @@ def test_a_smart_meter_is_not_asked_for_but_still_accepts_a_reading(app, browser
     assert "Please read your meter by" not in text
     assert '<details class="smart-reading">' in text and "Give a reading anyway" in text
     assert sent.status_code == 302 and [r.value for r in _rows_today(app, a)] == [Decimal("480")]
+
+
+def test_a_reading_to_be_checked_is_also_confirmed_by_e_mail(app, browser, two_tenants):
+    from domain.communications.models import Message
+
+    a, _b = two_tenants
+    serial = _setup(app, a, readings=_one_a_day())
+    portal = _signed_in(browser, a)
+
+    _send(portal, serial, {"r_TOTAL": "1 465"})
+    _send(portal, serial, {"r_TOTAL": "466"})  # a plausible one the same day: nothing more to check
+
+    with app.app_context(), tenant_scope(a.tenant_id):
+        messages = list(db.session.scalars(select(Message).where(Message.kind == "reading_to_check")))
+    assert [m.recipient for m in messages] == [a.customer_email]
+    assert messages[0].subject == f"We are checking your reading of meter {serial}"
+    assert f"/readings/{serial}/history" in messages[0].text_body

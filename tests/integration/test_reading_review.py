@@ -56,7 +56,7 @@ def test_a_pending_reading_is_not_billed_until_staff_accept_it(ctx, two_tenants)
         assert _billable(a.tenant_id, reading.register_id)[-1] == (TODAY, Decimal("526.000"))
         task = _task_of(reading.id)
         assert (task.status, task.done_at, task.assignee_id) == ("done", LATER, _staff_id(a))
-        assert done.task_closed and done.recipients == ()
+        assert done.task_closed and [r.email for r in done.recipients] == [a.customer_email]  # told the outcome
 
 
 def test_the_queue_shows_the_reading_with_its_previous_one_and_the_expected_consumption(ctx, two_tenants):
