@@ -24,6 +24,11 @@ KIND_NAMES = {
     "budget_plan_cancelled": _l("Budget billing ended"),
     "reading_rejected": _l("Outcome of a meter reading check"),
     "request_reply": _l("Reply to a request"),
+    "direct_debit_prenotification": _l("Direct debit announced"),
+    "reading_window_open": _l("Reminder to read the meter"),
+    "reading_to_check": _l("Meter reading being checked"),
+    "reading_accepted": _l("Meter reading accepted"),
+    "move_out_confirmed": _l("Move-out confirmed"),
 }
 
 STATUS_NAMES = {
@@ -49,11 +54,16 @@ def kind_name(kind: str):
 PREFERENCE_LABELS = {
     "payment_received": _l("A receipt for each card payment"),
     "reading_rejected": _l("The outcome when we check one of my meter readings"),
+    "reading_window_open": _l("A reminder when it is time to read my meter"),
+    "reading_to_check": _l("A confirmation when one of my readings is sent for a check"),
+    "reading_accepted": _l("A confirmation when a checked reading is accepted"),
 }
 ALWAYS_SENT_LABELS = {
     "bill_available": _l("A new bill is available"),
     "payment_failed": _l("A payment did not go through, or a direct debit was returned"),
     "mandate_confirmation": _l("Direct-debit mandates and budget billing schedules"),
+    "direct_debit_prenotification": _l("The amount and date of each direct debit, before it is taken"),
+    "move_out_confirmed": _l("The confirmation of a move-out with its final readings"),
     "request_reply": _l("Replies to my requests and complaints"),
     "password_reset": _l("Sign-in and security: activation, password reset, change of e-mail address"),
 }
