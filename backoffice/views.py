@@ -16,6 +16,8 @@ from app.auth_views import register_auth_views
 from app.second_factor_views import register_second_factor_views
 from backoffice import texts
 from backoffice.dashboard import home_figures
+from backoffice.campaign_texts import RECIPIENT_STATUS_NAMES, SKIP_REASONS
+from domain.campaigns import services as campaign_services
 from domain.audit import services as audit
 from domain.billing import bills, corrections, down_payments
 from domain.billing.document_jobs import DocumentUnavailable
@@ -190,6 +192,8 @@ LATEST_MESSAGES = 5  # in the customer file; all of them, paged, on its Messages
 def _messages_of(account, *, size: int, requested: str | None = None) -> dict:
     page, rows = communications.messages_of_account(account_id=account.id, requested_page=requested, size=size)
     return {"message_page": page, "messages": rows,
+            "campaign_mail": campaign_services.campaign_mail_of_account(account_id=account.id, limit=size),
+            "campaign_status_names": RECIPIENT_STATUS_NAMES, "campaign_skip_reasons": SKIP_REASONS,
             "failing_addresses": communications.failing_addresses_of_account(account),
             "message_kind_name": kind_name, "message_status_names": MESSAGE_STATUS_NAMES,
             "message_failure_names": MESSAGE_FAILURE_NAMES}

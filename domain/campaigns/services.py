@@ -260,3 +260,13 @@ def recipients_page(campaign: Campaign, *, status: str | None, page: int, per_pa
         query = query.where(CampaignRecipient.status == status)
     return list(db.session.scalars(query.order_by(CampaignRecipient.id).offset((page - 1) * per_page)
                                    .limit(per_page + 1)))
+
+
+def campaign_mail_of_account(*, account_id: int, limit: int = 10) -> list[tuple[Campaign, CampaignRecipient]]:
+    """The campaign e-mails recorded for an account (sent, to send, failed or left out), newest campaign first: the
+    customer file shows them beside the account's other messages."""
+    rows = db.session.execute(
+        select(Campaign, CampaignRecipient).join(CampaignRecipient, CampaignRecipient.campaign_id == Campaign.id)
+        .where(CampaignRecipient.account_id == account_id)
+        .order_by(CampaignRecipient.id.desc()).limit(limit)).all()
+    return [(campaign, recipient) for campaign, recipient in rows]

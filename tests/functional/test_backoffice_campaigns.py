@@ -220,3 +220,23 @@ def test_an_unsubscribed_customer_is_left_out_of_the_next_marketing_campaign(app
     assert re.fullmatch(r"[0-9a-f-]{36}", public_id)
     with app.app_context(), tenant_scope(a.tenant_id):
         assert db.session.scalar(select(CampaignRecipient.id)) is None
+
+
+def test_the_customer_file_lists_the_campaign_mail_the_customer_was_sent(app, two_tenants, browser, outbox):
+    a, b = two_tenants
+    _consent(app, a.tenant_id, a.customer_email)
+    office = _office(browser, a)
+    public_id = _create(office, name="Spring newsletter")
+    _template(office, public_id)
+    token = office.csrf(f"/backoffice/campaigns/{public_id}")
+    office.post(f"/backoffice/campaigns/{public_id}/send", {"csrf_token": token, "when": "now"})
+
+    customer_file = office.get(f"/backoffice/customers/{a.account_number}").get_data(as_text=True)
+    all_messages = office.get(f"/backoffice/customers/{a.account_number}/messages").get_data(as_text=True)
+    other_file = _office(browser, b).get(f"/backoffice/customers/{b.account_number}").get_data(as_text=True)
+
+    for page in (customer_file, all_messages):
+        section = page.split('id="campaign-mail-heading"', 1)[1]
+        assert "Spring newsletter" in section and a.customer_email in section and "Sent" in section
+        assert f'href="/backoffice/campaigns/{public_id}"' in section
+    assert 'id="campaign-mail-heading"' not in other_file

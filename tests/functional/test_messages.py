@@ -175,7 +175,8 @@ def test_a_required_notification_cannot_be_switched_off_and_an_unknown_one_chang
     with app.app_context(), tenant_scope(a.tenant_id):
         after_unknown = {o.kind for o in db.session.scalars(select(NotificationOptOut))}
 
-    assert required.status_code == 302 and after_required == {"payment_received", "reading_rejected"}
+    optional = {"payment_received", "reading_rejected", "reading_to_check", "reading_accepted", "reading_window_open"}
+    assert required.status_code == 302 and after_required == optional
     assert unknown.status_code == 400 and after_unknown == after_required
 
 

@@ -45,5 +45,5 @@ def case_portal_profile_notifications(app, browser, a, b):
         assert db.session.scalars(select(NotificationOptOut)).all() == []
     with app.app_context(), tenant_scope(a.tenant_id):
         assert {o.kind for o in db.session.scalars(select(NotificationOptOut))} == {
-            "payment_received", "reading_rejected"}
+            "payment_received", "reading_rejected", "reading_to_check", "reading_accepted", "reading_window_open"}
         assert db.session.scalars(select(Message)).all() == []
