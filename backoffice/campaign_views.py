@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC
+from types import SimpleNamespace
 
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -12,7 +13,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.auth import staff_permission
-from app.campaign_jobs import mailer_for
+from app.campaign_jobs import CampaignMailer, mailer_for
 from app.i18n import LOCALE_NAMES, LOCALES, tenant_today, tenant_zone
 from app.jobs import enqueue_after_commit
 from app.mail import tenant_or_platform_transport
@@ -27,13 +28,14 @@ from backoffice.campaign_texts import (
     VARIABLE_HELP,
     template_refusal,
 )
-from domain.campaigns import segments, services
+from domain.campaigns import rendering, segments, services
 from domain.campaigns.criteria import CriteriaRefused, parse_criteria
 from domain.campaigns.models import PURPOSES, RECIPIENT_STATUSES
 from domain.campaigns.rendering import TemplateRefused
 from domain.communications.outbound import PermanentFailure, TemporaryFailure
 from domain.db import db, utcnow
 from domain.offers.models import Offer
+from tenants.models import Tenant
 
 bp = Blueprint("campaigns", __name__)
 PERMISSION = "campaigns.manage"
@@ -177,7 +179,16 @@ def template_edit(public_id: str, locale: str):
     form = TemplateForm(obj=existing) if request.method == "GET" else TemplateForm()
     refusal = None
     status = 200
-    if request.method == "POST":
+    preview = None
+    if request.method == "POST" and request.form.get("action") == "preview":
+        if form.validate():
+            try:
+                preview = _unsaved_preview(campaign, locale, form)
+            except TemplateRefused as exc:
+                refusal, status = template_refusal(exc), 422
+        else:
+            status = 422
+    elif request.method == "POST":
         if form.validate():
             try:
                 services.save_template(campaign, locale=locale, subject=form.subject.data, text=form.text.data,
@@ -192,7 +203,23 @@ def template_edit(public_id: str, locale: str):
         else:
             status = 422
     return render_template("backoffice/campaigns/template.html", campaign=campaign, form=form, locale=locale,
-                           locale_names=LOCALE_NAMES, refusal=refusal, variables=VARIABLE_HELP), status
+                           locale_names=LOCALE_NAMES, refusal=refusal, variables=VARIABLE_HELP,
+                           preview=preview), status
+
+
+def _unsaved_preview(campaign, locale: str, form):
+    """The e-mail as the form's (unsaved) template writes it for the segment's first customer, in the form's
+    language (the staff member stands in when the segment is empty): checked in the same sandbox as at send time.
+    Returns (mail, row)."""
+    row, _rows = _preview_row(campaign, None, locale)
+    if row is None:
+        me = current_user.user
+        row = _Row(email=me.email, name=me.full_name, account_number="C0000000", locale=locale)
+    rendering.check(subject=form.subject.data or "", text=form.text.data or "", html=form.html.data or None)
+    draft = SimpleNamespace(subject=(form.subject.data or "").strip(), text=(form.text.data or "").strip(),
+                            html=(form.html.data or "").strip() or None)
+    tenant = db.session.get(Tenant, campaign.tenant_id)
+    return CampaignMailer(tenant, campaign, {locale: draft}).mail(row), row
 
 
 class _Row:

@@ -240,3 +240,25 @@ def test_the_customer_file_lists_the_campaign_mail_the_customer_was_sent(app, tw
         assert "Spring newsletter" in section and a.customer_email in section and "Sent" in section
         assert f'href="/backoffice/campaigns/{public_id}"' in section
     assert 'id="campaign-mail-heading"' not in other_file
+
+
+def test_a_template_is_previewed_before_it_is_saved(app, two_tenants, browser):
+    from domain.campaigns.models import CampaignTemplate
+
+    a, _b = two_tenants
+    _consent(app, a.tenant_id, a.customer_email)
+    office = _office(browser, a)
+    public_id = _create(office)
+    path = f"/backoffice/campaigns/{public_id}/templates/en"
+
+    shown = office.submit(path, {"subject": "Hello {{ customer_name }}", "text": "Your number: {{ account_number }}",
+                                 "html": "", "action": "preview"})
+    wrong = office.submit(path, {"subject": "Hi", "text": "{% for x in y %}{% endfor %}", "html": "",
+                                 "action": "preview"})
+
+    page = shown.get_data(as_text=True)
+    assert shown.status_code == 200 and "Preview (not saved yet)" in page
+    assert f"Your number: {a.account_number}" in page and "Hello " in page
+    assert wrong.status_code == 422 and "Preview (not saved yet)" not in wrong.get_data(as_text=True)
+    with app.app_context(), tenant_scope(a.tenant_id):
+        assert db.session.scalars(select(CampaignTemplate)).all() == []
