@@ -74,31 +74,53 @@ def balances(*, account_ids: list[int]) -> dict[int, Decimal]:
     return {k: v.quantize(Decimal("0.01")) for k, v in out.items()}
 
 
-def search_accounts(*, query: str, limit: int = 50) -> list[CustomerAccount]:
-    """Back-office search by customer number, name, e-mail, postcode or point-of-delivery identifier."""
-    q = (query or "").strip()
-    if not q:
-        return []
-    like = f"%{q.lower()}%"
+MAX_SEARCH_WORDS = 6
+
+
+def _word_matches(word: str):
+    """The accounts one word of a search finds: a part of a name, e-mail or phone, a town; or, whole, a customer
+    number, postcode, point-of-delivery identifier, meter serial or bill number."""
+    from domain.billing.models import Bill
+    from domain.sites.models import Meter
+
+    lower = word.lower()
+    like = f"%{lower}%"
     party_match = select(Party.id).where(or_(
         func.lower(Party.last_name).like(like),
         func.lower(Party.first_name).like(like),
         func.lower(Party.organisation_name).like(like),
-        Party.id.in_(select(ContactPoint.party_id).where(func.lower(ContactPoint.value).like(like))),
+        Party.id.in_(select(ContactPoint.party_id).where(or_(func.lower(ContactPoint.value).like(like),
+                                                             func.lower(ContactPoint.city).like(like),
+                                                             ContactPoint.postcode == word))),
     ))
-    dp_match = (
+    supply_match = (
         select(Contract.account_id)
         .join(DeliveryPoint, DeliveryPoint.id == Contract.delivery_point_id)
         .join(Premise, Premise.id == DeliveryPoint.premise_id)
-        .where(or_(func.lower(DeliveryPoint.identifier) == q.lower(), Premise.postcode == q))
+        .where(or_(func.lower(DeliveryPoint.identifier) == lower, Premise.postcode == word,
+                   func.lower(Premise.city).like(like),
+                   DeliveryPoint.id.in_(select(MeterInstallation.delivery_point_id)
+                                        .join(Meter, Meter.id == MeterInstallation.meter_id)
+                                        .where(func.lower(Meter.serial_number) == lower))))
     )
+    bill_match = select(Bill.account_id).where(Bill.number == word.upper())
+    return or_(
+        CustomerAccount.account_number == word.upper(),
+        CustomerAccount.holder_party_id.in_(party_match),
+        CustomerAccount.id.in_(supply_match),
+        CustomerAccount.id.in_(bill_match),
+    )
+
+
+def search_accounts(*, query: str, limit: int = 50) -> list[CustomerAccount]:
+    """Back-office search: every word of the query must find the account, by whatever it matches (so a name in
+    any order, "durand camille", or a name and a town). See `_word_matches` for what a word is compared with."""
+    words = (query or "").split()[:MAX_SEARCH_WORDS]
+    if not words:
+        return []
     stmt = (
         select(CustomerAccount)
-        .where(or_(
-            CustomerAccount.account_number == q.upper(),
-            CustomerAccount.holder_party_id.in_(party_match),
-            CustomerAccount.id.in_(dp_match),
-        ))
+        .where(*(_word_matches(word) for word in words))
         .options(selectinload(CustomerAccount.holder).selectinload(Party.contact_points))
         .order_by(CustomerAccount.account_number)
         .limit(limit)

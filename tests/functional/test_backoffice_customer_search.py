@@ -71,3 +71,49 @@ def test_a_customer_opened_from_the_results_leads_back_to_them(app, office):
     assert '<a href="/backoffice/customers?q=librairie">← Search results for “librairie”</a>' in page
     assert '<a href="/backoffice/customers">← Customers</a>' in plain
     assert "<script>" not in hostile and "&lt;script&gt;" in hostile
+
+
+def _person(app, data, first: str, last: str, city: str) -> str:
+    with app.app_context(), tenant_scope(data.tenant_id):
+        party = PartyFactory(first_name=first, last_name=last)
+        ContactPointFactory(party=party, kind="postal", value=None, address_line1="3 place Bellecour",
+                            postcode="69002", city=city, is_primary=True)
+        account = CustomerAccountFactory(holder=party)
+        db.session.commit()
+        return account.account_number
+
+
+def _found(signed_in, query: str) -> set[str]:
+    from urllib.parse import quote
+
+    html = signed_in.get(f"/backoffice/customers?q={quote(query)}").get_data(as_text=True)
+    return set(re.findall(r'href="/backoffice/customers/((?!new")[^"/?]+)', html))
+
+
+def test_a_name_is_found_in_any_order_and_with_the_town(app, office):
+    a, signed_in = office
+    camille = _person(app, a, "Camille", "Durand", "Lyon")
+    other = _person(app, a, "Camille", "Martin", "Paris")
+
+    assert _found(signed_in, "durand camille") == {camille}
+    assert _found(signed_in, "Camille DURAND") == {camille}
+    assert _found(signed_in, "camille") == {camille, other}
+    assert _found(signed_in, "camille paris") == {other}
+    assert _found(signed_in, "durand paris") == set()
+
+
+def test_a_meter_serial_or_a_bill_number_finds_its_customer_in_this_utility_only(app, office, two_tenants):
+    from sqlalchemy import select
+
+    from domain.sites.models import Meter
+
+    a, signed_in = office
+    b = two_tenants[1]
+    with app.app_context(), tenant_scope(a.tenant_id):
+        serial = db.session.scalars(select(Meter.serial_number)).first()
+    with app.app_context(), tenant_scope(b.tenant_id):
+        b_serial = db.session.scalars(select(Meter.serial_number)).first()
+
+    assert _found(signed_in, serial.lower()) == {a.account_number}
+    assert _found(signed_in, a.bill_number) == {a.account_number}
+    assert serial != b_serial and _found(signed_in, b_serial) == set()  # another utility's meter: nothing
