@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from flask_login import current_user
 
+from app.jobs import enqueue_after_commit
 from app.auth import staff_permission
 from app.i18n import tenant_today
 from app.messages import queue_message
@@ -149,6 +150,8 @@ def prepare():
         return render_template("backoffice/collections/preview.html", preview=found, confirm=confirm,
                                setup=collections.setup_problem(g.tenant), today=tenant_today(),
                                error=REFUSALS[exc.code]), 409 if exc.code in ("changed", "busy") else 422
+    if added:  # the debtors are told before the debit, by a job once this batch is committed
+        enqueue_after_commit("payments.prenotify_collection", tenant_id=g.tenant.id, batch_id=batch.id)
     flash(_("%(count)s bills added to the collection of %(date)s.", count=added,
             date=batch.collection_date.isoformat()), "success")
     return redirect(url_for("collections.batch_detail", public_id=batch.public_id))

@@ -12,12 +12,12 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from app.i18n import ACTIVITY_NAMES, LOCALE_NAMES, LOCALES
+from app.i18n import REGISTER_NAMES
 from domain.i18n import country_name
 from domain.parties.services import COUNTRIES  # noqa: F401  (the views offer these)
 from domain.readings.validation import ReadingProblem, parse_index
 from domain.sites.services import REGISTER_LAYOUTS
 
-REGISTER_NAMES = {"TOTAL": _l("Total"), "PEAK": _l("Peak hours"), "OFFPEAK": _l("Off-peak hours")}
 ALL_REGISTERS = tuple(dict.fromkeys(code for codes in REGISTER_LAYOUTS.values() for code in codes))
 NOT_A_NUMBER = _l("Enter the reading as a number, for example 12345 or 12345.6 (at most three decimals).")
 TOO_LONG = _l("Use at most %(max)d characters.")

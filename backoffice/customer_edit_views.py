@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
+from app.i18n import UNIT_LABELS
 from app.auth import staff_permission
 from app.i18n import _date as format_day
 from app.i18n import quantity, tenant_today
@@ -31,7 +32,6 @@ from domain.sites.services import MeterSpec
 
 log = logging.getLogger("backoffice.customer_edit")
 EDIT = ("customers.view", "customers.edit")
-UNIT_LABELS = {"m3": "m³", "kWh": "kWh"}
 
 
 def register_label(register) -> str:

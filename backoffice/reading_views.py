@@ -13,6 +13,7 @@ from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.files import private_file
+from app.i18n import UNIT_LABELS
 from app.auth import staff_permission
 from app.i18n import _date as format_day
 from app.i18n import quantity
@@ -25,7 +26,6 @@ from domain.readings.validation import ReadingProblem, parse_index
 from tenants.operation_settings import plausibility_factor as tenant_plausibility_factor
 from portal.reading_views import SOURCE_NAMES, register_name
 
-UNIT_LABELS = {"m3": "m³"}
 DECISION_NAMES = {"valid": _l("accepted"), "rejected": _l("rejected"), "pending": _l("to be checked")}
 
 

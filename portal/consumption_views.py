@@ -7,12 +7,12 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from flask import abort, g, render_template, request
 from flask_login import current_user
 
+from app.i18n import UNIT_LABELS
 from app.auth import customer_required
 from app.i18n import format_day, signed_percent, tenant_today
 from domain.readings import services as reading_service
 from portal.blueprint import bp
 
-UNIT_LABELS = {"m3": "m³", "kWh": "kWh"}
 
 # Chart geometry, in the SVG's own units (it scales to the width of its box).
 WIDTH, HEIGHT = 720, 320

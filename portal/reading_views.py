@@ -15,6 +15,7 @@ from wtforms import BooleanField, StringField
 from wtforms.validators import ValidationError
 
 from app.files import private_file
+from app.i18n import UNIT_LABELS, REGISTER_NAMES
 from app.auth import customer_required
 from app.i18n import _date as format_day
 from app.i18n import quantity, tenant_zone
@@ -26,11 +27,9 @@ from domain.readings.validation import ReadingProblem, parse_index
 from tenants.operation_settings import plausibility_factor as tenant_plausibility_factor
 from portal.blueprint import bp
 
-UNIT_LABELS = {"m3": "m³", "kWh": "kWh"}
 SOURCE_NAMES = {"customer": _l("Customer"), "agent": _l("Meter reader"), "smart_meter": _l("Smart meter"),
                 "estimated": _l("Estimated"), "regularisation": _l("Regularisation")}
 # The usual registers in the customer's language; any other keeps the label the utility gave it.
-REGISTER_NAMES = {"TOTAL": _l("Total"), "PEAK": _l("Peak hours"), "OFFPEAK": _l("Off-peak hours")}
 READING_STATUS_NAMES = {"valid": _l("Accepted"), "pending": _l("To be checked"), "rejected": _l("Rejected")}
 
 _NOT_A_NUMBER = _l("Enter the reading as a number, for example 12345 or 12345.6 (at most three decimals).")

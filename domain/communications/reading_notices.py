@@ -16,13 +16,13 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from domain.billing.plan_models import DownPaymentPlan
 from domain.communications.notifications import recipient_of_account
 from domain.communications.pipeline import NoAddress, notify
 from domain.contracts.models import Contract, CustomerAccount
 from domain.db import db, utcnow
 from domain.identity.models import CustomerAccess, CustomerUser
 from domain.readings.models import MeterReading
+from domain.readings.services import active_plans
 from domain.readings.window import reading_window, window_is_open
 from domain.sites.models import DeliveryPoint, Meter, MeterInstallation
 from tenants.context import require_tenant_id
@@ -52,13 +52,6 @@ def opened_recently(window: tuple[date, date] | None, today: date) -> bool:
     return window_is_open(window, today) and (today - window[0]).days <= CATCH_UP_DAYS
 
 
-def _plans(contract_ids: list[int]) -> dict[int, tuple[date, date]]:
-    rows = db.session.execute(
-        select(DownPaymentPlan.contract_id, DownPaymentPlan.start_on, DownPaymentPlan.true_up_on)
-        .where(DownPaymentPlan.contract_id.in_(contract_ids), DownPaymentPlan.status == "active"))
-    return {contract_id: (start_on, true_up_on) for contract_id, start_on, true_up_on in rows}
-
-
 def _read_since(register_ids: list[int], since: dict[int, date]) -> set[int]:
     """Registers with a reading (customer, agent or meter; not an estimate) on or after their window's first day."""
     if not register_ids:
@@ -83,7 +76,7 @@ def due_reminders(*, tenant: Tenant, today: date, after_id: int = 0, limit: int 
         .order_by(Contract.id).limit(limit)))
     if not contracts:
         return [], 0
-    plans = _plans([c.id for c in contracts])
+    plans = active_plans([c.id for c in contracts])
     candidates: list[Due] = []
     for contract in contracts:
         if not contract.is_live_on(today) or contract.account.status != "active":

@@ -27,7 +27,18 @@ def prepare_collection(*, collection_date_iso: str, today_iso: str, now_iso: str
             log.info("collection not prepared tenant=%s date=%s outcome=%s", tenant.id, collection_date_iso, exc.code)
             return {"outcome": exc.code, "added": 0}
         raise
+    collections.prenotify_batch(tenant=tenant, batch=batch, now=now)  # a job already: no need for another
     return {"outcome": "prepared", "batch": batch.public_id, "message_id": batch.message_id, "added": added}
+
+
+def prenotify_collection(*, batch_id: int, now_iso: str | None = None) -> dict:
+    """After staff prepared a batch: the debtors' pre-notifications (domain/payments/sepa_collections.py)."""
+    tenant = db.session.get(Tenant, require_tenant_id())
+    batch = db.session.get(collections.CollectionBatch, batch_id)
+    if batch is None or batch.status != "prepared":
+        return {"skipped": True}
+    now = datetime.fromisoformat(now_iso) if now_iso else utcnow()
+    return {"queued": collections.prenotify_batch(tenant=tenant, batch=batch, now=now)}
 
 
 def prepare_due_collections(*, today_iso: str) -> dict:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from domain.accounting.models import LedgerEntry, Payment, PaymentAllocation
 from domain.audit.recorder import record_event
@@ -27,6 +28,7 @@ from domain.contracts import services as accounts
 from domain.contracts.models import CustomerAccount
 from domain.db import db
 from domain.identity.models import CustomerAccess, CustomerUser
+from domain.parties.models import Party
 from domain.payments import pain008, services
 from domain.payments.collection_models import LIVE_ITEM_STATUSES, CollectionBatch, CollectionItem
 from domain.payments.creditor import normalise_creditor_id
@@ -218,45 +220,53 @@ def prepare_batch(*, tenant, collection_date: date, today: date, now: datetime, 
                                    prepared_by=prepared_by)
             sequence = db.session.scalar(select(func.count(CollectionItem.id)).where(
                 CollectionItem.batch_id == batch.id)) or 0
-            items = []
             for candidate in found.candidates:
                 sequence += 1
-                items.append(CollectionItem(
+                db.session.add(CollectionItem(
                     batch_id=batch.id, bill_id=candidate.bill.id, account_id=candidate.account.id,
                     mandate_id=candidate.mandate.id, end_to_end_id=f"{batch.message_id}-{sequence:05d}",
                     sequence_type=candidate.sequence_type, amount=candidate.amount, currency=candidate.bill.currency,
                     status="pending"))
-            db.session.add_all(items)
             db.session.flush()
     except IntegrityError as exc:  # another preparation took these bills (or this date's batch) first
         raise CollectionRefused("busy", "another preparation is running; try again") from exc
-    for candidate, item in zip(found.candidates, items, strict=True):
-        prenotify(tenant=tenant, candidate=candidate, item=item, collection_date=collection_date, now=now)
     log.info("collection batch prepared tenant=%s batch=%s date=%s added=%d total=%s", batch.tenant_id,
              batch.message_id, collection_date, len(found.candidates), found.total)
     return batch, len(found.candidates)
 
 
-def prenotify(*, tenant, candidate: Candidate, item: CollectionItem, collection_date: date, now: datetime) -> bool:
-    """Tell the debtor before the debit, as the SEPA Core rulebook requires: amount, date, mandate reference and
-    creditor identifier (queued with the batch, sent once it commits; once per item). False: no address on file
-    (the bill itself also states the debit)."""
+def prenotify_batch(*, tenant, batch: CollectionBatch, now: datetime) -> int:
+    """Tell each debtor of the batch before the debit, as the SEPA Core rulebook requires: amount, date, bill,
+    mandate reference and creditor identifier. Run by a job once the batch is committed (a batch of thousands is not
+    rendered inside the staff member's request); once per item (reference `debit:<end-to-end id>`), so a re-run
+    after more bills were added tells only the new debtors. Items without an e-mail address are left to the bill,
+    which states the debit too. Returns how many notices were queued."""
     from domain.communications.notifications import recipient_of_account
     from domain.communications.pipeline import notify
 
-    account = candidate.account
-    to = recipient_of_account(account)
-    if not to:
-        log.info("no pre-notification address tenant=%s account=%s", tenant.id, account.account_number)
-        return False
-    return notify(
-        kind="direct_debit_prenotification", to=to, locale=account.locale, now=now, account_id=account.id,
-        party_id=account.holder_party_id, reference=f"debit:{item.end_to_end_id}",
-        context={"account": account, "amount": item.amount, "currency": item.currency,
-                 "collection_date": collection_date, "bill_number": candidate.bill.number,
-                 "mandate_reference": candidate.mandate.reference,
-                 "creditor_identifier": creditor_identifier(tenant), "creditor_name": creditor_name(tenant)},
-        links={"link": ("portal.home", {})}) is not None
+    rows = db.session.execute(
+        select(CollectionItem, Bill.number, DirectDebitMandate.reference, CustomerAccount)
+        .join(Bill, Bill.id == CollectionItem.bill_id)
+        .join(DirectDebitMandate, DirectDebitMandate.id == CollectionItem.mandate_id)
+        .join(CustomerAccount, CustomerAccount.id == CollectionItem.account_id)
+        .where(CollectionItem.batch_id == batch.id, CollectionItem.status == "pending")
+        .options(selectinload(CustomerAccount.holder).selectinload(Party.contact_points))
+        .order_by(CollectionItem.id)).all()
+    creditor = {"creditor_identifier": creditor_identifier(tenant), "creditor_name": creditor_name(tenant)}
+    queued = 0
+    for item, bill_number, mandate_reference, account in rows:
+        to = recipient_of_account(account)
+        if not to:
+            continue
+        queued += notify(
+            kind="direct_debit_prenotification", to=to, locale=account.locale, now=now, account_id=account.id,
+            party_id=account.holder_party_id, reference=f"debit:{item.end_to_end_id}",
+            context={"account": account, "amount": item.amount, "currency": item.currency,
+                     "collection_date": batch.collection_date, "bill_number": bill_number,
+                     "mandate_reference": mandate_reference, **creditor},
+            links={"link": ("portal.home", {})}) is not None
+    log.info("direct-debit pre-notifications tenant=%s batch=%s queued=%d", tenant.id, batch.message_id, queued)
+    return queued
 
 
 def _new_batch(*, collection_date: date, currency: str, now: datetime, prepared_by: str) -> CollectionBatch:

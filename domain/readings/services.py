@@ -93,7 +93,7 @@ def _customer_contracts(customer_user_id: int) -> list[Contract]:
     return list(db.session.scalars(stmt))
 
 
-def _active_plans(contract_ids: list[int]) -> dict[int, tuple[date, date]]:
+def active_plans(contract_ids: list[int]) -> dict[int, tuple[date, date]]:
     """`(start_on, true_up_on)` of each contract's active budget plan (the reading window's year under a plan)."""
     if not contract_ids:
         return {}
@@ -132,7 +132,7 @@ def meters_to_read(*, customer_user_id: int, tenant, today: date) -> list[MeterS
     and the contract's reading window."""
     found = []
     contracts = [c for c in _customer_contracts(customer_user_id) if _live(c, today)]
-    plans = _active_plans([c.id for c in contracts])
+    plans = active_plans([c.id for c in contracts])
     for contract in contracts:
         meter = contract.delivery_point.meter_on(today)
         if meter is None:

@@ -377,3 +377,17 @@ def test_a_batch_is_submitted_only_in_its_window_and_settled_or_returned_only_fr
     assert _in(app, alpha, lambda: db.session.scalar(select(func.count(Payment.id)).where(
         Payment.method == "direct_debit"))) == 0
     assert _in(app, alpha, lambda: db.session.scalar(select(CollectionItem.return_reason))) is None
+
+
+def test_preparing_a_batch_tells_each_debtor_of_the_coming_debit(app, office, alpha, bill_due, outbox):
+    from domain.communications.models import Message
+
+    on = _today() + timedelta(days=7)
+
+    _prepare(office, on)
+
+    notices = _in(app, alpha, lambda: [(m.kind, m.status) for m in db.session.scalars(
+        select(Message).where(Message.kind == "direct_debit_prenotification"))])
+    assert notices == [("direct_debit_prenotification", "sent")]
+    (mail,) = [m for m in outbox() if "debit" in m["Subject"].lower()]
+    assert "120.50" in mail.get_body(("plain",)).get_content()
