@@ -8,8 +8,10 @@ PERMISSIONS = {
     "readings.validate": "validate meter readings",
     "billing.run": "start, simulate, issue and cancel billing runs",
     "collections.manage": "payments, dunning, payment plans",
+    "collections.approve": "approve what collections staff propose (write-offs, refunds): the second pair of eyes",
     "requests.handle": "handle complaints and service requests",
     "tasks.work": "work the task queues",
+    "tasks.assign": "assign tasks to a person and receive escalations",
     "audit.view": "see the audit history",
     "admin.configure": "configure the utility, staff and imports",
     "campaigns.manage": "write, send and follow mailing campaigns",
@@ -21,8 +23,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "billing": frozenset({"home.view", "customers.view", "readings.validate", "billing.run", "tasks.work"}),
     "collections": frozenset({"home.view", "customers.view", "collections.manage", "tasks.work"}),
     "supervisor": frozenset({"home.view", "customers.view", "customers.edit", "readings.validate",
-                             "requests.handle", "tasks.work", "audit.view", "collections.manage",
-                             "campaigns.manage"}),
+                             "requests.handle", "tasks.work", "tasks.assign", "audit.view", "collections.manage",
+                             "collections.approve", "campaigns.manage"}),
     "tenant_admin": frozenset(PERMISSIONS),
 }
 
