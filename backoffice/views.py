@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from app.auth import staff_permission
 from app.confirmation import confirm_form, confirmed
@@ -15,6 +16,7 @@ from app.i18n import (LOCALE_NAMES, PAYMENT_METHOD_NAMES, STATUS_NAMES, format_d
 from app.auth_views import register_auth_views
 from app.second_factor_views import register_second_factor_views
 from backoffice import texts
+from backoffice.customer_sections import loaded_sections
 from backoffice.dashboard import home_figures
 from backoffice.campaign_texts import RECIPIENT_STATUS_NAMES, SKIP_REASONS
 from domain.campaigns import services as campaign_services
@@ -183,7 +185,16 @@ def customer_page(found, *, refused_form=None, refused: str | None = None, statu
                            budget_plans=down_payments.plans_with_bills(account_id=found.id),
                            card_reversals=card_payments.reversals_of_account(account_id=found.id),
                            confirm_blank=RebillForm(formdata=None), refused_form=refused_form,
-                           refused=refused, **_messages_of(found, size=LATEST_MESSAGES)), status
+                           refused=refused, section_bands=_section_bands(found),
+                           **_messages_of(found, size=LATEST_MESSAGES)), status
+
+
+def _section_bands(account) -> dict:
+    """The areas' sections of the customer file (backoffice/customer_sections.py) by where the page shows them."""
+    permissions = current_user.permissions
+    return {"before_bills": loaded_sections(account, permissions=permissions, before=20),
+            "before_messages": loaded_sections(account, permissions=permissions, after=20, before=50),
+            "after_messages": loaded_sections(account, permissions=permissions, after=50)}
 
 
 LATEST_MESSAGES = 5  # in the customer file; all of them, paged, on its Messages page

@@ -1,0 +1,2 @@
+"""Collections: dunning, payment arrangements, disputes, write-offs, payments received outside the portal, refunds
+and bank statements."""
