@@ -148,6 +148,7 @@ def _register_blueprints(app: Flask) -> None:
     import backoffice.calorific_views  # noqa: F401  (gas calorific values, on the billing blueprint)
     import backoffice.customer_edit_views  # noqa: F401  (staff data entry: customers, readings, meter exchanges)
     import backoffice.customer_file_views  # noqa: F401  (payments, readings and contact log of the customer file)
+    import backoffice.simulation_views  # noqa: F401  (a billing run's bills and drafts, on the billing blueprint)
     from backoffice.views import bp as backoffice_bp
     from backoffice.admin_views import bp as admin_bp
     import backoffice.go_live_views  # noqa: F401  (the go-live switch, on the admin blueprint)

@@ -3,22 +3,17 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from decimal import Decimal
 
-from babel.numbers import format_percent
 from flask import abort, make_response, render_template, request
-from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from flask_login import current_user
 
 from app.auth import customer_required
-from app.i18n import format_locale, tenant_today
+from app.bill_presentation import bill_presentation
+from app.i18n import tenant_today
 from domain.billing import bill_list
 from domain.billing import bills as bill_service
-from domain.billing import line_names
-from domain.billing.document_data import consumption_of, gas_conversion_text, present_lines, vat_summary
-from domain.billing.document_pdf import document_title
 from domain.billing.document_jobs import DocumentUnavailable
 from domain.db import db
 from domain.payments import services as payments
@@ -34,19 +29,6 @@ PAYMENT_STATUS_NAMES = {
     "partly_refunded": _l("Partly refunded"),
     "expired": _l("Not completed"),
 }
-
-
-def _percent(rate, locale: str) -> str:
-    return format_percent(rate, format="#,##0.##%", locale=locale)
-
-
-def _change(item, locale: str) -> str:
-    """"+2 %" from the same period last year, as the PDF says it; empty when last year is not known."""
-    if not item.last_year:
-        return ""
-    ratio = ((item.this_year - item.last_year) / item.last_year).quantize(Decimal("0.01"))
-    sign = "+" if ratio > 0 else "-" if ratio < 0 else ""
-    return sign + _percent(abs(ratio), locale)
 
 
 def _names() -> dict:
@@ -76,23 +58,9 @@ def bill(number: str):
                                          today=tenant_today())
     if view is None:
         abort(404)
-    locale = format_locale()
     bill = view.bill
-    shown, deductions = present_lines(bill, locale)
-    lines = [(line, _percent(line.tax_rate, locale)) for line in shown]
-    if bill.kind == "instalment":  # a payment on account: no VAT rate of its own
-        lines = [(line, "—") for line, _rate in lines]
-    totals, basis, net = vat_summary(bill)
-    taxes = [(tax, _percent(tax.rate, locale)) for tax in totals]
-    consumption, comparisons = consumption_of(bill, locale)
-    conversions = {pod.identifier: gas_conversion_text(pod.conversion, pod.unit, locale)
-                   for pod in consumption if pod.conversion is not None}
-    changes = {item.identifier: _change(item, locale) for item in comparisons}
     return render_template(
-        "portal/bills/detail.html", view=view, bill=bill, lines=lines, taxes=taxes, deductions=deductions,
-        vat_basis=basis, vat_statement=line_names.vat_statement(basis, gettext) if shown else "",
-        net_total=net, gross_total=net + bill.total_tax, kind_title=document_title(bill.kind, gettext),
-        consumption=consumption, comparisons=comparisons, conversions=conversions, changes=changes,
+        "portal/bills/detail.html", view=view, bill=bill, **bill_presentation(bill),
         allocations=bill_service.allocations_of_bill(bill_id=bill.id),
         debit=payments.pending_debits([bill.id]).get(bill.id) if view.payable else None, **_names())
 
