@@ -17,6 +17,7 @@ from decimal import Decimal
 from flask import Response, request, stream_with_context
 
 from app.i18n import tenant_today
+from tenants.context import current_tenant_id, tenant_scope
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ROWS_PER_CHUNK = 500
@@ -60,10 +61,21 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence]) -> Iterable[str]:
     yield buffer.getvalue()
 
 
+def _in_tenant(pieces: Iterable[str], tenant_id: int | None) -> Iterable[str]:
+    """The pieces made inside the request's tenant: the body is written after the view returned, when the request
+    has left its tenant, and the ORM guard refuses a query with none."""
+    if tenant_id is None:
+        yield from pieces
+        return
+    with tenant_scope(tenant_id):
+        yield from pieces
+
+
 def csv_response(name: str, header: Sequence[str], rows: Iterable[Sequence]) -> Response:
     """A download named `<name>-<tenant's today>.csv`; `rows` may be a generator reading the database lazily."""
     filename = f"{name}-{tenant_today().isoformat()}.csv"
-    response = Response(stream_with_context(csv_text(header, rows)), mimetype="text/csv")
+    body = _in_tenant(csv_text(header, rows), current_tenant_id())
+    response = Response(stream_with_context(body), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response

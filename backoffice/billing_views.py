@@ -1,12 +1,14 @@
 """Billing runs in the back office: list, start, follow live, issue, cancel, resume (role: billing)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.auth import staff_permission
+from app.csv_export import wants_csv
 from app.i18n import format_day, tenant_today
+from backoffice import exports
 from backoffice.billing_forms import CancelRunForm, RunActionForm, StartRunForm
 from domain.billing import runs
 from domain.db import db, utcnow
@@ -34,6 +36,8 @@ def _run_or_404(public_id: str):
 @bp.route("/runs", methods=["GET", "POST"])
 @staff_permission("billing.run")
 def run_list():
+    if request.method == "GET" and wants_csv():
+        return exports.billing_runs([(run, runs.progress(run, now=utcnow())) for run in runs.latest_runs()])
     form = StartRunForm(activities=runs.tenant_activities())
     if form.validate_on_submit():
         try:

@@ -13,6 +13,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.auth import staff_permission
+from app.csv_export import wants_csv
+from backoffice import exports
 from app.campaign_jobs import CampaignMailer, mailer_for
 from app.i18n import LOCALE_NAMES, LOCALES, tenant_today, tenant_zone
 from app.jobs import enqueue_after_commit
@@ -71,6 +73,8 @@ def _criteria_error(form, exc: CriteriaRefused) -> None:
 @staff_permission(PERMISSION)
 def campaign_list():
     campaigns = services.latest_campaigns()
+    if wants_csv():
+        return exports.campaigns(campaigns, status_names=CAMPAIGN_STATUS_NAMES, purpose_names=PURPOSE_NAMES)
     return render_template("backoffice/campaigns/list.html", campaigns=campaigns,
                            status_names=CAMPAIGN_STATUS_NAMES, purpose_names=PURPOSE_NAMES)
 
@@ -356,6 +360,9 @@ def campaign_progress(public_id: str):
 def campaign_recipients(public_id: str):
     campaign = _campaign_or_404(public_id)
     status = request.args.get("status") if request.args.get("status") in RECIPIENT_STATUSES else None
+    if wants_csv():
+        return exports.campaign_recipients(campaign, status=status, status_names=RECIPIENT_STATUS_NAMES,
+                                           skip_reasons=SKIP_REASONS)
     try:
         page = max(1, min(int(request.args.get("page", 1)), 100_000))
     except ValueError:

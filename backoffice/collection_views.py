@@ -13,6 +13,8 @@ from flask_login import current_user
 
 from app.jobs import enqueue_after_commit
 from app.auth import staff_permission
+from app.csv_export import wants_csv
+from backoffice import exports
 from app.i18n import tenant_today
 from app.messages import queue_message
 from backoffice.collection_forms import (CREDITOR_ID_MESSAGES, ActionForm, CancelBatchForm, ConfirmForm,
@@ -112,6 +114,8 @@ def _names():
 @bp.get("/")
 @staff_permission("collections.manage")
 def batch_list():
+    if wants_csv():
+        return exports.collection_batches(collections.latest_batches(), status_names=BATCH_STATUS_NAMES)
     form = PreviewForm(formdata=None)
     return render_template("backoffice/collections/batches.html", form=form,
                            summaries=collections.latest_batches(), setup=collections.setup_problem(g.tenant))
@@ -169,7 +173,11 @@ def _detail(batch, *, return_form=None, error=None, status=200, cancel_form=None
 @bp.get("/<public_id>")
 @staff_permission("collections.manage")
 def batch_detail(public_id: str):
-    return _detail(_batch_or_404(public_id))
+    batch = _batch_or_404(public_id)
+    if wants_csv():
+        return exports.collection_items(batch, collections.item_rows(batch), status_names=ITEM_STATUS_NAMES,
+                                        reason_label=reason_label)
+    return _detail(batch)
 
 
 @bp.get("/<public_id>.xml")

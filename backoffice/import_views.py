@@ -10,6 +10,8 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
 
 from app.auth import staff_permission
+from app.csv_export import wants_csv
+from backoffice import exports
 from app.i18n import tenant_today
 from backoffice.admin_views import bp
 from backoffice.import_texts import (
@@ -62,6 +64,8 @@ def _import_or_404(public_id: str):
 def imports():
     # Up to six files of a whole customer base: more than the app's limit for ordinary forms.
     request.max_content_length = len(KINDS) * services.MAX_FILE_BYTES + 1024 * 1024
+    if request.method == "GET" and wants_csv():
+        return exports.imports(services.latest_imports(), status_names=STATUS_NAMES)
     form = ImportForm()
     refusal = None
     if form.validate_on_submit():

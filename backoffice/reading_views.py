@@ -18,6 +18,8 @@ from app.auth import staff_permission
 from app.i18n import _date as format_day
 from app.i18n import quantity
 from app.messages import queue_message
+from app.csv_export import wants_csv
+from backoffice import exports
 from backoffice.views import bp
 from domain.db import utcnow
 from domain.readings import review
@@ -110,6 +112,8 @@ def _queue(*, status: int = 200, problem: dict | None = None):
 @bp.get("/readings")
 @staff_permission("readings.validate")
 def reading_queue():
+    if wants_csv():
+        return exports.readings_to_check()
     return _queue()
 
 

@@ -9,6 +9,8 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from app.auth import staff_permission
+from app.csv_export import wants_csv
+from backoffice import exports
 from app.confirmation import confirm_form, confirmed
 from app.invitation_mail import send_invitation
 from backoffice import texts
@@ -71,6 +73,8 @@ def _refusal(exc: staff_admin.StaffChangeRefused) -> str:
 @bp.get("/staff")
 @staff_permission("admin.configure")
 def staff():
+    if wants_csv():
+        return exports.staff(staff_admin.list_staff(), status_names=STATUS_NAMES, work_group_name=texts.work_group_name)
     return render_template("backoffice/admin/staff.html", rows=staff_admin.list_staff(), role_names=ROLE_NAMES,
                            status_names=STATUS_NAMES)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
 from datetime import date, datetime, timedelta
+from functools import partial
 from decimal import Decimal
 
 from flask_babel import gettext as _
@@ -15,7 +16,8 @@ from app.i18n import (LOCALE_NAMES, PAYMENT_METHOD_NAMES, STATUS_NAMES, format_d
                       tenant_today, tenant_zone)
 from app.auth_views import register_auth_views
 from app.second_factor_views import register_second_factor_views
-from backoffice import texts
+from app.csv_export import wants_csv
+from backoffice import exports, texts
 from backoffice.customer_sections import loaded_sections
 from backoffice.dashboard import home_figures
 from backoffice.campaign_texts import RECIPIENT_STATUS_NAMES, SKIP_REASONS
@@ -153,6 +155,8 @@ def work_queue(code: str):
 @staff_permission("customers.view")
 def customers():
     query = request.args.get("q", "")[:100]
+    if wants_csv():
+        return exports.customers(query)
     found = accounts.search_accounts(query=query, limit=SEARCH_LIMIT + 1)  # one more tells whether there are more
     return render_template("backoffice/customers.html", query=query, results=found[:SEARCH_LIMIT],
                            more=len(found) > SEARCH_LIMIT, limit=SEARCH_LIMIT)
@@ -217,6 +221,8 @@ def customer_messages(account_number: str):
     found = accounts.account_by_number(account_number=account_number)
     if found is None:
         abort(404)
+    if wants_csv():
+        return exports.messages(found)
     return render_template("backoffice/customer_messages.html", account=found,
                            **_messages_of(found, size=MESSAGES_PER_PAGE, requested=request.args.get("page")))
 
@@ -271,6 +277,11 @@ def customer_history(account_number: str):
     if found is None:
         abort(404)
     events = audit.history_of_account(account=found, limit=200)
+    contract_numbers = {c.id: c.contract_number for c in found.contracts}
+    if wants_csv():
+        return exports.history(found, events, describe=partial(
+            exports.describe_event, history_changes=history_changes, entry_actions=ENTRY_ACTIONS,
+            contract_numbers=contract_numbers))
     return render_template("backoffice/customer_history.html", account=found, events=events,
                            history_changes=history_changes, entry_actions=ENTRY_ACTIONS, entry_channels=ENTRY_CHANNELS,
-                           contract_numbers={c.id: c.contract_number for c in found.contracts})
+                           contract_numbers=contract_numbers)
