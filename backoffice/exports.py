@@ -65,8 +65,11 @@ def history(account, events, *, describe):
     return csv_response(f"history-{account.account_number}", [_("When"), _("Who"), _("What"), _("Details")], rows)
 
 
-def describe_event(event, *, history_changes, entry_actions, contract_numbers) -> tuple[str, str]:
+def describe_event(event, *, history_changes, entry_actions, contract_numbers, told) -> tuple[str, str]:
     """What happened and its details in words, for the history's export (the page's template says the same)."""
+    worded = told(event)
+    if worded is not None:
+        return worded
     changes = event.changes or {}
     if event.action in ("reading_accepted", "reading_rejected", "reading_corrected"):
         what = {"reading_accepted": _("accepted"), "reading_rejected": _("rejected"),

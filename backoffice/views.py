@@ -17,7 +17,7 @@ from app.i18n import (LOCALE_NAMES, PAYMENT_METHOD_NAMES, STATUS_NAMES, format_d
 from app.auth_views import register_auth_views
 from app.second_factor_views import register_second_factor_views
 from app.csv_export import wants_csv
-from backoffice import exports, texts
+from backoffice import exports, history_words, texts
 from backoffice.customer_sections import loaded_sections
 from backoffice.dashboard import home_figures
 from backoffice.campaign_texts import RECIPIENT_STATUS_NAMES, SKIP_REASONS
@@ -278,10 +278,11 @@ def customer_history(account_number: str):
         abort(404)
     events = audit.history_of_account(account=found, limit=200)
     contract_numbers = {c.id: c.contract_number for c in found.contracts}
+    portal_words = history_words.words_for(events)
     if wants_csv():
         return exports.history(found, events, describe=partial(
             exports.describe_event, history_changes=history_changes, entry_actions=ENTRY_ACTIONS,
-            contract_numbers=contract_numbers))
+            contract_numbers=contract_numbers, told=portal_words))
     return render_template("backoffice/customer_history.html", account=found, events=events,
                            history_changes=history_changes, entry_actions=ENTRY_ACTIONS, entry_channels=ENTRY_CHANNELS,
-                           contract_numbers=contract_numbers)
+                           contract_numbers=contract_numbers, portal_words=portal_words)

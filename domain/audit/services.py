@@ -27,13 +27,40 @@ def history_of_account(*, account, limit: int = 200) -> list[AuditEvent]:
     subjects = [("CustomerAccount", account.id)] + [("Party", party_id) for party_id in sorted(parties)]
     subjects += [("Contract", c.id) for c in account.contracts]
     subjects += _entered_subjects(account, parties)
-    condition = or_(*(and_(AuditEvent.entity_type == t, AuditEvent.entity_id == i) for t, i in subjects))
+    subjects += _mandate_subjects(account)
+    condition = or_(*(and_(AuditEvent.entity_type == t, AuditEvent.entity_id == i) for t, i in subjects),
+                    _readings_given_online(account))
     # A customer's own changes of contact points are in the history once, as the portal's summary on the party
     # ("portal_update"); the rows it wrote are shown for staff changes only.
     condition = and_(condition, or_(AuditEvent.entity_type != "ContactPoint", AuditEvent.actor_kind != "customer"))
     return list(db.session.scalars(
         select(AuditEvent).where(condition).order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc()).limit(limit)
     ))
+
+
+def _mandate_subjects(account) -> list[tuple[str, int]]:
+    """The account's direct-debit mandates: signed and ended by the customer in the portal, or by staff."""
+    from domain.payments.models import DirectDebitMandate
+
+    return [("DirectDebitMandate", i) for i in db.session.scalars(
+        select(DirectDebitMandate.id).where(DirectDebitMandate.account_id == account.id))]
+
+
+def _readings_given_online(account):
+    """The readings the account's customers gave in the portal (their insert, with the customer as the actor), on
+    the meters of the account's points of delivery; staff-entered readings are the "reading_entered" events."""
+    from domain.identity.models import CustomerAccess
+    from domain.readings.models import MeterReading
+    from domain.sites.models import MeterInstallation, Register
+
+    point_ids = sorted({c.delivery_point_id for c in account.contracts})
+    users = select(CustomerAccess.customer_user_id).where(CustomerAccess.account_id == account.id)
+    registers = select(Register.id).join(MeterInstallation, MeterInstallation.meter_id == Register.meter_id).where(
+        MeterInstallation.delivery_point_id.in_(point_ids))
+    readings = select(MeterReading.id).where(MeterReading.submitted_by_user_id.in_(users),
+                                             MeterReading.register_id.in_(registers))
+    return and_(AuditEvent.entity_type == "MeterReading", AuditEvent.actor_kind == "customer",
+                AuditEvent.entity_id.in_(readings))
 
 
 def _entered_subjects(account, party_ids: set[int]) -> list[tuple[str, int]]:
