@@ -17,7 +17,7 @@ from domain.requests.models import ReplyTemplate, ServiceRequest
 PLACEHOLDERS = ("customer_name", "request_reference", "request_subject", "answer_due_date", "utility_name",
                 "staff_name")
 LOCALES = ("en", "fr", "de", "es")
-_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 NAME_MAX, BODY_MAX = 120, 5000
 
 
