@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from app.auth import staff_permission
@@ -49,17 +50,18 @@ class TemplatePickForm(FlaskForm):
     template = SelectField(_l("Start from a reply template"))
 
 
-def category_choices(kind: str) -> list[tuple[str, str]]:
-    return [("", _("No category"))] + [(c, case_texts.category_name(kind, c)) for c in categories.categories_of(kind)]
+def category_choices(kind: str) -> list[SelectChoice]:
+    return [SelectChoice("", _("No category"))] + [
+        SelectChoice(c, case_texts.category_name(kind, c)) for c in categories.categories_of(kind)]
 
 
 def escalation_targets():
     return requests_service.staff_with_roles(SUPERVISOR_ROLES)
 
 
-def _escalate_choices() -> list[tuple[str, str]]:
-    return [("", _("The supervisors' queue (whoever is free)"))] + [
-        (str(s.id), s.full_name) for s in escalation_targets()]
+def _escalate_choices() -> list[SelectChoice]:
+    return [SelectChoice("", _("The supervisors' queue (whoever is free)"))] + [
+        SelectChoice(str(s.id), s.full_name) for s in escalation_targets()]
 
 
 def customer_of(found, account):
@@ -90,8 +92,8 @@ def detail_context(found, account, *, category_form=None, escalate_form=None) ->
     escalate_form = escalate_form or EscalateForm(prefix="escalate", formdata=None)
     escalate_form.to.choices = _escalate_choices()
     pick = TemplatePickForm(formdata=None, template=request.args.get("template", ""))
-    pick.template.choices = [("", _("Choose a template"))] + [
-        (public_id, f"{name} ({', '.join(LOCALE_NAMES.get(loc, loc) for loc in locales)})")
+    pick.template.choices = [SelectChoice("", _("Choose a template"))] + [
+        SelectChoice(public_id, f"{name} ({', '.join(LOCALE_NAMES.get(loc, loc) for loc in locales)})")
         for public_id, name, locales in replies.choices()]
     escalations = requests_service.escalations_of(found)
     from domain.tasks import services as tasks
@@ -179,7 +181,7 @@ class DeleteForm(FlaskForm):
 
 def _template_form(**data) -> TemplateForm:
     form = TemplateForm(**data)
-    form.locale.choices = [(loc, str(LOCALE_NAMES.get(loc, loc))) for loc in replies.LOCALES]
+    form.locale.choices = [SelectChoice(loc, str(LOCALE_NAMES.get(loc, loc))) for loc in replies.LOCALES]
     return form
 
 
@@ -260,7 +262,7 @@ def reply_template_delete(public_id: str):
 
 def _levels_form_class():
     """A form with, per task kind, an amount and a unit, and per request category a number of working days."""
-    unit_choices = [(u, case_texts.UNIT_NAMES[u]) for u in deadlines.UNITS]
+    unit_choices = [SelectChoice(u, case_texts.UNIT_NAMES[u]) for u in deadlines.UNITS]
 
     class LevelsForm(FlaskForm):
         pass

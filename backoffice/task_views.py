@@ -11,6 +11,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.auth import staff_permission
@@ -41,7 +42,8 @@ class TransferForm(FlaskForm):
 
 
 class CloseForm(FlaskForm):
-    outcome = SelectField(_l("Outcome"), choices=[("done", _l("Done")), ("cancelled", _l("Cancelled: not to be done"))],
+    outcome = SelectField(_l("Outcome"), choices=[SelectChoice("done", _l("Done")),
+                                                            SelectChoice("cancelled", _l("Cancelled: not to be done"))],
                          validators=[DataRequired(_l("Choose whether the task is done or cancelled."))])
     note = TextAreaField(_l("Note (needed to cancel)"), validators=[
         Optional(), Length(max=2000, message=_l("Use at most 2000 characters."))])
@@ -121,11 +123,11 @@ def _task_page(task, *, status: int = 200, assign_form=None, transfer_form=None,
                                 *(e.to_group_id for e in history)])
     group = groups[task.work_group_id]
     assign_form = assign_form or AssignForm(formdata=None)
-    assign_form.assignee.choices = [("", _("Choose a person"))] + [
-        (str(m.id), m.full_name) for m in tasks.members_of(group)]
+    assign_form.assignee.choices = [SelectChoice("", _("Choose a person"))] + [
+        SelectChoice(str(m.id), m.full_name) for m in tasks.members_of(group)]
     transfer_form = transfer_form or TransferForm(formdata=None)
-    transfer_form.group.choices = [("", _("Choose a work group"))] + [
-        (g.code, work_group_name(g)) for g in tasks.work_groups() if g.id != task.work_group_id]
+    transfer_form.group.choices = [SelectChoice("", _("Choose a work group"))] + [
+        SelectChoice(g.code, work_group_name(g)) for g in tasks.work_groups() if g.id != task.work_group_id]
     me = _staff_id()
     active = task.status in ("open", "in_progress")
     may_act = active and (task.assignee_id in (None, me) or _may_assign())
@@ -196,7 +198,8 @@ def task_assign(public_id: str):
     task = _task_or_404(public_id)
     form = AssignForm()
     group = db.session.get(tasks.WorkGroup, task.work_group_id)
-    form.assignee.choices = [("", "")] + [(str(m.id), m.full_name) for m in tasks.members_of(group)]
+    form.assignee.choices = [SelectChoice("", "")] + [
+        SelectChoice(str(m.id), m.full_name) for m in tasks.members_of(group)]
     if not form.validate_on_submit():
         return _task_page(task, status=400 if "csrf_token" in form.errors else 422, assign_form=form)
     try:
@@ -215,7 +218,8 @@ def task_assign(public_id: str):
 def task_transfer(public_id: str):
     task = _task_or_404(public_id)
     form = TransferForm()
-    form.group.choices = [("", "")] + [(g.code, work_group_name(g)) for g in tasks.work_groups()]
+    form.group.choices = [SelectChoice("", "")] + [
+        SelectChoice(g.code, work_group_name(g)) for g in tasks.work_groups()]
     if not form.validate_on_submit():
         return _task_page(task, status=400 if "csrf_token" in form.errors else 422, transfer_form=form)
     try:

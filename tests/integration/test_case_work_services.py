@@ -226,7 +226,7 @@ def test_escalation_puts_a_task_in_the_supervisors_queue_with_the_reason(alpha):
 def test_a_reply_template_is_filled_in_the_customers_language(alpha):
     staff = _staff(alpha, "supervisor")
     english = replies.save_template(template=None, name="Meter check", locale="en", staff_id=staff.id, now=SATURDAY,
-                                    body="Dear {customer_name}, about {request_reference}: answer by {answer_due_date}.")
+                                    body="Dear {customer_name}, {request_reference}: answer by {answer_due_date}.")
     replies.save_template(template=None, name="Meter check", locale="fr", staff_id=staff.id, now=SATURDAY,
                           body="Bonjour {customer_name}, votre demande {request_reference} : réponse le "
                                "{answer_due_date}.")
