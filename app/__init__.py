@@ -141,6 +141,8 @@ def _register_blueprints(app: Flask) -> None:
     from backoffice.billing_views import bp as billing_bp
     from backoffice.collection_views import bp as collections_bp
     import backoffice.request_views  # noqa: F401  (complaints and requests on the back-office blueprint)
+    import backoffice.task_views  # noqa: F401  (work queues and tasks, on the back-office blueprint)
+    import backoffice.case_views  # noqa: F401  (request categories, escalation, reply templates, service levels)
     import backoffice.reading_views  # noqa: F401  (readings to check, on the back-office blueprint)
     import backoffice.budget_views  # noqa: F401  (budget billing from the customer file)
     import backoffice.activation_views  # noqa: F401  (a new activation code from the customer file)

@@ -24,6 +24,8 @@ SECTIONS: list[tuple[str, object, object]] = [
     ("admin.mail_settings_page", _l("Mail"),
      _l("The sender of the utility's e-mails, its own SMTP server or the platform's, and a test e-mail.")),
     ("admin.staff", _l("Staff"), _l("Invite staff by e-mail, give roles and work groups, deactivate an access.")),
+    ("admin.service_levels_page", _l("Service levels"),
+     _l("How long each kind of task and each category of customer request may wait before it is overdue.")),
     ("admin.imports", _l("Import of customers"),
      _l("Load your existing customers, premises, meters, contracts, balances and readings from CSV or XLSX files.")),
 ]

@@ -6,6 +6,7 @@ import logging
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import pgettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import MultipleFileField, SelectField, TextAreaField
@@ -13,11 +14,14 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from app.auth import staff_permission
+from app.csv_export import csv_response, wants_csv
 from app.messages import queue_message
+from backoffice import case_texts
 from backoffice.reading_views import register_name, unit_label
 from backoffice.views import bp
 from domain.db import utcnow
 from domain.requests import attachments as files
+from domain.requests import categories
 from domain.requests import services as requests_service
 from domain.requests.models import REQUEST_KINDS, REQUEST_STATUSES
 from portal.request_views import KIND_NAMES, REQUEST_STATUS_NAMES, attachment_response, file_error
@@ -50,11 +54,13 @@ class StatusForm(FlaskForm):
     new_status = SelectField(_l("Status"), choices=[])
 
 
-def _forms(found, reply=None, note=None, status=None):
-    reply = reply or StaffReplyForm(prefix="reply")
+def _forms(found, reply=None, note=None, status=None, template_text=None):
+    reply = reply or StaffReplyForm(prefix="reply", formdata=None)
     reply.status.choices = _status_choices(SelectChoice("", _("keep the status")))
-    if not reply.is_submitted():
+    if reply.status.data is None:  # a fresh form: a first answer usually waits for the customer
         reply.status.data = "waiting_customer" if found.status == "open" else ""
+    if template_text is not None and not reply.body.data:
+        reply.body.data = template_text
     status = status or StatusForm(prefix="status")
     status.new_status.choices = _status_choices()
     if not status.is_submitted():
@@ -74,28 +80,58 @@ def _request_or_404(reference: str):
 def requests():
     status = request.args.get("status", "")
     kind = request.args.get("kind", "")
+    # A category is chosen as "<type>.<category>": it implies its type.
+    category_kind, _dot, category = request.args.get("category", "").partition(".")
+    kind = kind if kind in REQUEST_KINDS else None
+    if categories.is_category(category_kind, category) and kind in (None, category_kind):
+        kind = category_kind
+    else:
+        category = None
     filters = requests_service.StaffFilters(
-        status=status if status in REQUEST_STATUSES else None, kind=kind if kind in REQUEST_KINDS else None,
+        status=status if status in REQUEST_STATUSES else None, kind=kind, category=category,
         overdue=request.args.get("overdue") == "1")
     now = utcnow()
+    if wants_csv():
+        filters.limit = None
+        return _requests_csv(requests_service.staff_requests(filters=filters, now=now), now)
     found = requests_service.staff_requests(filters=filters, now=now)
+    category_options = [(k, c, case_texts.category_name(k, c)) for k in REQUEST_KINDS
+                        for c in categories.categories_of(k)]
     return render_template("backoffice/requests/list.html", found=found, filters=filters, now=now,
                            accounts_by_id=requests_service.accounts_by_id(found), kinds=REQUEST_KINDS,
                            statuses=REQUEST_STATUSES, is_overdue=requests_service.is_overdue,
-                           staff_status_names=STAFF_STATUS_NAMES)
+                           staff_status_names=STAFF_STATUS_NAMES, category_options=category_options,
+                           category_name=case_texts.category_name, time_left=case_texts.time_left,
+                           open_statuses=requests_service.OPEN_STATUSES)
 
 
-def _detail(found, status_code=200, error=None, **forms):
+def _requests_csv(found, now):
+    accounts = requests_service.accounts_by_id(found)
+    header = [pgettext("request", "Reference"), _("Subject"), _("Type"), _("Category"), _("Customer number"),
+              _("Customer"), _("Status"), _("Opened"), _("Answer due"), _("Overdue")]
+    rows = ([r.reference, r.subject, str(KIND_NAMES[r.kind]), case_texts.category_name(r.kind, r.category),
+             accounts[r.account_id].account_number, accounts[r.account_id].holder.display_name,
+             str(STAFF_STATUS_NAMES[r.status]), r.opened_at, r.due_at,
+             _("Yes") if requests_service.is_overdue(r, now=now) else _("No")] for r in found)
+    return csv_response("requests", header, rows)
+
+
+def _detail(found, status_code=200, error=None, category_form=None, escalate_form=None, **forms):
+    from backoffice.case_views import detail_context, filled_template
+
+    account = requests_service.account_of(found)
+    filled = filled_template(found, account, request.args.get("template")) if request.method == "GET" else None
     grouped: dict = {}
     for attachment in requests_service.attachments_of(found, for_customer=False):
         grouped.setdefault(attachment.message_id, []).append(attachment)
     return render_template(
         "backoffice/requests/detail.html", req=found, files_by_message=grouped,
-        account=requests_service.account_of(found), point=requests_service.point_of(found),
+        account=account, point=requests_service.point_of(found), filled=filled,
+        **detail_context(found, account, category_form=category_form, escalate_form=escalate_form),
         overdue=requests_service.is_overdue(found, now=utcnow()), error=error, staff_status_names=STAFF_STATUS_NAMES,
         final_readings=requests_service.final_readings_of(found),
         staff_authors=requests_service.staff_authors_of(found), register_name=register_name, unit_label=unit_label,
-        **_forms(found, **forms),
+        **_forms(found, template_text=filled.text if filled else None, **forms),
     ), status_code
 
 

@@ -21,6 +21,7 @@ WORK_GROUP_NAMES = {
     "billing": ("Billing", lazy_pgettext("work group", "Billing")),
     "collections": ("Collections", lazy_pgettext("work group", "Collections")),
     "metering": ("Metering", lazy_pgettext("work group", "Metering")),
+    "supervisors": ("Supervisors", lazy_pgettext("work group", "Supervisors")),  # escalated requests
 }
 
 # Why a budget-billing true-up failed (domain.billing.down_payments.PlanRefused codes), beside the engine's codes.
@@ -76,6 +77,9 @@ def task_title(task) -> str:
         if task.kind == "billing_exception" and "run_date" in params:
             return _("Billing run of %(date)s: %(problem)s on contract %(contract)s", date=_day(params["run_date"]),
                      problem=_problem_name(params["code"]), contract=params["contract"])
+        if task.kind == "request_escalation":
+            return _("Escalated request %(reference)s: %(subject)s", reference=params["reference"],
+                     subject=params["subject"])
         if task.kind == "billing_exception" and "true_up_on" in params:
             return _("Budget billing true-up of %(date)s: %(problem)s", date=_day(params["true_up_on"]),
                      problem=_problem_name(params["code"]))

@@ -30,7 +30,6 @@ from domain.payments import mandates
 from domain.payments import services as card_payments
 from domain.db import db, utcnow
 from domain.contracts import services as accounts
-from domain.tasks import services as tasks
 from domain.communications import pipeline as communications
 from app.message_wording import FAILURE_NAMES as MESSAGE_FAILURE_NAMES
 from app.message_wording import STATUS_NAMES as MESSAGE_STATUS_NAMES
@@ -140,15 +139,6 @@ register_second_factor_views(bp, kind="staff", home_endpoint="backoffice.home", 
 @staff_permission("home.view")
 def home():
     return render_template("backoffice/home.html", figures=home_figures())
-
-
-@bp.get("/queues/<code>")
-@staff_permission("tasks.work")
-def work_queue(code: str):
-    group = tasks.work_group_by_code(code)
-    if group is None:
-        abort(404)
-    return render_template("backoffice/queue.html", group=group, tasks=tasks.open_tasks(group=group))
 
 
 @bp.get("/customers")

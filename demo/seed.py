@@ -51,7 +51,8 @@ from domain.readings.models import MeterReading
 from domain.requests.models import RequestMessage, ServiceRequest
 from domain.requests.numbering import reserve_reference
 from domain.sites.models import DeliveryPoint, Meter, MeterInstallation, Premise, Register
-from domain.tasks.models import Task, WorkGroup
+from domain.tasks.models import WorkGroup
+from domain.tasks.services import create_task
 from tenants.context import platform_scope, tenant_scope
 from tenants.models import Tenant
 from tenants.services import create_tenant
@@ -378,13 +379,13 @@ def _create_requests(utility: DemoUtility, *, plan: list[PartyPlan], created: _C
         db.session.add(request)
         db.session.flush()
         if not done:
-            db.session.add(Task(
-                work_group_id=front_office.id, kind="service_request", title=f"{request.reference}: {spec.subject}",
+            create_task(
+                group_id=front_office.id, kind="service_request", title=f"{request.reference}: {spec.subject}",
                 status="in_progress" if spec.status == "in_progress" else "open",
                 subject_type="service_request", subject_id=request.id,
                 assignee_id=agent.id if spec.status == "in_progress" else None,
-                created_at=opened_at, due_at=request.due_at,
-            ))
+                now=opened_at, due_at=request.due_at,
+            )
 
 
 def _create_reading_checks(*, now: datetime) -> None:
@@ -397,13 +398,10 @@ def _create_reading_checks(*, now: datetime) -> None:
         .where(MeterReading.status == "pending")
         .order_by(MeterReading.id)
     )
-    db.session.add_all([
-        Task(work_group_id=metering.id, kind="reading_check", title=f"Check reading of meter {serial} ({read_on})",
-             params={"meter": serial, "day": read_on.isoformat()},
-             subject_type="meter_reading", subject_id=reading_id, created_at=received_at,
-             due_at=received_at + timedelta(days=5))
-        for reading_id, read_on, received_at, serial in pending
-    ])
+    for reading_id, read_on, received_at, serial in pending:
+        create_task(group_id=metering.id, kind="reading_check", title=f"Check reading of meter {serial} ({read_on})",
+                    params={"meter": serial, "day": read_on.isoformat()},
+                    subject_type="meter_reading", subject_id=reading_id, now=received_at)
     db.session.flush()
 
 

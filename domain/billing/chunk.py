@@ -31,7 +31,8 @@ from domain.billing.models import BillLine
 from domain.billing.run_models import BillingException
 from domain.db import db
 from domain.readings.models import MeterReading
-from domain.tasks.models import Task, WorkGroup
+from domain.tasks.models import WorkGroup
+from domain.tasks.services import create_task
 
 _lines = BillLine.__table__
 CONSUMPTION_COMPONENTS = {"energy", "water", "sewerage", "levy", "network"}
@@ -178,14 +179,13 @@ def _record_problems(run, problems: list, now: datetime) -> int:
     group_id = db.session.scalar(select(WorkGroup.id).where(WorkGroup.code == "billing"))
     unique = list({(due.contract_id, problem.code): (due, problem) for due, problem in problems}.values())
     tasks = [
-        Task(work_group_id=group_id, kind="billing_exception", subject_type="Contract", subject_id=due.contract_id,
-             created_at=now, details=problem.message,
-             title=f"Billing run {run.billing_date}: {problem.code} on contract {due.contract_number}",
-             params={"run_date": run.billing_date.isoformat(), "code": problem.code,
-                     "contract": due.contract_number})
+        create_task(group_id=group_id, kind="billing_exception", subject_type="Contract", subject_id=due.contract_id,
+                    now=now, details=problem.message,
+                    title=f"Billing run {run.billing_date}: {problem.code} on contract {due.contract_number}",
+                    params={"run_date": run.billing_date.isoformat(), "code": problem.code,
+                            "contract": due.contract_number})
         for due, problem in unique
     ] if group_id is not None else [None] * len(unique)
-    db.session.add_all(t for t in tasks if t is not None)
     db.session.flush()  # one flush for every task: their ids go on the exceptions
     db.session.add_all(
         BillingException(run_id=run.id, contract_id=due.contract_id, code=problem.code, message=problem.message,

@@ -11,6 +11,7 @@ from domain.billing.down_payments import PlanRefused, due_true_ups, issue_due_in
 from domain.billing.plan_models import DownPaymentPlan
 from domain.db import db, utcnow
 from domain.tasks.models import Task, WorkGroup
+from domain.tasks.services import create_task
 
 log = logging.getLogger("billing.down_payments")
 
@@ -25,9 +26,9 @@ def _task_for(plan_id: int, error: PlanRefused) -> None:
     if db.session.scalar(select(Task.id).where(Task.subject_type == "Contract", Task.subject_id == plan.contract_id,
                                                Task.title == title, Task.status == "open")):
         return  # the run of another day found the same problem: one task is enough
-    db.session.add(Task(work_group_id=group_id, kind="billing_exception", subject_type="Contract",
-                        subject_id=plan.contract_id, created_at=utcnow(), details=str(error)[:2000], title=title,
-                        params={"true_up_on": plan.true_up_on.isoformat(), "code": error.code}))
+    create_task(group_id=group_id, kind="billing_exception", subject_type="Contract",
+                subject_id=plan.contract_id, now=utcnow(), details=str(error)[:2000], title=title,
+                params={"true_up_on": plan.true_up_on.isoformat(), "code": error.code})
 
 
 def bill_instalments(*, billing_date: str) -> dict:

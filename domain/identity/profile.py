@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -17,6 +17,7 @@ from domain.identity.models import CustomerAccess, CustomerUser, EmailVerificati
 from domain.identity.services import close_all_sessions, normalise_email
 from domain.parties.models import ContactPoint, Party
 from domain.tasks.models import Task, WorkGroup
+from domain.tasks.services import create_task
 
 CLOSURE_GROUP = "front_office"
 CLOSURE_DAYS = 30  # the answer the customer is promised
@@ -213,14 +214,12 @@ def request_closure(*, user: CustomerUser, now: datetime) -> Task:
         .join(CustomerAccess, CustomerAccess.account_id == CustomerAccount.id)
         .where(CustomerAccess.customer_user_id == user.id)
         .order_by(CustomerAccount.account_number)))
-    task = Task(
-        work_group_id=group_id, kind="access_closure", title=f"Close the online access of {user.email}",
+    task = create_task(
+        group_id=group_id, kind="access_closure", title=f"Close the online access of {user.email}",
         params={"email": user.email},
         details="The customer asked to close their online access. Accounts: " + (", ".join(accounts) or "none"),
-        subject_type="customer_user", subject_id=user.id, created_at=now,
-        due_at=now + timedelta(days=CLOSURE_DAYS),
+        subject_type="customer_user", subject_id=user.id, now=now,
     )
-    db.session.add(task)
     close_all_sessions(user_kind="customer", user_id=user.id)
     db.session.flush()
     return task

@@ -37,12 +37,12 @@ from domain.readings.validation import (
 from domain.readings.window import reading_window, window_is_open
 from domain.sites.models import DeliveryPoint, Meter, MeterInstallation, Register
 from domain.tasks.models import Task, WorkGroup
+from domain.tasks.services import create_task
 
 log = logging.getLogger(__name__)
 
 METERING_GROUP = ("metering", "Metering")  # created with each tenant; re-created here if someone removed it
 TASK_KIND = "reading_check"
-TASK_DAYS = 5
 
 
 class MeterNotFound(LookupError):
@@ -354,16 +354,13 @@ def _cancel_checks(reading_ids: set[int], now: datetime) -> None:
 
 def _open_check(state: MeterState, submission: Submission, unit: str, today: date, now: datetime) -> Task:
     first_pending = next(o.reading for o in submission.outcomes if o.reading.status == "pending")
-    task = Task(
-        work_group_id=_metering_group().id, kind=TASK_KIND,
+    return create_task(
+        group_id=_metering_group().id, kind=TASK_KIND,
         title=f"Check reading of meter {state.meter.serial_number} ({today.isoformat()})",
         params={"meter": state.meter.serial_number, "day": today.isoformat()},
-        details=_task_details(state, submission.outcomes, unit), status="open",
-        subject_type="meter_reading", subject_id=first_pending.id, created_at=now,
-        due_at=now + timedelta(days=TASK_DAYS),
+        details=_task_details(state, submission.outcomes, unit),
+        subject_type="meter_reading", subject_id=first_pending.id, now=now,
     )
-    db.session.add(task)
-    return task
 
 
 # --- history and photos -------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ class ServiceRequest(TenantScoped):
             "status in ('open', 'in_progress', 'waiting_customer', 'resolved', 'closed')", name="status",
         ),
         Index(None, "tenant_id", "status", "due_at"),
+        Index(None, "tenant_id", "kind", "category"),
         parents={"account_id": "customer_accounts", "delivery_point_id": "delivery_points",
                  "contract_id": "contracts", "final_reading_id": "meter_readings"},
     )
@@ -43,6 +44,8 @@ class ServiceRequest(TenantScoped):
     contract_id: Mapped[int | None] = tenant_ref(nullable=True)
     final_reading_id: Mapped[int | None] = tenant_ref(nullable=True)
     opened_by_user_id: Mapped[int | None] = mapped_column(BigId)
+    # What the request is about within its kind (domain.requests.categories); its service level sets `due_at`.
+    category: Mapped[str | None] = mapped_column(String(32))
     # When the customer last looked at it: newer staff messages are shown as "reply to read".
     customer_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -102,3 +105,21 @@ class RequestNumberSequence(TenantScoped):
 
     year: Mapped[int] = mapped_column(nullable=False)
     next_value: Mapped[int] = mapped_column(nullable=False, default=1)
+
+
+class ReplyTemplate(TenantScoped):
+    """A ready answer staff start a reply from, one row per name and language; `{customer_name}`-style placeholders
+    are filled for the request it answers (domain.requests.replies)."""
+
+    __tablename__ = "reply_templates"
+    __table_args__ = tenant_table_args(
+        UniqueConstraint("tenant_id", "public_id"),
+        UniqueConstraint("tenant_id", "name", "locale"),
+    )
+
+    public_id: Mapped[str] = public_id_column()
+    name: Mapped[str] = mapped_column(String(120), nullable=False)
+    locale: Mapped[str] = mapped_column(String(8), nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    updated_by_id: Mapped[int | None] = mapped_column(BigId)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from domain import deadlines
 from domain.contracts.models import Contract, CustomerAccount
 from domain.db import db
 from domain.identity.models import CustomerAccess, CustomerUser, StaffUser
@@ -25,6 +26,10 @@ from domain.requests.models import REQUEST_STATUSES, RequestAttachment, RequestM
 from domain.readings.models import MeterReading
 from domain.sites.models import DeliveryPoint, Register
 from domain.tasks.models import Task, WorkGroup
+from domain.tasks import levels
+from domain.tasks import services as task_services
+from domain.tasks.services import create_task
+from domain.requests import categories
 
 log = logging.getLogger("requests")
 
@@ -46,21 +51,22 @@ class RequestRefused(ValueError):
 # Pure calculations
 
 
-def add_working_days(start: date, days: int) -> date:
-    """The date `days` working days (Monday to Friday) after `start`."""
-    current, left = start, max(0, days)
-    while left:
-        current += timedelta(days=1)
-        if current.weekday() < 5:
-            left -= 1
-    return current
+add_working_days = deadlines.add_working_days
 
 
 def answer_due_at(*, opened_at: datetime, answer_days: int, zone: ZoneInfo) -> datetime:
     """The end of the expected answer day, in UTC."""
-    answer_on = add_working_days(opened_at.astimezone(zone).date(), answer_days)
-    return datetime.combine(answer_on + timedelta(days=1), time(0), tzinfo=zone).astimezone(ZoneInfo("UTC")) \
-        - timedelta(microseconds=1)
+    return deadlines.due_at(start=opened_at, amount=answer_days, unit="working_days", zone=zone)
+
+
+def request_due_at(*, kind: str, category: str | None, opened_at: datetime, answer_days: int,
+                   zone: ZoneInfo) -> datetime:
+    """When the answer is due: by the category's service level (the tenant's own, else the product's), else within
+    the tenant's general answer time in working days."""
+    if category and categories.is_category(kind, category):
+        level = levels.request_level(categories.code(kind, category), default_days=answer_days)
+        return levels.due_at(level, start=opened_at, zone=zone)
+    return answer_due_at(opened_at=opened_at, answer_days=answer_days, zone=zone)
 
 
 def is_overdue(request: ServiceRequest, *, now: datetime) -> bool:
@@ -194,8 +200,9 @@ def unread_references(*, customer_user_id: int) -> set[str]:
 class StaffFilters:
     status: str | None = None
     kind: str | None = None
+    category: str | None = None
     overdue: bool = False
-    limit: int = 200
+    limit: int | None = 200
 
 
 def staff_requests(*, filters: StaffFilters, now: datetime) -> list[ServiceRequest]:
@@ -205,6 +212,8 @@ def staff_requests(*, filters: StaffFilters, now: datetime) -> list[ServiceReque
         stmt = stmt.where(ServiceRequest.status == filters.status)
     if filters.kind:
         stmt = stmt.where(ServiceRequest.kind == filters.kind)
+    if filters.category:
+        stmt = stmt.where(ServiceRequest.category == filters.category)
     if filters.overdue:
         stmt = stmt.where(ServiceRequest.status.in_(OPEN_STATUSES), ServiceRequest.due_at < now)
     done_last = ServiceRequest.status.in_(DONE_STATUSES)
@@ -224,6 +233,7 @@ class NewRequest:
     subject: str
     description: str
     point_identifier: str | None = None
+    category: str | None = None
     effective_on: date | None = None
     final_readings: dict[str, Decimal | None] = field(default_factory=dict)
     uploads: list[files.Upload] = field(default_factory=list)
@@ -261,6 +271,8 @@ def open_request(*, customer: CustomerUser, new: NewRequest, now: datetime, toda
 
     if new.kind not in PORTAL_KINDS:
         raise RequestRefused("kind")
+    if new.category and not categories.is_category(new.kind, new.category):
+        raise RequestRefused("category")
     account = accounts.account_of_customer(customer_user_id=customer.id, account_number=new.account_number)
     if account is None:
         raise RequestRefused("account")
@@ -280,7 +292,8 @@ def open_request(*, customer: CustomerUser, new: NewRequest, now: datetime, toda
     request = ServiceRequest(
         tenant_id=tenant_id, account_id=account.id, kind=new.kind, status="open", subject=new.subject[:200],
         description=new.description or None, opened_at=now,
-        due_at=answer_due_at(opened_at=now, answer_days=answer_days, zone=zone),
+        category=new.category or None,
+        due_at=request_due_at(kind=new.kind, category=new.category, opened_at=now, answer_days=answer_days, zone=zone),
         delivery_point_id=contract.delivery_point_id if contract else None,
         contract_id=contract.id if contract else None, effective_on=new.effective_on,
         final_reading_id=final_reading.id if final_reading else None,
@@ -292,11 +305,9 @@ def open_request(*, customer: CustomerUser, new: NewRequest, now: datetime, toda
     db.session.add(first)
     db.session.flush()
     files.store(request=request, message=first, uploads=checked, uploaded_by_kind="customer", now=now)
-    db.session.add(Task(
-        work_group_id=_work_group().id, kind="service_request", title=f"{request.reference}: {request.subject}"[:200],
-        details=request.description, subject_type="service_request", subject_id=request.id,
-        created_at=now, due_at=request.due_at,
-    ))
+    create_task(group_id=_work_group().id, kind="service_request", title=f"{request.reference}: {request.subject}",
+                details=request.description, subject_type="service_request", subject_id=request.id, now=now,
+                due_at=request.due_at)
     db.session.flush()
     log.info("request opened tenant=%s reference=%s kind=%s account=%s", tenant_id, request.reference,
              request.kind, account.account_number)
@@ -359,12 +370,9 @@ def change_status(*, request: ServiceRequest, status: str, now: datetime) -> Non
     done = status in DONE_STATUSES
     request.closed_at = (request.closed_at or now) if done else None
     tasks = db.session.scalars(select(Task).where(
-        Task.subject_type == "service_request", Task.subject_id == request.id))
+        Task.subject_type == "service_request", Task.subject_id == request.id, Task.kind == "service_request"))
     for task in tasks:
-        if done and task.status in ("open", "in_progress"):
-            task.status, task.done_at = "done", now
-        elif not done and task.status == "done":
-            task.status, task.done_at = "open", None
+        task_services.follow_subject(task=task, done=done, now=now)
     db.session.flush()
 
 
@@ -389,3 +397,89 @@ def staff_authors_of(request: ServiceRequest) -> dict[int, str]:
     if not ids:
         return {}
     return dict(db.session.execute(select(StaffUser.id, StaffUser.full_name).where(StaffUser.id.in_(ids))).all())
+
+
+def set_category(*, request: ServiceRequest, category: str | None, answer_days: int, zone: ZoneInfo,
+                 now: datetime) -> bool:
+    """File the request under a category of its kind (None: none); its answer date and its task's due date follow
+    the category's service level, counted from when it was opened. Returns whether anything changed."""
+    category = category or None
+    if category is not None and not categories.is_category(request.kind, category):
+        raise RequestRefused("category")
+    if category == request.category:
+        return False
+    request.category = category
+    request.due_at = request_due_at(kind=request.kind, category=category, opened_at=request.opened_at,
+                                    answer_days=answer_days, zone=zone)
+    for task in db.session.scalars(select(Task).where(
+            Task.subject_type == "service_request", Task.subject_id == request.id, Task.kind == "service_request")):
+        task.due_at = request.due_at
+    db.session.flush()
+    log.info("request category tenant=%s reference=%s category=%s", request.tenant_id, request.reference, category)
+    return True
+
+
+# Escalation: a task for supervisors (their work group, created when first needed) or for one person who may assign
+# tasks, with the reason; the request shows it and an internal note records it.
+
+ESCALATION_GROUP = ("supervisors", "Supervisors")
+ESCALATION_KIND = "request_escalation"
+
+
+def _escalation_group() -> WorkGroup:
+    code, name = ESCALATION_GROUP
+    group = db.session.scalar(select(WorkGroup).where(WorkGroup.code == code))
+    if group is None:
+        group = WorkGroup(code=code, name=name)
+        db.session.add(group)
+        db.session.flush()
+    return group
+
+
+def staff_with_roles(roles) -> list[StaffUser]:
+    """Active staff members holding one of `roles`, by name (whom a request can be escalated to)."""
+    from domain.identity.models import StaffRoleGrant
+
+    return list(db.session.scalars(
+        select(StaffUser).where(StaffUser.is_active.is_(True), StaffUser.id.in_(
+            select(StaffRoleGrant.staff_user_id).where(StaffRoleGrant.role.in_(tuple(roles)))))
+        .order_by(StaffUser.full_name, StaffUser.id)))
+
+
+def escalate(*, request: ServiceRequest, staff_id: int, reason: str, to_staff_id: int | None,
+             allowed_staff_ids: set[int], now: datetime) -> Task:
+    """Hand the request up: a task in the supervisors' queue (for one of them when `to_staff_id` is given, who must
+    be among `allowed_staff_ids`), with the reason, and an internal note on the request."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise RequestRefused("reason")
+    if len(reason) > 2000:
+        raise RequestRefused("reason_long")
+    if request.status in DONE_STATUSES:
+        raise RequestRefused("done")
+    if to_staff_id is not None and to_staff_id not in allowed_staff_ids:
+        raise RequestRefused("supervisor")
+    task = create_task(group_id=_escalation_group().id, kind=ESCALATION_KIND,
+                       title=f"Escalated request {request.reference}: {request.subject}",
+                       params={"reference": request.reference, "subject": request.subject[:150]},
+                       details=reason, subject_type="service_request", subject_id=request.id, now=now,
+                       assignee_id=to_staff_id)
+    db.session.add(RequestMessage(request_id=request.id, author_kind="staff", author_id=staff_id, internal=True,
+                                  body=reason, sent_at=now))
+    db.session.flush()
+    log.info("request escalated tenant=%s reference=%s staff=%s to=%s", request.tenant_id, request.reference,
+             staff_id, to_staff_id)
+    return task
+
+
+def escalations_of(request: ServiceRequest) -> list[Task]:
+    return list(db.session.scalars(select(Task).where(
+        Task.subject_type == "service_request", Task.subject_id == request.id, Task.kind == ESCALATION_KIND)
+        .order_by(Task.created_at, Task.id)))
+
+
+def task_of(request: ServiceRequest) -> Task | None:
+    """The request's own task in the front office's queue (the latest, if a process made more)."""
+    return db.session.scalar(select(Task).where(
+        Task.subject_type == "service_request", Task.subject_id == request.id, Task.kind == "service_request")
+        .order_by(Task.id.desc()).limit(1))
