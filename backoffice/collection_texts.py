@@ -42,8 +42,10 @@ DISPUTE_REFUSALS = {
 }
 
 
-def schedule_refusal(exc) -> str:
+def schedule_refusal(exc, currency: str | None = None) -> str:
     from flask_babel import gettext as _
+
+    from app.i18n import money
 
     code, details = exc.code, exc.details
     if code == "too_many":
@@ -51,9 +53,9 @@ def schedule_refusal(exc) -> str:
     if code == "too_long":
         return _("The last instalment must be within %(days)s days.", days=details["days"])
     if code == "sum":
-        return _("The instalments must add up to exactly %(total)s.", total=details["total"])
+        return _("The instalments must add up to exactly %(total)s.", total=money(details["total"], currency))
     if code == "too_small":
-        return _("Each instalment must be at least %(least)s.", least=details["least"])
+        return _("Each instalment must be at least %(least)s.", least=money(details["least"], currency))
     return str({"empty": _l("Enter at least one instalment."),
                 "amount": _l("Enter each amount in euros and cents, above zero, such as 45.50."),
                 "past": _l("An instalment cannot be due before today."),
