@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 
 from domain.accounting.models import LedgerEntry, Payment, PaymentAllocation
@@ -27,6 +27,7 @@ from domain.db import db
 from domain.payments.collection_models import CollectionBatch, CollectionItem
 from domain.payments.models import DirectDebitMandate
 from domain.tasks.models import Task, WorkGroup
+from tenants.context import require_tenant_id
 
 log = logging.getLogger("collections.dunning")
 
@@ -67,18 +68,30 @@ def skip_reasons(bill_ids: list[int], account_ids: list[int]) -> tuple[dict[int,
     arrangement, which wins over a direct debit: the first is what staff settle first."""
     held: dict[int, str] = {}
     returned: set[int] = set()
+    rank = {"direct_debit": 1, "arrangement": 2, "dispute": 3}
+    tenant_id = require_tenant_id()
     for chunk in _chunks(bill_ids):
-        # A direct debit to come: a pending item in a batch not settled yet.
-        held.update({bill_id: "direct_debit" for bill_id in db.session.scalars(
-            select(CollectionItem.bill_id).join(CollectionBatch, CollectionBatch.id == CollectionItem.batch_id)
-            .where(CollectionItem.bill_id.in_(chunk), CollectionItem.status == "pending",
-                   CollectionBatch.status.in_(("prepared", "submitted"))))})
-        returned |= set(db.session.scalars(select(CollectionItem.bill_id).where(
-            CollectionItem.bill_id.in_(chunk), CollectionItem.status == "returned")))
-        held.update({bill_id: "arrangement" for bill_id in db.session.scalars(select(ArrangementBill.bill_id).where(
-            ArrangementBill.bill_id.in_(chunk), ArrangementBill.active.is_(True)))})
-        held.update({bill_id: "dispute" for bill_id in db.session.scalars(select(BillDispute.bill_id).where(
-            BillDispute.bill_id.in_(chunk), BillDispute.status == "open"))})
+        # One round trip: a direct debit to come (a pending item in a batch not settled yet), a return by the bank,
+        # an active arrangement, an open dispute.
+        reasons = union_all(
+            select(CollectionItem.bill_id, literal("direct_debit"))
+            .join(CollectionBatch, CollectionBatch.id == CollectionItem.batch_id)
+            .where(CollectionItem.tenant_id == tenant_id, CollectionBatch.tenant_id == tenant_id,
+                   CollectionItem.bill_id.in_(chunk), CollectionItem.status == "pending",
+                   CollectionBatch.status.in_(("prepared", "submitted"))),
+            select(CollectionItem.bill_id, literal("returned")).where(
+                CollectionItem.tenant_id == tenant_id, CollectionItem.bill_id.in_(chunk),
+                CollectionItem.status == "returned"),
+            select(ArrangementBill.bill_id, literal("arrangement")).where(
+                ArrangementBill.tenant_id == tenant_id, ArrangementBill.bill_id.in_(chunk),
+                ArrangementBill.active.is_(True)),
+            select(BillDispute.bill_id, literal("dispute")).where(
+                BillDispute.tenant_id == tenant_id, BillDispute.bill_id.in_(chunk), BillDispute.status == "open"))
+        for bill_id, reason in db.session.execute(reasons.execution_options(tenant_filtered=True)):
+            if reason == "returned":
+                returned.add(bill_id)
+            elif rank[reason] > rank.get(held.get(bill_id), 0):
+                held[bill_id] = reason
     mandated: set[int] = set()
     for chunk in _chunks(account_ids):
         mandated |= set(db.session.scalars(select(DirectDebitMandate.account_id).where(
