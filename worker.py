@@ -44,6 +44,7 @@ JOBS: dict[str, tuple[str, str]] = {
     "communications.sweep": ("domain.communications.sending:sweep", "mail"),
     "communications.bills_available": ("domain.communications.notifications:bills_available", "mail"),
     "communications.reading_reminders": ("domain.communications.reading_notices:send_reading_reminders", "mail"),
+    "collections.dunning": ("domain.collections.jobs:daily_collections", "default"),
 }
 
 # Jobs that may take longer than RQ's default of 180 s (seconds): a whole utility's export; checking the files of a
@@ -61,7 +62,7 @@ RETRIED_ON_CRASH = frozenset({"billing.plan_run", "billing.bill_chunk", "billing
                               "billing.render_chunk_documents", "billing.render_bill_documents",
                               "imports.check", "imports.write_chunk", "imports.advance",
                               "campaigns.start", "campaigns.send", "campaigns.fire_scheduled",
-                              "communications.reading_reminders"})
+                              "communications.reading_reminders", "collections.dunning"})
 RETRIES = 3
 
 

@@ -140,6 +140,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from backoffice.billing_views import bp as billing_bp
     from backoffice.collection_views import bp as collections_bp
+    import backoffice.dunning_views  # noqa: F401  (dunning, arrangements, disputes: collections and admin blueprints)
     import backoffice.request_views  # noqa: F401  (complaints and requests on the back-office blueprint)
     import backoffice.task_views  # noqa: F401  (work queues and tasks, on the back-office blueprint)
     import backoffice.case_views  # noqa: F401  (request categories, escalation, reply templates, service levels)

@@ -53,6 +53,7 @@ def daily_jobs(day: date, now: datetime) -> list[tuple[str, dict]]:
         ("payments.expire_checkouts", {"now_iso": now.isoformat()}),
         ("identity.purge_expired_sessions", {"now_iso": now.isoformat()}),
         ("communications.reading_reminders", {"today_iso": day.isoformat()}),
+        ("collections.dunning", {"today_iso": day.isoformat(), "now_iso": now.isoformat()}),
     ]
 
 

@@ -21,6 +21,9 @@ SECTIONS: list[tuple[str, object, object]] = [
         "down-payment plans offered.")),
     ("admin.payment_settings_page", _l("Payments"),
      _l("Stripe keys for card payments, SEPA direct debit, and the payment methods customers are offered.")),
+    ("admin.dunning_settings_page", _l("Dunning and payment arrangements"),
+     _l("Reminder, second reminder and formal notice: their delay after the due date, fee, letter or e-mail; what "
+        "customers may arrange alone in the portal.")),
     ("admin.mail_settings_page", _l("Mail"),
      _l("The sender of the utility's e-mails, its own SMTP server or the platform's, and a test e-mail.")),
     ("admin.staff", _l("Staff"), _l("Invite staff by e-mail, give roles and work groups, deactivate an access.")),

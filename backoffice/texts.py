@@ -71,6 +71,9 @@ def task_title(task) -> str:
     try:
         if task.kind == "access_closure":
             return _("Close the online access of %(email)s", email=params["email"])
+        if task.kind == "dunning_formal_notice":
+            return _("Formal notice sent for bill %(bill)s (customer %(account)s): decide what follows",
+                     bill=params["bill"], account=params["account"])
         if task.kind == "reading_check":
             return _("Check the reading of meter %(meter)s (%(date)s)", meter=params["meter"],
                      date=_day(params["day"]))

@@ -32,3 +32,7 @@ from tenants.models import Tenant  # noqa: F401
 from tenants.export_models import TenantExport  # noqa: F401
 from domain.campaigns.models import Campaign, CampaignRecipient, CampaignTemplate, MarketingOptOut  # noqa: F401
 from domain.contacts.models import ContactLogEntry  # noqa: F401
+from domain.collections.models import (  # noqa: F401
+    ArrangementBill, ArrangementInstalment, BillDispute, DunningLetter, DunningLevel, DunningSettings, DunningStep,
+    PaymentArrangement,
+)

@@ -2,6 +2,7 @@
 from portal import views  # noqa: F401
 from portal import access_views  # noqa: F401
 from portal import bill_views  # noqa: F401
+from portal import collection_views  # noqa: F401
 from portal import consumption_views  # noqa: F401
 from portal import direct_debit_views  # noqa: F401
 from portal import legal_views  # noqa: F401

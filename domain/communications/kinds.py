@@ -58,6 +58,18 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     _kind("direct_debit_prenotification", variables=(
         "account", "amount", "currency", "collection_date", "bill_number", "mandate_reference",
         "creditor_identifier", "creditor_name", "link")),
+    # Collections: dunning notices (e-mail, or the text of a letter), payment arrangements
+    _kind("dunning_reminder", template="dunning_notice", variables=(
+        "account", "bill", "level", "outstanding", "fee", "to_pay", "currency", "due_date", "pay_by", "holder_name",
+        "letter_date", "link")),
+    _kind("dunning_second_reminder", template="dunning_notice", variables=(
+        "account", "bill", "level", "outstanding", "fee", "to_pay", "currency", "due_date", "pay_by", "holder_name",
+        "letter_date", "link")),
+    _kind("dunning_formal_notice", template="dunning_notice", variables=(
+        "account", "bill", "level", "outstanding", "fee", "to_pay", "currency", "due_date", "pay_by", "holder_name",
+        "letter_date", "link")),
+    _kind("arrangement_confirmation", variables=("account", "arrangement", "states", "paid", "left", "link")),
+    _kind("arrangement_broken", variables=("account", "arrangement", "states", "paid", "left", "link")),
     # Readings and requests
     _kind("reading_rejected", optional=True, variables=(
         "reading", "meter", "register_name", "unit", "corrected", "link", "account")),

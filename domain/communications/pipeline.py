@@ -202,6 +202,15 @@ def set_renderer(renderer: Renderer) -> None:
     _renderer = renderer
 
 
+def render_message(*, kind: str, to: str, locale: str | None, context: dict,
+                   links: dict[str, tuple[str, dict]] | None = None) -> Rendered:
+    """A message rendered as `notify` would record it, without recording it (a letter printed from its text)."""
+    if _renderer is None:
+        raise RuntimeError("no mail renderer configured: create the app first")
+    return _renderer(tenant_id=require_tenant_id(), kind=kind, to=to, locale=locale, context=context,
+                     links=links or {})
+
+
 def notify(*, kind: str, to: str, locale: str | None, now: datetime, context: dict,
            links: dict[str, tuple[str, dict]] | None = None, account_id: int | None = None,
            party_id: int | None = None, customer_user_id: int | None = None, reference: str | None = None,
