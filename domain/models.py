@@ -31,3 +31,5 @@ from domain.tasks.models import Task, WorkGroup, WorkGroupMember  # noqa: F401
 from tenants.models import Tenant  # noqa: F401
 from tenants.export_models import TenantExport  # noqa: F401
 from domain.campaigns.models import Campaign, CampaignRecipient, CampaignTemplate, MarketingOptOut  # noqa: F401
+from domain.collections.money_models import ManualPayment, Refund, WriteOff, WriteOffLine  # noqa: F401
+from domain.collections.statements.models import BankStatement, StatementEntry  # noqa: F401
