@@ -162,6 +162,7 @@ def _register_blueprints(app: Flask) -> None:
     import backoffice.identity_views  # noqa: F401  (identity, logo, colours and portal pages, on the admin blueprint)
     import backoffice.import_views  # noqa: F401  (customer base import, on the administration blueprint)
     from backoffice.campaign_views import bp as campaigns_bp
+    from backoffice.money_views import bp as money_bp  # payments received, refunds, write-offs, bank statements
     from portal.routes import bp as portal_bp
     from tenants.branding import bp as branding_bp
     from tenants.console import bp as console_bp
@@ -173,6 +174,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(billing_bp, url_prefix="/backoffice/billing")
     app.register_blueprint(collections_bp, url_prefix="/backoffice/collections")
     app.register_blueprint(campaigns_bp, url_prefix="/backoffice/campaigns")
+    app.register_blueprint(money_bp, url_prefix="/backoffice/money")
     app.register_blueprint(admin_bp, url_prefix="/backoffice/admin")
     app.register_blueprint(console_bp, url_prefix="/console")
     app.register_blueprint(branding_bp)

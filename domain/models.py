@@ -36,3 +36,5 @@ from domain.collections.models import (  # noqa: F401
     ArrangementBill, ArrangementInstalment, BillDispute, DunningLetter, DunningLevel, DunningSettings, DunningStep,
     PaymentArrangement,
 )
+from domain.collections.money_models import ManualPayment, Refund, WriteOff, WriteOffLine  # noqa: F401
+from domain.collections.statements.models import BankStatement, StatementEntry  # noqa: F401

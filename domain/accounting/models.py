@@ -50,7 +50,8 @@ class Payment(TenantScoped):
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("refunded_amount >= 0 and refunded_amount <= amount", name="refunded_within_amount"),
         Index(None, "tenant_id", "provider", "provider_payment_ref"),
-        CheckConstraint("method in ('card', 'direct_debit', 'transfer', 'cash', 'cheque')", name="method"),
+        # write_off: bad debt given up (domain/collections/write_offs.py), settling bills (migration 0027).
+        CheckConstraint("method in ('card', 'direct_debit', 'transfer', 'cash', 'cheque', 'write_off')", name="method"),
         CheckConstraint("status in ('pending', 'succeeded', 'failed', 'cancelled', 'refunded')", name="status"),
         Index(None, "tenant_id", "status", "expires_at"),  # the sweep of checkouts left open past their expiry
         parents={"account_id": "customer_accounts"},
