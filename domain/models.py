@@ -31,3 +31,4 @@ from domain.tasks.models import Task, WorkGroup, WorkGroupMember  # noqa: F401
 from tenants.models import Tenant  # noqa: F401
 from tenants.export_models import TenantExport  # noqa: F401
 from domain.campaigns.models import Campaign, CampaignRecipient, CampaignTemplate, MarketingOptOut  # noqa: F401
+from domain.search.models import AccountSearchDocument, SearchWord  # noqa: F401
