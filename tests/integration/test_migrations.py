@@ -48,7 +48,8 @@ def test_upgrade_from_empty_matches_models_then_downgrades_to_nothing(scratch_ur
     with scratch.app_context():
         upgrade()
     with owner.connect() as conn:
-        diffs = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True, "include_object": include_object}), Base.metadata)
+        diffs = compare_metadata(MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_object": include_object}), Base.metadata)
         tables_after_upgrade = set(inspect(conn).get_table_names())
     with scratch.app_context():
         downgrade(revision="base")
