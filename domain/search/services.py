@@ -51,10 +51,11 @@ def search_accounts(*, query: str, limit: int = 50) -> list[SearchHit]:
 
     if len(terms) == 1 and terms[0].identifier_like:
         run(IDENTIFIER)
+    identified = bool(found)  # an exact identifier: what else matches it exactly follows, not its beginnings
     run(EXACT)
-    if any(term.prefix for term in terms):
+    if not identified and any(term.prefix for term in terms):
         run(PREFIX)
-    if len(found) < limit and any(term.fuzzy_word for term in terms):
+    if not identified and len(found) < limit and any(term.fuzzy_word for term in terms):
         terms = [term.with_close(_close_words(term.fuzzy_word, postgres)) if term.fuzzy_word else term
                  for term in terms]
         if any(term.close for term in terms):

@@ -143,14 +143,15 @@ def term_matches(term: Term, tokens: set[str]) -> str | None:
 
 
 def matches(terms: list[Term], facts: list[tuple[str, str]]) -> list[Match]:
-    """The facts of an account that the terms matched, best way first per fact."""
+    """The facts of an account that the terms matched, each with the loosest way a term matched it ("camille
+    duarnd": the name, by a close spelling)."""
     found: dict[tuple[str, str], str] = {}
     for kind, value in facts:
         tokens = fact_tokens(kind, value)
         for term in terms:
             how = term_matches(term, tokens)
             current = found.get((kind, value))
-            if how is not None and (current is None or _HOW_ORDER[how] < _HOW_ORDER[current]):
+            if how is not None and (current is None or _HOW_ORDER[how] > _HOW_ORDER[current]):
                 found[(kind, value)] = how
     return [Match(kind, value, how) for (kind, value), how in found.items()]
 
