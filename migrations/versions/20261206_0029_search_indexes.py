@@ -18,6 +18,8 @@ Revision ID: 0029
 Revises: 0028
 Create Date: 2026-12-06 21:00:00.000000
 """
+import logging
+
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -31,7 +33,7 @@ NEW_TENANT_TABLES = ("account_search_documents", "search_words")
 POLICY = "tenant_isolation"
 EXPRESSION = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint"
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
-IDENT_KINDS = ("account", "email", "phone", "pod", "meter", "bill")
+log = logging.getLogger("alembic.runtime.migration")
 
 # --- PostgreSQL -------------------------------------------------------------------------------------------------
 
@@ -207,6 +209,27 @@ def _pg_triggers(table: str) -> list[str]:
     return statements
 
 
+# Row-level security evaluates its policy before any condition whose function is not LEAKPROOF, so such a
+# condition cannot use an index: `tokens @@ query` would read every row of the tenant. The text-search match
+# and the trigram similarity only compare their arguments (no error or output depends on other rows), so they
+# are declared LEAKPROOF, which only a superuser may do: a migration run by another role says so and goes on
+# (search stays right, but scans); give it to the DBA: ALTER FUNCTION pg_catalog.ts_match_vq(tsvector, tsquery)
+# LEAKPROOF; ALTER FUNCTION similarity_op(text, text) LEAKPROOF;
+LEAKPROOF_FUNCTIONS = ("pg_catalog.ts_match_vq(tsvector, tsquery)", "{trgm}.similarity_op(text, text)")
+
+
+def _leakproof(bind, on: bool) -> None:
+    if not bind.execute(sa.text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar():
+        if on:
+            log.warning("search: not a superuser, so the search indexes cannot be used under row-level security"
+                        " until a superuser runs: ALTER FUNCTION %s LEAKPROOF", "; ".join(LEAKPROOF_FUNCTIONS))
+        return
+    trgm = bind.execute(sa.text("SELECT extnamespace::regnamespace::text FROM pg_extension"
+                                " WHERE extname = 'pg_trgm'")).scalar_one()
+    for function in LEAKPROOF_FUNCTIONS:
+        op.execute(f"ALTER FUNCTION {function.format(trgm=trgm)} {'LEAKPROOF' if on else 'NOT LEAKPROOF'}")
+
+
 def _tenant_ids(bind) -> list[int]:
     bind.execute(sa.text("SELECT set_config('app.platform', 'on', true)"))
     ids = [row[0] for row in bind.execute(sa.text("SELECT id FROM tenants ORDER BY id"))]
@@ -226,6 +249,7 @@ def _pg_upgrade(bind) -> None:
         op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
         op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
         op.execute(f"CREATE POLICY {POLICY} ON {table} USING ({EXPRESSION}) WITH CHECK ({EXPRESSION})")
+    _leakproof(bind, True)
     for table in PG_SOURCES:
         op.execute(_pg_trigger_function(table))
         for statement in _pg_triggers(table):
@@ -241,6 +265,7 @@ def _pg_upgrade(bind) -> None:
 
 
 def _pg_downgrade() -> None:
+    _leakproof(op.get_bind(), False)
     for table in PG_SOURCES:
         for event in PG_SOURCES[table][2]:
             op.execute(f"DROP TRIGGER IF EXISTS search_{event.lower()} ON {table}")
