@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import create_engine, pool
 
 from domain.db import Base
-from migrations.env_helpers import render_item
+from migrations.env_helpers import include_object, render_item
 
 config = context.config
 if config.config_file_name is not None:
@@ -30,6 +30,7 @@ def _options(connection=None) -> dict:
         target_metadata=target_metadata,
         compare_type=True,
         render_item=render_item,
+        include_object=include_object,
         render_as_batch=True,  # SQLite needs batch mode to alter tables
         **({"connection": connection} if connection is not None else {}),
     )

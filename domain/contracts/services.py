@@ -11,8 +11,8 @@ from domain.accounting.models import LedgerEntry
 from domain.contracts.models import Contract, CustomerAccount
 from domain.db import db
 from domain.identity.models import CustomerAccess
-from domain.parties.models import ContactPoint, Party
-from domain.sites.models import DeliveryPoint, MeterInstallation, Premise
+from domain.parties.models import Party
+from domain.sites.models import DeliveryPoint, MeterInstallation
 
 
 def _account_options():
@@ -72,60 +72,6 @@ def balances(*, account_ids: list[int]) -> dict[int, Decimal]:
         total = Decimal(total or 0)
         out[account_id] += total if direction == "debit" else -total
     return {k: v.quantize(Decimal("0.01")) for k, v in out.items()}
-
-
-MAX_SEARCH_WORDS = 6
-
-
-def _word_matches(word: str):
-    """The accounts one word of a search finds: a part of a name, e-mail or phone, a town; or, whole, a customer
-    number, postcode, point-of-delivery identifier, meter serial or bill number."""
-    from domain.billing.models import Bill
-    from domain.sites.models import Meter
-
-    lower = word.lower()
-    like = f"%{lower}%"
-    party_match = select(Party.id).where(or_(
-        func.lower(Party.last_name).like(like),
-        func.lower(Party.first_name).like(like),
-        func.lower(Party.organisation_name).like(like),
-        Party.id.in_(select(ContactPoint.party_id).where(or_(func.lower(ContactPoint.value).like(like),
-                                                             func.lower(ContactPoint.city).like(like),
-                                                             ContactPoint.postcode == word))),
-    ))
-    supply_match = (
-        select(Contract.account_id)
-        .join(DeliveryPoint, DeliveryPoint.id == Contract.delivery_point_id)
-        .join(Premise, Premise.id == DeliveryPoint.premise_id)
-        .where(or_(func.lower(DeliveryPoint.identifier) == lower, Premise.postcode == word,
-                   func.lower(Premise.city).like(like),
-                   DeliveryPoint.id.in_(select(MeterInstallation.delivery_point_id)
-                                        .join(Meter, Meter.id == MeterInstallation.meter_id)
-                                        .where(func.lower(Meter.serial_number) == lower))))
-    )
-    bill_match = select(Bill.account_id).where(Bill.number == word.upper())
-    return or_(
-        CustomerAccount.account_number == word.upper(),
-        CustomerAccount.holder_party_id.in_(party_match),
-        CustomerAccount.id.in_(supply_match),
-        CustomerAccount.id.in_(bill_match),
-    )
-
-
-def search_accounts(*, query: str, limit: int = 50) -> list[CustomerAccount]:
-    """Back-office search: every word of the query must find the account, by whatever it matches (so a name in
-    any order, "durand camille", or a name and a town). See `_word_matches` for what a word is compared with."""
-    words = (query or "").split()[:MAX_SEARCH_WORDS]
-    if not words:
-        return []
-    stmt = (
-        select(CustomerAccount)
-        .where(*(_word_matches(word) for word in words))
-        .options(selectinload(CustomerAccount.holder).selectinload(Party.contact_points))
-        .order_by(CustomerAccount.account_number)
-        .limit(limit)
-    )
-    return list(db.session.scalars(stmt))
 
 
 # --- readings prevented by the customer (back-billing) ------------------------------------------------------------

@@ -117,3 +117,28 @@ def test_a_meter_serial_or_a_bill_number_finds_its_customer_in_this_utility_only
     assert _found(signed_in, serial.lower()) == {a.account_number}
     assert _found(signed_in, a.bill_number) == {a.account_number}
     assert serial != b_serial and _found(signed_in, b_serial) == set()  # another utility's meter: nothing
+
+
+def test_each_result_says_what_it_was_found_by(app, office):
+    a, signed_in = office
+    _person(app, a, "François", "Dupré", "Besançon")
+
+    by_name = signed_in.get("/backoffice/customers?q=francois+dupre").get_data(as_text=True)
+    by_typo = signed_in.get("/backoffice/customers?q=francois+duper").get_data(as_text=True)
+    by_town = signed_in.get("/backoffice/customers?q=besancon").get_data(as_text=True)
+    by_bill = signed_in.get(f"/backoffice/customers?q={a.bill_number}").get_data(as_text=True)
+
+    assert "1 customer found" in by_name and "Found by" in by_name
+    assert '<span class="muted">Name</span> François Dupré</td>' in by_name
+    assert '<span class="muted">Name</span> François Dupré <em>(close spelling)</em>' in by_typo
+    assert '<span class="muted">Town</span> Besançon' in by_town
+    assert f'<span class="muted">Bill</span> {a.bill_number}' in by_bill and a.account_number in by_bill
+
+
+def test_a_search_in_french_says_what_matched_in_french(app, office):
+    a, signed_in = office
+    _person(app, a, "Camille", "Durand", "Lyon")
+
+    html = signed_in.get("/backoffice/customers?q=duarnd", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+
+    assert "Trouvé par" in html and "orthographe proche" in html

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from app import create_app
 from app.settings import load_settings
 from domain.db import Base
-from migrations.env_helpers import render_item  # noqa: F401  (the env's type rendering must import cleanly)
+from migrations.env_helpers import include_object, render_item  # noqa: F401  (the env's type rendering must import cleanly)
 
 
 @pytest.fixture
@@ -48,7 +48,8 @@ def test_upgrade_from_empty_matches_models_then_downgrades_to_nothing(scratch_ur
     with scratch.app_context():
         upgrade()
     with owner.connect() as conn:
-        diffs = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        diffs = compare_metadata(MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_object": include_object}), Base.metadata)
         tables_after_upgrade = set(inspect(conn).get_table_names())
     with scratch.app_context():
         downgrade(revision="base")

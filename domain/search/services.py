@@ -1,0 +1,149 @@
+"""Find customer accounts from one search box, in stages that rank them: an exact identifier (customer number,
+point of delivery, meter, bill, e-mail, phone), then every term exact, then as a prefix, then with close
+spellings (typos). Each stage is one indexed query on the accounts' search documents (migration 0029): a
+tsvector with a GIN index on PostgreSQL, FTS5 on SQLite; row-level security and the ORM's tenant filter keep it
+within the tenant."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Integer, cast, column, func, select, text
+from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.orm import selectinload
+
+from domain.contracts.models import CustomerAccount
+from domain.db import db
+from domain.parties.models import Party
+from domain.search import terms as t
+from domain.search.models import AccountSearchDocument, SearchWord
+
+IDENTIFIER, EXACT, PREFIX, CLOSE = 0, 1, 2, 3
+TRIGRAM_THRESHOLD = "0.25"  # "duarnd" and "durand" share 3 of 11 trigrams (0.27): candidates, then typo distance
+MAX_CANDIDATES = 300
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    account: CustomerAccount
+    matched: list[t.Match]
+    stage: int
+
+    @property
+    def close_spelling(self) -> bool:
+        return self.stage == CLOSE
+
+
+def search_accounts(*, query: str, limit: int = 50) -> list[SearchHit]:
+    """At most `limit` accounts of the current tenant, best first (ask one more to learn whether there are more)."""
+    terms = t.parse(query)
+    if not terms:
+        return []
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    found: dict[int, int] = {}  # account id -> stage that found it
+
+    def run(stage: int) -> None:
+        if len(found) >= limit:
+            return
+        expression = (_tsquery if postgres else _fts5_query)(terms, stage)
+        ids = (_postgres_ids if postgres else _sqlite_ids)(expression, list(found), limit - len(found))
+        for account_id in ids:
+            found.setdefault(account_id, stage)
+
+    if len(terms) == 1 and terms[0].identifier_like:
+        run(IDENTIFIER)
+    identified = bool(found)  # an exact identifier: what else matches it exactly follows, not its beginnings
+    run(EXACT)
+    if not identified and any(term.prefix for term in terms):
+        run(PREFIX)
+    if not identified and len(found) < limit and any(term.fuzzy_word for term in terms):
+        terms = [term.with_close(_close_words(term.fuzzy_word, postgres)) if term.fuzzy_word else term
+                 for term in terms]
+        if any(term.close for term in terms):
+            run(CLOSE)
+    return _hits(terms, found)
+
+
+def _hits(terms: list[t.Term], found: dict[int, int]) -> list[SearchHit]:
+    if not found:
+        return []
+    ids = list(found)
+    facts = dict(db.session.execute(select(AccountSearchDocument.account_id, AccountSearchDocument.facts)
+                                    .where(AccountSearchDocument.account_id.in_(ids))).all())
+    accounts = db.session.scalars(
+        select(CustomerAccount).where(CustomerAccount.id.in_(ids))
+        .options(selectinload(CustomerAccount.holder).selectinload(Party.contact_points))).all()
+    hits = [SearchHit(account, t.matches(terms, t.parse_facts(facts.get(account.id, ""))), found[account.id])
+            for account in accounts]
+    hits.sort(key=lambda h: t.rank_key(terms, h.matched, h.stage, h.account.holder.display_name,
+                                       h.account.account_number))
+    return hits
+
+
+# --- PostgreSQL: tsvector of exact tokens, GIN index; close spellings from the tenant's words (trigram index) --
+
+def _tsquery(terms: list[t.Term], stage: int) -> str:
+    groups = []
+    for term in terms:
+        if stage == IDENTIFIER:
+            options = [f"'_{e}'" for e in term.exact]
+        else:
+            options = [f"'{e}'" for e in term.exact]
+            if term.parts:
+                options.append("(" + " & ".join(f"'{p}'" for p in term.parts) + ")")
+            if stage >= PREFIX and term.prefix:
+                options.append(f"'{term.prefix}':*")
+            if stage >= CLOSE:
+                options.extend(f"'{c}'" for c in term.close)
+        groups.append("(" + " | ".join(options) + ")")
+    return " & ".join(groups)
+
+
+def _postgres_ids(expression: str, exclude: list[int], limit: int) -> list[int]:
+    stmt = select(AccountSearchDocument.account_id).where(AccountSearchDocument.tokens.op("@@")(
+        cast(expression, TSQUERY)))
+    if exclude:
+        stmt = stmt.where(AccountSearchDocument.account_id.not_in(exclude))
+    return list(db.session.scalars(stmt.limit(limit)))
+
+
+def _close_words(word: str, postgres: bool) -> list[str]:
+    lo, hi = len(word) - t.max_typos(word), len(word) + t.max_typos(word)
+    if postgres:
+        db.session.execute(text("SELECT set_config('pg_trgm.similarity_threshold', :threshold, true)"),
+                           {"threshold": TRIGRAM_THRESHOLD})
+        candidates = db.session.scalars(
+            select(SearchWord.word).where(SearchWord.word.op("%")(word),
+                                          func.length(SearchWord.word).between(lo, hi)).limit(MAX_CANDIDATES))
+    else:
+        candidates = db.session.scalars(text(
+            "SELECT term FROM account_search_vocab WHERE length(term) BETWEEN :lo AND :hi"
+            " AND substr(term, 1, 1) <> '_'"), {"lo": lo, "hi": hi})
+    return t.close_words(word, list(candidates))
+
+
+# --- SQLite: FTS5 (unicode61, accents removed); close spellings from the index's vocabulary -------------------
+
+def _fts5_query(terms: list[t.Term], stage: int) -> str:
+    groups = []
+    for term in terms:
+        if stage == IDENTIFIER:
+            options = [f'"_{e}"' for e in term.exact]
+        else:
+            options = [f'"{e}"' for e in term.exact]
+            if term.parts:
+                options.append("(" + " AND ".join(f'"{p}"' for p in term.parts) + ")")
+            if stage >= PREFIX and term.prefix:
+                options.append(f'"{term.prefix}" *')
+            if stage >= CLOSE:
+                options.extend(f'"{c}"' for c in term.close)
+        groups.append("(" + " OR ".join(options) + ")")
+    return " AND ".join(groups)
+
+
+def _sqlite_ids(expression: str, exclude: list[int], limit: int) -> list[int]:
+    matching = text("SELECT rowid FROM account_search_fts WHERE account_search_fts MATCH :q").bindparams(
+        q=expression).columns(column("rowid", Integer))
+    stmt = select(AccountSearchDocument.account_id).where(AccountSearchDocument.id.in_(matching))
+    if exclude:
+        stmt = stmt.where(AccountSearchDocument.account_id.not_in(exclude))
+    return list(db.session.scalars(stmt.limit(limit)))
