@@ -126,6 +126,12 @@ def billing_runs(runs_with_progress):
         _("Exceptions"), _("Total excl. tax"), _("Tax"), _("Total incl. tax"), _("Started by"), _("Started")], rows)
 
 
+def calorific_values(values):
+    rows = ([row.zone, row.effective_from, row.value, row.recorded_by, row.recorded_at] for row in values)
+    return csv_response("calorific-values", [_("Zone"), _("In force from"), _("Calorific value (MJ/m³)"),
+                                             _("Recorded by"), _("Recorded on")], rows)
+
+
 # --- SEPA direct-debit collections ----------------------------------------------------------------------------------
 
 def collection_batches(summaries, *, status_names):
