@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import flash, g, redirect, render_template, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from babel.numbers import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,6 +15,8 @@ from wtforms import DateField, StringField
 from wtforms.validators import InputRequired, Optional
 
 from app.auth import staff_permission
+from app.csv_export import wants_csv
+from backoffice import exports
 from app.i18n import format_day, format_locale
 from backoffice.billing_views import bp
 from domain.db import db, utcnow
@@ -52,6 +54,8 @@ class DeliveryPointZoneForm(FlaskForm):
 @bp.route("/calorific-values", methods=["GET", "POST"])
 @staff_permission("billing.run")
 def calorific_values():
+    if request.method == "GET" and wants_csv():
+        return exports.calorific_values(offers.calorific_values())
     form = CalorificValueForm()
     if form.validate_on_submit():
         try:

@@ -28,6 +28,8 @@ REVIEW_NAMES = {"reading_accepted": _l("accepted by %(who)s"), "reading_rejected
 CONTACT_CHANNEL_NAMES = {"phone": _l("Phone call"), "letter": _l("Letter"), "visit": _l("Visit"),
                          "email": _l("E-mail")}
 CONTACT_DIRECTION_NAMES = {"inbound": _l("from the customer"), "outbound": _l("to the customer")}
+# The same choice as the form asks it.
+CONTACT_DIRECTION_CHOICES = {"inbound": _l("The customer contacted us"), "outbound": _l("We contacted the customer")}
 CONTACT_REFUSALS = {
     "channel": _l("Choose a call, a letter or a visit."),
     "direction": _l("Say whether the customer or the utility made the contact."),

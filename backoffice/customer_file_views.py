@@ -14,7 +14,8 @@ from app.csv_export import csv_response, wants_csv
 from app.i18n import REGISTER_NAMES
 from app.message_wording import STATUS_NAMES as MESSAGE_STATUS_NAMES
 from app.message_wording import kind_name
-from backoffice.customer_file_texts import (CONTACT_CHANNEL_NAMES, CONTACT_DIRECTION_NAMES, CONTACT_REFUSALS,
+from backoffice.customer_file_texts import (CONTACT_CHANNEL_NAMES, CONTACT_DIRECTION_CHOICES, CONTACT_DIRECTION_NAMES,
+                                            CONTACT_REFUSALS,
                                             PAYMENT_METHOD_NAMES, PAYMENT_STATUS_NAMES, READING_ORIGIN_NAMES,
                                             READING_STATUS_NAMES, REVERSAL_NAMES, REVERSAL_OUTCOMES, validated_by)
 from backoffice.customer_sections import customer_section
@@ -41,9 +42,9 @@ _names = {"payment_method_names": PAYMENT_METHOD_NAMES, "payment_status_names": 
 class ContactForm(FlaskForm):
     """What staff record of a contact; the domain says what is refused (domain.contacts.services)."""
 
-    channel = SelectField(_l("Contact"), choices=[(c, CONTACT_CHANNEL_NAMES[c]) for c in CHANNELS],
+    channel = SelectField(_l("Kind of contact"), choices=[(c, CONTACT_CHANNEL_NAMES[c]) for c in CHANNELS],
                           validate_choice=False)
-    direction = RadioField(_l("Who made it"), choices=[(d, CONTACT_DIRECTION_NAMES[d]) for d in DIRECTIONS],
+    direction = RadioField(_l("Who made it"), choices=[(d, CONTACT_DIRECTION_CHOICES[d]) for d in DIRECTIONS],
                            default="inbound", validate_choice=False)
     subject = StringField(_l("Subject (optional)"))
     note = TextAreaField(_l("Note"))

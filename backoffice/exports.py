@@ -94,8 +94,9 @@ def describe_event(event, *, history_changes, entry_actions, contract_numbers, t
 # --- readings to check ----------------------------------------------------------------------------------------------
 
 def readings_to_check():
+    from backoffice.customer_file_texts import READING_ORIGIN_NAMES
     from domain.readings import review
-    from portal.reading_views import SOURCE_NAMES
+    from domain.readings.account_readings import origin_of
 
     found = review.readings_to_check(page=1, per_page=max(review.pending_count(), 1))
 
@@ -103,7 +104,7 @@ def readings_to_check():
         for item in found.items:
             r = item.reading
             yield [r.received_at, r.read_on, item.meter.serial_number, item.register.code, r.value, item.meter.unit,
-                   _word(SOURCE_NAMES, r.source), item.account.account_number if item.account else "",
+                   _word(READING_ORIGIN_NAMES, origin_of(r)), item.account.account_number if item.account else "",
                    item.account.holder.display_name if item.account else "",
                    item.delivery_point.identifier if item.delivery_point else "",
                    item.previous.value if item.previous else None, item.previous.read_on if item.previous else None,
@@ -124,6 +125,12 @@ def billing_runs(runs_with_progress):
     return csv_response("billing-runs", [
         _("Billing date"), _("Scope"), _("Billing cycle"), _("Mode"), _("Status"), _("Contracts"), _("Bills"),
         _("Exceptions"), _("Total excl. tax"), _("Tax"), _("Total incl. tax"), _("Started by"), _("Started")], rows)
+
+
+def calorific_values(values):
+    rows = ([row.zone, row.effective_from, row.value, row.recorded_by, row.recorded_at] for row in values)
+    return csv_response("calorific-values", [_("Zone"), _("In force from"), _("Calorific value (MJ/m³)"),
+                                             _("Recorded by"), _("Recorded on")], rows)
 
 
 # --- SEPA direct-debit collections ----------------------------------------------------------------------------------

@@ -3,8 +3,6 @@ who validated it, newest first, paged. Readings count while the account's contra
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
-
 from sqlalchemy import and_, false, func, or_, select
 
 from domain.audit.models import AuditEvent
@@ -54,8 +52,8 @@ def _condition(account):
     return or_(*periods) if periods else false()
 
 
-def readings_of_account(*, account, requested_page: str | None = None, size: int | None = 20,
-                        until: date | None = None) -> tuple[Page, list[ReadingRow]]:
+def readings_of_account(*, account, requested_page: str | None = None,
+                        size: int | None = 20) -> tuple[Page, list[ReadingRow]]:
     """One page of the account's readings, newest first (`size` None: all of them, for an export)."""
     from domain.identity.models import StaffUser
 

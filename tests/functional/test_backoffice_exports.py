@@ -159,3 +159,14 @@ def test_an_export_is_refused_to_staff_who_cannot_see_the_list(two_tenants, brow
         "/backoffice/campaigns/?format=csv", "/backoffice/admin/staff?format=csv")]
 
     assert answers == [403, 403, 403, 403]
+
+
+def test_calorific_values_export_with_the_values_as_numbers(two_tenants, browser):
+    a, _b = two_tenants
+    office = _office(browser, a, "billing")
+    office.submit("/backoffice/billing/calorific-values", {"effective_from": "2027-01-01", "value": "39.2"})
+
+    rows = _csv(office.get("/backoffice/billing/calorific-values?format=csv"))
+
+    assert rows[0][:3] == ["Zone", "In force from", "Calorific value (MJ/m³)"]
+    assert rows[1][1:4] == ["2027-01-01", "39.2000", a.staff_emails["billing"]]

@@ -52,12 +52,14 @@ def test_the_simulation_lists_its_drafts_with_totals_and_the_exceptions_in_words
     page = office.get(f"{RUNS}/{facts['run']}/bills").get_data(as_text=True)
     only = office.get(f"{RUNS}/{facts['run']}/bills?show=exceptions").get_data(as_text=True)
     one = office.get(f"{RUNS}/{facts['run']}/bills?number={a.account_number}").get_data(as_text=True)
+    run_page = office.get(f"{RUNS}/{facts['run']}").get_data(as_text=True)
 
     assert a.account_number in page and "K-NOTARIFF" in page and "Open the draft" in page
     assert "No tariff in force" in page and "No tariff is in force from 1 Jan 2024 to 15 Jan 2024." in page
     assert "no_tariff" not in page
     assert "K-NOTARIFF" in only and a.account_number not in only
     assert a.account_number in one and "K-NOTARIFF" not in one
+    assert f"{RUNS}/{facts['run']}/bills" in run_page and "See the draft bills with their totals" in run_page
 
 
 def test_the_export_has_the_filters_rows_with_totals_as_numbers(simulated, browser):
