@@ -126,6 +126,12 @@ def letters_to_send(*, include_sent: bool = False, limit: int = 500) -> list[tup
                                                   DunningLetter.id).limit(limit)).tuples())
 
 
+def letters_of_account(*, account_id: int) -> dict[int, DunningLetter]:
+    """The account's letters by id (the customer file links each step to its letter)."""
+    return {letter.id: letter for letter in db.session.scalars(
+        select(DunningLetter).where(DunningLetter.account_id == account_id))}
+
+
 def letter_by_public_id(public_id: str) -> DunningLetter | None:
     return db.session.scalar(select(DunningLetter).where(DunningLetter.public_id == public_id))
 
