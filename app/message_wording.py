@@ -29,6 +29,11 @@ KIND_NAMES = {
     "reading_to_check": _l("Meter reading being checked"),
     "reading_accepted": _l("Meter reading accepted"),
     "move_out_confirmed": _l("Move-out confirmed"),
+    "dunning_reminder": _l("Payment reminder"),
+    "dunning_second_reminder": _l("Second payment reminder"),
+    "dunning_formal_notice": _l("Formal notice to pay"),
+    "arrangement_confirmation": _l("Payment arrangement agreed"),
+    "arrangement_broken": _l("Payment arrangement ended"),
 }
 
 STATUS_NAMES = {
@@ -65,6 +70,7 @@ ALWAYS_SENT_LABELS = {
     "direct_debit_prenotification": _l("The amount and date of each direct debit, before it is taken"),
     "move_out_confirmed": _l("The confirmation of a move-out with its final readings"),
     "request_reply": _l("Replies to my requests and complaints"),
+    "dunning_reminder": _l("Reminders of unpaid bills, and my payment arrangements"),
     "password_reset": _l("Sign-in and security: activation, password reset, change of e-mail address"),
 }
 

@@ -170,8 +170,7 @@ def _customer_dunning(account) -> dict:
     today = tenant_today()
     levels = dunning_settings.current_levels()
     items = dunning.open_items(today=today, account_id=account.id)
-    letter_rows = {letter.id: letter for letter, _n in letters.letters_to_send(include_sent=True, limit=2000)
-                   if letter.account_id == account.id}
+    letter_rows = letters.letters_of_account(account_id=account.id)
     return {"items": [(item, dunning.next_step_of(item, levels)) for item in items],
             "steps": dunning.steps_of_account(account_id=account.id), "letters": letter_rows,
             "arrangements": arrangements.arrangements_of_account(account_id=account.id, today=today),

@@ -8,6 +8,7 @@ import logging
 from datetime import date, datetime, timedelta
 from xml.sax.saxutils import escape
 
+from babel.dates import format_date
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -20,6 +21,7 @@ from domain.communications.models import Message
 from domain.communications.notifications import recipient_of_account
 from domain.communications.pipeline import notify, render_message
 from domain.db import db
+from domain.i18n import tenant_formatting_locale
 from domain.storage import storage
 
 log = logging.getLogger("collections.letters")
@@ -96,7 +98,8 @@ def letter_pdf(*, tenant, account, subject: str, text: str, day: date) -> bytes:
     story.append(Spacer(1, 12 * mm))
     story.append(Paragraph("<br/>".join(escape(line) for line in _address_lines(account)), right))
     story.append(Spacer(1, 8 * mm))
-    story.append(Paragraph(escape(day.isoformat()), right))
+    story.append(Paragraph(escape(format_date(day, "long", locale=tenant_formatting_locale(
+        account.locale or tenant.default_locale, tenant))), right))
     story.append(Spacer(1, 6 * mm))
     story.append(Paragraph(escape(subject), head))
     for block in text.split("\n\n"):
@@ -124,6 +127,12 @@ def letters_to_send(*, include_sent: bool = False, limit: int = 500) -> list[tup
         query = query.where(DunningLetter.sent_at.is_(None))
     return list(db.session.execute(query.order_by(DunningLetter.sent_at.is_not(None), DunningLetter.created_at,
                                                   DunningLetter.id).limit(limit)).tuples())
+
+
+def letters_of_account(*, account_id: int) -> dict[int, DunningLetter]:
+    """The account's letters by id (the customer file links each step to its letter)."""
+    return {letter.id: letter for letter in db.session.scalars(
+        select(DunningLetter).where(DunningLetter.account_id == account_id))}
 
 
 def letter_by_public_id(public_id: str) -> DunningLetter | None:
