@@ -33,6 +33,7 @@ JOBS: dict[str, tuple[str, str]] = {
     "payments.prepare_due_collections": ("domain.payments.collection_jobs:prepare_due_collections", "default"),
     "payments.expire_checkouts": ("domain.payments.checkout_jobs:expire_checkouts", "default"),
     "payments.prenotify_collection": ("domain.payments.collection_jobs:prenotify_collection", "mail"),
+    "collections.match_statement": ("domain.collections.statements.jobs:match_statement", "default"),
     "tenants.export_data": ("tenants.export:export_job", "default"),
     "imports.check": ("domain.imports.services:check_import", "default"),
     "imports.write_chunk": ("domain.imports.services:write_chunk", "default"),

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.auth import staff_permission
+from app.jobs import enqueue_after_commit
 from app.csv_export import csv_response, wants_csv
 from app.i18n import tenant_today
 from app.messages import queue_message
@@ -103,12 +104,10 @@ def _account_or_none(number: str | None):
     return accounts.account_by_number(account_number=number) if number and len(number) <= 20 else None
 
 
-def _queue_receipt(receipt, *, account=None, method: str | None = None) -> None:
-    if receipt is None:
-        return
-    account = account or accounts.account_by_number(account_number=receipt.account_number)
-    queue_message(kind="payment_received", to=receipt.to, subject=_l("Your payment receipt"), locale=receipt.locale,
-                  receipt=receipt, account=account, method_name=METHOD_NAMES.get(method) if method else None)
+def _queue_receipt(receipt, *, account, method: str) -> None:
+    if receipt is not None:
+        queue_message(kind="payment_received", to=receipt.to, subject=_l("Your payment receipt"),
+                      locale=receipt.locale, receipt=receipt, account=account, method=method)
 
 
 # --- Home of the area: what waits ---------------------------------------------------------------------------------
@@ -417,20 +416,17 @@ def statement_import():
         db.session.rollback()
         log.info("statement refused tenant=%s code=%s detail=%s", g.tenant.id, exc.code, exc.detail)
         return _statement_list_page(form, error=STATEMENT_REFUSALS[exc.code], detail=exc.detail, status=422)
-    for receipt in result.receipts:
-        _queue_receipt(receipt, method="transfer")
-    for notice, account_id in result.return_notices:
-        from backoffice.collection_views import REASON_NAMES as RETURN_REASON_NAMES
-
-        queue_message(kind="collection_returned", to=notice.to, locale=notice.locale, account_id=account_id,
-                      subject=_l("Your direct debit for bill %(number)s was returned", number=notice.bill_number),
-                      notice=notice, reason=RETURN_REASON_NAMES.get(notice.reason,
-                                                                    _l("another reason given by the bank")),
-                      portal_url=url_for("portal.home", _external=True))
+    for statement in result.queued:  # a big statement: matched on the workers once this request has committed
+        enqueue_after_commit("collections.match_statement", tenant_id=g.tenant.id, statement_id=statement.id,
+                             today_iso=tenant_today().isoformat())
     if not result.statements:
         flash(_("This statement was already imported: nothing has changed."), "info")
         return redirect(url_for("money.statement_detail", public_id=result.already[0].public_id))
     counts = result.counts
+    if result.queued:
+        flash(_("Statement imported: %(count)s entries are being matched; the page shows them as they are done.",
+                count=counts.get("queued", 0)), "success")
+        return redirect(url_for("money.statement_detail", public_id=result.statements[0].public_id))
     flash(_("Statement imported: %(matched)s payments matched, %(returned)s direct debits returned, %(waiting)s "
             "entries to match by hand.", matched=counts.get("matched", 0), returned=counts.get("returned", 0),
             waiting=counts.get("to_match", 0)), "success")
@@ -494,13 +490,11 @@ def entry_confirm(public_id: str):
             abort(400)
         return _decision_refused(_("Enter the customer account number."), url_for("money.matching"))
     try:
-        receipts = statements.confirm_entry(entry=entry, account_number=form.account_number.data,
+        statements.confirm_entry(entry=entry, account_number=form.account_number.data,
                                             bill_number=form.bill_number.data, staff=_staff(), now=utcnow(),
                                             today=tenant_today())
     except statements.EntryRefused as exc:
         return _decision_refused(ENTRY_REFUSALS[exc.code], url_for("money.matching"))
-    for receipt in receipts:
-        _queue_receipt(receipt, method="transfer")
     flash(_("The payment of %(amount)s is recorded on account %(account)s.",
             amount=_money(entry.amount, entry.currency), account=form.account_number.data.strip()), "success")
     return redirect(url_for("money.matching"))

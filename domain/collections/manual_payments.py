@@ -92,8 +92,15 @@ def receive(*, account: CustomerAccount, amount: Decimal, method: str, provider:
     found = existing_payment(provider=provider, reference=reference)
     if found is not None:
         return found, False
-    # Lock the open bills: another payment confirmed at the same time must not take the same euros.
-    open_views = bill_service.open_bills(account_ids=[account.id], today=today)
+    # Lock the open bills: another payment confirmed at the same time must not take the same euros. Chosen bills
+    # are read alone (an account with years of bills is not read again for each payment of a statement).
+    if bill_ids:
+        chosen = list(db.session.scalars(select(Bill).where(
+            Bill.id.in_(bill_ids), Bill.account_id == account.id, Bill.status == "issued",
+            Bill.kind != "credit_note")))
+        open_views = [v for v in bill_service.bill_views(chosen, today=today) if v.payable]
+    else:
+        open_views = bill_service.open_bills(account_ids=[account.id], today=today)
     if open_views:
         db.session.execute(select(Bill.id).where(Bill.id.in_([v.bill.id for v in open_views])).with_for_update())
     allocations = plan_allocations(open_views=open_views, amount=amount, chosen_bill_ids=bill_ids)

@@ -46,7 +46,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     _kind("staff_invitation", variables=("user", "link", "inviter", "until", "ink"), audience="staff"),
     # Bills and payments
     _kind("bill_available", variables=("bill", "account", "holder_name", "link", "attached")),
-    _kind("payment_received", optional=True, template="payment_receipt", variables=("receipt", "method_name")),
+    _kind("payment_received", optional=True, template="payment_receipt", variables=("receipt", "method")),
     _kind("credit_refund", variables=("notice",)),
     _kind("payment_failed", variables=("amount", "currency", "payment_reference", "link", "account")),
     _kind("payment_reversal", variables=("notice",)),

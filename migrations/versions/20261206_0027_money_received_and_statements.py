@@ -51,6 +51,7 @@ def upgrade():
     sa.Column('imported_by_id', BIG_ID, nullable=False),
     sa.Column('imported_by', sa.String(length=255), nullable=False),
     sa.Column('imported_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('matched_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('entry_count', sa.Integer(), nullable=False),
     sa.Column('credit_total', sa.Numeric(precision=14, scale=2), nullable=False),
     sa.Column('debit_total', sa.Numeric(precision=14, scale=2), nullable=False),
@@ -247,8 +248,6 @@ def downgrade():
     if op.get_bind().dialect.name == "postgresql":
         for table in NEW_TENANT_TABLES:
             op.execute(f"DROP POLICY IF EXISTS {POLICY} ON {table}")
-    op.execute("DELETE FROM payments WHERE method = 'write_off'")
-    _payment_methods(OLD_METHODS)
     with op.batch_alter_table('statement_entries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_statement_entries_tenant_id_status_booked_on'))
         batch_op.drop_index(batch_op.f('ix_statement_entries_tenant_id_statement_id_id'))
@@ -288,3 +287,9 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_bank_statements_tenant_id_imported_at'))
 
     op.drop_table('bank_statements')
+    # Write-offs go back to being unpaid bills: their settlements leave with the method that allowed them.
+    written_off = "SELECT id FROM payments WHERE method = 'write_off'"
+    op.execute(f"DELETE FROM payment_allocations WHERE payment_id IN ({written_off})")
+    op.execute(f"DELETE FROM ledger_entries WHERE payment_id IN ({written_off})")
+    op.execute("DELETE FROM payments WHERE method = 'write_off'")
+    _payment_methods(OLD_METHODS)

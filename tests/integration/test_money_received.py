@@ -17,6 +17,7 @@ from domain.collections.money_models import ManualPayment, Refund, WriteOff
 from domain.collections.statements import parsing
 from domain.collections.statements import services as statements
 from domain.collections.statements.models import BankStatement, StatementEntry
+from domain.communications.models import Message
 from domain.db import db
 from domain.identity.models import StaffUser
 from domain.payments.collection_models import CollectionItem
@@ -274,7 +275,8 @@ def test_a_camt053_statement_is_matched_by_reference_then_amount_and_name_and_im
     assert (outstanding(twin_a), outstanding(twin_b)) == (Decimal("50.00"), Decimal("50.00"))
     rules = dict(db.session.execute(select(StatementEntry.entry_key, StatementEntry.match_rule)).tuples().all())
     assert rules == {"BK-1": "reference", "BK-2": "amount_name", "BK-3": None, "BK-4": None}
-    assert {r.to for r in result.receipts} == {"camille@example.test", "louis@example.test"}
+    assert set(db.session.scalars(select(Message.recipient).where(Message.kind == "payment_received"))) == {
+        "camille@example.test", "louis@example.test"}
     assert again.statements == [] and len(again.already) == 1 and again.counts == {}
     assert db.session.scalar(select(func.count(BankStatement.id))) == 1
     assert db.session.scalar(select(func.count(Payment.id)).where(Payment.provider == "statement")) == 2
@@ -315,7 +317,7 @@ def test_a_person_confirms_a_waiting_credit_to_an_account_or_ignores_it(in_a):
                             now=NOW)
 
     assert wrong.value.code == "bill"
-    assert outstanding(bill) == Decimal("0.00") and len(receipts) == 1
+    assert outstanding(bill) == Decimal("0.00") and receipts == 1
     assert (first.status, first.match_rule, second.status) == ("matched", "person", "ignored")
     assert statements.waiting_entries() == []
 
@@ -341,7 +343,8 @@ def test_a_direct_debit_return_in_the_statement_is_posted_once(in_a):
     assert result.counts == {"returned": 1} and again.counts == {}
     assert (item.status, item.return_reason) == ("returned", "AM04")
     assert outstanding(bill) == Decimal("88.40") and balance_of(account.account_number) == Decimal("88.40")
-    assert [n.reason for n, _a in result.return_notices] == ["AM04"]
+    notice = db.session.scalar(select(Message).where(Message.kind == "collection_returned"))
+    assert notice.recipient == "jurgen@example.test" and "insufficient funds" in notice.text_body
 
 
 def test_a_csv_statement_is_read_by_its_documented_columns(in_a):
@@ -397,3 +400,24 @@ def test_refunds_and_write_offs_of_another_tenant_are_not_found(app, two_tenants
         assert db.session.scalar(select(func.count(Refund.id))) == 0
         assert db.session.scalar(select(func.count(PaymentAllocation.id)).where(
             PaymentAllocation.bill_id == bill.id)) == 0
+
+
+def test_a_big_statement_is_matched_by_a_worker_job_once(in_a):
+    from domain.collections.statements import jobs
+
+    bill = add_bill(payer().account_number, "120.50")
+    db.session.commit()
+    data = camt053([Line("120.50", ref="BK-1", name="Camille Durand", ustrd=bill.number),
+                    Line("9.00", ref="BK-2", direction="DBIT")], booked=TODAY)
+    result = statements.import_statement(data=data, file_name="big.xml", staff=staff(in_a, "collections"), now=NOW,
+                                         today=TODAY, tenant=tenant_of(in_a), inline_entries=1)
+    statement = result.queued[0]
+    assert outstanding(bill) == Decimal("120.50") and statement.matched_at is None
+
+    first = jobs.match_statement(statement_id=statement.id, today_iso=TODAY.isoformat(), now_iso=NOW.isoformat())
+    again = jobs.match_statement(statement_id=statement.id, today_iso=TODAY.isoformat(), now_iso=NOW.isoformat())
+
+    assert first == {"outcome": "matched", "counts": {"matched": 1, "not_ours": 1}}
+    assert again == {"outcome": "matched", "counts": {}}
+    assert outstanding(bill) == Decimal("0.00") and statement.matched_at == NOW
+    assert db.session.scalar(select(func.count(Message.id)).where(Message.kind == "payment_received")) == 1

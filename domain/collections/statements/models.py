@@ -38,6 +38,8 @@ class BankStatement(TenantScoped):
     imported_by_id: Mapped[int] = tenant_ref()
     imported_by: Mapped[str] = mapped_column(String(255), nullable=False)
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    # When its entries were matched; None while a worker has still to match them (a big statement).
+    matched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     entry_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     credit_total: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal("0"))
     debit_total: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal("0"))
@@ -59,6 +61,9 @@ class StatementEntry(TenantScoped):
         parents={"statement_id": "bank_statements", "account_id": "customer_accounts", "bill_id": "bills",
                  "payment_id": "payments", "collection_item_id": "collection_items", "decided_by_id": "staff_users"},
     )
+    # Thousands per statement: the statement, the payments and returns they post and a person's decisions (who,
+    # when, on the entry) are the trail; an audit row per entry would double the import's writes.
+    __audited__ = False
 
     public_id: Mapped[str] = public_id_column()
     statement_id: Mapped[int] = tenant_ref()

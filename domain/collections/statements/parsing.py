@@ -183,7 +183,7 @@ def _party_name(tx, role: str, ns: dict, version: str) -> str | None:
 
 
 def _read_entry(ntry, ns: dict, version: str, index: int, statement_ref: str) -> list[ParsedEntry]:
-    amount = Decimal(_text(ntry, "c:Amt", ns))
+    amount = _cents(_text(ntry, "c:Amt", ns))
     currency = ntry.find("c:Amt", ns).get("Ccy")
     direction = "credit" if _text(ntry, "c:CdtDbtInd", ns) == "CRDT" else "debit"
     reversal = (_text(ntry, "c:RvslInd", ns) or "").lower() == "true"
@@ -196,7 +196,7 @@ def _read_entry(ntry, ns: dict, version: str, index: int, statement_ref: str) ->
         tx_amount = amount
         if tx is not None and len(details) > 1:
             text = (_text(tx, "c:Amt", ns) or _text(tx, "c:AmtDtls/c:TxAmt/c:Amt", ns))
-            tx_amount = Decimal(text) if text else amount
+            tx_amount = _cents(text) if text else amount
         def find(path: str, tx=tx) -> str | None:
             return _text(tx, path, ns) if tx is not None else None
         end_to_end = find("c:Refs/c:EndToEndId")
@@ -224,6 +224,14 @@ def _read_entry(ntry, ns: dict, version: str, index: int, statement_ref: str) ->
             counterparty_name=name and name[:140], counterparty_iban=counter_iban and counter_iban[:34],
             bank_ref=(tx_ref or entry_ref or None) and (tx_ref or entry_ref)[:35]))
     return out
+
+
+def _cents(text: str) -> Decimal:
+    """An amount of the statement; the schema allows five decimals, our ledger has cents: refuse rather than round."""
+    amount = Decimal(text)
+    if amount != amount.quantize(CENT):
+        raise StatementRefused("invalid", f"amount {text} has more than two decimals")
+    return amount
 
 
 def _derived_key(*parts) -> str:

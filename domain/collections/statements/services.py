@@ -3,10 +3,12 @@ bill number; an account number also finds the account), then by amount and payer
 mandate); returns of our SEPA direct debits are posted through the collections' return recording; the rest waits
 in a matching queue with suggestions for a person to confirm or ignore.
 
-Imported inline, in the staff member's request: a statement is capped at parsing.MAX_BYTES (a utility's daily
-statement is a few thousand entries), the refusal of a hostile or invalid file must be shown at once with nothing
-written, and matching costs a few queries per entry. Importing the same statement again changes nothing: a
-statement is known by (bank account, statement id) and an entry by (bank account, entry reference)."""
+Reading, checking and recording a statement happen in the staff member's request (capped at parsing.MAX_BYTES; a
+hostile or invalid file is refused at once with nothing written). Matching posts a payment per credit (a dozen
+statements each): up to INLINE_ENTRIES new entries it runs in the request, beyond that on the workers
+(`collections.match_statement`, jobs.py), the statement showing "matching" until done. Importing the same statement
+again changes nothing: a statement is known by (bank account, statement id) and an entry by (bank account, entry
+reference); matching again posts nothing twice (each payment's reference is its entry)."""
 from __future__ import annotations
 
 import hashlib
@@ -18,7 +20,9 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
+from domain.accounting.models import Payment, PaymentAllocation
 from domain.billing import bills as bill_service
 from domain.billing.models import Bill
 from domain.collections import manual_payments
@@ -36,6 +40,7 @@ log = logging.getLogger("collections.statements")
 CENT = Decimal("0.01")
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-/_.]*[A-Za-z0-9]")
 
+INLINE_ENTRIES = 200
 __all__ = ["StatementRefused", "import_statement", "confirm_entry", "ignore_entry", "suggestions"]
 
 
@@ -48,15 +53,19 @@ class EntryRefused(ValueError):
 @dataclass
 class ImportResult:
     statements: list[BankStatement] = field(default_factory=list)
+    queued: list[BankStatement] = field(default_factory=list)  # matched by a job once committed
     already: list[BankStatement] = field(default_factory=list)  # imported before: nothing changed
     counts: dict[str, int] = field(default_factory=dict)  # status -> entries added with it
     receipts: list = field(default_factory=list)
     return_notices: list = field(default_factory=list)  # (notice, account_id)
 
 
-def import_statement(*, data: bytes, file_name: str, staff, now: datetime, today: date, tenant) -> ImportResult:
-    """Parse, check and record the statements of one file, then match their new entries. Refusals
-    (StatementRefused) come before anything is written."""
+def import_statement(*, data: bytes, file_name: str, staff, now: datetime, today: date, tenant,
+                     inline_entries: int = INLINE_ENTRIES) -> ImportResult:
+    """Parse, check and record the statements of one file, then match their new entries now (up to
+    `inline_entries`) or leave them to `match_statement` on a worker (`result.queued`: the caller enqueues it after
+    commit). Refusals (StatementRefused) come before anything is written. Receipts and return notices are queued
+    on the mail pipeline (once per payment and per return)."""
     parsed = parse_statement(data, file_name=file_name)
     ours = (tenant.iban or "").replace(" ", "").upper()
     for statement in parsed:
@@ -89,20 +98,81 @@ def import_statement(*, data: bytes, file_name: str, staff, now: datetime, today
         known = set(db.session.scalars(select(StatementEntry.entry_key).where(
             StatementEntry.account_iban == statement.account_iban,
             StatementEntry.entry_key.in_([e.entry_key for e in statement.entries]))))
+        added = []
         for parsed_entry in statement.entries:
             if parsed_entry.entry_key in known:  # brought by an earlier statement: already matched there
                 continue
             known.add(parsed_entry.entry_key)
-            entry = _new_entry(row, parsed_entry)
-            db.session.add(entry)
-            db.session.flush()
-            _match(entry, staff=staff, now=now, today=today, result=result)
-            result.counts[entry.status] = result.counts.get(entry.status, 0) + 1
+            added.append(_new_entry(row, parsed_entry))
+        db.session.add_all(added)
+        db.session.flush()
         result.statements.append(row)
+        if len(added) > inline_entries:
+            result.queued.append(row)
+            result.counts["queued"] = result.counts.get("queued", 0) + len(added)
+            continue
+        _match_all(added, staff=staff, now=now, today=today, result=result)
+        row.matched_at = now
     db.session.flush()
     log.info("statement imported tenant=%s file=%s new=%d already=%d counts=%s by=%s", tenant.id, digest[:12],
              len(result.statements), len(result.already), result.counts, staff.id)
     return result
+
+
+def _match_all(entries: list[StatementEntry], *, staff, now: datetime, today: date, result: ImportResult) -> None:
+    lookups = _Lookups(entries)
+    for entry in entries:
+        _match(entry, lookups=lookups, staff=staff, now=now, today=today, result=result)
+        result.counts[entry.status] = result.counts.get(entry.status, 0) + 1
+    _tell(result, now=now)
+
+
+def match_statement(*, statement: BankStatement, now: datetime, today: date) -> ImportResult:
+    """Match the entries of a statement recorded without matching (a big one, on a worker). Idempotent: entries
+    already dealt with are skipped, and an entry's payment is found again by its reference after a crash."""
+    result = ImportResult(statements=[statement])
+    if statement.matched_at is not None:
+        return result
+    entries = list(db.session.scalars(select(StatementEntry).where(
+        StatementEntry.statement_id == statement.id, StatementEntry.status == "to_match",
+        StatementEntry.note.is_(None)).order_by(StatementEntry.id)))
+    _match_all(entries, staff=None, now=now, today=today, result=result)
+    statement.matched_at = now
+    db.session.flush()
+    log.info("statement matched tenant=%s statement=%s counts=%s", statement.tenant_id, statement.public_id,
+             result.counts)
+    return result
+
+
+def _tell(result: ImportResult, *, now: datetime) -> None:
+    """Receipts of the payments matched and notices of the direct debits returned, on the mail pipeline (once
+    each: a re-run tells nobody twice)."""
+    from domain.communications.pipeline import notify
+    from domain.i18n import translator
+
+    for receipt in result.receipts:
+        notify(kind="payment_received", to=receipt.to, locale=receipt.locale, now=now,
+               reference=f"receipt:{receipt.payment_public_id}",
+               context={"receipt": receipt, "method": "transfer"})
+    for notice, account_id in result.return_notices:
+        words = translator(notice.locale or "en")(RETURN_REASON_WORDS.get(notice.reason,
+                                                                          "another reason given by the bank"))
+        notify(kind="collection_returned", to=notice.to, locale=notice.locale, now=now, account_id=account_id,
+               reference=f"return:{notice.account_number}:{notice.bill_number}:{notice.collection_date}",
+               context={"notice": notice, "reason": words}, links={"portal_url": ("portal.home", {})})
+    result.receipts, result.return_notices = [], []
+
+
+# The words of backoffice/collection_views.REASON_NAMES (same messages, so the same translations), for mail
+# rendered outside a request.
+RETURN_REASON_WORDS = {
+    "AC01": "wrong account number", "AC04": "account closed", "AC06": "account blocked",
+    "AG01": "direct debit not allowed on this account", "AM04": "insufficient funds",
+    "MD01": "no valid mandate", "MD02": "mandate data missing or wrong",
+    "MD06": "refund requested by the account holder", "MD07": "account holder deceased",
+    "MS02": "refused by the account holder", "MS03": "reason not given by the bank",
+    "SL01": "refused by a service of the bank",
+}
 
 
 def _new_entry(statement: BankStatement, e: ParsedEntry) -> StatementEntry:
@@ -136,61 +206,119 @@ def _tokens(entry: StatementEntry) -> list[str]:
     return list(dict.fromkeys(m.group(0) for m in _TOKEN.finditer(text)))[:50]
 
 
-def _bills_by_reference(entry: StatementEntry) -> list[Bill]:
-    tokens = _tokens(entry)
-    if not tokens:
-        return []
-    return list(db.session.scalars(select(Bill).where(Bill.number.in_(tokens), Bill.status == "issued")
-                                   .order_by(Bill.due_date, Bill.id)))
+class _Lookups:
+    """What matching needs, read for a whole statement in a handful of queries (not per entry): bills and accounts
+    whose number an entry quotes, and accounts whose mandate has a payer's IBAN."""
+
+    CHUNK = 500
+
+    def __init__(self, entries: list[StatementEntry]):
+        self.entries = entries
+        self.unpaid: dict[Decimal, list] | None = None
+        self.taken: set[int] = set()
+        tokens = sorted({t for e in entries for t in _tokens(e)})
+        self.bills: dict[str, Bill] = {}
+        self.accounts: dict[str, CustomerAccount] = {}
+        for i in range(0, len(tokens), self.CHUNK):
+            part = tokens[i:i + self.CHUNK]
+            self.bills.update({b.number: b for b in db.session.scalars(
+                select(Bill).where(Bill.number.in_(part), Bill.status == "issued"))})
+            self.accounts.update({a.account_number: a for a in db.session.scalars(
+                select(CustomerAccount).where(CustomerAccount.account_number.in_(part)))})
+        ibans = sorted({_iban(e.counterparty_iban) for e in entries if e.counterparty_iban})
+        self.iban_accounts: dict[str, set[int]] = {}
+        for i in range(0, len(ibans), self.CHUNK):
+            for iban, account_id in db.session.execute(
+                    select(DirectDebitMandate.iban, DirectDebitMandate.account_id)
+                    .where(DirectDebitMandate.iban.in_(ibans[i:i + self.CHUNK]))):
+                self.iban_accounts.setdefault(iban, set()).add(account_id)
+
+    def bills_of(self, entry: StatementEntry) -> list[Bill]:
+        found = [self.bills[t] for t in _tokens(entry) if t in self.bills]
+        return sorted(found, key=lambda b: (b.due_date or date.min, b.id))
+
+    def account_of(self, entry: StatementEntry) -> CustomerAccount | None:
+        found = {self.accounts[t].id: self.accounts[t] for t in _tokens(entry) if t in self.accounts}
+        return next(iter(found.values())) if len(found) == 1 else None
+
+    def unpaid_of_amount(self, amount: Decimal, today: date) -> list:
+        """Unpaid bills of this amount, read once for every amount of the credits that no reference matched."""
+        if self.unpaid is None:
+            amounts = {e.amount for e in self.entries if e.direction == "credit" and not e.reversal
+                       and not self.bills_of(e) and self.account_of(e) is None}
+            self.unpaid = unpaid_bills_of_amounts(amounts, today)
+        # Bills paid by an earlier entry of this statement are no longer candidates.
+        return [v for v in self.unpaid.get(amount, []) if v.bill.id not in self.taken]
+
+    def accounts_of_iban(self, iban: str | None) -> set[int]:
+        return self.iban_accounts.get(_iban(iban), set()) if iban else set()
 
 
-def _account_by_reference(entry: StatementEntry) -> CustomerAccount | None:
-    tokens = _tokens(entry)
-    if not tokens:
-        return None
-    found = list(db.session.scalars(select(CustomerAccount).where(CustomerAccount.account_number.in_(tokens))
-                                    .limit(2)))
-    return found[0] if len(found) == 1 else None
+def _iban(raw: str | None) -> str:
+    return (raw or "").replace(" ", "").upper()
 
 
-def _unpaid_bills_of_amount(amount: Decimal, today: date, limit: int = 20) -> list:
-    bills = list(db.session.scalars(
-        select(Bill).where(Bill.status == "issued", Bill.kind != "credit_note", Bill.total_incl_tax >= amount)
-        .where(Bill.total_incl_tax == amount).order_by(Bill.due_date, Bill.id).limit(limit)))
-    return [v for v in bill_service.bill_views(bills, today=today) if v.outstanding == amount]
+def _holder(bill: Bill) -> str | None:
+    return bill.account.holder.display_name if bill.account.holder else None
 
 
-def _accounts_of_iban(iban: str | None) -> set[int]:
-    if not iban:
-        return set()
-    return set(db.session.scalars(select(DirectDebitMandate.account_id).where(
-        DirectDebitMandate.iban == iban.replace(" ", "").upper())))
+def _paid_subquery():
+    return (select(func.coalesce(func.sum(PaymentAllocation.amount), 0))
+            .join(Payment, Payment.id == PaymentAllocation.payment_id)
+            .where(PaymentAllocation.bill_id == Bill.id, Payment.status == "succeeded")
+            .correlate(Bill).scalar_subquery())
 
 
-def _match(entry: StatementEntry, *, staff, now: datetime, today: date, result: ImportResult) -> None:
+def unpaid_bills_of_amounts(amounts: set[Decimal], today: date, per_amount: int = 20) -> dict[Decimal, list]:
+    """amount -> views of issued bills with exactly that amount left to pay, oldest due first, at most
+    `per_amount` each: one query for all the amounts (a window per amount), whatever the number of entries."""
+    out: dict[Decimal, list] = {}
+    amounts = sorted(amounts)
+    for i in range(0, len(amounts), _Lookups.CHUNK):
+        part = amounts[i:i + _Lookups.CHUNK]
+        left = (Bill.total_incl_tax - _paid_subquery())
+        ranked = (select(Bill.id.label("bill_id"), func.row_number().over(
+            partition_by=left, order_by=(Bill.due_date, Bill.id)).label("rank"))
+            .where(Bill.status == "issued", Bill.kind != "credit_note", left.in_(part)).subquery())
+        bills = list(db.session.scalars(
+            select(Bill).where(Bill.id.in_(select(ranked.c.bill_id).where(ranked.c.rank <= per_amount)))
+            .order_by(Bill.due_date, Bill.id)
+            .options(selectinload(Bill.account).selectinload(CustomerAccount.holder))))
+        for view in bill_service.bill_views(bills, today=today):
+            out.setdefault(view.outstanding, []).append(view)
+    return out
+
+
+def _unpaid_bills_of_amount(amount: Decimal, today: date) -> list:
+    return unpaid_bills_of_amounts({amount}, today).get(amount, [])
+
+
+def _match(entry: StatementEntry, *, lookups: _Lookups, staff, now: datetime, today: date,
+           result: ImportResult) -> None:
     if entry.direction == "debit":
         _match_debit(entry, staff=staff, now=now, today=today, result=result)
         return
     if entry.reversal:  # a debit of ours reversed by the bank: a person looks at it
         entry.note = "reversal"
         return
-    bills = _bills_by_reference(entry)
+    bills = lookups.bills_of(entry)
     if bills and len({b.account_id for b in bills}) == 1:
         account = db.session.get(CustomerAccount, bills[0].account_id)
         _post(entry, account=account, bill_ids=[b.id for b in bills], rule="reference", staff=None, now=now,
               today=today, result=result)
         return
-    account = _account_by_reference(entry)
+    account = lookups.account_of(entry)
     if account is not None:
         _post(entry, account=account, bill_ids=None, rule="account_reference", staff=None, now=now, today=today,
               result=result)
         return
-    candidates = _unpaid_bills_of_amount(entry.amount, today)
-    iban_accounts = _accounts_of_iban(entry.counterparty_iban)
-    fitting = [v for v in candidates if v.bill.account_id in iban_accounts or names_match(
-        v.bill.account.holder.display_name if v.bill.account.holder else None, entry.counterparty_name)]
-    if len({v.bill.account_id for v in fitting}) == 1 and len(fitting) == 1:
+    candidates = lookups.unpaid_of_amount(entry.amount, today)
+    iban_accounts = lookups.accounts_of_iban(entry.counterparty_iban)
+    fitting = [v for v in candidates if v.bill.account_id in iban_accounts
+               or names_match(_holder(v.bill), entry.counterparty_name)]
+    if len(fitting) == 1:
         view = fitting[0]
+        lookups.taken.add(view.bill.id)
         _post(entry, account=view.bill.account, bill_ids=[view.bill.id], rule="amount_name", staff=None, now=now,
               today=today, result=result)
 
@@ -252,8 +380,9 @@ def entry_by_public_id(public_id: str, *, lock: bool = False) -> StatementEntry 
 
 
 def confirm_entry(*, entry: StatementEntry, account_number: str, bill_number: str | None, staff, now: datetime,
-                  today: date) -> list:
-    """A person allocates a credit waiting in the queue to an account (and a bill of it). Returns receipts."""
+                  today: date) -> int:
+    """A person allocates a credit waiting in the queue to an account (and a bill of it); the customer's receipt
+    is queued. Returns how many receipts were queued (0 or 1)."""
     if entry.status != "to_match" or entry.direction != "credit":
         raise EntryRefused("state", f"entry {entry.public_id} is {entry.status}")
     account = accounts.account_by_number(account_number=(account_number or "").strip())
@@ -269,9 +398,11 @@ def confirm_entry(*, entry: StatementEntry, account_number: str, bill_number: st
     result = ImportResult()
     _post(entry, account=account, bill_ids=bill_ids, rule="person", staff=staff, now=now, today=today,
           result=result)
+    sent = len(result.receipts)
+    _tell(result, now=now)
     log.info("statement entry confirmed tenant=%s entry=%s account=%s by=%s", entry.tenant_id, entry.public_id,
              account.account_number, staff.id)
-    return result.receipts
+    return sent
 
 
 def ignore_entry(*, entry: StatementEntry, note: str | None, staff, now: datetime) -> None:
@@ -307,15 +438,15 @@ def suggestions(entry: StatementEntry, *, today: date, limit: int = 5) -> list[S
             out.append(Suggestion(account.account_number, account.holder.display_name if account.holder else "",
                                   bill.number if bill else None, outstanding, why))
 
-    for bill in _bills_by_reference(entry):
+    lookups = _Lookups([entry])
+    for bill in lookups.bills_of(entry):
         add(bill.account, bill, None, "reference")
-    iban_accounts = _accounts_of_iban(entry.counterparty_iban)
+    iban_accounts = lookups.accounts_of_iban(entry.counterparty_iban)
     views = _unpaid_bills_of_amount(entry.amount, today)
-    views.sort(key=lambda v: not (v.bill.account_id in iban_accounts or names_match(
-        v.bill.account.holder.display_name if v.bill.account.holder else None, entry.counterparty_name)))
+    views.sort(key=lambda v: not (v.bill.account_id in iban_accounts
+                                  or names_match(_holder(v.bill), entry.counterparty_name)))
     for view in views:
-        fits = view.bill.account_id in iban_accounts or names_match(
-            view.bill.account.holder.display_name if view.bill.account.holder else None, entry.counterparty_name)
+        fits = view.bill.account_id in iban_accounts or names_match(_holder(view.bill), entry.counterparty_name)
         add(view.bill.account, view.bill, view.outstanding, "amount_name" if fits else "amount")
     for account_id in sorted(iban_accounts):
         add(db.session.get(CustomerAccount, account_id), None, None, "iban")
