@@ -29,7 +29,8 @@ from domain.payments import services as card_payments
 from domain.db import db, utcnow
 from domain.contracts import services as accounts
 from domain.search import services as search
-from backoffice.search_texts import MATCH_HOW, MATCH_NAMES
+from app.csv_export import wants_csv
+from backoffice.search_texts import MATCH_HOW, MATCH_NAMES, search_csv
 from domain.tasks import services as tasks
 from domain.communications import pipeline as communications
 from app.message_wording import FAILURE_NAMES as MESSAGE_FAILURE_NAMES
@@ -155,6 +156,8 @@ def work_queue(code: str):
 @staff_permission("customers.view")
 def customers():
     query = request.args.get("q", "")[:100]
+    if query and wants_csv():
+        return search_csv(query)
     found = search.search_accounts(query=query, limit=SEARCH_LIMIT + 1)  # one more tells whether there are more
     return render_template("backoffice/customers.html", query=query, results=found[:SEARCH_LIMIT],
                            more=len(found) > SEARCH_LIMIT, limit=SEARCH_LIMIT, match_names=MATCH_NAMES,
