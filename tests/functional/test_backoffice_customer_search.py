@@ -158,3 +158,13 @@ def test_the_results_export_to_csv_with_what_each_was_found_by(app, office):
     assert lines[0] == "Customer number,Holder,Address,Found by,Status,Customer since"
     assert lines[1:] == [f"{camille},Camille Durand,\"3 place Bellecour, 69002 Lyon\",Name Camille Durand,active,"
                          "2024-01-01"]
+
+
+@pytest.mark.parametrize("query", ['"', "' OR 1=1 --", "NEAR(a b)", "a* & !b | c:*", "é" * 300, "%_"])
+def test_odd_input_finds_nothing_and_never_fails(app, office, query):
+    _a, signed_in = office
+    from urllib.parse import quote
+
+    response = signed_in.get(f"/backoffice/customers?q={quote(query)}")
+
+    assert response.status_code == 200 and "0 customers found" in response.get_data(as_text=True)
