@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from app.csv_export import csv_response
 from app.i18n import ACTIVITY_NAMES, ACTION_NAMES, ENTITY_NAMES, LOCALE_NAMES, ROLE_NAMES, RUN_STATUS_NAMES
-from app.i18n import STATUS_NAMES as ACCOUNT_STATUS_NAMES
 from app.message_wording import FAILURE_NAMES as MESSAGE_FAILURE_NAMES
 from app.message_wording import STATUS_NAMES as MESSAGE_STATUS_NAMES
 from app.message_wording import kind_name
@@ -24,24 +23,7 @@ def _word(names: dict, code) -> str:
     return str(names.get(code, code)) if code is not None else ""
 
 
-# --- customers ------------------------------------------------------------------------------------------------------
-
-def customers(query: str):
-    from domain.contracts import services as accounts
-
-    found = accounts.search_accounts(query=query, limit=EXPORT_LIMIT) if query else []
-
-    def rows():
-        for account in found:
-            postal = sorted((p for p in account.holder.contact_points if p.kind == "postal"),
-                            key=lambda p: not p.is_primary)
-            address = postal[0] if postal else None
-            yield [account.account_number, account.holder.display_name,
-                   address.address_line1 if address else "", address.postcode if address else "",
-                   address.city if address else "", _word(ACCOUNT_STATUS_NAMES, account.status), account.opened_on]
-    return csv_response("customers", [_("Customer number"), _("Holder"), _("Address"), _("Postcode"),
-                                      _("Town or city"), _("Status"), _("Customer since")], rows())
-
+# --- a customer's messages and history ---------------------------------------------------------------------------
 
 def messages(account):
     from domain.communications import pipeline as communications

@@ -31,7 +31,7 @@ from domain.payments import services as card_payments
 from domain.db import db, utcnow
 from domain.contracts import services as accounts
 from domain.search import services as search
-from backoffice.search_texts import MATCH_HOW, MATCH_NAMES
+from backoffice.search_texts import MATCH_HOW, MATCH_NAMES, search_csv
 from domain.communications import pipeline as communications
 from app.message_wording import FAILURE_NAMES as MESSAGE_FAILURE_NAMES
 from app.message_wording import STATUS_NAMES as MESSAGE_STATUS_NAMES
@@ -148,7 +148,7 @@ def home():
 def customers():
     query = request.args.get("q", "")[:100]
     if wants_csv():
-        return exports.customers(query)
+        return search_csv(query)
     found = search.search_accounts(query=query, limit=SEARCH_LIMIT + 1)  # one more tells whether there are more
     return render_template("backoffice/customers.html", query=query, results=found[:SEARCH_LIMIT],
                            more=len(found) > SEARCH_LIMIT, limit=SEARCH_LIMIT, match_names=MATCH_NAMES,

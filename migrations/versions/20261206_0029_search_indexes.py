@@ -10,8 +10,8 @@
   of the accounts a statement touched in one set-based statement (`search_refresh`). `search_words` holds the
   tenant's name and town words with a trigram index: a misspelt word is matched against it.
 - SQLite: an FTS5 table (`unicode61 remove_diacritics 2`, `_` kept inside tokens) over the documents, kept by
-  triggers on the documents; row-level triggers on the source tables rebuild a document from the view
-  `account_search_facts`. `account_search_vocab` (fts5vocab) lists the indexed words for typo tolerance.
+  triggers on the documents; row-level triggers on the source tables rebuild the document of the accounts
+  concerned (only when a column that feeds it changed). `account_search_vocab` (fts5vocab) lists the indexed words for typo tolerance.
 Row-level security on the two new tables as 0025 gave the others.
 
 Revision ID: 0029
@@ -278,44 +278,47 @@ def _pg_downgrade() -> None:
 
 # --- SQLite -----------------------------------------------------------------------------------------------------
 
-SQLITE_FACTS_VIEW = """
-CREATE VIEW account_search_facts AS
-SELECT a.tenant_id, a.id AS account_id, 1 AS ord, 'account' AS kind, a.account_number AS value
-FROM customer_accounts a
+def _sqlite_facts(t: str, a: str) -> str:
+    """The facts (ord, kind, value) of account `a` of tenant `t`, each branch filtered by its own index (a view
+    would be read whole: SQLite does not push a correlated condition into a compound view)."""
+    holder = f"(SELECT x.holder_party_id FROM customer_accounts x WHERE x.tenant_id = {t} AND x.id = {a})"
+    return f"""
+SELECT 1 AS ord, 'account' AS kind, x.account_number AS value FROM customer_accounts x
+WHERE x.tenant_id = {t} AND x.id = {a}
 UNION ALL
-SELECT a.tenant_id, a.id, 2, 'name', CASE WHEN p.kind = 'organisation' THEN p.organisation_name
-                                          ELSE trim(coalesce(p.first_name, '') || ' ' || coalesce(p.last_name, '')) END
-FROM customer_accounts a JOIN parties p ON p.tenant_id = a.tenant_id AND p.id = a.holder_party_id
+SELECT 2, 'name', CASE WHEN p.kind = 'organisation' THEN p.organisation_name
+                       ELSE trim(coalesce(p.first_name, '') || ' ' || coalesce(p.last_name, '')) END
+FROM parties p WHERE p.tenant_id = {t} AND p.id = {holder}
 UNION ALL
-SELECT a.tenant_id, a.id, 3, cp.kind, cp.value
-FROM customer_accounts a JOIN contact_points cp ON cp.tenant_id = a.tenant_id AND cp.party_id = a.holder_party_id
-WHERE cp.kind IN ('email', 'phone')
+SELECT 3, cp.kind, cp.value FROM contact_points cp
+WHERE cp.tenant_id = {t} AND cp.party_id = {holder} AND cp.kind IN ('email', 'phone')
 UNION ALL
-SELECT a.tenant_id, a.id, 4, 'postcode', cp.postcode
-FROM customer_accounts a JOIN contact_points cp ON cp.tenant_id = a.tenant_id AND cp.party_id = a.holder_party_id
-WHERE cp.kind = 'postal'
+SELECT 4, 'postcode', cp.postcode FROM contact_points cp
+WHERE cp.tenant_id = {t} AND cp.party_id = {holder} AND cp.kind = 'postal'
 UNION ALL
-SELECT a.tenant_id, a.id, 4, 'town', cp.city
-FROM customer_accounts a JOIN contact_points cp ON cp.tenant_id = a.tenant_id AND cp.party_id = a.holder_party_id
-WHERE cp.kind = 'postal'
+SELECT 4, 'town', cp.city FROM contact_points cp
+WHERE cp.tenant_id = {t} AND cp.party_id = {holder} AND cp.kind = 'postal'
 UNION ALL
-SELECT c.tenant_id, c.account_id, 5, 'pod', dp.identifier
-FROM contracts c JOIN delivery_points dp ON dp.tenant_id = c.tenant_id AND dp.id = c.delivery_point_id
+SELECT 5, 'pod', dp.identifier FROM contracts c
+JOIN delivery_points dp ON dp.tenant_id = c.tenant_id AND dp.id = c.delivery_point_id
+WHERE c.tenant_id = {t} AND c.account_id = {a}
 UNION ALL
-SELECT c.tenant_id, c.account_id, 6, 'postcode', pr.postcode
-FROM contracts c JOIN delivery_points dp ON dp.tenant_id = c.tenant_id AND dp.id = c.delivery_point_id
+SELECT 6, 'postcode', pr.postcode FROM contracts c
+JOIN delivery_points dp ON dp.tenant_id = c.tenant_id AND dp.id = c.delivery_point_id
 JOIN premises pr ON pr.tenant_id = dp.tenant_id AND pr.id = dp.premise_id
+WHERE c.tenant_id = {t} AND c.account_id = {a}
 UNION ALL
-SELECT c.tenant_id, c.account_id, 6, 'town', pr.city
-FROM contracts c JOIN delivery_points dp ON dp.tenant_id = c.tenant_id AND dp.id = c.delivery_point_id
+SELECT 6, 'town', pr.city FROM contracts c
+JOIN delivery_points dp ON dp.tenant_id = c.tenant_id AND dp.id = c.delivery_point_id
 JOIN premises pr ON pr.tenant_id = dp.tenant_id AND pr.id = dp.premise_id
+WHERE c.tenant_id = {t} AND c.account_id = {a}
 UNION ALL
-SELECT c.tenant_id, c.account_id, 7, 'meter', m.serial_number
-FROM contracts c JOIN meter_installations mi ON mi.tenant_id = c.tenant_id
-                                            AND mi.delivery_point_id = c.delivery_point_id
+SELECT 7, 'meter', m.serial_number FROM contracts c
+JOIN meter_installations mi ON mi.tenant_id = c.tenant_id AND mi.delivery_point_id = c.delivery_point_id
 JOIN meters m ON m.tenant_id = mi.tenant_id AND m.id = mi.meter_id
+WHERE c.tenant_id = {t} AND c.account_id = {a}
 UNION ALL
-SELECT b.tenant_id, b.account_id, 8, 'bill', b.number FROM bills b WHERE b.number IS NOT NULL
+SELECT 8, 'bill', b.number FROM bills b WHERE b.tenant_id = {t} AND b.account_id = {a} AND b.number IS NOT NULL
 """
 
 
@@ -340,9 +343,8 @@ def _sqlite_tokens() -> str:
 def _sqlite_refresh(accounts: str) -> list[str]:
     """Statements rebuilding the documents of the accounts `a` (customer_accounts) matching `accounts`."""
     facts = (f"SELECT DISTINCT ord, kind, trim(value) AS value, {_sqlite_compact('trim(value)')} AS c"
-             " FROM account_search_facts f"
-             " WHERE f.tenant_id = a.tenant_id AND f.account_id = a.id AND value IS NOT NULL AND trim(value) <> ''"
-             " ORDER BY ord, kind, value")
+             f" FROM ({_sqlite_facts('a.tenant_id', 'a.id')}) AS f"
+             " WHERE value IS NOT NULL AND trim(value) <> '' ORDER BY ord, kind, value")
     return [
         "DELETE FROM account_search_documents WHERE (tenant_id, account_id) IN"
         f" (SELECT a.tenant_id, a.id FROM customer_accounts a WHERE {accounts});",
@@ -394,12 +396,22 @@ SQLITE_TRIGGERS = [
 ]
 
 
+def _sqlite_when(table: str, event: str) -> str:
+    """SQLite runs an UPDATE OF trigger whenever the column is set, changed or not: only a change counts. A bill
+    counts once it has a number."""
+    if event.startswith("UPDATE OF "):
+        columns = [c.strip() for c in event[len("UPDATE OF "):].split(",")]
+        return " WHEN " + " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in columns)
+    if table == "bills":
+        return f" WHEN {'NEW' if event == 'INSERT' else 'OLD'}.number IS NOT NULL"
+    return ""
+
+
 def _sqlite_trigger_name(table: str, event: str) -> str:
     return f"search_{table}_{event.split()[0].lower()}"
 
 
 def _sqlite_upgrade() -> None:
-    op.execute(SQLITE_FACTS_VIEW)
     op.execute("CREATE VIRTUAL TABLE account_search_fts USING fts5(tokens, content='account_search_documents',"
                " content_rowid='id', tokenize=\"unicode61 remove_diacritics 2 tokenchars '_'\")")
     op.execute("CREATE VIRTUAL TABLE account_search_vocab USING fts5vocab(account_search_fts, row)")
@@ -414,7 +426,7 @@ def _sqlite_upgrade() -> None:
                " INSERT INTO account_search_fts (rowid, tokens) VALUES (NEW.id, NEW.tokens); END")
     for table, event, accounts in SQLITE_TRIGGERS:
         op.execute(f"CREATE TRIGGER {_sqlite_trigger_name(table, event)} AFTER {event} ON {table}"
-                   f" BEGIN {' '.join(_sqlite_refresh(accounts))} END")
+                   f"{_sqlite_when(table, event)} BEGIN {' '.join(_sqlite_refresh(accounts))} END")
     for statement in _sqlite_refresh("1 = 1"):
         op.execute(statement)
 
@@ -426,7 +438,6 @@ def _sqlite_downgrade() -> None:
         op.execute(f"DROP TRIGGER IF EXISTS {name}")
     op.execute("DROP TABLE IF EXISTS account_search_vocab")
     op.execute("DROP TABLE IF EXISTS account_search_fts")
-    op.execute("DROP VIEW IF EXISTS account_search_facts")
 
 
 # --- both -------------------------------------------------------------------------------------------------------

@@ -142,3 +142,29 @@ def test_a_search_in_french_says_what_matched_in_french(app, office):
     html = signed_in.get("/backoffice/customers?q=duarnd", headers={"Accept-Language": "fr"}).get_data(as_text=True)
 
     assert "Trouvé par" in html and "orthographe proche" in html
+
+
+def test_the_results_export_to_csv_with_what_each_was_found_by(app, office):
+    a, signed_in = office
+    camille = _person(app, a, "Camille", "Durand", "Lyon")
+    _person(app, a, "Paul", "Martin", "Paris")
+
+    page = signed_in.get("/backoffice/customers?q=durand").get_data(as_text=True)
+    response = signed_in.get("/backoffice/customers?q=durand&format=csv")
+    lines = response.get_data(as_text=True).lstrip("\ufeff").splitlines()
+
+    assert 'href="/backoffice/customers?q=durand&amp;format=csv"' in page
+    assert response.mimetype == "text/csv"
+    assert lines[0] == "Customer number,Holder,Address,Found by,Status,Customer since"
+    assert lines[1:] == [f"{camille},Camille Durand,\"3 place Bellecour, 69002 Lyon\",Name Camille Durand,active,"
+                         "2024-01-01"]
+
+
+@pytest.mark.parametrize("query", ['"', "' OR 1=1 --", "NEAR(a b)", "a* & !b | c:*", "é" * 300, "%_"])
+def test_odd_input_finds_nothing_and_never_fails(app, office, query):
+    _a, signed_in = office
+    from urllib.parse import quote
+
+    response = signed_in.get(f"/backoffice/customers?q={quote(query)}")
+
+    assert response.status_code == 200 and "0 customers found" in response.get_data(as_text=True)
