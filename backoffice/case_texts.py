@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 
+from app.case_wording import CATEGORY_NAMES, category_name  # noqa: F401  (staff pages word categories the same)
+
 TASK_KIND_NAMES = {
     "reading_check": _l("Reading to check"),
     "billing_exception": _l("Billing exception"),
@@ -33,18 +35,6 @@ TASK_REFUSALS = {
     "outcome": _l("Choose whether the task is done or cancelled."),
 }
 
-CATEGORY_NAMES = {
-    "complaint.bill": _l("Bill"), "complaint.payment": _l("Payment"), "complaint.reading": _l("Meter reading"),
-    "complaint.supply": _l("Supply interruption"), "complaint.service": _l("Quality of service"),
-    "meter_problem.damaged": _l("Damaged meter"), "meter_problem.display": _l("Display cannot be read"),
-    "meter_problem.seal": _l("Broken seal"),
-    "intervention.connection": _l("Connection"), "intervention.disconnection": _l("Disconnection"),
-    "intervention.inspection": _l("Inspection"),
-    "offer_change.tariff": _l("Change of tariff"), "offer_change.power": _l("Change of subscribed power"),
-    "move_in.new_supply": _l("New supply"), "move_in.takeover": _l("Taking over a supply"),
-    "move_out.final_bill": _l("Final bill"), "move_out.keep_supply": _l("Supply kept for the next occupant"),
-    "other.information": _l("Information"), "other.documents": _l("Documents"),
-}
 
 REQUEST_REFUSALS = {
     "category": _l("Choose one of the categories listed."),
@@ -66,13 +56,6 @@ PLACEHOLDER_NAMES = {
     "request_subject": _l("the request's subject"), "answer_due_date": _l("the date the answer is due"),
     "utility_name": _l("your utility's name"), "staff_name": _l("your name"),
 }
-
-
-def category_name(kind: str, category: str | None) -> str:
-    if not category:
-        return ""
-    name = CATEGORY_NAMES.get(f"{kind}.{category}")
-    return str(name) if name is not None else category
 
 
 def time_left(due_at, now) -> str:

@@ -13,6 +13,7 @@ from wtforms import DateField, MultipleFileField, SelectField, StringField, Text
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.case_wording import category_name
 from app.files import private_file
 from app.auth import customer_required
 from app.i18n import ACTIVITY_NAMES, format_day, quantity, tenant_today, tenant_zone
@@ -20,6 +21,7 @@ from domain.contracts import services as accounts
 from domain.db import utcnow
 from domain.paging import page_of
 from domain.requests import attachments as files
+from domain.requests import categories
 from domain.requests import moves
 from domain.requests import services as requests_service
 from portal.blueprint import bp
@@ -80,6 +82,7 @@ REQUEST_ERRORS = {
     "closed": lambda: _("This request is closed. Please open a new one."),
     "empty": lambda: _("Write your message."),
     "reference_busy": lambda: _("Please try again."),
+    "category": lambda: _("Choose one of the subjects listed."),
 }
 
 
@@ -99,6 +102,7 @@ class RequestForm(_RequestBase):
                                                      Length(max=200, message=_l("Use at most 200 characters."))])
     description = TextAreaField(_l("Your message"), validators=[
         DataRequired(_l("Describe your request.")), Length(max=5000, message=_l("Use at most 5000 characters."))])
+    category = SelectField(_l("What is it about? (optional)"), validators=[Optional()])
 
 
 class MoveInForm(_RequestBase):
@@ -175,6 +179,8 @@ def new_request():
         points = {c.delivery_point.identifier: _point_label(c) for a in customer_accounts for c in a.contracts}
         form.point.choices = [SelectChoice("", _("Not about a particular point of delivery"))] + [
             SelectChoice(identifier, label) for identifier, label in points.items()]
+        form.category.choices = [SelectChoice("", _("Something else, or not sure"))] + [
+            SelectChoice(c, category_name(kind, c)) for c in categories.categories_of(kind)]
     if len(customer_accounts) == 1 and not form.account.data:
         form.account.data = customer_accounts[0].account_number
     error = None
@@ -212,6 +218,7 @@ def _new_from(kind: str, form) -> requests_service.NewRequest:
             description="\n\n".join(lines), uploads=_uploads())
     return requests_service.NewRequest(
         kind=kind, account_number=form.account.data, point_identifier=form.point.data or None,
+        category=form.category.data or None,
         subject=form.subject.data.strip(), description=form.description.data.strip(), uploads=_uploads())
 
 

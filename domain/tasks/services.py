@@ -114,13 +114,6 @@ def queue_tasks(*, group: WorkGroup, show: str = "all", staff_id: int, now: date
     return list(db.session.scalars(_queue_query(group=group, show=show, staff_id=staff_id, now=now).limit(limit)))
 
 
-def open_tasks(*, group: WorkGroup, limit: int = 200) -> list[Task]:
-    """The group's tasks still to do, the most urgent first (no due date last, then the oldest)."""
-    return list(db.session.scalars(
-        select(Task).where(Task.work_group_id == group.id, Task.status.in_(ACTIVE_STATUSES))
-        .order_by(Task.due_at.is_(None), Task.due_at, Task.created_at, Task.id).limit(limit)))
-
-
 def is_overdue(task: Task, *, now: datetime) -> bool:
     return task.status in ACTIVE_STATUSES and task.due_at is not None and task.due_at < now
 

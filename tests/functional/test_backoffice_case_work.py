@@ -384,3 +384,27 @@ def test_only_those_who_may_assign_can_assign(app, browser, alpha, role, allowed
     assert (response.status_code != 403) == allowed
     assert ('id="assign-title"' in office.get(page).get_data(as_text=True)) == allowed
     assert _in(app, alpha, lambda: db.session.scalars(select(TaskEvent)).all()) == []
+
+
+def test_a_customer_chooses_the_category_and_is_promised_its_answer_date(app, browser, alpha):
+    from zoneinfo import ZoneInfo
+
+    from domain import deadlines
+
+    portal = browser(alpha.slug)
+    portal.login(alpha.customer_email)
+    form = portal.get("/requests/new?kind=complaint").get_data(as_text=True)
+
+    response = portal.submit("/requests/new?kind=complaint", {
+        "account": alpha.account_number, "point": "", "category": "supply", "subject": "No water since this morning",
+        "description": "The tap is dry."}, follow_redirects=True)
+    refused = portal.submit("/requests/new?kind=complaint", {
+        "account": alpha.account_number, "point": "", "category": "damaged", "subject": "x", "description": "y"})
+
+    assert "Supply interruption" in form
+    created = _in(app, alpha, lambda: db.session.scalar(select(ServiceRequest).where(
+        ServiceRequest.subject == "No water since this morning")))
+    paris = ZoneInfo("Europe/Paris")
+    expected = deadlines.due_at(start=created.opened_at, amount=2, unit="working_days", zone=paris)
+    assert created.category == "supply" and created.due_at == expected
+    assert response.status_code == 200 and refused.status_code == 400
