@@ -173,3 +173,47 @@ def test_customer_disputes_a_bill_and_arranges_instalments_in_the_portal(app, al
     assert agreed.status_code == 302 and "Your arrangement since" in shown and "€30.00" in shown
     assert disputed.status_code == 302 and "we are looking into it" in bill_page
     assert _in(app, alpha, lambda: db.session.scalar(select(BillDispute.by_customer))) is True
+
+
+def _nothing_written(app, alpha) -> bool:
+    return _in(app, alpha, lambda: (db.session.scalars(select(PaymentArrangement)).all(),
+                                    db.session.scalars(select(BillDispute)).all(),
+                                    db.session.scalars(select(DunningLevel)).all())) == ([], [], [])
+
+
+def test_bad_input_from_staff_gets_a_message_and_changes_nothing(app, alpha, browser):
+    office = _office(browser, alpha)
+    arrangement = f"/backoffice/collections/customers/{alpha.account_number}/arrangement"
+
+    queue = office.get("/backoffice/collections/queue?state=<x>&held=zz&level=9&min_age=-4&page=abc&q=" + "x" * 300)
+    staff = office.submit(arrangement, {"count": "many", "first": "31/02/2026", "note": ""})
+    past = office.submit(arrangement, {"count": "2", "first": (TODAY - timedelta(days=3)).isoformat(), "note": ""})
+
+    assert queue.status_code == 200 and "No overdue bill matches." in queue.get_data(as_text=True)
+    assert staff.status_code == 422 and "Not a valid integer value." in staff.get_data(as_text=True)
+    assert past.status_code == 422 and "An instalment cannot be due before today." in past.get_data(as_text=True)
+    assert _nothing_written(app, alpha)
+
+
+def test_bad_settings_get_a_message_and_change_nothing(app, alpha, browser):
+    admin = _office(browser, alpha, "tenant_admin")
+
+    settings = admin.submit("/backoffice/admin/dunning", {
+        "delay_1": "ten", "fee_1": "1e9", "channel_1": "fax", "delay_2": "", "fee_2": "-1", "channel_2": "email",
+        "delay_3": "30", "fee_3": "0", "channel_3": "letter", "max_instalments": "99", "max_days": "1",
+        "min_instalment": "x", "grace_days": "-1"})
+
+    assert settings.status_code == 422 and "Enter a number from 2 to 24." in settings.get_data(as_text=True)
+    assert _nothing_written(app, alpha)
+
+
+def test_bad_input_from_a_customer_gets_a_message_and_changes_nothing(app, alpha, browser):
+    portal = browser(alpha.slug)
+    portal.login(alpha.customer_email)
+
+    chosen = portal.submit(f"/accounts/{alpha.account_number}/payment-arrangement", {"count": "99"})
+    reason = portal.submit(f"/bills/{alpha.overdue_bill}/dispute", {"reason": "because", "note": "x" * 3000})
+
+    assert chosen.status_code == 422 and reason.status_code == 422
+    assert "Keep the note under 2,000 characters." in reason.get_data(as_text=True)
+    assert _nothing_written(app, alpha)
