@@ -242,3 +242,8 @@ def steps_of_account(*, account_id: int) -> list[tuple[DunningStep, str]]:
         select(DunningStep, Bill.number).join(Bill, Bill.id == DunningStep.bill_id)
         .where(DunningStep.account_id == account_id)
         .order_by(DunningStep.done_on.desc(), DunningStep.level.desc())).tuples())
+
+
+def steps_of_bill(*, bill_id: int) -> list[DunningStep]:
+    return list(db.session.scalars(select(DunningStep).where(DunningStep.bill_id == bill_id)
+                                   .order_by(DunningStep.level)))
