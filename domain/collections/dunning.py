@@ -150,8 +150,11 @@ class RunResult:
     fees: Decimal = Decimal("0.00")
 
 
-def run_dunning(*, tenant, today: date, now: datetime) -> RunResult:
-    """Take every open item not skipped whose next level is due today (or before) to that level, once."""
+def run_dunning(*, tenant, today: date, now: datetime, commit_every: int | None = None) -> RunResult:
+    """Take every open item not skipped whose next level is due today (or before) to that level, once.
+
+    `commit_every` (the daily job): commit after that many steps, so a worker killed half-way keeps what it did and
+    the next run goes on from there (the messages committed are sent by the job's end or the mail sweep)."""
     levels = current_levels()
     result = RunResult()
     for item in open_items(today=today):
@@ -165,6 +168,8 @@ def run_dunning(*, tenant, today: date, now: datetime) -> RunResult:
         if taken is None:
             continue
         result.steps += 1
+        if commit_every and result.steps % commit_every == 0:
+            db.session.commit()
         result.fees += taken.fee
         if taken.channel == "letter":
             result.letters += 1
