@@ -17,10 +17,10 @@ from wtforms.validators import DataRequired, Length
 from app.auth import customer_required
 from app.i18n import money, tenant_today
 from backoffice.collection_texts import (ARRANGEMENT_REFUSALS, ARRANGEMENT_STATUS_NAMES, DISPUTE_REASON_NAMES,
-                                         DISPUTE_REFUSALS, DISPUTE_STATUS_NAMES, INSTALMENT_STATUS_NAMES,
+                                         DISPUTE_REFUSALS, DISPUTE_STATUS_NAMES, INSTALMENT_STATUS_NAMES, LEVEL_NAMES,
                                          schedule_refusal)
 from domain.billing import bills as bill_service
-from domain.collections import arrangements, disputes
+from domain.collections import arrangements, disputes, dunning
 from domain.collections.rules import ScheduleRefused, check_schedule, monthly_schedule
 from domain.collections.settings import current_limits
 from domain.contracts import services as accounts
@@ -135,9 +135,16 @@ def bill_dispute_of(bill):
     return next((d for d, number in rows if number == bill.number), None)
 
 
+@bp.app_template_global()
+def reminders_of_bill(bill):
+    """The reminders sent for a bill, oldest first, with their fee: the portal's bill page lists them."""
+    return dunning.steps_of_bill(bill_id=bill.id)
+
+
 @bp.app_context_processor
 def _dispute_names():
-    return {"dispute_status_names": DISPUTE_STATUS_NAMES, "dispute_reason_names": DISPUTE_REASON_NAMES}
+    return {"dispute_status_names": DISPUTE_STATUS_NAMES, "dispute_reason_names": DISPUTE_REASON_NAMES,
+            "reminder_level_names": LEVEL_NAMES}
 
 
 def _bill(number: str):

@@ -150,8 +150,11 @@ class RunResult:
     fees: Decimal = Decimal("0.00")
 
 
-def run_dunning(*, tenant, today: date, now: datetime) -> RunResult:
-    """Take every open item not skipped whose next level is due today (or before) to that level, once."""
+def run_dunning(*, tenant, today: date, now: datetime, commit_every: int | None = None) -> RunResult:
+    """Take every open item not skipped whose next level is due today (or before) to that level, once.
+
+    `commit_every` (the daily job): commit after that many steps, so a worker killed half-way keeps what it did and
+    the next run goes on from there (the messages committed are sent by the job's end or the mail sweep)."""
     levels = current_levels()
     result = RunResult()
     for item in open_items(today=today):
@@ -165,6 +168,8 @@ def run_dunning(*, tenant, today: date, now: datetime) -> RunResult:
         if taken is None:
             continue
         result.steps += 1
+        if commit_every and result.steps % commit_every == 0:
+            db.session.commit()
         result.fees += taken.fee
         if taken.channel == "letter":
             result.letters += 1
@@ -242,3 +247,8 @@ def steps_of_account(*, account_id: int) -> list[tuple[DunningStep, str]]:
         select(DunningStep, Bill.number).join(Bill, Bill.id == DunningStep.bill_id)
         .where(DunningStep.account_id == account_id)
         .order_by(DunningStep.done_on.desc(), DunningStep.level.desc())).tuples())
+
+
+def steps_of_bill(*, bill_id: int) -> list[DunningStep]:
+    return list(db.session.scalars(select(DunningStep).where(DunningStep.bill_id == bill_id)
+                                   .order_by(DunningStep.level)))

@@ -159,6 +159,13 @@ def test_letters_are_listed_opened_and_marked_posted(app, alpha, browser):
 
 
 def test_customer_disputes_a_bill_and_arranges_instalments_in_the_portal(app, alpha, browser):
+    def remind():
+        save_settings(levels=[Level(1, 10, Decimal("2.50"), "email"), Level(2, 25, Decimal("5.00"), "email"),
+                              Level(3, 40, Decimal("15.00"), "letter")], limits=DEFAULT_LIMITS)
+        jobs.daily_collections(today_iso=TODAY.isoformat())
+        db.session.commit()
+
+    _in(app, alpha, remind)
     portal = browser(alpha.slug)
     portal.login(alpha.customer_email)
     arrangement = f"/accounts/{alpha.account_number}/payment-arrangement"
@@ -169,6 +176,7 @@ def test_customer_disputes_a_bill_and_arranges_instalments_in_the_portal(app, al
     disputed = portal.submit(f"/bills/{alpha.overdue_bill}/dispute", {"reason": "amount", "note": "Too high"})
     bill_page = portal.get(f"/bills/{alpha.overdue_bill}").get_data(as_text=True)
 
+    assert "Reminder: fee of €2.50 added to your account" in bill_page
     assert "3 instalments of about €30.00" in page
     assert agreed.status_code == 302 and "Your arrangement since" in shown and "€30.00" in shown
     assert disputed.status_code == 302 and "we are looking into it" in bill_page
