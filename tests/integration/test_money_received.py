@@ -421,3 +421,16 @@ def test_a_big_statement_is_matched_by_a_worker_job_once(in_a):
     assert again == {"outcome": "matched", "counts": {}}
     assert outstanding(bill) == Decimal("0.00") and statement.matched_at == NOW
     assert db.session.scalar(select(func.count(Message.id)).where(Message.kind == "payment_received")) == 1
+
+
+def test_a_transfer_quoting_two_bills_settles_both(in_a):
+    account = payer()
+    first = add_bill(account.account_number, "30.00", start=date(2026, 8, 1))
+    second = add_bill(account.account_number, "12.40")
+    db.session.commit()
+
+    result = _import(camt053([Line("42.40", ref="BK-1", name="C. Durand", ustrd=f"{first.number}/{second.number}")],
+                             booked=TODAY), in_a)
+
+    assert result.counts == {"matched": 1}
+    assert (outstanding(first), outstanding(second)) == (Decimal("0.00"), Decimal("0.00"))

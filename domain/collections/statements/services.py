@@ -38,7 +38,7 @@ from domain.payments.receipts import claim_receipt
 
 log = logging.getLogger("collections.statements")
 CENT = Decimal("0.01")
-_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-/_.]*[A-Za-z0-9]")
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-_.]*[A-Za-z0-9]")
 
 INLINE_ENTRIES = 200
 __all__ = ["StatementRefused", "import_statement", "confirm_entry", "ignore_entry", "suggestions"]
