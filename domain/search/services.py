@@ -53,7 +53,9 @@ def search_accounts(*, query: str, limit: int = 50) -> list[SearchHit]:
         run(IDENTIFIER)
     identified = bool(found)  # an exact identifier: what else matches it exactly follows, not its beginnings
     run(EXACT)
-    if not identified and any(term.prefix for term in terms):
+    if not identified and len(found) < limit and any(term.prefix for term in terms):
+        terms = [term.with_longer(_longer_words(term.prefix, postgres)) if term.word_prefix else term
+                 for term in terms]
         run(PREFIX)
     if not identified and len(found) < limit and any(term.fuzzy_word for term in terms):
         terms = [term.with_close(_close_words(term.fuzzy_word, postgres)) if term.fuzzy_word else term
@@ -90,8 +92,10 @@ def _tsquery(terms: list[t.Term], stage: int) -> str:
             options = [f"'{e}'" for e in term.exact]
             if term.parts:
                 options.append("(" + " & ".join(f"'{p}'" for p in term.parts) + ")")
-            if stage >= PREFIX and term.prefix:
+            if stage >= PREFIX and term.prefix and not term.word_prefix:
                 options.append(f"'{term.prefix}':*")
+            if stage >= PREFIX:
+                options.extend(f"'{w}'" for w in term.longer)
             if stage >= CLOSE:
                 options.extend(f"'{c}'" for c in term.close)
         groups.append("(" + " | ".join(options) + ")")
@@ -104,6 +108,23 @@ def _postgres_ids(expression: str, exclude: list[int], limit: int) -> list[int]:
     if exclude:
         stmt = stmt.where(AccountSearchDocument.account_id.not_in(exclude))
     return list(db.session.scalars(stmt.limit(limit)))
+
+
+MAX_LONGER = 30
+
+
+def _longer_words(prefix: str, postgres: bool) -> list[str]:
+    """The tenant's words beginning with `prefix`, shortest first (a range of the dictionary's index)."""
+    after = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    if postgres:
+        words = db.session.scalars(
+            select(SearchWord.word).where(SearchWord.word >= prefix, SearchWord.word < after)
+            .order_by(func.length(SearchWord.word), SearchWord.word).limit(MAX_LONGER))
+    else:
+        words = db.session.scalars(text(
+            "SELECT term FROM account_search_vocab WHERE term >= :prefix AND term < :after"
+            " ORDER BY length(term), term LIMIT :limit"), {"prefix": prefix, "after": after, "limit": MAX_LONGER})
+    return [w for w in words if w.startswith(prefix)]
 
 
 def _close_words(word: str, postgres: bool) -> list[str]:
@@ -132,8 +153,10 @@ def _fts5_query(terms: list[t.Term], stage: int) -> str:
             options = [f'"{e}"' for e in term.exact]
             if term.parts:
                 options.append("(" + " AND ".join(f'"{p}"' for p in term.parts) + ")")
-            if stage >= PREFIX and term.prefix:
+            if stage >= PREFIX and term.prefix and not term.word_prefix:
                 options.append(f'"{term.prefix}" *')
+            if stage >= PREFIX:
+                options.extend(f'"{w}"' for w in term.longer)
             if stage >= CLOSE:
                 options.extend(f'"{c}"' for c in term.close)
         groups.append("(" + " OR ".join(options) + ")")

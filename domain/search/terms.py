@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 MAX_TERMS = 6
 MAX_QUERY = 200
@@ -56,13 +56,23 @@ class Term:
     prefix: str | None = None
     fuzzy_word: str | None = None
     close: tuple[str, ...] = field(default=())
+    longer: tuple[str, ...] = field(default=())  # the tenant's words that begin with an alphabetic prefix
 
     @property
     def identifier_like(self) -> bool:
         return any(ch.isdigit() for ch in self.raw) or "@" in self.raw
 
+    @property
+    def word_prefix(self) -> bool:
+        """A prefix of letters is looked up in the tenant's words (an index scan of a few rows) rather than in the
+        search index, where a short prefix would gather the documents of every word it begins."""
+        return bool(self.prefix) and self.prefix.isalpha()
+
     def with_close(self, close: list[str]) -> Term:
-        return Term(self.raw, self.exact, self.parts, self.prefix, self.fuzzy_word, tuple(close))
+        return replace(self, close=tuple(close))
+
+    def with_longer(self, longer: list[str]) -> Term:
+        return replace(self, longer=tuple(w for w in longer if w != self.prefix and w.startswith(self.prefix or "")))
 
 
 def parse(query: str) -> list[Term]:
