@@ -6,14 +6,14 @@ within the tenant."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import Integer, cast, column, func, select, text
 from sqlalchemy.dialects.postgresql import TSQUERY
-from sqlalchemy.orm import selectinload
 
 from domain.contracts.models import CustomerAccount
 from domain.db import db
-from domain.parties.models import Party
+from domain.parties.models import ContactPoint, Party
 from domain.search import terms as t
 from domain.search.models import AccountSearchDocument, SearchWord
 
@@ -24,7 +24,13 @@ MAX_CANDIDATES = 300
 
 @dataclass(frozen=True)
 class SearchHit:
-    account: CustomerAccount
+    """One account found: what the results list shows, and which of its facts matched and how."""
+
+    account_number: str
+    name: str
+    address: str | None  # the holder's main postal address, one line
+    status: str
+    opened_on: date
     matched: list[t.Match]
     stage: int
 
@@ -66,18 +72,30 @@ def search_accounts(*, query: str, limit: int = 50) -> list[SearchHit]:
 
 
 def _hits(terms: list[t.Term], found: dict[int, int]) -> list[SearchHit]:
+    """The rows of the results list in two statements (no ORM objects: a page of 51 builds in a few ms)."""
     if not found:
         return []
-    ids = list(found)
-    facts = dict(db.session.execute(select(AccountSearchDocument.account_id, AccountSearchDocument.facts)
-                                    .where(AccountSearchDocument.account_id.in_(ids))).all())
-    accounts = db.session.scalars(
-        select(CustomerAccount).where(CustomerAccount.id.in_(ids))
-        .options(selectinload(CustomerAccount.holder).selectinload(Party.contact_points))).all()
-    hits = [SearchHit(account, t.matches(terms, t.parse_facts(facts.get(account.id, ""))), found[account.id])
-            for account in accounts]
-    hits.sort(key=lambda h: t.rank_key(terms, h.matched, h.stage, h.account.holder.display_name,
-                                       h.account.account_number))
+    rows = db.session.execute(
+        select(CustomerAccount.id, CustomerAccount.account_number, CustomerAccount.status, CustomerAccount.opened_on,
+               CustomerAccount.holder_party_id, Party.kind, Party.first_name, Party.last_name,
+               Party.organisation_name, AccountSearchDocument.facts)
+        .join(Party, (Party.tenant_id == CustomerAccount.tenant_id) & (Party.id == CustomerAccount.holder_party_id))
+        .join(AccountSearchDocument, (AccountSearchDocument.tenant_id == CustomerAccount.tenant_id)
+              & (AccountSearchDocument.account_id == CustomerAccount.id))
+        .where(CustomerAccount.id.in_(list(found)))).all()
+    addresses: dict[int, str] = {}
+    for party_id, line1, postcode, city in db.session.execute(
+            select(ContactPoint.party_id, ContactPoint.address_line1, ContactPoint.postcode, ContactPoint.city)
+            .where(ContactPoint.party_id.in_({row.holder_party_id for row in rows}), ContactPoint.kind == "postal")
+            .order_by(ContactPoint.is_primary.desc(), ContactPoint.id)):
+        addresses.setdefault(party_id, f"{line1}, {postcode} {city}")  # the main one: primary, else the first
+    hits = []
+    for row in rows:
+        name = (row.organisation_name if row.kind == "organisation"
+                else " ".join(p for p in (row.first_name, row.last_name) if p)) or ""
+        hits.append(SearchHit(row.account_number, name, addresses.get(row.holder_party_id), row.status,
+                              row.opened_on, t.matches(terms, t.parse_facts(row.facts)), found[row.id]))
+    hits.sort(key=lambda h: t.rank_key(terms, h.matched, h.stage, h.name, h.account_number))
     return hits
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from dataclasses import dataclass, field, replace
 
 MAX_TERMS = 6
@@ -31,8 +32,14 @@ def words(text: str) -> list[str]:
     return [w for w in _SEPARATORS.split(fold(text)) if w]
 
 
-def fact_tokens(kind: str, value: str) -> set[str]:
-    """The tokens a fact is found by (without the identifiers' '_' twins)."""
+@lru_cache(maxsize=20000)
+def fact_tokens(kind: str, value: str) -> frozenset[str]:
+    """The tokens a fact is found by (without the identifiers' '_' twins); towns and common names repeat, hence
+    the cache."""
+    return frozenset(_fact_tokens(kind, value))
+
+
+def _fact_tokens(kind: str, value: str) -> set[str]:
     if kind in ("name", "town"):
         return set(words(value))
     if kind == "postcode":
@@ -145,7 +152,9 @@ _HOW_ORDER = {"exact": 0, "prefix": 1, "close": 2}
 def term_matches(term: Term, tokens: set[str]) -> str | None:
     if any(e in tokens for e in term.exact) or (term.parts and all(p in tokens for p in term.parts)):
         return "exact"
-    if term.prefix and any(t.startswith(term.prefix) for t in tokens):
+    if term.word_prefix and any(w in tokens for w in term.longer):
+        return "prefix"
+    if term.prefix and not term.word_prefix and any(t.startswith(term.prefix) for t in tokens):
         return "prefix"
     if term.close and any(c in tokens for c in term.close):
         return "close"

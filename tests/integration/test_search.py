@@ -61,13 +61,13 @@ def _search(tenant_id: int, query: str) -> list[str]:
     with tenant_scope(tenant_id):
         hits = search_accounts(query=query, limit=20)
         db.session.rollback()
-        return [hit.account.account_number for hit in hits]
+        return [hit.account_number for hit in hits]
 
 
 def _hits(tenant_id: int, query: str):
     with tenant_scope(tenant_id):
         hits = search_accounts(query=query, limit=20)
-        found = [(hit.account.account_number, [(m.kind, m.value, m.how) for m in hit.matched], hit.close_spelling)
+        found = [(hit.account_number, [(m.kind, m.value, m.how) for m in hit.matched], hit.close_spelling)
                  for hit in hits]
         db.session.rollback()
         return found
