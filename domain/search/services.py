@@ -1,8 +1,13 @@
 """Find customer accounts from one search box, in stages that rank them: an exact identifier (customer number,
-point of delivery, meter, bill, e-mail, phone), then every term exact, then as a prefix, then with close
-spellings (typos). Each stage is one indexed query on the accounts' search documents (migration 0029): a
-tsvector with a GIN index on PostgreSQL, FTS5 on SQLite; row-level security and the ORM's tenant filter keep it
-within the tenant."""
+point of delivery, meter, bill, e-mail, phone), then every term exact, then as a beginning, then with close
+spellings (typos); a later stage runs only while the page is not full, and not after an exact identifier. Each
+stage is one indexed query on the accounts' search documents (migration 0029): a tsvector with a GIN index on
+PostgreSQL, FTS5 on SQLite; row-level security and the ORM's tenant filter keep it within the tenant.
+
+Typos: neither index compares spellings, so a word of four letters or more is compared with the tenant's words
+(PostgreSQL: `search_words`, trigram index; SQLite: the FTS5 vocabulary, read whole - fine at an embedded
+utility's size) and replaced by those within one typo (words of up to five letters) or two (optimal string
+alignment distance, a swap counting one). A beginning of letters ("dura") is looked up the same way."""
 from __future__ import annotations
 
 from dataclasses import dataclass
