@@ -29,13 +29,10 @@ def search_csv(query: str):
 
     def rows():
         for hit in search.search_accounts(query=query, limit=EXPORT_LIMIT):
-            account = hit.account
-            postal = account.holder.primary("postal")
-            address = f"{postal.address_line1}, {postal.postcode} {postal.city}" if postal else ""
             found_by = "; ".join(f"{MATCH_NAMES.get(m.kind, m.kind)} {m.value}"
                                  + (f" ({MATCH_HOW[m.how]})" if MATCH_HOW.get(m.how) else "") for m in hit.matched)
-            yield (account.account_number, account.holder.display_name, address, found_by,
-                   STATUS_NAMES.get(account.status, account.status), account.opened_on)
+            yield (hit.account_number, hit.name, hit.address or "", found_by, STATUS_NAMES.get(hit.status, hit.status),
+                   hit.opened_on)
 
     # Read now, inside the request's tenant (the response streams after the view returns); at most EXPORT_LIMIT.
     return csv_response("customers", [_("Customer number"), _("Holder"), _("Address"), _("Found by"), _("Status"),

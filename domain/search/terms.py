@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from functools import lru_cache
+from dataclasses import dataclass, field, replace
 
 MAX_TERMS = 6
 MAX_QUERY = 200
@@ -31,8 +32,14 @@ def words(text: str) -> list[str]:
     return [w for w in _SEPARATORS.split(fold(text)) if w]
 
 
-def fact_tokens(kind: str, value: str) -> set[str]:
-    """The tokens a fact is found by (without the identifiers' '_' twins)."""
+@lru_cache(maxsize=20000)
+def fact_tokens(kind: str, value: str) -> frozenset[str]:
+    """The tokens a fact is found by (without the identifiers' '_' twins); towns and common names repeat, hence
+    the cache."""
+    return frozenset(_fact_tokens(kind, value))
+
+
+def _fact_tokens(kind: str, value: str) -> set[str]:
     if kind in ("name", "town"):
         return set(words(value))
     if kind == "postcode":
@@ -56,13 +63,23 @@ class Term:
     prefix: str | None = None
     fuzzy_word: str | None = None
     close: tuple[str, ...] = field(default=())
+    longer: tuple[str, ...] = field(default=())  # the tenant's words that begin with an alphabetic prefix
 
     @property
     def identifier_like(self) -> bool:
         return any(ch.isdigit() for ch in self.raw) or "@" in self.raw
 
+    @property
+    def word_prefix(self) -> bool:
+        """A prefix of letters is looked up in the tenant's words (an index scan of a few rows) rather than in the
+        search index, where a short prefix would gather the documents of every word it begins."""
+        return bool(self.prefix) and self.prefix.isalpha()
+
     def with_close(self, close: list[str]) -> Term:
-        return Term(self.raw, self.exact, self.parts, self.prefix, self.fuzzy_word, tuple(close))
+        return replace(self, close=tuple(close))
+
+    def with_longer(self, longer: list[str]) -> Term:
+        return replace(self, longer=tuple(w for w in longer if w != self.prefix and w.startswith(self.prefix or "")))
 
 
 def parse(query: str) -> list[Term]:
@@ -135,7 +152,9 @@ _HOW_ORDER = {"exact": 0, "prefix": 1, "close": 2}
 def term_matches(term: Term, tokens: set[str]) -> str | None:
     if any(e in tokens for e in term.exact) or (term.parts and all(p in tokens for p in term.parts)):
         return "exact"
-    if term.prefix and any(t.startswith(term.prefix) for t in tokens):
+    if term.word_prefix and any(w in tokens for w in term.longer):
+        return "prefix"
+    if term.prefix and not term.word_prefix and any(t.startswith(term.prefix) for t in tokens):
         return "prefix"
     if term.close and any(c in tokens for c in term.close):
         return "close"

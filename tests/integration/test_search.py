@@ -61,13 +61,13 @@ def _search(tenant_id: int, query: str) -> list[str]:
     with tenant_scope(tenant_id):
         hits = search_accounts(query=query, limit=20)
         db.session.rollback()
-        return [hit.account.account_number for hit in hits]
+        return [hit.account_number for hit in hits]
 
 
 def _hits(tenant_id: int, query: str):
     with tenant_scope(tenant_id):
         hits = search_accounts(query=query, limit=20)
-        found = [(hit.account.account_number, [(m.kind, m.value, m.how) for m in hit.matched], hit.close_spelling)
+        found = [(hit.account_number, [(m.kind, m.value, m.how) for m in hit.matched], hit.close_spelling)
                  for hit in hits]
         db.session.rollback()
         return found
@@ -257,3 +257,13 @@ def test_customers_imported_in_bulk_are_found(app, tenants, monkeypatch):
         assert len(found) == 1 and ("town", "Besançon", "exact") in found[0][1]
         assert len(_search(a.tenant_id, "c1@example.com")) == 1
         assert _search(a.tenant_id, "besancon") and len(_search(a.tenant_id, "besancon")) == 2
+
+
+def test_the_beginnings_of_names_find_them_after_whole_words(ctx, tenants):
+    a, _b = tenants
+    camille = _customer(a.tenant_id, "Camille", "Durand")
+    durandeau = _customer(a.tenant_id, "Camille", "Durandeau")
+
+    assert _search(a.tenant_id, "cami dura") == [camille, durandeau]
+    assert _search(a.tenant_id, "camille durand") == [camille, durandeau]  # the whole word first
+    assert _hits(a.tenant_id, "cami dura")[0][1] == [("name", "Camille Durand", "prefix")]
