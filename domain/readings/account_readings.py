@@ -67,8 +67,8 @@ def readings_of_account(*, account, requested_page: str | None = None,
         .offset(page.offset).limit(page.size)).all()
     reviews = _reviews(account, {reading.id for reading, *_rest in rows})
     staff_ids = {reading.entered_by_staff_id for reading, *_rest in rows if reading.entered_by_staff_id}
-    staff = dict(db.session.execute(select(StaffUser.id, StaffUser.full_name).where(StaffUser.id.in_(staff_ids)))
-                 .tuples()) if staff_ids else {}
+    staff = {staff_id: name for staff_id, name in db.session.execute(
+        select(StaffUser.id, StaffUser.full_name).where(StaffUser.id.in_(staff_ids)))} if staff_ids else {}
     out = []
     for reading, serial, code, unit in rows:
         action, who = reviews.get(reading.id, (None, None))

@@ -13,6 +13,8 @@ Revision ID: 0027
 Revises: 0026
 Create Date: 2026-12-06 21:00:00.000000
 """
+from contextlib import contextmanager
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -30,8 +32,27 @@ branch_labels = None
 depends_on = None
 
 
+@contextmanager
+def _sqlite_foreign_keys_off():
+    """SQLite alters a table by copying it and dropping the old one, which rows pointing at it would refuse while
+    foreign keys are enforced; the copy keeps every id, so they are off for the copy only (as in 0022)."""
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        yield
+        return
+    if bind.connection.dbapi_connection.in_transaction:
+        bind.exec_driver_sql("COMMIT")
+    bind.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        if bind.connection.dbapi_connection.in_transaction:
+            bind.exec_driver_sql("COMMIT")
+        bind.exec_driver_sql("PRAGMA foreign_keys=ON")
+
+
 def _payment_methods(expression: str) -> None:
-    with op.batch_alter_table('payments', schema=None) as batch_op:
+    with _sqlite_foreign_keys_off(), op.batch_alter_table('payments', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_payments_method'), type_='check')
         batch_op.create_check_constraint(op.f('ck_payments_method'), expression)
 

@@ -12,6 +12,8 @@ Revision ID: 0028
 Revises: 0027
 Create Date: 2026-12-06 21:00:00.000000
 """
+from contextlib import contextmanager
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -24,6 +26,25 @@ revision = '0028'
 down_revision = '0027'
 branch_labels = None
 depends_on = None
+
+
+@contextmanager
+def _sqlite_foreign_keys_off():
+    """SQLite alters a table by copying it and dropping the old one, which rows pointing at it would refuse while
+    foreign keys are enforced; the copy keeps every id, so they are off for the copy only (as in 0022)."""
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        yield
+        return
+    if bind.connection.dbapi_connection.in_transaction:
+        bind.exec_driver_sql("COMMIT")
+    bind.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        if bind.connection.dbapi_connection.in_transaction:
+            bind.exec_driver_sql("COMMIT")
+        bind.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 def upgrade():
@@ -101,7 +122,7 @@ def upgrade():
         op.execute("UPDATE tasks SET public_id = lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || "
                    "substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(2)) || '-' || hex(randomblob(6))) "
                    "WHERE public_id IS NULL")
-    with op.batch_alter_table('tasks', schema=None) as batch_op:
+    with _sqlite_foreign_keys_off(), op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.alter_column('public_id', existing_type=sa.String(length=36), nullable=False)
         batch_op.drop_index(batch_op.f('ix_tasks_tenant_id_assignee_id'))
         batch_op.create_index(batch_op.f('ix_tasks_tenant_id_assignee_id_status'), ['tenant_id', 'assignee_id', 'status'], unique=False)
@@ -118,13 +139,13 @@ def downgrade():
     if op.get_bind().dialect.name == "postgresql":
         for table in NEW_TENANT_TABLES:
             op.execute(f"DROP POLICY IF EXISTS {POLICY} ON {table}")
-    with op.batch_alter_table('tasks', schema=None) as batch_op:
+    with _sqlite_foreign_keys_off(), op.batch_alter_table('tasks', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('uq_tasks_tenant_id_public_id'), type_='unique')
         batch_op.drop_index(batch_op.f('ix_tasks_tenant_id_assignee_id_status'))
         batch_op.create_index(batch_op.f('ix_tasks_tenant_id_assignee_id'), ['tenant_id', 'assignee_id'], unique=False)
         batch_op.drop_column('public_id')
 
-    with op.batch_alter_table('service_requests', schema=None) as batch_op:
+    with _sqlite_foreign_keys_off(), op.batch_alter_table('service_requests', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_service_requests_tenant_id_kind_category'))
         batch_op.drop_column('category')
 

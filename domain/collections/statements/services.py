@@ -28,13 +28,14 @@ from domain.billing.models import Bill
 from domain.collections import manual_payments
 from domain.collections.statements.models import BankStatement, StatementEntry
 from domain.collections.statements.parsing import ParsedEntry, StatementRefused, parse_statement
-from domain.contracts import services as accounts
 from domain.contracts.models import CustomerAccount
 from domain.db import db
 from domain.payments import sepa_collections
 from domain.payments.collection_models import CollectionBatch, CollectionItem
 from domain.payments.models import DirectDebitMandate
+from domain.contracts import services as accounts
 from domain.payments.receipts import claim_receipt
+from domain.search import services as search
 
 log = logging.getLogger("collections.statements")
 CENT = Decimal("0.01")
@@ -451,9 +452,12 @@ def suggestions(entry: StatementEntry, *, today: date, limit: int = 5) -> list[S
     for account_id in sorted(iban_accounts):
         add(db.session.get(CustomerAccount, account_id), None, None, "iban")
     if entry.counterparty_name and len(out) < limit:
-        for account in accounts.search_accounts(query=entry.counterparty_name, limit=limit):
-            if names_match(account.holder.display_name if account.holder else None, entry.counterparty_name):
-                add(account, None, None, "name")
+        hits = [hit for hit in search.search_accounts(query=entry.counterparty_name, limit=limit)
+                if names_match(hit.name, entry.counterparty_name)]
+        by_number = {account.account_number: account for account in db.session.scalars(select(CustomerAccount).where(
+            CustomerAccount.account_number.in_([hit.account_number for hit in hits])))} if hits else {}
+        for hit in hits:
+            add(by_number[hit.account_number], None, None, "name")
     return out
 
 
