@@ -32,6 +32,7 @@ from domain.imports.spec import KINDS, PHASES
 from domain.imports.validation import ErrorSink, Known, RowError, check_file
 from domain.imports.writing import ChunkContext, Counts, write_chunk as write_rows
 from domain.jobs import dispatch
+from domain.search import deferral as search_deferral
 from domain.offers.models import Offer
 from domain.sites.models import DeliveryPoint, Meter, Register
 from domain.storage import storage
@@ -264,6 +265,7 @@ def advance(*, import_id: int) -> dict:
                                  .order_by(c.phase, c.number)).all()
     tenant_id = require_tenant_id()
     if not pending:
+        search_deferral.refresh_deferred()  # the imported customers' search documents, each built once
         now = utcnow()
         closed = db.session.execute(update(CustomerImport).where(
             CustomerImport.id == import_id, CustomerImport.status == "importing")
@@ -308,6 +310,7 @@ def write_chunk(*, import_id: int, chunk_number: int, attempts: int = 3) -> dict
                                currency=tenant.currency)
         try:
             text = storage().read(tenant_id=tenant_id, key=chunk.key).decode()
+            search_deferral.defer_documents()  # built once when the import closes (advance)
             counts = write_rows(chunk.kind, list(csv.reader(io.StringIO(text))), context)
             chunk.created, chunk.updated, chunk.unchanged = counts.created, counts.updated, counts.unchanged
             chunk.status = "done"
@@ -347,6 +350,7 @@ def _fail(import_id: int, chunk_number: int, error: str) -> dict:
     db.session.execute(update(CustomerImport).where(CustomerImport.id == import_id,
                                                     CustomerImport.status == "importing")
                        .values(status="failed", failure=error[:2000]))
+    search_deferral.refresh_deferred()  # the customers written so far are found while the import waits
     db.session.commit()
     return {"failed": True}
 

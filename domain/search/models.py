@@ -36,3 +36,19 @@ class SearchWord(TenantScoped):
     __table_args__ = tenant_table_args(UniqueConstraint("tenant_id", "word"))
 
     word: Mapped[str] = mapped_column(String(100), nullable=False)
+
+
+class SearchRefreshQueue(TenantScoped):
+    """Accounts whose document waits for `services.refresh_deferred` (PostgreSQL): while a bulk writer has asked
+    for `defer_documents`, the triggers queue the accounts a statement touched here instead of rebuilding their
+    documents at each of its files (customers, contact points, contracts, meters all touch the same accounts)."""
+
+    __tablename__ = "search_refresh_queue"
+    __table_args__ = tenant_table_args(
+        UniqueConstraint("tenant_id", "account_id"),
+        ForeignKeyConstraint(["tenant_id", "account_id"], ["customer_accounts.tenant_id", "customer_accounts.id"],
+                             ondelete="CASCADE"),
+    )
+    __audited__ = False
+
+    account_id: Mapped[int] = tenant_ref()

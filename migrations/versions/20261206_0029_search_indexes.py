@@ -29,7 +29,7 @@ down_revision = '0028'
 branch_labels = None
 depends_on = None
 
-NEW_TENANT_TABLES = ("account_search_documents", "search_words")
+NEW_TENANT_TABLES = ("account_search_documents", "search_words", "search_refresh_queue")
 POLICY = "tenant_isolation"
 EXPRESSION = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::bigint"
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
@@ -197,7 +197,15 @@ BEGIN
     SELECT array_agg(x.t), array_agg(x.a) INTO tenant_ids, account_ids
     FROM ({pairs.format(rows=new_changed)} UNION {pairs.format(rows=old_changed)}) AS x(t, a);
   END IF;
-  IF account_ids IS NOT NULL THEN
+  IF account_ids IS NULL THEN
+    RETURN NULL;
+  END IF;
+  -- A bulk writer (the customer import) asks for the documents once at its end: queue the accounts instead.
+  IF current_setting('app.search_deferred', true) = 'on' THEN
+    INSERT INTO search_refresh_queue (tenant_id, account_id)
+    SELECT DISTINCT u.t, u.a FROM unnest(tenant_ids, account_ids) AS u(t, a) WHERE u.a IS NOT NULL
+    ON CONFLICT (tenant_id, account_id) DO NOTHING;
+  ELSE
     PERFORM search_refresh(tenant_ids, account_ids);
   END IF;
   RETURN NULL;
@@ -461,6 +469,16 @@ def upgrade():
     sa.UniqueConstraint('tenant_id', 'account_id', name=op.f('uq_account_search_documents_tenant_id_account_id')),
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_account_search_documents_tenant_id_id'))
     )
+    op.create_table('search_refresh_queue',
+    sa.Column('account_id', BIG_ID, nullable=False),
+    sa.Column('id', BIG_ID, autoincrement=True, nullable=False),
+    sa.Column('tenant_id', BIG_ID, nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'account_id'], ['customer_accounts.tenant_id', 'customer_accounts.id'], name=op.f('fk_search_refresh_queue_tenant_id_account_id_customer_accounts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_search_refresh_queue_tenant_id_tenants'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_search_refresh_queue')),
+    sa.UniqueConstraint('tenant_id', 'account_id', name=op.f('uq_search_refresh_queue_tenant_id_account_id')),
+    sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_search_refresh_queue_tenant_id_id'))
+    )
     op.create_table('search_words',
     sa.Column('word', sa.String(length=100), nullable=False),
     sa.Column('id', BIG_ID, autoincrement=True, nullable=False),
@@ -485,4 +503,5 @@ def downgrade():
     else:
         _sqlite_downgrade()
     op.drop_table('search_words')
+    op.drop_table('search_refresh_queue')
     op.drop_table('account_search_documents')
