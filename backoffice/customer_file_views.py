@@ -3,6 +3,7 @@ each with all of them (paged, exported to CSV with the page's filter), and recor
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -188,6 +189,11 @@ def _contact_rows(items):
             e = item.entry
             yield [item.at, str(CONTACT_CHANNEL_NAMES[e.channel]), str(CONTACT_DIRECTION_NAMES[e.direction]),
                    e.subject or "", e.note, e.staff_name, "", ""]
+        elif item.letter is not None:
+            d = item.letter
+            state = _("posted on %(day)s", day=format_date(d.sent_at)) if d.sent_at else _("to post")
+            yield [item.at, str(CONTACT_CHANNEL_NAMES["letter"]), str(CONTACT_DIRECTION_NAMES["outbound"]),
+                   d.subject, _("Dunning letter: %(state)s", state=state), d.sent_by or "", "", ""]
         else:
             m = item.message
             yield [item.at, str(CONTACT_CHANNEL_NAMES["email"]), str(CONTACT_DIRECTION_NAMES["outbound"]),

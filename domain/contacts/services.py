@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, func, literal, or_, select, union_all
 
+from domain.collections.models import DunningLetter
 from domain.communications.models import Message
 from domain.contacts.models import CHANNELS, DIRECTIONS, ContactLogEntry
 from domain.contracts.models import CustomerAccount
@@ -58,15 +59,19 @@ def record_contact(*, account: CustomerAccount, channel: str, direction: str, no
 
 @dataclass(frozen=True)
 class TimelineItem:
-    """One contact: a recorded one (`entry`) or an e-mail (`message`)."""
+    """One contact: a recorded one (`entry`), an e-mail (`message`) or a dunning letter produced for posting
+    (`letter`)."""
 
     at: datetime
     entry: ContactLogEntry | None = None
     message: Message | None = None
+    letter: DunningLetter | None = None
 
     @property
     def kind(self) -> str:
-        return self.entry.channel if self.entry is not None else "email"
+        if self.entry is not None:
+            return self.entry.channel
+        return "letter" if self.letter is not None else "email"
 
 
 def _message_condition(account: CustomerAccount):
@@ -85,6 +90,10 @@ def _parts(account: CustomerAccount, kind: str | None):
         if kind is not None:
             contacts = contacts.where(ContactLogEntry.channel == kind)
         parts.append(contacts)
+    if kind in (None, "letter"):
+        parts.append(select(literal("letter").label("source"), DunningLetter.id.label("id"),
+                            DunningLetter.created_at.label("at")).where(DunningLetter.tenant_id == tenant_id,
+                                                                        DunningLetter.account_id == account.id))
     if kind in (None, "email"):
         parts.append(select(literal("message").label("source"), Message.id.label("id"),
                             Message.queued_at.label("at")).where(Message.tenant_id == tenant_id,
@@ -110,11 +119,17 @@ def timeline(*, account: CustomerAccount, kind: str | None = None, requested_pag
                } if entry_ids else {}
     messages = {m.id: m for m in db.session.scalars(select(Message).where(Message.id.in_(message_ids)))
                 } if message_ids else {}
+    letter_ids = [row_id for source, row_id in rows if source == "letter"]
+    letters = {d.id: d for d in db.session.scalars(select(DunningLetter).where(DunningLetter.id.in_(letter_ids)))
+               } if letter_ids else {}
     items = []
     for source, row_id in rows:
         if source == "contact":
             entry = entries[row_id]
             items.append(TimelineItem(at=entry.occurred_at, entry=entry))
+        elif source == "letter":
+            letter = letters[row_id]
+            items.append(TimelineItem(at=letter.created_at, letter=letter))
         else:
             message = messages[row_id]
             items.append(TimelineItem(at=message.sent_at or message.queued_at, message=message))

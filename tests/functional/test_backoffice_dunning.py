@@ -156,6 +156,11 @@ def test_letters_are_listed_opened_and_marked_posted(app, alpha, browser):
     assert posted.status_code == 302
     assert _in(app, alpha, lambda: db.session.scalar(select(DunningLetter.sent_by))) == \
         alpha.staff_emails["collections"]
+    # The letter is in the customer's contact log, with the PDF a click away, and in its export.
+    contacts = office.get(f"/backoffice/customers/{alpha.account_number}/contacts").get_data(as_text=True)
+    exported = office.get(f"/backoffice/customers/{alpha.account_number}/contacts?format=csv&kind=letter")
+    assert f"Reminder: bill {alpha.overdue_bill} is unpaid" in contacts and f"{public_id}.pdf" in contacts
+    assert "Dunning letter: posted on" in exported.get_data(as_text=True)
 
 
 def test_customer_disputes_a_bill_and_arranges_instalments_in_the_portal(app, alpha, browser):

@@ -14,6 +14,7 @@ from domain.collections import arrangements, disputes, jobs
 from domain.collections.letters import letter_document
 from domain.collections.models import DunningLetter, DunningStep, PaymentArrangement
 from domain.communications.models import Message
+from domain.contacts import services as contacts
 from domain.db import db
 from domain.tasks.models import Task, WorkGroup
 from tenants.context import tenant_scope
@@ -107,6 +108,10 @@ def test_sixty_days_of_dunning_send_each_step_once(app, make_tenant, clock):
         letter = db.session.scalar(select(DunningLetter).where(DunningLetter.account_id == plain.id))
         assert letter.subject == f"Formal notice to pay bill {number}" and letter.sent_at is None
         assert letter_document(letter).startswith(b"%PDF")
+        # The customer file's contact log lists the letter to post beside the two e-mails, newest first.
+        _page, log = contacts.timeline(account=plain, size=None)
+        assert [(item.kind, (item.letter or item.message).subject) for item in log] == [
+            ("letter", letter.subject), ("email", second.subject), ("email", reminder.subject)]
         task = db.session.scalar(select(Task).where(Task.subject_type == "Bill", Task.subject_id == plain_bill.id))
         assert task.kind == "dunning_formal_notice" and task.status == "open"
         assert db.session.get(WorkGroup, task.work_group_id).code == "collections"
