@@ -108,15 +108,25 @@ def create_arrangement(*, account: CustomerAccount, bill_numbers: Sequence[str],
 
 
 def _tell(arrangement: PaymentArrangement, account: CustomerAccount, kind: str, *, now: datetime) -> None:
+    """E-mail the customer; a customer without an e-mail address is told that their arrangement broke by letter
+    (dunning resumes: they must know), not of a confirmation they agreed to in person."""
     to = recipient_of_account(account)
-    if not to:
-        return
-    view = view_of(arrangement, today=arrangement.ended_on or arrangement.agreed_on)
-    notify(kind=kind, to=to, locale=account.locale, now=now, account_id=account.id,
-           party_id=account.holder_party_id, reference=f"arrangement:{arrangement.public_id}",
-           context={"account": account, "arrangement": arrangement, "states": view.states, "paid": view.paid,
-                    "left": view.left},
-           links={"link": ("portal.payment_arrangement", {"account_number": account.account_number})})
+    day = arrangement.ended_on or arrangement.agreed_on
+    view = view_of(arrangement, today=day)
+    context = {"account": account, "arrangement": arrangement, "states": view.states, "paid": view.paid,
+               "left": view.left}
+    links = {"link": ("portal.payment_arrangement", {"account_number": account.account_number})}
+    if to:
+        notify(kind=kind, to=to, locale=account.locale, now=now, account_id=account.id,
+               party_id=account.holder_party_id, reference=f"arrangement:{arrangement.public_id}", context=context,
+               links=links)
+    elif kind == "arrangement_broken":
+        from domain.collections.letters import store_letter
+        from tenants.models import Tenant
+
+        store_letter(tenant=db.session.get(Tenant, arrangement.tenant_id), account=account, kind=kind,
+                     reference=f"arrangement:{arrangement.public_id}:broken",
+                     context={**context, "letter_date": day}, links=links, now=now)
 
 
 def _instalments(arrangement_id: int) -> list[ArrangementInstalment]:

@@ -161,3 +161,22 @@ def test_a_dispute_is_opened_once_and_resolved_with_a_note_then_dunning_resumes(
 
     assert (twice.value.code, without_note.value.code) == ("already", "note")
     assert (held.steps, held.skipped, resumed.steps) == (0, 1, 1)
+
+
+def test_a_customer_without_an_e_mail_address_is_told_by_letter_that_the_arrangement_broke(tenant):
+    from domain.collections.letters import letter_document
+
+    account, _m = _account(email=None)
+    bill = add_bill(account.account_number, "60.00", due=DUE)
+    arrangement = arrangements.create_arrangement(
+        account=account, bill_numbers=[bill.number], instalments=[(TODAY + timedelta(days=2), Decimal("60.00"))],
+        today=TODAY, now=NOW, by="staff", by_customer=False)
+    grace = current_limits().grace_days
+
+    arrangements.monitor_arrangements(today=TODAY + timedelta(days=3 + grace), now=NOW + timedelta(days=3 + grace))
+
+    letter = db.session.scalar(select(DunningLetter).where(DunningLetter.account_id == account.id))
+    assert arrangement.status == "broken"
+    assert letter.reference == f"arrangement:{arrangement.public_id}:broken" and letter.sent_at is None
+    assert letter.subject and letter_document(letter).startswith(b"%PDF")
+    assert db.session.scalars(select(Message)).all() == []
