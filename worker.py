@@ -51,7 +51,8 @@ JOBS: dict[str, tuple[str, str]] = {
 # Jobs that may take longer than RQ's default of 180 s (seconds): a whole utility's export; checking the files of a
 # whole customer base, and writing one chunk of it.
 JOB_TIMEOUTS = {"tenants.export_data": 4 * 3600, "imports.check": 3600, "imports.write_chunk": 900,
-                "communications.reading_reminders": 3600}
+                "communications.reading_reminders": 3600, "collections.dunning": 3600,
+                "collections.match_statement": 900}
 
 # The platform operator's jobs on a tenant, which run even while it is suspended (every other job of a suspended
 # tenant is skipped, app/jobs.py): exporting a suspended utility's data is what operators do before handing it over.
@@ -63,7 +64,8 @@ RETRIED_ON_CRASH = frozenset({"billing.plan_run", "billing.bill_chunk", "billing
                               "billing.render_chunk_documents", "billing.render_bill_documents",
                               "imports.check", "imports.write_chunk", "imports.advance",
                               "campaigns.start", "campaigns.send", "campaigns.fire_scheduled",
-                              "communications.reading_reminders", "collections.dunning"})
+                              "communications.reading_reminders", "collections.dunning",
+                              "collections.match_statement"})
 RETRIES = 3
 
 

@@ -55,6 +55,8 @@ WRITE_OFF_REFUSALS = {
     "decided": _l("This write-off has already been decided."),
     "own_proposal": _l("You proposed this write-off: another person with the right to approve must decide it."),
     "nothing_left": _l("These bills have been paid meanwhile: nothing is left to write off. Refuse the proposal."),
+    "in_collection": _l("A chosen bill is in a direct-debit batch already sent to the bank: wait until the bank "
+                        "settles or returns it."),
 }
 STATEMENT_REFUSALS = {
     "too_big": _l("The file is too big (at most 10 MB). Ask the bank for a statement per day."),

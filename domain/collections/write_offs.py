@@ -64,6 +64,7 @@ def propose(*, account: CustomerAccount, bill_numbers: list[str], reason: str, n
     views = [open_views[n] for n in numbers]
     if _pending_bill_ids([v.bill.id for v in views]):
         raise WriteOffRefused("already_proposed", "a bill is already in a write-off waiting for a decision")
+    _refuse_if_sent_to_the_bank([v.bill.id for v in views])
     total = sum((v.outstanding for v in views), Decimal("0")).quantize(CENT)
     write_off = WriteOff(account_id=account.id, amount=total, currency=currency, reason=reason, note=note,
                          status="proposed", proposed_by_id=staff.id, proposed_by=staff.email[:255], proposed_at=now)
@@ -75,6 +76,18 @@ def propose(*, account: CustomerAccount, bill_numbers: list[str], reason: str, n
     log.info("write-off proposed tenant=%s write_off=%s account=%s amount=%s bills=%d by=%s", write_off.tenant_id,
              write_off.public_id, account.account_number, total, len(views), staff.id)
     return write_off
+
+
+def _refuse_if_sent_to_the_bank(bill_ids: list[int]) -> None:
+    """A bill in a direct-debit batch already sent to the bank may still be paid by it: what the bank settles or
+    returns decides, not a write-off (one in a batch only prepared is withdrawn from it on approval)."""
+    if any(debit.submitted for debit in payment_services.pending_debits(bill_ids).values()):
+        raise WriteOffRefused("in_collection", "a bill is in a direct-debit batch sent to the bank")
+
+
+# The reason in words on the ledger (staff read it there, and the customer's data export carries it).
+REASON_WORDS = {"insolvency": "insolvency", "deceased": "customer deceased", "uneconomic": "not worth collecting",
+                "time_barred": "time-barred", "untraceable": "customer untraceable", "other": "other"}
 
 
 def _decidable(write_off: WriteOff, staff) -> None:
@@ -103,6 +116,7 @@ def approve(*, write_off: WriteOff, staff, now: datetime, today: date, note: str
     total = sum((s for _b, s in shares), Decimal("0")).quantize(CENT)
     if total <= 0:
         raise WriteOffRefused("nothing_left", "the bills have been paid meanwhile: nothing is left to write off")
+    _refuse_if_sent_to_the_bank([b for b, _s in shares])
     payment = Payment(account_id=write_off.account_id, amount=total, currency=write_off.currency,
                       method="write_off", status="succeeded", provider=PROVIDER,
                       provider_reference=write_off.public_id, created_at=now, received_at=now)
@@ -113,7 +127,8 @@ def approve(*, write_off: WriteOff, staff, now: datetime, today: date, note: str
     db.session.add(LedgerEntry(
         account_id=write_off.account_id, booked_on=today, created_at=now, direction="credit", amount=total,
         currency=write_off.currency, payment_id=payment.id,
-        description=f"Write-off ({write_off.reason}){': ' + write_off.note if write_off.note else ''}"[:255]))
+        description=(f"Write-off ({REASON_WORDS.get(write_off.reason, write_off.reason)})"
+                     f"{': ' + write_off.note if write_off.note else ''}")[:255]))
     write_off.status = "approved"
     write_off.amount = total
     write_off.payment_id = payment.id

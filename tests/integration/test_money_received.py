@@ -434,3 +434,27 @@ def test_a_transfer_quoting_two_bills_settles_both(in_a):
 
     assert result.counts == {"matched": 1}
     assert (outstanding(first), outstanding(second)) == (Decimal("0.00"), Decimal("0.00"))
+
+
+def test_a_bill_in_a_direct_debit_batch_sent_to_the_bank_is_not_written_off(in_a):
+    from domain.payments.collection_models import CollectionBatch
+    from tests.factories import DirectDebitMandateFactory
+
+    account = payer()
+    mandate = DirectDebitMandateFactory(account=account, status="active")
+    bill = add_bill(account.account_number, "60.00", due=TODAY - timedelta(days=40))
+    batch = CollectionBatch(message_id=f"M-{bill.number}", collection_date=TODAY + timedelta(days=3),
+                            status="submitted", currency="EUR", prepared_at=NOW, prepared_by="billing")
+    db.session.add(batch)
+    db.session.flush()
+    db.session.add(CollectionItem(batch_id=batch.id, bill_id=bill.id, account_id=account.id, mandate_id=mandate.id,
+                                  end_to_end_id=f"E-{bill.number}", sequence_type="FRST", amount=Decimal("60.00"),
+                                  currency="EUR", status="pending"))
+    db.session.commit()
+
+    with pytest.raises(write_offs.WriteOffRefused) as refused:
+        write_offs.propose(account=account, bill_numbers=[bill.number], reason="untraceable", note=None,
+                           staff=staff(in_a, "collections"), now=NOW, today=TODAY, currency="EUR")
+
+    assert refused.value.code == "in_collection"
+    assert db.session.scalar(select(func.count(WriteOff.id))) == 0 and outstanding(bill) == Decimal("60.00")
