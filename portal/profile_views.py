@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Re
 
 from app.auth import customer_required, sign_out
 from app.auth_forms import EMAIL_SHAPE
-from app.i18n import LOCALE_NAMES, LOCALES
+from app.i18n import LOCALE_NAMES, LOCALES, tenant_zone
 from app.message_wording import ALWAYS_SENT_LABELS, preference_label
 from app.messages import queue_message
 from domain.communications import pipeline as communications
@@ -282,9 +282,11 @@ def profile_close():
     user = _user()
     form = CloseForm()
     if form.validate_on_submit():
-        profile.request_closure(user=user, now=utcnow())
+        task = profile.request_closure(user=user, now=utcnow())
+        # The date promised is the closure task's due date (the utility's service level for closures).
         queue_message(kind="access_closure", to=user.email, subject=_l("Your request to close your online access"),
-                      locale=user.locale or _locale(), customer_user=user, days=profile.CLOSURE_DAYS)
+                      locale=user.locale or _locale(), customer_user=user,
+                      due_on=task.due_at.astimezone(tenant_zone()).date())
         log.info("access closure requested tenant=%s user=%s", g.tenant.id, user.id)
         sign_out()
         flash(_("Your request is recorded and you have been signed out everywhere. We have sent you a "

@@ -20,7 +20,6 @@ from domain.tasks.models import Task, WorkGroup
 from domain.tasks.services import create_task
 
 CLOSURE_GROUP = "front_office"
-CLOSURE_DAYS = 30  # the answer the customer is promised
 # The audit action of a change the customer made to their own details in the portal (staff read it in the customer
 # file's history, with the customer as the one who made it).
 PORTAL_CHANGE = "portal_update"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -14,7 +15,7 @@ from domain.contracts.models import CustomerAccount
 from domain.db import db
 from domain.identity.models import CustomerUser, LoginSession
 from domain.parties.models import ContactPoint
-from domain.tasks.models import Task
+from domain.tasks.models import ServiceLevel, Task
 from tenants.context import tenant_scope
 
 _LINK = re.compile(r"https?://[^/\s]+(/\S+)")
@@ -306,6 +307,9 @@ def test_closing_the_access_needs_confirmation(app, a, portal):
 
 
 def test_closing_the_access_signs_out_everywhere_and_queues_a_task(app, a, portal, browser, client, outbox):
+    # The utility answers closures within 10 days (its own service level): the e-mail promises that day.
+    _in_tenant(app, a, lambda: (db.session.add(ServiceLevel(scope="task", code="access_closure", amount=10,
+                                                            unit="days")), db.session.commit()))
     other_device = portal.cookie()
     portal.client.set_cookie("session", other_device, domain=portal.host)
 
@@ -320,5 +324,9 @@ def test_closing_the_access_signs_out_everywhere_and_queues_a_task(app, a, porta
     assert tasks == [("access_closure", user.id, "front_office")]
     assert sessions is None
     assert [m["To"] for m in outbox()] == [a.customer_email]
+    due = _in_tenant(app, a, lambda: db.session.scalar(select(Task.due_at).where(Task.kind == "access_closure")))
+    assert due.date() == date(2026, 11, 28) + timedelta(days=10)  # the pinned clock's day, 09:00 UTC
+    promise = re.search(r"close the access by ([^.]*) and confirm it", outbox()[0].get_body(("plain",)).get_content())
+    assert promise and "8" in promise.group(1) and "2026" in promise.group(1) and "Dec" in promise.group(1)
     client.set_cookie("session", other_device, domain=portal.host)
     assert portal.get("/").status_code == 302
