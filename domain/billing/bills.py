@@ -67,6 +67,14 @@ def payment_status(*, kind: str, status: str, total: Decimal, paid: Decimal, due
     return ("partly_paid" if paid > 0 else "due"), outstanding
 
 
+def paid_per_bill_subquery():
+    """(bill_id, paid): what succeeded payments allocated to each bill, as a subquery to outer-join to bills in a
+    set-based statement (the SQL form of `paid_by_bill`)."""
+    return (select(PaymentAllocation.bill_id, func.sum(PaymentAllocation.amount).label("paid"))
+            .join(Payment, Payment.id == PaymentAllocation.payment_id)
+            .where(Payment.status == "succeeded").group_by(PaymentAllocation.bill_id).subquery())
+
+
 def paid_by_bill(bill_ids: list[int]) -> dict[int, Decimal]:
     """Sum of allocations of succeeded payments per bill: one grouped query, whatever the number of bills."""
     if not bill_ids:

@@ -17,7 +17,8 @@ from decimal import Decimal
 from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 
-from domain.accounting.models import LedgerEntry, Payment, PaymentAllocation
+from domain.accounting.models import LedgerEntry
+from domain.billing.bills import paid_per_bill_subquery
 from domain.billing.models import Bill
 from domain.collections.models import ArrangementBill, BillDispute, DunningStep
 from domain.collections.rules import CENT, Level, NextStep, next_step
@@ -55,12 +56,6 @@ class OpenItem:
     @property
     def current_level(self) -> int:
         return max(self.done, default=0)
-
-
-def _paid_subquery():
-    return (select(PaymentAllocation.bill_id, func.sum(PaymentAllocation.amount).label("paid"))
-            .join(Payment, Payment.id == PaymentAllocation.payment_id)
-            .where(Payment.status == "succeeded").group_by(PaymentAllocation.bill_id).subquery())
 
 
 def skip_reasons(bill_ids: list[int], account_ids: list[int]) -> tuple[dict[int, str], set[int], set[int]]:
@@ -106,7 +101,7 @@ def _chunks(ids: list[int], size: int = 500):
 
 def open_items(*, today: date, account_id: int | None = None) -> list[OpenItem]:
     """Overdue bills with something left to pay, oldest due first, with their steps and why one is skipped."""
-    paid = _paid_subquery()
+    paid = paid_per_bill_subquery()
     outstanding = Bill.total_incl_tax - func.coalesce(paid.c.paid, 0)
     query = (select(Bill, CustomerAccount, outstanding)
              .join(CustomerAccount, CustomerAccount.id == Bill.account_id)

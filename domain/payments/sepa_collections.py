@@ -23,6 +23,7 @@ from sqlalchemy.orm import selectinload
 
 from domain.accounting.models import LedgerEntry, Payment, PaymentAllocation
 from domain.audit.recorder import record_event
+from domain.billing.bills import paid_per_bill_subquery
 from domain.billing.models import Bill
 from domain.contracts import services as accounts
 from domain.contracts.models import CustomerAccount
@@ -126,12 +127,6 @@ def setup_problem(tenant) -> str | None:
     return None
 
 
-def _paid_subquery():
-    return (select(PaymentAllocation.bill_id, func.sum(PaymentAllocation.amount).label("paid"))
-            .join(Payment, Payment.id == PaymentAllocation.payment_id)
-            .where(Payment.status == "succeeded").group_by(PaymentAllocation.bill_id).subquery())
-
-
 def _mandates_already_collected(mandate_ids: list[int]) -> set[int]:
     """Mandates with a collection already sent to the bank (the next one is RCUR; a returned first one is not)."""
     if not mandate_ids:
@@ -144,7 +139,7 @@ def _mandates_already_collected(mandate_ids: list[int]) -> set[int]:
 
 def preview(*, collection_date: date) -> Preview:
     """The bills a batch for this date would collect now, oldest due first; writes nothing."""
-    paid = _paid_subquery()
+    paid = paid_per_bill_subquery()
     in_collection = exists().where(CollectionItem.bill_id == Bill.id, CollectionItem.status.in_(
         LIVE_ITEM_STATUSES + ("returned",)))
     outstanding = (Bill.total_incl_tax - func.coalesce(paid.c.paid, 0))
