@@ -4,7 +4,6 @@ settings (administration). Views parse and call one domain service each."""
 from __future__ import annotations
 
 import logging
-from datetime import date
 from decimal import Decimal
 
 from flask import abort, flash, g, make_response, redirect, render_template, request, url_for
@@ -65,34 +64,12 @@ def _filters() -> dict:
             "q": (args.get("q") or "").strip()[:40]}
 
 
-def _queue_rows(today: date, f: dict) -> list[dict]:
-    levels = dunning_settings.current_levels()
-    rows = []
-    for item in dunning.open_items(today=today):
-        if f["state"] == "dunned" and item.skip is not None:
-            continue
-        if f["state"] == "held" and item.skip is None:
-            continue
-        if f["held"] and item.skip != f["held"]:
-            continue
-        if f["level"] is not None and item.current_level != f["level"]:
-            continue
-        if item.age(today) < f["min_age"]:
-            continue
-        if f["q"] and f["q"].lower() not in (item.account.account_number.lower(), item.bill.number.lower()):
-            continue
-        step = dunning.next_step_of(item, levels)
-        rows.append({"item": item, "age": item.age(today), "next": step,
-                     "holder": item.account.holder.display_name if item.account.holder else ""})
-    return rows
-
-
 @bp.get("/queue")
 @staff_permission("collections.manage")
 def queue():
     today = tenant_today()
     f = _filters()
-    rows = _queue_rows(today, f)
+    rows = dunning.queue_rows(today=today, **f)
     if wants_csv():
         return csv_response("collections-queue", [
             _("Customer number"), _("Customer"), _("Bill number"), _("Due date"), _("Days overdue"),

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from domain.accounting.models import LedgerEntry
 from domain.billing.bills import paid_per_bill_subquery
@@ -108,7 +109,8 @@ def open_items(*, today: date, account_id: int | None = None) -> list[OpenItem]:
              .outerjoin(paid, paid.c.bill_id == Bill.id)
              .where(Bill.status == "issued", Bill.kind != "credit_note", Bill.total_incl_tax > 0,
                     Bill.due_date.is_not(None), Bill.due_date < today, outstanding > 0)
-             .order_by(Bill.due_date, Bill.id))
+             .order_by(Bill.due_date, Bill.id)
+             .options(selectinload(CustomerAccount.holder)))  # the queue names each holder: not one query each
     if account_id is not None:
         query = query.where(Bill.account_id == account_id)
     rows = db.session.execute(query).all()
@@ -128,6 +130,31 @@ def open_items(*, today: date, account_id: int | None = None) -> list[OpenItem]:
         items.append(OpenItem(bill=bill, account=account, outstanding=Decimal(left).quantize(CENT),
                               done=done.get(bill.id, {}), skip=skip))
     return items
+
+
+def queue_rows(*, today: date, state: str = "all", held: str = "", level: int | None = None, min_age: int = 0,
+               q: str = "") -> list[dict]:
+    """The collections queue: open items narrowed to those dunned (`state` "dunned") or held ("held", or why:
+    `held`), at a level reached, overdue for at least `min_age` days, or of one customer or bill number (`q`);
+    each with its age, next step and holder's name, oldest due first."""
+    levels = current_levels()
+    rows = []
+    for item in open_items(today=today):
+        if state == "dunned" and item.skip is not None:
+            continue
+        if state == "held" and item.skip is None:
+            continue
+        if held and item.skip != held:
+            continue
+        if level is not None and item.current_level != level:
+            continue
+        if item.age(today) < min_age:
+            continue
+        if q and q.lower() not in (item.account.account_number.lower(), item.bill.number.lower()):
+            continue
+        rows.append({"item": item, "age": item.age(today), "next": next_step_of(item, levels),
+                     "holder": item.account.holder.display_name if item.account.holder else ""})
+    return rows
 
 
 def next_step_of(item: OpenItem, levels: list[Level]) -> NextStep | None:

@@ -180,3 +180,24 @@ def test_a_customer_without_an_e_mail_address_is_told_by_letter_that_the_arrange
     assert letter.reference == f"arrangement:{arrangement.public_id}:broken" and letter.sent_at is None
     assert letter.subject and letter_document(letter).startswith(b"%PDF")
     assert db.session.scalars(select(Message)).all() == []
+
+
+def test_the_queue_names_every_holder_in_the_same_few_statements_whatever_their_number(app, tenant):
+    from sqlalchemy import event
+
+    def statements_for(customers: int) -> int:
+        for n in range(customers):
+            account, _m = _account(email=f"q{customers}-{n}@example.test")
+            add_bill(account.account_number, "30.00", due=DUE)
+        db.session.flush()
+        seen = []
+        listener = lambda *_args: seen.append(1)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            rows = dunning.queue_rows(today=TODAY)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        assert all(row["holder"] for row in rows)
+        return len(seen)
+
+    assert statements_for(2) == statements_for(6)
