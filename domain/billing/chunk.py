@@ -32,6 +32,7 @@ from domain.billing.run_models import BillingException
 from domain.db import db
 from domain.readings.models import MeterReading
 from domain.tasks.models import WorkGroup
+from domain.tasks.levels import task_level
 from domain.tasks.services import create_task
 
 _lines = BillLine.__table__
@@ -178,9 +179,10 @@ def _record_problems(run, problems: list, now: datetime) -> int:
     """One exception per contract and problem, each with a task in the billing work queue."""
     group_id = db.session.scalar(select(WorkGroup.id).where(WorkGroup.code == "billing"))
     unique = list({(due.contract_id, problem.code): (due, problem) for due, problem in problems}.values())
+    level = task_level("billing_exception") if unique else None  # once for the chunk, not per task
     tasks = [
         create_task(group_id=group_id, kind="billing_exception", subject_type="Contract", subject_id=due.contract_id,
-                    now=now, details=problem.message,
+                    now=now, details=problem.message, level=level,
                     title=f"Billing run {run.billing_date}: {problem.code} on contract {due.contract_number}",
                     params={"run_date": run.billing_date.isoformat(), "code": problem.code,
                             "contract": due.contract_number})

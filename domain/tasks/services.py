@@ -44,14 +44,15 @@ def _tenant_zone() -> ZoneInfo:
 def create_task(*, group_id: int, kind: str, title: str, now: datetime, params: dict | None = None,
                 details: str | None = None, subject_type: str | None = None, subject_id: int | None = None,
                 due_at: datetime | None = None, status: str = "open", assignee_id: int | None = None,
-                created_at: datetime | None = None) -> Task:
+                created_at: datetime | None = None, level: levels.Level | None = None) -> Task:
     """Add a task to a group's queue, due by its kind's service level (the tenant's own, else the default).
 
     `due_at` is given only by a process whose task follows another clock (a service request's task is due when the
-    request's answer is). The task is added to the session, not flushed: a process creating many flushes once."""
+    request's answer is). The task is added to the session, not flushed: a process creating many flushes once, and
+    passes `level` (`levels.task_level(kind)`, read once): reading it per task would query, and autoflush, each time."""
     created_at = created_at or now
     if due_at is None:
-        due_at = levels.due_at(levels.task_level(kind), start=created_at, zone=_tenant_zone())
+        due_at = levels.due_at(level or levels.task_level(kind), start=created_at, zone=_tenant_zone())
     task = Task(work_group_id=group_id, kind=kind, title=title[:200], params=params, details=details,
                 subject_type=subject_type, subject_id=subject_id, created_at=created_at, due_at=due_at,
                 status=status, assignee_id=assignee_id)

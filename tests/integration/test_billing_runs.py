@@ -281,3 +281,38 @@ def test_a_run_bills_only_its_scope(app, two_tenants, field, value, billed):
         run_id = run.id
 
     assert _count(app, a.tenant_id, Bill, Bill.billing_run_id == run_id) == billed
+
+
+def test_a_chunks_exceptions_read_the_service_level_of_their_tasks_once(app, two_tenants):
+    from types import SimpleNamespace
+
+    from sqlalchemy import event
+
+    from domain.billing.chunk import _record_problems
+    from tests.factories import ContractFactory, WorkGroupFactory
+
+    a, _ = two_tenants
+    with app.app_context(), tenant_scope(a.tenant_id):
+        from domain.tasks.models import WorkGroup
+        if db.session.scalar(select(WorkGroup.id).where(WorkGroup.code == "billing")) is None:
+            WorkGroupFactory(code="billing", name="Billing")
+        run = runs.create_run(billing_date=BILLING_DATE, mode="simulate", scope_activity=None, scope_cycle=None,
+                              created_by="test", now=utcnow())
+        contracts = [ContractFactory() for _ in range(4)]
+        db.session.flush()
+        problems = [(SimpleNamespace(contract_id=c.id, contract_number=c.contract_number),
+                     SimpleNamespace(code="no_tariff", message="No tariff", params={})) for c in contracts]
+        seen = []
+
+        def count(_conn, _cursor, statement, *_args):
+            seen.append(" ".join(statement.split()).lower())
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            recorded = _record_problems(run, problems, utcnow())
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        db.session.rollback()
+
+    assert recorded == 4
+    assert len([s for s in seen if "from service_levels" in s]) == 1
