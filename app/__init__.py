@@ -60,6 +60,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
                                 x_host=hops if settings.proxy_forwards_host else 0)
     from tenants.secrets import configure_secrets
     configure_secrets(settings.secrets_keys)
+    from domain.webhooks.transport import Policy, configure as configure_webhooks
+    configure_webhooks(Policy(allow_private=settings.webhooks_allow_private, allow_http=settings.webhooks_allow_http))
     if settings.env == "test":
         from domain.identity.passwords import configure_for_tests
         configure_for_tests()
