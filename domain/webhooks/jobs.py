@@ -6,6 +6,7 @@ row stays locked during the attempt, so two workers never send it at once.
 """
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, timedelta
 
@@ -33,9 +34,9 @@ def next_attempt_after(attempt: int) -> timedelta | None:
 
 def body_of(event: WebhookEvent) -> bytes:
     """The JSON sent: {"id", "type", "created", "data"}; `data` is the stored object text, byte for byte."""
-    head = ('{"id":"%s","type":"%s","created":%d,"data":' % (event.public_id, event.event_type,
-                                                              int(event.occurred_at.timestamp())))
-    return (head + event.payload + "}").encode("utf-8")
+    head = json.dumps({"id": event.public_id, "type": event.event_type,
+                       "created": int(event.occurred_at.timestamp())}, separators=(",", ":"))
+    return (head[:-1] + ',"data":' + event.payload + "}").encode("utf-8")
 
 
 def deliver(*, delivery_id: int, attempt: int, now_iso: str | None = None) -> dict:

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, CheckConstraint, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from domain.db import BigId, TenantScoped, UTCDateTime, public_id_column, tenant_ref, tenant_table_args
+from domain.db import TenantScoped, UTCDateTime, public_id_column, tenant_ref, tenant_table_args
 
 EVENT_TYPES = ("bill.issued", "payment.received", "reading.accepted", "reading.rejected", "request.updated",
                "customer.updated")
