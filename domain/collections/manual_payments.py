@@ -16,6 +16,7 @@ from domain.billing import bills as bill_service
 from domain.billing.models import Bill
 from domain.collections.money_models import ManualPayment
 from domain.contracts.models import CustomerAccount
+from domain.accounting.payment_events import publish_received
 from domain.db import db
 from domain.payments import services as payment_services
 from domain.payments.receipts import Receipt, claim_receipt
@@ -125,6 +126,7 @@ def receive(*, account: CustomerAccount, amount: Decimal, method: str, provider:
     db.session.flush()
     db.session.expire(payment, ["allocations"])
     payment_services.withdraw_paid_from_prepared_batches(bill_ids=[bill_id for bill_id, _ in allocations])
+    publish_received([payment], now=now)
     log.info("payment received tenant=%s payment=%s account=%s method=%s amount=%s bills=%d", payment.tenant_id,
              payment.public_id, account.account_number, method, amount, len(allocations))
     return payment, True

@@ -375,6 +375,9 @@ def mark_succeeded(*, payment: Payment, now: datetime, today: date) -> None:
     db.session.flush()
     if payment.method != "direct_debit":
         withdraw_paid_from_prepared_batches(bill_ids=[a.bill_id for a in payment.allocations])
+    from domain.accounting.payment_events import publish_received
+
+    publish_received([payment], now=now)
     log.info("payment succeeded tenant=%s payment=%s amount=%s %s", payment.tenant_id, payment.public_id,
              payment.amount, payment.currency)
 

@@ -358,6 +358,8 @@ def staff_message(*, request: ServiceRequest, staff_id: int, body: str, internal
     files.store(request=request, message=message, uploads=checked, uploaded_by_kind="staff", now=now)
     if new_status is not None and new_status != request.status:
         change_status(request=request, status=new_status, now=now)
+    elif not internal:
+        publish_updated(request, now=now)  # a reply the customer reads; a status change published its own
     db.session.flush()
     return message
 
@@ -374,6 +376,24 @@ def change_status(*, request: ServiceRequest, status: str, now: datetime) -> Non
     for task in tasks:
         task_services.follow_subject(task=task, done=done, now=now)
     db.session.flush()
+    publish_updated(request, now=now)
+
+
+def request_object(request: ServiceRequest) -> dict:
+    """A request as the API shows it (webhook `request.updated`)."""
+    account = db.session.get(CustomerAccount, request.account_id)
+    return {"reference": request.reference, "account_number": account.account_number if account else None,
+            "kind": request.kind, "category": request.category, "status": request.status, "subject": request.subject,
+            "opened_at": request.opened_at, "due_at": request.due_at, "closed_at": request.closed_at,
+            "effective_on": request.effective_on}
+
+
+def publish_updated(request: ServiceRequest, *, now: datetime) -> None:
+    """`request.updated` for webhook subscribers (its status changed, staff replied), when one listens."""
+    from domain.webhooks.events import listening, publish
+
+    if listening("request.updated"):
+        publish("request.updated", [request_object(request)], occurred_at=now)
 
 
 def reply_recipients(request: ServiceRequest) -> list[CustomerUser]:
