@@ -205,8 +205,9 @@ def test_without_the_platform_switch_a_local_receiver_is_refused_at_connection(a
 
 
 def test_a_replay_sends_a_delivered_event_once_more_and_a_test_event_goes_to_one_subscription(app, two_tenants,
-                                                                                               receiver):
+                                                                                               receiver, monkeypatch):
     a, _b = two_tenants
+    monkeypatch.setitem(app.config, "REDIS_URL", None)  # jobs in-process
     with app.app_context(), tenant_scope(a.tenant_id):
         subscription = make_webhook_subscription(url=receiver.url, event_types=("bill.issued",), secret="whsec_x")
         make_webhook_subscription(url=receiver.url, event_types=("bill.issued",), status="paused")
