@@ -40,3 +40,4 @@ from domain.collections.money_models import ManualPayment, Refund, WriteOff, Wri
 from domain.collections.statements.models import BankStatement, StatementEntry  # noqa: F401
 from domain.search.models import AccountSearchDocument, SearchWord  # noqa: F401
 from domain.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookSubscription  # noqa: F401
+from domain.apikeys.models import ApiCall, ApiIdempotentAnswer, ApiKey  # noqa: F401

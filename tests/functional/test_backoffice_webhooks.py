@@ -44,7 +44,8 @@ def test_a_private_address_is_refused_with_a_message_and_nothing_is_saved(app, a
         assert "private or local network" in html.unescape(answer.get_data(as_text=True))
     no_events = admin.submit("/backoffice/admin/webhooks", {"url": "https://93.184.216.34/h"})
     assert no_events.status_code == 422 and "Choose at least one event." in no_events.get_data(as_text=True)
-    plain = admin.submit("/backoffice/admin/webhooks", {"url": "http://93.184.216.34/h", "event_types": ["bill.issued"]})
+    plain = admin.submit("/backoffice/admin/webhooks",
+                         {"url": "http://93.184.216.34/h", "event_types": ["bill.issued"]})
     assert plain.status_code == 422 and "https://" in plain.get_data(as_text=True)
     assert _subscriptions(app, a) == []
 
