@@ -269,13 +269,41 @@ def open_request(*, customer: CustomerUser, new: NewRequest, now: datetime, toda
     the final readings and the contract's end. Everything is checked first: a refusal stores nothing."""
     from domain.contracts import services as accounts
 
-    if new.kind not in PORTAL_KINDS:
-        raise RequestRefused("kind")
-    if new.category and not categories.is_category(new.kind, new.category):
-        raise RequestRefused("category")
+    _check_kind(new, PORTAL_KINDS)
     account = accounts.account_of_customer(customer_user_id=customer.id, account_number=new.account_number)
     if account is None:
         raise RequestRefused("account")
+    return _open(account=account, new=new, now=now, today=today, answer_days=answer_days, zone=zone,
+                 tenant_id=tenant_id, customer_user_id=customer.id)
+
+
+# What another system of the utility may open through the API (a move out needs the final readings: portal, staff).
+API_KINDS = ("complaint", "move_in", "offer_change", "meter_problem", "other")
+
+
+def open_request_for_account(*, new: NewRequest, now: datetime, today: date, answer_days: int, zone: ZoneInfo,
+                             tenant_id: int) -> ServiceRequest:
+    """Open a request on an account of the utility (the integration API, for a customer who called its CRM): the
+    portal's checks, the same first message (from the customer), task and service level."""
+    _check_kind(new, API_KINDS)
+    if not (new.subject or "").strip() or len(new.subject) > 200:
+        raise RequestRefused("subject")
+    account = db.session.scalar(select(CustomerAccount).where(CustomerAccount.account_number == new.account_number))
+    if account is None:
+        raise RequestRefused("account")
+    return _open(account=account, new=new, now=now, today=today, answer_days=answer_days, zone=zone,
+                 tenant_id=tenant_id, customer_user_id=None)
+
+
+def _check_kind(new: NewRequest, kinds: tuple[str, ...]) -> None:
+    if new.kind not in kinds:
+        raise RequestRefused("kind")
+    if new.category and not categories.is_category(new.kind, new.category):
+        raise RequestRefused("category")
+
+
+def _open(*, account: CustomerAccount, new: NewRequest, now: datetime, today: date, answer_days: int, zone: ZoneInfo,
+          tenant_id: int, customer_user_id: int | None) -> ServiceRequest:
     contract = _customer_contract(account=account, point_identifier=new.point_identifier)
     if new.point_identifier and contract is None:
         raise RequestRefused("point")
@@ -288,7 +316,7 @@ def open_request(*, customer: CustomerUser, new: NewRequest, now: datetime, toda
     final_reading = None
     if new.kind == "move_out":
         final_reading = moves.move_out(contract=contract, move_out_on=new.effective_on, readings=new.final_readings,
-                                       today=today, now=now, customer_user_id=customer.id)
+                                       today=today, now=now, customer_user_id=customer_user_id)
     request = ServiceRequest(
         tenant_id=tenant_id, account_id=account.id, kind=new.kind, status="open", subject=new.subject[:200],
         description=new.description or None, opened_at=now,
@@ -297,10 +325,10 @@ def open_request(*, customer: CustomerUser, new: NewRequest, now: datetime, toda
         delivery_point_id=contract.delivery_point_id if contract else None,
         contract_id=contract.id if contract else None, effective_on=new.effective_on,
         final_reading_id=final_reading.id if final_reading else None,
-        opened_by_user_id=customer.id, customer_seen_at=now,
+        opened_by_user_id=customer_user_id, customer_seen_at=now,
     )
     _insert_with_reference(request, year=now.astimezone(zone).year)
-    first = RequestMessage(request_id=request.id, author_kind="customer", author_id=customer.id,
+    first = RequestMessage(request_id=request.id, author_kind="customer", author_id=customer_user_id,
                            body=new.description or new.subject, internal=False, sent_at=now)
     db.session.add(first)
     db.session.flush()

@@ -107,3 +107,43 @@ def case_admin_webhook_replay(app, browser, a, b):
     answer = office.post(f"/backoffice/admin/webhooks/{a_sub}/deliveries/{b_delivery}/replay",
                          data={"csrf_token": token})
     assert answer.status_code == 404
+
+
+# --- the API's writes (api/writes.py) ---------------------------------------------------------------------------
+
+def _b_counts(app, b):
+    from domain.accounting.models import Payment
+    from domain.requests.models import ServiceRequest
+    from sqlalchemy import func
+
+    with app.app_context(), tenant_scope(b.tenant_id):
+        return (db.session.scalar(select(func.count(Payment.id))),
+                db.session.scalar(select(func.count(ServiceRequest.id))))
+
+
+def case_api_create_service_request(app, browser, a, b):
+    from tests.api_support import api_client, make_api_key
+
+    before = _b_counts(app, b)
+    api = api_client(browser(b.slug).client, make_api_key(app, a.tenant_id), host=f"{b.slug}.localhost")
+    body = {"kind": "complaint", "subject": "S", "description": "D"}
+    foreign = api.post("/api/v1/service-requests", json={**body, "account_number": b.account_number})
+    missing = api.post("/api/v1/service-requests", json={**body, "account_number": "NO-SUCH"})
+    own = api.post("/api/v1/service-requests", json={**body, "account_number": a.account_number})
+    assert foreign.status_code == missing.status_code == 404 and foreign.get_json() == missing.get_json()
+    assert own.status_code == 201
+    assert _b_counts(app, b) == before
+
+
+def case_api_record_payment(app, browser, a, b):
+    from tests.api_support import api_client, make_api_key
+
+    before = _b_counts(app, b)
+    api = api_client(browser(b.slug).client, make_api_key(app, a.tenant_id), host=f"{b.slug}.localhost")
+    body = {"amount": "10.00", "currency": "EUR", "date": "2026-11-01", "reference": "X-1"}
+    foreign = api.post("/api/v1/payments", json={**body, "account_number": b.account_number})
+    missing = api.post("/api/v1/payments", json={**body, "account_number": "NO-SUCH"})
+    own = api.post("/api/v1/payments", json={**body, "account_number": a.account_number})
+    assert foreign.status_code == missing.status_code == 404 and foreign.get_json() == missing.get_json()
+    assert own.status_code == 201
+    assert _b_counts(app, b) == before
