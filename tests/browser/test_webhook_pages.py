@@ -29,7 +29,8 @@ def test_webhook_pages_pass_axe_and_fit_a_phone(app, site, make_tenant, language
             subscription = make_webhook_subscription(url="https://erp.example.com/hooks/utility-events",
                                                      event_types=("bill.issued", "payment.received"))
             for number, (status, code) in enumerate([("delivered", 200), ("pending", 503), ("failed", None)]):
-                event = WebhookEvent(event_type="bill.issued", occurred_at=PINNED_AT, payload='{"number":"F-%d"}' % number)
+                event = WebhookEvent(event_type="bill.issued", occurred_at=PINNED_AT,
+                                     payload=f'{{"number":"F-{number}"}}')
                 db.session.add(event)
                 db.session.flush()
                 delivery = WebhookDelivery(subscription_id=subscription.id, event_id=event.id, status=status,
@@ -37,7 +38,8 @@ def test_webhook_pages_pass_axe_and_fit_a_phone(app, site, make_tenant, language
                 db.session.add(delivery)
                 db.session.flush()
                 db.session.add(WebhookAttempt(delivery_id=delivery.id, number=1, attempted_at=PINNED_AT,
-                                              status_code=code, response_excerpt="Service unavailable" if code else None,
+                                              status_code=code,
+                                              response_excerpt="Service unavailable" if code else None,
                                               error=None if code else "ConnectTimeoutError: timed out",
                                               duration_ms=120))
             db.session.commit()
