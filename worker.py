@@ -68,7 +68,7 @@ RETRIED_ON_CRASH = frozenset({"billing.plan_run", "billing.bill_chunk", "billing
                               "imports.check", "imports.write_chunk", "imports.advance",
                               "campaigns.start", "campaigns.send", "campaigns.fire_scheduled",
                               "communications.reading_reminders", "collections.dunning",
-                              "collections.match_statement"})
+                              "collections.match_statement", "webhooks.deliver"})
 RETRIES = 3
 
 

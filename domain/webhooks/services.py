@@ -179,3 +179,19 @@ def attempts_of(delivery_ids: Sequence[int]) -> dict[int, list[WebhookAttempt]]:
                                           .order_by(WebhookAttempt.delivery_id, WebhookAttempt.number)):
             found.setdefault(attempt.delivery_id, []).append(attempt)
     return found
+
+
+def reseal_secrets(*, tenant_ids: Sequence[int]) -> int:
+    """Key rotation (`flask tenants reseal-secrets`): every subscription's signing secret sealed again with the first
+    key of SECRETS_KEY, tenant by tenant (row-level security stays on). Commits; returns how many."""
+    from tenants.context import tenant_scope
+    from tenants.secrets import reseal
+
+    count = 0
+    for tenant_id in tenant_ids:
+        with tenant_scope(tenant_id):
+            for subscription in db.session.scalars(select(WebhookSubscription)):
+                subscription.secret_sealed = reseal(subscription.secret_sealed)
+                count += 1
+            db.session.commit()
+    return count
