@@ -224,15 +224,16 @@ def record_external_payment(*, account_number: str, amount, currency: str, recei
     first payment and adds nothing; with another account, amount or currency it is refused (`reference_taken`).
     Refusals: `account` (no such account in this utility), `currency`, `amount`, `reference`, `date`, `method`,
     `bill` (not an open bill of this account)."""
+    # The account first: a caller naming no account of this utility learns only that (404), whatever else it sent.
+    account = db.session.scalar(select(CustomerAccount).where(CustomerAccount.account_number == account_number))
+    if account is None:
+        raise PaymentNotRecorded("account", f"no account {account_number!r}")
     if method not in MANUAL_METHODS:
         raise PaymentNotRecorded("method", f"{method!r} is not cheque, cash or transfer")
     amount = parse_amount(amount)
     reference = normalise_reference(reference)
     if not reference or len(reference) > 100:
         raise PaymentNotRecorded("reference", "a reference of 1 to 100 characters is needed")
-    account = db.session.scalar(select(CustomerAccount).where(CustomerAccount.account_number == account_number))
-    if account is None:
-        raise PaymentNotRecorded("account", f"no account {account_number!r}")
     if (currency or "").upper() != account_currency(account):
         raise PaymentNotRecorded("currency", f"{currency!r} is not the account's currency")
     found = existing_payment(provider=API_PROVIDER, reference=reference)

@@ -285,12 +285,13 @@ def open_request_for_account(*, new: NewRequest, now: datetime, today: date, ans
                              tenant_id: int) -> ServiceRequest:
     """Open a request on an account of the utility (the integration API, for a customer who called its CRM): the
     portal's checks, the same first message (from the customer), task and service level."""
-    _check_kind(new, API_KINDS)
-    if not (new.subject or "").strip() or len(new.subject) > 200:
-        raise RequestRefused("subject")
+    # The account first: a caller naming no account of this utility learns only that (404), whatever else it sent.
     account = db.session.scalar(select(CustomerAccount).where(CustomerAccount.account_number == new.account_number))
     if account is None:
         raise RequestRefused("account")
+    _check_kind(new, API_KINDS)
+    if not (new.subject or "").strip() or len(new.subject) > 200:
+        raise RequestRefused("subject")
     return _open(account=account, new=new, now=now, today=today, answer_days=answer_days, zone=zone,
                  tenant_id=tenant_id, customer_user_id=None)
 

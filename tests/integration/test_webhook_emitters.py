@@ -106,3 +106,38 @@ def test_a_customer_changed_by_staff_is_published_with_the_new_details(ctx, two_
 
         [customer] = _events("customer.updated")
         assert customer["last_name"] == "Renamed" and a.account_number in customer["account_numbers"]
+
+
+def test_a_card_payment_confirmed_is_published_with_the_bills_it_pays(ctx, two_tenants):
+    from domain.accounting.models import PaymentAllocation
+    from domain.payments import services as payment_services
+    from tests.factories import PaymentFactory
+
+    a, _b = two_tenants
+    with tenant_scope(a.tenant_id):
+        make_webhook_subscription(event_types=("payment.received",))
+        account = _account(a)
+        bill = BillFactory(account=account)
+        payment = PaymentFactory(account=account, status="pending", received_at=None)
+        db.session.add(PaymentAllocation(payment_id=payment.id, bill_id=bill.id, amount=payment.amount))
+        db.session.flush()
+
+        payment_services.mark_succeeded(payment=payment, now=PINNED_AT, today=date(2026, 11, 20))
+
+        [received] = _events("payment.received")
+        assert received["id"] == payment.public_id and received["method"] == "card"
+        assert received["allocations"] == [{"bill_number": bill.number, "amount": "60.00"}]
+
+
+def test_a_plausible_portal_reading_is_published_as_accepted(ctx, two_tenants):
+    from tests.integration.test_reading_services import ONE_A_DAY, prepare_meter, submit
+
+    a, _b = two_tenants
+    with tenant_scope(a.tenant_id):
+        make_webhook_subscription(event_types=("reading.accepted",))
+        serial = prepare_meter(a, readings=ONE_A_DAY)
+        submission = submit(a, serial, "485")
+
+        assert submission.task is None
+        [accepted] = _events("reading.accepted")
+        assert accepted["meter_serial"] == serial and accepted["source"] == "customer"
