@@ -47,6 +47,7 @@ JOBS: dict[str, tuple[str, str]] = {
     "communications.reading_reminders": ("domain.communications.reading_notices:send_reading_reminders", "mail"),
     "collections.dunning": ("domain.collections.jobs:daily_collections", "default"),
     "webhooks.deliver": ("domain.webhooks.jobs:deliver", "default"),
+    "webhooks.daily": ("domain.webhooks.jobs:daily", "default"),
     "apikeys.purge": ("domain.apikeys.jobs:purge_api_records", "default"),
 }
 

@@ -84,3 +84,39 @@ def record_attempt(*, delivery: WebhookDelivery, attempt: int, answer: transport
     log.info("webhook attempt failed tenant=%s delivery=%s attempt=%s status=%s retry_at=%s", tenant_id,
              delivery.id, attempt, answer.status_code, delivery.next_attempt_at.isoformat())
     return {"delivered": False, "retry_at": delivery.next_attempt_at.isoformat()}
+
+
+KEEP_FOR = timedelta(days=90)  # deliveries done (delivered or failed), their attempts and events, then purged
+LOST_AFTER = timedelta(hours=1)  # a pending delivery this late has lost its job (Redis emptied, no workers)
+SWEEP_BATCH = 1000
+
+
+def daily(*, now_iso: str) -> dict:
+    """The tenant's daily webhook care: ask again for the deliveries whose job was lost (their next attempt is an
+    hour late), and purge what was done more than KEEP_FOR ago. Safe to run twice."""
+    now = datetime.fromisoformat(now_iso)
+    late = list(db.session.execute(
+        select(WebhookDelivery.id, WebhookDelivery.attempts)
+        .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at < now - LOST_AFTER)
+        .order_by(WebhookDelivery.id).limit(SWEEP_BATCH)).tuples())
+    tenant_id = require_tenant_id()
+    for delivery_id, attempts in late:
+        dispatch_attempt(tenant_id=tenant_id, delivery_id=delivery_id, attempt=attempts + 1)
+    return {"asked_again": len(late), "purged_events": purge(before=now - KEEP_FOR)}
+
+
+def purge(*, before: datetime) -> int:
+    """Delete the events recorded before `before` that no delivery still waits for, with their deliveries and
+    attempts (set-based); returns how many events went."""
+    from sqlalchemy import delete, exists
+
+    old = select(WebhookEvent.id).where(WebhookEvent.occurred_at < before, ~exists().where(
+        WebhookDelivery.event_id == WebhookEvent.id, WebhookDelivery.status == "pending"))
+    event_ids = list(db.session.scalars(old.limit(10_000)))
+    if not event_ids:
+        return 0
+    deliveries = select(WebhookDelivery.id).where(WebhookDelivery.event_id.in_(event_ids))
+    db.session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(deliveries)))
+    db.session.execute(delete(WebhookDelivery).where(WebhookDelivery.event_id.in_(event_ids)))
+    db.session.execute(delete(WebhookEvent).where(WebhookEvent.id.in_(event_ids)))
+    return len(event_ids)

@@ -252,3 +252,39 @@ def test_a_subscription_is_saved_with_a_sealed_secret_shown_once_and_refuses_pri
         assert saved.secret not in saved.subscription.secret_sealed
         rolled = services.roll_secret(subscription=saved.subscription, now=PINNED_AT)
         assert rolled != saved.secret
+
+
+def test_the_daily_job_asks_again_for_lost_deliveries_and_purges_old_finished_ones(app, two_tenants, monkeypatch):
+    a, _b = two_tenants
+    asked = []
+    monkeypatch.setattr(webhook_jobs, "dispatch_attempt", lambda **kw: asked.append(kw))
+    old, recent = PINNED_AT - timedelta(days=100), PINNED_AT - timedelta(days=1)
+    with app.app_context(), tenant_scope(a.tenant_id):
+        subscription = make_webhook_subscription(event_types=("bill.issued",))
+        rows = {}
+        for name, moment, status in (("old_done", old, "delivered"), ("old_failed", old, "failed"),
+                                     ("old_waiting", old, "pending"), ("recent_done", recent, "delivered")):
+            event = WebhookEvent(event_type="bill.issued", occurred_at=moment, payload="{}")
+            db.session.add(event)
+            db.session.flush()
+            delivery = WebhookDelivery(subscription_id=subscription.id, event_id=event.id, status=status,
+                                       attempts=2, created_at=moment, next_attempt_at=moment)
+            db.session.add(delivery)
+            db.session.flush()
+            db.session.add(WebhookAttempt(delivery_id=delivery.id, number=1, attempted_at=moment, duration_ms=1))
+            rows[name] = delivery.id
+        db.session.commit()
+
+    result = _deliver_daily(app, a.tenant_id)
+
+    assert result == {"asked_again": 1, "purged_events": 2}
+    assert [(kw["delivery_id"], kw["attempt"]) for kw in asked] == [(rows["old_waiting"], 3)]
+    with app.app_context(), tenant_scope(a.tenant_id):
+        left = set(db.session.scalars(select(WebhookDelivery.id)))
+        assert left == {rows["old_waiting"], rows["recent_done"]}
+        assert _count(WebhookEvent) == 2 and _count(WebhookAttempt) == 2
+
+
+def _deliver_daily(app, tenant_id: int):
+    with app.app_context():
+        return run_job("webhooks.daily", tenant_id, kwargs={"now_iso": PINNED_AT.isoformat()})
