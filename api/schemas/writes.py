@@ -8,17 +8,24 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.schemas.common import MoneyText
 
+# Identifiers and text as PostgreSQL stores them: no NUL anywhere, and no control character in an identifier.
+NO_CONTROL = r"^[^\x00-\x1f\x7f]+$"
+NO_NUL = r"^[^\x00]+$"
+
 
 class ServiceRequestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    account_number: str = Field(min_length=1, max_length=20, description="The customer account it is about.")
+    account_number: str = Field(min_length=1, max_length=20, pattern=NO_CONTROL,
+                                description="The customer account it is about.")
     kind: Literal["complaint", "move_in", "offer_change", "meter_problem", "other"] = Field(
         description="What the customer asks for (a move out needs its final readings: the portal or staff).")
-    category: str | None = Field(None, max_length=32, description="What it is about within its kind (optional).")
-    subject: str = Field(min_length=1, max_length=200)
-    description: str = Field(min_length=1, max_length=5000, description="The customer's words: the first message.")
-    point_identifier: str | None = Field(None, max_length=40,
+    category: str | None = Field(None, max_length=32, pattern=NO_CONTROL,
+                                 description="What it is about within its kind (optional).")
+    subject: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    description: str = Field(min_length=1, max_length=5000, pattern=NO_NUL,
+                             description="The customer's words: the first message.")
+    point_identifier: str | None = Field(None, max_length=40, pattern=NO_CONTROL,
                                          description="The point of delivery it is about (optional).")
     effective_on: dt.date | None = Field(None, description="A move in: the date it takes effect (required then).")
 
@@ -37,14 +44,14 @@ class ServiceRequestOut(BaseModel):
 class PaymentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    account_number: str = Field(min_length=1, max_length=20)
+    account_number: str = Field(min_length=1, max_length=20, pattern=NO_CONTROL)
     amount: MoneyText = Field(description="A positive amount with two decimals, as text.")
     currency: str = Field(min_length=3, max_length=3, description="The account's currency (ISO 4217).")
     date: dt.date = Field(description="The day the money was received (not in the future).")
-    reference: str = Field(min_length=1, max_length=100,
+    reference: str = Field(min_length=1, max_length=100, pattern=NO_CONTROL,
                            description="Your reference: sending it again records nothing more (idempotent).")
     method: Literal["transfer", "cheque", "cash"] = Field("transfer", description="How the money came.")
-    bill_number: str | None = Field(None, max_length=24,
+    bill_number: str | None = Field(None, max_length=24, pattern=NO_CONTROL,
                                     description="The bill it pays (optional: else the oldest due bills first).")
 
 

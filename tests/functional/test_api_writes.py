@@ -148,6 +148,7 @@ def test_a_payment_sent_again_answers_the_first_and_another_amount_is_refused(ap
     ({"method": "card"}, 422, "invalid_request"),
     ({"account_number": "NO-SUCH"}, 404, "not_found"),
     ({"unknown": 1}, 422, "invalid_request"),
+    ({"reference": "A\u0000B"}, 422, "invalid_request"),  # PostgreSQL stores no NUL: refused, never a 500
 ])
 def test_a_payment_refused_says_why_and_writes_nothing(app, api, two_tenants, change, status, code):
     a, _b = two_tenants
