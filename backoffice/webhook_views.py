@@ -84,7 +84,8 @@ def _detail_page(subscription, *, form=None, secret: str | None = None, status: 
         attempts=attempts, older=rows[-1][0].id if more else None, action_form=ActionForm(formdata=None),
         delete_form=delete_form or DeleteSubscriptionForm(formdata=None),
         roll_form=roll_form or RollSecretForm(formdata=None), event_names=EVENT_NAMES,
-        delivery_status_names=DELIVERY_STATUS_NAMES, status_names=SUBSCRIPTION_STATUS_NAMES), status
+        delivery_status_names=DELIVERY_STATUS_NAMES, status_names=SUBSCRIPTION_STATUS_NAMES), status, (
+        {"Cache-Control": "no-store"} if secret else {})  # a page showing the secret is kept by no cache
 
 
 @bp.get("/webhooks")

@@ -56,7 +56,7 @@ def test_the_secret_is_shown_once_and_a_test_event_reaches_the_receiver_signed(a
     with local_receivers_allowed(), Receiver() as receiver:
         created = admin.submit("/backoffice/admin/webhooks", {
             "url": receiver.url, "description": "ERP", "event_types": ["bill.issued", "payment.received"]})
-        assert created.status_code == 201
+        assert created.status_code == 201 and created.headers["Cache-Control"] == "no-store"
         secret = SECRET.search(created.get_data(as_text=True)).group(1)
         [subscription] = _subscriptions(app, a)
         assert subscription.event_types == ["bill.issued", "payment.received"]
