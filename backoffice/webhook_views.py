@@ -74,14 +74,15 @@ def _detail_page(subscription, *, form=None, secret: str | None = None, status: 
         form = SubscriptionForm(formdata=None, url=subscription.url, description=subscription.description,
                                 event_types=list(subscription.event_types))
     form.label_events()
-    before = request.args.get("before", type=int)
-    rows = webhooks.deliveries(subscription=subscription, before_id=before, limit=PAGE_SIZE + 1)
+    # The page after a delivery named by its public id (never a sequential id in a URL); an unknown one: the first.
+    after = webhooks.find_delivery(subscription=subscription, public_id=request.args.get("after") or "")
+    rows = webhooks.deliveries(subscription=subscription, before_id=after.id if after else None, limit=PAGE_SIZE + 1)
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     attempts = webhooks.attempts_of([delivery.id for delivery, _event in rows])
     return render_template(
         "backoffice/admin/webhook.html", subscription=subscription, form=form, secret=secret, rows=rows,
-        attempts=attempts, older=rows[-1][0].id if more else None, action_form=ActionForm(formdata=None),
+        attempts=attempts, older=rows[-1][0].public_id if more else None, action_form=ActionForm(formdata=None),
         delete_form=delete_form or DeleteSubscriptionForm(formdata=None),
         roll_form=roll_form or RollSecretForm(formdata=None), event_names=EVENT_NAMES,
         delivery_status_names=DELIVERY_STATUS_NAMES, status_names=SUBSCRIPTION_STATUS_NAMES), status, (

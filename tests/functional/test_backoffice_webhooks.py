@@ -120,3 +120,25 @@ def test_only_administrators_reach_the_webhook_pages(app, browser, two_tenants):
     assert agent.get("/backoffice/admin/webhooks").status_code == 403
     with app.app_context(), tenant_scope(a.tenant_id):
         assert db.session.scalar(select(func.count(WebhookSubscription.id))) == 0
+
+
+def test_deliveries_are_listed_latest_first_fifty_a_page(app, admin, two_tenants):
+    from domain.webhooks.events import record
+    from tests.clock import PINNED_AT
+    from tests.factories import make_webhook_subscription
+
+    a, _b = two_tenants
+    with app.app_context(), tenant_scope(a.tenant_id):
+        subscription = make_webhook_subscription()
+        record("bill.issued", [{"number": f"F-{n}"} for n in range(51)], occurred_at=PINNED_AT,
+               subscription_ids=[subscription.id])
+        db.session.commit()
+        public_id = subscription.public_id
+    path = f"/backoffice/admin/webhooks/{public_id}"
+
+    first = admin.get(path).get_data(as_text=True)
+    older = re.search(r'href="([^"]+after=[^"]+)"', first).group(1)
+    second = admin.get(html.unescape(older)).get_data(as_text=True)
+
+    assert first.count(">Send again<") == 50 and second.count(">Send again<") == 1
+    assert "Older deliveries" not in second
