@@ -121,7 +121,7 @@ def post(url: str, *, body: bytes, headers: dict[str, str], timeout: float = TIM
     host_header = host if port in (80, 443) else f"{host}:{port}"
     if ":" in host and not host.startswith("["):
         host_header = f"[{host}]" if port in (80, 443) else f"[{host}]:{port}"
-    options = dict(timeout=urllib3.Timeout(connect=timeout, read=timeout), retries=False, maxsize=1)
+    options = dict(timeout=urllib3.Timeout(total=timeout), retries=False, maxsize=1)  # connecting and answering
     if scheme == "https":
         pool = urllib3.HTTPSConnectionPool(address, port, server_hostname=host, assert_hostname=host,
                                            cert_reqs="CERT_REQUIRED", **options)

@@ -95,3 +95,22 @@ def test_the_connection_goes_to_the_address_checked_and_is_refused_when_dns_chan
 
     assert answer.status_code is None and not answer.delivered
     assert answer.error.startswith("refused: private")
+
+
+def test_a_receiver_that_does_not_answer_in_time_is_an_error_not_a_wait():
+    import threading
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(listener.accept()), daemon=True).start()
+    started = time.monotonic()
+
+    answer = transport.post(f"http://127.0.0.1:{listener.getsockname()[1]}/slow", body=b"{}", headers={},
+                            timeout=0.5, rules=transport.Policy(allow_private=True, allow_http=True))
+
+    assert answer.status_code is None and "Timeout" in answer.error
+    assert time.monotonic() - started < 3
+    listener.close()
