@@ -21,7 +21,8 @@ class NewKeyForm(FlaskForm):
         DataRequired(_l("Enter a name for the key, such as the system that will use it.")),
         Length(max=MAX_NAME, message=_l("Use at most %(count)s characters.", count=MAX_NAME))])
     scopes = SelectMultipleField(_l("What the key may do"), choices=[(s, SCOPE_TEXTS[s]) for s in SCOPES],
-                                 validate_choice=False, validators=[DataRequired(_l("Choose at least one thing the key may do."))])
+                                 validate_choice=False,
+                                 validators=[DataRequired(_l("Choose at least one thing the key may do."))])
     expires_on = DateField(_l("Last day the key works (optional)"), validators=[Optional()])
     rate_limit_per_minute = IntegerField(_l("Calls a minute at most"), default=DEFAULT_RATE_LIMIT)
 

@@ -143,9 +143,12 @@ def revoke_api_key(public_id: str):
 
 
 def _call_filter(form: CallFilterForm, by_public_id: dict) -> overview.CallFilter:
-    key = by_public_id.get(form.key.data or "")
+    key_id = None
+    if form.key.data:
+        key = by_public_id.get(form.key.data)
+        key_id = key.id if key else overview.NO_KEY  # a key unknown here (or another utility's) made no call
     status = form.status.data if form.status.data in ("2", "4", "5") else ""
-    return overview.CallFilter(key_id=key.id if key else None, status_class=int(status) if status else None,
+    return overview.CallFilter(key_id=key_id, status_class=int(status) if status else None,
                                endpoint=(form.path.data or "")[:overview.MAX_ENDPOINT_FILTER])
 
 

@@ -12,6 +12,7 @@ from domain.db import db
 
 STATUS_CLASSES = (2, 4, 5)
 MAX_ENDPOINT_FILTER = 200
+NO_KEY = 0  # a key id no row has: the filter of a key that does not exist keeps no call
 
 
 @dataclass(frozen=True, slots=True)
