@@ -6,12 +6,14 @@ their public reference; another utility's key answers as a missing one.
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import current_user
 
 from api.scope_texts import SCOPE_TEXTS
@@ -28,9 +30,12 @@ from domain.audit import services as audit
 from domain.db import utcnow
 from domain.paging import page_of
 
+log = logging.getLogger(__name__)
 CALLS_PER_PAGE = 50
 KEY_CALLS_SHOWN = 10
-STATE_NAMES = {"active": _l("Active"), "expired": _l("Expired"), "revoked": _l("Revoked")}
+# A key's state agrees with "key" where the noun has a gender (French "clé active", not the staff member's "actif").
+STATE_NAMES = {"active": lazy_pgettext("API key state", "Active"), "expired": lazy_pgettext("API key state", "Expired"),
+               "revoked": lazy_pgettext("API key state", "Revoked")}
 REFUSALS = {  # domain.apikeys.services.KeyProblem reasons: (field, message)
     "name": ("name", _l("Enter a name of at most 100 characters.")),
     "scopes": ("scopes", _l("Choose at least one thing the key may do.")),
@@ -94,6 +99,8 @@ def new_api_key():
             field, message = REFUSALS[exc.reason]
             getattr(form, field).errors.append(str(message))
         else:
+            log.info("api key created tenant=%s key=%s scopes=%s staff=%s", g.tenant.id, key.public_id, key.scopes,
+                     current_user.user.id)
             # The only time the token is shown: in this answer, never cached, never kept anywhere else.
             response = render_template("backoffice/admin/api_key_created.html", key=key, token=token)
             return response, 200, {"Cache-Control": "no-store", "Pragma": "no-cache",
@@ -136,6 +143,7 @@ def revoke_api_key(public_id: str):
     if not confirmed(form):
         return _key_page(key, form, status=422)
     if keys.revoke_key(key=key, now=utcnow(), staff_id=current_user.user.id):
+        log.info("api key revoked tenant=%s key=%s staff=%s", g.tenant.id, key.public_id, current_user.user.id)
         flash(_("The key “%(name)s” is revoked: the next call with it is refused.", name=key.name), "success")
     else:
         flash(_("The key “%(name)s” was already revoked.", name=key.name), "info")
