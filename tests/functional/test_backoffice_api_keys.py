@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -95,9 +96,9 @@ def test_the_list_shows_scopes_in_words_state_expiry_and_use(app, browser, two_t
     assert "by Admin" in page
     [meter_key] = [k for k in _keys(app, a.tenant_id) if k.name == "Meter data platform"]
     assert meter_key.rate_limit_per_minute == 120
-    # The key works through its last day (the utility's time) and not after.
-    assert meter_key.expires_at > utcnow() + timedelta(days=30)
-    assert meter_key.expires_at <= utcnow() + timedelta(days=32)
+    # The key works through its last day, to midnight in the utility's time zone (Paris: 23:00 UTC in winter).
+    assert meter_key.expires_at == datetime.combine(TODAY + timedelta(days=31), time(0), tzinfo=ZoneInfo(
+        "Europe/Paris")).astimezone(UTC)
 
 
 def test_revoking_a_key_asks_first_and_refuses_its_next_call(app, browser, two_tenants):
