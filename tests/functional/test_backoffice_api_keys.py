@@ -338,3 +338,22 @@ def test_the_keys_page_counts_calls_of_the_last_day_only(app, browser, two_tenan
     row = page[page.index("Nightly sync"):]
     row = row[:row.index("</tr>")]
     assert '<td data-label="Calls in the last 24 hours" class="num">2</td>' in row
+
+
+def test_a_french_administrator_reads_the_pages_in_french(app, browser, two_tenants, clock):
+    from domain.identity.models import StaffUser
+
+    a, _b = two_tenants
+    _calls(app, a, clock)
+    with app.app_context(), tenant_scope(a.tenant_id):
+        db.session.scalar(select(StaffUser).where(StaffUser.email == a.staff_emails["tenant_admin"])).locale = "fr"
+        db.session.commit()
+    office = _office(browser, a)
+
+    keys_page = office.get("/backoffice/admin/api-keys").get_data(as_text=True)
+    calls_page = office.get("/backoffice/admin/api-calls").get_data(as_text=True)
+    one_call = office.get("/backoffice/admin/api-calls?path=no-such").get_data(as_text=True)
+
+    assert "Clés d’API" in keys_page and ">Active</span>" in keys_page  # une clé active, not « actif »
+    assert "Lire les factures, leurs lignes et leurs documents" in keys_page
+    assert "4 appels" in calls_page and "1 appel<" in one_call
