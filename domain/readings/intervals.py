@@ -208,8 +208,9 @@ def day_values(*, register_id: int, day: date) -> tuple[Decimal, ...] | None:
 
 def point_daily_totals(*, point: DeliveryPoint, periods: list[tuple[date, date | None]], today: date,
                        days: int = PORTAL_DAYS) -> list[checks.DayTotal]:
-    """Daily totals of a point's interval data over the latest `days` days that have some (before today, within
-    the customer's `periods` on the point, end day included), oldest first; empty when the point has none."""
+    """Daily totals of a point's interval data over the latest `days` days up to the latest day it has (before
+    today, within the customer's `periods` on the point, end day included), from its first day when the data
+    starts later; oldest first; empty when the point has none."""
     by_register: dict[int, tuple[MeterInstallation, Register]] = {}
     for inst in point.installations:
         for register in inst.meter.registers:
@@ -231,4 +232,5 @@ def point_daily_totals(*, point: DeliveryPoint, periods: list[tuple[date, date |
     if not kept:
         return []
     latest = max(day for _code, day, _total in kept)
-    return checks.daily_totals(kept, latest - timedelta(days=days - 1), latest)
+    first = max(latest - timedelta(days=days - 1), min(day for _code, day, _total in kept))
+    return checks.daily_totals(kept, first, latest)
