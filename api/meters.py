@@ -181,8 +181,8 @@ def interval_data(*, query=None, body: IntervalDataIn):
         ]) from unknown
     except intervals.IntervalDataRefused as refused:
         raise ApiError(422, "invalid_interval_data", _("Some days cannot be stored: nothing was stored."), details=[
-            {"field": f"days.{p.index}", "day": body.days[p.index].day.isoformat() if p.index < len(body.days) else None,
-             "code": p.code, "message": _interval_message(p.code, p.details)}
+            {"field": f"days.{p.index}", "day": body.days[p.index].day.isoformat(), "code": p.code,
+             "message": _interval_message(p.code, p.details)}
             for p in refused.problems
         ]) from refused
     return IntervalDataOut(
