@@ -4,6 +4,8 @@ exchange service; domain/readings/intervals for interval data) and words the dom
 A point of delivery or meter of another tenant answers 404 exactly as a missing one."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import g
 from flask_babel import gettext as _
 
@@ -28,6 +30,7 @@ from domain.readings import intervals
 from domain.sites.services import MeterSpec, delivery_point_by_identifier, layout_of, normalise_reference
 
 TAGS = ["Meters"]
+THOUSANDTH, RATIO = Decimal("0.001"), Decimal("0.00001")  # as the database keeps them (NUMERIC(16, 3), (8, 5))
 
 
 # --- meter exchanges ---------------------------------------------------------------------------------------------
@@ -126,14 +129,15 @@ def meter_exchange(*, query=None, body: MeterExchangeIn):
         point=exchange.delivery_point.identifier, exchange_date=body.exchange_date,
         removed_meter=RemovedMeterOut(
             serial_number=exchange.old_serial, removed_on=body.exchange_date,
-            readings=[RemovalReadingOut(register_code=r.register.code, index=r.value,
+            readings=[RemovalReadingOut(register_code=r.register.code, index=r.value.quantize(THOUSANDTH),
                                         rolled_over=r.rollover_confirmed,
                                         implausible_confirmed=r.implausible_confirmed) for r in exchange.removal]),
         installed_meter=InstalledMeterOut(
-            serial_number=meter.serial_number, digits=meter.digits, multiplier=meter.multiplier, unit=meter.unit,
+            serial_number=meter.serial_number, digits=meter.digits, multiplier=meter.multiplier.quantize(RATIO),
+            unit=meter.unit,
             is_smart=meter.is_smart, model=meter.model, installed_on=body.exchange_date,
-            registers=[RegisterOut(code=r.code, label=r.label, installation_index=fitted[r.id])
-                       for r in meter.registers]),
+            registers=[RegisterOut(code=r.code, label=r.label,
+                                   installation_index=fitted[r.id].quantize(THOUSANDTH)) for r in meter.registers]),
     )
 
 
