@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask import g
+from sqlalchemy.exc import IntegrityError
 from flask_babel import gettext as _
 
 from api.errors import ApiError
@@ -23,7 +24,7 @@ from api.schemas.meters import (
     RemovedMeterOut,
 )
 from app.i18n import tenant_today, tenant_zone
-from domain.db import utcnow
+from domain.db import db, utcnow
 from domain.entry import services as entry
 from domain.field_errors import FieldErrors
 from domain.readings import intervals
@@ -123,6 +124,9 @@ def meter_exchange(*, query=None, body: MeterExchangeIn):
         raise ApiError(404, "not_found", _("No point of delivery has this identifier.")) from exc
     except FieldErrors as refused:
         raise _exchange_refused(refused) from refused
+    except IntegrityError as exc:  # the same new serial recorded by a request running beside this one
+        db.session.rollback()
+        raise _exchange_refused(FieldErrors({"serial_number": "taken"})) from exc
     meter = exchange.delivery_point.current_meter
     fitted = {r.register_id: r.value for r in exchange.installation}
     return MeterExchangeOut(
@@ -159,6 +163,7 @@ def _interval_message(code: str, details: dict) -> str:
                                positions=_positions(details)),
         "not_a_number": lambda: _("Intervals %(positions)s are not numbers.", positions=_positions(details)),
         "day_not_over": lambda: _("This day is not over yet in the utility's time zone: send it from the next day."),
+        "day_too_old": lambda: _("Interval data can be sent for days from %(day)s on.", day=details.get("earliest")),
         "no_meter_on_day": lambda: _("No meter was installed at this point of delivery on this day."),
         "not_installed_on_day": lambda: _("This meter was not installed at a point of delivery on this day."),
         "unknown_register": lambda: _("The meter has no register with this code (it has %(registers)s).",
@@ -171,7 +176,7 @@ def _interval_message(code: str, details: dict) -> str:
 
 
 @operation("POST", "/interval-data", scope="readings:write", body=IntervalDataIn, response=IntervalDataOut,
-           status=200, errors=(404, 422), idempotent=True, tags=TAGS,
+           status=200, errors=(404, 409, 422), idempotent=True, tags=TAGS,
            summary="Store smart meters' interval data, one register's day at a time (a day sent again replaces it)")
 def interval_data(*, query=None, body: IntervalDataIn):
     days = [intervals.IntervalDayIn(point=d.point, meter=d.meter, register_code=d.register_code, day=d.day,
@@ -179,6 +184,10 @@ def interval_data(*, query=None, body: IntervalDataIn):
     try:
         stored = intervals.store_interval_days(days=days, source=body.source, zone=tenant_zone(),
                                                today=tenant_today(), now=utcnow())
+    except IntegrityError as exc:  # the same register's day stored by a request running beside this one
+        db.session.rollback()
+        raise ApiError(409, "conflict", _("Another request is storing the same days. Send this one again in a "
+                                          "moment: it will replace them.")) from exc
     except intervals.UnknownReference as unknown:
         raise ApiError(404, "not_found", _("No point of delivery or meter has this reference."), details=[
             {"field": f"days.{index}.{kind}", "reference": reference} for index, kind, reference in unknown.unknown

@@ -24,6 +24,8 @@ DEFAULT_INTERVAL_MINUTES = 30
 # One interval's quantity stays below this (far above any meter's half-hour), so the total fits NUMERIC(16, 3).
 MAX_INTERVAL_VALUE = Decimal("1000000000")
 THOUSANDTH = Decimal("0.001")
+# No smart meter sent data before this; it also keeps the local midnights within what datetime can convert.
+EARLIEST_DAY = date(2000, 1, 1)
 _NARROW, _WIDE = 4, 8
 
 
@@ -48,12 +50,15 @@ def check_day(*, day: date, values: Sequence[Decimal], zone: ZoneInfo | str, tod
               minutes: int = DEFAULT_INTERVAL_MINUTES) -> list[DayProblem]:
     """Every problem of one register's day of interval values (empty when it can be stored).
 
-    The day must be over (before today in the tenant's zone): a day's values are complete only then."""
+    The day must be over (before today in the tenant's zone): a day's values are complete only then; a day not
+    over or before EARLIEST_DAY is refused for that alone (its length is not worth counting)."""
     problems = []
     if minutes not in INTERVAL_MINUTES:
         return [DayProblem("interval_minutes", {"allowed": list(INTERVAL_MINUTES)})]
     if day >= today:
-        problems.append(DayProblem("day_not_over", {"today": today.isoformat()}))
+        return [DayProblem("day_not_over", {"today": today.isoformat()})]
+    if day < EARLIEST_DAY:
+        return [DayProblem("day_too_old", {"earliest": EARLIEST_DAY.isoformat()})]
     expected = intervals_in_day(day, zone, minutes)
     if len(values) != expected:
         problems.append(DayProblem("interval_count", {"expected": expected, "given": len(values)}))

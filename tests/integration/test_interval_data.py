@@ -89,11 +89,11 @@ def test_every_problem_of_every_day_is_listed_and_nothing_written(ctx, two_tenan
                     _day(a, date(2026, 3, 29), count=48),              # clocks went forward: 46
                     _day(a, date(2023, 12, 1)),                        # before the meter was installed
                     _day(a, date(2026, 11, 20)),                       # twice
-                    _day(a, TODAY, value="-1")])                       # not over, negative
+                    _day(a, TODAY, value="-1")])                       # not over (nothing else said)
         db.session.rollback()
 
         assert [(p.index, p.code) for p in refused.value.problems] == [
-            (1, "interval_count"), (2, "no_meter_on_day"), (3, "duplicate"), (4, "day_not_over"), (4, "negative")]
+            (1, "interval_count"), (2, "no_meter_on_day"), (3, "duplicate"), (4, "day_not_over")]
         assert db.session.scalar(select(func.count(IntervalDay.id))) == 0
 
 

@@ -64,10 +64,13 @@ def test_negative_too_precise_and_huge_values_are_named_by_position():
                         "too_large": {"intervals": [10]}}
 
 
-def test_a_day_not_over_yet_is_refused():
-    problems = codes(check_day(day=TODAY, values=[Decimal(0)] * 48, zone=PARIS, today=TODAY))
+def test_a_day_not_over_yet_or_from_another_age_is_refused():
+    not_over = codes(check_day(day=TODAY, values=[Decimal(0)] * 48, zone=PARIS, today=TODAY))
+    far_future = codes(check_day(day=date(9999, 12, 31), values=[Decimal(0)] * 48, zone=PARIS, today=TODAY))
+    year_one = codes(check_day(day=date(1, 1, 1), values=[Decimal(0)] * 48, zone=PARIS, today=TODAY))
 
-    assert problems == {"day_not_over": {"today": "2026-11-28"}}
+    assert not_over == far_future == {"day_not_over": {"today": "2026-11-28"}}
+    assert year_one == {"day_too_old": {"earliest": "2000-01-01"}}
 
 
 def test_the_day_total_is_the_exact_sum():
