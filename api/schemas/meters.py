@@ -9,10 +9,21 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
-Index = Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=3, allow_inf_nan=False,
-                                 description="A meter index, at most three decimals.")]
+# Decimals in: the description says exactly what is parsed (pydantic's own says any string), so a generated
+# request that fits it is one the endpoint accepts. A JSON number is taken too where a float cannot mislead.
+Index = Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=3, allow_inf_nan=False),
+                  WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,13}(\.[0-9]{1,3})?$",
+                                  "description": "A meter index as text, at most three decimals.",
+                                  "examples": ["12456.300"]})]
+Multiplier = Annotated[Decimal, Field(max_digits=11, decimal_places=5, allow_inf_nan=False),
+                       WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,6}(\.[0-9]{1,5})?$",
+                                       "description": "The meter's multiplier as text (more than 0, at most "
+                                                      "100000).", "default": "1"})]
+IntervalValue = Annotated[Decimal, Field(allow_inf_nan=False),
+                          WithJsonSchema({"anyOf": [{"type": "number"},
+                                                    {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}]})]
 Reference = Annotated[str, Field(min_length=1, max_length=40)]
 RegisterCode = Annotated[str, Field(min_length=1, max_length=16, description="TOTAL, PEAK or OFFPEAK.")]
 
@@ -38,7 +49,7 @@ class InstalledRegisterIn(_In):
 class InstalledMeterIn(_In):
     serial_number: Reference
     digits: int = Field(description="Digits of the dial before the decimal point (3 to 12).")
-    multiplier: Decimal = Field(Decimal("1"), allow_inf_nan=False, max_digits=11, decimal_places=5)
+    multiplier: Multiplier = Decimal("1")
     is_smart: bool = False
     model: Annotated[str, Field(max_length=80)] | None = None
     registers: list[InstalledRegisterIn] = Field(
@@ -97,13 +108,17 @@ class MeterExchangeOut(BaseModel):
 # --- interval data -----------------------------------------------------------------------------------------------
 
 class IntervalDayIn(_In):
-    point: Reference | None = Field(None, description="The point of delivery's identifier (the meter installed "
-                                                      "there that day); or give `meter`.")
-    meter: Reference | None = Field(None, description="The meter's serial number; or give `point`.")
+    # Exactly one of the two, as the description's oneOf says; absent, not null (a null would match both).
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "oneOf": [{"required": ["point"]}, {"required": ["meter"]}]})
+
+    point: Reference = Field(None, description="The point of delivery's identifier (the meter installed there "
+                                               "that day); or give `meter`.")
+    meter: Reference = Field(None, description="The meter's serial number; or give `point`.")
     register_code: RegisterCode = "TOTAL"
     day: date = Field(description="The day, in the utility's time zone.")
     interval_minutes: Literal[15, 30, 60] = 30
-    values: list[Annotated[Decimal, Field(allow_inf_nan=False)]] = Field(
+    values: list[IntervalValue] = Field(
         min_length=1, max_length=100,
         description="The consumption of each interval from local midnight, oldest first: 48 half-hours, 46 on "
                     "the day clocks go forward, 50 on the day they go back; non-negative, at most three decimals.")
