@@ -97,7 +97,13 @@ def _exchange_refused(refused: FieldErrors) -> ApiError:
 
 @operation("POST", "/meter-exchanges", scope="readings:write", body=MeterExchangeIn, response=MeterExchangeOut,
            status=201, errors=(404, 422), idempotent=True, tags=TAGS,
-           summary="Record a meter exchange: the old meter's removal readings, the new meter and its first indexes")
+           summary="Record a meter exchange: the old meter's removal readings, the new meter and its first indexes",
+           description="Checked as the back office checks an exchange: the date is today or up to 60 days back, "
+                       "after the old meter's installation and latest reading, not inside a billed period; each "
+                       "removal index against the register's previous reading (dial, rollover, plausibility); the "
+                       "new meter's serial unique, its dial and registers. Any problem: 422 `invalid_exchange` "
+                       "listing each field (`details[].field`, `code`, `message`), nothing changed. A point of "
+                       "delivery this utility does not have: 404.")
 def meter_exchange(*, query=None, body: MeterExchangeIn):
     if delivery_point_by_identifier(body.point) is None:
         raise ApiError(404, "not_found", _("No point of delivery has this identifier."))
@@ -177,7 +183,14 @@ def _interval_message(code: str, details: dict) -> str:
 
 @operation("POST", "/interval-data", scope="readings:write", body=IntervalDataIn, response=IntervalDataOut,
            status=200, errors=(404, 409, 422), idempotent=True, tags=TAGS,
-           summary="Store smart meters' interval data, one register's day at a time (a day sent again replaces it)")
+           summary="Store smart meters' interval data, one register's day at a time (a day sent again replaces it)",
+           description="Each day is a date in the utility's time zone with one value per interval from local "
+                       "midnight: 48 half-hours, 46 on the day clocks go forward, 50 on the day they go back. "
+                       "Values are non-negative with at most three decimals; the register's meter must be "
+                       "installed that day; the day must be over. A batch is stored whole or not at all: 422 "
+                       "`invalid_interval_data` lists every refused day (`details[].field` is `days.<n>`), 404 "
+                       "names the points or meters not found. A register's day already stored is replaced "
+                       "(`status: replaced` in the answer).")
 def interval_data(*, query=None, body: IntervalDataIn):
     days = [intervals.IntervalDayIn(point=d.point, meter=d.meter, register_code=d.register_code, day=d.day,
                                     values=tuple(d.values), interval_minutes=d.interval_minutes) for d in body.days]
