@@ -46,6 +46,8 @@ JOBS: dict[str, tuple[str, str]] = {
     "communications.bills_available": ("domain.communications.notifications:bills_available", "mail"),
     "communications.reading_reminders": ("domain.communications.reading_notices:send_reading_reminders", "mail"),
     "collections.dunning": ("domain.collections.jobs:daily_collections", "default"),
+    "webhooks.deliver": ("domain.webhooks.jobs:deliver", "default"),
+    "webhooks.daily": ("domain.webhooks.jobs:daily", "default"),
     "apikeys.purge": ("domain.apikeys.jobs:purge_api_records", "default"),
 }
 
@@ -53,7 +55,8 @@ JOBS: dict[str, tuple[str, str]] = {
 # whole customer base, and writing one chunk of it.
 JOB_TIMEOUTS = {"tenants.export_data": 4 * 3600, "imports.check": 3600, "imports.write_chunk": 900,
                 "communications.reading_reminders": 3600, "collections.dunning": 3600,
-                "collections.match_statement": 900}
+                "collections.match_statement": 900,
+                "webhooks.deliver": 60}
 
 # The platform operator's jobs on a tenant, which run even while it is suspended (every other job of a suspended
 # tenant is skipped, app/jobs.py): exporting a suspended utility's data is what operators do before handing it over.
@@ -66,7 +69,7 @@ RETRIED_ON_CRASH = frozenset({"billing.plan_run", "billing.bill_chunk", "billing
                               "imports.check", "imports.write_chunk", "imports.advance",
                               "campaigns.start", "campaigns.send", "campaigns.fire_scheduled",
                               "communications.reading_reminders", "collections.dunning",
-                              "collections.match_statement"})
+                              "collections.match_statement", "webhooks.deliver"})
 RETRIES = 3
 
 

@@ -60,6 +60,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
                                 x_host=hops if settings.proxy_forwards_host else 0)
     from tenants.secrets import configure_secrets
     configure_secrets(settings.secrets_keys)
+    from domain.webhooks.transport import Policy, configure as configure_webhooks
+    configure_webhooks(Policy(allow_private=settings.webhooks_allow_private, allow_http=settings.webhooks_allow_http))
     if settings.env == "test":
         from domain.identity.passwords import configure_for_tests
         configure_for_tests()
@@ -162,6 +164,7 @@ def _register_blueprints(app: Flask) -> None:
     import backoffice.identity_views  # noqa: F401  (identity, logo, colours and portal pages, on the admin blueprint)
     import backoffice.import_views  # noqa: F401  (customer base import, on the administration blueprint)
     import backoffice.api_key_views  # noqa: F401  (the integration API's keys and call log, on the admin blueprint)
+    import backoffice.webhook_views  # noqa: F401  (webhook subscriptions and deliveries, on the admin blueprint)
     from backoffice.campaign_views import bp as campaigns_bp
     from backoffice.money_views import bp as money_bp  # payments received, refunds, write-offs, bank statements
     from portal.routes import bp as portal_bp

@@ -67,6 +67,7 @@ def run_job(name: str, tenant_id: int | None, actor: dict | None = None, kwargs:
             db.session.commit()
             _dispatch_documents()  # of bills this job issued, now that they are committed
             _dispatch_mail()  # the messages this job queued, now that they are committed
+            _dispatch_webhooks()  # the deliveries of the events this job published
             log.info("job done name=%s tenant=%s", name, tenant_id)
             return result
     except Exception:
@@ -185,6 +186,7 @@ def flush_pending_jobs() -> None:
         enqueue_now(name, tenant_id=tenant_id, **kwargs)
     _dispatch_documents()  # of bills the request issued (a corrective bill...), once committed
     _dispatch_mail()  # the notices of those bills (the request's own messages: app.messages.flush_committed_mail)
+    _dispatch_webhooks()  # the deliveries of the events the request published
 
 
 def _dispatch_mail() -> None:
@@ -200,6 +202,17 @@ def _dispatch_mail() -> None:
         announce_committed_bills()
     except Exception:
         log.exception("could not ask for the notices of issued bills")
+
+
+def _dispatch_webhooks() -> None:
+    """After a commit: ask for the first attempt of the webhook deliveries it wrote (domain/webhooks/events.py); a
+    failure to ask is logged (the deliveries stay pending, shown so in the back office, where they can be sent)."""
+    from domain.webhooks.events import dispatch_committed
+
+    try:
+        dispatch_committed()
+    except Exception:
+        log.exception("could not ask for the webhook deliveries")
 
 
 def _dispatch_documents() -> None:

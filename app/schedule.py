@@ -55,6 +55,7 @@ def daily_jobs(day: date, now: datetime) -> list[tuple[str, dict]]:
         ("communications.reading_reminders", {"today_iso": day.isoformat()}),
         ("collections.dunning", {"today_iso": day.isoformat(), "now_iso": now.isoformat()}),
         ("apikeys.purge", {"now_iso": now.isoformat()}),
+        ("webhooks.daily", {"now_iso": now.isoformat()}),
     ]
 
 

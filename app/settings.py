@@ -59,6 +59,10 @@ class Settings:
     # Recipients a campaign's lane claims, sends and records per transaction (domain/campaigns/sending.py): at most
     # this many messages go twice when a worker is killed mid-batch.
     campaign_batch_size: int = 200
+    # Webhooks (domain/webhooks/transport.py): whether subscribers' URLs may reach loopback, private, link-local...
+    # addresses (a receiver on the same host or network; never on a shared platform), and plain http URLs.
+    webhooks_allow_private: bool = False
+    webhooks_allow_http: bool = False
 
     @property
     def is_production(self) -> bool:
@@ -124,6 +128,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         proxy_forwards_host=_bool(env.get("PROXY_FORWARDS_HOST"), False),
         secrets_keys=secrets_keys,
         campaign_batch_size=max(1, _int("CAMPAIGN_BATCH_SIZE", env.get("CAMPAIGN_BATCH_SIZE"), 200)),
+        webhooks_allow_private=_bool(env.get("WEBHOOKS_ALLOW_PRIVATE"), False),
+        webhooks_allow_http=_bool(env.get("WEBHOOKS_ALLOW_HTTP"), app_env == "development"),
     )
 
 

@@ -33,6 +33,9 @@ SECTIONS: list[tuple[str, object, object]] = [
      _l("Load your existing customers, premises, meters, contracts, balances and readings from CSV or XLSX files.")),
     ("admin.api_keys", _l("API keys"),
      _l("Keys your other systems use to call the integration API, what each may do, and the log of their calls.")),
+    ("admin.webhooks_page", _l("Webhooks"),
+     _l("Send events (bills issued, payments received, readings, requests, customers) to your other systems, "
+        "signed; see each delivery and its answer.")),
 ]
 
 

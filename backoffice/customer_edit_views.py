@@ -305,7 +305,7 @@ def customer_contact(account_number: str):
         status = 422
         if form.validate():
             try:
-                entry.change_holder(account=account, holder=_holder(form), today=tenant_today())
+                entry.change_holder(account=account, holder=_holder(form), today=tenant_today(), now=utcnow())
                 db.session.commit()
             except FieldErrors as refused:
                 db.session.rollback()

@@ -39,4 +39,5 @@ from domain.collections.models import (  # noqa: F401
 from domain.collections.money_models import ManualPayment, Refund, WriteOff, WriteOffLine  # noqa: F401
 from domain.collections.statements.models import BankStatement, StatementEntry  # noqa: F401
 from domain.search.models import AccountSearchDocument, SearchWord  # noqa: F401
+from domain.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookSubscription  # noqa: F401
 from domain.apikeys.models import ApiCall, ApiIdempotentAnswer, ApiKey  # noqa: F401

@@ -333,7 +333,8 @@ def set_stripe_keys(*, slug: str, secret_key: str | None, webhook_secret: str | 
 
 def reseal_secrets() -> int:
     """Key rotation: every tenant's secrets sealed again with the first key of SECRETS_KEY, and the second factors'
-    TOTP secrets of its staff and of the operators (Stripe keys, SMTP password, TOTP secrets). Commits."""
+    TOTP secrets of its staff and of the operators, and its webhook signing secrets (Stripe keys, SMTP password, TOTP
+    secrets, webhook secrets). Commits."""
     from domain.identity import second_factor
 
     with platform_scope("re-seal tenants' secrets with the first key"):
@@ -344,4 +345,7 @@ def reseal_secrets() -> int:
             tenant.smtp_password_sealed = reseal(tenant.smtp_password_sealed)
         db.session.commit()
     second_factor.reseal_secrets(tenant_ids=[tenant.id for tenant in tenants])
+    from domain.webhooks.services import reseal_secrets as reseal_webhook_secrets
+
+    reseal_webhook_secrets(tenant_ids=[tenant.id for tenant in tenants])
     return len(tenants)

@@ -632,3 +632,15 @@ def populate_tenant(tenant, live: bool = True) -> TenantData:
             customer_email=user.email, staff_emails=staff, delivery_point_identifier=dp.identifier,
             bill_number=bill.number, request_reference=request.reference,
         )
+
+
+def make_webhook_subscription(*, url: str = "https://hooks.example.test/in", event_types=("bill.issued",),
+                              secret: str = "whsec_test", status: str = "active"):
+    """A webhook subscription in the current tenant, written as the service would (secret sealed), flushed."""
+    from domain.webhooks.models import WebhookSubscription
+
+    subscription = WebhookSubscription(url=url, event_types=list(event_types), secret_sealed=seal(secret),
+                                       status=status, created_at=NOW, updated_at=NOW)
+    db.session.add(subscription)
+    db.session.flush()
+    return subscription

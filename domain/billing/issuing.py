@@ -23,7 +23,7 @@ from domain.billing.drafts import assign_bill_ids, insert_drafts
 from domain.billing.models import Bill
 from domain.billing.numbering import reserve_bill_numbers
 from domain.bulk import among, array_literal, execute, id_array, insert_columns, insert_rows, is_postgresql
-from domain.contracts.models import Contract
+from domain.contracts.models import Contract, CustomerAccount
 from domain.db import db
 
 _bills = Bill.__table__
@@ -38,8 +38,32 @@ _COMMITTED = "billing.committed_bills"
 _TO_ANNOUNCE = "billing.bills_to_announce"  # the same bills, for the "bill available" notification
 
 
-def _remember(tenant_id: int, bill_ids) -> None:
+def _remember(tenant_id: int, bill_ids, issued_at: datetime) -> None:
+    bill_ids = list(bill_ids)
     db.session.info.setdefault(_ISSUED, []).extend((tenant_id, bill_id) for bill_id in bill_ids)
+    _publish_issued(tenant_id, bill_ids, issued_at)
+
+
+def _publish_issued(tenant_id: int, bill_ids: list[int], issued_at: datetime) -> None:
+    """`bill.issued` for webhook subscribers, in one bulk write per chunk, and only when a subscription listens
+    (one cached query otherwise). The object is the API's bill summary."""
+    from domain.webhooks.events import listening, publish
+
+    if not bill_ids or not listening("bill.issued"):
+        return
+    accounts = CustomerAccount.__table__
+    rows = db.session.execute(
+        select(_bills.c.public_id, _bills.c.number, accounts.c.account_number, _bills.c.kind, _bills.c.period_start,
+               _bills.c.period_end, _bills.c.issued_at, _bills.c.due_date, _bills.c.currency, _bills.c.total_excl_tax,
+               _bills.c.total_tax, _bills.c.total_incl_tax)
+        .join(accounts, and_(accounts.c.tenant_id == _bills.c.tenant_id, accounts.c.id == _bills.c.account_id))
+        .where(_bills.c.tenant_id == tenant_id, among(_bills.c.id, bill_ids, db.session))
+        .order_by(_bills.c.id),
+        execution_options=_FILTERED,
+    ).mappings().all()
+    publish("bill.issued", [{"id": row["public_id"], **{k: v for k, v in row.items() if k != "public_id"},
+                             "status": "issued"} for row in rows],
+            occurred_at=issued_at)
 
 
 @event.listens_for(Session, "after_commit")
@@ -159,7 +183,7 @@ def issue_new(*, tenant_id: int, drafts: list[tuple[dict, tuple]], issued_at: da
     for row, bill_id in zip(rows, ids, strict=True):
         row["id"] = bill_id
     _post_ledger(tenant_id, rows, issued_at, issue_date)
-    _remember(tenant_id, ids)
+    _remember(tenant_id, ids, issued_at)
     return ids
 
 
@@ -202,5 +226,5 @@ def issue_drafts(*, tenant_id: int, bill_ids: list[int], issued_at: datetime, is
         )
     issued = [{**r, "number": n} for r, n in zip(rows, numbers, strict=True)]
     _post_ledger(tenant_id, issued, issued_at, issue_date)
-    _remember(tenant_id, [r["id"] for r in rows])
+    _remember(tenant_id, [r["id"] for r in rows], issued_at)
     return len(rows)

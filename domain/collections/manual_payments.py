@@ -16,6 +16,7 @@ from domain.billing import bills as bill_service
 from domain.billing.models import Bill
 from domain.collections.money_models import ManualPayment
 from domain.contracts.models import CustomerAccount
+from domain.accounting.payment_events import publish_received
 from domain.db import db
 from domain.payments import services as payment_services
 from domain.payments.receipts import Receipt, claim_receipt
@@ -125,6 +126,7 @@ def receive(*, account: CustomerAccount, amount: Decimal, method: str, provider:
     db.session.flush()
     db.session.expire(payment, ["allocations"])
     payment_services.withdraw_paid_from_prepared_batches(bill_ids=[bill_id for bill_id, _ in allocations])
+    publish_received([payment], now=now)
     log.info("payment received tenant=%s payment=%s account=%s method=%s amount=%s bills=%d", payment.tenant_id,
              payment.public_id, account.account_number, method, amount, len(allocations))
     return payment, True
@@ -208,3 +210,47 @@ def manual_payments(*, account_id: int | None = None, limit: int | None = 200) -
     return [ManualPaymentRow(record=record, payment=payment, account_number=number,
                              bills=tuple(numbers.get(payment.id, ())))
             for record, payment, number in rows]
+
+
+API_PROVIDER = "api"  # payments another system of the utility recorded through the integration API
+
+
+def record_external_payment(*, account_number: str, amount, currency: str, received_on: date, reference: str,
+                            method: str, bill_number: str | None, now: datetime, today: date) -> Recorded:
+    """A payment received elsewhere, told by another system of the utility (the integration API): allocated like
+    any payment (the bill named, else the oldest due first; the rest is credit) and credited to the ledger.
+
+    Idempotent by the caller's reference: the same reference with the same account, amount and currency finds the
+    first payment and adds nothing; with another account, amount or currency it is refused (`reference_taken`).
+    Refusals: `account` (no such account in this utility), `currency`, `amount`, `reference`, `date`, `method`,
+    `bill` (not an open bill of this account)."""
+    # The account first: a caller naming no account of this utility learns only that (404), whatever else it sent.
+    account = db.session.scalar(select(CustomerAccount).where(CustomerAccount.account_number == account_number))
+    if account is None:
+        raise PaymentNotRecorded("account", f"no account {account_number!r}")
+    if method not in MANUAL_METHODS:
+        raise PaymentNotRecorded("method", f"{method!r} is not cheque, cash or transfer")
+    amount = parse_amount(amount)
+    reference = normalise_reference(reference)
+    if not reference or len(reference) > 100:
+        raise PaymentNotRecorded("reference", "a reference of 1 to 100 characters is needed")
+    if (currency or "").upper() != account_currency(account):
+        raise PaymentNotRecorded("currency", f"{currency!r} is not the account's currency")
+    found = existing_payment(provider=API_PROVIDER, reference=reference)
+    if found is not None:
+        return _same_or_refused(found, account=account, amount=amount)
+    if received_on is None or received_on > today:
+        raise PaymentNotRecorded("date", f"received on {received_on}, after today {today}")
+    bill_ids = None
+    if bill_number:
+        bill_id = next((v.bill.id for v in bill_service.open_bills(account_ids=[account.id], today=today)
+                        if v.bill.number == bill_number.strip()), None)
+        if bill_id is None:
+            raise PaymentNotRecorded("bill", f"not an open bill of this account: {bill_number!r}")
+        bill_ids = [bill_id]
+    payment, created = receive(account=account, amount=amount, method=method, provider=API_PROVIDER,
+                               reference=reference, received_on=received_on, now=now, today=today,
+                               bill_ids=bill_ids, label="Payment")
+    if not created:
+        return _same_or_refused(payment, account=account, amount=amount)
+    return Recorded(payment=payment, created=True, receipt=None)

@@ -212,11 +212,17 @@ def check_holder_change(*, account: CustomerAccount, holder: parties.HolderDetai
     return FieldErrors(errors.errors, errors.details)
 
 
-def change_holder(*, account: CustomerAccount, holder: parties.HolderDetails, today: date) -> None:
-    """New name and contact details of the account's holder (the kind, person or organisation, stays)."""
+def change_holder(*, account: CustomerAccount, holder: parties.HolderDetails, today: date,
+                  now: datetime | None = None) -> None:
+    """New name and contact details of the account's holder (the kind, person or organisation, stays);
+    `customer.updated` is published at `now` (webhooks)."""
     holder, errors = _holder_checks(account, holder, today)
     errors.raise_if_any()
     parties.update_holder(party=account.holder, details=holder)
+    if now is not None:
+        from domain.contracts.customer_events import publish_customer_updated
+
+        publish_customer_updated(account.holder, now=now)
 
 
 def premises_of(account: CustomerAccount) -> list[Premise]:

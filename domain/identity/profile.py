@@ -92,6 +92,13 @@ def update_contact_details(*, user: CustomerUser, phone: str | None, address: Po
     db.session.flush()
     _record_portal_change(user=user, now=now, changes={"phone": (phone_before, phone or None),
                                                        "postal_address": (address_before, _address(postal))})
+    _publish_customer_updated(party, now)
+
+
+def _publish_customer_updated(party: Party, now: datetime) -> None:
+    from domain.contracts.customer_events import publish_customer_updated
+
+    publish_customer_updated(party, now=now)
 
 
 def start_email_change(*, user: CustomerUser, new_email: str, now: datetime) -> tuple[str, str]:
@@ -166,6 +173,7 @@ def confirm_email_change(*, token: str, user: CustomerUser, now: datetime) -> Em
     notices.email_changed(user=user, new_email=row.email, now=now)  # shown once at the next sign-in
     db.session.flush()
     _record_portal_change(user=user, now=now, changes={"email": (old_email, row.email)})
+    _publish_customer_updated(party, now)
     return EmailChanged(old_email=old_email, new_email=row.email, changed_at=now)
 
 

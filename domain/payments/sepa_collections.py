@@ -405,10 +405,13 @@ def settle_batch(*, batch: CollectionBatch, now: datetime, today: date, by: str)
         db.session.flush()
         db.session.add(PaymentAllocation(payment_id=payment.id, bill_id=item.bill_id, amount=item.amount))
         db.session.flush()
-        services.mark_succeeded(payment=payment, now=now, today=today)
+        services.mark_succeeded(payment=payment, now=now, today=today, publish=False)
         item.status = "settled"
         item.payment_id = payment.id
         payments.append(payment)
+    from domain.accounting.payment_events import publish_received
+
+    publish_received(payments, now=now)  # one bulk write for the whole batch, when someone listens
     batch.status = "settled"
     batch.settled_at = now
     batch.settled_by = by[:255]

@@ -360,8 +360,9 @@ def confirm_allocations(payment: Payment) -> None:
     db.session.expire(payment, ["allocations"])
 
 
-def mark_succeeded(*, payment: Payment, now: datetime, today: date) -> None:
-    """Money received: allocate it, credit the ledger, and the payment is succeeded."""
+def mark_succeeded(*, payment: Payment, now: datetime, today: date, publish: bool = True) -> None:
+    """Money received: allocate it, credit the ledger, and the payment is succeeded; `payment.received` is
+    published for webhook subscribers (`publish=False`: the caller publishes a whole batch at once)."""
     if not can_move(payment.status, "succeeded"):
         raise ValueError(f"payment {payment.public_id} cannot succeed from {payment.status}")
     confirm_allocations(payment)  # before the status: what other succeeded payments already cover
@@ -375,6 +376,10 @@ def mark_succeeded(*, payment: Payment, now: datetime, today: date) -> None:
     db.session.flush()
     if payment.method != "direct_debit":
         withdraw_paid_from_prepared_batches(bill_ids=[a.bill_id for a in payment.allocations])
+    if publish:
+        from domain.accounting.payment_events import publish_received
+
+        publish_received([payment], now=now)
     log.info("payment succeeded tenant=%s payment=%s amount=%s %s", payment.tenant_id, payment.public_id,
              payment.amount, payment.currency)
 

@@ -19,6 +19,7 @@ from domain.audit.recorder import record_event
 from domain.contracts.models import Contract, CustomerAccount
 from domain.db import db
 from domain.identity.models import CustomerAccess, CustomerUser
+from domain.readings.events import publish_judged
 from domain.readings.models import MeterReading
 from domain.readings.photos import key_pattern, read_photo, valid_token
 from domain.readings.services import TASK_KIND, _history
@@ -291,6 +292,7 @@ def _audit(reading: MeterReading, account: CustomerAccount | None, action: str, 
 def _finish(reading: MeterReading, decision: str, staff_user_id: int, now: datetime, *, tell: bool,
             corrected_by: MeterReading | None = None, **details) -> Review:
     db.session.flush()
+    publish_judged([reading, *([corrected_by] if corrected_by is not None else [])], now=now)
     account = _account_of(reading)
     closed = _close_check(reading, staff_user_id, now)
     _audit(reading, account, f"reading_{decision}", now, **details)

@@ -24,6 +24,7 @@ from domain.db import db
 from domain.identity.models import CustomerAccess
 from domain.readings import consumption as monthly
 from domain.readings import interval_checks, intervals
+from domain.readings.events import publish_judged
 from domain.readings.models import MeterReading
 from domain.readings.photos import PhotoRefused, check_photo, key_pattern, read_photo, store_photo, valid_token
 from domain.readings.validation import (
@@ -337,6 +338,7 @@ def submit_reading(*, customer_user_id: int, serial: str, values: dict[str, Deci
     if submission.pending:
         submission.task = _open_check(state, submission, meter.unit, today, now)
     db.session.flush()
+    publish_judged([outcome.reading for outcome in submission.outcomes], now=now)
     log.info("reading submitted tenant=%s customer_user=%s meter=%s registers=%s status=%s replaced=%s task=%s",
              tenant.id, customer_user_id, meter.serial_number, len(submission.outcomes),
              "pending" if submission.pending else "valid", submission.replaced,
@@ -644,6 +646,7 @@ def enter_reading_for_customer(*, account, serial: str, channel: str, read_on: d
         db.session.add(reading)
         stored.append(reading)
     db.session.flush()
+    publish_judged(stored, now=now)
     record_event(db.session, tenant_id=account.tenant_id, action="reading_entered", entity_type="CustomerAccount",
                  entity_id=account.id, occurred_at=now,
                  details={"meter": state.meter.serial_number, "channel": channel, "read_on": read_on,

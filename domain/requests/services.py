@@ -269,13 +269,42 @@ def open_request(*, customer: CustomerUser, new: NewRequest, now: datetime, toda
     the final readings and the contract's end. Everything is checked first: a refusal stores nothing."""
     from domain.contracts import services as accounts
 
-    if new.kind not in PORTAL_KINDS:
-        raise RequestRefused("kind")
-    if new.category and not categories.is_category(new.kind, new.category):
-        raise RequestRefused("category")
+    _check_kind(new, PORTAL_KINDS)
     account = accounts.account_of_customer(customer_user_id=customer.id, account_number=new.account_number)
     if account is None:
         raise RequestRefused("account")
+    return _open(account=account, new=new, now=now, today=today, answer_days=answer_days, zone=zone,
+                 tenant_id=tenant_id, customer_user_id=customer.id)
+
+
+# What another system of the utility may open through the API (a move out needs the final readings: portal, staff).
+API_KINDS = ("complaint", "move_in", "offer_change", "meter_problem", "other")
+
+
+def open_request_for_account(*, new: NewRequest, now: datetime, today: date, answer_days: int, zone: ZoneInfo,
+                             tenant_id: int) -> ServiceRequest:
+    """Open a request on an account of the utility (the integration API, for a customer who called its CRM): the
+    portal's checks, the same first message (from the customer), task and service level."""
+    # The account first: a caller naming no account of this utility learns only that (404), whatever else it sent.
+    account = db.session.scalar(select(CustomerAccount).where(CustomerAccount.account_number == new.account_number))
+    if account is None:
+        raise RequestRefused("account")
+    _check_kind(new, API_KINDS)
+    if not (new.subject or "").strip() or len(new.subject) > 200:
+        raise RequestRefused("subject")
+    return _open(account=account, new=new, now=now, today=today, answer_days=answer_days, zone=zone,
+                 tenant_id=tenant_id, customer_user_id=None)
+
+
+def _check_kind(new: NewRequest, kinds: tuple[str, ...]) -> None:
+    if new.kind not in kinds:
+        raise RequestRefused("kind")
+    if new.category and not categories.is_category(new.kind, new.category):
+        raise RequestRefused("category")
+
+
+def _open(*, account: CustomerAccount, new: NewRequest, now: datetime, today: date, answer_days: int, zone: ZoneInfo,
+          tenant_id: int, customer_user_id: int | None) -> ServiceRequest:
     contract = _customer_contract(account=account, point_identifier=new.point_identifier)
     if new.point_identifier and contract is None:
         raise RequestRefused("point")
@@ -288,7 +317,7 @@ def open_request(*, customer: CustomerUser, new: NewRequest, now: datetime, toda
     final_reading = None
     if new.kind == "move_out":
         final_reading = moves.move_out(contract=contract, move_out_on=new.effective_on, readings=new.final_readings,
-                                       today=today, now=now, customer_user_id=customer.id)
+                                       today=today, now=now, customer_user_id=customer_user_id)
     request = ServiceRequest(
         tenant_id=tenant_id, account_id=account.id, kind=new.kind, status="open", subject=new.subject[:200],
         description=new.description or None, opened_at=now,
@@ -297,10 +326,10 @@ def open_request(*, customer: CustomerUser, new: NewRequest, now: datetime, toda
         delivery_point_id=contract.delivery_point_id if contract else None,
         contract_id=contract.id if contract else None, effective_on=new.effective_on,
         final_reading_id=final_reading.id if final_reading else None,
-        opened_by_user_id=customer.id, customer_seen_at=now,
+        opened_by_user_id=customer_user_id, customer_seen_at=now,
     )
     _insert_with_reference(request, year=now.astimezone(zone).year)
-    first = RequestMessage(request_id=request.id, author_kind="customer", author_id=customer.id,
+    first = RequestMessage(request_id=request.id, author_kind="customer", author_id=customer_user_id,
                            body=new.description or new.subject, internal=False, sent_at=now)
     db.session.add(first)
     db.session.flush()
@@ -358,6 +387,8 @@ def staff_message(*, request: ServiceRequest, staff_id: int, body: str, internal
     files.store(request=request, message=message, uploads=checked, uploaded_by_kind="staff", now=now)
     if new_status is not None and new_status != request.status:
         change_status(request=request, status=new_status, now=now)
+    elif not internal:
+        publish_updated(request, now=now)  # a reply the customer reads; a status change published its own
     db.session.flush()
     return message
 
@@ -374,6 +405,24 @@ def change_status(*, request: ServiceRequest, status: str, now: datetime) -> Non
     for task in tasks:
         task_services.follow_subject(task=task, done=done, now=now)
     db.session.flush()
+    publish_updated(request, now=now)
+
+
+def request_object(request: ServiceRequest) -> dict:
+    """A request as the API shows it (webhook `request.updated`)."""
+    account = db.session.get(CustomerAccount, request.account_id)
+    return {"reference": request.reference, "account_number": account.account_number if account else None,
+            "kind": request.kind, "category": request.category, "status": request.status, "subject": request.subject,
+            "opened_at": request.opened_at, "due_at": request.due_at, "closed_at": request.closed_at,
+            "effective_on": request.effective_on}
+
+
+def publish_updated(request: ServiceRequest, *, now: datetime) -> None:
+    """`request.updated` for webhook subscribers (its status changed, staff replied), when one listens."""
+    from domain.webhooks.events import listening, publish
+
+    if listening("request.updated"):
+        publish("request.updated", [request_object(request)], occurred_at=now)
 
 
 def reply_recipients(request: ServiceRequest) -> list[CustomerUser]:

@@ -445,3 +445,24 @@ def test_dates_decide_when_a_batch_may_be_submitted_settled_or_have_returns(in_a
     assert (too_early.value.code, on_the_day.value.code) == ("too_early", "date_passed")
     assert (settle_early.value.code, return_early.value.code) == ("not_yet", "not_yet")
     assert [p.amount for p in settled] == [Decimal("20.00")] and item.status == "settled"
+
+
+def test_a_settled_batch_is_published_to_webhook_subscribers_in_one_write(in_a):
+    import json
+
+    from domain.webhooks.models import WebhookEvent
+    from tests.factories import make_webhook_subscription
+
+    make_webhook_subscription(event_types=("payment.received",))
+    first, second = customer(), customer()
+    add_bill(first.account_number, "10.00", due=date(2026, 12, 1))
+    add_bill(second.account_number, "20.00", due=date(2026, 12, 1))
+    db.session.commit()
+    batch, _ = prepare(in_a)
+    collections.submit_batch(batch=batch, now=NOW, today=TODAY, by="Billing")
+
+    payments = collections.settle_batch(batch=batch, now=NOW, today=COLLECTION, by="Billing")
+
+    sent = sorted((json.loads(e.payload)["amount"], json.loads(e.payload)["method"])
+                  for e in db.session.scalars(select(WebhookEvent)))
+    assert len(payments) == 2 and sent == [("10.00", "direct_debit"), ("20.00", "direct_debit")]

@@ -6,12 +6,12 @@ import os
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import DBAPIError
 
 from domain.db import db, utcnow
 from tenants import secrets, services
-from tenants.context import platform_scope
+from tenants.context import platform_scope, tenant_scope
 from tenants.models import Tenant
 from tests.integration.test_migrations import scratch_urls  # noqa: F401  (fixture)
 from tests.integration.test_stripe_webhooks import _checkout, shop, stripe_api  # noqa: F401  (fixtures)
@@ -179,3 +179,24 @@ def test_the_migration_seals_the_keys_already_stored_and_its_downgrade_opens_the
     assert all(secrets.is_sealed(value) for value in sealed)
     assert tuple(secrets.open_sealed(value) for value in sealed) == ("sk_live_before", "whsec_before")
     assert opened == ("sk_live_before", "whsec_before")
+
+
+def test_key_rotation_reseals_webhook_signing_secrets(app, owner_engine, make_tenant, keyring):
+    from domain.webhooks.models import WebhookSubscription
+    from tests.factories import make_webhook_subscription
+
+    tenant = make_tenant("payer")
+    old_keys = app.config["SETTINGS"].secrets_keys
+    with app.app_context(), tenant_scope(tenant.id):
+        make_webhook_subscription(secret="whsec_rotate_me")
+        db.session.commit()
+    new_key = Fernet.generate_key().decode()
+
+    secrets.configure_secrets([new_key, *old_keys])
+    result = app.test_cli_runner().invoke(args=["tenants", "reseal-secrets"])
+    secrets.configure_secrets([new_key])
+    with owner_engine.connect() as conn:
+        sealed = conn.execute(select(WebhookSubscription.secret_sealed)).scalar_one()
+
+    assert result.exit_code == 0, result.output
+    assert secrets.open_sealed(sealed) == "whsec_rotate_me"

@@ -108,3 +108,13 @@ def test_several_secrets_keys_rotate_first_one_seals():
 
     assert load_settings({"SECRETS_KEY": keys}).secrets_keys == (
         "q2Yh8j0yG7yS1m8o3m4uM2F0ZlV5m4Zc1oJXo4kH0xk=", "ZGV2LW9ubHktc2VjcmV0cy1rZXktbm90LWZvci11c2U=")
+
+
+def test_webhooks_reach_only_public_https_addresses_unless_allowed():
+    strict = load_settings({"APP_ENV": "test"})
+    development = load_settings({"APP_ENV": "development"})
+    allowed = load_settings({"APP_ENV": "test", "WEBHOOKS_ALLOW_PRIVATE": "1", "WEBHOOKS_ALLOW_HTTP": "yes"})
+
+    assert (strict.webhooks_allow_private, strict.webhooks_allow_http) == (False, False)
+    assert (development.webhooks_allow_private, development.webhooks_allow_http) == (False, True)
+    assert (allowed.webhooks_allow_private, allowed.webhooks_allow_http) == (True, True)

@@ -1,0 +1,122 @@
+"""The delivery job: one attempt at sending one event to one subscription, retried later with back-off.
+
+Restart-safe: the job does its attempt only if the delivery is still pending and that attempt is the next one, so a
+job run twice (RQ's retry after a crash, a job asked for twice) sends nothing twice; on PostgreSQL the delivery's
+row stays locked during the attempt, so two workers never send it at once.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from domain.db import db, utcnow
+from domain.webhooks import transport
+from domain.webhooks.events import dispatch_attempt
+from domain.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookSubscription
+from domain.webhooks.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, signature_header
+from tenants.context import require_tenant_id
+from tenants.secrets import open_sealed
+
+log = logging.getLogger("webhooks")
+# After the 1st, 2nd... failed attempt, the next one waits this long; after the last, the delivery has failed.
+BACK_OFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
+            timedelta(hours=6))
+USER_AGENT = "UtilityPlatform-Webhooks/1"
+
+
+def next_attempt_after(attempt: int) -> timedelta | None:
+    """How long after failed attempt number `attempt` (1-based) the next one is made; None: no more attempts."""
+    return BACK_OFF[attempt - 1] if 1 <= attempt <= len(BACK_OFF) else None
+
+
+def body_of(event: WebhookEvent) -> bytes:
+    """The JSON sent: {"id", "type", "created", "data"}; `data` is the stored object text, byte for byte."""
+    head = json.dumps({"id": event.public_id, "type": event.event_type,
+                       "created": int(event.occurred_at.timestamp())}, separators=(",", ":"))
+    return (head[:-1] + ',"data":' + event.payload + "}").encode("utf-8")
+
+
+def deliver(*, delivery_id: int, attempt: int, now_iso: str | None = None) -> dict:
+    """Make attempt number `attempt` of this delivery, record it, and ask for the next one when it failed."""
+    tenant_id = require_tenant_id()
+    stmt = select(WebhookDelivery).where(WebhookDelivery.id == delivery_id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    delivery = db.session.scalar(stmt)
+    if delivery is None:
+        return {"skipped": "missing or being sent"}
+    if delivery.status != "pending" or delivery.attempts + 1 != attempt:
+        return {"skipped": f"already {delivery.status}, {delivery.attempts} attempts"}
+    subscription = db.session.get(WebhookSubscription, delivery.subscription_id)
+    event = db.session.get(WebhookEvent, delivery.event_id)
+    now = datetime.fromisoformat(now_iso) if now_iso else utcnow()
+    body = body_of(event)
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, EVENT_ID_HEADER: event.public_id,
+               SIGNATURE_HEADER: signature_header(secret=open_sealed(subscription.secret_sealed),
+                                                  timestamp=int(now.timestamp()), body=body)}
+    answer = transport.post(subscription.url, body=body, headers=headers)
+    return record_attempt(delivery=delivery, attempt=attempt, answer=answer, now=now, tenant_id=tenant_id)
+
+
+def record_attempt(*, delivery: WebhookDelivery, attempt: int, answer: transport.Answer, now: datetime,
+                   tenant_id: int) -> dict:
+    db.session.add(WebhookAttempt(delivery_id=delivery.id, number=attempt, attempted_at=now,
+                                  status_code=answer.status_code, response_excerpt=answer.excerpt,
+                                  error=answer.error, duration_ms=answer.duration_ms))
+    delivery.attempts = attempt
+    if answer.delivered:
+        delivery.status, delivery.delivered_at, delivery.next_attempt_at = "delivered", now, None
+        log.info("webhook delivered tenant=%s delivery=%s attempt=%s status=%s", tenant_id, delivery.id, attempt,
+                 answer.status_code)
+        return {"delivered": True, "status_code": answer.status_code}
+    wait = next_attempt_after(attempt)
+    if wait is None:
+        delivery.status, delivery.next_attempt_at = "failed", None
+        log.warning("webhook failed tenant=%s delivery=%s attempts=%s", tenant_id, delivery.id, attempt)
+        return {"delivered": False, "failed": True}
+    delivery.next_attempt_at = now + wait
+    db.session.flush()
+    # Asked for now, queued by RQ's scheduler for later: a job dispatched inside a job starts after this one commits.
+    dispatch_attempt(tenant_id=tenant_id, delivery_id=delivery.id, attempt=attempt + 1, at=delivery.next_attempt_at)
+    log.info("webhook attempt failed tenant=%s delivery=%s attempt=%s status=%s retry_at=%s", tenant_id,
+             delivery.id, attempt, answer.status_code, delivery.next_attempt_at.isoformat())
+    return {"delivered": False, "retry_at": delivery.next_attempt_at.isoformat()}
+
+
+KEEP_FOR = timedelta(days=90)  # deliveries done (delivered or failed), their attempts and events, then purged
+LOST_AFTER = timedelta(hours=1)  # a pending delivery this late has lost its job (Redis emptied, no workers)
+SWEEP_BATCH = 1000
+
+
+def daily(*, now_iso: str) -> dict:
+    """The tenant's daily webhook care: ask again for the deliveries whose job was lost (their next attempt is an
+    hour late), and purge what was done more than KEEP_FOR ago. Safe to run twice."""
+    now = datetime.fromisoformat(now_iso)
+    late = list(db.session.execute(
+        select(WebhookDelivery.id, WebhookDelivery.attempts)
+        .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at < now - LOST_AFTER)
+        .order_by(WebhookDelivery.id).limit(SWEEP_BATCH)).tuples())
+    tenant_id = require_tenant_id()
+    for delivery_id, attempts in late:
+        dispatch_attempt(tenant_id=tenant_id, delivery_id=delivery_id, attempt=attempts + 1)
+    return {"asked_again": len(late), "purged_events": purge(before=now - KEEP_FOR)}
+
+
+def purge(*, before: datetime) -> int:
+    """Delete the events recorded before `before` that no delivery still waits for, with their deliveries and
+    attempts (set-based); returns how many events went."""
+    from sqlalchemy import delete, exists
+
+    old = select(WebhookEvent.id).where(WebhookEvent.occurred_at < before, ~exists().where(
+        WebhookDelivery.event_id == WebhookEvent.id, WebhookDelivery.status == "pending"))
+    event_ids = list(db.session.scalars(old.limit(10_000)))
+    if not event_ids:
+        return 0
+    deliveries = select(WebhookDelivery.id).where(WebhookDelivery.event_id.in_(event_ids))
+    db.session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(deliveries)))
+    db.session.execute(delete(WebhookDelivery).where(WebhookDelivery.event_id.in_(event_ids)))
+    db.session.execute(delete(WebhookEvent).where(WebhookEvent.id.in_(event_ids)))
+    return len(event_ids)
