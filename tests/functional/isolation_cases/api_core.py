@@ -20,3 +20,18 @@ def case_api_openapi(app, browser, a, b):
 def case_api_reference(app, browser, a, b):
     page = browser(a.slug).get("/api/v1/reference").get_data(as_text=True)
     assert "Alpha Utility" not in page and page == browser(b.slug).get("/api/v1/reference").get_data(as_text=True)
+
+
+def case_api_list_events(app, browser, a, b):
+    from domain.db import db, utcnow
+    from domain.webhooks.events import publish
+    from tenants.context import tenant_scope
+    from tests.factories import make_webhook_subscription
+
+    with app.app_context(), tenant_scope(b.tenant_id):
+        make_webhook_subscription(url="https://hooks.example.invalid/in", event_types=("bill.issued",))
+        publish("bill.issued", [{"number": b.bill_number}], occurred_at=utcnow())
+        db.session.commit()
+    answer = api_client(browser(b.slug).client, make_api_key(app, a.tenant_id), host=f"{b.slug}.localhost")
+    listed = answer.get("/api/v1/events")
+    assert listed.status_code == 200 and listed.get_json()["data"] == []
