@@ -44,7 +44,10 @@ _STANDARD_ERRORS = (400, 401, 403, 422, 429)
 
 
 def _models() -> list[tuple[type[BaseModel], str]]:
-    wanted: dict[tuple[type[BaseModel], str], None] = {(Error, "serialization"): None}
+    from api.schemas.events import EventOut
+
+    wanted: dict[tuple[type[BaseModel], str], None] = {(Error, "serialization"): None,
+                                                       (EventOut, "serialization"): None}
     for op in OPERATIONS:
         if op.query is not None:
             wanted[(op.query, "validation")] = None
@@ -69,6 +72,7 @@ def openapi_document(server_url: str = "/api/v1") -> dict[str, Any]:
         "security": [{"apiKey": []}],
         "tags": [{"name": tag} for tag in sorted({tag for op in OPERATIONS for tag in op.tags})],
         "paths": paths,
+        "webhooks": _webhooks(refs),
         "components": {
             "schemas": schemas,
             "securitySchemes": {"apiKey": {
@@ -79,6 +83,26 @@ def openapi_document(server_url: str = "/api/v1") -> dict[str, Any]:
                           (*_STANDARD_ERRORS, 404, 409, 413, 415)},
         },
     }
+
+
+def _webhooks(refs) -> dict[str, Any]:
+    """What the platform POSTs to a subscription's URL, one entry per event type (OpenAPI 3.1 `webhooks`)."""
+    from api.schemas.events import EventOut
+    from domain.webhooks.models import EVENT_TYPES
+
+    return {event_type: {"post": {
+        "summary": f"{event_type}",
+        "description": "Sent after the fact is committed; retried after 1 min, 5 min, 30 min, 2 h and 6 h until your "
+                       "URL answers 2xx within 5 seconds. Check `Webhook-Signature` before trusting the body.",
+        "parameters": [{"name": "Webhook-Signature", "in": "header", "required": True,
+                        "description": "`t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<raw body>\" with your "
+                                       "subscription's secret>`.", "schema": {"type": "string"}},
+                       {"name": "Webhook-Id", "in": "header", "required": True,
+                        "description": "The event's `id`: the same on every retry.", "schema": {"type": "string"}}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": refs[(EventOut,
+                                                                                            "serialization")]}}},
+        "responses": {"2XX": {"description": "Received: the delivery is done."}},
+    }} for event_type in EVENT_TYPES}
 
 
 def _error_response(status: int, refs) -> dict[str, Any]:
