@@ -10,8 +10,9 @@ whoever writes: the ORM, the billing run's and the import's bulk SQL, the search
   parent touched by its child, a test rewinding a row).
 - A change to a child that the parent's API answer shows touches the parent: contact points -> their party, a
   party -> the accounts it holds, a contract's number, status, dates or point -> its account, meter installations
-  and the premise's address -> the points of delivery, customer-visible messages -> their request, allocations ->
-  their payment. A contract's `billed_until` (every billing run) does not touch the account.
+  and the premise's address -> the points of delivery (so do a meter's serial, digits or multiplier and its
+  registers, through the installations), customer-visible messages -> their request, allocations -> their payment.
+  A contract's `billed_until` (every billing run) does not touch the account.
 - PostgreSQL: a BEFORE UPDATE row trigger (`sync_set_updated_at`) per table; parents are touched by statement-level
   AFTER triggers with transition tables, in one set-based UPDATE per statement (an import's 10,000 contact points
   are one UPDATE of their parties), skipping parents already at this transaction's time.
@@ -38,7 +39,9 @@ SQLITE_NOW = "(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000')"
 SQLITE_EPOCH = "'1970-01-01 00:00:00.000000'"
 
 # (child, parent, child's column naming the parent, parent's column it matches, events, columns whose change
-#  matters on UPDATE (None: any), condition on the child row (alias r) or None)
+#  matters on UPDATE (None: any), condition on the child row (alias r) or None[, via]); `via` = (table, its column
+#  matching the child's, its column naming the parent) when the parent is reached through a link table.
+METERS_TO_POINTS = ("meter_installations", "meter_id", "delivery_point_id")
 TOUCHES = [
     ("contact_points", "parties", "party_id", "id", ("INSERT", "UPDATE", "DELETE"), None, None),
     ("parties", "customer_accounts", "id", "holder_party_id", ("UPDATE",), None, None),
@@ -50,7 +53,15 @@ TOUCHES = [
     ("request_messages", "service_requests", "request_id", "id", ("INSERT", "UPDATE", "DELETE"), None,
      "NOT r.internal"),
     ("payment_allocations", "payments", "payment_id", "id", ("INSERT", "UPDATE", "DELETE"), None, None),
+    ("meters", "delivery_points", "id", "id", ("UPDATE",),
+     ("serial_number", "model", "digits", "multiplier", "unit", "is_smart"), None, METERS_TO_POINTS),
+    ("registers", "delivery_points", "meter_id", "id", ("INSERT", "UPDATE", "DELETE"), None, None, METERS_TO_POINTS),
 ]
+
+
+def _touch(entry):
+    """The entry with `via` filled (None when the child names its parent itself)."""
+    return (*entry, None) if len(entry) == 7 else entry
 
 
 def _index_name(table: str) -> str:
@@ -70,10 +81,14 @@ END $$;
 """
 
 
-def _pg_touch_function(child: str, parent: str, child_col: str, parent_col: str, columns, condition) -> str:
+def _pg_touch_function(child: str, parent: str, child_col: str, parent_col: str, columns, condition, via) -> str:
     where = f" WHERE {condition}" if condition else ""
 
     def keys(rows: str) -> str:
+        if via:
+            table, via_child, via_parent = via
+            return (f"SELECT v.tenant_id, v.{via_parent} FROM {rows} r JOIN {table} v"
+                    f" ON v.tenant_id = r.tenant_id AND v.{via_child} = r.{child_col}{where}")
         return f"SELECT r.tenant_id, r.{child_col} FROM {rows} r{where}"
 
     if columns is None:
@@ -107,8 +122,8 @@ def _pg_upgrade() -> None:
     for table in TABLES:
         op.execute(f"CREATE TRIGGER sync_updated_at BEFORE UPDATE ON {table} FOR EACH ROW"
                    " WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION sync_set_updated_at()")
-    for child, parent, child_col, parent_col, events, columns, condition in TOUCHES:
-        op.execute(_pg_touch_function(child, parent, child_col, parent_col, columns, condition))
+    for child, parent, child_col, parent_col, events, columns, condition, via in map(_touch, TOUCHES):
+        op.execute(_pg_touch_function(child, parent, child_col, parent_col, columns, condition, via))
         for event in events:
             referencing = {"INSERT": "NEW TABLE AS sync_new", "DELETE": "OLD TABLE AS sync_old",
                            "UPDATE": "OLD TABLE AS sync_old NEW TABLE AS sync_new"}[event]
@@ -117,7 +132,7 @@ def _pg_upgrade() -> None:
 
 
 def _pg_downgrade() -> None:
-    for child, _parent, _c, _p, events, _cols, _cond in TOUCHES:
+    for child, _parent, _c, _p, events, _cols, _cond, _via in map(_touch, TOUCHES):
         for event in events:
             op.execute(f"DROP TRIGGER IF EXISTS sync_touch_{event.lower()} ON {child}")
         op.execute(f"DROP FUNCTION IF EXISTS sync_touch_from_{child}()")
@@ -145,14 +160,24 @@ def _sqlite_set_default(bind, table: str, old: str, new: str) -> None:
     bind.exec_driver_sql("PRAGMA writable_schema = OFF")
 
 
+def _sqlite_target(r: str, parent_col: str, child_col: str, condition, via) -> str:
+    """The parents of the child row `r` (NEW or OLD), as a condition on the parent table."""
+    if via:
+        table, via_child, via_parent = via
+        parents = (f"(SELECT {via_parent} FROM {table} WHERE tenant_id = {r}.tenant_id"
+                   f" AND {via_child} = {r}.{child_col})")
+        return f"(tenant_id = {r}.tenant_id AND {parent_col} IN {parents})"
+    return (f"(tenant_id = {r}.tenant_id AND {parent_col} = {r}.{child_col}"
+            + (f" AND {condition.replace('r.', f'{r}.')}" if condition else "") + ")")
+
+
 def _sqlite_touch_triggers():
     """(name, statement) of the row triggers touching parents."""
-    for child, parent, child_col, parent_col, events, columns, condition in TOUCHES:
+    for child, parent, child_col, parent_col, events, columns, condition, via in map(_touch, TOUCHES):
         for event in events:
             rows = ("NEW",) if event == "INSERT" else ("OLD",) if event == "DELETE" else ("NEW", "OLD")
-            targets = " OR ".join(f"(tenant_id = {r}.tenant_id AND {parent_col} = {r}.{child_col}"
-                                  + (f" AND {condition.replace('r.', f'{r}.')}" if condition else "") + ")"
-                                  for r in rows)
+
+            targets = " OR ".join(_sqlite_target(r, parent_col, child_col, condition, via) for r in rows)
             when = ""
             if event == "UPDATE" and columns is not None:
                 when = " WHEN " + " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in columns)

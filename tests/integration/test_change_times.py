@@ -214,3 +214,28 @@ def test_an_explicit_value_wins(tenant_id):
         _rewind(Bill, bill)
 
         assert _updated_at(Bill, bill) == LONG_AGO
+
+
+def test_a_meters_serial_and_its_registers_touch_the_points_it_is_installed_at(tenant_id):
+    from domain.sites.models import Meter, Register
+    from tests.factories import RegisterFactory
+
+    with tenant_scope(tenant_id):
+        point, elsewhere = DeliveryPointFactory(), DeliveryPointFactory()
+        meter = MeterFactory()
+        MeterInstallationFactory(meter=meter, delivery_point=point)
+        db.session.commit()
+
+        moved = {}
+        for act in ("serial", "register_added", "register_renamed"):
+            _rewind(DeliveryPoint, point, elsewhere)
+            if act == "serial":
+                db.session.get(Meter, meter.id).serial_number = "M-RENUMBERED"
+            elif act == "register_added":
+                RegisterFactory(meter=meter, code="PEAK", label="Peak")
+            else:
+                db.session.execute(update(Register).where(Register.meter_id == meter.id).values(label="Heures pleines"))
+            db.session.commit()
+            moved[act] = (_moved(DeliveryPoint, point), _moved(DeliveryPoint, elsewhere))
+
+    assert moved == {"serial": (True, False), "register_added": (True, False), "register_renamed": (True, False)}
