@@ -272,3 +272,33 @@ def test_another_tenants_rows_are_never_seen(tenants):
         assert numbers[0] not in {b.number for b in billing.bill_page(
             after=None, updated_since=None, limit=100, today=TODAY).items}
         assert customers.contract_page(after=None, updated_since=None, limit=100).items == []
+
+
+def test_every_list_page_is_a_fixed_number_of_statements_whatever_its_size(tenants):
+    with tenant_scope(tenants[0]):
+        for _ in range(15):
+            account = CustomerAccountFactory()
+            point = DeliveryPointFactory()
+            meter = MeterFactory()
+            RegisterFactory(meter=meter)
+            MeterInstallationFactory(meter=meter, delivery_point=point)
+            ContractFactory(account=account, delivery_point=point)
+            PaymentAllocationFactory(payment=PaymentFactory(account=account), bill=BillFactory(account=account))
+            RequestMessageFactory(request=ServiceRequestFactory(account=account))
+        db.session.commit()
+        db.session.expire_all()
+        lists = {
+            "accounts": (lambda: customers.account_page(after=None, updated_since=None, limit=100), 3),
+            "contracts": (lambda: customers.contract_page(after=None, updated_since=None, limit=100), 1),
+            "points": (lambda: sites.delivery_point_page(after=None, updated_since=None, limit=100), 3),
+            "payments": (lambda: accounting.payment_page(after=None, updated_since=None, limit=100), 2),
+            "requests": (lambda: requests_q.request_page(after=None, updated_since=None, limit=100), 2),
+        }
+
+        counted = {}
+        for name, (page_of, _most) in lists.items():
+            with statements() as seen:
+                assert len(page_of().items) >= 15
+            counted[name] = len(seen)
+
+    assert counted == {name: most for name, (_page, most) in lists.items()}
