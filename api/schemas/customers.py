@@ -80,8 +80,8 @@ class AccountOut(BaseModel):
     external_ref: str | None
     created_at: AwareDatetime
     updated_at: AwareDatetime = Field(description="Moves when the account, its holder, the holder's contacts or "
-                                                  "addresses, or its contracts' numbers, statuses, dates or "
-                                                  "points change.")
+                                                  "addresses, its contracts' numbers, statuses, dates or "
+                                                  "points, or these points' identifiers change.")
     holder: HolderOut
     contracts: list[AccountContractOut] = Field(description="Its contracts, oldest first.")
 

@@ -11,7 +11,8 @@ whoever writes: the ORM, the billing run's and the import's bulk SQL, the search
 - A change to a child that the parent's API answer shows touches the parent: contact points -> their party, a
   party -> the accounts it holds, a contract's number, status, dates or point -> its account, meter installations
   and the premise's address -> the points of delivery (so do a meter's serial, digits or multiplier and its
-  registers, through the installations), customer-visible messages -> their request, allocations -> their payment.
+  registers, through the installations; a point's identifier -> the accounts it supplies), customer-visible
+  messages -> their request, allocations -> their payment.
   A contract's `billed_until` (every billing run) does not touch the account.
 - PostgreSQL: a BEFORE UPDATE row trigger (`sync_set_updated_at`) per table; parents are touched by statement-level
   AFTER triggers with transition tables, in one set-based UPDATE per statement (an import's 10,000 contact points
@@ -56,6 +57,8 @@ TOUCHES = [
     ("meters", "delivery_points", "id", "id", ("UPDATE",),
      ("serial_number", "model", "digits", "multiplier", "unit", "is_smart"), None, METERS_TO_POINTS),
     ("registers", "delivery_points", "meter_id", "id", ("INSERT", "UPDATE", "DELETE"), None, None, METERS_TO_POINTS),
+    ("delivery_points", "customer_accounts", "id", "id", ("UPDATE",), ("identifier",), None,
+     ("contracts", "delivery_point_id", "account_id")),
 ]
 
 

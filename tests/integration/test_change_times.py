@@ -149,6 +149,20 @@ def test_a_contract_change_touches_its_account_but_billing_progress_does_not(ten
         assert _moved(Contract, contract)
 
 
+def test_a_renamed_point_of_delivery_touches_the_accounts_it_supplies(tenant_id):
+    with tenant_scope(tenant_id):
+        _party, account, point, _contract = _account_graph()
+        _other_party, other_account, _p, _c = _account_graph()
+        db.session.commit()
+        _rewind(CustomerAccount, account, other_account)
+
+        db.session.execute(update(DeliveryPoint).where(DeliveryPoint.id == point.id).values(identifier="PDL-NEW-1"))
+        db.session.commit()
+
+        assert _moved(CustomerAccount, account)
+        assert _updated_at(CustomerAccount, other_account) == LONG_AGO
+
+
 def test_a_new_contract_touches_its_account(tenant_id):
     with tenant_scope(tenant_id):
         _party, account, _point, _contract = _account_graph()
