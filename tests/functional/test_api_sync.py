@@ -243,3 +243,16 @@ def test_the_openapi_description_states_the_sync_contract(app, client):
         description = spec["paths"][path]["get"]["description"]
         assert "`updated_since` is inclusive" in description
         assert "minus a small overlap" in description
+
+
+
+def test_a_nul_in_an_identifier_or_a_filter_is_refused_never_a_500(app, client, tenants):
+    a, _b = tenants
+    api = api_client(client, make_api_key(app, a.tenant_id))
+
+    for path in ("/api/v1/accounts/C%00", "/api/v1/delivery-points/P%00", "/api/v1/contracts/K%00",
+                 "/api/v1/bills/F%00", "/api/v1/bills/F%00/pdf", "/api/v1/payments/%00",
+                 "/api/v1/accounts/C%00/ledger", "/api/v1/accounts/C%00/balance", "/api/v1/requests/R%00"):
+        assert api.get(path).status_code == 400, path
+    assert api.get("/api/v1/accounts", query_string={"q": "Mar\x00tin"}).status_code == 400
+    assert api.get("/api/v1/bills", query_string={"account_number": "C\x00"}).status_code == 400
