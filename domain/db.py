@@ -199,6 +199,19 @@ def external_ref_index() -> Index:
                  postgresql_where=text("external_ref IS NOT NULL"))
 
 
+def updated_at_column() -> Mapped[datetime]:
+    """When the row last changed, kept by the database on every write path (migration 0034 triggers): what the
+    integration API's `updated_since` and cursors read. Never set by the application."""
+    from sqlalchemy import FetchedValue, func
+
+    return mapped_column(UTCDateTime(), nullable=False, server_default=func.now(), server_onupdate=FetchedValue())
+
+
+def updated_at_index() -> Index:
+    """The integration API's stable order per tenant: (updated_at, id)."""
+    return Index(None, "tenant_id", "updated_at", "id")
+
+
 def public_id_column() -> Mapped[str]:
     return mapped_column(String(36), nullable=False, default=new_uuid)
 

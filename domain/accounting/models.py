@@ -8,7 +8,10 @@ from sqlalchemy import CheckConstraint, Date, Index, String, UniqueConstraint, f
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from domain.billing.models import without_tenant_key
-from domain.db import BigId, Money, TenantScoped, UTCDateTime, public_id_column, tenant_ref, tenant_table_args
+from domain.db import (
+    BigId, Money, TenantScoped, UTCDateTime, public_id_column, tenant_ref, tenant_table_args, updated_at_column,
+    updated_at_index,
+)
 
 
 class LedgerEntry(TenantScoped):
@@ -45,6 +48,7 @@ class LedgerEntry(TenantScoped):
 class Payment(TenantScoped):
     __tablename__ = "payments"
     __table_args__ = tenant_table_args(
+        updated_at_index(),
         UniqueConstraint("tenant_id", "public_id"),
         UniqueConstraint("tenant_id", "provider", "provider_reference"),
         CheckConstraint("amount > 0", name="amount_positive"),
@@ -78,6 +82,7 @@ class Payment(TenantScoped):
                                                      server_default="0")
     # When the provider's checkout session expires: past it, a pending payment was not completed (migration 0011).
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = updated_at_column()
 
     allocations: Mapped[list[PaymentAllocation]] = relationship(
         back_populates="payment", foreign_keys="PaymentAllocation.payment_id",

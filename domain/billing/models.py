@@ -19,6 +19,8 @@ from domain.db import (
     public_id_column,
     tenant_ref,
     tenant_table_args,
+    updated_at_column,
+    updated_at_index,
 )
 
 def without_tenant_key(table_args: tuple) -> tuple:
@@ -35,6 +37,7 @@ BILL_STATUSES = ("draft", "issued", "cancelled")
 class Bill(TenantScoped):
     __tablename__ = "bills"
     __table_args__ = tenant_table_args(
+        updated_at_index(),
         UniqueConstraint("tenant_id", "number"),
         UniqueConstraint("tenant_id", "public_id"),
         CheckConstraint(
@@ -84,6 +87,7 @@ class Bill(TenantScoped):
     billing_run_id: Mapped[int | None] = tenant_ref(nullable=True)
     estimated: Mapped[bool] = mapped_column(nullable=False, default=False, server_default=false())
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = updated_at_column()
 
     account: Mapped[CustomerAccount] = relationship(
         foreign_keys=[account_id], primaryjoin="CustomerAccount.id == Bill.account_id",

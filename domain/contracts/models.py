@@ -7,7 +7,10 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Date, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from domain.db import Quantity, TenantScoped, UTCDateTime, external_ref_index, tenant_ref, tenant_table_args, utcnow
+from domain.db import (
+    Quantity, TenantScoped, UTCDateTime, external_ref_index, tenant_ref, tenant_table_args, updated_at_column,
+    updated_at_index, utcnow,
+)
 from domain.offers.models import Offer
 from domain.parties.models import Party
 from domain.sites.models import DeliveryPoint
@@ -18,6 +21,7 @@ class CustomerAccount(TenantScoped):
 
     __tablename__ = "customer_accounts"
     __table_args__ = tenant_table_args(
+        updated_at_index(),
         UniqueConstraint("tenant_id", "account_number"),
         CheckConstraint("status in ('active', 'closed')", name="status"),
         CheckConstraint("payment_method in ('transfer', 'card', 'direct_debit')", name="payment_method"),
@@ -40,6 +44,7 @@ class CustomerAccount(TenantScoped):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     # The utility's own reference from its former system (customer base import): unique per tenant when set.
     external_ref: Mapped[str | None] = mapped_column(String(60))
+    updated_at: Mapped[datetime] = updated_at_column()
 
     holder: Mapped[Party] = relationship(
         foreign_keys=[holder_party_id], primaryjoin="Party.id == CustomerAccount.holder_party_id",
@@ -55,6 +60,7 @@ class Contract(TenantScoped):
 
     __tablename__ = "contracts"
     __table_args__ = tenant_table_args(
+        updated_at_index(),
         UniqueConstraint("tenant_id", "contract_number"),
         CheckConstraint("end_date is null or end_date > start_date", name="period"),
         CheckConstraint("status in ('active', 'ended', 'pending')", name="status"),
@@ -83,6 +89,7 @@ class Contract(TenantScoped):
     readings_prevented_reason: Mapped[str | None] = mapped_column(String(500))
     # The utility's own reference from its former system (customer base import): unique per tenant when set.
     external_ref: Mapped[str | None] = mapped_column(String(60))
+    updated_at: Mapped[datetime] = updated_at_column()
 
     account: Mapped[CustomerAccount] = relationship(
         back_populates="contracts", foreign_keys=[account_id], primaryjoin="CustomerAccount.id == Contract.account_id",

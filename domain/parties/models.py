@@ -6,7 +6,10 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from domain.db import TenantScoped, UTCDateTime, external_ref_index, tenant_ref, tenant_table_args, utcnow
+from domain.db import (
+    TenantScoped, UTCDateTime, external_ref_index, tenant_ref, tenant_table_args, updated_at_column, updated_at_index,
+    utcnow,
+)
 
 PARTY_KINDS = ("person", "organisation")
 CONTACT_KINDS = ("email", "phone", "postal")
@@ -16,6 +19,7 @@ PARTY_ROLES = ("holder", "payer", "applicant", "owner", "occupier")
 class Party(TenantScoped):
     __tablename__ = "parties"
     __table_args__ = tenant_table_args(
+        updated_at_index(),
         UniqueConstraint("tenant_id", "party_number"),
         CheckConstraint("kind in ('person', 'organisation')", name="kind"),
         Index(None, "tenant_id", "last_name", "first_name"),
@@ -33,6 +37,7 @@ class Party(TenantScoped):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     # The utility's own reference from its former system (customer base import): unique per tenant when set.
     external_ref: Mapped[str | None] = mapped_column(String(60))
+    updated_at: Mapped[datetime] = updated_at_column()
 
     contact_points: Mapped[list[ContactPoint]] = relationship(
         back_populates="party", foreign_keys="ContactPoint.party_id",

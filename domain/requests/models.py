@@ -6,7 +6,10 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from domain.db import BigId, TenantScoped, UTCDateTime, public_id_column, tenant_ref, tenant_table_args
+from domain.db import (
+    BigId, TenantScoped, UTCDateTime, public_id_column, tenant_ref, tenant_table_args, updated_at_column,
+    updated_at_index,
+)
 
 REQUEST_KINDS = ("complaint", "move_in", "move_out", "offer_change", "meter_problem", "intervention", "other")
 REQUEST_STATUSES = ("open", "in_progress", "waiting_customer", "resolved", "closed")
@@ -15,6 +18,7 @@ REQUEST_STATUSES = ("open", "in_progress", "waiting_customer", "resolved", "clos
 class ServiceRequest(TenantScoped):
     __tablename__ = "service_requests"
     __table_args__ = tenant_table_args(
+        updated_at_index(),
         UniqueConstraint("tenant_id", "reference"),
         CheckConstraint(
             "kind in ('complaint', 'move_in', 'move_out', 'offer_change', 'meter_problem', 'intervention', 'other')",
@@ -48,6 +52,7 @@ class ServiceRequest(TenantScoped):
     category: Mapped[str | None] = mapped_column(String(32))
     # When the customer last looked at it: newer staff messages are shown as "reply to read".
     customer_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = updated_at_column()
 
     messages: Mapped[list[RequestMessage]] = relationship(
         back_populates="request", foreign_keys="RequestMessage.request_id",

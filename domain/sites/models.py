@@ -1,13 +1,16 @@
 """Premises and points of delivery (one per activity at a location); meters, registers, installs."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import CheckConstraint, Date, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from domain.db import Ratio, TenantScoped, external_ref_index, public_id_column, tenant_ref, tenant_table_args
+from domain.db import (
+    Ratio, TenantScoped, external_ref_index, public_id_column, tenant_ref, tenant_table_args, updated_at_column,
+    updated_at_index,
+)
 
 ACTIVITY_UNITS = {"water": "m3", "gas": "m3", "electricity": "kWh", "heating": "kWh"}
 _ACTIVITY_CHECK = "activity in ('water', 'gas', 'electricity', 'heating')"
@@ -46,6 +49,7 @@ class DeliveryPoint(TenantScoped):
 
     __tablename__ = "delivery_points"
     __table_args__ = tenant_table_args(
+        updated_at_index(),
         UniqueConstraint("tenant_id", "identifier"),
         UniqueConstraint("tenant_id", "premise_id", "activity"),
         external_ref_index(),
@@ -63,6 +67,7 @@ class DeliveryPoint(TenantScoped):
     calorific_zone: Mapped[str | None] = mapped_column(String(40))  # gas: the zone whose calorific values apply
     # The utility's own reference from its former system (customer base import): unique per tenant when set.
     external_ref: Mapped[str | None] = mapped_column(String(60))
+    updated_at: Mapped[datetime] = updated_at_column()
 
     premise: Mapped[Premise] = relationship(
         back_populates="delivery_points", foreign_keys=[premise_id],
