@@ -41,7 +41,7 @@ def get_bill(number: str):
 
 
 @operation("GET", "/bills/<number>/pdf", scope="bills:read", tags=["Bills"], summary="The bill's PDF as issued",
-           errors=(404,),
+           errors=(404, 503),
            description="The document issued to the customer, byte for byte (checked against the checksum stored at "
                        "issue); never a new rendering. 503 with `Retry-After` if it cannot be served as issued now.",
            response_content={"application/pdf": {"schema": {"type": "string", "format": "binary"}}})

@@ -80,7 +80,7 @@ def openapi_document(server_url: str = "/api/v1") -> dict[str, Any]:
                 "description": "An API key created in the back office: `Authorization: Bearer uak_…`.",
             }},
             "responses": {str(status): _error_response(status, refs) for status in
-                          (*_STANDARD_ERRORS, 404, 409, 413, 415)},
+                          (*_STANDARD_ERRORS, 404, 409, 413, 415, 503)},
         },
     }
 
@@ -108,7 +108,7 @@ def _webhooks(refs) -> dict[str, Any]:
 def _error_response(status: int, refs) -> dict[str, Any]:
     response = {"description": HTTPStatus(status).phrase,
                 "content": {"application/json": {"schema": refs[(Error, "serialization")]}}}
-    if status == 429:
+    if status in (429, 503):
         response["headers"] = {"Retry-After": {"description": "Seconds to wait before calling again.",
                                                "schema": {"type": "integer"}}}
     if status == 401:

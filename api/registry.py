@@ -150,7 +150,19 @@ def _body(op: Operation, raw: bytes):
         data = json.loads(raw or b"null")
     except ValueError as exc:
         raise ApiError(400, "malformed_json", _("The body is not valid JSON.")) from exc
+    if b"\\u0000" in raw and _holds_nul(data):  # no text column takes one (PostgreSQL refuses it outright)
+        raise ApiError(422, "invalid_request", _("Text may not contain the NUL character (\\u0000)."))
     return _validated(op.body, data, "body")
+
+
+def _holds_nul(data) -> bool:
+    if isinstance(data, str):
+        return "\x00" in data
+    if isinstance(data, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in data.items())
+    if isinstance(data, list):
+        return any(_holds_nul(item) for item in data)
+    return False
 
 
 def _validated(model: type[BaseModel], data: Any, where: str) -> BaseModel:

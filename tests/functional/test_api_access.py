@@ -172,3 +172,14 @@ def test_keys_are_created_with_known_scopes_and_stored_hashed(app, two_tenants):
             except keys.KeyProblem:
                 continue
             raise AssertionError(f"{bad} was accepted")
+
+
+def test_a_nul_character_in_a_json_body_is_refused_before_anything_is_read(app, client, two_tenants):
+    a, _b = two_tenants
+    api = api_client(client, make_api_key(app, a.tenant_id))
+
+    answer = api.post("/api/v1/meter-exchanges", data=b'{"point": "PDL\\u0000", "exchange_date": "2026-01-01"}',
+                      headers={"Content-Type": "application/json"})
+
+    assert answer.status_code == 422 and _error(answer)["code"] == "invalid_request"
+    assert "\\u0000" in _error(answer)["message"]
