@@ -179,6 +179,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(console_bp, url_prefix="/console")
     app.register_blueprint(branding_bp)
     app.register_blueprint(health_bp)
+    from api.setup import init_api
+    init_api(app)  # before the request transaction: its call log runs after the request's commit
 
 
 def _init_request_transaction(app: Flask) -> None:
@@ -220,6 +222,9 @@ def _register_errors(app: Flask) -> None:
         return "portal/layout.html"
 
     def _page(code: int, title: str, message: str):
+        from api.setup import http_error_answer, is_api_request
+        if is_api_request():
+            return http_error_answer(code)
         # A request whose host werkzeug cannot even bind (e.g. `aquaville..localhost`) has no URL adapter, and the
         # page's links would fail to build: bind one to the platform's domain, links are relative anyway.
         request_context = request_ctx._get_current_object()

@@ -9,7 +9,7 @@ from tenants.resolution import HostKind, resolve_host
 
 # Blueprints served on the platform's own host (no tenant) and on every host.
 PLATFORM_BLUEPRINTS = {"console"}
-ANY_HOST_BLUEPRINTS = {"health"}
+ANY_HOST_BLUEPRINTS = {"health", "api"}  # the API's tenant comes from its key (api/auth.py)
 # What a suspended tenant's host still serves: what its "service suspended" page needs to look like the utility's
 # own (stylesheets, brand colours, logo) and to be read in another language.
 SUSPENDED_ENDPOINTS = {"static", "branding.brand_css", "branding.logo", "portal.language"}
@@ -25,7 +25,7 @@ def init_tenancy(app) -> None:
         g.tenant = None
         g.tenant_token = set_tenant(None)
         g.actor_token = set_actor(SYSTEM)
-        if request.blueprint in ANY_HOST_BLUEPRINTS:
+        if request.blueprint in ANY_HOST_BLUEPRINTS or request.path.startswith("/api/"):
             return None
         kind, tenant = resolve_host(request.host, app.config["PLATFORM_DOMAIN"])
         if kind is HostKind.UNKNOWN:

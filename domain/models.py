@@ -39,3 +39,4 @@ from domain.collections.models import (  # noqa: F401
 from domain.collections.money_models import ManualPayment, Refund, WriteOff, WriteOffLine  # noqa: F401
 from domain.collections.statements.models import BankStatement, StatementEntry  # noqa: F401
 from domain.search.models import AccountSearchDocument, SearchWord  # noqa: F401
+from domain.apikeys.models import ApiCall, ApiIdempotentAnswer, ApiKey  # noqa: F401
