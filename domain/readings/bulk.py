@@ -85,6 +85,7 @@ class Outcome:
     point: str | None = None
     meter: str | None = None
     register: str | None = None
+    unit: str | None = None  # the meter's (m3, kWh), for the messages
     previous_on: date | None = None
     previous_value: Decimal | None = None
     consumption: Decimal | None = None
@@ -261,7 +262,7 @@ def resolve(outcome: Outcome, world: BatchWorld) -> None:
             outcome.reject("not_in_service")
             return
         outcome.point_id, outcome.point = inst.point_id, world.points_by_id[inst.point_id].identifier
-    outcome.meter_id, outcome.meter = meter.id, meter.serial
+    outcome.meter_id, outcome.meter, outcome.unit = meter.id, meter.serial, meter.unit
     if outcome.register is None:
         if len(meter.registers) != 1:
             outcome.reject("register_required", registers=sorted(meter.registers))
