@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from domain.billing.engine.model import MeterIn, ReadingIn
-from domain.bulk import among, insert_columns, insert_rows, is_postgresql
+from domain.billing.engine.estimation import MAX_HISTORY_DAYS, MIN_HISTORY_DAYS
+from domain.bulk import among, fetch, id_array, insert_columns, insert_rows, is_postgresql, probing
 from domain.db import db
 from domain.readings.bulk import (
     ACCEPTED,
@@ -42,8 +43,7 @@ from domain.readings.services import TASK_KIND, _metering_group
 from domain.readings.validation import DEFAULT_PLAUSIBILITY_FACTOR
 from domain.sites.models import DeliveryPoint, Meter, MeterInstallation, Register
 from domain.contracts.models import Contract
-from domain.tasks import levels
-from domain.tasks.services import create_task
+from domain.tasks.services import add_tasks
 from domain.webhooks.events import publish
 from tenants.context import require_tenant_id
 from tenants.guard import TENANT_FILTERED
@@ -69,119 +69,149 @@ class BatchResult:
 
 
 def _rows(stmt) -> list[tuple]:
-    return db.session.execute(stmt.execution_options(**_FILTERED)).tuples().all()
+    return [tuple(row) for row in db.session.execute(stmt.execution_options(**_FILTERED))]
 
 
 # --- loading --------------------------------------------------------------------------------------------------------
 
-def _load_places(outcomes: list[Outcome], tenant_id: int) -> BatchWorld:
+def _probe(table, column, keys, *columns, where=()) -> list[tuple]:
+    """The tenant's rows of `table` whose `column` is one of `keys`, each key looked up through its index (a
+    plain `= ANY(array)` lets PostgreSQL compare every row of the tenant with the whole array)."""
+    if not keys:
+        return []
+    return _rows(probing(db.session, column, sorted(keys), *columns,
+                         where=[table.c.tenant_id == require_tenant_id(), *where]))
+
+
+def _load_places(outcomes: list[Outcome]) -> BatchWorld:
     """Points by identifier and meters by serial (the tenant's only: another tenant's stay unknown), with every
     installation of their points, and the meters and registers of those."""
     world = BatchWorld()
-    session = db.session
     dp, mi, m, r = (DeliveryPoint.__table__, MeterInstallation.__table__, Meter.__table__, Register.__table__)
-    identifiers = sorted({o.point for o in outcomes if o.status != REJECTED and o.point is not None})
-    serials = sorted({o.meter for o in outcomes if o.status != REJECTED and o.point is None})
+    identifiers = {o.point for o in outcomes if o.status != REJECTED and o.point is not None}
+    serials = {o.meter for o in outcomes if o.status != REJECTED and o.point is None}
     points: dict[int, PointFacts] = {}
-    if identifiers:
-        for point_id, identifier, activity in _rows(select(dp.c.id, dp.c.identifier, dp.c.activity).where(
-                dp.c.tenant_id == tenant_id, among(dp.c.identifier, identifiers, session))):
-            points[point_id] = world.points[identifier] = PointFacts(point_id, identifier, activity)
-    meter_ids: set[int] = set()
-    if serials:
-        meter_ids = {row[0] for row in _rows(select(m.c.id).where(
-            m.c.tenant_id == tenant_id, among(m.c.serial_number, serials, session)))}
+    for point_id, identifier, activity in _probe(dp, dp.c.identifier, identifiers, dp.c.id, dp.c.identifier,
+                                                 dp.c.activity):
+        points[point_id] = world.points[identifier] = PointFacts(point_id, identifier, activity)
+    meter_ids = {row[0] for row in _probe(m, m.c.serial_number, serials, m.c.id)}
     if not points and not meter_ids:
         return world
-    where = []
-    if points:
-        where.append(among(mi.c.delivery_point_id, sorted(points), session))
-    if meter_ids:
-        where.append(mi.c.delivery_point_id.in_(select(mi.c.delivery_point_id).where(
-            mi.c.tenant_id == tenant_id, among(mi.c.meter_id, sorted(meter_ids), session)).scalar_subquery()))
-        where.append(among(mi.c.meter_id, sorted(meter_ids), session))
-    installations = [Installation(*row) for row in _rows(
-        select(mi.c.meter_id, mi.c.delivery_point_id, mi.c.installed_on, mi.c.removed_on)
-        .where(mi.c.tenant_id == tenant_id, or_(*where)).order_by(mi.c.installed_on, mi.c.id))]
-    missing = sorted({i.point_id for i in installations} - set(points))
-    if missing:
-        for point_id, identifier, activity in _rows(select(dp.c.id, dp.c.identifier, dp.c.activity).where(
-                dp.c.tenant_id == tenant_id, among(dp.c.id, missing, session))):
-            points[point_id] = PointFacts(point_id, identifier, activity)
-    all_meters = sorted({i.meter_id for i in installations} | meter_ids)
-    for meter_id, serial, digits, multiplier, unit, register_id, code in _rows(
-            select(m.c.id, m.c.serial_number, m.c.digits, m.c.multiplier, m.c.unit, r.c.id, r.c.code)
-            .join(r, (r.c.meter_id == m.c.id) & (r.c.tenant_id == m.c.tenant_id))
-            .where(m.c.tenant_id == tenant_id, among(m.c.id, all_meters, session)).order_by(r.c.id)):
-        meter = world.meters.get(meter_id)
-        if meter is None:
-            meter = world.meters[meter_id] = MeterFacts(meter_id, serial, digits, multiplier, unit, {})
-        meter.registers[code] = register_id
-    for inst in installations:
+    columns = (mi.c.id, mi.c.meter_id, mi.c.delivery_point_id, mi.c.installed_on, mi.c.removed_on)
+    installations = {row[0]: row for row in _probe(mi, mi.c.delivery_point_id, set(points), *columns)}
+    by_meter = _probe(mi, mi.c.meter_id, meter_ids, *columns)
+    installations.update({row[0]: row for row in by_meter})
+    others = {row[2] for row in by_meter} - set(points)  # every meter ever at the points of those meters
+    installations.update({row[0]: row for row in _probe(mi, mi.c.delivery_point_id, others, *columns)})
+    found = sorted((Installation(*row[1:]) for row in installations.values()),
+                   key=lambda i: (i.installed_on, i.meter_id))
+    for point_id, identifier, activity in _probe(dp, dp.c.id, {i.point_id for i in found} - set(points),
+                                                 dp.c.id, dp.c.identifier, dp.c.activity):
+        points[point_id] = PointFacts(point_id, identifier, activity)
+    all_meters = {i.meter_id for i in found} | meter_ids
+    for meter_id, serial, digits, multiplier, unit in _probe(m, m.c.id, all_meters, m.c.id, m.c.serial_number,
+                                                            m.c.digits, m.c.multiplier, m.c.unit):
+        world.meters[meter_id] = MeterFacts(meter_id, serial, digits, multiplier, unit, {})
+    for register_id, meter_id, code in sorted(_probe(r, r.c.meter_id, all_meters, r.c.id, r.c.meter_id, r.c.code)):
+        world.meters[meter_id].registers[code] = register_id
+    for inst in found:
         if inst.point_id in points:
             points[inst.point_id].installations.append(inst)
         if inst.meter_id in world.meters:
             world.meters[inst.meter_id].installations.append(inst)
-    serial_set = set(serials)
-    world.meters_by_serial = {meter.serial: meter for meter in world.meters.values() if meter.serial in serial_set}
+    world.meters_by_serial = {meter.serial: meter for meter in world.meters.values() if meter.serial in serials}
     world.points_by_id = points
     return world
 
 
-def _lock_meters(meter_ids: list[int], tenant_id: int) -> None:
+def _lock_meters(meter_ids: list[int]) -> None:
     """Lock the meters read (in id order: two batches never wait on each other in a circle), as a customer's
     reading locks its meter: two readings of one meter are never judged against the same previous one."""
     if meter_ids and is_postgresql(db.session):
         m = Meter.__table__
-        _rows(select(m.c.id).where(m.c.tenant_id == tenant_id, among(m.c.id, meter_ids, db.session))
+        _rows(select(m.c.id).where(m.c.tenant_id == require_tenant_id(), among(m.c.id, meter_ids, db.session))
               .order_by(m.c.id).with_for_update())
 
 
-def _load_state(outcomes: list[Outcome], world: BatchWorld, tenant_id: int) -> None:
+# Per register, on PostgreSQL: its latest valid actual reading and, over the engine's history span before it, the
+# earliest one, their count and whether the index ever went down (see bulk.history_summary, its Python twin):
+# one row per register instead of its whole history.
+_SUMMARY_SQL = f"""
+SELECT k.key, s.latest_on, s.latest_value, s.first_on, s.first_value, s.kept, s.went_down
+FROM unnest(CAST(%s AS bigint[])) AS k(key)
+CROSS JOIN LATERAL (
+    SELECT max(read_on) AS latest_on, (array_agg(value ORDER BY read_on DESC, id DESC))[1] AS latest_value,
+           min(read_on) AS first_on, (array_agg(value ORDER BY read_on, id))[1] AS first_value,
+           count(*) AS kept, coalesce(bool_or(value < before), false) AS went_down
+    FROM (
+        SELECT id, read_on, value, lag(value) OVER (ORDER BY read_on, id) AS before
+        FROM (
+            SELECT id, read_on, value, max(read_on) OVER () AS top
+            FROM meter_readings
+            WHERE tenant_id = %s AND register_id = k.key AND status = 'valid' AND source <> 'estimated'
+            OFFSET 0
+        ) everything
+        WHERE read_on >= top - {MAX_HISTORY_DAYS}
+    ) span
+) s
+"""
+
+
+def _summaries(register_ids: set[int], meters: dict[int, tuple[MeterIn, str]]) -> dict[int, tuple]:
+    """register id -> (latest, summary readings or None when the whole history is needed), for registers on a
+    point that had one meter."""
+    if not register_ids:
+        return {}
+    found = {}
+    if is_postgresql(db.session):
+        for key, latest_on, latest_value, first_on, first_value, kept, went_down in fetch(
+                db.session, _SUMMARY_SQL, (id_array(sorted(register_ids)), require_tenant_id())):
+            meter, code = meters[key]
+            if latest_on is None:
+                found[key] = (None, [])
+                continue
+            latest = (latest_on, latest_value)
+            if went_down:
+                found[key] = (latest, None)
+            elif kept < 2 or (latest_on - first_on).days < MIN_HISTORY_DAYS:
+                found[key] = (latest, [ReadingIn(code, latest_on, latest_value, False, meter.serial)])
+            else:
+                found[key] = (latest, [ReadingIn(code, first_on, first_value, False, meter.serial),
+                                       ReadingIn(code, latest_on, latest_value, False, meter.serial)])
+        return found
+    mr = MeterReading.__table__
+    rows: dict[int, list] = {key: [] for key in register_ids}
+    for register_id, read_on, value, _id in sorted(_probe(
+            mr, mr.c.register_id, register_ids, mr.c.register_id, mr.c.read_on, mr.c.value, mr.c.id,
+            where=[mr.c.status == "valid", mr.c.source != "estimated"])):
+        rows[register_id].append((read_on, value))
+    for key, found_rows in rows.items():
+        meter, code = meters[key]
+        found[key] = history_summary(found_rows, register_code=code, meter=meter)
+    return found
+
+
+def _load_state(outcomes: list[Outcome], world: BatchWorld) -> None:
     """Per register read: its stored readings of the batch's days, its latest valid actual reading and the
     history plausibility weighs it on; the contracts of the points."""
-    session = db.session
     standing = [o for o in outcomes if o.status != REJECTED]
-    register_ids = {o.register_id for o in standing}
-    days = {(o.register_id, o.read_on) for o in standing}
-    repeated = set()
-    counted: set[int] = set()
-    for o in standing:
-        if o.register_id in counted:
-            repeated.add(o.register_id)
-        counted.add(o.register_id)
     point_of_register = {o.register_id: o.point_id for o in standing}
+    seen: set[int] = set()
+    repeated = {o.register_id for o in standing if o.register_id in seen or seen.add(o.register_id)}
     multi_meter = {point_id for point_id in set(point_of_register.values())
                    if len({i.meter_id for i in world.points_by_id[point_id].installations}) > 1}
-    meter_of_register = {}
-    for meter in world.meters.values():
-        for code, register_id in meter.registers.items():
-            meter_of_register[register_id] = (meter, code)
-    # Every register of every meter of a point whose meter was exchanged: its history spans them.
-    wanted = set(register_ids)
-    for point_id in multi_meter:
-        for inst in world.points_by_id[point_id].installations:
-            wanted.update(world.meters[inst.meter_id].registers.values())
-
     mr = MeterReading.__table__
-    actual: dict[int, list[tuple[date, object]]] = {}
-    valid_rows: dict[int, list[tuple]] = {}
-    for register_id, read_on, value, status, source in _rows(
-            select(mr.c.register_id, mr.c.read_on, mr.c.value, mr.c.status, mr.c.source)
-            .where(mr.c.tenant_id == tenant_id, among(mr.c.register_id, sorted(wanted), session),
-                   mr.c.status != "rejected")
-            .order_by(mr.c.register_id, mr.c.read_on, mr.c.id)):
-        estimated = source == "estimated"
-        if not estimated and (register_id, read_on) in days:
-            world.same_day.setdefault((register_id, read_on), []).append(StoredReading(value, status, source))
-        if status == "valid":
-            if not estimated:
-                actual.setdefault(register_id, []).append((read_on, value))
-            if point_of_register.get(register_id) in multi_meter or register_id in repeated \
-                    or register_id not in register_ids:
-                valid_rows.setdefault(register_id, []).append((read_on, value, estimated))
 
-    meters_in = {}
+    pairs = {(o.register_id, o.read_on) for o in standing}
+    days = {day for _register, day in pairs}
+    for register_id, read_on, value, status, source in _probe(
+            mr, mr.c.register_id, {register for register, _day in pairs}, mr.c.register_id, mr.c.read_on,
+            mr.c.value, mr.c.status, mr.c.source,
+            where=[mr.c.read_on.in_(sorted(days)), mr.c.status != "rejected", mr.c.source != "estimated"]):
+        if (register_id, read_on) in pairs:
+            world.same_day.setdefault((register_id, read_on), []).append(StoredReading(value, status, source))
+
+    meters_in: dict[tuple, MeterIn] = {}
 
     def meter_in(meter: MeterFacts, inst: Installation) -> MeterIn:
         key = (meter.id, inst.installed_on)
@@ -190,52 +220,63 @@ def _load_state(outcomes: list[Outcome], world: BatchWorld, tenant_id: int) -> N
                                      inst.removed_on, tuple(meter.registers))
         return meters_in[key]
 
-    point_history: dict[int, tuple[tuple[MeterIn, ...], list[ReadingIn]]] = {}
-    needs_full: list[int] = []
-    for register_id in register_ids:
-        meter, code = meter_of_register[register_id]
-        point_id = point_of_register[register_id]
-        point = world.points_by_id[point_id]
-        rows = actual.get(register_id, [])
-        latest = rows[-1] if rows else None
-        if point_id in multi_meter or register_id in repeated:
-            needs_full.append(register_id)
-            world.histories[register_id] = RegisterHistory(latest, [], (), True)
+    alone: dict[int, tuple[MeterIn, str]] = {}
+    for outcome in standing:
+        register_id = outcome.register_id
+        if outcome.point_id in multi_meter or register_id in repeated:
             continue
-        inst = next(i for i in point.installations if i.meter_id == meter.id)
-        mine = meter_in(meter, inst)
-        latest, summary = history_summary(rows, register_code=code, meter=mine)
+        meter = world.meters[outcome.meter_id]
+        inst = next(i for i in world.points_by_id[outcome.point_id].installations if i.meter_id == meter.id)
+        alone[register_id] = (meter_in(meter, inst), outcome.register)
+    full_points = {point_of_register[r] for r in repeated} | multi_meter
+    for register_id, (latest, summary) in _summaries(set(alone), alone).items():
         if summary is None:  # the index went down in the span: the engine needs every reading
-            needs_full.append(register_id)
-            valid_rows[register_id] = [(read_on, value, False) for read_on, value in rows]
-            world.histories[register_id] = RegisterHistory(latest, [], (), True)
+            full_points.add(point_of_register[register_id])
             continue
-        world.histories[register_id] = RegisterHistory(latest, summary, (mine,), False)
-    for register_id in needs_full:
-        point_id = point_of_register[register_id]
-        if point_id not in point_history:
-            insts = world.points_by_id[point_id].installations
-            meters = tuple(meter_in(world.meters[i.meter_id], i) for i in insts)
-            readings = []
-            for inst in insts:
-                found = world.meters[inst.meter_id]
-                for code, rid in found.registers.items():
-                    readings.extend(ReadingIn(code, read_on, value, estimated, found.serial)
-                                    for read_on, value, estimated in valid_rows.get(rid, ()))
-            readings.sort(key=lambda reading: reading.read_on)
-            point_history[point_id] = (meters, readings)
-        meters, readings = point_history[point_id]
-        history = world.histories[register_id]
-        history.meters, history.readings = meters, readings
+        world.histories[register_id] = RegisterHistory(latest, summary, (alone[register_id][0],), False)
 
-    points = sorted({o.point_id for o in standing})
-    if points:
-        c = Contract.__table__
-        for point_id, start_date, end_date, estimate in _rows(
-                select(c.c.delivery_point_id, c.c.start_date, c.c.end_date, c.c.estimated_annual_consumption)
-                .where(c.c.tenant_id == tenant_id, among(c.c.delivery_point_id, points, session))
-                .order_by(c.c.start_date, c.c.id)):
-            world.contracts.setdefault(point_id, []).append(ContractFacts(start_date, end_date, estimate))
+    if full_points:
+        _load_full_histories(full_points, point_of_register, world, meter_in)
+
+    c = Contract.__table__
+    for point_id, start_date, end_date, estimate, _id in sorted(
+            _probe(c, c.c.delivery_point_id, {o.point_id for o in standing}, c.c.delivery_point_id, c.c.start_date,
+                   c.c.end_date, c.c.estimated_annual_consumption, c.c.id),
+            key=lambda row: (row[1], row[4])):
+        world.contracts.setdefault(point_id, []).append(ContractFacts(start_date, end_date, estimate))
+
+
+def _load_full_histories(points: set[int], point_of_register: dict[int, int], world: BatchWorld, meter_in) -> None:
+    """Every valid reading of every meter ever at these points (estimates too, as the portal gives the engine),
+    for their registers read in the batch: a meter exchange, a register read more than once, a lower index."""
+    mr = MeterReading.__table__
+    owner: dict[int, tuple[MeterFacts, str]] = {}
+    meters_of_point: dict[int, tuple[MeterIn, ...]] = {}
+    for point_id in points:
+        insts = world.points_by_id[point_id].installations
+        meters_of_point[point_id] = tuple(meter_in(world.meters[i.meter_id], i) for i in insts)
+        for inst in insts:
+            meter = world.meters[inst.meter_id]
+            owner.update({register_id: (meter, code) for code, register_id in meter.registers.items()})
+    readings: dict[int, list[ReadingIn]] = {point_id: [] for point_id in points}
+    point_of_meter = {}
+    for point_id in points:
+        for inst in world.points_by_id[point_id].installations:
+            point_of_meter.setdefault(inst.meter_id, set()).add(point_id)
+    actual: dict[int, tuple] = {}
+    for register_id, read_on, value, source, _id in sorted(_probe(
+            mr, mr.c.register_id, set(owner), mr.c.register_id, mr.c.read_on, mr.c.value, mr.c.source, mr.c.id,
+            where=[mr.c.status == "valid"]), key=lambda row: (row[1], row[4])):
+        meter, code = owner[register_id]
+        reading = ReadingIn(code, read_on, value, source == "estimated", meter.serial)
+        for point_id in point_of_meter[meter.id]:
+            readings[point_id].append(reading)
+        if source != "estimated":
+            actual[register_id] = (read_on, value)
+    for register_id, point_id in point_of_register.items():
+        if point_id in points:
+            world.histories[register_id] = RegisterHistory(actual.get(register_id), readings[point_id],
+                                                           meters_of_point[point_id], True)
 
 
 # --- writing --------------------------------------------------------------------------------------------------------
@@ -269,8 +310,7 @@ def _open_checks(pending: list[Outcome], ids: list[int], now: datetime) -> None:
     groups: dict[tuple, list[tuple[Outcome, int]]] = {}
     for outcome, reading_id in zip(pending, ids, strict=True):
         groups.setdefault((outcome.meter_id, outcome.read_on, outcome.source), []).append((outcome, reading_id))
-    group_id = _metering_group().id
-    level = levels.task_level(TASK_KIND)
+    tasks = []
     for (_meter_id, day, source), found in groups.items():
         first = found[0][0]
         lines = [f"Reading sent through the API ({source}) for point of delivery {first.point}, "
@@ -281,11 +321,10 @@ def _open_checks(pending: list[Outcome], ids: list[int], now: datetime) -> None:
             lines.append(f"{outcome.register}: given index {outcome.value}, consumption {outcome.consumption}"
                          f"{since}; expected {outcome.expected} (accepted between {outcome.low} and {outcome.high}):"
                          f" out of bounds." + (" Rollover confirmed by the sender." if outcome.rolled_over else ""))
-        create_task(group_id=group_id, kind=TASK_KIND,
-                    title=f"Check reading of meter {first.meter} ({day.isoformat()})",
-                    params={"meter": first.meter, "day": day.isoformat()}, details="\n".join(lines),
-                    subject_type="meter_reading", subject_id=min(reading_id for _o, reading_id in found), now=now,
-                    level=level)
+        tasks.append({"title": f"Check reading of meter {first.meter} ({day.isoformat()})",
+                      "params": {"meter": first.meter, "day": day.isoformat()}, "details": "\n".join(lines),
+                      "subject_type": "meter_reading", "subject_id": min(reading_id for _o, reading_id in found)})
+    add_tasks(group_id=_metering_group().id, kind=TASK_KIND, tasks=tasks, now=now)
 
 
 # --- events ---------------------------------------------------------------------------------------------------------
@@ -319,13 +358,13 @@ def ingest_batch(*, readings: Sequence[RawReading], today: date, now: datetime,
     commits (or rolls everything back)."""
     tenant_id = require_tenant_id()
     outcomes = [parse_reading(position, raw, today=today) for position, raw in enumerate(readings)]
-    world = _load_places(outcomes, tenant_id)
+    world = _load_places(outcomes)
     for outcome in outcomes:
         if outcome.status != REJECTED:
             resolve(outcome, world)
     if any(o.status != REJECTED for o in outcomes):
-        _lock_meters(sorted({o.meter_id for o in outcomes if o.status != REJECTED}), tenant_id)
-        _load_state(outcomes, world, tenant_id)
+        _lock_meters(sorted({o.meter_id for o in outcomes if o.status != REJECTED}))
+        _load_state(outcomes, world)
         judge_batch(outcomes, world, plausibility_factor=plausibility_factor)
     _write(outcomes, tenant_id, now)
     result = BatchResult(outcomes)
