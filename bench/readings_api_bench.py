@@ -1,7 +1,7 @@
 """Readings in bulk through the API (issue 16 §2): batches of 10,000 posted to `POST /api/v1/readings/batch`.
 
     .venv/bin/python bench/readings_api_bench.py --registers 100000 --db bench_readings   # [--batch 10000] [--keep]
-                                                                                            # [--reuse] [--profile]
+                                                                      # [--server 2] [--reuse] [--profile]
 
 1. recreates the database `--db` (dropped and created again: give one of your own) as the owner and migrates it;
 2. creates one tenant through the onboarding service and bulk-loads accounts (bench/billing_setup.py: point of
@@ -10,9 +10,11 @@
 3. builds one reading per register, dated today, its index the latest one plus the register's usual consumption
    (so nearly all are plausible; every 97th is lower than the previous one, every 89th far too high), half sent
    by point of delivery and half by meter serial and register;
-4. posts them in batches of `--batch` (JSON bodies encoded beforehand) through the real endpoint with the Flask
-   test client, the app connected as `utility_app` (row-level security on), one transaction per batch as in
-   production; prints the readings per second of each batch and overall, and the outcome totals.
+4. posts them in batches of `--batch` (JSON bodies encoded beforehand) through the real endpoint, the app
+   connected as `utility_app` (row-level security on), one transaction per batch as in production: with the Flask
+   test client in this process (`--server 0`, the default), or to gunicorn with W sync workers over HTTP from W
+   client threads (`--server W`: batches in parallel, as several systems or one sending in parallel would);
+   prints the readings per second of each batch and overall, and the outcome totals.
 
 Exit status 1 below TARGET readings per second overall, or when a batch does not answer 200.
 With --profile, the last batch runs under cProfile and the top functions are printed.
@@ -134,15 +136,96 @@ def post_batches(app, token: str, readings: list[dict], size: int, profile: bool
         answer = response.get_json()
         for key, value in answer["totals"].items():
             totals[key] += value
-        count = answer["totals"]["received"]
-        timings.append((count, took))
-        _say(f"batch {number:>3}: {count:,} readings in {took * 1000:.0f} ms: {count / took:,.0f} readings/s "
-             f"({answer['totals']['accepted']:,} accepted, {answer['totals']['to_check']:,} to check, "
-             f"{answer['totals']['rejected']:,} rejected)")
+        timings.append((answer["totals"]["received"], took))
+        _report(number, answer, took)
         if profiler is not None:
             import pstats
 
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
+    return timings, totals
+
+
+def _report(number: int, answer: dict, took: float) -> None:
+    totals = answer["totals"]
+    _say(f"batch {number:>3}: {totals['received']:,} readings in {took * 1000:.0f} ms: "
+         f"{totals['received'] / took:,.0f} readings/s ({totals['accepted']:,} accepted, {totals['to_check']:,} "
+         f"to check, {totals['rejected']:,} rejected)")
+
+
+def post_over_http(dbname: str, instance: str, token: str, readings: list[dict], size: int, workers: int
+                   ) -> tuple[list, dict]:
+    """The same batches to gunicorn (W sync workers) from W client threads at once."""
+    import http.client
+    import os
+    import queue
+    import signal
+    import socket
+    import subprocess
+    import threading
+
+    from billing_setup import ROOT, app_environ
+
+    bodies = [json.dumps({"readings": readings[i:i + size]}).encode() for i in range(0, len(readings), size)]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MIGRATION_DATABASE_URL", "REDIS_URL")}
+    env.update(app_environ(dbname, None, instance))
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    log = Path(instance) / "gunicorn.log"
+    server = subprocess.Popen([str(gunicorn), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--timeout", "300",
+                               "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env, stdout=log.open("w"),
+                              stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.time() > deadline:
+                    raise SystemExit(f"gunicorn did not start: see {log}") from None
+                time.sleep(0.2)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Host": "api.localhost"}
+        warm = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        for _ in range(workers * 2):  # each worker imports and connects before the clock starts
+            warm.request("GET", "/api/v1/key", headers=headers)
+            warm.getresponse().read()
+        todo: queue.Queue = queue.Queue()
+        for number in range(len(bodies)):
+            todo.put(number)
+        answers: list = [None] * len(bodies)
+
+        def client() -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+            while True:
+                try:
+                    number = todo.get_nowait()
+                except queue.Empty:
+                    return
+                began = time.perf_counter()
+                conn.request("POST", "/api/v1/readings/batch", body=bodies[number], headers=headers)
+                response = conn.getresponse()
+                data = response.read()
+                answers[number] = (response.status, data, time.perf_counter() - began)
+
+        threads = [threading.Thread(target=client) for _ in range(workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    timings, totals = [], {"received": 0, "accepted": 0, "to_check": 0, "rejected": 0}
+    for number, (status, data, took) in enumerate(answers, start=1):
+        if status != 200:
+            raise SystemExit(f"batch {number}: {status} {data[:500]!r}")
+        answer = json.loads(data)
+        for key, value in answer["totals"].items():
+            totals[key] += value
+        timings.append((answer["totals"]["received"], took))
+        _report(number, answer, took)
     return timings, totals
 
 
@@ -154,7 +237,9 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--reuse", action="store_true", help="post to a database kept before (readings dated "
                                                                 "today must not be there yet)")
-    parser.add_argument("--profile", action="store_true", help="cProfile the last batch")
+    parser.add_argument("--profile", action="store_true", help="cProfile the last batch (test client only)")
+    parser.add_argument("--server", type=int, default=0, metavar="W",
+                        help="post to gunicorn with W workers from W threads (0: the Flask test client)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as instance:
         tenant_id = 1 if args.reuse else setup(args.db, args.registers, instance)
@@ -169,7 +254,10 @@ def main() -> int:
         readings = build_readings(args.db, args.registers, today)
         _say(f"{len(readings):,} readings to send in batches of {args.batch:,}, dated {today}")
         began = time.perf_counter()
-        timings, totals = post_batches(app, token, readings, args.batch, args.profile)
+        if args.server:
+            timings, totals = post_over_http(args.db, instance, token, readings, args.batch, args.server)
+        else:
+            timings, totals = post_batches(app, token, readings, args.batch, args.profile)
         elapsed = time.perf_counter() - began
         rate = totals["received"] / elapsed
         per_batch = sorted(count / took for count, took in timings)

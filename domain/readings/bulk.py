@@ -24,6 +24,7 @@ Choices the portal did not have to make:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -153,8 +154,7 @@ def _clean(text) -> str | None:
 
 # --- what the batch needs from the database -----------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class Installation:
+class Installation(NamedTuple):
     meter_id: int
     point_id: int
     installed_on: date
@@ -180,15 +180,13 @@ class PointFacts:
     installations: list[Installation] = field(default_factory=list)  # by installation date
 
 
-@dataclass(frozen=True, slots=True)
-class ContractFacts:
+class ContractFacts(NamedTuple):
     start_date: date
     end_date: date | None
     estimated_annual_consumption: Decimal | None
 
 
-@dataclass(frozen=True, slots=True)
-class StoredReading:
+class StoredReading(NamedTuple):
     value: Decimal
     status: str  # valid or pending (rejected readings are not loaded)
     source: str
@@ -282,17 +280,23 @@ def history_summary(rows: list[tuple[date, Decimal]], *, register_code: str, met
     (the caller then loads the whole history)."""
     if not rows:
         return None, []
-    latest_on, latest_value = rows[-1]
-    horizon = latest_on - timedelta(days=MAX_HISTORY_DAYS)
+    horizon = rows[-1][0] - timedelta(days=MAX_HISTORY_DAYS)
     kept = [row for row in rows if row[0] >= horizon]
-    for (_, before), (_, after) in zip(kept, kept[1:], strict=False):
+    return span_summary(first_on=kept[0][0], latest_on=kept[-1][0], values=[value for _day, value in kept],
+                        register_code=register_code, serial=meter.serial)
+
+
+def span_summary(*, first_on: date, latest_on: date, values: list[Decimal], register_code: str, serial: str
+                 ) -> tuple[tuple[date, Decimal], list[ReadingIn] | None]:
+    """The same from the history span alone: its first and latest days and its indexes in date order."""
+    latest = (latest_on, values[-1])
+    for before, after in zip(values, values[1:], strict=False):
         if after < before:
-            return rows[-1], None
-    first_on, first_value = kept[0]
-    if len(kept) < 2 or (latest_on - first_on).days < MIN_HISTORY_DAYS:
-        return rows[-1], [ReadingIn(register_code, latest_on, latest_value, False, meter.serial)]
-    return rows[-1], [ReadingIn(register_code, first_on, first_value, False, meter.serial),
-                      ReadingIn(register_code, latest_on, latest_value, False, meter.serial)]
+            return latest, None
+    if len(values) < 2 or (latest_on - first_on).days < MIN_HISTORY_DAYS:
+        return latest, [ReadingIn(register_code, latest_on, values[-1], False, serial)]
+    return latest, [ReadingIn(register_code, first_on, values[0], False, serial),
+                    ReadingIn(register_code, latest_on, values[-1], False, serial)]
 
 
 # --- judging --------------------------------------------------------------------------------------------------------
