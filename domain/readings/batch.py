@@ -252,24 +252,24 @@ def _lock_meters(meter_ids: list[int]) -> None:
               .order_by(m.c.id).with_for_update())
 
 
-# Per register read once, on PostgreSQL: its valid actual indexes over the engine's history span (the 730 days up
-# to its latest one), in date order, through the index covering them (migration 0032: no table row is read), and
-# its stored readings of the day read. One row per register instead of its whole history.
+# Per register read once, on PostgreSQL, in one index range (covering: migration 0032, no table row is read): its
+# valid actual indexes over the engine's history span (the 730 days up to its latest one) in date order, and its
+# stored readings of the day read (valid or pending, from the span's start or that day). One row per register
+# instead of its whole history.
 _SUMMARY_SQL = """
-SELECT k.key, s.first_on, s.latest_on, s.vals, d.same
+SELECT k.key, s.first_on, s.latest_on, s.vals, s.same
 FROM unnest(CAST(%s AS bigint[]), CAST(%s AS date[])) AS k(key, day)
-LEFT JOIN LATERAL (
-    SELECT min(read_on) AS first_on, max(read_on) AS latest_on, array_agg(value) AS vals
-    FROM (SELECT read_on, value FROM meter_readings
-          WHERE tenant_id = %s AND register_id = k.key AND status = 'valid' AND source <> 'estimated'
-            AND read_on >= (SELECT max(read_on) FROM meter_readings
-                            WHERE tenant_id = %s AND register_id = k.key AND status = 'valid'
-                              AND source <> 'estimated') - {days}
-          ORDER BY read_on, id) span) s ON true
-LEFT JOIN LATERAL (
-    SELECT array_agg(status || ' ' || source || ' ' || value) AS same FROM meter_readings
-    WHERE tenant_id = %s AND register_id = k.key AND read_on = k.day AND status <> 'rejected'
-      AND source <> 'estimated') d ON true
+CROSS JOIN LATERAL (
+    SELECT min(read_on) FILTER (WHERE actual) AS first_on, max(read_on) FILTER (WHERE actual) AS latest_on,
+           array_agg(value) FILTER (WHERE actual) AS vals,
+           array_agg(status || ' ' || source || ' ' || value) FILTER (WHERE read_on = k.day) AS same
+    FROM (SELECT read_on, value, status, source, status = 'valid' AS actual
+          FROM meter_readings
+          WHERE tenant_id = %s AND register_id = k.key AND status <> 'rejected' AND source <> 'estimated'
+            AND read_on >= coalesce((SELECT max(read_on) FROM meter_readings
+                                     WHERE tenant_id = %s AND register_id = k.key AND status = 'valid'
+                                       AND source <> 'estimated') - {days}, k.day)
+          ORDER BY read_on, id) span) s
 """.replace("{days}", str(MAX_HISTORY_DAYS))
 
 
@@ -284,7 +284,7 @@ def _summaries(alone: dict[int, tuple[MeterIn, str, date]], world: BatchWorld) -
         tenant_id = require_tenant_id()
         for key, first_on, latest_on, values, same in fetch(db.session, _SUMMARY_SQL, (
                 id_array(keys), "{" + ",".join(alone[key][2].isoformat() for key in keys) + "}", tenant_id,
-                tenant_id, tenant_id)):
+                tenant_id)):
             meter, code, day = alone[key]
             found[key] = (None, []) if latest_on is None else span_summary(
                 first_on=first_on, latest_on=latest_on, values=values, register_code=code, serial=meter.serial)
