@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -156,7 +157,6 @@ def post_over_http(dbname: str, instance: str, token: str, readings: list[dict],
                    ) -> tuple[list, dict]:
     """The same batches to gunicorn (W sync workers) from W client threads at once."""
     import http.client
-    import os
     import queue
     import signal
     import socket
@@ -253,6 +253,7 @@ def main() -> int:
                 conn.execute("DELETE FROM meter_readings WHERE read_on = %s", (today,))
         readings = build_readings(args.db, args.registers, today)
         _say(f"{len(readings):,} readings to send in batches of {args.batch:,}, dated {today}")
+        load_before = os.getloadavg()[0]
         began = time.perf_counter()
         if args.server:
             timings, totals = post_over_http(args.db, instance, token, readings, args.batch, args.server)
@@ -263,7 +264,8 @@ def main() -> int:
         per_batch = sorted(count / took for count, took in timings)
         _say(f"\n{totals['received']:,} readings in {elapsed:.2f} s: {rate:,.0f} readings/s overall "
              f"(per batch: min {per_batch[0]:,.0f}, median {per_batch[len(per_batch) // 2]:,.0f}, "
-             f"max {per_batch[-1]:,.0f}); target {TARGET:,}")
+             f"max {per_batch[-1]:,.0f}); target {TARGET:,}; load average {load_before:.1f} -> "
+             f"{os.getloadavg()[0]:.1f}")
         _say(f"outcomes: {totals['accepted']:,} accepted, {totals['to_check']:,} to check, "
              f"{totals['rejected']:,} rejected")
         with owner_connect(args.db) as conn:
