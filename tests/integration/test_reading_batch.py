@@ -185,3 +185,27 @@ def test_a_batch_takes_a_handful_of_statements_whatever_its_size(ctx, two_tenant
             return len(statements)
 
         assert count(3) == count(30) <= 10
+
+
+def test_a_history_whose_index_went_round_is_weighed_on_every_reading_as_the_portal_does(ctx, two_tenants):
+    from domain.billing.engine.model import MeterIn, ReadingIn
+    from domain.readings.validation import expected_consumption
+
+    a, _b = two_tenants
+    history = [(date(2025, 11, 1), "99800"), (date(2026, 5, 1), "82"), (date(2026, 11, 1), "265")]
+    with tenant_scope(a.tenant_id):
+        serial = prepare_meter(a, digits=5, readings=[(day, value, "agent") for day, value in history])
+        db.session.commit()
+
+        result = ingest({"meter": serial, "read_on": "2026-11-21", "value": "290"})
+
+        # The engine's own expectation over the whole history (the dial went round in May): not the
+        # (265 - 99800) a summary of the span's ends would give.
+        meter = MeterIn(serial, 5, Decimal(1), "m3", date(2024, 1, 1))
+        readings = tuple(ReadingIn("TOTAL", day, Decimal(value), False, serial) for day, value in history)
+        expected = expected_consumption(activity="water", meters=(meter,), readings=readings, register_code="TOTAL",
+                                        share=1, since=date(2026, 11, 1), day=TODAY,
+                                        estimated_annual_consumption=None)
+        (outcome,) = result.outcomes
+        assert expected is not None and expected > 0
+        assert (outcome.status, outcome.expected, outcome.consumption) == ("accepted", expected, Decimal("25.000"))
