@@ -46,6 +46,7 @@ JOBS: dict[str, tuple[str, str]] = {
     "communications.bills_available": ("domain.communications.notifications:bills_available", "mail"),
     "communications.reading_reminders": ("domain.communications.reading_notices:send_reading_reminders", "mail"),
     "collections.dunning": ("domain.collections.jobs:daily_collections", "default"),
+    "apikeys.purge": ("domain.apikeys.jobs:purge_api_records", "default"),
 }
 
 # Jobs that may take longer than RQ's default of 180 s (seconds): a whole utility's export; checking the files of a

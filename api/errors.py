@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, json
+import json
+
+from flask import Response
 
 JSON = "application/json"
 

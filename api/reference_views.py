@@ -1,7 +1,9 @@
 """The OpenAPI description (`/api/v1/openapi.json`) and its reference page, both public and served by the app."""
 from __future__ import annotations
 
-from flask import Response, json, render_template, request
+import json
+
+from flask import Response, render_template, request
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 

@@ -161,6 +161,7 @@ def _register_blueprints(app: Flask) -> None:
     import backoffice.tariff_views  # noqa: F401  (offers and tariffs, on the admin blueprint)
     import backoffice.identity_views  # noqa: F401  (identity, logo, colours and portal pages, on the admin blueprint)
     import backoffice.import_views  # noqa: F401  (customer base import, on the administration blueprint)
+    import backoffice.api_key_views  # noqa: F401  (the integration API's keys and call log, on the admin blueprint)
     from backoffice.campaign_views import bp as campaigns_bp
     from backoffice.money_views import bp as money_bp  # payments received, refunds, write-offs, bank statements
     from portal.routes import bp as portal_bp

@@ -15,6 +15,7 @@ PERMISSIONS = {
     "audit.view": "see the audit history",
     "admin.configure": "configure the utility, staff and imports",
     "campaigns.manage": "write, send and follow mailing campaigns",
+    "api.manage": "create and revoke the integration API's keys, read their call log",
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {

@@ -6,7 +6,7 @@ was killed. Without Redis, `flask jobs sweep` does the same (cron, every minute)
 
 Daily jobs per tenant: ending contracts whose move-out date is reached, billing due instalments and
 true-ups, preparing the SEPA collection batch N days ahead (tenants that chose so), purging expired sign-in
-sessions.
+sessions and old API records (calls after 90 days, idempotent answers after a day).
 
 Each tenant's day starts at `DAILY_HOUR` in its own time zone. Workers run `daily_scheduler_loop` in a
 thread: every minute it claims, in Redis (`SET … NX`), each tenant day that has started and not been claimed
@@ -54,6 +54,7 @@ def daily_jobs(day: date, now: datetime) -> list[tuple[str, dict]]:
         ("identity.purge_expired_sessions", {"now_iso": now.isoformat()}),
         ("communications.reading_reminders", {"today_iso": day.isoformat()}),
         ("collections.dunning", {"today_iso": day.isoformat(), "now_iso": now.isoformat()}),
+        ("apikeys.purge", {"now_iso": now.isoformat()}),
     ]
 
 

@@ -31,6 +31,8 @@ SECTIONS: list[tuple[str, object, object]] = [
      _l("How long each kind of task and each category of customer request may wait before it is overdue.")),
     ("admin.imports", _l("Import of customers"),
      _l("Load your existing customers, premises, meters, contracts, balances and readings from CSV or XLSX files.")),
+    ("admin.api_keys", _l("API keys"),
+     _l("Keys your other systems use to call the integration API, what each may do, and the log of their calls.")),
 ]
 
 

@@ -185,3 +185,11 @@ def imports(found, *, status_names):
     return csv_response("customer-imports", [_("Sent on"), _("Files"), _("Status"), _("Rows"), _("Errors"),
                                              _("Sent by"), _("Finished")], rows)
 
+
+
+def api_calls(found):
+    """The integration API's call log (backoffice/api_key_views.py), newest first; `found` yields overview.CallRow."""
+    rows = ([r.call.called_at, r.key_name, r.call.method, r.call.endpoint, r.call.status, r.call.duration_ms,
+             r.call.error_code or ""] for r in found)
+    return csv_response("api-calls", [_("Time"), _("Key"), _("Method"), _("Endpoint"), _("Status"),
+                                      _("Duration (ms)"), _("Error code")], rows)

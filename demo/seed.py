@@ -33,6 +33,7 @@ from demo.plan import (
     plan_customers,
 )
 from demo.access import give_activation_codes
+from demo.api_keys import create_demo_key, demo_tokens
 from demo.billing_history import bill_history
 from demo.requests import seed_requests
 from demo.payments import pay_bill_history
@@ -147,6 +148,7 @@ def _seed_utility(utility: DemoUtility, *, accounts: int, months: int, today: da
         seed_requests(utility, tenant=tenant, created=created, agent=staff["agent"], now=now)
         _create_reading_checks(now=now)
         give_activation_codes()
+        create_demo_key(slug=utility.slug)  # demo/api_keys.py: printed with the logins
         db.session.commit()
     created.bills, created.billing_exceptions = bill_history(tenant_id=tenant.id, dates=dates, now=now)
     pay_bill_history(tenant_id=tenant.id, today=today)
@@ -434,6 +436,15 @@ def _echo_logins(echo: Echo, host: str) -> None:
         echo(f"    {utility.admin_email:<36} tenant_admin")
         for role in STAFF_ROLES:
             echo(f"    {utility.staff_email(role):<36} {role}")
+    tokens = demo_tokens()
+    if tokens:
+        echo("")
+        echo(f"Integration API (reference: http://{host}/api/v1/reference), one key per demo utility with every scope:")
+        for utility in DEMO_UTILITIES:
+            if utility.slug in tokens:
+                echo(f"    {utility.slug:<12} {tokens[utility.slug]}")
+        first = next(iter(tokens.values()))
+        echo(f'    try: curl -H "Authorization: Bearer {first}" http://{host}/api/v1/key')
     echo("")
     echo(f"Platform console   http://{host}/console/")
     echo(f"    {OPERATOR_EMAIL:<36} operator")

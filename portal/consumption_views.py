@@ -1,4 +1,5 @@
-"""Monthly consumption per point of delivery against the same months a year earlier."""
+"""Monthly consumption per point of delivery against the same months a year earlier; for a smart meter sending
+interval data, its daily totals over the latest days too."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -92,6 +93,42 @@ def chart_geometry(months, month_text) -> Chart:
     return Chart(bars, ticks, labels, baseline)
 
 
+def day_chart_geometry(days, day_text) -> Chart:
+    """Bars for each day's total from interval data (days without a complete figure have none; the table says
+    so), the grid lines, and a label every seventh day back from the latest."""
+    maximum = max((d.quantity for d in days if d.quantity is not None), default=Decimal(0))
+    step = _nice_step(maximum) if maximum > 0 else Decimal(1)
+    top_value = step * max(1, (maximum / step).to_integral_value(ROUND_CEILING))
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    slot = plot_w / max(len(days), 1)
+    baseline = TOP + plot_h
+
+    def height(value: Decimal) -> float:
+        return float(value / top_value) * plot_h
+
+    bars, labels = [], []
+    for n, day in enumerate(days):
+        if day.quantity is not None:
+            h = height(day.quantity)
+            bars.append(Bar(round(LEFT + n * slot + slot * 0.15, 2), round(baseline - h, 2), round(slot * 0.7, 2),
+                            round(h, 2), "current", False))
+        if (len(days) - 1 - n) % 7 == 0:
+            labels.append(MonthLabel(round(LEFT + n * slot + slot / 2, 2), day_text(day.day)))
+    ticks = []
+    value = Decimal(0)
+    while value <= top_value:
+        ticks.append(Tick(round(baseline - height(value), 2), value))
+        value += step
+    return Chart(bars, ticks, labels, baseline)
+
+
+def _shown_day(value: Decimal | None, unit: str) -> Decimal | None:
+    """Daily figures to a tenth of a kWh, or to the litre for m3 (a household's water is a few hundred litres)."""
+    if value is None:
+        return None
+    return value.quantize(Decimal("0.001") if unit == "m3" else Decimal("0.1"), ROUND_HALF_UP)
+
+
 def _shown(value: Decimal | None, unit: str) -> Decimal | None:
     """Monthly figures to whole kWh, or to a tenth of a m3 (a household uses a few m3 of water a month)."""
     if value is None:
@@ -125,9 +162,15 @@ def consumption():
     months = result.months
     chart = chart_geometry(months, lambda month: format_day(month, "MMM yy"))
     latest = months[-12:]
+    days = result.days
+    day_figures = [d.quantity for d in days if d.quantity is not None]
     return render_template(
         "portal/consumption/index.html", points=points, result=result, months=months, chart=chart,
         unit=UNIT_LABELS.get(result.unit, result.unit), width=WIDTH, height=HEIGHT, left=LEFT, right=RIGHT,
         percent=_percent, shown=lambda value: _shown(value, result.unit),
         last_year=_total(latest, "current"), year_before=_total(latest, "year_before"),
+        days=days, day_chart=day_chart_geometry(days, lambda day: format_day(day, "d MMM")) if days else None,
+        shown_day=lambda value: _shown_day(value, result.unit),
+        days_total=sum(day_figures, Decimal(0)) if day_figures else None,
+        days_complete=len(day_figures) == len(days),
     )

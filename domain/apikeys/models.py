@@ -16,6 +16,7 @@ class ApiKey(TenantScoped):
         UniqueConstraint("tenant_id", "key_id"),
         CheckConstraint("rate_limit_per_minute > 0", name="rate_limit_positive"),
     )
+    __audit_exclude__ = ("secret_hash",)  # the history says a key was made, never with what would check its token
 
     public_id: Mapped[str] = public_id_column()
     name: Mapped[str] = mapped_column(String(100), nullable=False)

@@ -264,11 +264,28 @@ def point_of_account(account: CustomerAccount, identifier: str) -> DeliveryPoint
     return None
 
 
+def account_at_point(*, identifier: str, day: date | None) -> CustomerAccount | None:
+    """The account supplied at a point of delivery on `day` (its contract there live that day), else the account of
+    the point's latest contract (an exchange's checks then say why it cannot be done on that day); None for a point
+    the tenant does not have or that never had a contract (for a system naming a point, not a customer)."""
+    point = sites.delivery_point_by_identifier(identifier)
+    if point is None:
+        return None
+    contracts = list(db.session.scalars(select(Contract).where(Contract.delivery_point_id == point.id)
+                                        .order_by(Contract.start_date, Contract.id)))
+    live = next((c for c in contracts if day is not None and c.is_live_on(day)), None)
+    chosen = live or (contracts[-1] if contracts else None)
+    return chosen.account if chosen is not None else None
+
+
 def _exchange_checks(*, account, point, exchange_on, removal_values, rollover_confirmed, implausible_confirmed,
-                     new_meter, installation_values, today, plausibility_factor):
+                     new_meter, installation_values, today, plausibility_factor, removed_serial=None):
     """(errors, the installation ending, the removal readings judged) of a meter exchange; nothing written."""
     errors = ErrorCollector()
     installation = sites.current_installation(point)
+    if (removed_serial is not None and installation is not None
+            and sites.normalise_reference(removed_serial) != installation.meter.serial_number.upper()):
+        errors.add("removed_serial", "not_installed")
     contract = next((c for c in account.contracts if c.delivery_point_id == point.id
                      and exchange_on is not None and c.is_live_on(exchange_on)), None)
     if installation is None:
@@ -289,7 +306,7 @@ def _exchange_checks(*, account, point, exchange_on, removal_values, rollover_co
             errors.add("exchange_on", "no_contract")
     old = installation.meter if installation is not None else None
     judged = []
-    if old is not None and "exchange_on" not in errors.errors:
+    if old is not None and "exchange_on" not in errors.errors and "removed_serial" not in errors.errors:
         db.session.scalar(select(type(old)).where(type(old).id == old.id).with_for_update())
         latest = readings.latest_actual_on([r.id for r in old.registers])
         if latest is not None and latest > exchange_on:
@@ -317,7 +334,8 @@ def _exchange_checks(*, account, point, exchange_on, removal_values, rollover_co
 def check_exchange(*, account: CustomerAccount, identifier: str, exchange_on: date | None,
                    removal_values: dict[str, Decimal | None], rollover_confirmed: bool, implausible_confirmed: bool,
                    new_meter: sites.MeterSpec, installation_values: dict[str, Decimal | None], today: date,
-                   plausibility_factor: Decimal = DEFAULT_PLAUSIBILITY_FACTOR) -> FieldErrors:
+                   plausibility_factor: Decimal = DEFAULT_PLAUSIBILITY_FACTOR,
+                   removed_serial: str | None = None) -> FieldErrors:
     """Every problem `exchange_meter` would refuse, without writing."""
     point = point_of_account(account, identifier)
     if point is None:
@@ -325,7 +343,8 @@ def check_exchange(*, account: CustomerAccount, identifier: str, exchange_on: da
     errors, _installation, _judged = _exchange_checks(
         account=account, point=point, exchange_on=exchange_on, removal_values=removal_values,
         rollover_confirmed=rollover_confirmed, implausible_confirmed=implausible_confirmed, new_meter=new_meter,
-        installation_values=installation_values, today=today, plausibility_factor=plausibility_factor)
+        installation_values=installation_values, today=today, plausibility_factor=plausibility_factor,
+        removed_serial=removed_serial)
     return FieldErrors(errors.errors, errors.details)
 
 
@@ -333,22 +352,26 @@ def exchange_meter(*, account: CustomerAccount, identifier: str, exchange_on: da
                    removal_values: dict[str, Decimal | None], rollover_confirmed: bool, implausible_confirmed: bool,
                    new_meter: sites.MeterSpec, installation_values: dict[str, Decimal | None], tenant,
                    staff_user_id: int | None, today: date, now: datetime,
-                   plausibility_factor: Decimal = DEFAULT_PLAUSIBILITY_FACTOR) -> Exchange:
+                   plausibility_factor: Decimal = DEFAULT_PLAUSIBILITY_FACTOR,
+                   removed_serial: str | None = None) -> Exchange:
     """Replace the meter of one of the account's points of delivery on `exchange_on`: the old meter's removal
     reading (checked as any reading of it: dial, rollover, plausibility with the staff's confirmation), the old
     installation ending that day, the new meter (serial unique, dial, multiplier, registers) installed that day
     with its first index. The billing engine bills each meter over its own days ([installed_on, removed_on)).
 
     The date is today or earlier (up to MAX_STAFF_DAYS_PAST days), after the old meter's installation and its
-    latest actual reading, and not inside a period a bill already covers. FieldErrors with every problem (codes
-    per field; "removal_<register>" and "index_<register>" for the indexes), nothing written."""
+    latest actual reading, and not inside a period a bill already covers. `removed_serial`, when given (a field
+    tool names the meter it took off), must be the meter installed ("removed_serial": "not_installed").
+    FieldErrors with every problem (codes per field; "removal_<register>" and "index_<register>" for the
+    indexes), nothing written."""
     point = point_of_account(account, identifier)
     if point is None:
         raise LookupError(identifier)
     errors, installation, judged = _exchange_checks(
         account=account, point=point, exchange_on=exchange_on, removal_values=removal_values,
         rollover_confirmed=rollover_confirmed, implausible_confirmed=implausible_confirmed, new_meter=new_meter,
-        installation_values=installation_values, today=today, plausibility_factor=plausibility_factor)
+        installation_values=installation_values, today=today, plausibility_factor=plausibility_factor,
+        removed_serial=removed_serial)
     errors.raise_if_any()
     old = installation.meter
 
@@ -383,4 +406,4 @@ def exchange_meter(*, account: CustomerAccount, identifier: str, exchange_on: da
 
 __all__ = ["FieldErrors", "SupplyDetails", "create_customer", "add_supply", "change_holder", "end_contract",
            "exchange_meter", "Exchange", "premises_of", "point_of_account", "check_new_customer", "check_supply",
-           "check_holder_change", "check_exchange"]
+           "check_holder_change", "check_exchange", "account_at_point"]

@@ -1,10 +1,10 @@
-"""Meter readings per register, with their source and validation status."""
+"""Meter readings per register, with their source and validation status; smart meters' interval data by day."""
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, Index, String, false, text
+from sqlalchemy import CheckConstraint, Date, Index, Integer, LargeBinary, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from domain.db import BigId, Quantity, TenantScoped, UTCDateTime, tenant_ref, tenant_table_args
@@ -54,4 +54,35 @@ class MeterReading(TenantScoped):
 
     register: Mapped[Register] = relationship(
         foreign_keys=[register_id], primaryjoin="Register.id == MeterReading.register_id",
+    )
+
+
+INTERVAL_SOURCES = ("smart_meter", "estimated")
+
+
+class IntervalDay(TenantScoped):
+    """One register's interval (half-hourly) values over one day in the tenant's time zone, packed as thousandths
+    (domain/readings/interval_checks.py says why and how), with the day's total. Sending a day again replaces it."""
+
+    __tablename__ = "interval_days"
+    __table_args__ = tenant_table_args(
+        UniqueConstraint("tenant_id", "register_id", "day"),
+        CheckConstraint("interval_minutes in (15, 30, 60)", name="interval_minutes"),
+        CheckConstraint("interval_count > 0", name="interval_count"),
+        CheckConstraint("total >= 0", name="total_positive"),
+        CheckConstraint("source in ('smart_meter', 'estimated')", name="source"),
+        parents={"register_id": "registers"},
+    )
+
+    register_id: Mapped[int] = tenant_ref()
+    day: Mapped[date] = mapped_column(Date, nullable=False)
+    interval_minutes: Mapped[int] = mapped_column(Integer, nullable=False, default=30)
+    interval_count: Mapped[int] = mapped_column(Integer, nullable=False)
+    packed_values: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    total: Mapped[Decimal] = mapped_column(Quantity, nullable=False)
+    source: Mapped[str] = mapped_column(String(16), nullable=False, default="smart_meter")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+    register: Mapped[Register] = relationship(
+        foreign_keys=[register_id], primaryjoin="Register.id == IntervalDay.register_id",
     )

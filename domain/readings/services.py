@@ -23,6 +23,7 @@ from domain.contracts.models import Contract
 from domain.db import db
 from domain.identity.models import CustomerAccess
 from domain.readings import consumption as monthly
+from domain.readings import interval_checks, intervals
 from domain.readings.models import MeterReading
 from domain.readings.photos import PhotoRefused, check_photo, key_pattern, read_photo, store_photo, valid_token
 from domain.readings.validation import (
@@ -445,6 +446,8 @@ class PointConsumption:
     unit: str  # kWh or m3, what the quantities are in
     converted_from_m3: bool
     months: list[monthly.MonthComparison]
+    # Daily totals from a smart meter's interval data (latest days that have some), in `unit`; empty without.
+    days: list[interval_checks.DayTotal] = field(default_factory=list)
 
     @property
     def has_data(self) -> bool:
@@ -498,16 +501,21 @@ def point_consumption(*, customer_user_id: int, identifier: str | None, tenant, 
         registers.append(monthly.RegisterReadings(inst.meter.digits, inst.meter.multiplier, tuple(found),
                                                   register.code))
     per_month = monthly.monthly_consumption(registers)
+    per_day = intervals.point_daily_totals(point=chosen, periods=periods, today=today)
     unit, converted = chosen.unit, False
     if chosen.activity == "gas" and tenant.gas_calorific_value:
         unit, converted = "kWh", True
-        per_month = {
-            month: monthly.MonthConsumption(month, None if m.quantity is None else to_billed(
-                activity="gas", quantity=m.quantity, correction_factor=chosen.gas_correction_factor,
-                calorific_value=tenant.gas_calorific_value), m.estimated)
-            for month, m in per_month.items()
-        }
-    return points, PointConsumption(chosen, unit, converted, monthly.compare_with_year_before(per_month, wanted))
+
+        def billed(value):
+            return None if value is None else to_billed(
+                activity="gas", quantity=value, correction_factor=chosen.gas_correction_factor,
+                calorific_value=tenant.gas_calorific_value)
+
+        per_month = {month: monthly.MonthConsumption(month, billed(m.quantity), m.estimated)
+                     for month, m in per_month.items()}
+        per_day = [interval_checks.DayTotal(d.day, billed(d.quantity)) for d in per_day]
+    return points, PointConsumption(chosen, unit, converted, monthly.compare_with_year_before(per_month, wanted),
+                                    per_day)
 
 
 

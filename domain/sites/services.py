@@ -37,6 +37,12 @@ class MeterSpec:
         return REGISTER_LAYOUTS.get(self.layout, ())
 
 
+def layout_of(codes) -> str | None:
+    """The register layout whose registers are exactly `codes` (in any order, any case), None when none is."""
+    wanted = sorted(str(code).strip().upper() for code in codes)
+    return next((name for name, layout in REGISTER_LAYOUTS.items() if sorted(layout) == wanted), None)
+
+
 def normalise_reference(text: str | None) -> str:
     """An identifier or serial as stored: no spaces, capitals."""
     return "".join((text or "").split()).upper()

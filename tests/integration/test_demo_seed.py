@@ -292,3 +292,17 @@ def test_the_demos_requests_are_numbered_in_one_format_from_one_gapless_sequence
         for _year, group in groupby(numbers, key=lambda n: n[0]):
             in_year = [n for _y, n in group]
             assert in_year == list(range(1, len(in_year) + 1))  # no gap, no repeat
+
+
+def test_each_demo_utility_gets_an_api_key_printed_with_the_logins(app, seeded):
+    from demo.api_keys import demo_tokens
+
+    lines = []
+    seed_demo(customers=CUSTOMERS, months=MONTHS, if_empty=True, echo=lines.append)
+    tokens = demo_tokens()
+
+    assert set(tokens) == {"aquaville", "lumen"}
+    assert any(tokens["lumen"] in line for line in lines)
+    answer = app.test_client().get("/api/v1/key", base_url="http://localhost",
+                                   headers={"Authorization": f"Bearer {tokens['aquaville']}"})
+    assert answer.status_code == 200 and answer.get_json()["utility"] == seeded["aquaville"].name
