@@ -45,7 +45,13 @@ As CSV (`Content-Type: text/csv`, UTF-8, comma- or semicolon-separated), the fir
 order, among `{CSV_HEADER}`; `rollover` is `true` or `false` (empty: false).
 Events `reading.accepted` and `reading.rejected` follow for the readings stored valid and those rejected."""
 
-CSV_SCHEMA = {"schema": {"type": "string", "description": f"Header line then one reading per line: {CSV_HEADER}"},
+_NAMES = "(?:" + "|".join(CSV_COLUMNS) + ")"
+# What can be read at all: a first line naming known columns (comma- or semicolon-separated), then at least one line
+# that is not blank. A line that does not fit the first is answered as a rejected reading, not refused.
+CSV_PATTERN = (rf"^\ufeff?(?:{_NAMES}(?:,{_NAMES})*|{_NAMES}(?:;{_NAMES})+)"
+               r"(?:\r?\n[^\r\n\x00]*)*\r?\n[^\r\n\x00]*[^\s\x00][^\r\n\x00]*(?:\r?\n[^\r\n\x00]*)*$")
+CSV_SCHEMA = {"schema": {"type": "string", "pattern": CSV_PATTERN,
+                         "description": f"Header line then one reading per line: {CSV_HEADER}"},
               "example": f"{CSV_HEADER}\nPDL00000000012,,TOTAL,2026-11-21,12345.678,smart_meter,false,r-1\n"}
 
 
@@ -90,23 +96,30 @@ def _csv_problem(message: str, **details) -> ApiError:
 
 
 def _from_csv(raw: bytes) -> list[RawReading]:
+    """The readings of a CSV body. Refused whole (422) only when it cannot be read at all: not UTF-8, a first line
+    naming no known column, no reading, more than MAX_BATCH; a line that does not fit its header is a rejected
+    reading like any other."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise _csv_problem(_("The CSV file must be encoded in UTF-8.")) from exc
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
-    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = [name.strip().lower() for name in next(rows, [])]
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        raise _csv_problem(_("The first line must name the columns, among: %(columns)s.", columns=CSV_HEADER),
+                           expected=list(CSV_COLUMNS)) from exc
+    header = [name.strip().lower() for name in rows[0]] if rows else []
     unknown = [name for name in header if name not in CSV_COLUMNS]
-    if not header or unknown or len(set(header)) != len(header):
+    if not header or unknown:
         raise _csv_problem(_("The first line must name the columns, among: %(columns)s.", columns=CSV_HEADER),
                            unknown=unknown, expected=list(CSV_COLUMNS))
     where = {name: header.index(name) if name in header else None for name in CSV_COLUMNS}
     width = len(header)
     readings = []
-    for line, row in enumerate(rows, start=2):
-        if not row or (len(row) == 1 and not row[0].strip()):
+    for line, row in enumerate(rows[1:], start=2):
+        if not row:  # a blank line
             continue
         if len(readings) >= MAX_BATCH:
             raise ApiError(422, "invalid_request",
@@ -114,14 +127,15 @@ def _from_csv(raw: bytes) -> list[RawReading]:
                            details=[{"field": "body.readings", "problem": "too_long",
                                      "message": f"at most {MAX_BATCH} readings"}])
         if len(row) != width:
-            raise _csv_problem(_("Line %(line)s has %(found)s fields, the first line %(expected)s.", line=line,
-                                 found=len(row), expected=width), line=line)
+            readings.append(RawReading(problem="invalid_line",
+                                       problem_details=(("line", line), ("found", len(row)), ("expected", width))))
+            continue
         cell = {name: (row[index].strip() or None) if index is not None else None for name, index in where.items()}
         rollover = (cell["rollover"] or "").lower()
-        if rollover not in _TRUE and rollover not in _FALSE:
-            raise _csv_problem(_("Line %(line)s: rollover must be true or false.", line=line), line=line)
+        problem = None if rollover in _TRUE or rollover in _FALSE else "invalid_rollover"
         readings.append(RawReading(cell["point"], cell["meter"], cell["register"], cell["read_on"], cell["value"],
-                                   cell["source"], rollover in _TRUE, cell["external_id"]))
+                                   cell["source"], rollover in _TRUE, cell["external_id"], problem,
+                                   (("line", line),)))
     if not readings:
         raise _csv_problem(_("The CSV file has no reading under its first line."))
     return readings
@@ -165,6 +179,9 @@ def reason_message(outcome: Outcome) -> str | None:
         return None
     unit = UNIT_LABELS.get(outcome.unit, outcome.unit or "")
     simple = {
+        "invalid_line": lambda: _("Line %(line)s has %(found)s fields, the first line %(expected)s.",
+                                  line=details["line"], found=details["found"], expected=details["expected"]),
+        "invalid_rollover": lambda: _("Line %(line)s: rollover must be true or false.", line=details["line"]),
         "missing_identifier": lambda: _("Give the point of delivery (point) or the meter's serial number (meter)."),
         "invalid_date": lambda: _("Enter a date as YYYY-MM-DD."),
         "invalid_source": lambda: _("The source must be one of: %(sources)s.", sources="smart_meter, agent, customer"),

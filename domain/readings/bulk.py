@@ -47,7 +47,8 @@ MAX_DAYS_PAST = 60  # as for a reading staff enter (domain.readings.services.MAX
 ACCEPTED, TO_CHECK, REJECTED = "accepted", "to_check", "rejected"
 
 # Why a reading is rejected (the API words each in the caller's language).
-REASONS = ("missing_identifier", "invalid_date", "invalid_source", "not_a_number", "future", "too_old",
+REASONS = ("invalid_line", "invalid_rollover",
+           "missing_identifier", "invalid_date", "invalid_source", "not_a_number", "future", "too_old",
            "unknown_point", "unknown_meter", "meter_mismatch", "not_in_service", "register_required",
            "unknown_register", "duplicate_in_batch", "conflict", "later_reading", "too_many_digits",
            "lower_than_previous", "rollover_not_possible")
@@ -65,6 +66,9 @@ class RawReading:
     source: str | None = None
     rollover: bool = False
     external_id: str | None = None
+    # What the caller's format already refused (a CSV line with too few fields...): a reason of REASONS.
+    problem: str | None = None
+    problem_details: tuple[tuple[str, object], ...] = ()
 
 
 @dataclass(slots=True)
@@ -119,6 +123,9 @@ def parse_reading(position: int, raw: RawReading, *, today: date) -> Outcome:
     """The reading's date, index and source checked on their own (no database): an Outcome still to be judged,
     or already rejected."""
     outcome = Outcome(position, raw, point=_clean(raw.point), meter=_clean(raw.meter), register=_clean(raw.register))
+    if raw.problem is not None:
+        outcome.reject(raw.problem, **dict(raw.problem_details))
+        return outcome
     if outcome.point is None and outcome.meter is None:
         outcome.reject("missing_identifier")
         return outcome

@@ -88,19 +88,22 @@ def test_csv_batch_with_its_header_and_messages_in_the_callers_language(app, cli
     assert (two["reason"], two["message"]) == ("future", "La date ne peut pas être dans le futur.")
 
 
-def test_bad_csv_is_refused_whole_and_writes_nothing(app, client, water):
+def test_unreadable_csv_is_refused_whole_and_a_bad_line_is_a_rejected_reading(app, client, water):
     a, _b, serial = water
     api = api_client(client, make_api_key(app, a.tenant_id))
     before = _count(app, a.tenant_id)
 
     unknown = api.post(URL, data=b"serial,read_on,value\nX,2026-11-21,1\n", headers={"Content-Type": "text/csv"})
-    ragged = api.post(URL, data=f"meter,read_on,value\n{serial},2026-11-21\n".encode(),
-                      headers={"Content-Type": "text/csv"})
-    empty = api.post(URL, data=b"meter,read_on,value\n", headers={"Content-Type": "text/csv"})
+    empty = api.post(URL, data=b"meter,read_on,value\n\n", headers={"Content-Type": "text/csv"})
+    ragged = api.post(URL, data=f"meter,read_on,value,rollover\n{serial},2026-11-21\n{serial},2026-11-21,485,maybe\n"
+                      .encode(), headers={"Content-Type": "text/csv"})
 
-    assert [r.status_code for r in (unknown, ragged, empty)] == [422, 422, 422]
-    assert _error(unknown)["details"]["unknown"] == ["serial"]
-    assert _error(ragged)["details"] == {"line": 2}
+    assert [r.status_code for r in (unknown, empty)] == [422, 422]
+    assert _error(unknown)["code"] == "invalid_csv" and _error(unknown)["details"]["unknown"] == ["serial"]
+    assert ragged.status_code == 200
+    assert [(r["reason"], r["message"]) for r in ragged.get_json()["readings"]] == [
+        ("invalid_line", "Line 2 has 2 fields, the first line 4."),
+        ("invalid_rollover", "Line 3: rollover must be true or false.")]
     assert _count(app, a.tenant_id) == before
 
 
