@@ -98,8 +98,9 @@ def _probe(table, column, keys, *columns, where=()) -> list[tuple]:
 def _load_places(outcomes: list[Outcome]) -> BatchWorld:
     """Points by identifier and meters by serial (the tenant's only: another tenant's stay unknown), with every
     installation of their points, the meters and registers of those, and the points' contracts."""
-    identifiers = {o.point for o in outcomes if o.status != REJECTED and o.point is not None}
-    serials = {o.meter for o in outcomes if o.status != REJECTED and o.point is None}
+    # A NUL character matches nothing stored (and PostgreSQL refuses it in a text): such a key stays unknown.
+    identifiers = {o.point for o in outcomes if o.status != REJECTED and o.point is not None and "\x00" not in o.point}
+    serials = {o.meter for o in outcomes if o.status != REJECTED and o.point is None and "\x00" not in o.meter}
     if not is_postgresql(db.session):
         return _load_places_anywhere(identifiers, serials)
     world = BatchWorld()
@@ -440,15 +441,21 @@ def _open_checks(pending: list[Outcome], ids: list[int], now: datetime) -> None:
 
 # --- events ---------------------------------------------------------------------------------------------------------
 
+def _text(value: str | None) -> str | None:
+    """The caller's text as an event may carry it: a NUL character (which PostgreSQL cannot store in a text or
+    jsonb value) replaced."""
+    return value.replace("\x00", "\ufffd") if value is not None and "\x00" in value else value
+
+
 def reading_object(outcome: Outcome) -> dict:
     """A reading as the API answers it (the `reading.accepted` / `reading.rejected` event's object)."""
     found = {
         "position": outcome.position,
-        "external_id": outcome.raw.external_id,
+        "external_id": _text(outcome.raw.external_id),
         "status": outcome.status,
-        "point": outcome.point,
-        "meter": outcome.meter,
-        "register": outcome.register if outcome.register_id is not None or outcome.raw.register else None,
+        "point": _text(outcome.point),
+        "meter": _text(outcome.meter),
+        "register": _text(outcome.register),
         "read_on": outcome.read_on.isoformat() if outcome.read_on else None,
         "value": str(outcome.value) if outcome.value is not None else None,
         "source": outcome.source,

@@ -99,12 +99,13 @@ def test_another_tenants_point_and_meter_answer_as_unknown_ones(ctx, two_tenants
         result = ingest({"point": b.delivery_point_identifier, "read_on": "2026-11-21", "value": "485"},
                         {"meter": serial_b, "read_on": "2026-11-21", "value": "485"},
                         {"point": "NOPE", "read_on": "2026-11-21", "value": "485"},
-                        {"meter": "NOPE", "read_on": "2026-11-21", "value": "485"})
+                        {"meter": "NOPE", "read_on": "2026-11-21", "value": "485"},
+                        {"point": "PDL\x00", "read_on": "2026-11-21", "value": "485"},
+                        {"meter": "M\x00", "read_on": "2026-11-21", "value": "485"})
         db.session.commit()
 
-    assert [o.reason for o in result.outcomes] == ["unknown_point", "unknown_meter", "unknown_point",
-                                                   "unknown_meter"]
-    assert [o.details for o in result.outcomes] == [{}, {}, {}, {}]
+    assert [o.reason for o in result.outcomes] == ["unknown_point", "unknown_meter"] * 3
+    assert [o.details for o in result.outcomes] == [{}] * 6
     with tenant_scope(b.tenant_id):
         assert len(stored(registers_b)) == 2
 
