@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, func, insert, or_, select, update
 
-from domain.db import db
+from domain.db import db, new_uuid
 from domain.identity.models import StaffUser
 from domain.tasks import levels
 from domain.tasks.models import ACTIVE_STATUSES, Task, TaskEvent, WorkGroup, WorkGroupMember
@@ -58,6 +58,21 @@ def create_task(*, group_id: int, kind: str, title: str, now: datetime, params: 
                 status=status, assignee_id=assignee_id)
     db.session.add(task)
     return task
+
+
+def add_tasks(*, group_id: int, kind: str, tasks: list[dict], now: datetime, level: levels.Level | None = None) -> None:
+    """Many open tasks of one kind in one multi-row INSERT (a batch of readings' checks), each dict giving `title`,
+    `params`, `details`, `subject_type` and `subject_id`; all due by the kind's service level from `now`. No ORM
+    object per task, so no audit row per task either: the caller records the batch."""
+    if not tasks:
+        return
+    due_at = levels.due_at(level or levels.task_level(kind), start=now, zone=_tenant_zone())
+    tenant_id = require_tenant_id()
+    db.session.execute(insert(Task.__table__), [
+        {"tenant_id": tenant_id, "public_id": new_uuid(), "work_group_id": group_id, "kind": kind,
+         "title": task["title"][:200], "params": task.get("params"), "details": task.get("details"),
+         "status": "open", "subject_type": task.get("subject_type"), "subject_id": task.get("subject_id"),
+         "created_at": now, "due_at": due_at} for task in tasks])
 
 
 # --- reading ----------------------------------------------------------------------------------------------------------

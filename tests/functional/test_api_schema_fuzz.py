@@ -6,6 +6,7 @@ budget of generated requests (valid and invalid ones)."""
 from __future__ import annotations
 
 import threading
+import uuid
 
 import pytest
 import schemathesis
@@ -52,7 +53,9 @@ def test_every_operation_answers_as_described(app, live_api):
         @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, database=None,
                   suppress_health_check=list(HealthCheck))
         def check(case):
-            headers = {"Authorization": f"Bearer {token}"}
+            # A fresh Idempotency-Key per request: generated keys repeat across cases, and the same key with another
+            # body is rightly refused (422 idempotency_key_reused) once an operation answered 2xx to the first.
+            headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex}
             response = case.call(base_url=f"{base_url}/api/v1", headers=headers)
             # Any text fits the `cursor` parameter's schema, but only a `next_cursor` we gave is one: a 422
             # `invalid_cursor` is the documented answer to the rest, so that check alone is waived for it.
