@@ -41,6 +41,7 @@ times RFC 3339 in UTC.
 """
 
 _STANDARD_ERRORS = (400, 401, 403, 422, 429)
+NO_NUL = "^[^\\x00]*$"
 
 
 def _models() -> list[tuple[type[BaseModel], str]]:
@@ -61,7 +62,7 @@ def _models() -> list[tuple[type[BaseModel], str]]:
 @cache
 def openapi_document(server_url: str = "/api/v1") -> dict[str, Any]:
     refs, definitions = models_json_schema(_models(), ref_template=REF)
-    schemas = definitions.get("$defs", {})
+    schemas = {name: _no_nul_text(schema) for name, schema in definitions.get("$defs", {}).items()}
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         paths.setdefault(op.openapi_path, {})[op.method.lower()] = _operation(op, refs, schemas)
@@ -138,13 +139,13 @@ def _operation(op: Operation, refs, schemas) -> dict[str, Any]:
 
 
 def _parameters(op: Operation, refs, schemas) -> list[dict[str, Any]]:
-    parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
-                  for name in op.path_params]
+    parameters = [{"name": name, "in": "path", "required": True,
+                   "schema": {"type": "string", "minLength": 1, "pattern": NO_NUL}} for name in op.path_params]
     if op.query is not None:
         schema = schemas[refs[(op.query, "validation")]["$ref"].rsplit("/", 1)[-1]]
         required = set(schema.get("required", ()))
         for name, prop in schema.get("properties", {}).items():
-            prop = dict(prop)
+            prop = _without_nul(prop)
             description = prop.pop("description", None)
             prop.pop("title", None)
             parameter = {"name": name, "in": "query", "required": name in required, "schema": prop}
@@ -160,6 +161,30 @@ def _parameters(op: Operation, refs, schemas) -> list[dict[str, Any]]:
                            "schema": {"type": "string", "minLength": 1, "maxLength": 255,
                                       "pattern": "^[\\x21-\\x7e]+$"}})
     return parameters
+
+
+def _no_nul_text(node: Any) -> Any:
+    """Every free text of a schema says it holds no NUL character, as the API enforces (api/registry.py)."""
+    if isinstance(node, list):
+        return [_no_nul_text(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    result = {key: (_no_nul_text(value) if key not in ("examples", "default", "const", "enum") else value)
+              for key, value in node.items()}
+    if result.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(result):
+        result["pattern"] = NO_NUL
+    return result
+
+
+def _without_nul(schema: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a parameter's schema saying what the app enforces on every path and query (app/security.py):
+    text never holds a NUL character."""
+    schema = dict(schema)
+    if schema.get("type") == "string" and "pattern" not in schema and "format" not in schema:
+        schema["pattern"] = NO_NUL
+    if "anyOf" in schema:
+        schema["anyOf"] = [_without_nul(alternative) for alternative in schema["anyOf"]]
+    return schema
 
 
 def _request_body(op: Operation, refs) -> dict[str, Any] | None:
