@@ -1,4 +1,4 @@
-"""`POST /service-requests` and `POST /payments`: the writes a utility's other systems need, through the same domain
+"""`POST /requests` and `POST /payments`: the writes a utility's other systems need, through the same domain
 services as the portal and the back office (domain/requests/services.py, domain/collections/manual_payments.py)."""
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def _refused(table: dict, code: str, field: str | None = None) -> ApiError:
     return ApiError(status, error_code, str(message), details={"field": field} if field else None)
 
 
-@operation("POST", "/service-requests", scope="requests:write", body=ServiceRequestIn, response=ServiceRequestOut,
+@operation("POST", "/requests", scope="requests:write", body=ServiceRequestIn, response=ServiceRequestOut,
            status=201, tags=["Service requests"], summary="Open a service request for a customer account",
            description="A complaint or request a customer made through another system (a call to your CRM): checked "
                        "as in the portal, given a reference, a task and the service level's due date. Send an "

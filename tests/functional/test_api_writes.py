@@ -42,7 +42,7 @@ def _count(app, data, model) -> int:
 def test_a_service_request_is_opened_with_its_reference_task_and_due_date(app, api, two_tenants):
     a, _b = two_tenants
 
-    answer = api.post("/api/v1/service-requests", json={**REQUEST, "account_number": a.account_number})
+    answer = api.post("/api/v1/requests", json={**REQUEST, "account_number": a.account_number})
 
     assert answer.status_code == 201
     body = answer.get_json()
@@ -59,9 +59,9 @@ def test_a_retried_service_request_with_its_idempotency_key_opens_nothing_more(a
     before = _count(app, a, ServiceRequest)
     payload = {**REQUEST, "account_number": a.account_number}
 
-    first = api.post("/api/v1/service-requests", json=payload, headers={"Idempotency-Key": "crm-42"})
-    again = api.post("/api/v1/service-requests", json=payload, headers={"Idempotency-Key": "crm-42"})
-    other = api.post("/api/v1/service-requests", json={**payload, "subject": "Other"},
+    first = api.post("/api/v1/requests", json=payload, headers={"Idempotency-Key": "crm-42"})
+    again = api.post("/api/v1/requests", json=payload, headers={"Idempotency-Key": "crm-42"})
+    other = api.post("/api/v1/requests", json={**payload, "subject": "Other"},
                      headers={"Idempotency-Key": "crm-42"})
 
     assert first.status_code == again.status_code == 201 and first.get_json() == again.get_json()
@@ -81,7 +81,7 @@ def test_a_service_request_refused_says_why_and_writes_nothing(app, api, two_ten
     a, _b = two_tenants
     before = _count(app, a, ServiceRequest)
 
-    answer = api.post("/api/v1/service-requests", json={**REQUEST, "account_number": a.account_number, **change})
+    answer = api.post("/api/v1/requests", json={**REQUEST, "account_number": a.account_number, **change})
 
     assert answer.status_code == status and _error(answer)["code"] == code
     assert _count(app, a, ServiceRequest) == before
@@ -91,7 +91,7 @@ def test_writes_need_their_scopes(app, client, two_tenants):
     a, _b = two_tenants
     reader = api_client(client, make_api_key(app, a.tenant_id, scopes={"bills:read", "payments:read"}))
 
-    opened = reader.post("/api/v1/service-requests", json={**REQUEST, "account_number": a.account_number})
+    opened = reader.post("/api/v1/requests", json={**REQUEST, "account_number": a.account_number})
     paid = reader.post("/api/v1/payments", json={"account_number": a.account_number, "amount": "10.00",
                                                   "currency": "EUR", "date": "2026-11-01", "reference": "R1"})
 
@@ -165,9 +165,9 @@ def test_another_utilitys_account_answers_like_a_missing_one(app, api, two_tenan
     before = _count(app, b, Payment), _count(app, b, ServiceRequest)
 
     foreign = [api.post("/api/v1/payments", json=_payment(b)),
-               api.post("/api/v1/service-requests", json={**REQUEST, "account_number": b.account_number})]
+               api.post("/api/v1/requests", json={**REQUEST, "account_number": b.account_number})]
     missing = [api.post("/api/v1/payments", json=_payment(b, account_number="NO-SUCH")),
-               api.post("/api/v1/service-requests", json={**REQUEST, "account_number": "NO-SUCH"})]
+               api.post("/api/v1/requests", json={**REQUEST, "account_number": "NO-SUCH"})]
 
     for one, other in zip(foreign, missing, strict=True):
         assert one.status_code == other.status_code == 404 and _error(one) == _error(other)

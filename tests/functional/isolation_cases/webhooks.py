@@ -127,9 +127,9 @@ def case_api_create_service_request(app, browser, a, b):
     before = _b_counts(app, b)
     api = api_client(browser(b.slug).client, make_api_key(app, a.tenant_id), host=f"{b.slug}.localhost")
     body = {"kind": "complaint", "subject": "S", "description": "D"}
-    foreign = api.post("/api/v1/service-requests", json={**body, "account_number": b.account_number})
-    missing = api.post("/api/v1/service-requests", json={**body, "account_number": "NO-SUCH"})
-    own = api.post("/api/v1/service-requests", json={**body, "account_number": a.account_number})
+    foreign = api.post("/api/v1/requests", json={**body, "account_number": b.account_number})
+    missing = api.post("/api/v1/requests", json={**body, "account_number": "NO-SUCH"})
+    own = api.post("/api/v1/requests", json={**body, "account_number": a.account_number})
     assert foreign.status_code == missing.status_code == 404 and foreign.get_json() == missing.get_json()
     assert own.status_code == 201
     assert _b_counts(app, b) == before
