@@ -19,7 +19,7 @@ from api.schemas.meters import (
     IntervalDayOut,
     MeterExchangeIn,
     MeterExchangeOut,
-    RegisterOut,
+    InstalledRegisterOut,
     RemovalReadingOut,
     RemovedMeterOut,
 )
@@ -146,7 +146,7 @@ def meter_exchange(*, query=None, body: MeterExchangeIn):
             serial_number=meter.serial_number, digits=meter.digits, multiplier=meter.multiplier.quantize(RATIO),
             unit=meter.unit,
             is_smart=meter.is_smart, model=meter.model, installed_on=body.exchange_date,
-            registers=[RegisterOut(code=r.code, label=r.label,
+            registers=[InstalledRegisterOut(code=r.code, label=r.label,
                                    installation_index=fitted[r.id].quantize(THOUSANDTH)) for r in meter.registers]),
     )
 

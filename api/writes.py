@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from api.errors import ApiError
 from api.registry import operation
-from api.schemas.writes import AllocationOut, PaymentIn, PaymentOut, ServiceRequestIn, ServiceRequestOut
+from api.schemas.payments import AllocationOut
+from api.schemas.writes import PaymentIn, RecordedPaymentOut, ServiceRequestIn, ServiceRequestOut
 from app.i18n import tenant_today, tenant_zone
 from domain.accounting.models import LedgerEntry, PaymentAllocation
 from domain.billing.models import Bill
@@ -67,7 +68,7 @@ def create_service_request(*, body: ServiceRequestIn, query=None) -> tuple[Servi
                              opened_at=created.opened_at, due_at=created.due_at), 201
 
 
-def _payment_out(recorded: manual_payments.Recorded, account_number: str) -> PaymentOut:
+def _payment_out(recorded: manual_payments.Recorded, account_number: str) -> RecordedPaymentOut:
     payment = recorded.payment
     allocations = db.session.execute(
         select(Bill.number, PaymentAllocation.amount).join(Bill, Bill.id == PaymentAllocation.bill_id)
@@ -76,14 +77,14 @@ def _payment_out(recorded: manual_payments.Recorded, account_number: str) -> Pay
                                                                      LedgerEntry.direction == "credit")
                                   .order_by(LedgerEntry.id).limit(1))
     taken = sum((amount for _n, amount in allocations), Decimal("0"))
-    return PaymentOut(id=payment.public_id, account_number=account_number, amount=f"{payment.amount:.2f}",
-                      currency=payment.currency, method=payment.method, reference=payment.provider_reference,
-                      received_on=booked_on,
-                      allocations=[AllocationOut(bill_number=n, amount=f"{a:.2f}") for n, a in allocations],
-                      credit=f"{payment.amount - taken:.2f}")
+    return RecordedPaymentOut(
+        public_id=payment.public_id, account_number=account_number, amount=f"{payment.amount:.2f}",
+        currency=payment.currency, method=payment.method, reference=payment.provider_reference, received_on=booked_on,
+        allocations=[AllocationOut(bill_number=n, amount=f"{a:.2f}") for n, a in allocations],
+        credit=f"{payment.amount - taken:.2f}")
 
 
-@operation("POST", "/payments", scope="payments:write", body=PaymentIn, response=PaymentOut, status=201,
+@operation("POST", "/payments", scope="payments:write", body=PaymentIn, response=RecordedPaymentOut, status=201,
            tags=["Payments"], summary="Record a payment received elsewhere",
            description="Money your bank or cash desk received for a customer account: allocated like any payment "
                        "(the bill named, else the oldest due bills first; what is left stays as credit) and "
@@ -91,7 +92,7 @@ def _payment_out(recorded: manual_payments.Recorded, account_number: str) -> Pay
                        "account, amount and currency answers the first payment again and records nothing more; "
                        "with another account, amount or currency it is refused (409 `reference_taken`).",
            errors=(404, 409, 422))
-def record_payment(*, body: PaymentIn, query=None) -> tuple[PaymentOut, int]:
+def record_payment(*, body: PaymentIn, query=None) -> tuple[RecordedPaymentOut, int]:
     try:
         recorded = manual_payments.record_external_payment(
             account_number=body.account_number, amount=body.amount, currency=body.currency, received_on=body.date,

@@ -81,7 +81,7 @@ class RemovedMeterOut(BaseModel):
     readings: list[RemovalReadingOut]
 
 
-class RegisterOut(BaseModel):
+class InstalledRegisterOut(BaseModel):
     code: str
     label: str
     installation_index: Decimal
@@ -95,7 +95,7 @@ class InstalledMeterOut(BaseModel):
     is_smart: bool
     model: str | None
     installed_on: date
-    registers: list[RegisterOut]
+    registers: list[InstalledRegisterOut]
 
 
 class MeterExchangeOut(BaseModel):

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from api.schemas.payments import AllocationOut
 from api.schemas.common import MoneyText
 
 # Identifiers and text as PostgreSQL stores them: no NUL anywhere, and no control character in an identifier.
@@ -55,13 +56,8 @@ class PaymentIn(BaseModel):
                                     description="The bill it pays (optional: else the oldest due bills first).")
 
 
-class AllocationOut(BaseModel):
-    bill_number: str
-    amount: MoneyText
-
-
-class PaymentOut(BaseModel):
-    id: str = Field(description="The payment's identifier here.")
+class RecordedPaymentOut(BaseModel):
+    public_id: str = Field(description="The payment's identifier (UUID), as `GET /payments/{public_id}` reads it.")
     account_number: str
     amount: MoneyText
     currency: str

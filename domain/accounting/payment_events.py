@@ -14,8 +14,9 @@ from domain.webhooks.events import listening, publish
 
 
 def payment_objects(payments: Sequence[Payment]) -> list[dict]:
-    """The payments as the API shows them: id, account number, amount, currency, method, reference, received_at,
-    and the bills it settles (number, amount); two queries whatever the count."""
+    """The payments as the API shows them (a subset of `GET /payments`, same names): public id, account number,
+    amount, currency, method, reference, received_at, and the bills it settles (number, amount); two queries
+    whatever the count."""
     ids = [p.id for p in payments]
     numbers = dict(db.session.execute(select(CustomerAccount.id, CustomerAccount.account_number).where(
         CustomerAccount.id.in_({p.account_id for p in payments}))).all())
@@ -25,7 +26,7 @@ def payment_objects(payments: Sequence[Payment]) -> list[dict]:
             .join(Bill, Bill.id == PaymentAllocation.bill_id).where(PaymentAllocation.payment_id.in_(ids))
             .order_by(PaymentAllocation.id)):
         allocations.setdefault(payment_id, []).append({"bill_number": number, "amount": amount})
-    return [{"id": p.public_id, "account_number": numbers.get(p.account_id), "amount": p.amount,
+    return [{"public_id": p.public_id, "account_number": numbers.get(p.account_id), "amount": p.amount,
              "currency": p.currency, "method": p.method, "status": p.status, "reference": p.provider_reference,
              "received_at": p.received_at, "allocations": allocations.get(p.id, [])} for p in payments]
 

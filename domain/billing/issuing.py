@@ -61,8 +61,7 @@ def _publish_issued(tenant_id: int, bill_ids: list[int], issued_at: datetime) ->
         .order_by(_bills.c.id),
         execution_options=_FILTERED,
     ).mappings().all()
-    publish("bill.issued", [{"id": row["public_id"], **{k: v for k, v in row.items() if k != "public_id"},
-                             "status": "issued"} for row in rows],
+    publish("bill.issued", [{**row, "status": "issued"} for row in rows],
             occurred_at=issued_at)
 
 

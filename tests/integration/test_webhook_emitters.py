@@ -125,7 +125,7 @@ def test_a_card_payment_confirmed_is_published_with_the_bills_it_pays(ctx, two_t
         payment_services.mark_succeeded(payment=payment, now=PINNED_AT, today=date(2026, 11, 20))
 
         [received] = _events("payment.received")
-        assert received["id"] == payment.public_id and received["method"] == "card"
+        assert received["public_id"] == payment.public_id and received["method"] == "card"
         assert received["allocations"] == [{"bill_number": bill.number, "amount": "60.00"}]
 
 
