@@ -56,7 +56,7 @@ from domain.readings.validation import DEFAULT_PLAUSIBILITY_FACTOR
 from domain.sites.models import DeliveryPoint, Meter, MeterInstallation, Register
 from domain.contracts.models import Contract
 from domain.tasks.services import add_tasks
-from domain.webhooks.events import publish
+from domain.webhooks.events import listening, publish
 from tenants.context import require_tenant_id
 from tenants.guard import TENANT_FILTERED
 
@@ -352,8 +352,8 @@ def _load_state(outcomes: list[Outcome], world: BatchWorld) -> None:
             full_points.add(point_of_register[register_id])
             continue
         world.histories[register_id] = RegisterHistory(latest, summary, (alone[register_id][0],), False)
-    _same_day({(o.register_id, o.read_on) for o in standing
-               if o.register_id not in alone or not is_postgresql(db.session)}, world)
+    summarised = alone if is_postgresql(db.session) else {}  # PostgreSQL's summaries carry the day's readings
+    _same_day({(o.register_id, o.read_on) for o in standing if o.register_id not in summarised}, world)
     if full_points:
         _load_full_histories(full_points, point_of_register, world, meter_in)
 
@@ -457,7 +457,7 @@ def reading_object(outcome: Outcome) -> dict:
         "meter": _text(outcome.meter),
         "register": _text(outcome.register),
         "read_on": outcome.read_on.isoformat() if outcome.read_on else None,
-        "value": str(outcome.value) if outcome.value is not None else None,
+        "value": f"{outcome.value:.3f}" if outcome.value is not None else None,
         "source": outcome.source,
     }
     if outcome.status == REJECTED:
@@ -490,12 +490,15 @@ def ingest_batch(*, readings: Sequence[RawReading], today: date, now: datetime,
         judge_batch(outcomes, world, plausibility_factor=plausibility_factor)
     _write(outcomes, tenant_id, now)
     result = BatchResult(outcomes)
-    accepted = [reading_object(o) for o in outcomes if o.status == ACCEPTED and not o.already_stored]
-    rejected = [reading_object(o) for o in outcomes if o.status == REJECTED]
-    if accepted:
-        publish("reading.accepted", accepted, occurred_at=now)
-    if rejected:
-        publish("reading.rejected", rejected, occurred_at=now)
+    # The events' objects are built only when a subscription listens (10,000 dictionaries otherwise for nothing).
+    if listening("reading.accepted"):
+        accepted = [reading_object(o) for o in outcomes if o.status == ACCEPTED and not o.already_stored]
+        if accepted:
+            publish("reading.accepted", accepted, occurred_at=now)
+    if listening("reading.rejected"):
+        rejected = [reading_object(o) for o in outcomes if o.status == REJECTED]
+        if rejected:
+            publish("reading.rejected", rejected, occurred_at=now)
     totals = result.totals
     log.info("reading batch tenant=%s received=%s accepted=%s to_check=%s rejected=%s", tenant_id,
              totals["received"], totals[ACCEPTED], totals[TO_CHECK], totals[REJECTED])

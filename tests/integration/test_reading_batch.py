@@ -210,3 +210,32 @@ def test_a_history_whose_index_went_round_is_weighed_on_every_reading_as_the_por
         (outcome,) = result.outcomes
         assert expected is not None and expected > 0
         assert (outcome.status, outcome.expected, outcome.consumption) == ("accepted", expected, Decimal("25.000"))
+
+
+def test_a_batch_publishes_its_accepted_and_rejected_readings_only_to_listeners(ctx, two_tenants):
+    import json
+
+    from domain.webhooks.models import WebhookEvent
+    from tests.factories import make_webhook_subscription
+
+    a, _b = two_tenants
+    with tenant_scope(a.tenant_id):
+        serial = prepare_meter(a, readings=ONE_A_DAY)
+        db.session.commit()
+        ingest({"meter": serial, "read_on": "2026-11-10", "value": "465"})
+        db.session.commit()
+        assert db.session.scalar(select(func.count(WebhookEvent.id))) == 0  # nobody listens: nothing recorded
+
+        make_webhook_subscription(url="https://hooks.example.invalid/in",
+                                  event_types=("reading.accepted", "reading.rejected"))
+        db.session.commit()
+        ingest({"meter": serial, "read_on": "2026-11-11", "value": "475", "external_id": "x1"},
+               {"meter": serial, "read_on": "2026-11-21", "value": "600"},
+               {"meter": serial, "read_on": "2026-11-20", "value": "400", "external_id": "x3"})
+        db.session.commit()
+
+        events = {e.event_type: json.loads(e.payload) for e in db.session.scalars(select(WebhookEvent))}
+        assert set(events) == {"reading.accepted", "reading.rejected"}  # the one to check waits for staff
+        assert (events["reading.accepted"]["external_id"], events["reading.accepted"]["value"]) == ("x1", "475.000")
+        assert (events["reading.rejected"]["external_id"], events["reading.rejected"]["reason"]) == (
+            "x3", "lower_than_previous")
