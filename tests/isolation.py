@@ -23,7 +23,8 @@ def _reset_token_of(app, tenant_id: int, email: str, kind: str) -> str:
         return token
 
 
-_TOKEN = re.compile(r'name="csrf_token" value="[^"]+"')
+# Both ways a CSRF token is written: by hand in templates, and by WTForms' `form.csrf_token` (type before value).
+_TOKEN = re.compile(r'name="csrf_token"(?: type="hidden")? value="[^"]+"')
 
 
 def same_page(foreign, missing, foreign_ref: str | None = None) -> bool:
