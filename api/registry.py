@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from api.blueprint import bp
 from api.errors import JSON, ApiError
+from api.field_messages import field_message
 from domain.apikeys import services as keys
 from domain.apikeys.scopes import ALL_SCOPES
 from domain.db import db, utcnow
@@ -170,7 +171,7 @@ def _validated(model: type[BaseModel], data: Any, where: str) -> BaseModel:
         return model.model_validate(data)
     except ValidationError as exc:
         details = [{"field": ".".join(str(part) for part in (where, *error["loc"])), "problem": error["type"],
-                    "message": error["msg"]} for error in exc.errors(include_url=False, include_context=False)]
+                    "message": field_message(error)} for error in exc.errors(include_url=False)]
         raise ApiError(422, "invalid_request", _("Some fields are missing or not valid: see details."),
                        details=details[:100]) from exc
 

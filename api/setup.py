@@ -10,7 +10,8 @@ import api
 from api.blueprint import bp
 from api.errors import ApiError, from_api_error, from_http_status
 
-_NOT_ROUTES = {"setup", "blueprint", "registry", "errors", "auth", "pagination", "openapi", "scope_texts"}
+_NOT_ROUTES = {"setup", "blueprint", "registry", "errors", "auth", "pagination", "openapi", "scope_texts",
+               "field_messages"}
 
 
 def is_api_request() -> bool:

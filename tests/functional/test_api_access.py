@@ -183,3 +183,15 @@ def test_a_nul_character_in_a_json_body_is_refused_before_anything_is_read(app, 
 
     assert answer.status_code == 422 and _error(answer)["code"] == "invalid_request"
     assert "\\u0000" in _error(answer)["message"]
+
+
+def test_refused_fields_are_worded_in_the_callers_language(app, client, two_tenants):
+    a, _b = two_tenants
+    api = api_client(client, make_api_key(app, a.tenant_id))
+
+    answer = api.post("/api/v1/payments", json={"amount": "abc", "unknown": 1}, headers={"Accept-Language": "fr"})
+
+    details = {d["field"]: d["message"] for d in _error(answer)["details"]}
+    assert answer.status_code == 422
+    assert details["body.account_number"] == "Obligatoire."
+    assert details["body.unknown"] == "Ce champ n’existe pas dans cette requête."
