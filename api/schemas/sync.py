@@ -5,10 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from flask_babel import gettext as _
 
-from api.errors import ApiError
-from api.pagination import decode_cursor, encode_cursor
+from api.pagination import bad_cursor, decode_cursor, encode_cursor
 from domain.changes import ChangePage, Position
 
 SYNC_CONTRACT = (
@@ -42,8 +40,7 @@ def position_of(cursor: str | None, list_name: str) -> Position | None:
     name, changed_at, row_id = values
     if name != list_name or not isinstance(changed_at, datetime) or changed_at.tzinfo is None \
             or not isinstance(row_id, int) or isinstance(row_id, bool):
-        raise ApiError(422, "invalid_cursor", _("This cursor is not valid: use `next_cursor` from the previous page."),
-                       details=[{"field": "query.cursor"}])
+        raise bad_cursor()
     return Position(changed_at, row_id)
 
 

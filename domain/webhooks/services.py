@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, select
 
+from domain.changes import ChangePage, Position, in_change_order, split_page
 from domain.db import db
 from domain.webhooks import events as webhook_events
 from domain.webhooks import transport
@@ -195,3 +196,16 @@ def reseal_secrets(*, tenant_ids: Sequence[int]) -> int:
                 count += 1
             db.session.commit()
     return count
+
+
+def event_page(*, after: Position | None, updated_since: datetime | None, limit: int,
+               event_type: str | None = None) -> ChangePage[WebhookEvent]:
+    """The events recorded for the subscriptions (not the test events), oldest first, in the same paging as every
+    list a syncing system walks (domain/changes.py); an event never changes, so `updated_since` is when it occurred."""
+    statement = select(WebhookEvent).where(WebhookEvent.event_type.in_(EVENT_TYPES))
+    if event_type is not None:
+        statement = statement.where(WebhookEvent.event_type == event_type)
+    rows = list(db.session.scalars(in_change_order(statement, WebhookEvent.occurred_at, WebhookEvent.id, after=after,
+                                                   updated_since=updated_since, limit=limit)))
+    rows, following = split_page(rows, limit, lambda e: Position(e.occurred_at, e.id))
+    return ChangePage(rows, following)
