@@ -2,19 +2,15 @@
 services as the portal and the back office (domain/requests/services.py, domain/collections/manual_payments.py)."""
 from __future__ import annotations
 
-from decimal import Decimal
-
 from flask import g
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from api.errors import ApiError
 from api.registry import operation
-from api.schemas.payments import AllocationOut
-from api.schemas.writes import PaymentIn, RecordedPaymentOut, ServiceRequestIn, ServiceRequestOut
+from api.schemas.payments import PaymentOut
+from api.schemas.writes import PaymentIn, ServiceRequestIn, ServiceRequestOut
 from app.i18n import tenant_today, tenant_zone
-from domain.accounting.models import LedgerEntry, PaymentAllocation
-from domain.billing.models import Bill
+from domain.accounting.api_queries import payment_record
 from domain.collections import manual_payments
 from domain.db import db, utcnow
 from domain.requests import services as requests_service
@@ -68,23 +64,7 @@ def create_service_request(*, body: ServiceRequestIn, query=None) -> tuple[Servi
                              opened_at=created.opened_at, due_at=created.due_at), 201
 
 
-def _payment_out(recorded: manual_payments.Recorded, account_number: str) -> RecordedPaymentOut:
-    payment = recorded.payment
-    allocations = db.session.execute(
-        select(Bill.number, PaymentAllocation.amount).join(Bill, Bill.id == PaymentAllocation.bill_id)
-        .where(PaymentAllocation.payment_id == payment.id).order_by(PaymentAllocation.id)).all()
-    booked_on = db.session.scalar(select(LedgerEntry.booked_on).where(LedgerEntry.payment_id == payment.id,
-                                                                     LedgerEntry.direction == "credit")
-                                  .order_by(LedgerEntry.id).limit(1))
-    taken = sum((amount for _n, amount in allocations), Decimal("0"))
-    return RecordedPaymentOut(
-        public_id=payment.public_id, account_number=account_number, amount=f"{payment.amount:.2f}",
-        currency=payment.currency, method=payment.method, reference=payment.provider_reference, received_on=booked_on,
-        allocations=[AllocationOut(bill_number=n, amount=f"{a:.2f}") for n, a in allocations],
-        credit=f"{payment.amount - taken:.2f}")
-
-
-@operation("POST", "/payments", scope="payments:write", body=PaymentIn, response=RecordedPaymentOut, status=201,
+@operation("POST", "/payments", scope="payments:write", body=PaymentIn, response=PaymentOut, status=201,
            tags=["Payments"], summary="Record a payment received elsewhere",
            description="Money your bank or cash desk received for a customer account: allocated like any payment "
                        "(the bill named, else the oldest due bills first; what is left stays as credit) and "
@@ -92,7 +72,7 @@ def _payment_out(recorded: manual_payments.Recorded, account_number: str) -> Rec
                        "account, amount and currency answers the first payment again and records nothing more; "
                        "with another account, amount or currency it is refused (409 `reference_taken`).",
            errors=(404, 409, 422))
-def record_payment(*, body: PaymentIn, query=None) -> tuple[RecordedPaymentOut, int]:
+def record_payment(*, body: PaymentIn, query=None) -> tuple[PaymentOut, int]:
     try:
         recorded = manual_payments.record_external_payment(
             account_number=body.account_number, amount=body.amount, currency=body.currency, received_on=body.date,
@@ -102,4 +82,5 @@ def record_payment(*, body: PaymentIn, query=None) -> tuple[RecordedPaymentOut, 
         db.session.rollback()
         raise _refused(PAYMENT_REFUSALS, exc.code) from exc
     # A known reference answers what the first call answered (201 and the same payment): nothing is added.
-    return _payment_out(recorded, body.account_number), 201
+    # Answered as `GET /payments/{public_id}` reads it: one shape per resource, read by the sync list's own query.
+    return PaymentOut.of(payment_record(public_id=recorded.payment.public_id)), 201

@@ -6,7 +6,6 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from api.schemas.payments import AllocationOut
 from api.schemas.common import MoneyText
 
 # Identifiers and text as PostgreSQL stores them: no NUL anywhere, and no control character in an identifier.
@@ -56,13 +55,3 @@ class PaymentIn(BaseModel):
                                     description="The bill it pays (optional: else the oldest due bills first).")
 
 
-class RecordedPaymentOut(BaseModel):
-    public_id: str = Field(description="The payment's identifier (UUID), as `GET /payments/{public_id}` reads it.")
-    account_number: str
-    amount: MoneyText
-    currency: str
-    method: str
-    reference: str
-    received_on: dt.date
-    allocations: list[AllocationOut] = Field(description="The bills it settles; what is left is the account's credit.")
-    credit: MoneyText = Field(description="What no bill took, kept as credit on the account.")

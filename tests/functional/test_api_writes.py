@@ -118,8 +118,9 @@ def test_a_payment_is_allocated_to_the_bill_named_and_published_to_subscribers(a
 
     assert answer.status_code == 201
     body = answer.get_json()
-    assert body["allocations"] == [{"bill_number": number, "amount": "20.00"}] and body["credit"] == "5.50"
-    assert body["reference"] == "BANK-2026-0001" and body["received_on"] == "2026-11-01"
+    assert body["allocations"] == [{"bill_number": number, "amount": "20.00"}] and body["amount"] == "25.50"
+    assert body["reference"] == "BANK-2026-0001" and body["method"] == "transfer" and body["status"] == "succeeded"
+    assert api.get(f"/api/v1/payments/{body['public_id']}").get_json() == body  # one shape, written or read
     with app.app_context(), tenant_scope(a.tenant_id):
         [event] = db.session.scalars(select(WebhookEvent)).all()
         sent = json.loads(event.payload)
