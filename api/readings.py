@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import gc
 import io
 from datetime import date
 
@@ -57,22 +56,15 @@ CSV_SCHEMA = {"schema": {"type": "string", "pattern": CSV_PATTERN,
 
 @operation("POST", "/readings/batch", scope="readings:write", response=BatchResult, body=BatchSent,
            extra_content={CSV: CSV_SCHEMA}, tags=["Readings"], summary="Send up to 10,000 meter readings",
-           description=DESCRIPTION, errors=(400, 413, 415, 422), idempotent=True)
+           description=DESCRIPTION, errors=(400, 413, 415, 422), idempotent=True, bulk=True)
 def readings_batch(*, body: BatchSent | None = None):
     readings = _from_json(body) if body is not None else _from_csv(request.get_data(cache=True))
     factor = tenant_plausibility_factor(g.tenant, current_app.config.get("READING_PLAUSIBILITY_FACTOR"))
-    # Tens of thousands of short-lived objects, none in a cycle (freed as they go): the cyclic collector would
-    # only walk the whole heap again and again meanwhile.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        result = batch_service.ingest_batch(readings=readings, today=tenant_today(), now=utcnow(),
-                                            plausibility_factor=factor)
-        answer = {"totals": result.totals, "readings": [_result(o) for o in result.outcomes]}
-    finally:
-        if collecting:
-            gc.enable()
-    return BatchResult.model_validate(answer)
+    result = batch_service.ingest_batch(readings=readings, today=tenant_today(), now=utcnow(),
+                                        plausibility_factor=factor)
+    # The answer as built here is BatchResult's shape (the schema tests check it): validating 10,000 rows of our
+    # own making again would cost more than judging them.
+    return {"totals": result.totals, "readings": [_result(o) for o in result.outcomes]}
 
 
 def _from_json(body: BatchSent) -> list[RawReading]:

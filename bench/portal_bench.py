@@ -27,6 +27,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
+from cpu import proc_table, tree_cpu  # noqa: E402
 from billing_setup import (  # noqa: E402
     PRODUCTION_EXTRAS,
     ROOT,
@@ -274,29 +275,10 @@ def fetch(port: int, path: str, cookie: str | None) -> tuple[int, str]:
         return exc.code, ""
 
 
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _proc_table() -> dict[int, tuple[int, str, float]]:
-    """pid -> (parent pid, command name, CPU seconds so far: user + system, its reaped children's included)."""
-    table = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            raw = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue  # gone meanwhile
-        name = raw[raw.index("(") + 1:raw.rindex(")")]
-        fields = raw[raw.rindex(")") + 2:].split()
-        table[int(entry)] = (int(fields[1]), name, sum(int(x) for x in fields[11:15]) / _TICK)
-    return table
-
-
 def cpu_of(server_pid: int) -> dict[str, float]:
     """CPU seconds so far of the gunicorn tree rooted at `server_pid`, and of every PostgreSQL process."""
-    table = _proc_table()
-    server = sum(cpu for pid, (ppid, _name, cpu) in table.items() if pid == server_pid or ppid == server_pid)
+    table = proc_table()
+    server = tree_cpu(server_pid, table)
     database = sum(cpu for _ppid, name, cpu in table.values() if name.startswith("postgres"))
     return {"server": server, "postgres": database}
 

@@ -32,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from cpu import database_cpu, proc_table, tree_cpu  # noqa: E402
 from billing_setup import (  # noqa: E402
     Calendar,
     create_bench_tenant,
@@ -115,11 +116,14 @@ def build_readings(dbname: str, registers: int, today: date) -> list[dict]:
     return readings
 
 
-def post_batches(app, token: str, readings: list[dict], size: int, profile: bool) -> tuple[list, dict]:
+def post_batches(app, dbname: str, token: str, readings: list[dict], size: int, profile: bool
+                 ) -> tuple[list, dict, dict]:
     bodies = [json.dumps({"readings": readings[i:i + size]}).encode() for i in range(0, len(readings), size)]
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     timings, totals = [], {"received": 0, "accepted": 0, "to_check": 0, "rejected": 0}
+    client.get("/api/v1/key", headers=headers, base_url="http://api.localhost")  # connected before the measure
+    cpu_before = (time.process_time(), database_cpu(dbname))
     for number, body in enumerate(bodies, start=1):
         profiler = None
         if profile and number == len(bodies):
@@ -142,8 +146,9 @@ def post_batches(app, token: str, readings: list[dict], size: int, profile: bool
         if profiler is not None:
             import pstats
 
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
-    return timings, totals
+            pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(35)
+    cpu = {"app": time.process_time() - cpu_before[0], "postgres": database_cpu(dbname) - cpu_before[1]}
+    return timings, totals, cpu
 
 
 def _report(number: int, answer: dict, took: float) -> None:
@@ -154,7 +159,7 @@ def _report(number: int, answer: dict, took: float) -> None:
 
 
 def post_over_http(dbname: str, instance: str, token: str, readings: list[dict], size: int, workers: int
-                   ) -> tuple[list, dict]:
+                   ) -> tuple[list, dict, dict]:
     """The same batches to gunicorn (W sync workers) from W client threads at once."""
     import http.client
     import queue
@@ -210,10 +215,16 @@ def post_over_http(dbname: str, instance: str, token: str, readings: list[dict],
                 answers[number] = (response.status, data, time.perf_counter() - began)
 
         threads = [threading.Thread(target=client) for _ in range(workers)]
+        table = proc_table()
+        cpu_before = (tree_cpu(server.pid, table), database_cpu(dbname, table), time.process_time())
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
+        table = proc_table()
+        cpu = {"app": tree_cpu(server.pid, table) - cpu_before[0],
+               "postgres": database_cpu(dbname, table) - cpu_before[1],
+               "client": time.process_time() - cpu_before[2]}
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -226,7 +237,7 @@ def post_over_http(dbname: str, instance: str, token: str, readings: list[dict],
             totals[key] += value
         timings.append((answer["totals"]["received"], took))
         _report(number, answer, took)
-    return timings, totals
+    return timings, totals, cpu
 
 
 def main() -> int:
@@ -243,22 +254,21 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as instance:
         tenant_id = 1 if args.reuse else setup(args.db, args.registers, instance)
+        today = date.today()  # the app's is the tenant's (Paris), never behind the machine's (UTC)
         with owner_connect(args.db, autocommit=True) as conn:
+            if args.reuse:  # the readings of an earlier run, gone before the vacuum (no dead index entries)
+                conn.execute("DELETE FROM meter_readings WHERE read_on = %s", (today,))
             conn.execute("VACUUM (ANALYZE)")
         app = make_app(args.db, None, instance)
         token = make_key(app, tenant_id)
-        today = date.today()  # the app's is the tenant's (Paris), never behind the machine's (UTC)
-        if args.reuse:
-            with owner_connect(args.db, autocommit=True) as conn:
-                conn.execute("DELETE FROM meter_readings WHERE read_on = %s", (today,))
         readings = build_readings(args.db, args.registers, today)
         _say(f"{len(readings):,} readings to send in batches of {args.batch:,}, dated {today}")
         load_before = os.getloadavg()[0]
         began = time.perf_counter()
         if args.server:
-            timings, totals = post_over_http(args.db, instance, token, readings, args.batch, args.server)
+            timings, totals, cpu = post_over_http(args.db, instance, token, readings, args.batch, args.server)
         else:
-            timings, totals = post_batches(app, token, readings, args.batch, args.profile)
+            timings, totals, cpu = post_batches(app, args.db, token, readings, args.batch, args.profile)
         elapsed = time.perf_counter() - began
         rate = totals["received"] / elapsed
         per_batch = sorted(count / took for count, took in timings)
@@ -266,6 +276,12 @@ def main() -> int:
              f"(per batch: min {per_batch[0]:,.0f}, median {per_batch[len(per_batch) // 2]:,.0f}, "
              f"max {per_batch[-1]:,.0f}); target {TARGET:,}; load average {load_before:.1f} -> "
              f"{os.getloadavg()[0]:.1f}")
+        spent = sum(cpu.values())
+        _say("CPU per 10,000 readings: " + ", ".join(f"{name} {seconds * 10_000 / totals['received']:.3f} s"
+                                                      for name, seconds in cpu.items())
+             + f"; in all {spent * 10_000 / totals['received']:.3f} s: {totals['received'] / spent:,.0f} readings "
+               f"per CPU-second, {os.cpu_count()} cores busy with nothing else would take "
+               f"{os.cpu_count() * totals['received'] / spent:,.0f} readings/s")
         _say(f"outcomes: {totals['accepted']:,} accepted, {totals['to_check']:,} to check, "
              f"{totals['rejected']:,} rejected")
         with owner_connect(args.db) as conn:

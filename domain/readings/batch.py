@@ -10,6 +10,8 @@ meter and day, as a customer's are.
 from __future__ import annotations
 
 import logging
+from itertools import islice
+from operator import gt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -45,8 +47,9 @@ from domain.readings.bulk import (
     RegisterHistory,
     StoredReading,
     history_summary,
-    span_summary,
     judge_batch,
+    needs_annual_estimate,
+    span_summary,
     parse_reading,
     resolve,
 )
@@ -113,7 +116,7 @@ def _load_places(outcomes: list[Outcome]) -> BatchWorld:
         exchanged = set()
         for row in fetch(db.session, _METERS_SQL, (array_literal(sorted(serials)), tenant_id)):
             (meter_id, serial, digits, multiplier, unit, register_id, code, point_id, installed_on, removed_on,
-             identifier, activity, installs, starts, ends, estimates) = row
+             identifier, activity, installs) = row
             meter = world.meters.get(meter_id)
             if meter is None:
                 meter = world.meters[meter_id] = MeterFacts(meter_id, serial, digits, multiplier, unit, {})
@@ -127,7 +130,6 @@ def _load_places(outcomes: list[Outcome]) -> BatchWorld:
             inst = Installation(meter_id, point_id, installed_on, removed_on)
             points[point_id] = PointFacts(point_id, identifier, activity, [inst])
             meter.installations.append(inst)
-            _add_contracts(world, point_id, starts, ends, estimates)
         for meter in world.meters.values():  # a meter seen once per register: its installation once
             seen = set()
             meter.installations = [i for i in meter.installations if not (i in seen or seen.add(i))]
@@ -138,19 +140,12 @@ def _load_places(outcomes: list[Outcome]) -> BatchWorld:
     return world
 
 
-def _add_contracts(world: BatchWorld, point_id: int, starts, ends, estimates) -> None:
-    if point_id not in world.contracts:
-        world.contracts[point_id] = [ContractFacts(*found) for found in zip(starts or (), ends or (), estimates or (),
-                                                                            strict=True)]
-
-
 def _add_point_rows(world: BatchWorld, points: dict[int, PointFacts], rows) -> None:
     for (point_id, identifier, activity, meter_id, installed_on, removed_on, serial, digits, multiplier, unit,
-         register_id, code, starts, ends, estimates) in rows:
+         register_id, code) in rows:
         point = points.get(point_id)
         if point is None:
             point = points[point_id] = world.points[identifier] = PointFacts(point_id, identifier, activity)
-            _add_contracts(world, point_id, starts, ends, estimates)
         if meter_id is None:
             continue
         meter = world.meters.get(meter_id)
@@ -165,18 +160,13 @@ def _add_point_rows(world: BatchWorld, points: dict[int, PointFacts], rows) -> N
             meter.installations.append(inst)
 
 
-# Points (by identifier or id) with each installation's meter and registers, and the point's contracts; meters by
-# serial with their registers, installations, the point of each and its contracts. Each key probes its index
-# (a plain `= ANY(array)` lets PostgreSQL compare every row of the tenant with the whole array).
-_CONTRACTS = """
-    LEFT JOIN LATERAL (
-        SELECT array_agg(start_date ORDER BY start_date, id) AS starts,
-               array_agg(end_date ORDER BY start_date, id) AS ends,
-               array_agg(estimated_annual_consumption ORDER BY start_date, id) AS estimates
-        FROM contracts c WHERE c.tenant_id = dp.tenant_id AND c.delivery_point_id = dp.id) ct ON true"""
+# Points (by identifier or id) with each installation's meter and registers; meters by serial with their
+# registers, installations and the point of each. Each key probes its index (a plain `= ANY(array)` lets
+# PostgreSQL compare every row of the tenant with the whole array). The points' contracts come later, for the few
+# readings that may need an annual estimate (`_load_contracts`).
 _POINTS_SQL = """
 SELECT dp.id, dp.identifier, dp.activity, x.meter_id, x.installed_on, x.removed_on, x.serial_number, x.digits,
-       x.multiplier, x.unit, x.register_id, x.code, ct.starts, ct.ends, ct.estimates
+       x.multiplier, x.unit, x.register_id, x.code
 FROM unnest(CAST(%s AS {type}[])) AS k(key)
 JOIN LATERAL (SELECT id, identifier, activity, tenant_id FROM delivery_points
               WHERE tenant_id = %s AND {key} = k.key OFFSET 0) dp ON true
@@ -186,18 +176,17 @@ LEFT JOIN LATERAL (
     FROM meter_installations i
     JOIN meters m ON m.tenant_id = i.tenant_id AND m.id = i.meter_id
     JOIN registers r ON r.tenant_id = m.tenant_id AND r.meter_id = m.id
-    WHERE i.tenant_id = dp.tenant_id AND i.delivery_point_id = dp.id OFFSET 0) x ON true""" + _CONTRACTS
+    WHERE i.tenant_id = dp.tenant_id AND i.delivery_point_id = dp.id OFFSET 0) x ON true"""
 _METERS_SQL = """
 SELECT m.id, m.serial_number, m.digits, m.multiplier, m.unit, r.id, r.code, dp.id, i.installed_on, i.removed_on,
        dp.identifier, dp.activity,
-       (SELECT count(*) FROM meter_installations o WHERE o.tenant_id = dp.tenant_id AND o.delivery_point_id = dp.id),
-       ct.starts, ct.ends, ct.estimates
+       (SELECT count(*) FROM meter_installations o WHERE o.tenant_id = dp.tenant_id AND o.delivery_point_id = dp.id)
 FROM unnest(CAST(%s AS text[])) AS k(key)
 JOIN LATERAL (SELECT id, serial_number, digits, multiplier, unit, tenant_id FROM meters
               WHERE tenant_id = %s AND serial_number = k.key OFFSET 0) m ON true
 JOIN registers r ON r.tenant_id = m.tenant_id AND r.meter_id = m.id
 LEFT JOIN meter_installations i ON i.tenant_id = m.tenant_id AND i.meter_id = m.id
-LEFT JOIN delivery_points dp ON dp.tenant_id = i.tenant_id AND dp.id = i.delivery_point_id""" + _CONTRACTS
+LEFT JOIN delivery_points dp ON dp.tenant_id = i.tenant_id AND dp.id = i.delivery_point_id"""
 
 
 def _load_places_anywhere(identifiers: set[str], serials: set[str]) -> BatchWorld:
@@ -236,12 +225,16 @@ def _load_places_anywhere(identifiers: set[str], serials: set[str]) -> BatchWorl
             world.meters[inst.meter_id].installations.append(inst)
     world.meters_by_serial = {meter.serial: meter for meter in world.meters.values() if meter.serial in serials}
     world.points_by_id = points
+    return world
+
+
+def _load_contracts(point_ids: set[int], world: BatchWorld) -> None:
+    """The contracts of these points (by start date), whose annual estimate a reading may be weighed on."""
     c = Contract.__table__
     for point_id, start_date, end_date, estimate, _id in sorted(
-            _probe(c, c.c.delivery_point_id, set(points), c.c.delivery_point_id, c.c.start_date, c.c.end_date,
+            _probe(c, c.c.delivery_point_id, point_ids, c.c.delivery_point_id, c.c.start_date, c.c.end_date,
                    c.c.estimated_annual_consumption, c.c.id), key=lambda row: (row[1], row[4])):
         world.contracts.setdefault(point_id, []).append(ContractFacts(start_date, end_date, estimate))
-    return world
 
 
 def _lock_meters(meter_ids: list[int]) -> None:
@@ -253,16 +246,17 @@ def _lock_meters(meter_ids: list[int]) -> None:
               .order_by(m.c.id).with_for_update())
 
 
-# Per register read once, on PostgreSQL, in one index range (covering: migration 0032, no table row is read): its
-# valid actual indexes over the engine's history span (the 730 days up to its latest one) in date order, and its
-# stored readings of the day read (valid or pending, from the span's start or that day). One row per register
-# instead of its whole history.
+# Per register read once, on PostgreSQL, in one index range (covering and in the engine's (read_on, id) order:
+# migrations 0032, 0036; no table row is read, nothing sorted): its valid actual indexes over the engine's history
+# span (the 730 days up to its latest one) in that order, as the text of an array (parsed here only as far as
+# needed), and its stored readings of the day read (valid or pending, from the span's start or that day). One row
+# per register instead of its whole history.
 _SUMMARY_SQL = """
 SELECT k.key, s.first_on, s.latest_on, s.vals, s.same
 FROM unnest(CAST(%s AS bigint[]), CAST(%s AS date[])) AS k(key, day)
 CROSS JOIN LATERAL (
     SELECT min(read_on) FILTER (WHERE actual) AS first_on, max(read_on) FILTER (WHERE actual) AS latest_on,
-           array_agg(value) FILTER (WHERE actual) AS vals,
+           CAST(array_agg(value) FILTER (WHERE actual) AS text) AS vals,
            array_agg(status || ' ' || source || ' ' || value) FILTER (WHERE read_on = k.day) AS same
     FROM (SELECT read_on, value, status, source, status = 'valid' AS actual
           FROM meter_readings
@@ -272,6 +266,20 @@ CROSS JOIN LATERAL (
                                        AND source <> 'estimated') - {days}, k.day)
           ORDER BY read_on, id) span) s
 """.replace("{days}", str(MAX_HISTORY_DAYS))
+
+# A stored index has at most 12 digits before its point (a meter's dial: the meters' check) and 3 after: 15
+# significant digits, which a float holds exactly apart from every other such number, in the same order. Longer
+# text (a value no dial shows) is compared as Decimal.
+_FLOAT_EXACT = len("123456789012.123")
+
+
+def _went_down(values: list[str]) -> bool:
+    """Whether an index of the list (text, in date order) is lower than the one before it."""
+    if max(map(len, values)) > _FLOAT_EXACT:
+        numbers = list(map(Decimal, values))
+    else:
+        numbers = list(map(float, values))
+    return any(map(gt, numbers, islice(numbers, 1, None)))
 
 
 def _summaries(alone: dict[int, tuple[MeterIn, str, date]], world: BatchWorld) -> dict[int, tuple]:
@@ -283,12 +291,18 @@ def _summaries(alone: dict[int, tuple[MeterIn, str, date]], world: BatchWorld) -
     if is_postgresql(db.session):
         keys = sorted(alone)
         tenant_id = require_tenant_id()
-        for key, first_on, latest_on, values, same in fetch(db.session, _SUMMARY_SQL, (
+        for key, first_on, latest_on, vals, same in fetch(db.session, _SUMMARY_SQL, (
                 id_array(keys), "{" + ",".join(alone[key][2].isoformat() for key in keys) + "}", tenant_id,
                 tenant_id)):
             meter, code, day = alone[key]
-            found[key] = (None, []) if latest_on is None else span_summary(
-                first_on=first_on, latest_on=latest_on, values=values, register_code=code, serial=meter.serial)
+            if latest_on is None:
+                found[key] = (None, [])
+            else:
+                values = vals[1:-1].split(",")
+                found[key] = span_summary(
+                    first_on=first_on, latest_on=latest_on, first_value=Decimal(values[0]),
+                    latest_value=Decimal(values[-1]), count=len(values), went_down=_went_down(values),
+                    register_code=code, serial=meter.serial)
             if same:
                 for text in same:
                     status, source, value = text.split(" ")
@@ -356,6 +370,10 @@ def _load_state(outcomes: list[Outcome], world: BatchWorld) -> None:
     _same_day({(o.register_id, o.read_on) for o in standing if o.register_id not in summarised}, world)
     if full_points:
         _load_full_histories(full_points, point_of_register, world, meter_in)
+    estimated = {point_of_register[register_id] for register_id in point_of_register
+                 if needs_annual_estimate(world.histories[register_id])}
+    if estimated:
+        _load_contracts(estimated, world)
 
 
 def _load_full_histories(points: set[int], point_of_register: dict[int, int], world: BatchWorld, meter_in) -> None:

@@ -289,21 +289,33 @@ def history_summary(rows: list[tuple[date, Decimal]], *, register_code: str, met
         return None, []
     horizon = rows[-1][0] - timedelta(days=MAX_HISTORY_DAYS)
     kept = [row for row in rows if row[0] >= horizon]
-    return span_summary(first_on=kept[0][0], latest_on=kept[-1][0], values=[value for _day, value in kept],
+    values = [value for _day, value in kept]
+    return span_summary(first_on=kept[0][0], latest_on=kept[-1][0], first_value=values[0], latest_value=values[-1],
+                        count=len(values), went_down=any(b < a for a, b in zip(values, values[1:], strict=False)),
                         register_code=register_code, serial=meter.serial)
 
 
-def span_summary(*, first_on: date, latest_on: date, values: list[Decimal], register_code: str, serial: str
+def span_summary(*, first_on: date, latest_on: date, first_value: Decimal, latest_value: Decimal, count: int,
+                 went_down: bool, register_code: str, serial: str
                  ) -> tuple[tuple[date, Decimal], list[ReadingIn] | None]:
-    """The same from the history span alone: its first and latest days and its indexes in date order."""
-    latest = (latest_on, values[-1])
-    for before, after in zip(values, values[1:], strict=False):
-        if after < before:
-            return latest, None
-    if len(values) < 2 or (latest_on - first_on).days < MIN_HISTORY_DAYS:
-        return latest, [ReadingIn(register_code, latest_on, values[-1], False, serial)]
-    return latest, [ReadingIn(register_code, first_on, values[0], False, serial),
-                    ReadingIn(register_code, latest_on, values[-1], False, serial)]
+    """The same from the history span alone: its first and latest days and indexes, how many actual readings it
+    holds and whether an index in it is lower than the one before."""
+    latest = (latest_on, latest_value)
+    if went_down:
+        return latest, None
+    if count < 2 or (latest_on - first_on).days < MIN_HISTORY_DAYS:
+        return latest, [ReadingIn(register_code, latest_on, latest_value, False, serial)]
+    return latest, [ReadingIn(register_code, first_on, first_value, False, serial),
+                    ReadingIn(register_code, latest_on, latest_value, False, serial)]
+
+
+def needs_annual_estimate(history: RegisterHistory) -> bool:
+    """Whether weighing a reading of this register may fall back on its contract's annual estimate: not when
+    its history summary spans enough days for the engine's history average (the usual case)."""
+    if history.full or history.latest is None:
+        return history.full
+    readings = history.readings
+    return len(readings) < 2 or (readings[-1].read_on - readings[0].read_on).days < MIN_HISTORY_DAYS
 
 
 # --- judging --------------------------------------------------------------------------------------------------------

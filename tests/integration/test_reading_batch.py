@@ -239,3 +239,31 @@ def test_a_batch_publishes_its_accepted_and_rejected_readings_only_to_listeners(
         assert (events["reading.accepted"]["external_id"], events["reading.accepted"]["value"]) == ("x1", "475.000")
         assert (events["reading.rejected"]["external_id"], events["reading.rejected"]["reason"]) == (
             "x3", "lower_than_previous")
+
+
+def test_a_register_with_one_reading_is_weighed_on_its_contracts_annual_estimate(ctx, two_tenants):
+    """No history span to average (one actual reading): the contract's annual estimate gives the expectation, as
+    in the portal; a history of a year gives it otherwise, whatever the estimate says."""
+    a, b = two_tenants
+    with tenant_scope(a.tenant_id):
+        one = prepare_meter(a, readings=[(date(2026, 11, 1), "100", "agent")], annual=Decimal("3650"))
+        db.session.commit()
+    with tenant_scope(b.tenant_id):
+        year = prepare_meter(b, readings=ONE_A_DAY, annual=Decimal("36500"))
+        db.session.commit()
+
+    with tenant_scope(a.tenant_id):
+        # 3,650 m3 a year is 10 a day: 200 over the 20 days, accepted between 66.667 and 600.
+        (outcome,) = ingest({"meter": one, "read_on": "2026-11-21", "value": "150"}).outcomes
+        assert (outcome.status, outcome.expected, outcome.consumption) == ("to_check", Decimal("200.000"),
+                                                                           Decimal("50.000"))
+        db.session.rollback()
+        (outcome,) = ingest({"meter": one, "read_on": "2026-11-21", "value": "290"}).outcomes
+        assert (outcome.status, outcome.expected) == ("accepted", Decimal("200.000"))
+        db.session.rollback()
+    with tenant_scope(b.tenant_id):
+        # 365 m3 over the year before: 1 a day, 20 expected (not the estimate's 2,000).
+        (outcome,) = ingest({"meter": year, "read_on": "2026-11-21", "value": "485"}).outcomes
+        assert (outcome.status, outcome.expected, outcome.consumption) == ("accepted", Decimal("20.000"),
+                                                                           Decimal("20.000"))
+        db.session.rollback()
