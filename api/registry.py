@@ -7,13 +7,13 @@ its query and body with pydantic models, and honours `Idempotency-Key` where ask
 from __future__ import annotations
 
 import gc
-import json
 import re
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from flask import Response, g, request
 from flask_babel import gettext as _
 from pydantic import BaseModel, ValidationError
@@ -160,7 +160,7 @@ def _body(op: Operation, raw: bytes):
         raise ApiError(415, "unsupported_media_type",
                        _("Send the body as %(types)s.", types=" or ".join(accepted)), details={"accepted": accepted})
     try:
-        data = json.loads(raw or b"null")
+        data = orjson.loads(raw or b"null")
     except ValueError as exc:
         raise ApiError(400, "malformed_json", _("The body is not valid JSON.")) from exc
     if b"\\u0000" in raw and _holds_nul(data):  # no text column takes one (PostgreSQL refuses it outright)
@@ -198,4 +198,4 @@ def _answer(op: Operation, result) -> Response:
         return Response(result.model_dump_json(by_alias=True), status=status, mimetype=JSON)
     if result is None and status == 204:
         return Response(status=204)
-    return Response(json.dumps(result), status=status, mimetype=JSON)
+    return Response(orjson.dumps(result, option=orjson.OPT_NON_STR_KEYS), status=status, mimetype=JSON)
