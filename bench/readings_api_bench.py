@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/readings_api_bench.py --registers 100000 --db bench_readings   # [--batch 10000] [--keep]
                                                                       # [--server 2] [--reuse] [--profile]
+                                                                      # [--floor 2]
 
 1. recreates the database `--db` (dropped and created again: give one of your own) as the owner and migrates it;
 2. creates one tenant through the onboarding service and bulk-loads accounts (bench/billing_setup.py: point of
@@ -16,7 +17,13 @@
    client threads (`--server W`: batches in parallel, as several systems or one sending in parallel would);
    prints the readings per second of each batch and overall, and the outcome totals.
 
-Exit status 1 below TARGET readings per second overall, or when a batch does not answer 200.
+Exit status 1 below TARGET readings per second overall, or when a batch does not answer 200. Also printed: the CPU
+seconds per 10,000 readings of the app (this process, or gunicorn's workers) and of the database's backends, a
+figure that holds when other work shares the machine (wall-clock rates do not).
+
+With --floor S, the app is not run: S sessions at once run the batch's own SQL statements (lookups, meter locks,
+history spans, the insert; one transaction per batch under row-level security) with parameters built beforehand,
+and the readings per second of PostgreSQL alone are printed: the floor the endpoint is compared with.
 With --profile, the last batch runs under cProfile and the top functions are printed.
 """
 from __future__ import annotations
@@ -85,11 +92,12 @@ def make_key(app, tenant_id: int) -> str:
     return token
 
 
-def build_readings(dbname: str, registers: int, today: date) -> list[dict]:
-    """One reading per register (the first N), dated today, read from the owner's side of the database."""
+def build_readings(dbname: str, registers: int, today: date) -> tuple[list[dict], list[tuple[int, int]]]:
+    """One reading per register (the first N), dated today, read from the owner's side of the database; and the
+    (register id, meter id) of each, for the SQL floor."""
     with owner_connect(dbname) as conn:
         rows = conn.execute("""
-            SELECT r.id, r.code, m.serial_number, dp.identifier, l.d[1], l.v[1], l.d[2], l.v[2],
+            SELECT r.id, m.id, r.code, m.serial_number, dp.identifier, l.d[1], l.v[1], l.d[2], l.v[2],
                    (SELECT count(*) FROM registers o WHERE o.tenant_id = m.tenant_id AND o.meter_id = m.id)
             FROM (SELECT * FROM registers ORDER BY id LIMIT %s) r JOIN meters m ON m.id = r.meter_id
             JOIN meter_installations i ON i.meter_id = m.id JOIN delivery_points dp ON dp.id = i.delivery_point_id
@@ -99,8 +107,10 @@ def build_readings(dbname: str, registers: int, today: date) -> list[dict]:
                       WHERE mr.tenant_id = r.tenant_id AND mr.register_id = r.id AND mr.status = 'valid'
                       ORDER BY read_on DESC LIMIT 2) last_two) l
             ORDER BY r.id""", (registers,)).fetchall()
-    readings = []
-    for n, (_rid, code, serial, identifier, last_on, last, before_on, before, count) in enumerate(rows):
+    readings, ids = [], []
+    for n, row in enumerate(rows):
+        register_id, meter_id, code, serial, identifier, last_on, last, before_on, before, count = row
+        ids.append((register_id, meter_id))
         rate = (last - before) / (last_on - before_on).days
         value = last + rate * (today - last_on).days
         if n % 97 == 0:
@@ -113,7 +123,71 @@ def build_readings(dbname: str, registers: int, today: date) -> list[dict]:
         else:
             reading.update(meter=serial, register=code)
         readings.append(reading)
-    return readings
+    return readings, ids
+
+
+def sql_floor(dbname: str, tenant_id: int, readings: list[dict], ids: list[tuple[int, int]], size: int,
+              sessions: int) -> tuple[float, int, dict]:
+    """The batch's own statements alone (the points and meters looked up, the meters locked, the registers'
+    history spans read, every reading inserted valid), each batch one transaction under row-level security, from
+    `sessions` connections at once: what PostgreSQL costs whatever the app does. Returns (seconds, readings, CPU)."""
+    import queue
+    import threading
+
+    import psycopg
+
+    from billing_setup import app_url
+    from domain.bulk import array_literal, id_array
+    from domain.readings.batch import _METERS_SQL, _POINTS_SQL, _SUMMARY_SQL
+
+    work: queue.Queue = queue.Queue()
+    for start in range(0, len(readings), size):
+        chunk, chunk_ids = readings[start:start + size], ids[start:start + size]
+        registers = sorted(register_id for register_id, _meter_id in chunk_ids)
+        value_of = {register_id: r["value"] for r, (register_id, _m) in zip(chunk, chunk_ids, strict=True)}
+        work.put({
+            "points": array_literal(sorted({r["point"] for r in chunk if "point" in r})),
+            "serials": array_literal(sorted({r["meter"] for r in chunk if "meter" in r})),
+            "meters": id_array(sorted({meter_id for _r, meter_id in chunk_ids})),
+            "registers": id_array(registers),
+            "days": "{" + ",".join(r["read_on"] for r in chunk) + "}",
+            "values": "{" + ",".join(value_of[register_id] for register_id in registers) + "}",
+            "day": chunk[0]["read_on"],
+        })
+    connections = [psycopg.connect(app_url(dbname)) for _ in range(sessions)]
+
+    def session(conn) -> None:
+        while True:
+            try:
+                batch = work.get_nowait()
+            except queue.Empty:
+                return
+            with conn.transaction():
+                conn.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant_id),))
+                conn.execute("SET LOCAL jit = off")
+                conn.execute(_POINTS_SQL.format(key="identifier", type="text"), (batch["points"], tenant_id)).fetchall()
+                conn.execute(_METERS_SQL, (batch["serials"], tenant_id)).fetchall()
+                conn.execute("SELECT id FROM meters WHERE tenant_id = %s AND id = ANY(CAST(%s AS bigint[])) "
+                             "ORDER BY id FOR UPDATE", (tenant_id, batch["meters"])).fetchall()
+                conn.execute(_SUMMARY_SQL, (batch["registers"], batch["days"], tenant_id, tenant_id)).fetchall()
+                conn.execute("INSERT INTO meter_readings (tenant_id, received_at, imported, implausible_confirmed, "
+                             "status, read_on, source, rollover_confirmed, register_id, value) "
+                             "SELECT %s, now(), false, false, 'valid', %s, 'smart_meter', false, u.* "
+                             "FROM unnest(CAST(%s AS bigint[]), CAST(%s AS numeric[])) AS u",
+                             (tenant_id, batch["day"], batch["registers"], batch["values"]))
+
+    threads = [threading.Thread(target=session, args=(conn,)) for conn in connections]
+    cpu_before = database_cpu(dbname)
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    cpu = {"postgres": database_cpu(dbname) - cpu_before}
+    for conn in connections:
+        conn.close()
+    return elapsed, len(readings), cpu
 
 
 def post_batches(app, dbname: str, token: str, readings: list[dict], size: int, profile: bool
@@ -249,6 +323,8 @@ def main() -> int:
     parser.add_argument("--reuse", action="store_true", help="post to a database kept before (readings dated "
                                                                 "today must not be there yet)")
     parser.add_argument("--profile", action="store_true", help="cProfile the last batch (test client only)")
+    parser.add_argument("--floor", type=int, default=0, metavar="S",
+                        help="run only the batch's SQL statements from S sessions at once (the floor), not the app")
     parser.add_argument("--server", type=int, default=0, metavar="W",
                         help="post to gunicorn with W workers from W threads (0: the Flask test client)")
     args = parser.parse_args()
@@ -261,9 +337,17 @@ def main() -> int:
             conn.execute("VACUUM (ANALYZE)")
         app = make_app(args.db, None, instance)
         token = make_key(app, tenant_id)
-        readings = build_readings(args.db, args.registers, today)
+        readings, ids = build_readings(args.db, args.registers, today)
         _say(f"{len(readings):,} readings to send in batches of {args.batch:,}, dated {today}")
         load_before = os.getloadavg()[0]
+        if args.floor:
+            elapsed, count, cpu = sql_floor(args.db, tenant_id, readings, ids, args.batch, args.floor)
+            _say(f"SQL floor, {args.floor} sessions: {count:,} readings in {elapsed:.2f} s: {count / elapsed:,.0f} "
+                 f"readings/s; PostgreSQL CPU per 10,000 readings {cpu['postgres'] * 10_000 / count:.3f} s; load "
+                 f"average {load_before:.1f} -> {os.getloadavg()[0]:.1f}")
+            if not args.keep and not args.reuse:
+                drop_database(args.db)
+            return 0
         began = time.perf_counter()
         if args.server:
             timings, totals, cpu = post_over_http(args.db, instance, token, readings, args.batch, args.server)
