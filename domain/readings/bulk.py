@@ -214,6 +214,14 @@ class RegisterHistory:
     readings: list[ReadingIn]
     meters: tuple[MeterIn, ...]
     full: bool
+    # A summary's readings grouped as the engine's `reading_book` groups them (one meter, one register: one list);
+    # None for a whole history, which grows as the batch's readings of the register are accepted.
+    book: dict | None = None
+
+    def __post_init__(self) -> None:
+        if not self.full and self.book is None and len(self.meters) == 1:
+            self.book = {(self.meters[0].serial, self.readings[0].register_code): self.readings} if self.readings \
+                else {}
 
 
 @dataclass
@@ -376,7 +384,8 @@ def _weigh(outcome: Outcome, world: BatchWorld, factor: Decimal) -> None:
             activity=world.points_by_id[outcome.point_id].activity, meters=history.meters,
             readings=tuple(history.readings), register_code=outcome.register, share=len(meter.registers),
             since=latest[0], day=day,
-            estimated_annual_consumption=_annual_estimate(world.contracts.get(outcome.point_id, ()), day))
+            estimated_annual_consumption=_annual_estimate(world.contracts.get(outcome.point_id, ()), day),
+            book=history.book)
     verdict = plausibility(consumption=check.consumption, expected=expected, factor=factor)
     outcome.expected, outcome.low, outcome.high = expected, verdict.low, verdict.high
     if not verdict.plausible:

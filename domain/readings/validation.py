@@ -85,13 +85,15 @@ def check_index(*, value: Decimal, previous: Decimal | None, digits: int, multip
 
 def expected_consumption(*, activity: str, meters: tuple[MeterIn, ...], readings: tuple[ReadingIn, ...],
                          register_code: str, share: int, since: date, day: date,
-                         estimated_annual_consumption: Decimal | None) -> Decimal | None:
+                         estimated_annual_consumption: Decimal | None, book: dict | None = None) -> Decimal | None:
     """What the register should have used over `[since, day)`: the engine's expected rate (history of actual
     readings up to `since`, else the annual estimate shared between `share` registers) times the activity's
-    seasonally weighted days. None when nothing allows an expectation."""
+    seasonally weighted days. None when nothing allows an expectation. `book`: the readings already grouped as
+    the engine's `reading_book` groups them, when the caller has them so (a batch of readings)."""
     if day <= since:
         return Decimal("0.000")
-    book = reading_book(meters, readings)
+    if book is None:
+        book = reading_book(meters, readings)
     rate = expected_rate(activity=activity, meters=meters, book=book, register_code=register_code, before=since,
                          estimated_annual_consumption=estimated_annual_consumption, share=share)
     if rate is None:
