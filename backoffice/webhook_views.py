@@ -199,6 +199,8 @@ def webhook_replay(public_id: str, delivery_id: str):
         abort(404)
     if not ActionForm().validate_on_submit():
         abort(400)
-    webhooks.replay(delivery=delivery, now=utcnow())
-    flash(_("The event is being sent again."), "success")
+    if not webhooks.replay(delivery=delivery, now=utcnow()):
+        flash(_("The event will be sent again once the subscription is resumed."), "success")
+    else:
+        flash(_("The event is being sent again."), "success")
     return redirect(url_for("admin.webhook_page", public_id=public_id))

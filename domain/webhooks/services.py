@@ -107,6 +107,12 @@ def set_status(*, subscription: WebhookSubscription, status: str, now: datetime)
         return False
     subscription.status, subscription.updated_at = status, now
     webhook_events.forget_listeners()
+    if status == "active":  # what waited while it was paused goes now, after the commit
+        waiting = db.session.execute(select(WebhookDelivery.id, WebhookDelivery.attempts).where(
+            WebhookDelivery.subscription_id == subscription.id, WebhookDelivery.status == "pending")
+            .order_by(WebhookDelivery.id)).all()
+        for delivery_id, attempts in waiting:
+            webhook_events.remember_delivery(subscription.tenant_id, delivery_id, attempts + 1)
     return True
 
 
@@ -128,10 +134,14 @@ def delete_subscription(*, subscription: WebhookSubscription) -> None:
     webhook_events.forget_listeners()
 
 
-def replay(*, delivery: WebhookDelivery, now: datetime) -> None:
-    """Send a delivery again (delivered, failed or waiting): one more attempt, right after the commit."""
+def replay(*, delivery: WebhookDelivery, now: datetime) -> bool:
+    """Send a delivery again (delivered, failed or waiting): one more attempt, right after the commit. Returns
+    False when it waits instead, its subscription paused (a test event goes to a paused subscription too)."""
     delivery.status, delivery.next_attempt_at = "pending", now
     webhook_events.remember_delivery(delivery.tenant_id, delivery.id, delivery.attempts + 1)
+    subscription = db.session.get(WebhookSubscription, delivery.subscription_id)
+    return subscription.status != "paused" or db.session.scalar(
+        select(WebhookEvent.event_type).where(WebhookEvent.id == delivery.event_id)) == TEST_EVENT
 
 
 def send_test_event(*, subscription: WebhookSubscription, now: datetime) -> WebhookDelivery:

@@ -11,8 +11,9 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from domain.db import db
-from domain.webhooks.models import WebhookDelivery, WebhookSubscription
+from domain.db import db, utcnow
+from domain.webhooks import events as webhook_events
+from domain.webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 from domain.webhooks.signing import verify
 from tenants.context import tenant_scope
 from tests.webhook_support import Receiver, local_receivers_allowed
@@ -80,6 +81,22 @@ def test_the_secret_is_shown_once_and_a_test_event_reaches_the_receiver_signed(a
                              action=f"/backoffice/admin/webhooks/{subscription.public_id}/deliveries/{delivery}/replay")
         assert again.status_code == 302 and len(receiver.requests) == 2
         assert receiver.requests[0]["body"] == receiver.requests[1]["body"]
+
+        # Paused, an event sent again waits for the subscription to be resumed, and goes then.
+        path = f"/backoffice/admin/webhooks/{subscription.public_id}"
+        with app.app_context(), tenant_scope(a.tenant_id):
+            webhook_events.publish("payment.received", [{"amount": "10.00"}], occurred_at=utcnow())
+            db.session.commit()
+            payment = db.session.scalar(select(WebhookDelivery.public_id).join(
+                WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id).where(
+                WebhookEvent.event_type == "payment.received"))
+        admin.submit(path, {"status": "paused"}, action=f"{path}/status")
+        waiting = admin.submit(path, {}, action=f"{path}/deliveries/{payment}/replay")
+        told = admin.get(waiting.headers["Location"]).get_data(as_text=True)
+        assert "The event will be sent again once the subscription is resumed." in told
+        assert len(receiver.requests) == 2
+        admin.submit(path, {"status": "active"}, action=f"{path}/status")
+        assert len(receiver.requests) == 3 and json.loads(receiver.requests[2]["body"])["type"] == "payment.received"
 
         rolled = admin.submit(f"/backoffice/admin/webhooks/{subscription.public_id}", {"confirm": "y"},
                               action=f"/backoffice/admin/webhooks/{subscription.public_id}/secret")

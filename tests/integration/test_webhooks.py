@@ -15,7 +15,7 @@ from domain.db import db
 from domain.webhooks import events as webhook_events
 from domain.webhooks import jobs as webhook_jobs
 from domain.webhooks import services
-from domain.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEvent
+from domain.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookSubscription
 from domain.webhooks.signing import verify
 from tenants.context import tenant_scope
 from tests.clock import PINNED_AT
@@ -288,3 +288,46 @@ def test_the_daily_job_asks_again_for_lost_deliveries_and_purges_old_finished_on
 def _deliver_daily(app, tenant_id: int):
     with app.app_context():
         return run_job("webhooks.daily", tenant_id, kwargs={"now_iso": PINNED_AT.isoformat()})
+
+
+def test_a_paused_subscription_sends_nothing_until_it_is_resumed_then_what_waited_goes(app, two_tenants, receiver,
+                                                                                       monkeypatch):
+    a, _b = two_tenants
+    monkeypatch.setattr(webhook_jobs, "dispatch_attempt", lambda **kw: None)
+    receiver.answers = [500]
+    with app.app_context(), tenant_scope(a.tenant_id):
+        subscription_id = make_webhook_subscription(url=receiver.url, event_types=("payment.received",)).id
+        db.session.commit()
+        webhook_events.publish("payment.received", [{"amount": "10.00"}], occurred_at=PINNED_AT)
+        db.session.commit()
+        delivery_id = db.session.scalar(select(WebhookDelivery.id))
+    assert _deliver(app, a.tenant_id, delivery_id=delivery_id, attempt=1)["delivered"] is False  # a retry waits
+    with app.app_context(), tenant_scope(a.tenant_id):
+        services.set_status(subscription=_subscription(subscription_id), status="paused", now=PINNED_AT)
+        db.session.commit()
+
+    # The retry's job comes while the utility has paused it: nothing is sent, the delivery still waits.
+    assert _deliver(app, a.tenant_id, delivery_id=delivery_id, attempt=2) == {"skipped": "subscription paused"}
+    assert len(receiver.requests) == 1
+    with app.app_context(), tenant_scope(a.tenant_id):
+        delivery = db.session.get(WebhookDelivery, delivery_id)
+        assert (delivery.status, delivery.attempts) == ("pending", 1)
+        # A test event still goes to a paused subscription (the administrator asked for it).
+        test = services.send_test_event(subscription=_subscription(subscription_id), now=PINNED_AT)
+        db.session.commit()
+        test_id = test.id
+    assert _deliver(app, a.tenant_id, delivery_id=test_id, attempt=1)["delivered"] is True
+
+    asked = []
+    monkeypatch.setattr(webhook_events, "dispatch", lambda name, **kw: asked.append(kw))
+    with app.app_context(), tenant_scope(a.tenant_id):
+        services.set_status(subscription=_subscription(subscription_id), status="active", now=PINNED_AT)
+        db.session.commit()
+        webhook_events.dispatch_committed()
+    assert [(kw["delivery_id"], kw["attempt"]) for kw in asked] == [(delivery_id, 2)]
+    assert _deliver(app, a.tenant_id, delivery_id=delivery_id, attempt=2)["delivered"] is True
+    assert len(receiver.requests) == 3
+
+
+def _subscription(subscription_id: int) -> WebhookSubscription:
+    return db.session.get(WebhookSubscription, subscription_id)
