@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, StringField
+from wtforms import DateField, HiddenField, IntegerField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
@@ -25,6 +25,9 @@ class NewKeyForm(FlaskForm):
                                  validators=[DataRequired(_l("Choose at least one thing the key may do."))])
     expires_on = DateField(_l("Last day the key works (optional)"), validators=[Optional()])
     rate_limit_per_minute = IntegerField(_l("Calls a minute at most"), default=DEFAULT_RATE_LIMIT)
+    # This form's single-use reference (backoffice/api_key_views.py): the same form sent again (a page reloaded
+    # after the key was shown) creates no second key.
+    once = HiddenField()
 
     def validate_scopes(self, field):
         if any(scope not in SCOPES for scope in field.data or ()):

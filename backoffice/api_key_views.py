@@ -7,10 +7,11 @@ their public reference; another utility's key answers as a missing one.
 from __future__ import annotations
 
 import logging
+import secrets
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
@@ -85,11 +86,36 @@ def api_keys():
                            staff_names=overview.staff_names(k.created_by_staff_id for k in found))
 
 
+FORMS_ISSUED = "api_key_forms"  # the session's single-use references of new-key forms not sent yet
+FORMS_KEPT = 10
+
+
+def _issue(form: NewKeyForm) -> None:
+    """Give a new-key form shown its single-use reference (kept while it is shown again with errors)."""
+    issued = session.get(FORMS_ISSUED, [])
+    if form.once.data not in issued:
+        form.once.data = secrets.token_urlsafe(16)
+        session[FORMS_ISSUED] = [*issued, form.once.data][-FORMS_KEPT:]
+
+
+def _take(form: NewKeyForm) -> bool:
+    """Use up the form's reference; False when it was used already (the form sent again) or never issued."""
+    issued = session.get(FORMS_ISSUED, [])
+    if not form.once.data or form.once.data not in issued:
+        return False
+    session[FORMS_ISSUED] = [once for once in issued if once != form.once.data]
+    return True
+
+
 @bp.route("/api-keys/new", methods=["GET", "POST"])
 @staff_permission("api.manage")
 def new_api_key():
     form = NewKeyForm()
     if form.validate_on_submit():
+        if not _take(form):
+            flash(_("This form was sent already: its key was created then and shown once. Create a new key if you "
+                    "need another one."), "info")
+            return redirect(url_for("admin.api_keys"), 303)
         try:
             key, token = keys.create_key(
                 tenant_slug=g.tenant.slug, name=form.name.data, scopes=set(form.scopes.data), now=utcnow(),
@@ -105,6 +131,7 @@ def new_api_key():
             response = render_template("backoffice/admin/api_key_created.html", key=key, token=token)
             return response, 200, {"Cache-Control": "no-store", "Pragma": "no-cache",
                                    "Referrer-Policy": "no-referrer"}
+    _issue(form)
     return render_template("backoffice/admin/api_key_new.html", form=form,
                            scope_codes={scope: scope for scope in SCOPE_TEXTS}), 422 if form.errors else 200
 

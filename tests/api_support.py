@@ -1,6 +1,7 @@
 """API keys and a client that calls the integration API with one, for the tests."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy import select
@@ -53,3 +54,16 @@ class ApiClient:
 
 def api_client(client, token: str | None, host: str = "api.localhost") -> ApiClient:
     return ApiClient(client, token, host)
+
+
+NEW_KEY_FORM = "/backoffice/admin/api-keys/new"
+_ONCE = re.compile(r'name="once" type="hidden" value="([^"]+)"|type="hidden" name="once" value="([^"]+)"'
+                   r'|name="once" value="([^"]+)"')
+
+
+def new_key_form_data(office, data: dict) -> dict:
+    """`data` with the new-key form's single-use reference, as a browser sends the form it was shown."""
+    page = office.get(NEW_KEY_FORM).get_data(as_text=True)
+    match = _ONCE.search(page)
+    assert match, "no single-use reference on the new-key form"
+    return {**data, "once": next(group for group in match.groups() if group)}

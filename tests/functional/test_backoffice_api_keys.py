@@ -15,7 +15,7 @@ from domain.apikeys.models import ApiCall, ApiKey
 from domain.audit.models import AuditEvent
 from domain.db import db, utcnow
 from tenants.context import tenant_scope
-from tests.api_support import api_client, make_api_key
+from tests.api_support import api_client, make_api_key, new_key_form_data
 from tests.clock import TODAY
 
 TOKEN = re.compile(r"uak_[a-z0-9-]+_[0-9a-f]+_[A-Za-z0-9_\-]+")
@@ -32,7 +32,26 @@ def _office(browser, a, role="tenant_admin"):
 def _create(office, **overrides):
     data = {"name": "CRM sync", "scopes": ["customers:read", "bills:read"], "expires_on": "",
             "rate_limit_per_minute": "600", **overrides}
-    return office.submit("/backoffice/admin/api-keys/new", data)
+    return office.submit("/backoffice/admin/api-keys/new", new_key_form_data(office, data))
+
+
+def test_the_same_new_key_form_sent_twice_creates_one_key(app, browser, two_tenants):
+    """A page reloaded after the key was shown sends its form again: no second key, and the administrator is told."""
+    a, _b = two_tenants
+    office = _office(browser, a)
+    data = new_key_form_data(office, {"name": "CRM sync", "scopes": ["bills:read"], "rate_limit_per_minute": "60"})
+
+    first = office.submit("/backoffice/admin/api-keys/new", data)
+    again = office.submit("/backoffice/admin/api-keys/new", data)
+    forged = office.submit("/backoffice/admin/api-keys/new", {**data, "once": "made-up"})
+
+    assert first.status_code == 200 and TOKEN.search(first.get_data(as_text=True))
+    assert again.status_code == forged.status_code == 303
+    assert again.headers["Location"].endswith("/backoffice/admin/api-keys")
+    told = office.get("/backoffice/admin/api-keys").get_data(as_text=True)
+    assert "This form was sent already: its key was created then and shown once." in told
+    assert TOKEN.search(told) is None
+    assert [k.name for k in _keys(app, a.tenant_id)] == ["CRM sync"]
 
 
 def _keys(app, tenant_id) -> list[ApiKey]:

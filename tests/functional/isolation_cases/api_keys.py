@@ -9,7 +9,7 @@ from sqlalchemy import select
 from domain.apikeys.models import ApiKey
 from domain.db import db
 from tenants.context import tenant_scope
-from tests.api_support import api_client, make_api_key
+from tests.api_support import api_client, make_api_key, new_key_form_data
 from tests.isolation import MISSING, _same_as_missing, same_page
 
 
@@ -45,8 +45,8 @@ def case_admin_api_keys(app, browser, a, b):
 def case_admin_new_api_key(app, browser, a, b):
     office = _admin_office(browser, a)
 
-    created = office.submit("/backoffice/admin/api-keys/new", {"name": "Made on A", "scopes": ["bills:read"],
-                                                               "rate_limit_per_minute": "60"})
+    created = office.submit("/backoffice/admin/api-keys/new", new_key_form_data(office, {
+        "name": "Made on A", "scopes": ["bills:read"], "rate_limit_per_minute": "60"}))
 
     token = re.search(r"uak_[a-z0-9-]+_[0-9a-f]+_[A-Za-z0-9_\-]+", created.get_data(as_text=True)).group(0)
     assert token.startswith(f"uak_{a.slug}_")
