@@ -29,6 +29,8 @@ def init_tenancy(app) -> None:
             return None
         kind, tenant = resolve_host(request.host, app.config["PLATFORM_DOMAIN"])
         if kind is HostKind.UNKNOWN:
+            if request.endpoint == "static":  # the same public files on every host: the API reference's host too
+                return None
             abort(404)
         if kind is HostKind.PLATFORM:
             if request.blueprint in PLATFORM_BLUEPRINTS or request.endpoint == "static":

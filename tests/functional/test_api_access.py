@@ -2,6 +2,7 @@
 one error shape, and the public description of the API."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -154,6 +155,10 @@ def test_the_openapi_description_is_public_and_lists_every_operation(app, client
     assert document["components"]["schemas"]["Error"]["properties"]["error"]
     page = client.get("/api/v1/reference", base_url="http://api.localhost")
     assert page.status_code == 200 and "GET /key" in page.get_data(as_text=True)
+    # Styled on that host too: its stylesheets answer there, while its other paths stay unknown.
+    sheets = re.findall(r'<link rel="stylesheet" href="([^"]+)"', page.get_data(as_text=True))
+    assert sheets and all(client.get(sheet, base_url="http://api.localhost").status_code == 200 for sheet in sheets)
+    assert client.get("/login", base_url="http://api.localhost").status_code == 404
 
 
 def test_keys_are_created_with_known_scopes_and_stored_hashed(app, two_tenants):
