@@ -155,6 +155,16 @@ def sql_floor(dbname: str, tenant_id: int, readings: list[dict], ids: list[tuple
             "day": chunk[0]["read_on"],
         })
     connections = [psycopg.connect(app_url(dbname)) for _ in range(sessions)]
+    spent: dict[str, float] = {}
+    lock = threading.Lock()
+
+    def run(conn, name: str, sql: str, params, fetch: bool = True) -> None:
+        began = time.perf_counter()
+        cursor = conn.execute(sql, params)
+        if fetch:
+            cursor.fetchall()
+        with lock:
+            spent[name] = spent.get(name, 0.0) + time.perf_counter() - began
 
     def session(conn) -> None:
         while True:
@@ -165,16 +175,16 @@ def sql_floor(dbname: str, tenant_id: int, readings: list[dict], ids: list[tuple
             with conn.transaction():
                 conn.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant_id),))
                 conn.execute("SET LOCAL jit = off")
-                conn.execute(_POINTS_SQL.format(key="identifier", type="text"), (batch["points"], tenant_id)).fetchall()
-                conn.execute(_METERS_SQL, (batch["serials"], tenant_id)).fetchall()
-                conn.execute("SELECT id FROM meters WHERE tenant_id = %s AND id = ANY(CAST(%s AS bigint[])) "
-                             "ORDER BY id FOR UPDATE", (tenant_id, batch["meters"])).fetchall()
-                conn.execute(_SUMMARY_SQL, (batch["registers"], batch["days"], tenant_id, tenant_id)).fetchall()
-                conn.execute("INSERT INTO meter_readings (tenant_id, received_at, imported, implausible_confirmed, "
-                             "status, read_on, source, rollover_confirmed, register_id, value) "
-                             "SELECT %s, now(), false, false, 'valid', %s, 'smart_meter', false, u.* "
-                             "FROM unnest(CAST(%s AS bigint[]), CAST(%s AS numeric[])) AS u",
-                             (tenant_id, batch["day"], batch["registers"], batch["values"]))
+                run(conn, "points", _POINTS_SQL.format(key="identifier", type="text"), (batch["points"], tenant_id))
+                run(conn, "meters", _METERS_SQL, (batch["serials"], tenant_id))
+                run(conn, "lock", "SELECT id FROM meters WHERE tenant_id = %s AND id = ANY(CAST(%s AS bigint[])) "
+                                  "ORDER BY id FOR UPDATE", (tenant_id, batch["meters"]))
+                run(conn, "spans", _SUMMARY_SQL, (batch["registers"], batch["days"], tenant_id, tenant_id))
+                run(conn, "insert", "INSERT INTO meter_readings (tenant_id, received_at, imported, "
+                                    "implausible_confirmed, status, read_on, source, rollover_confirmed, register_id, "
+                                    "value) SELECT %s, now(), false, false, 'valid', %s, 'smart_meter', false, u.* "
+                                    "FROM unnest(CAST(%s AS bigint[]), CAST(%s AS numeric[])) AS u",
+                    (tenant_id, batch["day"], batch["registers"], batch["values"]), fetch=False)
 
     threads = [threading.Thread(target=session, args=(conn,)) for conn in connections]
     cpu_before = database_cpu(dbname)
@@ -187,6 +197,9 @@ def sql_floor(dbname: str, tenant_id: int, readings: list[dict], ids: list[tuple
     cpu = {"postgres": database_cpu(dbname) - cpu_before}
     for conn in connections:
         conn.close()
+    batches = -(-len(readings) // size)
+    _say("statements, ms per batch of " + f"{size:,}: " + ", ".join(f"{name} {seconds * 1000 / batches:.0f}"
+                                                                   for name, seconds in spent.items() if seconds))
     return elapsed, len(readings), cpu
 
 
