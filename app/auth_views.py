@@ -70,6 +70,10 @@ _NOTICE_TEXTS = {
     "email_changed": lambda n, when: _(
         "On %(when)s, the e-mail address of your online access was changed to %(email)s. If you did not make "
         "this change, contact us straight away.", when=when, email=n.email_masked),
+    "address_changed": lambda n, when: _(
+        "On %(when)s, the sign-in address of another online access to your account %(number)s was changed to "
+        "%(email)s. If it was not someone you trust, contact us straight away.", when=when, number=n.account_number,
+        email=n.email_masked),
 }
 
 

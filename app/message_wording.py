@@ -11,6 +11,7 @@ KIND_NAMES = {
     "password_reset": _l("Password reset"),
     "verify_email": _l("Confirmation of a new e-mail address"),
     "email_changed": _l("E-mail address changed"),
+    "access_address_changed": _l("Sign-in address of an online access to the account changed"),
     "access_closure": _l("Closure of the online access"),
     "staff_invitation": _l("Staff invitation"),
     "bill_available": _l("Bill available"),

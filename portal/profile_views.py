@@ -184,6 +184,11 @@ def confirm_email(token: str):
                       subject=_l("The e-mail address of your online access has changed"),
                       locale=_user().locale or _locale(), customer_user=_user(), changed=changed,
                       new_email_masked=profile.mask_email(changed.new_email))
+        for address, number, locale in changed.holders:  # the holder, when this login is not theirs
+            queue_message(kind="access_address_changed", to=address,
+                          subject=_l("The sign-in address of an online access to your account has changed"),
+                          locale=locale, account_number=number, email_masked=profile.mask_email(changed.new_email),
+                          changed_at=changed.changed_at)
         log.info("e-mail changed tenant=%s user=%s", g.tenant.id, _user().id)
         flash(_("You now sign in with %(email)s.", email=changed.new_email), "success")
         return redirect(url_for("portal.profile"))

@@ -42,6 +42,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     _kind("password_reset", variables=("link",)),
     _kind("verify_email", variables=("link",)),
     _kind("email_changed", variables=("changed", "new_email_masked")),
+    _kind("access_address_changed", variables=("account_number", "email_masked", "changed_at")),
     _kind("access_closure", variables=("days",)),
     _kind("staff_invitation", variables=("user", "link", "inviter", "until", "ink"), audience="staff"),
     # Bills and payments

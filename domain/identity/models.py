@@ -235,11 +235,11 @@ class ActivationGuard(TenantScoped):
 
 class AccessNotice(TenantScoped):
     """Something the owner of a login hears of at their next sign-in, once: a new online access to one of
-    their accounts, or a change of their sign-in address."""
+    their accounts, a change of their sign-in address, or of another login's to one of their accounts."""
 
     __tablename__ = "access_notices"
     __table_args__ = tenant_table_args(
-        CheckConstraint("kind in ('access_created', 'email_changed')", name="kind"),
+        CheckConstraint("kind in ('access_created', 'email_changed', 'address_changed')", name="kind"),
         parents={"customer_user_id": "customer_users"},
     )
     __audited__ = False

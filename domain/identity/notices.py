@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from domain.contracts.models import CustomerAccount
 from domain.db import db
@@ -59,10 +59,35 @@ def access_created(*, user: CustomerUser, account_ids: list[int], now: datetime)
     return [(address, number, locale) for address, (number, locale) in mails.items()]
 
 
+def holder_addresses(*, user: CustomerUser) -> list[tuple[str, str, str | None]]:
+    """(address on file, account number, account's language) of the holders of the accounts this login sees, one
+    per address: read before a change of the login's address may change the holder's own."""
+    account_ids = list(db.session.scalars(select(CustomerAccess.account_id).where(
+        CustomerAccess.customer_user_id == user.id).order_by(CustomerAccess.account_id)))
+    mails: dict[str, tuple[str, str | None]] = {}
+    for account in db.session.scalars(select(CustomerAccount).where(CustomerAccount.id.in_(account_ids))
+                                      .order_by(CustomerAccount.id)):
+        address = on_file_email(party_id=account.holder_party_id)
+        if address is not None and address not in mails:
+            mails[address] = (account.account_number, account.locale)
+    return [(address, number, locale) for address, (number, locale) in mails.items()]
+
+
 def email_changed(*, user: CustomerUser, new_email: str, now: datetime) -> None:
-    """The login's owner sees at its next sign-in that its address changed (the old address is e-mailed too)."""
-    db.session.add(AccessNotice(customer_user_id=user.id, kind="email_changed", email_masked=mask_email(new_email),
+    """The login's owner sees at its next sign-in that its address changed (the old address is e-mailed too), and
+    every other login to one of its accounts that this login's address changed."""
+    masked = mask_email(new_email)
+    db.session.add(AccessNotice(customer_user_id=user.id, kind="email_changed", email_masked=masked,
                                 occurred_at=now))
+    account_ids = select(CustomerAccess.account_id).where(CustomerAccess.customer_user_id == user.id)
+    others = db.session.execute(
+        select(CustomerAccess.customer_user_id, func.min(CustomerAccount.account_number))
+        .join(CustomerAccount, CustomerAccount.id == CustomerAccess.account_id)
+        .where(CustomerAccess.account_id.in_(account_ids), CustomerAccess.customer_user_id != user.id)
+        .group_by(CustomerAccess.customer_user_id).order_by(CustomerAccess.customer_user_id)).all()
+    for other_user_id, number in others:
+        db.session.add(AccessNotice(customer_user_id=other_user_id, kind="address_changed", account_number=number,
+                                    email_masked=masked, occurred_at=now))
     db.session.flush()
 
 

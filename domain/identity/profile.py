@@ -142,6 +142,9 @@ class EmailChanged:
     old_email: str
     new_email: str
     changed_at: datetime
+    # The holders' addresses on file before the change, other than the login's old and new ones: (address,
+    # account number, account's language). Someone else's login changing its address is told to the holder.
+    holders: tuple[tuple[str, str, str | None], ...] = ()
 
 
 def mask_email(address: str) -> str:
@@ -161,6 +164,8 @@ def confirm_email_change(*, token: str, user: CustomerUser, now: datetime) -> Em
         raise EmailTaken()
     claim_link(row, now)
     old_email = user.email
+    holders = tuple(found for found in notices.holder_addresses(user=user)
+                    if found[0] not in {old_email.lower(), row.email.lower()})
     user.email = row.email
     user.email_verified_at = now
     party = party_of(user)
@@ -174,7 +179,7 @@ def confirm_email_change(*, token: str, user: CustomerUser, now: datetime) -> Em
     db.session.flush()
     _record_portal_change(user=user, now=now, changes={"email": (old_email, row.email)})
     _publish_customer_updated(party, now)
-    return EmailChanged(old_email=old_email, new_email=row.email, changed_at=now)
+    return EmailChanged(old_email=old_email, new_email=row.email, changed_at=now, holders=holders)
 
 
 def set_locale(*, user: CustomerUser, locale: str, now: datetime) -> None:

@@ -555,6 +555,35 @@ def test_the_new_login_itself_gets_no_notice_of_its_own_creation(app, world, bro
     assert "a new online access to your account" not in home
 
 
+def test_another_login_changing_its_address_is_told_to_the_holder_by_mail_and_at_the_next_sign_in(
+        app, world, browser, outbox):
+    """Someone who activated with the code on a bill and their own address, then moves the login to another one:
+    the holder's address on file and the holder's own login hear of it."""
+    a, _b, holder, _hb = world
+    existing = _holder_login(app, a, holder)
+    newcomer = browser(a.slug)
+    _activate(newcomer, holder.home, email="someone@else.test", postcode="", code="ABCDE23456")
+    newcomer.submit(_link_path(outbox()[0]), {"password": PASSWORD, "confirm": PASSWORD})  # signed in by it
+    newcomer.submit("/profile/email", {"email": "elsewhere@else.test"})
+    confirm = _link_path([m for m in outbox() if m["To"] == "elsewhere@else.test"][0])
+    newcomer.submit(confirm, {})
+    newcomer.submit("/", {}, action="/logout")
+    mails = outbox()
+
+    owner = browser(a.slug)
+    owner.login(existing)
+    first = owner.get("/").get_data(as_text=True)
+    second = owner.get("/").get_data(as_text=True)
+
+    told = [m for m in mails if m["Subject"] == "The sign-in address of an online access to your account has changed"]
+    assert [m["To"] for m in told] == [ON_FILE]
+    assert holder.home in _body(told[0]) and "e•••@else.test" in _body(told[0])
+    assert "elsewhere@else.test" not in _body(told[0])
+    notice = (f"the sign-in address of another online access to your account {holder.home} was changed to "
+              "e•••@else.test")
+    assert notice in first and notice not in second
+
+
 def test_a_changed_sign_in_address_is_shown_once_at_the_next_sign_in(app, two_tenants, browser, outbox):
     from tests.conftest import TEST_PASSWORD
 
@@ -571,6 +600,6 @@ def test_a_changed_sign_in_address_is_shown_once_at_the_next_sign_in(app, two_te
     first = portal.get("/").get_data(as_text=True)
     second = portal.get("/").get_data(as_text=True)
 
-    assert old_address_told == [a.customer_email]
+    assert old_address_told == [a.customer_email, "alpha.customer@example.test"]  # the login's, the holder's
     assert "the e-mail address of your online access was changed to m•••@example.test" in first
     assert "was changed to" not in second

@@ -140,7 +140,12 @@ def test_the_old_address_is_told_of_an_email_change(app, a, portal, outbox):
     text = notice.get_body(preferencelist=("plain",)).get_content()
     html = notice.get_body(preferencelist=("html",)).get_content()
     assert confirmed.status_code == 302
-    assert [m["To"] for m in mails] == ["moved@example.test", a.customer_email]  # link first, then the notice
+    # The link first, then the notice to the login's old address, then to the holder's address on file before
+    # the change (which the change replaced): whoever changed it, both owners hear of it.
+    assert [m["To"] for m in mails] == ["moved@example.test", a.customer_email, "alpha.customer@example.test"]
+    holder = mails[2].get_body(preferencelist=("plain",)).get_content()
+    assert mails[2]["Subject"] == "The sign-in address of an online access to your account has changed"
+    assert "m•••@example.test" in holder and "moved@example.test" not in holder
     assert notice["Subject"] == "The e-mail address of your online access has changed"
     assert name in notice["From"]
     assert "m•••@example.test" in text and "moved@example.test" not in text
