@@ -21,7 +21,8 @@ from domain.communications.models import Message
 from domain.communications.notifications import recipient_of_account
 from domain.communications.pipeline import notify, render_message
 from domain.db import db
-from domain.i18n import tenant_formatting_locale
+from domain.i18n import tenant_formatting_locale, translator
+from domain.identity.activation import display_code
 from domain.storage import storage
 
 log = logging.getLogger("collections.letters")
@@ -100,6 +101,12 @@ def letter_pdf(*, tenant, account, subject: str, text: str, day: date) -> bytes:
     story.append(Spacer(1, 8 * mm))
     story.append(Paragraph(escape(format_date(day, "long", locale=tenant_formatting_locale(
         account.locale or tenant.default_locale, tenant))), right))
+    # As on bills: the customer number, and the code that with it opens the online access (issue 12 §4).
+    _ = translator(account.locale or tenant.default_locale)
+    references = [f"{_('Customer number')}: {account.account_number}"]
+    if account.activation_code:
+        references.append(f"{_('Activation code')}: {display_code(account.activation_code)}")
+    story.append(Paragraph("<br/>".join(escape(line) for line in references), right))
     story.append(Spacer(1, 6 * mm))
     story.append(Paragraph(escape(subject), head))
     for block in text.split("\n\n"):

@@ -3,19 +3,22 @@ again sends once, one active arrangement per bill, disputes once and resolved wi
 customer without an e-mail address gets a letter, a new utility's defaults."""
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from domain.accounting.models import LedgerEntry
-from domain.collections import arrangements, disputes, dunning
+from domain.collections import arrangements, disputes, dunning, letters
 from domain.collections.models import ArrangementBill, DunningLetter, DunningStep
 from domain.collections.rules import DEFAULT_LEVELS, DEFAULT_LIMITS
 from domain.collections.settings import current_levels, current_limits
 from domain.communications.models import Message
 from domain.db import db
+from domain.identity.activation import display_code, generate_activation_code
 from domain.payments.collection_models import CollectionBatch, CollectionItem
 from tenants.context import tenant_scope
 from tenants.models import Tenant
@@ -96,6 +99,7 @@ def test_a_run_rolled_back_sends_nothing_and_the_next_sends_once(tenant):
 
 def test_a_customer_without_an_e_mail_address_gets_a_letter_and_the_fee_is_on_the_ledger(tenant):
     account, _m = _account(email=None)
+    account.activation_code = generate_activation_code()
     bill = add_bill(account.account_number, "80.00", due=TODAY - timedelta(days=26))
     db.session.add(DunningStep(bill_id=bill.id, account_id=account.id, level=1, done_on=TODAY - timedelta(days=15),
                                created_at=NOW, outstanding=Decimal("80.00"), fee=Decimal("0.00"), channel="email"))
@@ -110,6 +114,11 @@ def test_a_customer_without_an_e_mail_address_gets_a_letter_and_the_fee_is_on_th
     assert (fee.direction, fee.amount, fee.description) == ("debit", Decimal("5.00"),
                                                             f"Second reminder fee, bill {bill.number}")
     assert db.session.scalars(select(Message)).all() == []
+    # As on bills, the letter gives the customer number and the code that opens the online access with it.
+    text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(
+        letters.letter_document(letter))).pages)
+    assert f"Customer number: {account.account_number}" in text
+    assert f"Activation code: {display_code(account.activation_code)}" in text
 
 
 def test_a_bill_is_in_one_active_arrangement_only(tenant):
