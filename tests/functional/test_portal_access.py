@@ -254,6 +254,27 @@ def test_signed_in_customer_links_another_account(app, world, browser, outbox):
     assert holder.holiday not in before and holder.holiday in after
 
 
+def test_an_account_added_to_another_login_is_told_to_its_holder_by_mail_and_at_the_next_sign_in(
+        app, world, browser, outbox):
+    """The code on a bill adds the account to someone else's existing login: the holder hears of it (issue 12 §4)."""
+    a, _b, holder, _hb = world
+    existing = _holder_login(app, a, holder)
+    portal = browser(a.slug)
+    portal.login(a.customer_email)
+    portal.submit("/accounts/link", {"account_number": holder.home, "postcode": "", "activation_code": "ABCDE23456"})
+    portal.submit(_link_path(outbox()[0]), {})
+    portal.submit("/", {}, action="/logout")
+
+    owner = browser(a.slug)
+    owner.login(existing)
+    first = owner.get("/").get_data(as_text=True)
+
+    told = [m for m in outbox() if m["Subject"] == "A new online access to your account"]
+    assert [m["To"] for m in told] == [ON_FILE]
+    assert holder.home in _body(told[0]) and a.customer_email not in _body(told[0])
+    assert f"a new online access to your account {holder.home} was created for" in first
+
+
 def test_linking_with_a_wrong_fact_sends_nothing_and_links_nothing(app, world, browser, outbox):
     a, _b, holder, _hb = world
     portal = browser(a.slug)
