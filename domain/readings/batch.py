@@ -10,8 +10,7 @@ meter and day, as a customer's are.
 from __future__ import annotations
 
 import logging
-from itertools import islice
-from operator import gt
+from itertools import repeat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -267,19 +266,16 @@ CROSS JOIN LATERAL (
           ORDER BY read_on, id) span) s
 """.replace("{days}", str(MAX_HISTORY_DAYS))
 
-# A stored index has at most 12 digits before its point (a meter's dial: the meters' check) and 3 after: 15
-# significant digits, which a float holds exactly apart from every other such number, in the same order. Longer
-# text (a value no dial shows) is compared as Decimal.
-_FLOAT_EXACT = len("123456789012.123")
+# The column is numeric(16, 3): PostgreSQL writes every stored index with exactly three decimals and no sign, so
+# right-aligned texts compare as the numbers do (no number parsed for the usual dozen indexes of a register).
+_INDEX_WIDTH = len("9999999999999.999")
 
 
 def _went_down(values: list[str]) -> bool:
-    """Whether an index of the list (text, in date order) is lower than the one before it."""
-    if max(map(len, values)) > _FLOAT_EXACT:
-        numbers = list(map(Decimal, values))
-    else:
-        numbers = list(map(float, values))
-    return any(map(gt, numbers, islice(numbers, 1, None)))
+    """Whether an index of the list (PostgreSQL's text of numeric(16, 3) values, in date order) is lower than the
+    one before it."""
+    aligned = list(map(str.rjust, values, repeat(_INDEX_WIDTH)))
+    return aligned != sorted(aligned)
 
 
 def _summaries(alone: dict[int, tuple[MeterIn, str, date]], world: BatchWorld) -> dict[int, tuple]:
