@@ -28,12 +28,12 @@ def init_tenancy(app) -> None:
         if request.blueprint in ANY_HOST_BLUEPRINTS or request.path.startswith("/api/"):
             return None
         kind, tenant = resolve_host(request.host, app.config["PLATFORM_DOMAIN"])
+        if kind is not HostKind.TENANT and request.endpoint == "static":
+            return None  # the same public files on every host: the platform's, the API reference's
         if kind is HostKind.UNKNOWN:
-            if request.endpoint == "static":  # the same public files on every host: the API reference's host too
-                return None
             abort(404)
         if kind is HostKind.PLATFORM:
-            if request.blueprint in PLATFORM_BLUEPRINTS or request.endpoint == "static":
+            if request.blueprint in PLATFORM_BLUEPRINTS:
                 return None
             if request.path == "/":
                 return redirect(url_for("console.home"))

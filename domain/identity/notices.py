@@ -50,27 +50,26 @@ def access_created(*, user: CustomerUser, account_ids: list[int], now: datetime)
     for other_user_id, account_id in others:
         db.session.add(AccessNotice(customer_user_id=other_user_id, kind="access_created",
                                     account_number=numbers[account_id], email_masked=masked, occurred_at=now))
+    db.session.flush()
+    return _holder_mails(accounts)
+
+
+def _holder_mails(accounts) -> list[tuple[str, str, str | None]]:
+    """(address on file, account number, account's language) of these accounts' holders, one per address."""
     mails: dict[str, tuple[str, str | None]] = {}
     for account in accounts:
         address = on_file_email(party_id=account.holder_party_id)
         if address is not None and address not in mails:
             mails[address] = (account.account_number, account.locale)
-    db.session.flush()
     return [(address, number, locale) for address, (number, locale) in mails.items()]
 
 
 def holder_addresses(*, user: CustomerUser) -> list[tuple[str, str, str | None]]:
-    """(address on file, account number, account's language) of the holders of the accounts this login sees, one
-    per address: read before a change of the login's address may change the holder's own."""
-    account_ids = list(db.session.scalars(select(CustomerAccess.account_id).where(
-        CustomerAccess.customer_user_id == user.id).order_by(CustomerAccess.account_id)))
-    mails: dict[str, tuple[str, str | None]] = {}
-    for account in db.session.scalars(select(CustomerAccount).where(CustomerAccount.id.in_(account_ids))
-                                      .order_by(CustomerAccount.id)):
-        address = on_file_email(party_id=account.holder_party_id)
-        if address is not None and address not in mails:
-            mails[address] = (account.account_number, account.locale)
-    return [(address, number, locale) for address, (number, locale) in mails.items()]
+    """The same for the accounts this login sees: read before a change of the login's address may change the
+    holder's own."""
+    return _holder_mails(db.session.scalars(
+        select(CustomerAccount).join(CustomerAccess, CustomerAccess.account_id == CustomerAccount.id)
+        .where(CustomerAccess.customer_user_id == user.id).order_by(CustomerAccount.id)))
 
 
 def email_changed(*, user: CustomerUser, new_email: str, now: datetime) -> None:

@@ -318,12 +318,10 @@ def span_summary(*, first_on: date, latest_on: date, first_value: Decimal, lates
 
 
 def needs_annual_estimate(history: RegisterHistory) -> bool:
-    """Whether weighing a reading of this register may fall back on its contract's annual estimate: not when
-    its history summary spans enough days for the engine's history average (the usual case)."""
-    if history.full or history.latest is None:
-        return history.full
-    readings = history.readings
-    return len(readings) < 2 or (readings[-1].read_on - readings[0].read_on).days < MIN_HISTORY_DAYS
+    """Whether weighing a reading of this register may fall back on its contract's annual estimate: a whole
+    history may, a summary only when `span_summary` kept its latest reading alone (no span to average); with no
+    reading at all nothing is expected."""
+    return history.full or (history.latest is not None and len(history.readings) < 2)
 
 
 # --- judging --------------------------------------------------------------------------------------------------------

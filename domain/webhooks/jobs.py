@@ -15,7 +15,7 @@ from sqlalchemy import select
 from domain.db import db, utcnow
 from domain.webhooks import transport
 from domain.webhooks.events import dispatch_attempt
-from domain.webhooks.models import TEST_EVENT, WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookSubscription
+from domain.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookSubscription
 from domain.webhooks.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, signature_header
 from tenants.context import require_tenant_id
 from tenants.secrets import open_sealed
@@ -52,9 +52,7 @@ def deliver(*, delivery_id: int, attempt: int, now_iso: str | None = None) -> di
         return {"skipped": f"already {delivery.status}, {delivery.attempts} attempts"}
     subscription = db.session.get(WebhookSubscription, delivery.subscription_id)
     event = db.session.get(WebhookEvent, delivery.event_id)
-    if subscription.status == "paused" and event.event_type != TEST_EVENT:
-        # Nothing goes out while the utility has paused the subscription (a test event excepted): the delivery
-        # waits, pending, and is asked for again when the subscription is resumed (services.set_status).
+    if not subscription.receives_now(event.event_type):  # asked for again on resuming (services.set_status)
         return {"skipped": "subscription paused"}
     now = datetime.fromisoformat(now_iso) if now_iso else utcnow()
     body = body_of(event)

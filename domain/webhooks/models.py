@@ -34,6 +34,11 @@ class WebhookSubscription(TenantScoped):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 
+    def receives_now(self, event_type: str) -> bool:
+        """Whether an event of this type goes out to it now: nothing but test events while the utility has paused
+        it (the others wait, pending, until it is resumed)."""
+        return self.status != "paused" or event_type == TEST_EVENT
+
 
 class WebhookEvent(TenantScoped):
     __tablename__ = "webhook_events"

@@ -140,8 +140,7 @@ def replay(*, delivery: WebhookDelivery, now: datetime) -> bool:
     delivery.status, delivery.next_attempt_at = "pending", now
     webhook_events.remember_delivery(delivery.tenant_id, delivery.id, delivery.attempts + 1)
     subscription = db.session.get(WebhookSubscription, delivery.subscription_id)
-    return subscription.status != "paused" or db.session.scalar(
-        select(WebhookEvent.event_type).where(WebhookEvent.id == delivery.event_id)) == TEST_EVENT
+    return subscription.receives_now(db.session.get(WebhookEvent, delivery.event_id).event_type)
 
 
 def send_test_event(*, subscription: WebhookSubscription, now: datetime) -> WebhookDelivery:
