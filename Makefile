@@ -46,8 +46,9 @@ run: seed
 	@echo ""
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
+# PYTEST_ARGS: extra arguments for pytest (CI's moved-clock runs leave the browser tests out).
 test: install-dev translations
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .
