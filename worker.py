@@ -47,6 +47,7 @@ JOBS: dict[str, tuple[str, str]] = {
     "communications.reading_reminders": ("domain.communications.reading_notices:send_reading_reminders", "mail"),
     "collections.dunning": ("domain.collections.jobs:daily_collections", "default"),
     "webhooks.deliver": ("domain.webhooks.jobs:deliver", "default"),
+    "webhooks.deliver_many": ("domain.webhooks.jobs:deliver_many", "default"),
     "webhooks.daily": ("domain.webhooks.jobs:daily", "default"),
     "apikeys.purge": ("domain.apikeys.jobs:purge_api_records", "default"),
 }
@@ -56,7 +57,7 @@ JOBS: dict[str, tuple[str, str]] = {
 JOB_TIMEOUTS = {"tenants.export_data": 4 * 3600, "imports.check": 3600, "imports.write_chunk": 900,
                 "communications.reading_reminders": 3600, "collections.dunning": 3600,
                 "collections.match_statement": 900,
-                "webhooks.deliver": 60}
+                "webhooks.deliver": 60, "webhooks.deliver_many": 120}
 
 # The platform operator's jobs on a tenant, which run even while it is suspended (every other job of a suspended
 # tenant is skipped, app/jobs.py): exporting a suspended utility's data is what operators do before handing it over.
@@ -69,7 +70,8 @@ RETRIED_ON_CRASH = frozenset({"billing.plan_run", "billing.bill_chunk", "billing
                               "imports.check", "imports.write_chunk", "imports.advance",
                               "campaigns.start", "campaigns.send", "campaigns.fire_scheduled",
                               "communications.reading_reminders", "collections.dunning",
-                              "collections.match_statement", "webhooks.deliver"})
+                              "collections.match_statement", "webhooks.deliver",
+                              "webhooks.deliver_many"})
 RETRIES = 3
 
 

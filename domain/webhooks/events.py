@@ -24,6 +24,10 @@ from tenants.context import require_tenant_id
 
 log = logging.getLogger("webhooks")
 DELIVER_JOB = "webhooks.deliver"
+DELIVER_MANY_JOB = "webhooks.deliver_many"
+# First attempts are asked for in jobs of this many deliveries: a billing chunk issuing a thousand bills, or a batch
+# of 10,000 readings, to a listening subscription asks RQ for ten or a hundred jobs, not one per event.
+FIRST_ATTEMPTS_PER_JOB = 100
 _LISTENERS = "webhooks.listeners"  # {tenant id: {event type: [subscription ids]}} for the open transaction
 _PENDING = "webhooks.pending"  # [(tenant id, delivery id, attempt)] written by the open transaction
 _COMMITTED = "webhooks.committed"  # the same once committed, waiting for their jobs to be asked for
@@ -123,11 +127,31 @@ def _rolled_back(session) -> None:
 
 def dispatch_committed(session=None) -> int:
     """After a commit (the job runner, the end of a request): ask for the first attempt of each delivery the
-    committed transactions wrote. Returns how many."""
+    committed transactions wrote, FIRST_ATTEMPTS_PER_JOB to a job (a later attempt, a replay, has its own job).
+    Returns how many deliveries were asked for."""
     committed = (session or db.session).info.pop(_COMMITTED, [])
+    firsts: dict[int, list[int]] = {}
     for tenant_id, delivery_id, attempt in committed:
-        dispatch_attempt(tenant_id=tenant_id, delivery_id=delivery_id, attempt=attempt)
+        if attempt == 1:
+            firsts.setdefault(tenant_id, []).append(delivery_id)
+        else:
+            dispatch_attempt(tenant_id=tenant_id, delivery_id=delivery_id, attempt=attempt)
+    for tenant_id, delivery_ids in firsts.items():
+        for start in range(0, len(delivery_ids), FIRST_ATTEMPTS_PER_JOB):
+            dispatch_first_attempts(tenant_id=tenant_id,
+                                    delivery_ids=delivery_ids[start:start + FIRST_ATTEMPTS_PER_JOB])
     return len(committed)
+
+
+def dispatch_first_attempts(*, tenant_id: int, delivery_ids: list[int]) -> None:
+    """Ask for the first attempt of these deliveries in one job (one delivery: its own job, as a retry's). The job
+    id names them, so the same deliveries asked for twice are one job."""
+    if len(delivery_ids) == 1:
+        dispatch_attempt(tenant_id=tenant_id, delivery_id=delivery_ids[0], attempt=1)
+        return
+    dispatch(DELIVER_MANY_JOB, tenant_id=tenant_id,
+             job_id=f"webhooks-{tenant_id}-deliveries-{delivery_ids[0]}-{delivery_ids[-1]}-{len(delivery_ids)}-1",
+             delivery_ids=list(delivery_ids))
 
 
 def dispatch_attempt(*, tenant_id: int, delivery_id: int, attempt: int, at: datetime | None = None) -> None:

@@ -88,9 +88,11 @@ def test_deliveries_are_asked_for_only_after_commit_and_a_rollback_sends_nothing
         assert webhook_events.dispatch_committed() == 4
 
         assert _count(WebhookEvent) == 2 and _count(WebhookDelivery) == 4
-    assert {name for name, _kw in dispatched} == {"webhooks.deliver"}
-    assert len({kw["job_id"] for _name, kw in dispatched}) == 4
-    assert all(kw["tenant_id"] == a.tenant_id and kw["attempt"] == 1 for _name, kw in dispatched)
+    # The four first attempts in one job (FIRST_ATTEMPTS_PER_JOB to a job).
+    [(name, kw)] = dispatched
+    assert name == "webhooks.deliver_many" and kw["tenant_id"] == a.tenant_id
+    with app.app_context(), tenant_scope(a.tenant_id):
+        assert sorted(kw["delivery_ids"]) == sorted(db.session.scalars(select(WebhookDelivery.id)))
     with app.app_context(), tenant_scope(b.tenant_id):
         assert _count(WebhookEvent) == 0
 
@@ -331,3 +333,62 @@ def test_a_paused_subscription_sends_nothing_until_it_is_resumed_then_what_waite
 
 def _subscription(subscription_id: int) -> WebhookSubscription:
     return db.session.get(WebhookSubscription, subscription_id)
+
+
+def test_first_attempts_go_a_hundred_to_a_job_each_recorded_and_a_rerun_job_sends_nothing_twice(
+        app, two_tenants, receiver, dispatched, monkeypatch):
+    """A billing chunk or a batch of readings publishes hundreds of events: their first attempts are asked for a
+    hundred to a job, not one job each; the job posts each in order, records each attempt as it goes, and run again
+    (RQ's retry after a crash) sends none of them again."""
+    a, _b = two_tenants
+    monkeypatch.setattr(webhook_jobs, "dispatch_attempt", lambda **kw: None)  # the failed one's retry: not here
+    receiver.answers = [200, 200, 503] + [200] * 300
+    with app.app_context(), tenant_scope(a.tenant_id):
+        make_webhook_subscription(url=receiver.url, event_types=("bill.issued",))
+        db.session.commit()
+        webhook_events.publish("bill.issued", [{**BILL, "number": f"F-{n}"} for n in range(250)],
+                               occurred_at=PINNED_AT)
+        db.session.commit()
+        assert webhook_events.dispatch_committed() == 250
+        ids = list(db.session.scalars(select(WebhookDelivery.id).order_by(WebhookDelivery.id)))
+
+    assert [name for name, _kw in dispatched] == ["webhooks.deliver_many"] * 3
+    assert [kw["delivery_ids"] for _name, kw in dispatched] == [ids[:100], ids[100:200], ids[200:]]
+    assert len({kw["job_id"] for _name, kw in dispatched}) == 3
+
+    first = dispatched[0][1]
+    with app.app_context():
+        result = run_job("webhooks.deliver_many", a.tenant_id, kwargs={"delivery_ids": first["delivery_ids"]})
+    assert result == {"delivered": 99, "not_delivered": 1, "skipped": 0, "errors": 0}
+    numbers = [json.loads(r["body"])["data"]["number"] for r in receiver.requests]
+    assert numbers == [f"F-{n}" for n in range(100)]
+
+    with app.app_context():
+        again = run_job("webhooks.deliver_many", a.tenant_id, kwargs={"delivery_ids": first["delivery_ids"]})
+    assert again["skipped"] == 100 and len(receiver.requests) == 100
+    with app.app_context(), tenant_scope(a.tenant_id):
+        statuses = dict(db.session.execute(select(WebhookDelivery.id, WebhookDelivery.status)).all())
+        assert [statuses[i] for i in ids[:4]] == ["delivered", "delivered", "pending", "delivered"]
+        assert all(statuses[i] == "pending" for i in ids[100:])
+        assert _count(WebhookAttempt) == 100
+
+
+def test_a_job_of_first_attempts_out_of_time_leaves_the_rest_to_another_job(app, two_tenants, receiver, dispatched,
+                                                                            monkeypatch):
+    a, _b = two_tenants
+    monkeypatch.setattr(webhook_jobs, "MANY_BUDGET_SECONDS", 0.0)  # out of time after the first attempt
+    with app.app_context(), tenant_scope(a.tenant_id):
+        make_webhook_subscription(url=receiver.url, event_types=("bill.issued",))
+        db.session.commit()
+        webhook_events.publish("bill.issued", [{**BILL, "number": f"F-{n}"} for n in range(3)],
+                               occurred_at=PINNED_AT)
+        db.session.commit()
+        ids = list(db.session.scalars(select(WebhookDelivery.id).order_by(WebhookDelivery.id)))
+    dispatched.clear()
+
+    with app.app_context():
+        result = run_job("webhooks.deliver_many", a.tenant_id, kwargs={"delivery_ids": ids})
+
+    assert result["delivered"] == 1 and result["left_for_another_job"] == 2 and len(receiver.requests) == 1
+    [(name, kw)] = dispatched
+    assert name == "webhooks.deliver_many" and kw["delivery_ids"] == ids[1:]
