@@ -45,10 +45,11 @@ NO_NUL = "^[^\\x00]*$"
 
 
 def _models() -> list[tuple[type[BaseModel], str]]:
-    from api.schemas.events import EventOut
+    from api.schemas.events import EVENT_BODIES, EventOut
 
     wanted: dict[tuple[type[BaseModel], str], None] = {(Error, "serialization"): None,
                                                        (EventOut, "serialization"): None}
+    wanted.update({(body, "serialization"): None for body in EVENT_BODIES.values()})
     for op in OPERATIONS:
         if op.query is not None:
             wanted[(op.query, "validation")] = None
@@ -88,8 +89,7 @@ def openapi_document(server_url: str = "/api/v1") -> dict[str, Any]:
 
 def _webhooks(refs) -> dict[str, Any]:
     """What the platform POSTs to a subscription's URL, one entry per event type (OpenAPI 3.1 `webhooks`)."""
-    from api.schemas.events import EventOut
-    from domain.webhooks.models import EVENT_TYPES
+    from api.schemas.events import EVENT_BODIES
 
     return {event_type: {"post": {
         "summary": f"{event_type}",
@@ -100,10 +100,10 @@ def _webhooks(refs) -> dict[str, Any]:
                                        "subscription's secret>`.", "schema": {"type": "string"}},
                        {"name": "Webhook-Id", "in": "header", "required": True,
                         "description": "The event's `id`: the same on every retry.", "schema": {"type": "string"}}],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": refs[(EventOut,
-                                                                                            "serialization")]}}},
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": refs[(EVENT_BODIES[event_type], "serialization")]}}},
         "responses": {"2XX": {"description": "Received: the delivery is done."}},
-    }} for event_type in EVENT_TYPES}
+    }} for event_type in EVENT_BODIES}
 
 
 def _error_response(status: int, refs) -> dict[str, Any]:

@@ -57,3 +57,12 @@ def local_receivers_allowed():
         yield
     finally:
         transport.configure(before)
+
+
+def documented(event_type: str, data: dict) -> dict:
+    """An event's `data` checked against what the OpenAPI's `webhooks` say of its type (api/schemas/events.py):
+    every documented field present, none other, each of its documented kind. Returns it."""
+    from api.schemas.events import EVENT_DATA
+
+    EVENT_DATA[event_type].model_validate(data)
+    return data

@@ -52,6 +52,7 @@ from domain.readings.bulk import (
     parse_reading,
     resolve,
 )
+from domain.readings.events import reading_event
 from domain.readings.models import MeterReading
 from domain.readings.services import TASK_KIND, _metering_group
 from domain.readings.validation import DEFAULT_PLAUSIBILITY_FACTOR
@@ -461,22 +462,13 @@ def _text(value: str | None) -> str | None:
     return value.replace("\x00", "\ufffd") if value is not None and "\x00" in value else value
 
 
-def reading_object(outcome: Outcome) -> dict:
-    """A reading as the API answers it (the `reading.accepted` / `reading.rejected` event's object)."""
-    found = {
-        "position": outcome.position,
-        "external_id": _text(outcome.raw.external_id),
-        "status": outcome.status,
-        "point": _text(outcome.point),
-        "meter": _text(outcome.meter),
-        "register": _text(outcome.register),
-        "read_on": outcome.read_on.isoformat() if outcome.read_on else None,
-        "value": f"{outcome.value:.3f}" if outcome.value is not None else None,
-        "source": outcome.source,
-    }
-    if outcome.status == REJECTED:
-        found["reason"] = outcome.reason
-    return found
+def reading_object(outcome: Outcome, *, received_at: datetime) -> dict:
+    """A reading of the batch as the `reading.accepted` / `reading.rejected` events carry it
+    (domain/readings/events.py: the same shape as a customer's or staff's reading)."""
+    return reading_event(point=_text(outcome.point), meter=_text(outcome.meter), register=_text(outcome.register),
+                         read_on=outcome.read_on, value=outcome.value, source=outcome.source,
+                         accepted=outcome.status != REJECTED, reason=outcome.reason,
+                         external_id=_text(outcome.raw.external_id), received_at=received_at)
 
 
 # --- the service ----------------------------------------------------------------------------------------------------
@@ -506,11 +498,12 @@ def ingest_batch(*, readings: Sequence[RawReading], today: date, now: datetime,
     result = BatchResult(outcomes)
     # The events' objects are built only when a subscription listens (10,000 dictionaries otherwise for nothing).
     if listening("reading.accepted"):
-        accepted = [reading_object(o) for o in outcomes if o.status == ACCEPTED and not o.already_stored]
+        accepted = [reading_object(o, received_at=now) for o in outcomes
+                    if o.status == ACCEPTED and not o.already_stored]
         if accepted:
             publish("reading.accepted", accepted, occurred_at=now)
     if listening("reading.rejected"):
-        rejected = [reading_object(o) for o in outcomes if o.status == REJECTED]
+        rejected = [reading_object(o, received_at=now) for o in outcomes if o.status == REJECTED]
         if rejected:
             publish("reading.rejected", rejected, occurred_at=now)
     totals = result.totals

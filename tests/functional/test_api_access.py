@@ -153,6 +153,18 @@ def test_the_openapi_description_is_public_and_lists_every_operation(app, client
     listed = {(method.upper(), path) for path, item in document["paths"].items() for method in item}
     assert listed == {(op.method, "/" + op.openapi_path.lstrip("/")) for op in OPERATIONS}
     assert document["components"]["schemas"]["Error"]["properties"]["error"]
+    # Every event type's body is described, down to its data's fields (checked against published events in
+    # tests/integration/test_webhook_emitters.py and test_reading_batch.py).
+    from domain.webhooks.models import EVENT_TYPES
+
+    schemas = document["components"]["schemas"]
+    assert set(EVENT_TYPES) <= set(document["webhooks"])
+    for event_type, hook in document["webhooks"].items():
+        body = schemas[hook["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]]
+        assert body["properties"]["type"]["const"] == event_type
+        data = schemas[body["properties"]["data"]["$ref"].rsplit("/", 1)[1]]
+        assert data["properties"] and data.get("additionalProperties") is False
+    assert "register" in schemas["ReadingData"]["properties"]
     page = client.get("/api/v1/reference", base_url="http://api.localhost")
     assert page.status_code == 200 and "GET /key" in page.get_data(as_text=True)
     # Styled on that host too: its stylesheets answer there, while its other paths stay unknown.

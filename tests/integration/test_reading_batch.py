@@ -24,6 +24,7 @@ from tests.factories import (
     RegisterFactory,
 )
 from tests.integration.test_reading_services import ONE_A_DAY, prepare_meter
+from tests.webhook_support import documented
 
 TODAY = date(2026, 11, 21)
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
@@ -234,11 +235,15 @@ def test_a_batch_publishes_its_accepted_and_rejected_readings_only_to_listeners(
                {"meter": serial, "read_on": "2026-11-20", "value": "400", "external_id": "x3"})
         db.session.commit()
 
-        events = {e.event_type: json.loads(e.payload) for e in db.session.scalars(select(WebhookEvent))}
+        events = {e.event_type: documented(e.event_type, json.loads(e.payload))
+                  for e in db.session.scalars(select(WebhookEvent))}
         assert set(events) == {"reading.accepted", "reading.rejected"}  # the one to check waits for staff
-        assert (events["reading.accepted"]["external_id"], events["reading.accepted"]["value"]) == ("x1", "475.000")
-        assert (events["reading.rejected"]["external_id"], events["reading.rejected"]["reason"]) == (
-            "x3", "lower_than_previous")
+        accepted, rejected = events["reading.accepted"], events["reading.rejected"]
+        assert (accepted["external_id"], accepted["value"], accepted["status"]) == ("x1", "475.000", "accepted")
+        assert (accepted["meter"], accepted["read_on"], accepted["reason"]) == (serial, "2026-11-11", None)
+        assert accepted["point"] == db.session.scalar(select(DeliveryPoint.identifier))
+        assert (rejected["external_id"], rejected["status"], rejected["reason"]) == (
+            "x3", "rejected", "lower_than_previous")
 
 
 def test_a_register_with_one_reading_is_weighed_on_its_contracts_annual_estimate(ctx, two_tenants):

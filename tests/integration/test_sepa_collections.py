@@ -463,6 +463,8 @@ def test_a_settled_batch_is_published_to_webhook_subscribers_in_one_write(in_a):
 
     payments = collections.settle_batch(batch=batch, now=NOW, today=COLLECTION, by="Billing")
 
-    sent = sorted((json.loads(e.payload)["amount"], json.loads(e.payload)["method"])
-                  for e in db.session.scalars(select(WebhookEvent)))
+    from tests.webhook_support import documented
+
+    objects = [documented("payment.received", json.loads(e.payload)) for e in db.session.scalars(select(WebhookEvent))]
+    sent = sorted((o["amount"], o["method"]) for o in objects)
     assert len(payments) == 2 and sent == [("10.00", "direct_debit"), ("20.00", "direct_debit")]

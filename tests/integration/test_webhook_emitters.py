@@ -18,10 +18,12 @@ from tenants.context import tenant_scope
 from tests.clock import PINNED_AT
 from tests.factories import BillFactory, make_webhook_subscription
 from tests.integration.test_reading_review import LATER, _pending, _staff_id
+from tests.webhook_support import documented
 
 
 def _events(event_type: str) -> list[dict]:
-    return [json.loads(e.payload) for e in db.session.scalars(
+    """The objects published as `event_type`, each checked against what the OpenAPI's `webhooks` say of it."""
+    return [documented(event_type, json.loads(e.payload)) for e in db.session.scalars(
         select(WebhookEvent).where(WebhookEvent.event_type == event_type).order_by(WebhookEvent.id))]
 
 
@@ -72,8 +74,20 @@ def test_readings_accepted_and_rejected_by_staff_are_published(ctx, two_tenants)
         review.accept_reading(reading_id=first.id, staff_user_id=_staff_id(a), now=LATER)
 
         [accepted] = _events("reading.accepted")
-        assert accepted["status"] == "valid" and accepted["value"] == "526.000" and accepted["register"]
+        # The shape of a reading sent in an API batch (tests/integration/test_reading_batch.py): one for both.
+        assert (accepted["status"], accepted["value"], accepted["source"]) == ("accepted", "526.000", "customer")
+        meter = first.register.meter
+        assert (accepted["point"], accepted["meter"]) == (a.delivery_point_identifier, meter.serial_number)
+        assert accepted["register"] == first.register.code and accepted["reason"] is None
         assert _events("reading.rejected") == []
+
+        second = _pending(a, value="530")
+        review.reject_reading(reading_id=second.id, reason="Photo shows 503", staff_user_id=_staff_id(a), now=LATER)
+
+        [rejected] = _events("reading.rejected")
+        assert (rejected["status"], rejected["value"], rejected["point"]) == (
+            "rejected", "530.000", a.delivery_point_identifier)
+        assert (rejected["reason"], rejected["reason_text"]) == ("rejected_by_staff", "Photo shows 503")
 
 
 def test_a_status_change_and_a_staff_reply_publish_the_request(ctx, two_tenants):
@@ -140,4 +154,4 @@ def test_a_plausible_portal_reading_is_published_as_accepted(ctx, two_tenants):
 
         assert submission.task is None
         [accepted] = _events("reading.accepted")
-        assert accepted["meter_serial"] == serial and accepted["source"] == "customer"
+        assert accepted["meter"] == serial and accepted["source"] == "customer"

@@ -20,7 +20,7 @@ from domain.webhooks.signing import verify
 from tenants.context import tenant_scope
 from tests.clock import PINNED_AT
 from tests.factories import make_webhook_subscription
-from tests.webhook_support import Receiver, local_receivers_allowed
+from tests.webhook_support import Receiver, documented, local_receivers_allowed
 
 BILL = {"number": "F-2026-000001", "account_number": "A1", "total_incl_tax": "12.30"}
 
@@ -231,7 +231,8 @@ def test_a_replay_sends_a_delivered_event_once_more_and_a_test_event_goes_to_one
         assert delivery.status == "delivered" and delivery.attempts == 2
     assert len(receiver.requests) == 3
     assert receiver.requests[0]["body"] == receiver.requests[1]["body"]  # the same event, byte for byte
-    assert json.loads(receiver.requests[2]["body"])["type"] == "webhook.test"
+    test_event = json.loads(receiver.requests[2]["body"])
+    assert test_event["type"] == "webhook.test" and documented("webhook.test", test_event["data"])
 
 
 def test_a_subscription_is_saved_with_a_sealed_secret_shown_once_and_refuses_private_urls(app, two_tenants):
