@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from domain.db import db, utcnow
 from domain.webhooks import transport
-from domain.webhooks.events import dispatch_attempt, dispatch_first_attempts
+from domain.webhooks.events import FIRST_ATTEMPTS_PER_JOB, dispatch_attempt, dispatch_first_attempts
 from domain.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookSubscription
 from domain.webhooks.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, signature_header
 from tenants.context import require_tenant_id
@@ -124,20 +124,25 @@ def record_attempt(*, delivery: WebhookDelivery, attempt: int, answer: transport
 
 KEEP_FOR = timedelta(days=90)  # deliveries done (delivered or failed), their attempts and events, then purged
 LOST_AFTER = timedelta(hours=1)  # a pending delivery this late has lost its job (Redis emptied, no workers)
-SWEEP_BATCH = 1000
+SWEEP_BATCH = 50_000  # late deliveries asked for again per daily run (a whole billing run's, lost with Redis)
 
 
 def daily(*, now_iso: str) -> dict:
     """The tenant's daily webhook care: ask again for the deliveries whose job was lost (their next attempt is an
-    hour late), and purge what was done more than KEEP_FOR ago. Safe to run twice."""
+    hour late; never attempted ones a hundred to a job, as after a commit), and purge what was done more than
+    KEEP_FOR ago. Safe to run twice."""
     now = datetime.fromisoformat(now_iso)
     late = list(db.session.execute(
         select(WebhookDelivery.id, WebhookDelivery.attempts)
         .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at < now - LOST_AFTER)
         .order_by(WebhookDelivery.id).limit(SWEEP_BATCH)).tuples())
     tenant_id = require_tenant_id()
+    never_tried = [delivery_id for delivery_id, attempts in late if attempts == 0]
+    for start in range(0, len(never_tried), FIRST_ATTEMPTS_PER_JOB):
+        dispatch_first_attempts(tenant_id=tenant_id, delivery_ids=never_tried[start:start + FIRST_ATTEMPTS_PER_JOB])
     for delivery_id, attempts in late:
-        dispatch_attempt(tenant_id=tenant_id, delivery_id=delivery_id, attempt=attempts + 1)
+        if attempts:
+            dispatch_attempt(tenant_id=tenant_id, delivery_id=delivery_id, attempt=attempts + 1)
     return {"asked_again": len(late), "purged_events": purge(before=now - KEEP_FOR)}
 
 

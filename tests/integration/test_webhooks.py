@@ -288,6 +288,26 @@ def test_the_daily_job_asks_again_for_lost_deliveries_and_purges_old_finished_on
         assert _count(WebhookEvent) == 2 and _count(WebhookAttempt) == 2
 
 
+def test_the_daily_job_asks_again_for_lost_first_attempts_a_hundred_to_a_job(app, two_tenants, dispatched):
+    """Redis emptied after a billing run published its bills: the deliveries never attempted go back in jobs of a
+    hundred, as after the commit, not a job each."""
+    a, _b = two_tenants
+    with app.app_context(), tenant_scope(a.tenant_id):
+        make_webhook_subscription(event_types=("bill.issued",))
+        db.session.commit()
+        webhook_events.publish("bill.issued", [{**BILL, "number": f"F-{n}"} for n in range(150)],
+                               occurred_at=PINNED_AT - timedelta(hours=2))
+        db.session.commit()
+        db.session.info.pop(webhook_events._COMMITTED, None)  # their jobs lost: never asked for
+        ids = list(db.session.scalars(select(WebhookDelivery.id).order_by(WebhookDelivery.id)))
+
+    result = _deliver_daily(app, a.tenant_id)
+
+    assert result["asked_again"] == 150
+    assert [(name, kw["delivery_ids"]) for name, kw in dispatched] == [
+        ("webhooks.deliver_many", ids[:100]), ("webhooks.deliver_many", ids[100:])]
+
+
 def _deliver_daily(app, tenant_id: int):
     with app.app_context():
         return run_job("webhooks.daily", tenant_id, kwargs={"now_iso": PINNED_AT.isoformat()})
