@@ -333,8 +333,8 @@ def post_over_http(dbname: str, instance: str, token: str, readings: list[dict],
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    # 300,000: 30 batches, 15 per worker with --server 2, so the workers' first batches (slower until their
-    # statements are prepared and cached) and the odd slow batch weigh on the overall rate as in a long feed.
+    # 300,000: 30 batches, 15 per worker with --server 2, so the workers' first batches (slower while caches warm)
+    # and the odd slow batch weigh on the overall rate as in a long feed.
     parser.add_argument("--registers", type=int, default=300_000)
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--db", default="bench_readings")
