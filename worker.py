@@ -49,6 +49,7 @@ JOBS: dict[str, tuple[str, str]] = {
     "webhooks.deliver": ("domain.webhooks.jobs:deliver", "default"),
     "webhooks.deliver_many": ("domain.webhooks.jobs:deliver_many", "default"),
     "webhooks.daily": ("domain.webhooks.jobs:daily", "default"),
+    "webhooks.sweep": ("domain.webhooks.jobs:sweep", "default"),
     "apikeys.purge": ("domain.apikeys.jobs:purge_api_records", "default"),
 }
 

@@ -172,6 +172,18 @@ def sweep_mail(app: Flask, now: datetime | None = None) -> list[int]:
     return tenants
 
 
+def sweep_webhooks(app: Flask, now: datetime | None = None) -> list[int]:
+    """Ask each active tenant's webhook sweep (domain/webhooks/jobs.sweep): the retries whose time has come.
+    Returns the tenant ids."""
+    now = now or utcnow()
+    with app.app_context():
+        tenants = [tenant_id for tenant_id, _zone in _active_tenants()]
+        for tenant_id in tenants:
+            enqueue_now("webhooks.sweep", tenant_id=tenant_id, now_iso=now.isoformat(),
+                        job_id=f"webhooks-sweep-{tenant_id}-{now.strftime('%Y%m%d%H%M')}")
+    return tenants
+
+
 def mail_sweep_loop(app: Flask, redis, stop: threading.Event, interval: float = MAIL_SWEEP_SECONDS) -> None:
     """The mail workers' sweep thread: one worker per interval (claimed in Redis) asks for the tenants' sweeps."""
     while not stop.wait(interval):
@@ -211,8 +223,8 @@ def daily_command(slug: str | None, day: str | None) -> None:
 @jobs_cli.command("sweep")
 def sweep_command() -> None:
     """Take up the billing runs that stalled (a dead worker, an interrupted command), the mail waiting for a retry
-    or left by a dead worker, and start the campaigns whose scheduled time has come: for cron (every minute) without
-    workers (the embedded default cannot wait for a moment by itself)."""
+    or left by a dead worker, the webhook deliveries whose retry is due, and start the campaigns whose scheduled time
+    has come: for cron (every minute) without workers (the embedded default cannot wait for a moment by itself)."""
     from app.campaign_jobs import take_up_campaigns
     from domain.billing.recovery import sweep_stalled_runs
 
@@ -220,5 +232,6 @@ def sweep_command() -> None:
         click.echo(f"tenant {tenant_id} run {run_id}: {what}")
     tenants = sweep_mail(current_app._get_current_object())
     click.echo(f"mail: swept {len(tenants)} tenants")
+    click.echo(f"webhooks: swept {len(sweep_webhooks(current_app._get_current_object()))} tenants")
     for tenant_id, campaign_id, what in take_up_campaigns(utcnow(), scheduled_only=True):
         click.echo(f"tenant {tenant_id} campaign {campaign_id}: {what}")

@@ -146,6 +146,25 @@ def daily(*, now_iso: str) -> dict:
     return {"asked_again": len(late), "purged_events": purge(before=now - KEEP_FOR)}
 
 
+RETRIES_PER_SWEEP = 1000
+
+
+def sweep(*, now_iso: str) -> dict:
+    """Ask for the retries whose time has come. Without workers (the embedded default) nothing in-process can wait
+    for a retry's moment, so `flask jobs sweep` (cron, every minute) asks for them; with workers RQ's scheduler
+    already has, and a retry asked for twice is made once (`deliver` makes only the next attempt)."""
+    now = datetime.fromisoformat(now_iso)
+    due = list(db.session.execute(
+        select(WebhookDelivery.id, WebhookDelivery.attempts)
+        .where(WebhookDelivery.status == "pending", WebhookDelivery.attempts > 0,
+               WebhookDelivery.next_attempt_at <= now)
+        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id).limit(RETRIES_PER_SWEEP)).tuples())
+    tenant_id = require_tenant_id()
+    for delivery_id, attempts in due:
+        dispatch_attempt(tenant_id=tenant_id, delivery_id=delivery_id, attempt=attempts + 1)
+    return {"retries_asked": len(due)}
+
+
 def purge(*, before: datetime) -> int:
     """Delete the events recorded before `before` that no delivery still waits for, with their deliveries and
     attempts (set-based); returns how many events went."""

@@ -11,7 +11,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 from app.jobs import run_job
-from domain.db import db
+from domain.db import db, utcnow
 from domain.webhooks import events as webhook_events
 from domain.webhooks import jobs as webhook_jobs
 from domain.webhooks import services
@@ -306,6 +306,36 @@ def test_the_daily_job_asks_again_for_lost_first_attempts_a_hundred_to_a_job(app
     assert result["asked_again"] == 150
     assert [(name, kw["delivery_ids"]) for name, kw in dispatched] == [
         ("webhooks.deliver_many", ids[:100]), ("webhooks.deliver_many", ids[100:])]
+
+
+def test_without_workers_the_sweep_command_sends_the_retries_whose_time_has_come(app, two_tenants, receiver,
+                                                                                  monkeypatch):
+    """The embedded default: nothing in-process waits for a retry's moment; `flask jobs sweep` (cron, every
+    minute) sends each retry once its time has come, and not before."""
+    from tests import clock
+
+    a, _b = two_tenants
+    monkeypatch.setitem(app.config, "REDIS_URL", None)  # jobs in-process
+    receiver.answers = [503]
+    with app.app_context(), tenant_scope(a.tenant_id):
+        make_webhook_subscription(url=receiver.url, event_types=("bill.issued",))
+        db.session.commit()
+        webhook_events.publish("bill.issued", [BILL], occurred_at=utcnow())
+        db.session.commit()
+        webhook_events.dispatch_committed()  # the first attempt, in-process now: 503
+    runner = app.test_cli_runner()
+
+    early = runner.invoke(args=["jobs", "sweep"])
+    early_requests = len(receiver.requests)
+    clock.advance(61)  # the first retry comes a minute after
+    due = runner.invoke(args=["jobs", "sweep"])
+
+    assert early.exit_code == 0 and early_requests == 1
+    assert due.exit_code == 0 and "webhooks: swept" in due.output
+    assert len(receiver.requests) == 2
+    with app.app_context(), tenant_scope(a.tenant_id):
+        delivery = db.session.scalar(select(WebhookDelivery))
+        assert (delivery.status, delivery.attempts) == ("delivered", 2)
 
 
 def _deliver_daily(app, tenant_id: int):
