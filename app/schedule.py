@@ -160,28 +160,26 @@ MAIL_SWEEP_SECONDS = 60.0  # a retry is sent within about a minute of its time; 
 MAIL_SWEEP_KEY = "schedule:mail-sweep"
 
 
-def sweep_mail(app: Flask, now: datetime | None = None) -> list[int]:
-    """Ask each active tenant's mail sweep (domain/communications/sending.sweep): retries whose time has come,
-    messages a dead worker left `sending`, messages whose sending was never asked for. Returns the tenant ids."""
-    now = now or utcnow()
+def _ask_each_tenant(app: Flask, job: str, now: datetime, **kwargs) -> list[int]:
+    """Ask for `job` in each active tenant, once per minute (its job id names the minute). Returns the tenant ids."""
     with app.app_context():
         tenants = [tenant_id for tenant_id, _zone in _active_tenants()]
         for tenant_id in tenants:
-            enqueue_now("communications.sweep", tenant_id=tenant_id,
-                        job_id=f"mail-sweep-{tenant_id}-{now.strftime('%Y%m%d%H%M')}")
+            enqueue_now(job, tenant_id=tenant_id, job_id=f"{job}-{tenant_id}-{now.strftime('%Y%m%d%H%M')}", **kwargs)
     return tenants
+
+
+def sweep_mail(app: Flask, now: datetime | None = None) -> list[int]:
+    """Ask each active tenant's mail sweep (domain/communications/sending.sweep): retries whose time has come,
+    messages a dead worker left `sending`, messages whose sending was never asked for. Returns the tenant ids."""
+    return _ask_each_tenant(app, "communications.sweep", now or utcnow())
 
 
 def sweep_webhooks(app: Flask, now: datetime | None = None) -> list[int]:
     """Ask each active tenant's webhook sweep (domain/webhooks/jobs.sweep): the retries whose time has come.
     Returns the tenant ids."""
     now = now or utcnow()
-    with app.app_context():
-        tenants = [tenant_id for tenant_id, _zone in _active_tenants()]
-        for tenant_id in tenants:
-            enqueue_now("webhooks.sweep", tenant_id=tenant_id, now_iso=now.isoformat(),
-                        job_id=f"webhooks-sweep-{tenant_id}-{now.strftime('%Y%m%d%H%M')}")
-    return tenants
+    return _ask_each_tenant(app, "webhooks.sweep", now, now_iso=now.isoformat())
 
 
 def mail_sweep_loop(app: Flask, redis, stop: threading.Event, interval: float = MAIL_SWEEP_SECONDS) -> None:

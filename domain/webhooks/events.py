@@ -137,21 +137,20 @@ def dispatch_committed(session=None) -> int:
         else:
             dispatch_attempt(tenant_id=tenant_id, delivery_id=delivery_id, attempt=attempt)
     for tenant_id, delivery_ids in firsts.items():
-        for start in range(0, len(delivery_ids), FIRST_ATTEMPTS_PER_JOB):
-            dispatch_first_attempts(tenant_id=tenant_id,
-                                    delivery_ids=delivery_ids[start:start + FIRST_ATTEMPTS_PER_JOB])
+        dispatch_first_attempts(tenant_id=tenant_id, delivery_ids=delivery_ids)
     return len(committed)
 
 
 def dispatch_first_attempts(*, tenant_id: int, delivery_ids: list[int]) -> None:
-    """Ask for the first attempt of these deliveries in one job (one delivery: its own job, as a retry's). The job
-    id names them, so the same deliveries asked for twice are one job."""
-    if len(delivery_ids) == 1:
-        dispatch_attempt(tenant_id=tenant_id, delivery_id=delivery_ids[0], attempt=1)
-        return
-    dispatch(DELIVER_MANY_JOB, tenant_id=tenant_id,
-             job_id=f"webhooks-{tenant_id}-deliveries-{delivery_ids[0]}-{delivery_ids[-1]}-{len(delivery_ids)}-1",
-             delivery_ids=list(delivery_ids))
+    """Ask for the first attempt of these deliveries, FIRST_ATTEMPTS_PER_JOB to a job (one alone: its own job, as a
+    retry's). A job's id names its deliveries, so the same deliveries asked for twice are one job."""
+    for start in range(0, len(delivery_ids), FIRST_ATTEMPTS_PER_JOB):
+        chunk = list(delivery_ids[start:start + FIRST_ATTEMPTS_PER_JOB])
+        if len(chunk) == 1:
+            dispatch_attempt(tenant_id=tenant_id, delivery_id=chunk[0], attempt=1)
+        else:
+            dispatch(DELIVER_MANY_JOB, tenant_id=tenant_id, delivery_ids=chunk,
+                     job_id=f"webhooks-{tenant_id}-deliveries-{chunk[0]}-{chunk[-1]}-{len(chunk)}-1")
 
 
 def dispatch_attempt(*, tenant_id: int, delivery_id: int, attempt: int, at: datetime | None = None) -> None:

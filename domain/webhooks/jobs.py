@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from domain.db import db, utcnow
 from domain.webhooks import transport
-from domain.webhooks.events import FIRST_ATTEMPTS_PER_JOB, dispatch_attempt, dispatch_first_attempts
+from domain.webhooks.events import dispatch_attempt, dispatch_first_attempts
 from domain.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookSubscription
 from domain.webhooks.signing import EVENT_ID_HEADER, SIGNATURE_HEADER, signature_header
 from tenants.context import require_tenant_id
@@ -137,9 +137,8 @@ def daily(*, now_iso: str) -> dict:
         .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at < now - LOST_AFTER)
         .order_by(WebhookDelivery.id).limit(SWEEP_BATCH)).tuples())
     tenant_id = require_tenant_id()
-    never_tried = [delivery_id for delivery_id, attempts in late if attempts == 0]
-    for start in range(0, len(never_tried), FIRST_ATTEMPTS_PER_JOB):
-        dispatch_first_attempts(tenant_id=tenant_id, delivery_ids=never_tried[start:start + FIRST_ATTEMPTS_PER_JOB])
+    dispatch_first_attempts(tenant_id=tenant_id,
+                            delivery_ids=[delivery_id for delivery_id, attempts in late if attempts == 0])
     for delivery_id, attempts in late:
         if attempts:
             dispatch_attempt(tenant_id=tenant_id, delivery_id=delivery_id, attempt=attempts + 1)

@@ -292,14 +292,7 @@ def test_the_daily_job_asks_again_for_lost_first_attempts_a_hundred_to_a_job(app
     """Redis emptied after a billing run published its bills: the deliveries never attempted go back in jobs of a
     hundred, as after the commit, not a job each."""
     a, _b = two_tenants
-    with app.app_context(), tenant_scope(a.tenant_id):
-        make_webhook_subscription(event_types=("bill.issued",))
-        db.session.commit()
-        webhook_events.publish("bill.issued", [{**BILL, "number": f"F-{n}"} for n in range(150)],
-                               occurred_at=PINNED_AT - timedelta(hours=2))
-        db.session.commit()
-        db.session.info.pop(webhook_events._COMMITTED, None)  # their jobs lost: never asked for
-        ids = list(db.session.scalars(select(WebhookDelivery.id).order_by(WebhookDelivery.id)))
+    ids = _bills_published(app, a.tenant_id, 150, at=PINNED_AT - timedelta(hours=2), asked=False)
 
     result = _deliver_daily(app, a.tenant_id)
 
@@ -336,6 +329,22 @@ def test_without_workers_the_sweep_command_sends_the_retries_whose_time_has_come
     with app.app_context(), tenant_scope(a.tenant_id):
         delivery = db.session.scalar(select(WebhookDelivery))
         assert (delivery.status, delivery.attempts) == ("delivered", 2)
+
+
+def _bills_published(app, tenant_id: int, count: int, *, url: str = "https://hooks.example.test/in",
+                     at=PINNED_AT, asked: bool = True) -> list[int]:
+    """`count` bills published as `bill.issued` to one subscription and committed, their first attempts asked for
+    (`asked=False`: their jobs lost, never asked for). Returns the deliveries' ids in order."""
+    with app.app_context(), tenant_scope(tenant_id):
+        make_webhook_subscription(url=url, event_types=("bill.issued",))
+        db.session.commit()
+        webhook_events.publish("bill.issued", [{**BILL, "number": f"F-{n}"} for n in range(count)], occurred_at=at)
+        db.session.commit()
+        if asked:
+            assert webhook_events.dispatch_committed() == count
+        else:
+            db.session.info.pop(webhook_events._COMMITTED, None)
+        return list(db.session.scalars(select(WebhookDelivery.id).order_by(WebhookDelivery.id)))
 
 
 def _deliver_daily(app, tenant_id: int):
@@ -394,14 +403,7 @@ def test_first_attempts_go_a_hundred_to_a_job_each_recorded_and_a_rerun_job_send
     a, _b = two_tenants
     monkeypatch.setattr(webhook_jobs, "dispatch_attempt", lambda **kw: None)  # the failed one's retry: not here
     receiver.answers = [200, 200, 503] + [200] * 300
-    with app.app_context(), tenant_scope(a.tenant_id):
-        make_webhook_subscription(url=receiver.url, event_types=("bill.issued",))
-        db.session.commit()
-        webhook_events.publish("bill.issued", [{**BILL, "number": f"F-{n}"} for n in range(250)],
-                               occurred_at=PINNED_AT)
-        db.session.commit()
-        assert webhook_events.dispatch_committed() == 250
-        ids = list(db.session.scalars(select(WebhookDelivery.id).order_by(WebhookDelivery.id)))
+    ids = _bills_published(app, a.tenant_id, 250, url=receiver.url)
 
     assert [name for name, _kw in dispatched] == ["webhooks.deliver_many"] * 3
     assert [kw["delivery_ids"] for _name, kw in dispatched] == [ids[:100], ids[100:200], ids[200:]]
@@ -428,13 +430,7 @@ def test_a_job_of_first_attempts_out_of_time_leaves_the_rest_to_another_job(app,
                                                                             monkeypatch):
     a, _b = two_tenants
     monkeypatch.setattr(webhook_jobs, "MANY_BUDGET_SECONDS", 0.0)  # out of time after the first attempt
-    with app.app_context(), tenant_scope(a.tenant_id):
-        make_webhook_subscription(url=receiver.url, event_types=("bill.issued",))
-        db.session.commit()
-        webhook_events.publish("bill.issued", [{**BILL, "number": f"F-{n}"} for n in range(3)],
-                               occurred_at=PINNED_AT)
-        db.session.commit()
-        ids = list(db.session.scalars(select(WebhookDelivery.id).order_by(WebhookDelivery.id)))
+    ids = _bills_published(app, a.tenant_id, 3, url=receiver.url)
     dispatched.clear()
 
     with app.app_context():
